@@ -1,0 +1,37 @@
+//! Plain data that flows from `lower` to the arrays: GEMM shapes, tile jobs, vector ops, programs.
+
+mod program;
+
+pub use program::*;
+
+use serde::Serialize;
+
+/// The dimensions of one GEMM `C[m×n] = A[m×k] · B[k×n]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct GemmShape {
+    /// Rows of A and C (output pixels × batch for a convolution).
+    pub m: usize,
+    /// The reduction length (kh·kw·cin/groups for a convolution).
+    pub k: usize,
+    /// Columns of B and C (output channels for a convolution).
+    pub n: usize,
+}
+
+impl GemmShape {
+    /// Multiply-accumulates in the GEMM.
+    pub fn macs(&self) -> u64 {
+        self.m as u64 * self.k as u64 * self.n as u64
+    }
+}
+
+/// The floating-point operand formats of the array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FloatFormat {
+    /// fp32 operands, fused MACs.
+    Fp32,
+    /// fp16 operands.
+    Fp16,
+    /// bfloat16 operands.
+    Bf16,
+}

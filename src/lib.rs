@@ -1,0 +1,24 @@
+//! cdmsa: a bit-accurate emulator of a multi-systolic-array DNN inference accelerator.
+//!
+//! Data flows one way: an ONNX file is decoded (`onnx`) into the IR (`ir`), lowered
+//! (`lower`) to a `kernel::Program` of tiled GEMMs and vector ops, and run on emulated
+//! systolic arrays (`array`), whose values and cycles are the definition of the result.
+//! `verify` compares outputs with references and `report` prints them.
+
+pub mod error;
+pub mod units;
+pub mod numeric;
+pub mod proto;
+pub mod tensor;
+pub mod config;
+pub mod ir;
+pub mod onnx;
+pub mod kernel;
+pub mod lower;
+pub mod array;
+pub mod exec;
+pub mod verify;
+pub mod report;
+pub mod cli;
+
+pub use error::{Error, Result};

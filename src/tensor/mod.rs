@@ -1,0 +1,227 @@
+//! `Tensor`: typed n-dimensional storage shared by every layer, and its file formats.
+
+mod dtype;
+pub mod npy;
+pub mod pb;
+
+pub use dtype::DType;
+
+use crate::error::{Error, Result};
+use half::{bf16, f16};
+use ndarray::{ArrayD, IxDyn};
+
+/// A dense tensor of one of the supported element types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tensor {
+    /// 32-bit float.
+    F32(ArrayD<f32>),
+    /// IEEE half precision.
+    F16(ArrayD<f16>),
+    /// bfloat16.
+    BF16(ArrayD<bf16>),
+    /// Signed 8-bit integer.
+    I8(ArrayD<i8>),
+    /// Unsigned 8-bit integer.
+    U8(ArrayD<u8>),
+    /// Signed 32-bit integer.
+    I32(ArrayD<i32>),
+    /// Signed 64-bit integer.
+    I64(ArrayD<i64>),
+    /// Boolean.
+    Bool(ArrayD<bool>),
+}
+
+/// Applies the same expression to the array inside any variant.
+#[macro_export]
+macro_rules! map_tensor {
+    ($t:expr, $a:ident => $e:expr) => {
+        match $t {
+            $crate::tensor::Tensor::F32($a) => $e,
+            $crate::tensor::Tensor::F16($a) => $e,
+            $crate::tensor::Tensor::BF16($a) => $e,
+            $crate::tensor::Tensor::I8($a) => $e,
+            $crate::tensor::Tensor::U8($a) => $e,
+            $crate::tensor::Tensor::I32($a) => $e,
+            $crate::tensor::Tensor::I64($a) => $e,
+            $crate::tensor::Tensor::Bool($a) => $e,
+        }
+    };
+}
+
+/// Like [`map_tensor!`], but rebuilds a tensor of the same variant from the expression.
+#[macro_export]
+macro_rules! map_tensor_same {
+    ($t:expr, $a:ident => $e:expr) => {
+        match $t {
+            $crate::tensor::Tensor::F32($a) => $crate::tensor::Tensor::F32($e),
+            $crate::tensor::Tensor::F16($a) => $crate::tensor::Tensor::F16($e),
+            $crate::tensor::Tensor::BF16($a) => $crate::tensor::Tensor::BF16($e),
+            $crate::tensor::Tensor::I8($a) => $crate::tensor::Tensor::I8($e),
+            $crate::tensor::Tensor::U8($a) => $crate::tensor::Tensor::U8($e),
+            $crate::tensor::Tensor::I32($a) => $crate::tensor::Tensor::I32($e),
+            $crate::tensor::Tensor::I64($a) => $crate::tensor::Tensor::I64($e),
+            $crate::tensor::Tensor::Bool($a) => $crate::tensor::Tensor::Bool($e),
+        }
+    };
+}
+
+impl Tensor {
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        match self {
+            Tensor::F32(_) => DType::F32,
+            Tensor::F16(_) => DType::F16,
+            Tensor::BF16(_) => DType::BF16,
+            Tensor::I8(_) => DType::I8,
+            Tensor::U8(_) => DType::U8,
+            Tensor::I32(_) => DType::I32,
+            Tensor::I64(_) => DType::I64,
+            Tensor::Bool(_) => DType::Bool,
+        }
+    }
+
+    /// The dimensions.
+    pub fn shape(&self) -> &[usize] {
+        map_tensor!(self, a => a.shape())
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        map_tensor!(self, a => a.len())
+    }
+
+    /// True when the tensor holds no element.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A zero-filled tensor.
+    pub fn zeros(dtype: DType, shape: &[usize]) -> Tensor {
+        let s = IxDyn(shape);
+        match dtype {
+            DType::F32 => Tensor::F32(ArrayD::zeros(s)),
+            DType::F16 => Tensor::F16(ArrayD::from_elem(s, f16::ZERO)),
+            DType::BF16 => Tensor::BF16(ArrayD::from_elem(s, bf16::ZERO)),
+            DType::I8 => Tensor::I8(ArrayD::zeros(s)),
+            DType::U8 => Tensor::U8(ArrayD::zeros(s)),
+            DType::I32 => Tensor::I32(ArrayD::zeros(s)),
+            DType::I64 => Tensor::I64(ArrayD::zeros(s)),
+            DType::Bool => Tensor::Bool(ArrayD::from_elem(s, false)),
+        }
+    }
+
+    /// The same data with another shape of equal element count.
+    pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
+        if shape.iter().product::<usize>() != self.len() {
+            return Err(Error::Shape(format!(
+                "cannot reshape {:?} to {:?}",
+                self.shape(),
+                shape
+            )));
+        }
+        Ok(map_tensor_same!(self, a => {
+            let v: Vec<_> = a.iter().cloned().collect();
+            ArrayD::from_shape_vec(IxDyn(shape), v).expect("element count checked")
+        }))
+    }
+
+    /// Every element converted to f32 (exact for all types but large i32/i64).
+    pub fn to_f32(&self) -> ArrayD<f32> {
+        match self {
+            Tensor::F32(a) => a.clone(),
+            Tensor::F16(a) => a.mapv(f32::from),
+            Tensor::BF16(a) => a.mapv(f32::from),
+            Tensor::I8(a) => a.mapv(f32::from),
+            Tensor::U8(a) => a.mapv(f32::from),
+            Tensor::I32(a) => a.mapv(|v| v as f32),
+            Tensor::I64(a) => a.mapv(|v| v as f32),
+            Tensor::Bool(a) => a.mapv(|v| if v { 1.0 } else { 0.0 }),
+        }
+    }
+
+    /// Every element converted to f64 (exact for all types but large i64).
+    pub fn to_f64(&self) -> ArrayD<f64> {
+        match self {
+            Tensor::F32(a) => a.mapv(f64::from),
+            Tensor::F16(a) => a.mapv(f64::from),
+            Tensor::BF16(a) => a.mapv(f64::from),
+            Tensor::I8(a) => a.mapv(f64::from),
+            Tensor::U8(a) => a.mapv(f64::from),
+            Tensor::I32(a) => a.mapv(f64::from),
+            Tensor::I64(a) => a.mapv(|v| v as f64),
+            Tensor::Bool(a) => a.mapv(|v| if v { 1.0 } else { 0.0 }),
+        }
+    }
+
+    /// Every element of an integer or bool tensor as i64; an error for floats.
+    pub fn to_i64(&self) -> Result<ArrayD<i64>> {
+        Ok(match self {
+            Tensor::I8(a) => a.mapv(i64::from),
+            Tensor::U8(a) => a.mapv(i64::from),
+            Tensor::I32(a) => a.mapv(i64::from),
+            Tensor::I64(a) => a.clone(),
+            Tensor::Bool(a) => a.mapv(i64::from),
+            t => {
+                return Err(Error::DType(format!(
+                    "expected an integer tensor, got {}",
+                    t.dtype()
+                )));
+            }
+        })
+    }
+
+    /// The elements of an integer tensor as a flat `Vec<i64>` (shape tensors, axes, pads).
+    pub fn to_i64_vec(&self) -> Result<Vec<i64>> {
+        Ok(self.to_i64()?.iter().copied().collect())
+    }
+
+    /// The f32 array inside, or an error naming the actual type.
+    pub fn as_f32(&self) -> Result<&ArrayD<f32>> {
+        match self {
+            Tensor::F32(a) => Ok(a),
+            t => Err(Error::DType(format!("expected float32, got {}", t.dtype()))),
+        }
+    }
+
+    /// Converts to another element type with ONNX `Cast` semantics
+    /// (float→int truncates toward zero; float→fp16/bf16 rounds to nearest even).
+    pub fn cast(&self, to: DType) -> Tensor {
+        if self.dtype() == to {
+            return self.clone();
+        }
+        let integer_source = matches!(
+            self.dtype(),
+            DType::I8 | DType::U8 | DType::I32 | DType::I64 | DType::Bool
+        );
+        if integer_source {
+            // Integers go through i64 so that large values keep their bits.
+            let v = self.to_i64().expect("integer source");
+            return match to {
+                DType::F32 => Tensor::F32(v.mapv(|x| x as f32)),
+                DType::F16 => Tensor::F16(v.mapv(|x| f16::from_f32(x as f32))),
+                DType::BF16 => Tensor::BF16(v.mapv(|x| bf16::from_f32(x as f32))),
+                DType::I8 => Tensor::I8(v.mapv(|x| x as i8)),
+                DType::U8 => Tensor::U8(v.mapv(|x| x as u8)),
+                DType::I32 => Tensor::I32(v.mapv(|x| x as i32)),
+                DType::I64 => Tensor::I64(v),
+                DType::Bool => Tensor::Bool(v.mapv(|x| x != 0)),
+            };
+        }
+        let v = self.to_f32();
+        match to {
+            DType::F32 => Tensor::F32(v),
+            DType::F16 => Tensor::F16(v.mapv(f16::from_f32)),
+            DType::BF16 => Tensor::BF16(v.mapv(bf16::from_f32)),
+            DType::I8 => Tensor::I8(v.mapv(|x| x as i8)),
+            DType::U8 => Tensor::U8(v.mapv(|x| x as u8)),
+            DType::I32 => Tensor::I32(v.mapv(|x| x as i32)),
+            DType::I64 => Tensor::I64(v.mapv(|x| x as i64)),
+            DType::Bool => Tensor::Bool(v.mapv(|x| x != 0.0)),
+        }
+    }
+
+    /// Builds an f32 tensor of `dtype` (rounding to fp16/bf16, saturating-casting to integers).
+    pub fn from_f32(a: ArrayD<f32>, dtype: DType) -> Tensor {
+        Tensor::F32(a).cast(dtype)
+    }
+}
