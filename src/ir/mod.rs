@@ -1,1 +1,84 @@
-//! (to be written)
+//! The intermediate representation: a graph of typed ops over named values, independent of ONNX.
+
+mod op;
+
+pub use op::*;
+
+use crate::tensor::{DType, Tensor};
+
+/// Index of a value in [`Graph::values`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ValueId(pub usize);
+
+/// A dimension as declared by the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dim {
+    /// A fixed size.
+    Fixed(usize),
+    /// A named or unknown size, bound when an input is given.
+    Symbolic(String),
+}
+
+/// A value (edge) of the graph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value {
+    /// The ONNX name.
+    pub name: String,
+    /// Element type, when known.
+    pub dtype: Option<DType>,
+    /// Declared shape, when known.
+    pub shape: Option<Vec<Dim>>,
+    /// The constant it holds (initializer, Constant node or folded), if any.
+    pub constant: Option<Tensor>,
+}
+
+/// One operator application.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// The node's name (ONNX name, or `<op>_<index>` when the model gives none).
+    pub name: String,
+    /// The operator and its attributes.
+    pub op: Op,
+    /// Positional inputs; `None` for an omitted optional input.
+    pub inputs: Vec<Option<ValueId>>,
+    /// Outputs.
+    pub outputs: Vec<ValueId>,
+}
+
+/// A model: nodes in topological order over values.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Graph {
+    /// Every value; initializers carry their constant.
+    pub values: Vec<Value>,
+    /// Nodes, topologically sorted.
+    pub nodes: Vec<Node>,
+    /// Runtime inputs (graph inputs that are not initializers).
+    pub inputs: Vec<ValueId>,
+    /// Graph outputs.
+    pub outputs: Vec<ValueId>,
+    /// The default-domain opset the model was exported with.
+    pub opset: i64,
+}
+
+impl Graph {
+    /// The value with this id.
+    pub fn value(&self, id: ValueId) -> &Value {
+        &self.values[id.0]
+    }
+
+    /// The constant held by a value, if it is one.
+    pub fn constant(&self, id: ValueId) -> Option<&Tensor> {
+        self.values[id.0].constant.as_ref()
+    }
+
+    /// The value with this name.
+    pub fn find(&self, name: &str) -> Option<ValueId> {
+        self.values.iter().position(|v| v.name == name).map(ValueId)
+    }
+
+    /// Adds a value and returns its id.
+    pub fn add_value(&mut self, value: Value) -> ValueId {
+        self.values.push(value);
+        ValueId(self.values.len() - 1)
+    }
+}
