@@ -337,6 +337,13 @@ def save_pb(arr, path, name):
         f.write(numpy_helper.from_array(arr, name=name).SerializeToString())
 
 
+def read_pb(path):
+    t = TensorProto()
+    with open(path, "rb") as f:
+        t.ParseFromString(f.read())
+    return numpy_helper.to_array(t)
+
+
 def op_list(model):
     c = Counter((n.op_type, n.domain or "ai.onnx") for n in model.graph.node)
     return [{"op_type": k[0], "domain": k[1], "count": v} for k, v in sorted(c.items())]
@@ -346,7 +353,9 @@ def io_desc(model):
     def one(vi):
         tt = vi.type.tensor_type
         dims = [d.dim_param if d.dim_param else d.dim_value for d in tt.shape.dim]
-        return {"name": vi.name, "dtype": TensorProto.DataType.Name(tt.elem_type).lower(), "shape": dims}
+        dt = {TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16"}.get(
+            tt.elem_type, TensorProto.DataType.Name(tt.elem_type).lower())
+        return {"name": vi.name, "dtype": dt, "shape": dims}
     return {"inputs": [one(v) for v in model.graph.input],
             "outputs": [one(v) for v in model.graph.output]}
 
@@ -412,6 +421,23 @@ def main():
             print(f"   {o['op_type']:<18} {o['domain']:<14} x{o['count']}")
         print("   accuracy", report["models"][name]["accuracy"])
         print("   enable vs disable", report["models"][name]["enable_vs_disable"])
+
+    # The two int8 models encode the same quantized network; record how their
+    # references relate (QDQ under ORT_ENABLE_ALL runs fused integer kernels).
+    cross = {}
+    for a_name, a_lvl, b_name, b_lvl in (
+            ("int8_qop", "ORT_ENABLE_ALL", "int8_qdq", "ORT_ENABLE_ALL"),
+            ("int8_qop", "ORT_ENABLE_ALL", "int8_qdq", "ORT_DISABLE_ALL")):
+        a = read_pb(os.path.join(OUT, a_name, "test_data_set_0" if a_lvl == "ORT_ENABLE_ALL"
+                                 else "reference_disable_all", "output_0.pb"))
+        b = read_pb(os.path.join(OUT, b_name, "test_data_set_0" if b_lvl == "ORT_ENABLE_ALL"
+                                 else "reference_disable_all", "output_0.pb"))
+        cross[f"{a_name}:{a_lvl} vs {b_name}:{b_lvl}"] = {
+            "elements_differing": int((a != b).sum()),
+            "max_abs_diff": float(np.abs(a.astype(np.float64) - b).max()),
+        }
+        print("  ", f"{a_name}:{a_lvl} vs {b_name}:{b_lvl}", cross[f"{a_name}:{a_lvl} vs {b_name}:{b_lvl}"])
+    report["int8_cross_check"] = cross
 
     with open(os.path.join(OUT, "accuracy.json"), "w") as f:
         json.dump(report, f, indent=2)
