@@ -2,6 +2,7 @@
 
 mod dtype;
 pub mod npy;
+pub mod ops;
 pub mod pb;
 
 pub use dtype::DType;
