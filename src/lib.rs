@@ -5,20 +5,20 @@
 //! systolic arrays (`array`), whose values and cycles are the definition of the result.
 //! `verify` compares outputs with references and `report` prints them.
 
-pub mod error;
-pub mod units;
-pub mod numeric;
-pub mod proto;
-pub mod tensor;
+pub mod array;
+pub mod cli;
 pub mod config;
+pub mod error;
+pub mod exec;
 pub mod ir;
-pub mod onnx;
 pub mod kernel;
 pub mod lower;
-pub mod array;
-pub mod exec;
-pub mod verify;
+pub mod numeric;
+pub mod onnx;
+pub mod proto;
 pub mod report;
-pub mod cli;
+pub mod tensor;
+pub mod units;
+pub mod verify;
 
 pub use error::{Error, Result};

@@ -5,7 +5,9 @@ use std::iter::Sum;
 use std::ops::{Add, AddAssign, Sub};
 
 /// A number of accelerator clock cycles (integer time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Cycles(pub u64);
 

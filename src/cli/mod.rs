@@ -1,2 +1,123 @@
-//! (to be written)
-pub fn main() -> i32 { 0 }
+//! The command line (DESIGN section 7): parses arguments and calls the library; no logic here.
+
+mod conformance;
+mod inputs;
+mod inspect;
+mod run;
+
+use crate::config::{AcceleratorConfig, PRESETS};
+use crate::error::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Exit code: everything verified.
+pub const EXIT_PASS: i32 = 0;
+/// Exit code: an output did not match its reference.
+pub const EXIT_MISMATCH: i32 = 1;
+/// Exit code: bad input or any other error.
+pub const EXIT_ERROR: i32 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "cdmsa",
+    version,
+    about = "Bit-accurate multi-systolic-array DNN accelerator emulator"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a model on the arrays and verify its outputs (no argument: the embedded digits model).
+    Run(run::RunArgs),
+    /// Run every ONNX backend-test directory under the given directories.
+    Conformance(conformance::ConformanceArgs),
+    /// Show the lowered kernels, tiles, MACs and isolated cycles of a model.
+    Inspect(inspect::InspectArgs),
+    /// List the accelerator presets.
+    Presets,
+}
+
+/// Accelerator selection shared by the subcommands.
+#[derive(clap::Args)]
+struct AccelArg {
+    /// A preset name (see `cdmsa presets`) or a TOML file.
+    #[arg(long, default_value = "tpu-msa")]
+    accel: String,
+}
+
+impl AccelArg {
+    fn load(&self) -> Result<AcceleratorConfig> {
+        AcceleratorConfig::load(&self.accel)
+    }
+}
+
+/// Optional JSON output file.
+#[derive(clap::Args)]
+struct JsonArg {
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+fn presets() -> Result<i32> {
+    println!(
+        "{:<12} {:>6} {:>9} {:>4} {:>10} {:>5} {:>9} {:>10} {:>8}",
+        "preset",
+        "arrays",
+        "array",
+        "flow",
+        "timing",
+        "psum",
+        "clock MHz",
+        "DRAM B/cyc",
+        "SRAM KiB"
+    );
+    for (name, _) in PRESETS {
+        let c = AcceleratorConfig::preset(name)?;
+        println!(
+            "{:<12} {:>6} {:>9} {:>4} {:>10} {:>5} {:>9} {:>10} {:>8}",
+            c.name,
+            c.arrays,
+            format!("{}×{}", c.rows, c.cols),
+            format!("{:?}", c.dataflow).to_lowercase(),
+            format!("{:?}", c.timing).to_lowercase(),
+            format!("{:?}", c.psum).to_lowercase(),
+            c.clock_mhz,
+            c.dram_bytes_per_cycle,
+            c.sram_kib_per_array
+        );
+    }
+    Ok(EXIT_PASS)
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                EXIT_ERROR
+            } else {
+                EXIT_PASS
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Conformance(a) => conformance::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Presets => presets(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_ERROR
+        }
+    }
+}

@@ -68,28 +68,38 @@ pub struct AcceleratorConfig {
 pub const PRESETS: &[(&str, &str)] = &[
     ("tpu-msa", include_str!("../../presets/tpu-msa.toml")),
     ("nnpi-msa", include_str!("../../presets/nnpi-msa.toml")),
-    ("planaria-16", include_str!("../../presets/planaria-16.toml")),
+    (
+        "planaria-16",
+        include_str!("../../presets/planaria-16.toml"),
+    ),
     ("tiny", include_str!("../../presets/tiny.toml")),
 ];
 
 impl AcceleratorConfig {
     /// Parses and validates a TOML description.
     pub fn from_toml(text: &str) -> Result<AcceleratorConfig> {
-        let cfg: AcceleratorConfig =
-            toml::from_str(text).map_err(|e| Error::malformed("accelerator TOML", e.to_string()))?;
+        let cfg: AcceleratorConfig = toml::from_str(text)
+            .map_err(|e| Error::malformed("accelerator TOML", e.to_string()))?;
         cfg.validate()?;
         Ok(cfg)
     }
 
     /// A named preset.
     pub fn preset(name: &str) -> Result<AcceleratorConfig> {
-        let (_, text) = PRESETS.iter().find(|(n, _)| *n == name).ok_or_else(|| Error::Config {
-            field: "accel".into(),
-            msg: format!(
-                "no preset '{name}' (presets: {})",
-                PRESETS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-            ),
-        })?;
+        let (_, text) = PRESETS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| Error::Config {
+                field: "accel".into(),
+                msg: format!(
+                    "no preset '{name}' (presets: {})",
+                    PRESETS
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })?;
         AcceleratorConfig::from_toml(text)
     }
 
@@ -121,7 +131,11 @@ impl AcceleratorConfig {
                 })
             }
         };
-        check((1..=4096).contains(&self.arrays), "arrays", "must be 1..=4096")?;
+        check(
+            (1..=4096).contains(&self.arrays),
+            "arrays",
+            "must be 1..=4096",
+        )?;
         check((1..=4096).contains(&self.rows), "rows", "must be 1..=4096")?;
         check((1..=4096).contains(&self.cols), "cols", "must be 1..=4096")?;
         check(
@@ -129,9 +143,17 @@ impl AcceleratorConfig {
             "clock_mhz",
             "must be a positive number",
         )?;
-        check(self.dram_bytes_per_cycle > 0, "dram_bytes_per_cycle", "must be positive")?;
+        check(
+            self.dram_bytes_per_cycle > 0,
+            "dram_bytes_per_cycle",
+            "must be positive",
+        )?;
         check(self.vector_lanes > 0, "vector_lanes", "must be positive")?;
-        check(self.sram_kib_per_array > 0, "sram_kib_per_array", "must be positive")
+        check(
+            self.sram_kib_per_array > 0,
+            "sram_kib_per_array",
+            "must be positive",
+        )
     }
 }
 
@@ -152,7 +174,10 @@ mod tests {
     #[test]
     fn unknown_field_and_zero_arrays_are_rejected() {
         let text = PRESETS[3].1.replace("arrays = 2", "arrays = 0");
-        assert!(matches!(AcceleratorConfig::from_toml(&text), Err(Error::Config { .. })));
+        assert!(matches!(
+            AcceleratorConfig::from_toml(&text),
+            Err(Error::Config { .. })
+        ));
         let text = format!("{}\nbogus = 1\n", PRESETS[3].1);
         assert!(AcceleratorConfig::from_toml(&text).is_err());
     }

@@ -82,3 +82,10 @@ impl Graph {
         ValueId(self.values.len() - 1)
     }
 }
+
+pub mod fuse;
+pub mod geometry;
+mod infer;
+pub mod movement;
+
+pub use infer::{Facts, matmul_shape, specialize};

@@ -1,1 +1,121 @@
-//! (to be written)
+//! `Program`: a specialised graph with, per node, the kernel it runs as and its tile jobs.
+
+use super::{FloatFormat, GemmShape};
+use crate::ir::geometry::Window;
+use crate::ir::{Facts, Graph};
+use serde::Serialize;
+
+/// One tile job: an M-block × N-block of one GEMM problem with all its K-tiles.
+/// It leaves no partial sum behind, so a task can be preempted between tile jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TileJob {
+    /// Which GEMM problem of the kernel (batch × group).
+    pub problem: usize,
+    /// First row of the block.
+    pub m0: usize,
+    /// Rows in the block.
+    pub m: usize,
+    /// First column of the block.
+    pub n0: usize,
+    /// Columns in the block.
+    pub n: usize,
+}
+
+/// The arithmetic of a GEMM kernel on the array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Datapath {
+    /// 8-bit integers with zero points, i32 accumulation.
+    Int8,
+    /// Floating point of the given operand format.
+    Float(FloatFormat),
+}
+
+/// How the operands of each GEMM problem are cut out of the node's input tensors.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GemmLayout {
+    /// A convolution by im2col: problem `g` is group `g`; rows are (batch, output position),
+    /// columns of A are (input channel in group, kernel tap), B is the group's weights transposed.
+    Conv {
+        /// The resolved sliding window.
+        window: Window,
+        /// Groups.
+        groups: usize,
+        /// Batch size.
+        batch: usize,
+        /// Input channels per group.
+        cin_per_group: usize,
+        /// Output channels per group.
+        cout_per_group: usize,
+    },
+    /// A (batched) matrix product: problem `p` multiplies A batch `a_batch[p]` by B batch `b_batch[p]`.
+    MatMul {
+        /// A is stored transposed (Gemm's transA).
+        trans_a: bool,
+        /// B is stored transposed (Gemm's transB).
+        trans_b: bool,
+        /// For each problem, the index of its A matrix among A's stacked matrices.
+        a_batch: Vec<usize>,
+        /// For each problem, the index of its B matrix among B's stacked matrices.
+        b_batch: Vec<usize>,
+    },
+}
+
+/// A GEMM-class node lowered to the arrays: `problems` independent GEMMs of one shape.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GemmKernel {
+    /// Where the operands come from.
+    #[serde(skip)]
+    pub layout: GemmLayout,
+    /// Shape of each problem.
+    pub shape: GemmShape,
+    /// Number of independent problems (batch × groups).
+    pub problems: usize,
+    /// Datapath.
+    pub datapath: Datapath,
+    /// The tile jobs, in issue order.
+    pub tiles: Vec<TileJob>,
+    /// Bytes per element of A, B and C as moved to and from DRAM.
+    pub elem_bytes: [u64; 3],
+}
+
+impl GemmKernel {
+    /// Total multiply-accumulates.
+    pub fn macs(&self) -> u64 {
+        self.shape.macs() * self.problems as u64
+    }
+
+    /// DRAM bytes one tile job moves: its A rows, B columns and C block.
+    pub fn tile_bytes(&self, t: &TileJob) -> u64 {
+        let k = self.shape.k as u64;
+        let [ea, eb, ec] = self.elem_bytes;
+        t.m as u64 * k * ea + k * t.n as u64 * eb + t.m as u64 * t.n as u64 * ec
+    }
+}
+
+/// A node lowered to the vector unit: `work` element-operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct VectorKernel {
+    /// Element-operations (0 for pure metadata changes such as Reshape).
+    pub work: u64,
+}
+
+/// What one node runs as.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Kernel {
+    /// On the systolic arrays.
+    Gemm(GemmKernel),
+    /// On the vector unit.
+    Vector(VectorKernel),
+}
+
+/// A lowered model: the specialised graph, its facts, and one kernel per node.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The graph after fusion and constant folding, specialised to the input shapes.
+    pub graph: Graph,
+    /// Types and shapes of every value.
+    pub facts: Facts,
+    /// `kernels[i]` runs `graph.nodes[i]`.
+    pub kernels: Vec<Kernel>,
+}

@@ -1,1 +1,252 @@
-//! (to be written)
+//! Lowering: IR → `kernel::Program`. Fuses (BN, QDQ), specialises shapes, maps every
+//! GEMM-class node to tiled GEMMs on the arrays and every other node to the vector unit.
+
+mod tiling;
+
+use crate::config::AcceleratorConfig;
+use crate::error::{Error, Result};
+use crate::ir::geometry::Window;
+use crate::ir::{Facts, Graph, Node, Op, fuse, specialize};
+use crate::kernel::{
+    Datapath, FloatFormat, GemmKernel, GemmLayout, GemmShape, Kernel, Program, VectorKernel,
+};
+use crate::tensor::DType;
+use crate::tensor::ops::broadcast_shapes;
+
+/// Lowers `graph` for inputs of the given types and shapes onto `cfg`.
+pub fn lower(
+    graph: &Graph,
+    inputs: &[(DType, Vec<usize>)],
+    cfg: &AcceleratorConfig,
+) -> Result<Program> {
+    let mut g = graph.clone();
+    fuse::optimize(&mut g);
+    let (g, facts) = specialize(&g, inputs)?;
+    let kernels = g
+        .nodes
+        .iter()
+        .map(|n| {
+            lower_node(n, &facts, cfg).map_err(|e| match e {
+                e @ (Error::Node { .. } | Error::Unsupported { .. }) => e,
+                e => Error::node(&n.name, n.op.name(), e.to_string()),
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Program {
+        graph: g,
+        facts,
+        kernels,
+    })
+}
+
+fn input(node: &Node, i: usize) -> Result<crate::ir::ValueId> {
+    node.inputs
+        .get(i)
+        .copied()
+        .flatten()
+        .ok_or_else(|| Error::Shape(format!("required input {i} is missing")))
+}
+
+fn float_format(dt: DType) -> Result<FloatFormat> {
+    match dt {
+        DType::F32 => Ok(FloatFormat::Fp32),
+        DType::F16 => Ok(FloatFormat::Fp16),
+        DType::BF16 => Ok(FloatFormat::Bf16),
+        d => Err(Error::DType(format!("{d} operands on the float datapath"))),
+    }
+}
+
+fn lower_node(node: &Node, f: &Facts, cfg: &AcceleratorConfig) -> Result<Kernel> {
+    if !node.op.is_gemm_class() {
+        return Ok(Kernel::Vector(VectorKernel {
+            work: vector_work(node, f)?,
+        }));
+    }
+    let int = matches!(
+        node.op,
+        Op::QLinearConv(..) | Op::QLinearMatMul(_) | Op::ConvInteger(_) | Op::MatMulInteger
+    );
+    let x = input(node, 0)?;
+    let out = node.outputs[0];
+    let datapath = if int {
+        for i in [
+            0,
+            if matches!(node.op, Op::QLinearConv(..) | Op::QLinearMatMul(_)) {
+                3
+            } else {
+                1
+            },
+        ] {
+            let d = f.dtype(input(node, i)?);
+            if !matches!(d, DType::U8 | DType::I8) {
+                return Err(Error::DType(format!("{d} operand on the int8 datapath")));
+            }
+        }
+        Datapath::Int8
+    } else {
+        Datapath::Float(float_format(f.dtype(x))?)
+    };
+    let (layout, shape, problems) = match &node.op {
+        Op::Conv(a) | Op::ConvInteger(a) | Op::QLinearConv(a, _) => {
+            let w = input(
+                node,
+                if matches!(node.op, Op::QLinearConv(..)) {
+                    3
+                } else {
+                    1
+                },
+            )?;
+            let (xs, ws) = (f.shape(x), f.shape(w));
+            let window = Window::new(
+                &xs[2..],
+                &ws[2..],
+                &a.strides,
+                &a.dilations,
+                &a.pads,
+                a.auto_pad,
+                false,
+            )?;
+            let groups = a.group.max(1);
+            let (cin_g, cout_g) = (ws[1], ws[0] / groups);
+            let shape = GemmShape {
+                m: xs[0] * window.output_size(),
+                k: cin_g * window.kernel_size(),
+                n: cout_g,
+            };
+            (
+                GemmLayout::Conv {
+                    window,
+                    groups,
+                    batch: xs[0],
+                    cin_per_group: cin_g,
+                    cout_per_group: cout_g,
+                },
+                shape,
+                groups,
+            )
+        }
+        op => {
+            let (trans_a, trans_b) = match op {
+                Op::Gemm(a) => (a.trans_a, a.trans_b),
+                _ => (false, false),
+            };
+            let b = input(
+                node,
+                if matches!(op, Op::QLinearMatMul(_)) {
+                    3
+                } else {
+                    1
+                },
+            )?;
+            matmul_layout(f.shape(x), f.shape(b), trans_a, trans_b)?
+        }
+    };
+    let ec = match (&node.op, datapath) {
+        (Op::ConvInteger(_) | Op::MatMulInteger, _) => 4,
+        (_, _) => f.dtype(out).size_bytes() as u64,
+    };
+    let ea = f.dtype(x).size_bytes() as u64;
+    let tiles = tiling::tile_jobs(shape, problems, cfg, [ea, ea, ec]);
+    Ok(Kernel::Gemm(GemmKernel {
+        layout,
+        shape,
+        problems,
+        datapath,
+        tiles,
+        elem_bytes: [ea, ea, ec],
+    }))
+}
+
+/// The GEMM problems of a (batched, broadcast) matrix product; 1-D operands are promoted
+/// as numpy does. A 2-D B shared by every batch folds the batch into M.
+fn matmul_layout(
+    a: &[usize],
+    b: &[usize],
+    trans_a: bool,
+    trans_b: bool,
+) -> Result<(GemmLayout, GemmShape, usize)> {
+    let a2: Vec<usize> = if a.len() == 1 {
+        vec![1, a[0]]
+    } else {
+        a.to_vec()
+    };
+    let b2: Vec<usize> = if b.len() == 1 {
+        vec![b[0], 1]
+    } else {
+        b.to_vec()
+    };
+    let (ra, rb) = (a2.len(), b2.len());
+    let (m, k) = if trans_a {
+        (a2[ra - 1], a2[ra - 2])
+    } else {
+        (a2[ra - 2], a2[ra - 1])
+    };
+    let (kb, n) = if trans_b {
+        (b2[rb - 1], b2[rb - 2])
+    } else {
+        (b2[rb - 2], b2[rb - 1])
+    };
+    if k != kb {
+        return Err(Error::Shape(format!("inner dims differ: {a:?} · {b:?}")));
+    }
+    let (ab, bb) = (&a2[..ra - 2], &b2[..rb - 2]);
+    let batch = broadcast_shapes(ab, bb)?;
+    let count: usize = batch.iter().product();
+    if bb.iter().product::<usize>() == 1 && !trans_a {
+        let layout = GemmLayout::MatMul {
+            trans_a,
+            trans_b,
+            a_batch: vec![0],
+            b_batch: vec![0],
+        };
+        return Ok((layout, GemmShape { m: m * count, k, n }, 1));
+    }
+    // Index of each output batch's operand matrix under broadcasting.
+    let index = |dims: &[usize], p: usize| -> usize {
+        let (mut rem, mut idx, mut stride) = (p, 0, 1);
+        for (d, &size) in batch.iter().enumerate().rev() {
+            let coord = rem % size;
+            rem /= size;
+            let off = batch.len() - dims.len();
+            if d >= off {
+                let own = dims[d - off];
+                idx += if own == 1 { 0 } else { coord } * stride;
+                stride *= own;
+            }
+        }
+        idx
+    };
+    let layout = GemmLayout::MatMul {
+        trans_a,
+        trans_b,
+        a_batch: (0..count).map(|p| index(ab, p)).collect(),
+        b_batch: (0..count).map(|p| index(bb, p)).collect(),
+    };
+    Ok((layout, GemmShape { m, k, n }, count))
+}
+
+/// Element-operations a vector-unit node performs.
+fn vector_work(node: &Node, f: &Facts) -> Result<u64> {
+    let out: u64 = node
+        .outputs
+        .iter()
+        .map(|&o| f.shape(o).iter().product::<usize>() as u64)
+        .sum();
+    let inp =
+        |i: usize| -> Result<u64> { Ok(f.shape(input(node, i)?).iter().product::<usize>() as u64) };
+    Ok(match &node.op {
+        Op::Reshape { .. }
+        | Op::Flatten { .. }
+        | Op::Squeeze { .. }
+        | Op::Unsqueeze { .. }
+        | Op::Identity
+        | Op::Shape { .. } => 0,
+        Op::MaxPool(p) | Op::AveragePool(p) => {
+            out * p.kernel_shape.iter().product::<usize>() as u64
+        }
+        Op::GlobalAveragePool | Op::GlobalMaxPool => inp(0)?,
+        Op::BatchNormalization { .. } => 2 * out,
+        Op::Softmax { .. } => 3 * out,
+        _ => out,
+    })
+}

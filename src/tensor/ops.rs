@@ -10,7 +10,9 @@ pub fn normalize_axis(axis: i64, rank: usize) -> Result<usize> {
     let r = rank as i64;
     let a = if axis < 0 { axis + r } else { axis };
     if a < 0 || a >= r.max(1) {
-        return Err(Error::Shape(format!("axis {axis} out of range for rank {rank}")));
+        return Err(Error::Shape(format!(
+            "axis {axis} out of range for rank {rank}"
+        )));
     }
     Ok(a as usize)
 }
@@ -20,8 +22,16 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     let rank = a.len().max(b.len());
     let mut out = vec![0; rank];
     for (i, o) in out.iter_mut().enumerate() {
-        let da = if i + a.len() >= rank { a[i + a.len() - rank] } else { 1 };
-        let db = if i + b.len() >= rank { b[i + b.len() - rank] } else { 1 };
+        let da = if i + a.len() >= rank {
+            a[i + a.len() - rank]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= rank {
+            b[i + b.len() - rank]
+        } else {
+            1
+        };
         *o = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -47,22 +57,38 @@ impl Tensor {
     pub fn transpose(&self, perm: &[usize]) -> Result<Tensor> {
         let rank = self.shape().len();
         let mut seen = vec![false; rank];
-        if perm.len() != rank || perm.iter().any(|&p| p >= rank || std::mem::replace(&mut seen[p], true)) {
-            return Err(Error::Shape(format!("perm {perm:?} is not a permutation of rank {rank}")));
+        if perm.len() != rank
+            || perm
+                .iter()
+                .any(|&p| p >= rank || std::mem::replace(&mut seen[p], true))
+        {
+            return Err(Error::Shape(format!(
+                "perm {perm:?} is not a permutation of rank {rank}"
+            )));
         }
-        Ok(map_tensor_same!(self, a => a.view().permuted_axes(IxDyn(perm)).as_standard_layout().into_owned()))
+        Ok(
+            map_tensor_same!(self, a => a.view().permuted_axes(IxDyn(perm)).as_standard_layout().into_owned()),
+        )
     }
 
     /// Joins tensors of one type along `axis`.
     pub fn concat(parts: &[&Tensor], axis: usize) -> Result<Tensor> {
-        let first = parts.first().ok_or_else(|| Error::Shape("concat of nothing".into()))?;
+        let first = parts
+            .first()
+            .ok_or_else(|| Error::Shape("concat of nothing".into()))?;
         macro_rules! join {
             ($variant:ident) => {{
                 let mut views = Vec::with_capacity(parts.len());
                 for p in parts {
                     match p {
                         Tensor::$variant(a) => views.push(a.view()),
-                        t => return Err(Error::DType(format!("concat of {} and {}", first.dtype(), t.dtype()))),
+                        t => {
+                            return Err(Error::DType(format!(
+                                "concat of {} and {}",
+                                first.dtype(),
+                                t.dtype()
+                            )));
+                        }
                     }
                 }
                 Tensor::$variant(
@@ -105,7 +131,9 @@ impl Tensor {
     pub fn gather(&self, axis: usize, indices: &[usize], index_shape: &[usize]) -> Result<Tensor> {
         let dim = self.shape()[axis];
         if let Some(bad) = indices.iter().find(|&&i| i >= dim) {
-            return Err(Error::Shape(format!("gather index {bad} out of range for dim {dim}")));
+            return Err(Error::Shape(format!(
+                "gather index {bad} out of range for dim {dim}"
+            )));
         }
         let mut out_shape: Vec<usize> = self.shape()[..axis].to_vec();
         out_shape.extend_from_slice(index_shape);
@@ -128,7 +156,10 @@ mod tests {
 
     #[test]
     fn broadcast_rules_follow_numpy() {
-        assert_eq!(broadcast_shapes(&[2, 1, 3], &[4, 1]).unwrap(), vec![2, 4, 3]);
+        assert_eq!(
+            broadcast_shapes(&[2, 1, 3], &[4, 1]).unwrap(),
+            vec![2, 4, 3]
+        );
         assert_eq!(broadcast_shapes(&[], &[5]).unwrap(), vec![5]);
         assert!(broadcast_shapes(&[2, 3], &[4]).is_err());
     }
@@ -136,10 +167,19 @@ mod tests {
     #[test]
     fn transpose_gather_slice_concat_move_the_right_elements() {
         let x = t(&[2, 3], vec![0, 1, 2, 3, 4, 5]);
-        assert_eq!(x.transpose(&[1, 0]).unwrap(), t(&[3, 2], vec![0, 3, 1, 4, 2, 5]));
-        assert_eq!(x.gather(1, &[2, 0], &[2]).unwrap(), t(&[2, 2], vec![2, 0, 5, 3]));
+        assert_eq!(
+            x.transpose(&[1, 0]).unwrap(),
+            t(&[3, 2], vec![0, 3, 1, 4, 2, 5])
+        );
+        assert_eq!(
+            x.gather(1, &[2, 0], &[2]).unwrap(),
+            t(&[2, 2], vec![2, 0, 5, 3])
+        );
         assert_eq!(x.gather(0, &[1], &[]).unwrap(), t(&[3], vec![3, 4, 5]));
-        assert_eq!(x.slice_axis(1, 2, -1, -1), t(&[2, 3], vec![2, 1, 0, 5, 4, 3]));
+        assert_eq!(
+            x.slice_axis(1, 2, -1, -1),
+            t(&[2, 3], vec![2, 1, 0, 5, 4, 3])
+        );
         assert_eq!(x.slice_axis(1, 0, 3, 2), t(&[2, 2], vec![0, 2, 3, 5]));
         assert_eq!(Tensor::concat(&[&x, &x], 0).unwrap().shape(), &[4, 3]);
         assert!(x.transpose(&[0, 0]).is_err());

@@ -1,0 +1,118 @@
+//! QuantizeLinear and DequantizeLinear on the vector unit (per-tensor, per-axis, blocked).
+
+use crate::error::{Error, Result};
+use crate::numeric::quantize_linear;
+use crate::tensor::ops::normalize_axis;
+use crate::tensor::{DType, Tensor};
+use ndarray::{ArrayD, IxDyn};
+
+/// For each element of a tensor of `shape`, the index of its scale/zero point.
+fn param_index(
+    shape: &[usize],
+    param_shape: &[usize],
+    axis: i64,
+    block: usize,
+) -> Result<Vec<usize>> {
+    let n: usize = shape.iter().product();
+    let plen: usize = param_shape.iter().product();
+    if plen == 1 {
+        return Ok(vec![0; n]);
+    }
+    let ax = normalize_axis(axis, shape.len())?;
+    let inner: usize = shape[ax + 1..].iter().product();
+    let dim = shape[ax];
+    if block == 0 {
+        if plen != dim {
+            return Err(Error::Shape(format!(
+                "per-axis scale has {plen} elements for axis {ax} of {shape:?}"
+            )));
+        }
+        return Ok((0..n).map(|i| (i / inner) % dim).collect());
+    }
+    let blocks = dim.div_ceil(block);
+    let mut expect = shape.to_vec();
+    expect[ax] = blocks;
+    if param_shape != expect.as_slice() {
+        return Err(Error::Shape(format!(
+            "blocked scale shape {param_shape:?}, expected {expect:?}"
+        )));
+    }
+    Ok((0..n)
+        .map(|i| {
+            let (outer, rest) = (i / (dim * inner), i % (dim * inner));
+            let (d, r) = (rest / inner, rest % inner);
+            (outer * blocks + d / block) * inner + r
+        })
+        .collect())
+}
+
+fn range(dt: DType) -> Result<(i32, i32)> {
+    match dt {
+        DType::U8 => Ok((0, 255)),
+        DType::I8 => Ok((-128, 127)),
+        d => Err(Error::DType(format!("quantization to {d}"))),
+    }
+}
+
+/// QuantizeLinear: `saturate(round_half_even(x / scale) + zp)`.
+pub fn quantize(
+    x: &Tensor,
+    scale: &Tensor,
+    zp: Option<&Tensor>,
+    axis: i64,
+    block: usize,
+    out: Option<DType>,
+) -> Result<Tensor> {
+    let dt = zp.map(Tensor::dtype).or(out).unwrap_or(DType::U8);
+    let (qmin, qmax) = range(dt)?;
+    let idx = param_index(x.shape(), scale.shape(), axis, block)?;
+    let s: Vec<f32> = scale.to_f32().iter().copied().collect();
+    let z: Vec<i64> = match zp {
+        Some(z) => z.to_i64_vec()?,
+        None => vec![0; s.len()],
+    };
+    if z.len() != s.len() {
+        return Err(Error::Shape("zero point and scale differ in size".into()));
+    }
+    let q: Vec<i32> = x
+        .to_f32()
+        .iter()
+        .zip(&idx)
+        .map(|(&v, &i)| quantize_linear(v, s[i], z[i] as i32, qmin, qmax))
+        .collect();
+    let a = ArrayD::from_shape_vec(IxDyn(x.shape()), q).map_err(|e| Error::Shape(e.to_string()))?;
+    Ok(match dt {
+        DType::U8 => Tensor::U8(a.mapv(|v| v as u8)),
+        _ => Tensor::I8(a.mapv(|v| v as i8)),
+    })
+}
+
+/// DequantizeLinear: `(x - zp) · scale`, in the scale's float type.
+pub fn dequantize(
+    x: &Tensor,
+    scale: &Tensor,
+    zp: Option<&Tensor>,
+    axis: i64,
+    block: usize,
+) -> Result<Tensor> {
+    if !matches!(x.dtype(), DType::U8 | DType::I8 | DType::I32) {
+        return Err(Error::DType(format!("DequantizeLinear of {}", x.dtype())));
+    }
+    let idx = param_index(x.shape(), scale.shape(), axis, block)?;
+    let s: Vec<f32> = scale.to_f32().iter().copied().collect();
+    let z: Vec<i64> = match zp {
+        Some(z) => z.to_i64_vec()?,
+        None => vec![0; s.len()],
+    };
+    if z.len() != s.len() {
+        return Err(Error::Shape("zero point and scale differ in size".into()));
+    }
+    let v: Vec<f32> = x
+        .to_i64()?
+        .iter()
+        .zip(&idx)
+        .map(|(&q, &i)| (q - z[i]) as f32 * s[i])
+        .collect();
+    let a = ArrayD::from_shape_vec(IxDyn(x.shape()), v).map_err(|e| Error::Shape(e.to_string()))?;
+    Ok(Tensor::from_f32(a, scale.dtype()))
+}

@@ -1,0 +1,161 @@
+//! Finding and reading what a command runs on: models, input and reference tensors,
+//! onnx backend-test directories, and the embedded default.
+
+use crate::error::{Error, Result};
+use crate::ir::{Dim, Graph};
+use crate::onnx::{decode_model, load_model};
+use crate::tensor::npy::read_npy;
+use crate::tensor::pb::{decode_pb, read_pb};
+use crate::tensor::{DType, Tensor};
+use std::path::{Path, PathBuf};
+
+/// The embedded default: the int8 digits CNN, 16 held-out images, onnxruntime's output, labels.
+pub mod embedded {
+    /// The int8 (QOperator) digits model.
+    pub const MODEL: &[u8] = include_bytes!("../../models/digits/default/model.onnx");
+    /// 16 held-out test images.
+    pub const INPUT: &[u8] = include_bytes!("../../models/digits/default/input_0.pb");
+    /// onnxruntime's logits for them.
+    pub const OUTPUT: &[u8] = include_bytes!("../../models/digits/default/output_0.pb");
+    /// Their labels.
+    pub const LABELS: &[u8] = include_bytes!("../../models/digits/default/labels.pb");
+    /// How the default is named in reports.
+    pub const NAME: &str = "embedded default: digits CNN, int8 QOperator (models/digits/default)";
+}
+
+/// Reads a tensor from a `.pb` (TensorProto) or `.npy` file.
+pub fn read_tensor(path: &Path) -> Result<Tensor> {
+    let t = match path.extension().and_then(|e| e.to_str()) {
+        Some("npy") => read_npy(path),
+        _ => read_pb(path),
+    };
+    t.map_err(|e| e.in_file(path))
+}
+
+/// One test data set of a backend-test directory.
+pub struct DataSet {
+    /// The directory.
+    pub dir: PathBuf,
+    /// `input_*.pb`, in numeric order.
+    pub inputs: Vec<Tensor>,
+    /// `output_*.pb`, in numeric order.
+    pub outputs: Vec<Tensor>,
+}
+
+fn numbered(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<(usize, PathBuf)> = std::fs::read_dir(dir)
+        .map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|p| {
+            let stem = p
+                .file_name()?
+                .to_str()?
+                .strip_prefix(prefix)?
+                .strip_suffix(".pb")?
+                .parse()
+                .ok()?;
+            Some((stem, p))
+        })
+        .collect();
+    files.sort();
+    Ok(files.into_iter().map(|(_, p)| p).collect())
+}
+
+/// Every `test_data_set_*` under a backend-test directory, sorted.
+pub fn data_sets(dir: &Path) -> Result<Vec<DataSet>> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("test_data_set_"))
+        })
+        .collect();
+    dirs.sort();
+    dirs.into_iter()
+        .map(|d| {
+            let inputs = numbered(&d, "input_")?
+                .iter()
+                .map(|p| read_tensor(p))
+                .collect::<Result<_>>()?;
+            let outputs = numbered(&d, "output_")?
+                .iter()
+                .map(|p| read_tensor(p))
+                .collect::<Result<_>>()?;
+            Ok(DataSet {
+                dir: d,
+                inputs,
+                outputs,
+            })
+        })
+        .collect()
+}
+
+/// Loads a model file, naming it in any error.
+pub fn model(path: &Path) -> Result<Graph> {
+    load_model(path).map_err(|e| e.in_file(path))
+}
+
+/// The embedded default model, input, reference and labels.
+pub fn embedded_default() -> Result<(Graph, Tensor, Tensor, Tensor)> {
+    let here = Path::new("<embedded>");
+    Ok((
+        decode_model(embedded::MODEL, None).map_err(|e| e.in_file(here))?,
+        decode_pb(embedded::INPUT)?,
+        decode_pb(embedded::OUTPUT)?,
+        decode_pb(embedded::LABELS)?,
+    ))
+}
+
+/// The declared input shapes with symbolic dims bound to `batch`.
+pub fn declared_inputs(g: &Graph, batch: usize) -> Result<Vec<(DType, Vec<usize>)>> {
+    g.inputs
+        .iter()
+        .map(|&i| {
+            let v = g.value(i);
+            let dtype = v
+                .dtype
+                .ok_or_else(|| Error::Shape(format!("input '{}' has no declared type", v.name)))?;
+            let shape = v.shape.as_ref().ok_or_else(|| {
+                Error::Shape(format!(
+                    "input '{}' has no declared shape; pass --input",
+                    v.name
+                ))
+            })?;
+            Ok((
+                dtype,
+                shape
+                    .iter()
+                    .map(|d| if let Dim::Fixed(n) = d { *n } else { batch })
+                    .collect(),
+            ))
+        })
+        .collect()
+}
+
+/// A deterministic input for a declared type and shape: seeded uniform values in [0, 1) for
+/// floats and uniform codes for integers.
+pub fn synthetic_input(dtype: DType, shape: &[usize], seed: u64) -> Tensor {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let n: usize = shape.iter().product();
+    let vals: Vec<f32> = (0..n)
+        .map(|_| match dtype {
+            DType::U8 => rng.random_range(0..=255) as f32,
+            DType::I8 => rng.random_range(-128..=127) as f32,
+            DType::I32 | DType::I64 => rng.random_range(-1000..=1000) as f32,
+            DType::Bool => rng.random_range(0..=1) as f32,
+            _ => rng.random::<f32>(),
+        })
+        .collect();
+    let a = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), vals).expect("element count");
+    Tensor::from_f32(a, dtype)
+}

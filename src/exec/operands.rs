@@ -1,0 +1,153 @@
+//! Data movement that feeds the arrays: im2col, weight packing, batch selection, and the
+//! scatter of GEMM results back into the output tensor's layout.
+
+use crate::ir::geometry::Window;
+use crate::kernel::{GemmKernel, GemmLayout};
+
+/// The A matrix (rows × k, row-major) of problem `p`.
+pub fn lhs<T: Copy>(k: &GemmKernel, x: &[T], x_shape: &[usize], p: usize, pad: T) -> Vec<T> {
+    match &k.layout {
+        GemmLayout::Conv {
+            window,
+            batch,
+            cin_per_group,
+            ..
+        } => im2col(
+            x,
+            x_shape[1],
+            *batch,
+            window,
+            p * cin_per_group,
+            *cin_per_group,
+            pad,
+        ),
+        GemmLayout::MatMul {
+            trans_a, a_batch, ..
+        } => {
+            let (m, kk) = (k.shape.m, k.shape.k);
+            if a_batch.len() == 1 && k.problems == 1 && !trans_a {
+                return x[..m * kk].to_vec();
+            }
+            let base = a_batch[p] * m * kk;
+            let mat = &x[base..base + m * kk];
+            if *trans_a {
+                transpose(mat, kk, m)
+            } else {
+                mat.to_vec()
+            }
+        }
+    }
+}
+
+/// The B matrix (k × n, row-major) of problem `p`; `w` is the weight/second operand.
+pub fn rhs<T: Copy>(k: &GemmKernel, w: &[T], p: usize) -> Vec<T> {
+    let (kk, n) = (k.shape.k, k.shape.n);
+    match &k.layout {
+        // Weights [cout, cin/g, taps…]: group p's rows, transposed to k × n.
+        GemmLayout::Conv { .. } => transpose(&w[p * n * kk..(p + 1) * n * kk], n, kk),
+        GemmLayout::MatMul {
+            trans_b, b_batch, ..
+        } => {
+            let base = b_batch[p] * kk * n;
+            let mat = &w[base..base + kk * n];
+            if *trans_b {
+                transpose(mat, n, kk)
+            } else {
+                mat.to_vec()
+            }
+        }
+    }
+}
+
+/// Columns `n0..n0+n` of a row-major `rows × cols` matrix.
+pub fn columns<T: Copy>(b: &[T], cols: usize, n0: usize, n: usize) -> Vec<T> {
+    b.chunks(cols.max(1))
+        .flat_map(|row| row[n0..n0 + n].iter().copied())
+        .collect()
+}
+
+/// Output channel (or column) of element `(p, j)`: the index of its per-channel parameters.
+pub fn channel(k: &GemmKernel, p: usize, j: usize) -> usize {
+    match &k.layout {
+        GemmLayout::Conv { cout_per_group, .. } => p * cout_per_group + j,
+        GemmLayout::MatMul { .. } => j,
+    }
+}
+
+/// Flat index in the output tensor of element `(p, i, j)` of the GEMM results.
+pub fn out_index(k: &GemmKernel, p: usize, i: usize, j: usize) -> usize {
+    match &k.layout {
+        GemmLayout::Conv {
+            window,
+            groups,
+            cout_per_group,
+            ..
+        } => {
+            let plane = window.output_size();
+            let (b, o) = (i / plane, i % plane);
+            (b * groups * cout_per_group + p * cout_per_group + j) * plane + o
+        }
+        GemmLayout::MatMul { .. } => (p * k.shape.m + i) * k.shape.n + j,
+    }
+}
+
+fn transpose<T: Copy>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
+    (0..cols)
+        .flat_map(|c| (0..rows).map(move |r| a[r * cols + c]))
+        .collect()
+}
+
+/// im2col of channels `c0..c0+cin` of an NC[spatial…] tensor: rows (batch, output position),
+/// columns (channel, kernel tap); taps outside the input read `pad`.
+fn im2col<T: Copy>(
+    x: &[T],
+    channels: usize,
+    batch: usize,
+    win: &Window,
+    c0: usize,
+    cin: usize,
+    pad: T,
+) -> Vec<T> {
+    let rank = win.input.len();
+    let plane: usize = win.input.iter().product();
+    let (outs, taps) = (win.output_size(), win.kernel_size());
+    // Per (output position, tap): the input offset within a plane, or None in the padding.
+    let mut offsets = Vec::with_capacity(outs * taps);
+    let mut o_idx = vec![0usize; rank];
+    for o in 0..outs {
+        let mut rem = o;
+        for d in (0..rank).rev() {
+            o_idx[d] = rem % win.output[d];
+            rem /= win.output[d];
+        }
+        for t in 0..taps {
+            let (mut rem, mut off, mut stride, mut inside) = (t, 0usize, 1usize, true);
+            for d in (0..rank).rev() {
+                let kd = rem % win.kernel[d];
+                rem /= win.kernel[d];
+                let c = (o_idx[d] * win.strides[d] + kd * win.dilations[d]) as isize
+                    - win.pad_begin[d] as isize;
+                if c < 0 || c >= win.input[d] as isize {
+                    inside = false;
+                }
+                off += c.max(0) as usize * stride;
+                stride *= win.input[d];
+            }
+            offsets.push(inside.then_some(off));
+        }
+    }
+    let mut out = Vec::with_capacity(batch * outs * cin * taps);
+    for b in 0..batch {
+        for o in 0..outs {
+            for c in 0..cin {
+                let base = (b * channels + c0 + c) * plane;
+                out.extend(
+                    offsets[o * taps..(o + 1) * taps]
+                        .iter()
+                        .map(|off| off.map_or(pad, |v| x[base + v])),
+                );
+            }
+        }
+    }
+    out
+}

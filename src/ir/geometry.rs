@@ -1,0 +1,169 @@
+//! Output sizes and effective pads of convolution and pooling windows (ONNX rules).
+
+use super::AutoPad;
+use crate::error::{Error, Result};
+
+/// The resolved geometry of one sliding-window op over `spatial` input dims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// Kernel size per spatial dim.
+    pub kernel: Vec<usize>,
+    /// Stride per spatial dim.
+    pub strides: Vec<usize>,
+    /// Dilation per spatial dim.
+    pub dilations: Vec<usize>,
+    /// Padding before each spatial dim.
+    pub pad_begin: Vec<usize>,
+    /// Padding after each spatial dim (as declared; ceil mode may read past it).
+    pub pad_end: Vec<usize>,
+    /// Input size per spatial dim.
+    pub input: Vec<usize>,
+    /// Output size per spatial dim.
+    pub output: Vec<usize>,
+}
+
+fn or_ones(v: &[usize], n: usize, what: &str) -> Result<Vec<usize>> {
+    match v.len() {
+        0 => Ok(vec![1; n]),
+        l if l == n => {
+            if v.contains(&0) {
+                Err(Error::Shape(format!("{what} must be positive, got {v:?}")))
+            } else {
+                Ok(v.to_vec())
+            }
+        }
+        l => Err(Error::Shape(format!(
+            "{what} has {l} values for {n} spatial dims"
+        ))),
+    }
+}
+
+impl Window {
+    /// Resolves a window: `input` spatial sizes, kernel, strides/dilations/pads as declared
+    /// (empty = defaults), auto_pad and ceil mode.
+    pub fn new(
+        input: &[usize],
+        kernel: &[usize],
+        strides: &[usize],
+        dilations: &[usize],
+        pads: &[usize],
+        auto_pad: AutoPad,
+        ceil_mode: bool,
+    ) -> Result<Window> {
+        let n = input.len();
+        if kernel.len() != n || kernel.contains(&0) {
+            return Err(Error::Shape(format!(
+                "kernel {kernel:?} does not fit {n} spatial dims"
+            )));
+        }
+        let strides = or_ones(strides, n, "strides")?;
+        let dilations = or_ones(dilations, n, "dilations")?;
+        let (mut pad_begin, mut pad_end) = match pads.len() {
+            0 => (vec![0; n], vec![0; n]),
+            l if l == 2 * n => (pads[..n].to_vec(), pads[n..].to_vec()),
+            l => {
+                return Err(Error::Shape(format!(
+                    "pads has {l} values for {n} spatial dims"
+                )));
+            }
+        };
+        let mut output = Vec::with_capacity(n);
+        for i in 0..n {
+            let span = dilations[i]
+                .checked_mul(kernel[i] - 1)
+                .and_then(|v| v.checked_add(1))
+                .ok_or_else(|| Error::Shape("kernel span overflows".into()))?;
+            let out = match auto_pad {
+                AutoPad::SameUpper | AutoPad::SameLower => {
+                    let out = input[i].div_ceil(strides[i]);
+                    let needed =
+                        ((out.saturating_sub(1)) * strides[i] + span).saturating_sub(input[i]);
+                    let (small, big) = (needed / 2, needed - needed / 2);
+                    (pad_begin[i], pad_end[i]) = if auto_pad == AutoPad::SameUpper {
+                        (small, big)
+                    } else {
+                        (big, small)
+                    };
+                    out
+                }
+                AutoPad::Valid | AutoPad::NotSet => {
+                    if auto_pad == AutoPad::Valid {
+                        pad_begin[i] = 0;
+                        pad_end[i] = 0;
+                    }
+                    let padded = input[i] + pad_begin[i] + pad_end[i];
+                    if padded < span {
+                        return Err(Error::Shape(format!(
+                            "window span {span} exceeds padded input {padded}"
+                        )));
+                    }
+                    let room = padded - span;
+                    let mut out = if ceil_mode {
+                        room.div_ceil(strides[i]) + 1
+                    } else {
+                        room / strides[i] + 1
+                    };
+                    // ONNX: in ceil mode the last window must start inside the input or left padding.
+                    if ceil_mode && (out - 1) * strides[i] >= input[i] + pad_begin[i] {
+                        out -= 1;
+                    }
+                    out
+                }
+            };
+            output.push(out);
+        }
+        Ok(Window {
+            kernel: kernel.to_vec(),
+            strides,
+            dilations,
+            pad_begin,
+            pad_end,
+            input: input.to_vec(),
+            output,
+        })
+    }
+
+    /// Number of output positions.
+    pub fn output_size(&self) -> usize {
+        self.output.iter().product()
+    }
+
+    /// Number of taps of the kernel.
+    pub fn kernel_size(&self) -> usize {
+        self.kernel.iter().product()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_sizes_match_the_onnx_formulas() {
+        // 5x5, k3, s2, pad 1: floor((5+2-3)/2)+1 = 3.
+        let w = Window::new(
+            &[5, 5],
+            &[3, 3],
+            &[2, 2],
+            &[],
+            &[1, 1, 1, 1],
+            AutoPad::NotSet,
+            false,
+        )
+        .unwrap();
+        assert_eq!(w.output, vec![3, 3]);
+        // SAME_UPPER 5, s2: ceil(5/2) = 3, needed pad = (3-1)*2+3-5 = 2 → 1/1.
+        let w = Window::new(&[5], &[3], &[2], &[], &[], AutoPad::SameUpper, false).unwrap();
+        assert_eq!((w.output[0], w.pad_begin[0], w.pad_end[0]), (3, 1, 1));
+        // SAME_LOWER 4, k2 s1: out 4, needed 1 → begin 1, end 0.
+        let w = Window::new(&[4], &[2], &[1], &[], &[], AutoPad::SameLower, false).unwrap();
+        assert_eq!((w.output[0], w.pad_begin[0], w.pad_end[0]), (4, 1, 0));
+        // ceil mode: 6, k3, s2 → floor 2, ceil 3 (last window starts at 4 < 6).
+        let w = Window::new(&[6], &[3], &[2], &[], &[], AutoPad::NotSet, true).unwrap();
+        assert_eq!(w.output, vec![3]);
+        // dilation 2, k3 → span 5 over 7: out 3.
+        let w = Window::new(&[7], &[3], &[], &[2], &[], AutoPad::NotSet, false).unwrap();
+        assert_eq!(w.output, vec![3]);
+        assert!(Window::new(&[2], &[3], &[], &[], &[], AutoPad::NotSet, false).is_err());
+    }
+}

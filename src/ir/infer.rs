@@ -1,0 +1,472 @@
+//! Shape and type inference for concrete input shapes, with constant folding of
+//! shape sub-graphs (Shape → Gather → Concat → Reshape chains and the like).
+
+use super::geometry::Window;
+use super::movement::{
+    self, flatten_shape, reshape_shape, slice_axes, sliced_shape, squeeze_shape, transpose_perm,
+    unsqueeze_shape,
+};
+use super::{Graph, Node, Op, ValueId};
+use crate::error::{Error, Result};
+use crate::tensor::ops::{broadcast_shapes, normalize_axis};
+use crate::tensor::{DType, Tensor};
+
+/// Known element type and shape of every value of a specialised graph.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    types: Vec<Option<(DType, Vec<usize>)>>,
+}
+
+impl Facts {
+    /// Element type of a value.
+    pub fn dtype(&self, v: ValueId) -> DType {
+        self.get(v).0
+    }
+
+    /// Shape of a value.
+    pub fn shape(&self, v: ValueId) -> &[usize] {
+        &self.get(v).1
+    }
+
+    fn get(&self, v: ValueId) -> &(DType, Vec<usize>) {
+        self.types[v.0]
+            .as_ref()
+            .expect("specialize infers every live value")
+    }
+
+    fn set(&mut self, v: ValueId, dtype: DType, shape: Vec<usize>) {
+        self.types[v.0] = Some((dtype, shape));
+    }
+}
+
+/// Largest tensor constant folding will materialise.
+const MAX_FOLD_ELEMENTS: usize = 1 << 16;
+
+/// Binds concrete input types and shapes, folds what becomes constant, and infers every
+/// remaining value. Returns the specialised graph (folded nodes removed) and its facts.
+pub fn specialize(graph: &Graph, inputs: &[(DType, Vec<usize>)]) -> Result<(Graph, Facts)> {
+    if inputs.len() != graph.inputs.len() {
+        return Err(Error::Shape(format!(
+            "the model has {} inputs, {} given",
+            graph.inputs.len(),
+            inputs.len()
+        )));
+    }
+    let mut g = graph.clone();
+    let mut facts = Facts {
+        types: vec![None; g.values.len()],
+    };
+    for (&id, (dtype, shape)) in graph.inputs.iter().zip(inputs) {
+        check_declared(graph, id, *dtype, shape)?;
+        facts.set(id, *dtype, shape.clone());
+    }
+    for v in 0..g.values.len() {
+        if let Some(c) = &g.values[v].constant {
+            facts.set(ValueId(v), c.dtype(), c.shape().to_vec());
+        }
+    }
+    let mut kept = Vec::with_capacity(g.nodes.len());
+    for node in std::mem::take(&mut g.nodes) {
+        let fail = |e: Error| match e {
+            e @ (Error::Node { .. } | Error::Unsupported { .. }) => e,
+            e => Error::node(&node.name, node.op.name(), e.to_string()),
+        };
+        if let Some(outs) = try_fold(&g, &facts, &node).map_err(fail)? {
+            for (&o, t) in node.outputs.iter().zip(outs) {
+                facts.set(o, t.dtype(), t.shape().to_vec());
+                g.values[o.0].constant = Some(t);
+            }
+            continue;
+        }
+        let typed = infer_node(&g, &facts, &node).map_err(fail)?;
+        for (&o, (dt, shape)) in node.outputs.iter().zip(typed) {
+            facts.set(o, dt, shape);
+        }
+        kept.push(node);
+    }
+    g.nodes = kept;
+    for &o in &g.outputs {
+        if facts.types[o.0].is_none() {
+            return Err(Error::Shape(format!(
+                "graph output '{}' is never computed",
+                g.values[o.0].name
+            )));
+        }
+    }
+    Ok((g, facts))
+}
+
+fn check_declared(graph: &Graph, id: ValueId, dtype: DType, shape: &[usize]) -> Result<()> {
+    let v = graph.value(id);
+    if let Some(d) = v.dtype
+        && d != dtype
+    {
+        return Err(Error::Shape(format!(
+            "input '{}' is declared {d}, got {dtype}",
+            v.name
+        )));
+    }
+    if let Some(decl) = &v.shape {
+        let fits = decl.len() == shape.len()
+            && decl.iter().zip(shape).all(|(d, &s)| match d {
+                super::Dim::Fixed(f) => *f == s,
+                super::Dim::Symbolic(_) => true,
+            });
+        if !fits {
+            let decl: Vec<String> = decl
+                .iter()
+                .map(|d| match d {
+                    super::Dim::Fixed(f) => f.to_string(),
+                    super::Dim::Symbolic(s) => s.clone(),
+                })
+                .collect();
+            return Err(Error::Shape(format!(
+                "input '{}' is declared [{}], got {shape:?}",
+                v.name,
+                decl.join(",")
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn try_fold(g: &Graph, facts: &Facts, node: &Node) -> Result<Option<Vec<Tensor>>> {
+    if let Op::Shape { start, end } = &node.op {
+        let x = node
+            .inputs
+            .first()
+            .copied()
+            .flatten()
+            .ok_or_else(|| Error::Shape("Shape needs an input".into()))?;
+        let dims = movement::shape_slice(facts.shape(x), *start, *end);
+        let n = dims.len();
+        return Ok(Some(vec![Tensor::I64(
+            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[n]), dims)
+                .map_err(|e| Error::Shape(e.to_string()))?,
+        )]));
+    }
+    if node.op.is_gemm_class() || node.outputs.len() != 1 {
+        return Ok(None);
+    }
+    let consts: Option<Vec<Option<&Tensor>>> = node
+        .inputs
+        .iter()
+        .map(|i| match i {
+            None => Some(None),
+            Some(v) => g
+                .constant(*v)
+                .filter(|t| t.len() <= MAX_FOLD_ELEMENTS)
+                .map(Some),
+        })
+        .collect();
+    let Some(consts) = consts else {
+        return Ok(None);
+    };
+    if let Some(t) = movement::eval(&node.op, &consts)? {
+        return Ok(Some(vec![t]));
+    }
+    // Integer arithmetic of shape computations (e.g. Mul of a dim by a constant).
+    let int_binary = matches!(node.op, Op::Add | Op::Sub | Op::Mul | Op::Div);
+    if int_binary && let [Some(Tensor::I64(a)), Some(Tensor::I64(b))] = consts.as_slice() {
+        if matches!(node.op, Op::Div) && b.iter().any(|&d| d == 0) {
+            return Err(Error::Shape("integer division by zero".into()));
+        }
+        let out = match node.op {
+            Op::Add => a + b,
+            Op::Sub => a - b,
+            Op::Mul => a * b,
+            _ => a / b,
+        };
+        return Ok(Some(vec![Tensor::I64(out)]));
+    }
+    Ok(None)
+}
+
+fn input(node: &Node, i: usize) -> Result<ValueId> {
+    node.inputs
+        .get(i)
+        .copied()
+        .flatten()
+        .ok_or_else(|| Error::Shape(format!("required input {i} is missing")))
+}
+
+fn const_ints(g: &Graph, node: &Node, i: usize, what: &str) -> Result<Option<Vec<i64>>> {
+    match node.inputs.get(i).copied().flatten() {
+        None => Ok(None),
+        Some(v) => match g.constant(v) {
+            Some(t) => t.to_i64_vec().map(Some),
+            None => Err(Error::Shape(format!(
+                "{what} must be a constant (dynamic shapes are not supported)"
+            ))),
+        },
+    }
+}
+
+/// Output types and shapes of one node.
+fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType, Vec<usize>)>> {
+    let x = || input(node, 0);
+    let same = |shape: Vec<usize>| -> Result<Vec<(DType, Vec<usize>)>> {
+        Ok(vec![(f.dtype(x()?), shape)])
+    };
+    let zp_type = |i: usize, default: DType| {
+        node.inputs
+            .get(i)
+            .copied()
+            .flatten()
+            .map_or(default, |v| f.dtype(v))
+    };
+    match &node.op {
+        Op::Conv(a) | Op::ConvInteger(a) | Op::QLinearConv(a, _) => {
+            let w_at = if matches!(node.op, Op::QLinearConv(..)) {
+                3
+            } else {
+                1
+            };
+            let xs = f.shape(x()?);
+            let ws = f.shape(input(node, w_at)?);
+            if xs.len() < 3 || ws.len() != xs.len() {
+                return Err(Error::Shape(format!(
+                    "conv input {xs:?} and weight {ws:?} ranks do not fit"
+                )));
+            }
+            let group = a.group.max(1);
+            if xs[1] != ws[1] * group || ws[0] % group != 0 {
+                return Err(Error::Shape(format!(
+                    "conv input channels {} do not match weight {ws:?} with group {group}",
+                    xs[1]
+                )));
+            }
+            let kernel = a.kernel_shape.clone().unwrap_or_else(|| ws[2..].to_vec());
+            if kernel != ws[2..] {
+                return Err(Error::Shape(format!(
+                    "kernel_shape {kernel:?} differs from the weight {ws:?}"
+                )));
+            }
+            let win = Window::new(
+                &xs[2..],
+                &kernel,
+                &a.strides,
+                &a.dilations,
+                &a.pads,
+                a.auto_pad,
+                false,
+            )?;
+            let mut out = vec![xs[0], ws[0]];
+            out.extend(win.output);
+            let dt = match node.op {
+                Op::Conv(_) => f.dtype(x()?),
+                Op::ConvInteger(_) => DType::I32,
+                _ => zp_type(7, DType::U8),
+            };
+            Ok(vec![(dt, out)])
+        }
+        Op::Gemm(a) => {
+            let (sa, sb) = (f.shape(x()?), f.shape(input(node, 1)?));
+            if sa.len() != 2 || sb.len() != 2 {
+                return Err(Error::Shape(format!(
+                    "Gemm needs 2-D operands, got {sa:?} and {sb:?}"
+                )));
+            }
+            let (m, ka) = if a.trans_a {
+                (sa[1], sa[0])
+            } else {
+                (sa[0], sa[1])
+            };
+            let (kb, n) = if a.trans_b {
+                (sb[1], sb[0])
+            } else {
+                (sb[0], sb[1])
+            };
+            if ka != kb {
+                return Err(Error::Shape(format!(
+                    "Gemm inner dims differ: {sa:?} · {sb:?}"
+                )));
+            }
+            if let Some(c) = node.inputs.get(2).copied().flatten() {
+                broadcast_shapes(f.shape(c), &[m, n])?;
+            }
+            same(vec![m, n])
+        }
+        Op::MatMul | Op::MatMulInteger | Op::QLinearMatMul(_) => {
+            let b_at = if matches!(node.op, Op::QLinearMatMul(_)) {
+                3
+            } else {
+                1
+            };
+            let shape = matmul_shape(f.shape(x()?), f.shape(input(node, b_at)?))?;
+            let dt = match node.op {
+                Op::MatMul => f.dtype(x()?),
+                Op::MatMulInteger => DType::I32,
+                _ => zp_type(7, DType::U8),
+            };
+            Ok(vec![(dt, shape)])
+        }
+        Op::Relu
+        | Op::Clip { .. }
+        | Op::Identity
+        | Op::Softmax { .. }
+        | Op::BatchNormalization { .. } => same(f.shape(x()?).to_vec()),
+        Op::Add | Op::Sub | Op::Mul | Op::Div => {
+            let (a, b) = (x()?, input(node, 1)?);
+            if f.dtype(a) != f.dtype(b) {
+                return Err(Error::Shape(format!(
+                    "operand types differ: {} and {}",
+                    f.dtype(a),
+                    f.dtype(b)
+                )));
+            }
+            same(broadcast_shapes(f.shape(a), f.shape(b))?)
+        }
+        Op::MaxPool(p) | Op::AveragePool(p) => {
+            let xs = f.shape(x()?);
+            if xs.len() < 3 {
+                return Err(Error::Shape(format!(
+                    "pooling needs N,C,spatial… input, got {xs:?}"
+                )));
+            }
+            let win = Window::new(
+                &xs[2..],
+                &p.kernel_shape,
+                &p.strides,
+                &p.dilations,
+                &p.pads,
+                p.auto_pad,
+                p.ceil_mode,
+            )?;
+            let mut out = xs[..2].to_vec();
+            out.extend(win.output);
+            same(out)
+        }
+        Op::GlobalAveragePool | Op::GlobalMaxPool => {
+            let xs = f.shape(x()?);
+            if xs.len() < 3 {
+                return Err(Error::Shape(format!(
+                    "global pooling needs N,C,spatial… input, got {xs:?}"
+                )));
+            }
+            let mut out = xs[..2].to_vec();
+            out.extend(std::iter::repeat_n(1, xs.len() - 2));
+            same(out)
+        }
+        Op::Flatten { axis } => same(flatten_shape(f.shape(x()?), *axis)?),
+        Op::Reshape { allowzero } => {
+            let target = const_ints(g, node, 1, "Reshape's shape")?
+                .ok_or_else(|| Error::Shape("Reshape needs a shape".into()))?;
+            same(reshape_shape(f.shape(x()?), &target, *allowzero)?)
+        }
+        Op::Transpose { perm } => {
+            let xs = f.shape(x()?);
+            let perm = transpose_perm(xs.len(), perm.as_deref());
+            if perm.len() != xs.len() || perm.iter().any(|&p| p >= xs.len()) {
+                return Err(Error::Shape(format!(
+                    "perm {perm:?} does not fit rank {}",
+                    xs.len()
+                )));
+            }
+            same(perm.iter().map(|&p| xs[p]).collect())
+        }
+        Op::Concat { axis } => {
+            let first = f.shape(x()?).to_vec();
+            let ax = normalize_axis(*axis, first.len())?;
+            let mut out = first.clone();
+            out[ax] = 0;
+            for i in &node.inputs {
+                let s = f.shape(i.ok_or_else(|| Error::Shape("Concat input missing".into()))?);
+                if s.len() != first.len()
+                    || s.iter()
+                        .zip(&first)
+                        .enumerate()
+                        .any(|(d, (a, b))| d != ax && a != b)
+                {
+                    return Err(Error::Shape(format!(
+                        "Concat inputs {first:?} and {s:?} differ off axis {ax}"
+                    )));
+                }
+                out[ax] += s[ax];
+            }
+            same(out)
+        }
+        Op::QuantizeLinear { output_dtype, .. } => {
+            let dt = node
+                .inputs
+                .get(2)
+                .copied()
+                .flatten()
+                .map(|v| f.dtype(v))
+                .or(*output_dtype)
+                .unwrap_or(DType::U8);
+            Ok(vec![(dt, f.shape(x()?).to_vec())])
+        }
+        Op::DequantizeLinear { .. } => Ok(vec![(f.dtype(input(node, 1)?), f.shape(x()?).to_vec())]),
+        Op::Shape { .. } => unreachable!("Shape is always folded"),
+        Op::Gather { axis } => {
+            let xs = f.shape(x()?);
+            let ax = normalize_axis(*axis, xs.len())?;
+            let mut out = xs[..ax].to_vec();
+            out.extend_from_slice(f.shape(input(node, 1)?));
+            out.extend_from_slice(&xs[ax + 1..]);
+            same(out)
+        }
+        Op::Unsqueeze { axes } => {
+            let axes = match axes {
+                Some(a) => a.clone(),
+                None => const_ints(g, node, 1, "Unsqueeze's axes")?
+                    .ok_or_else(|| Error::Shape("Unsqueeze needs axes".into()))?,
+            };
+            same(unsqueeze_shape(f.shape(x()?), &axes)?)
+        }
+        Op::Squeeze { axes } => {
+            let axes = match axes {
+                Some(a) => Some(a.clone()),
+                None => const_ints(g, node, 1, "Squeeze's axes")?,
+            };
+            same(squeeze_shape(f.shape(x()?), axes.as_deref())?)
+        }
+        Op::Cast { to } => Ok(vec![(*to, f.shape(x()?).to_vec())]),
+        Op::Slice => {
+            let xs = f.shape(x()?);
+            let req = |i, w| {
+                const_ints(g, node, i, w)?.ok_or_else(|| Error::Shape(format!("Slice needs {w}")))
+            };
+            let (starts, ends) = (req(1, "starts")?, req(2, "ends")?);
+            let axes = const_ints(g, node, 3, "Slice's axes")?;
+            let steps = const_ints(g, node, 4, "Slice's steps")?;
+            same(sliced_shape(
+                xs,
+                &slice_axes(xs, &starts, &ends, axes.as_deref(), steps.as_deref())?,
+            ))
+        }
+    }
+}
+
+/// numpy `matmul` output shape (1-D operands promoted and the added dim removed).
+pub fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    if a.is_empty() || b.is_empty() {
+        return Err(Error::Shape("MatMul of a scalar".into()));
+    }
+    let a2: Vec<usize> = if a.len() == 1 {
+        vec![1, a[0]]
+    } else {
+        a.to_vec()
+    };
+    let b2: Vec<usize> = if b.len() == 1 {
+        vec![b[0], 1]
+    } else {
+        b.to_vec()
+    };
+    let (m, k) = (a2[a2.len() - 2], a2[a2.len() - 1]);
+    let (kb, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
+    if k != kb {
+        return Err(Error::Shape(format!(
+            "MatMul inner dims differ: {a:?} · {b:?}"
+        )));
+    }
+    let mut out = broadcast_shapes(&a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
+    if a.len() > 1 {
+        out.push(m);
+    }
+    if b.len() > 1 {
+        out.push(n);
+    }
+    Ok(out)
+}

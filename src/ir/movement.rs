@@ -1,0 +1,373 @@
+//! Shape rules and evaluation of the data-movement ops (Reshape, Slice, Gather, ...):
+//! used by constant folding and, at run time, by the vector unit's copy engine.
+
+use super::Op;
+use crate::error::{Error, Result};
+use crate::tensor::ops::normalize_axis;
+use crate::tensor::{DType, Tensor};
+
+/// The output shape of Reshape.
+pub fn reshape_shape(input: &[usize], target: &[i64], allowzero: bool) -> Result<Vec<usize>> {
+    let total: usize = input.iter().product();
+    let mut out = Vec::with_capacity(target.len());
+    let mut infer_at = None;
+    for (i, &d) in target.iter().enumerate() {
+        match d {
+            -1 if infer_at.is_none() => {
+                infer_at = Some(i);
+                out.push(1);
+            }
+            0 if !allowzero => out.push(*input.get(i).ok_or_else(|| {
+                Error::Shape(format!(
+                    "reshape: 0 at dim {i} but the input has rank {}",
+                    input.len()
+                ))
+            })?),
+            d if d >= 0 => out.push(d as usize),
+            _ => return Err(Error::Shape(format!("reshape: invalid target {target:?}"))),
+        }
+    }
+    let known: usize = out
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| Error::Shape("reshape: size overflows".into()))?;
+    if let Some(i) = infer_at {
+        if known == 0 || total % known != 0 {
+            return Err(Error::Shape(format!(
+                "reshape {input:?} to {target:?}: cannot infer -1"
+            )));
+        }
+        out[i] = total / known;
+    } else if known != total {
+        return Err(Error::Shape(format!(
+            "reshape {input:?} to {target:?}: element counts differ"
+        )));
+    }
+    Ok(out)
+}
+
+/// The output shape of Flatten.
+pub fn flatten_shape(input: &[usize], axis: i64) -> Result<Vec<usize>> {
+    let r = input.len() as i64;
+    let a = if axis < 0 { axis + r } else { axis };
+    if !(0..=r).contains(&a) {
+        return Err(Error::Shape(format!(
+            "flatten axis {axis} out of range for rank {r}"
+        )));
+    }
+    let a = a as usize;
+    Ok(vec![
+        input[..a].iter().product(),
+        input[a..].iter().product(),
+    ])
+}
+
+/// The output shape of Unsqueeze.
+pub fn unsqueeze_shape(input: &[usize], axes: &[i64]) -> Result<Vec<usize>> {
+    let rank = input.len() + axes.len();
+    let mut ax: Vec<usize> = axes
+        .iter()
+        .map(|&a| normalize_axis(a, rank))
+        .collect::<Result<_>>()?;
+    ax.sort_unstable();
+    if ax.windows(2).any(|w| w[0] == w[1]) {
+        return Err(Error::Shape(format!("unsqueeze: repeated axes {axes:?}")));
+    }
+    let mut it = input.iter();
+    Ok((0..rank)
+        .map(|i| {
+            if ax.binary_search(&i).is_ok() {
+                1
+            } else {
+                *it.next().unwrap_or(&1)
+            }
+        })
+        .collect())
+}
+
+/// The output shape of Squeeze (`None` = every dim of size 1).
+pub fn squeeze_shape(input: &[usize], axes: Option<&[i64]>) -> Result<Vec<usize>> {
+    match axes {
+        None => Ok(input.iter().copied().filter(|&d| d != 1).collect()),
+        Some(axes) => {
+            let ax: Vec<usize> = axes
+                .iter()
+                .map(|&a| normalize_axis(a, input.len()))
+                .collect::<Result<_>>()?;
+            if let Some(&a) = ax.iter().find(|&&a| input[a] != 1) {
+                return Err(Error::Shape(format!(
+                    "squeeze: dim {a} of {input:?} is not 1"
+                )));
+            }
+            Ok(input
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !ax.contains(i))
+                .map(|(_, &d)| d)
+                .collect())
+        }
+    }
+}
+
+/// The permutation of Transpose.
+pub fn transpose_perm(rank: usize, perm: Option<&[usize]>) -> Vec<usize> {
+    perm.map(<[usize]>::to_vec)
+        .unwrap_or_else(|| (0..rank).rev().collect())
+}
+
+/// One resolved axis of a Slice: `start` to `end` (exclusive) by `step`, clamped per ONNX.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SliceAxis {
+    /// The axis.
+    pub axis: usize,
+    /// First index.
+    pub start: isize,
+    /// End (exclusive; may be -1 for negative steps).
+    pub end: isize,
+    /// Step (non-zero).
+    pub step: isize,
+}
+
+impl SliceAxis {
+    /// Elements selected along the axis.
+    pub fn len(&self) -> usize {
+        let n = if self.step > 0 {
+            (self.end - self.start + self.step - 1) / self.step
+        } else {
+            (self.start - self.end - self.step - 1) / -self.step
+        };
+        n.max(0) as usize
+    }
+
+    /// True when nothing is selected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Resolves Slice's starts/ends/axes/steps against an input shape.
+pub fn slice_axes(
+    input: &[usize],
+    starts: &[i64],
+    ends: &[i64],
+    axes: Option<&[i64]>,
+    steps: Option<&[i64]>,
+) -> Result<Vec<SliceAxis>> {
+    let n = starts.len();
+    if ends.len() != n || axes.is_some_and(|a| a.len() != n) || steps.is_some_and(|s| s.len() != n)
+    {
+        return Err(Error::Shape(
+            "slice: starts, ends, axes and steps differ in length".into(),
+        ));
+    }
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let axis = normalize_axis(axes.map_or(i as i64, |a| a[i]), input.len())?;
+        if out.iter().any(|s: &SliceAxis| s.axis == axis) {
+            return Err(Error::Shape(format!("slice: axis {axis} repeated")));
+        }
+        let dim = input[axis] as i64;
+        let step = steps.map_or(1, |s| s[i]);
+        if step == 0 {
+            return Err(Error::Shape("slice: step 0".into()));
+        }
+        let resolve = |v: i64| if v < 0 { v.saturating_add(dim) } else { v };
+        let (start, end) = if step > 0 {
+            (
+                resolve(starts[i]).clamp(0, dim),
+                resolve(ends[i]).clamp(0, dim),
+            )
+        } else {
+            (
+                resolve(starts[i]).clamp(-1, dim - 1),
+                resolve(ends[i]).clamp(-1, dim - 1),
+            )
+        };
+        out.push(SliceAxis {
+            axis,
+            start: start as isize,
+            end: end as isize,
+            step: step as isize,
+        });
+    }
+    Ok(out)
+}
+
+/// The output shape after applying resolved slice axes.
+pub fn sliced_shape(input: &[usize], axes: &[SliceAxis]) -> Vec<usize> {
+    let mut out = input.to_vec();
+    for a in axes {
+        out[a.axis] = a.len();
+    }
+    out
+}
+
+/// Resolves Gather indices (negative counts from the end) to positions along a dim.
+pub fn gather_indices(indices: &Tensor, dim: usize) -> Result<Vec<usize>> {
+    indices
+        .to_i64_vec()?
+        .into_iter()
+        .map(|i| {
+            let j = if i < 0 { i + dim as i64 } else { i };
+            if (0..dim as i64).contains(&j) {
+                Ok(j as usize)
+            } else {
+                Err(Error::Shape(format!(
+                    "gather index {i} out of range for dim {dim}"
+                )))
+            }
+        })
+        .collect()
+}
+
+fn int_input(inputs: &[Option<&Tensor>], i: usize, what: &str) -> Result<Option<Vec<i64>>> {
+    inputs
+        .get(i)
+        .copied()
+        .flatten()
+        .map(|t| t.to_i64_vec())
+        .transpose()
+        .map_err(|e| Error::Shape(format!("{what}: {e}")))
+}
+
+fn required<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Result<&'a Tensor> {
+    inputs
+        .get(i)
+        .copied()
+        .flatten()
+        .ok_or_else(|| Error::Shape(format!("input {i} is missing")))
+}
+
+/// Evaluates a data-movement op on concrete tensors; `None` when `op` is not one.
+pub fn eval(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Option<Tensor>> {
+    let x = || required(inputs, 0);
+    Ok(Some(match op {
+        Op::Identity => x()?.clone(),
+        Op::Reshape { allowzero } => {
+            let target = int_input(inputs, 1, "reshape shape")?
+                .ok_or_else(|| Error::Shape("reshape: no shape".into()))?;
+            x()?.reshape(&reshape_shape(x()?.shape(), &target, *allowzero)?)?
+        }
+        Op::Flatten { axis } => x()?.reshape(&flatten_shape(x()?.shape(), *axis)?)?,
+        Op::Unsqueeze { axes } => {
+            let axes = match axes {
+                Some(a) => a.clone(),
+                None => int_input(inputs, 1, "unsqueeze axes")?
+                    .ok_or_else(|| Error::Shape("unsqueeze: no axes".into()))?,
+            };
+            x()?.reshape(&unsqueeze_shape(x()?.shape(), &axes)?)?
+        }
+        Op::Squeeze { axes } => {
+            let axes = match axes {
+                Some(a) => Some(a.clone()),
+                None => int_input(inputs, 1, "squeeze axes")?,
+            };
+            x()?.reshape(&squeeze_shape(x()?.shape(), axes.as_deref())?)?
+        }
+        Op::Transpose { perm } => {
+            let t = x()?;
+            t.transpose(&transpose_perm(t.shape().len(), perm.as_deref()))?
+        }
+        Op::Concat { axis } => {
+            let parts: Vec<&Tensor> = inputs
+                .iter()
+                .map(|t| t.ok_or_else(|| Error::Shape("concat: missing input".into())))
+                .collect::<Result<_>>()?;
+            let rank = parts.first().map_or(0, |p| p.shape().len());
+            Tensor::concat(&parts, normalize_axis(*axis, rank)?)?
+        }
+        Op::Gather { axis } => {
+            let t = x()?;
+            let idx = required(inputs, 1)?;
+            let axis = normalize_axis(*axis, t.shape().len())?;
+            t.gather(axis, &gather_indices(idx, t.shape()[axis])?, idx.shape())?
+        }
+        Op::Slice => {
+            let t = x()?;
+            let starts = int_input(inputs, 1, "slice starts")?
+                .ok_or_else(|| Error::Shape("slice: no starts".into()))?;
+            let ends = int_input(inputs, 2, "slice ends")?
+                .ok_or_else(|| Error::Shape("slice: no ends".into()))?;
+            let axes = int_input(inputs, 3, "slice axes")?;
+            let steps = int_input(inputs, 4, "slice steps")?;
+            let mut out = t.clone();
+            for a in slice_axes(t.shape(), &starts, &ends, axes.as_deref(), steps.as_deref())? {
+                out = out.slice_axis(a.axis, a.start, a.end, a.step);
+            }
+            out
+        }
+        Op::Shape { start, end } => {
+            let shape = x()?.shape();
+            let dims = shape_slice(shape, *start, *end);
+            Tensor::I64(
+                ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[dims.len()]), dims)
+                    .map_err(|e| Error::Shape(e.to_string()))?,
+            )
+        }
+        Op::Cast { to } => x()?.cast(*to),
+        _ => return Ok(None),
+    }))
+}
+
+/// The dims of `shape` selected by Shape's `start`/`end` (clamped, negative from the end).
+pub fn shape_slice(shape: &[usize], start: i64, end: Option<i64>) -> Vec<i64> {
+    let r = shape.len() as i64;
+    let clamp = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
+    let (s, e) = (clamp(start), clamp(end.unwrap_or(r)));
+    shape
+        .get(s..e.max(s))
+        .unwrap_or(&[])
+        .iter()
+        .map(|&d| d as i64)
+        .collect()
+}
+
+/// The output type of Cast-like ops that name their type.
+pub fn cast_dtype(op: &Op) -> Option<DType> {
+    match op {
+        Op::Cast { to } => Some(*to),
+        Op::Shape { .. } => Some(DType::I64),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reshape_rules() {
+        assert_eq!(
+            reshape_shape(&[2, 3, 4], &[0, -1], false).unwrap(),
+            vec![2, 12]
+        );
+        assert_eq!(
+            reshape_shape(&[2, 3, 4], &[4, 0, 2], false).unwrap(),
+            vec![4, 3, 2]
+        );
+        assert_eq!(reshape_shape(&[0, 3], &[3, 0], true).unwrap(), vec![3, 0]);
+        assert!(reshape_shape(&[2, 3], &[4, -1], false).is_err());
+        assert!(reshape_shape(&[2, 3], &[-1, -1], false).is_err());
+    }
+
+    #[test]
+    fn slice_clamps_like_onnx() {
+        // starts 1, ends 1000 on dim 5 → 1..5; negative step from -1 to -1000 → 4 down to -1.
+        let s = slice_axes(&[5], &[1], &[1000], None, None).unwrap();
+        assert_eq!((s[0].start, s[0].end, s[0].len()), (1, 5, 4));
+        let s = slice_axes(&[5], &[-1], &[-1000], None, Some(&[-2])).unwrap();
+        assert_eq!((s[0].start, s[0].end, s[0].len()), (4, -1, 3));
+    }
+
+    #[test]
+    fn squeeze_unsqueeze_flatten() {
+        assert_eq!(
+            unsqueeze_shape(&[3, 4], &[0, -1]).unwrap(),
+            vec![1, 3, 4, 1]
+        );
+        assert_eq!(squeeze_shape(&[1, 3, 1], None).unwrap(), vec![3]);
+        assert!(squeeze_shape(&[1, 3], Some(&[1])).is_err());
+        assert_eq!(flatten_shape(&[2, 3, 4], 0).unwrap(), vec![1, 24]);
+        assert_eq!(flatten_shape(&[2, 3, 4], -1).unwrap(), vec![6, 4]);
+    }
+}
