@@ -16,6 +16,7 @@ pub mod lower;
 pub mod numeric;
 pub mod onnx;
 pub mod proto;
+pub mod reference;
 pub mod report;
 pub mod tensor;
 pub mod units;

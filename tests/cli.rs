@@ -1,0 +1,179 @@
+//! The command-line contract: exit codes, verdicts, and clear errors on bad input.
+
+use prost::Message;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn cdmsa(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cdmsa"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+}
+
+#[test]
+fn run_without_arguments_verifies_the_embedded_default_with_cycles() {
+    let o = cdmsa(&["run"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(
+        out.contains("RESULT: PASS") && out.contains("exact=true"),
+        "{out}"
+    );
+    assert!(
+        out.contains("accuracy: 16/16") || out.contains("accuracy: 15/16"),
+        "{out}"
+    );
+    let cycles: u64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("cycles: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(cycles > 0);
+}
+
+#[test]
+fn run_writes_json_with_the_contract_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let o = cdmsa(&["run", "--json", json.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for f in ["max_abs_error", "max_ulp", "exact", "pass"] {
+        assert!(v["outputs"][0].get(f).is_some(), "missing outputs[0].{f}");
+    }
+    for f in ["cycles", "macs", "utilization"] {
+        assert!(v.get(f).is_some(), "missing {f}");
+    }
+    // 16 images through conv1 (8·9·64), conv2 (16·72·16) and the classifier (10·256):
+    let per_image = 8 * 9 * 64 + 16 * 72 * 16 + 10 * 256;
+    assert_eq!(v["macs"].as_u64().unwrap(), 16 * per_image);
+}
+
+#[test]
+fn a_wrong_reference_is_a_mismatch_with_exit_1() {
+    let d = models().join("digits/int8_qop");
+    let o = cdmsa(&[
+        "run",
+        d.join("model.onnx").to_str().unwrap(),
+        "--input",
+        d.join("test_data_set_0/input_0.pb").to_str().unwrap(),
+        // fp32 logits are close to, but not bit-identical with, the int8 model's.
+        "--reference",
+        models()
+            .join("digits/fp32/test_data_set_0/output_0.pb")
+            .to_str()
+            .unwrap(),
+    ]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("FAIL"));
+}
+
+#[test]
+fn conformance_passes_every_committed_node_test() {
+    let o = cdmsa(&[
+        "conformance",
+        models().join("onnx-node-tests").to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    let last = out.lines().last().unwrap_or_default().to_string();
+    let failing: Vec<&str> = out.lines().filter(|l| !l.starts_with("PASS")).collect();
+    assert_eq!(o.status.code(), Some(0), "{failing:#?}{err}");
+    assert!(last.ends_with("0 failed, 0 skipped"), "{last}");
+    let passed: usize = last.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(passed >= 150, "{last}");
+}
+
+fn expect_error(args: &[&str], must_name: &[&str]) {
+    let o = cdmsa(args);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+    for s in must_name {
+        assert!(err.contains(s), "'{s}' not named in: {err}");
+    }
+}
+
+#[test]
+fn malformed_inputs_exit_2_naming_file_node_and_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read(models().join("digits/fp32/model.onnx")).unwrap();
+
+    let truncated = dir.path().join("truncated.onnx");
+    std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
+    expect_error(&["run", truncated.to_str().unwrap()], &["truncated.onnx"]);
+
+    let random = dir.path().join("random.onnx");
+    let bytes: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(&random, bytes).unwrap();
+    expect_error(&["run", random.to_str().unwrap()], &["random.onnx"]);
+
+    let mut model = cdmsa::proto::ModelProto::decode(good.as_slice()).unwrap();
+    let graph = model.graph.as_mut().unwrap();
+    let node = graph.node.iter_mut().find(|n| n.op_type == "Relu").unwrap();
+    node.op_type = "FancyActivation".into();
+    let node_name = node.name.clone();
+    let unknown = dir.path().join("unknown.onnx");
+    std::fs::write(&unknown, model.encode_to_vec()).unwrap();
+    expect_error(
+        &["run", unknown.to_str().unwrap()],
+        &["unknown.onnx", &node_name, "FancyActivation"],
+    );
+
+    // The digits model takes [N,1,8,8]; a [1,1,9,8] input is refused before running.
+    let input = dir.path().join("wrong.npy");
+    let t = cdmsa::tensor::Tensor::F32(ndarray::ArrayD::zeros(ndarray::IxDyn(&[1, 1, 9, 8])));
+    cdmsa::tensor::npy::write_npy(&input, &t).unwrap();
+    let model_path = models().join("digits/fp32/model.onnx");
+    expect_error(
+        &[
+            "run",
+            model_path.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ],
+        &["model.onnx", "input", "[1, 1, 9, 8]"],
+    );
+}
+
+#[test]
+fn inspect_reports_macs_and_cycles_per_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("i.json");
+    let o = cdmsa(&[
+        "inspect",
+        models().join("digits/fp32/model.onnx").to_str().unwrap(),
+        "--accel",
+        "tiny",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(
+        v["macs"].as_u64().unwrap(),
+        (8 * 9 * 64 + 16 * 72 * 16 + 10 * 256) as u64
+    );
+    // BN folds into conv1, so the layers are conv, relu, pool, conv, relu, flatten, gemm.
+    assert_eq!(v["layers"].as_array().unwrap().len(), 7);
+}

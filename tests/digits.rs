@@ -1,0 +1,131 @@
+//! The digits CNN in four numeric forms against onnxruntime's committed references.
+
+use cdmsa::config::AcceleratorConfig;
+use cdmsa::onnx::load_model;
+use cdmsa::tensor::Tensor;
+use cdmsa::tensor::pb::read_pb;
+use cdmsa::verify::{RunRequest, Tolerance, argmax_rows, verified_run};
+use std::path::{Path, PathBuf};
+
+fn dir(variant: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models/digits")
+        .join(variant)
+}
+
+/// Runs a digits variant on the full held-out set and compares with the given reference file.
+fn run(
+    variant: &str,
+    reference: &str,
+    tol: Tolerance,
+    preset: &str,
+) -> (cdmsa::verify::RunReport, Tensor) {
+    let d = dir(variant);
+    let graph = load_model(&d.join("model.onnx")).unwrap();
+    let input = read_pb(&d.join("test_data_set_0/input_0.pb")).unwrap();
+    let want = read_pb(&d.join(reference)).unwrap();
+    let labels = read_pb(&dir("labels.pb")).unwrap();
+    let req = RunRequest {
+        model: variant.into(),
+        graph: &graph,
+        inputs: &[input],
+        references: &[want.clone()],
+        tolerance: Some(tol),
+        labels: Some(&labels),
+    };
+    let (report, _) = verified_run(&req, &AcceleratorConfig::preset(preset).unwrap()).unwrap();
+    (report, want)
+}
+
+fn ort_correct(variant: &str) -> usize {
+    let text = std::fs::read_to_string(dir("accuracy.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["models"][variant]["correct"]["ORT_ENABLE_ALL"]
+        .as_u64()
+        .unwrap() as usize
+}
+
+#[test]
+fn int8_qoperator_is_bit_identical_to_onnxruntime_in_both_modes() {
+    for reference in [
+        "test_data_set_0/output_0.pb",
+        "reference_disable_all/output_0.pb",
+    ] {
+        let (r, _) = run("int8_qop", reference, Tolerance::Exact, "tpu-msa");
+        assert!(r.outputs[0].exact, "{reference}: {:?}", r.outputs[0]);
+        assert_eq!(r.accuracy.unwrap(), (ort_correct("int8_qop"), 360));
+    }
+}
+
+#[test]
+fn int8_qdq_is_bit_identical_to_onnxruntimes_integer_path() {
+    // ORT_ENABLE_ALL fuses the QDQ groups into integer kernels, as the accelerator does.
+    let (r, _) = run(
+        "int8_qdq",
+        "test_data_set_0/output_0.pb",
+        Tolerance::Exact,
+        "tpu-msa",
+    );
+    assert!(r.outputs[0].exact, "{:?}", r.outputs[0]);
+    assert_eq!(r.accuracy.unwrap().0, ort_correct("int8_qdq"));
+}
+
+#[test]
+fn int8_results_do_not_depend_on_the_array_shape() {
+    // Integer sums are order-independent: the 2 × 8×8 `tiny` preset (many K-tiles and
+    // tile jobs) must give the bits of the 4 × 128×128 preset.
+    let (r, _) = run(
+        "int8_qop",
+        "test_data_set_0/output_0.pb",
+        Tolerance::Exact,
+        "tiny",
+    );
+    assert!(r.outputs[0].exact);
+}
+
+#[test]
+fn fp32_matches_onnxruntime_within_rtol_1e4() {
+    for reference in [
+        "test_data_set_0/output_0.pb",
+        "reference_disable_all/output_0.pb",
+    ] {
+        let (r, _) = run(
+            "fp32",
+            reference,
+            Tolerance::Close {
+                rtol: 1e-4,
+                atol: 1e-5,
+            },
+            "tpu-msa",
+        );
+        assert!(r.pass, "{reference}: {:?}", r.outputs[0]);
+        assert_eq!(r.accuracy.unwrap().0, ort_correct("fp32"));
+    }
+}
+
+#[test]
+fn fp16_is_within_the_documented_bound_and_keeps_every_top1() {
+    let (r, want) = run(
+        "fp16",
+        "test_data_set_0/output_0.pb",
+        Tolerance::Close {
+            rtol: 1e-2,
+            atol: 1e-2,
+        },
+        "tpu-msa",
+    );
+    assert!(r.pass, "{:?}", r.outputs[0]);
+    let d = dir("fp16");
+    let graph = load_model(&d.join("model.onnx")).unwrap();
+    let input = read_pb(&d.join("test_data_set_0/input_0.pb")).unwrap();
+    let req = RunRequest {
+        model: "fp16".into(),
+        graph: &graph,
+        inputs: &[input],
+        references: &[],
+        tolerance: None,
+        labels: None,
+    };
+    let (_, outs) = verified_run(&req, &AcceleratorConfig::preset("tpu-msa").unwrap()).unwrap();
+    assert_eq!(argmax_rows(&outs[0]).unwrap(), argmax_rows(&want).unwrap());
+}

@@ -1,0 +1,315 @@
+//! Lowering + array execution against the naive reference interpreter, on random shapes:
+//! im2col, grouping, padding, dilation, batching, tiling and requantization.
+
+use cdmsa::config::AcceleratorConfig;
+use cdmsa::exec::execute;
+use cdmsa::ir::{AutoPad, ConvAttrs, FusedAct, GemmAttrs, Graph, Node, Op, Value, ValueId};
+use cdmsa::lower::lower;
+use cdmsa::reference::{self, RefOutput};
+use cdmsa::tensor::{DType, Tensor};
+use ndarray::{ArrayD, IxDyn};
+use proptest::prelude::*;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// A one-node graph: runtime input 0, every other input a constant.
+fn graph(op: Op, x: &Tensor, consts: Vec<Option<Tensor>>) -> Graph {
+    let mut g = Graph {
+        opset: 17,
+        ..Graph::default()
+    };
+    let xin = g.add_value(Value {
+        name: "x".into(),
+        dtype: Some(x.dtype()),
+        shape: None,
+        constant: None,
+    });
+    let mut inputs = vec![Some(xin)];
+    for (i, c) in consts.into_iter().enumerate() {
+        inputs.push(c.map(|t| {
+            g.add_value(Value {
+                name: format!("c{i}"),
+                dtype: Some(t.dtype()),
+                shape: None,
+                constant: Some(t),
+            })
+        }));
+    }
+    let y = g.add_value(Value {
+        name: "y".into(),
+        dtype: None,
+        shape: None,
+        constant: None,
+    });
+    g.nodes.push(Node {
+        name: "n".into(),
+        op,
+        inputs,
+        outputs: vec![y],
+    });
+    g.inputs = vec![xin];
+    g.outputs = vec![y];
+    g
+}
+
+fn run(g: &Graph, x: &Tensor, cfg: &AcceleratorConfig) -> Tensor {
+    let p = lower(g, &[(x.dtype(), x.shape().to_vec())], cfg).unwrap();
+    execute(&p, std::slice::from_ref(x), cfg)
+        .unwrap()
+        .outputs
+        .remove(0)
+}
+
+fn reference_of(g: &Graph, x: &Tensor) -> RefOutput {
+    let n = &g.nodes[0];
+    let ins: Vec<Option<&Tensor>> = n
+        .inputs
+        .iter()
+        .map(|i| i.map(|v: ValueId| g.constant(v).unwrap_or(x)))
+        .collect();
+    reference::eval(&n.op, &ins).unwrap()
+}
+
+fn rand_f32(rng: &mut ChaCha8Rng, shape: &[usize]) -> Tensor {
+    let n = shape.iter().product();
+    Tensor::F32(
+        ArrayD::from_shape_vec(
+            IxDyn(shape),
+            (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
+        )
+        .unwrap(),
+    )
+}
+
+fn rand_u8(rng: &mut ChaCha8Rng, shape: &[usize]) -> Tensor {
+    let n = shape.iter().product();
+    Tensor::U8(
+        ArrayD::from_shape_vec(
+            IxDyn(shape),
+            (0..n).map(|_| rng.random_range(0..=255u8)).collect(),
+        )
+        .unwrap(),
+    )
+}
+
+fn rand_i8(rng: &mut ChaCha8Rng, shape: &[usize]) -> Tensor {
+    let n = shape.iter().product();
+    Tensor::I8(
+        ArrayD::from_shape_vec(
+            IxDyn(shape),
+            (0..n).map(|_| rng.random_range(-128..=127i8)).collect(),
+        )
+        .unwrap(),
+    )
+}
+
+fn scalar(t: Tensor) -> Tensor {
+    t.reshape(&[]).unwrap()
+}
+
+/// Accelerators the properties run on: two array shapes so that K-tiles and N-blocks vary.
+fn accels() -> Vec<AcceleratorConfig> {
+    let tiny = AcceleratorConfig::preset("tiny").unwrap();
+    let odd = AcceleratorConfig {
+        rows: 3,
+        cols: 5,
+        arrays: 3,
+        ..tiny.clone()
+    };
+    vec![tiny, odd]
+}
+
+#[derive(Debug, Clone)]
+struct ConvCase {
+    batch: usize,
+    groups: usize,
+    cin_g: usize,
+    cout_g: usize,
+    hw: (usize, usize),
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    dilation: (usize, usize),
+    pads: [usize; 4],
+    auto_pad: AutoPad,
+    seed: u64,
+}
+
+fn conv_case() -> impl Strategy<Value = ConvCase> {
+    (
+        1..=2usize,
+        1..=3usize,
+        1..=3usize,
+        1..=4usize,
+        (3..=7usize, 3..=7usize),
+        (1..=3usize, 1..=3usize),
+        (1..=2usize, 1..=2usize),
+        (1..=2usize, 1..=2usize),
+        prop::array::uniform4(0..=2usize),
+        0..4u8,
+        any::<u64>(),
+    )
+        .prop_map(
+            |(batch, groups, cin_g, cout_g, hw, kernel, stride, dilation, pads, ap, seed)| {
+                ConvCase {
+                    batch,
+                    groups,
+                    cin_g,
+                    cout_g,
+                    hw,
+                    kernel,
+                    stride,
+                    dilation,
+                    pads,
+                    auto_pad: [
+                        AutoPad::NotSet,
+                        AutoPad::NotSet,
+                        AutoPad::SameUpper,
+                        AutoPad::Valid,
+                    ][ap as usize],
+                    seed,
+                }
+            },
+        )
+}
+
+impl ConvCase {
+    fn attrs(&self) -> ConvAttrs {
+        ConvAttrs {
+            kernel_shape: None,
+            strides: vec![self.stride.0, self.stride.1],
+            pads: if self.auto_pad == AutoPad::NotSet {
+                self.pads.to_vec()
+            } else {
+                vec![]
+            },
+            dilations: vec![self.dilation.0, self.dilation.1],
+            group: self.groups,
+            auto_pad: self.auto_pad,
+        }
+    }
+
+    fn fits(&self) -> bool {
+        let span = |k: usize, d: usize| (k - 1) * d + 1;
+        let pad = |i: usize| {
+            if self.auto_pad == AutoPad::NotSet {
+                self.pads[i] + self.pads[i + 2]
+            } else {
+                0
+            }
+        };
+        self.hw.0 + pad(0) >= span(self.kernel.0, self.dilation.0)
+            && self.hw.1 + pad(1) >= span(self.kernel.1, self.dilation.1)
+    }
+
+    fn x_shape(&self) -> [usize; 4] {
+        [self.batch, self.groups * self.cin_g, self.hw.0, self.hw.1]
+    }
+
+    fn w_shape(&self) -> [usize; 4] {
+        [
+            self.groups * self.cout_g,
+            self.cin_g,
+            self.kernel.0,
+            self.kernel.1,
+        ]
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn float_conv_matches_the_reference(c in conv_case()) {
+        prop_assume!(c.fits());
+        let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
+        let x = rand_f32(&mut rng, &c.x_shape());
+        let w = rand_f32(&mut rng, &c.w_shape());
+        let b = rand_f32(&mut rng, &[c.groups * c.cout_g]);
+        let g = graph(Op::Conv(c.attrs()), &x, vec![Some(w), Some(b)]);
+        let RefOutput::Float(want) = reference_of(&g, &x) else { unreachable!() };
+        for cfg in accels() {
+            let got = run(&g, &x, &cfg).to_f64();
+            prop_assert_eq!(got.shape(), want.shape());
+            for (a, b) in got.iter().zip(&want) {
+                prop_assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn integer_convs_match_the_reference(c in conv_case()) {
+        prop_assume!(c.fits());
+        let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
+        let x = rand_u8(&mut rng, &c.x_shape());
+        let w = rand_i8(&mut rng, &c.w_shape());
+        let cout = c.groups * c.cout_g;
+        let x_zp = scalar(rand_u8(&mut rng, &[1]));
+        let w_zp = rand_i8(&mut rng, &[cout]);
+        // ConvInteger: exact int32 accumulators.
+        let g = graph(Op::ConvInteger(c.attrs()), &x, vec![Some(w.clone()), Some(x_zp.clone()), Some(w_zp.clone())]);
+        let RefOutput::Int(want) = reference_of(&g, &x) else { unreachable!() };
+        for cfg in accels() {
+            prop_assert_eq!(run(&g, &x, &cfg).to_i64().unwrap(), want.clone());
+        }
+        // QLinearConv with per-channel scales and a bias: codes within one step of the f64
+        // formula (MLAS rounds the scale product in f32), and the same on every array shape.
+        let xs = scalar(Tensor::F32(ArrayD::from_elem(IxDyn(&[1]), 0.02)));
+        let ws = Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[cout]), (0..cout).map(|i| 0.001 + 0.0005 * i as f32).collect()).unwrap());
+        let ys = scalar(Tensor::F32(ArrayD::from_elem(IxDyn(&[1]), 0.05)));
+        let y_zp = scalar(Tensor::U8(ArrayD::from_elem(IxDyn(&[1]), 100)));
+        let bias = Tensor::I32(ArrayD::from_shape_vec(IxDyn(&[cout]), (0..cout).map(|i| i as i32 * 37 - 50).collect()).unwrap());
+        let q = graph(Op::QLinearConv(c.attrs(), FusedAct::None), &x, vec![Some(xs), Some(x_zp), Some(w), Some(ws), Some(w_zp), Some(ys), Some(y_zp), Some(bias)]);
+        let RefOutput::Int(want) = reference_of(&q, &x) else { unreachable!() };
+        let results: Vec<_> = accels().iter().map(|cfg| run(&q, &x, cfg).to_i64().unwrap()).collect();
+        prop_assert_eq!(&results[0], &results[1]);
+        for (a, b) in results[0].iter().zip(&want) {
+            prop_assert!((a - b).abs() <= 1, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn batched_matmul_and_gemm_match_the_reference(batch in 1..=3usize, m in 1..=9usize, k in 1..=11usize, n in 1..=9usize, broadcast_b in any::<bool>(), trans in any::<(bool, bool)>(), seed in any::<u64>()) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let a = rand_f32(&mut rng, &[batch, 2, m, k]);
+        let b = if broadcast_b { rand_f32(&mut rng, &[k, n]) } else { rand_f32(&mut rng, &[batch, 1, k, n]) };
+        let g = graph(Op::MatMul, &a, vec![Some(b)]);
+        let RefOutput::Float(want) = reference_of(&g, &a) else { unreachable!() };
+        for cfg in accels() {
+            let got = run(&g, &a, &cfg).to_f64();
+            prop_assert_eq!(got.shape(), want.shape());
+            for (x, y) in got.iter().zip(&want) {
+                prop_assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()));
+            }
+        }
+        let (ta, tb) = trans;
+        let ga = rand_f32(&mut rng, &if ta { [k, m] } else { [m, k] });
+        let gb = rand_f32(&mut rng, &if tb { [n, k] } else { [k, n] });
+        let gc = rand_f32(&mut rng, &[m, n]);
+        let attrs = GemmAttrs { alpha: 0.5, beta: 2.0, trans_a: ta, trans_b: tb };
+        let g = graph(Op::Gemm(attrs), &ga, vec![Some(gb), Some(gc)]);
+        let RefOutput::Float(want) = reference_of(&g, &ga) else { unreachable!() };
+        let got = run(&g, &ga, &accels()[1]).to_f64();
+        for (x, y) in got.iter().zip(&want) {
+            prop_assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()));
+        }
+    }
+}
+
+#[test]
+fn u8_input_and_u8_weights_with_zero_points_are_exact_in_matmul_integer() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let a = rand_u8(&mut rng, &[5, 13]);
+    let b = rand_u8(&mut rng, &[13, 6]);
+    let a_zp = scalar(Tensor::U8(ArrayD::from_elem(IxDyn(&[1]), 128)));
+    let b_zp =
+        Tensor::U8(ArrayD::from_shape_vec(IxDyn(&[6]), vec![0, 1, 127, 128, 254, 255]).unwrap());
+    let g = graph(Op::MatMulInteger, &a, vec![Some(b), Some(a_zp), Some(b_zp)]);
+    let RefOutput::Int(want) = reference_of(&g, &a) else {
+        unreachable!()
+    };
+    for cfg in accels() {
+        let got = run(&g, &a, &cfg);
+        assert_eq!(got.dtype(), DType::I32);
+        assert_eq!(got.to_i64().unwrap(), want);
+    }
+}
