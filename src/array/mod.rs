@@ -1,5 +1,5 @@
-//! One systolic array: the PE-level model that defines values and cycles, and the fast datapath
-//! proven bit-equal to it.
+//! One systolic array: the PE-level model that defines values and cycles, the fast datapath
+//! proven bit-equal to it, and the closed-form timing of a tile job.
 //!
 //! # Values
 //!
@@ -33,15 +33,18 @@
 //!
 //! # Cycles
 //!
-//! See [`pe`] for the simulation that counts them.
+//! See [`tile_cycles`] for the closed forms and [`pe`] for the simulation they are tested
+//! against.
 
 mod datapath;
 mod fast;
 pub mod pe;
 mod spec;
+mod timing;
 
 pub use fast::{gemm_float, gemm_int};
 pub use spec::ArraySpec;
+pub use timing::tile_cycles;
 
 use crate::kernel::GemmShape;
 #[cfg(doc)]

@@ -1,5 +1,6 @@
 //! The PE-level model: a cycle-by-cycle register-transfer simulation of `R×C` PEs. It is the
-//! definition of the array's values and cycles; the fast datapath is tested against it. Meant for small arrays (tests), not for speed.
+//! definition of the array's values and cycles; the fast datapath and [`super::tile_cycles`]
+//! are tested against it. Meant for small arrays (tests), not for speed.
 //!
 //! A tile job occupies the whole physical array: rows and columns it does not use hold zero
 //! weights (or zero operands) and the data still crosses all `R` rows and `C` columns, so the
