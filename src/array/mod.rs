@@ -1,82 +1,102 @@
-//! Temporary stand-in for the array datapath (replaced by the PE-level model and fast path).
-use crate::config::{AcceleratorConfig, Dataflow, PsumType, TimingMode};
-use crate::kernel::{FloatFormat, GemmShape};
-use crate::units::Cycles;
+//! One systolic array: the PE-level model that defines values and cycles, the fast datapath
+//! proven bit-equal to it, and the closed-form timing of a tile job.
+//!
+//! # Values
+//!
+//! For output element `(i, j)` of `C[m×n] = A[m×k] · B[k×n]` (row-major operands):
+//!
+//! * **int**: operands are zero-point-shifted values in `[-255, 255]` held as `i16`.
+//!   `acc = bias[j] + Σ_k a[i][k]·b[k][j]` in a 32-bit accumulator that wraps. Wrapping
+//!   addition is addition modulo 2^32, so the result is the exact sum reduced modulo 2^32 in
+//!   any order; [`IntGemmOut::overflow`] reports that the exact sum of some output lies
+//!   outside the i32 range (the wrapped value is then not the true one).
+//! * **float**: operands are f32 values exactly representable in the operand format
+//!   ([`FloatFormat`]). The reduction is cut into **K-tiles** of `rows` consecutive `k` for
+//!   the weight- and input-stationary dataflows (one K-tile per fold of the array's rows);
+//!   output-stationary keeps all of `k` in one chain. Within a K-tile a partial sum `s`
+//!   starts at `+0` and takes the products for `k` ascending:
+//!   - fp32 partial sums (and always for fp32 operands): `s = a·b + s` with one rounding to
+//!     f32 (a fused multiply-add);
+//!   - 16-bit partial sums ([`PsumType::Fp16`] with fp16 or bf16 operands): `s = a·b + s`
+//!     computed exactly and rounded once to the operand's 16-bit format.
+//!
+//!   The output accumulator starts at `bias[j]` (`+0` without bias; rounded to the 16-bit
+//!   format when partial sums are 16-bit) and adds each K-tile's `s` in K-tile order: an f32
+//!   addition, or an exact addition rounded once to the 16-bit format. The result is returned
+//!   as f32; the caller rounds it to the output format once when writing. With `k = 0` the
+//!   output is the (rounded) bias.
+//!
+//! The PE-level model ([`pe`]) performs exactly these operations inside its PEs and output
+//! accumulators, in the order its dataflow imposes; the fast datapath ([`gemm_int`],
+//! [`gemm_float`]) performs them in the same order per output and is tested bit-equal to it.
+//! Parallelism is only across output rows, never inside a reduction.
+//!
+//! # Cycles
+//!
+//! See [`tile_cycles`] for the closed forms and [`pe`] for the simulation they are tested
+//! against.
 
+mod datapath;
+mod fast;
 pub mod output;
+pub mod pe;
+mod spec;
+mod timing;
 pub mod vector;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ArraySpec {
-    pub rows: usize,
-    pub cols: usize,
-    pub dataflow: Dataflow,
-    pub timing: TimingMode,
-    pub psum: PsumType,
-}
-impl ArraySpec {
-    pub fn from_config(c: &AcceleratorConfig) -> ArraySpec {
-        ArraySpec {
-            rows: c.rows,
-            cols: c.cols,
-            dataflow: c.dataflow,
-            timing: c.timing,
-            psum: c.psum,
-        }
-    }
-}
+pub use fast::{gemm_float, gemm_int};
+pub use spec::ArraySpec;
+pub use timing::tile_cycles;
+
+use crate::kernel::GemmShape;
+#[cfg(doc)]
+use crate::{config::PsumType, kernel::FloatFormat};
+
+/// Output of an integer GEMM: wrapped 32-bit accumulators, row-major `m×n`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntGemmOut {
+    /// `bias + Σ a·b` per output, wrapped to 32 bits.
     pub acc: Vec<i32>,
+    /// Whether the exact value of some output lies outside the i32 range (so it wrapped).
     pub overflow: bool,
 }
-pub fn gemm_int(
-    _spec: &ArraySpec,
-    s: GemmShape,
-    a: &[i16],
-    b: &[i16],
-    bias: Option<&[i32]>,
-) -> IntGemmOut {
-    let mut acc = vec![0i32; s.m * s.n];
-    for i in 0..s.m {
-        for j in 0..s.n {
-            let mut v = bias.map_or(0, |b| b[j]);
-            for k in 0..s.k {
-                v = v.wrapping_add(a[i * s.k + k] as i32 * b[k * s.n + j] as i32);
-            }
-            acc[i * s.n + j] = v;
-        }
-    }
-    IntGemmOut {
-        acc,
-        overflow: false,
+
+impl IntGemmOut {
+    /// Wraps exact sums to 32 bits, noting whether any of them did not fit.
+    fn from_exact(exact: Vec<i64>) -> IntGemmOut {
+        let overflow = exact.iter().any(|&v| i32::try_from(v).is_err());
+        let acc = exact.into_iter().map(|v| v as i32).collect();
+        IntGemmOut { acc, overflow }
     }
 }
-pub fn gemm_float(
-    spec: &ArraySpec,
-    _fmt: FloatFormat,
-    s: GemmShape,
-    a: &[f32],
-    b: &[f32],
-    bias: Option<&[f32]>,
-) -> Vec<f32> {
-    let mut out = vec![0f32; s.m * s.n];
-    for i in 0..s.m {
-        for j in 0..s.n {
-            let mut acc = bias.map_or(0.0, |b| b[j]);
-            for k0 in (0..s.k).step_by(spec.rows) {
-                let mut t = 0f32;
-                for k in k0..(k0 + spec.rows).min(s.k) {
-                    t = a[i * s.k + k].mul_add(b[k * s.n + j], t);
-                }
-                acc += t;
-            }
-            out[i * s.n + j] = acc;
-        }
+
+/// Checks the operand buffers against the shape (the lowering guarantees these lengths) and
+/// returns the number of outputs, `m·n`.
+///
+/// # Panics
+/// If `a` is shorter than `m·k`, `b` shorter than `k·n`, `bias` shorter than `n`, or `m·n`
+/// overflows.
+fn assert_operands<T, B>(shape: GemmShape, a: &[T], b: &[T], bias: Option<&[B]>) -> usize {
+    let fits = |len: usize, x: usize, y: usize| x.checked_mul(y).is_some_and(|need| len >= need);
+    assert!(
+        fits(a.len(), shape.m, shape.k),
+        "A holds {} values, {shape:?} needs m·k",
+        a.len()
+    );
+    assert!(
+        fits(b.len(), shape.k, shape.n),
+        "B holds {} values, {shape:?} needs k·n",
+        b.len()
+    );
+    if let Some(bias) = bias {
+        assert!(
+            bias.len() >= shape.n,
+            "bias holds {} values, {shape:?} needs n",
+            bias.len()
+        );
     }
-    out
-}
-pub fn tile_cycles(spec: &ArraySpec, s: GemmShape) -> Cycles {
-    let (r, c) = (spec.rows as u64, spec.cols as u64);
-    let f = (s.k as u64).div_ceil(r);
-    Cycles(f * (2 * r + c + s.m as u64 - 2))
+    let Some(outputs) = shape.m.checked_mul(shape.n) else {
+        panic!("{shape:?} has more than usize::MAX outputs");
+    };
+    outputs
 }
