@@ -62,3 +62,13 @@ impl std::fmt::Display for Cycles {
         write!(f, "{}", self.0)
     }
 }
+
+/// Identifies a tenant (a DNN service) of a multi-tenant workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TenantId(pub u32);
+
+/// Identifies one request (one inference) within a simulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RequestId(pub u64);
