@@ -4,7 +4,7 @@
 
 use cdmsa::Error;
 use cdmsa::proto::{StringStringEntryProto, TensorProto};
-use cdmsa::tensor::pb::{read_pb, tensor_from_proto, tensor_to_proto, write_pb};
+use cdmsa::tensor::pb::{decode_pb, read_pb, tensor_from_proto, tensor_to_proto, write_pb};
 use cdmsa::tensor::{DType, Tensor};
 use half::{bf16, f16};
 use ndarray::{ArrayD, IxDyn};
@@ -131,8 +131,7 @@ fn hand_encoded_bytes_decode_and_encode() {
         0x08, 0x02, 0x10, 0x01, 0x42, 0x01, b'x', 0x4A, 0x08, 0x00, 0x00, 0x80, 0x3F, 0x00, 0x00,
         0x20, 0xC0,
     ];
-    let proto = TensorProto::decode(&bytes[..]).unwrap();
-    let t = tensor_from_proto(&proto, None).unwrap();
+    let t = decode_pb(&bytes).unwrap();
     assert_eq!(t, Tensor::F32(arr(&[2], &[1.0, -2.5])));
     assert_eq!(tensor_to_proto(&t, "x").encode_to_vec(), bytes);
 

@@ -80,11 +80,18 @@ pub fn tensor_to_proto(t: &Tensor, name: &str) -> TensorProto {
 /// Reads a `.pb` file holding one serialized `TensorProto` (external data is resolved
 /// relative to the file's directory).
 pub fn read_pb(path: &Path) -> Result<Tensor> {
-    let bytes = read_file(path)?;
-    TensorProto::decode(bytes.as_slice())
-        .map_err(|e| Error::malformed(WHAT, e.to_string()))
-        .and_then(|t| tensor_from_proto(&t, path.parent()))
-        .map_err(|e| e.in_file(path))
+    decode(&read_file(path)?, path.parent()).map_err(|e| e.in_file(path))
+}
+
+/// Decodes the bytes of a `.pb` file (one serialized `TensorProto`); a tensor with
+/// external data is an error, as there is no directory to resolve it in.
+pub fn decode_pb(bytes: &[u8]) -> Result<Tensor> {
+    decode(bytes, None)
+}
+
+fn decode(bytes: &[u8], base_dir: Option<&Path>) -> Result<Tensor> {
+    let t = TensorProto::decode(bytes).map_err(|e| Error::malformed(WHAT, e.to_string()))?;
+    tensor_from_proto(&t, base_dir)
 }
 
 /// Writes a tensor as a `.pb` file holding one unnamed `TensorProto` with `raw_data`.
