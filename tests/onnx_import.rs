@@ -601,9 +601,12 @@ fn non_tensor_and_unsupported_value_types_are_rejected() {
         Err(Error::DType(msg)) => assert!(msg.contains("double"), "{msg}"),
         other => panic!("{other:?}"),
     }
-    let mut g = conv_relu_graph();
-    g.input[0] = info("x", 1, Some(&["-1"]));
-    assert!(decode_model(&model(g, 13), None).is_err());
+    for absurd in ["-1", "4294967296"] {
+        let mut g = conv_relu_graph();
+        g.input[0] = info("x", 1, Some(&["1", absurd]));
+        let err = decode_model(&model(g, 13), None).unwrap_err().to_string();
+        assert!(err.contains(&format!("dimension {absurd}")), "{err}");
+    }
 }
 
 #[test]

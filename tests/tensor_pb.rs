@@ -226,6 +226,15 @@ fn huge_declared_shape_fails_before_allocating() {
     // A product that overflows 64 bits.
     let t = raw(1, &[1 << 62, 1 << 62, 4], &[]);
     assert!(malformed(&t).contains("elements"));
+    // An empty tensor does not excuse an absurd dimension.
+    let t = raw(1, &[0, 1 << 40, 1 << 40], &[]);
+    assert!(malformed(&t).contains("elements"));
+    assert_eq!(
+        tensor_from_proto(&raw(1, &[0, 1 << 20], &[]), None)
+            .unwrap()
+            .shape(),
+        [0, 1 << 20]
+    );
     // Below the element limit but with no data: a count mismatch, not an allocation.
     let t = raw(7, &[1 << 31], &[]);
     assert!(malformed(&t).contains("expected 2147483648"));

@@ -6,13 +6,14 @@ use crate::proto::ValueInfoProto;
 use crate::proto::tensor_shape_proto::dimension::Value as DimValue;
 use crate::proto::type_proto::Value as TypeValue;
 use crate::tensor::DType;
+use crate::tensor::pb::MAX_TENSOR_ELEMENTS;
 
 /// What a `ValueInfoProto` declares: element type and shape, each `None` when not given.
 pub(super) type Declared = (Option<DType>, Option<Vec<Dim>>);
 
 /// Reads the declared type of a value. Non-tensor types (sequence, map, optional, sparse,
-/// opaque) and unsupported element types are errors; a dimension without a size or with an
-/// empty name is [`Dim::Symbolic`]`("?")`.
+/// opaque), unsupported element types and negative or impossibly large dimensions are errors;
+/// a dimension without a size or with an empty name is [`Dim::Symbolic`]`("?")`.
 pub(super) fn declared(info: &ValueInfoProto) -> Result<Declared> {
     let name = &info.name;
     let kind = match info.r#type.as_ref().and_then(|t| t.value.as_ref()) {
@@ -37,12 +38,16 @@ pub(super) fn declared(info: &ValueInfoProto) -> Result<Declared> {
         s.dim
             .iter()
             .map(|d| match &d.value {
-                Some(DimValue::DimValue(v)) => usize::try_from(*v).map(Dim::Fixed).map_err(|_| {
-                    Error::malformed(
-                        "ONNX model",
-                        format!("value '{name}' is declared with dimension {v}"),
-                    )
-                }),
+                Some(DimValue::DimValue(v)) => usize::try_from(*v)
+                    .ok()
+                    .filter(|&d| d <= MAX_TENSOR_ELEMENTS)
+                    .map(Dim::Fixed)
+                    .ok_or_else(|| {
+                        Error::malformed(
+                            "ONNX model",
+                            format!("value '{name}' is declared with dimension {v}"),
+                        )
+                    }),
                 Some(DimValue::DimParam(p)) if !p.is_empty() => Ok(Dim::Symbolic(p.clone())),
                 _ => Ok(Dim::Symbolic("?".into())),
             })

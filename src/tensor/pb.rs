@@ -99,15 +99,19 @@ pub fn write_pb(path: &Path, t: &Tensor) -> Result<()> {
     write_file(path, &tensor_to_proto(t, "").encode_to_vec())
 }
 
-/// The number of elements of `shape`, or why it is too large.
+/// The number of elements of `shape`, or why it is too large. Zero-sized dimensions do not
+/// lift the bound from the others: the product of the non-zero dimensions must stay within
+/// [`MAX_TENSOR_ELEMENTS`] too, so that no dimension of an empty tensor is absurd.
 pub(crate) fn element_count(shape: &[usize]) -> Result<usize, String> {
-    shape
+    let nonzero = shape
         .iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .filter(|&n| n <= MAX_TENSOR_ELEMENTS)
-        .ok_or_else(|| {
-            format!("shape {shape:?} has more than {MAX_TENSOR_ELEMENTS} elements (the limit)")
-        })
+        .try_fold(1usize, |n, &d| n.checked_mul(d.max(1)));
+    match nonzero {
+        Some(n) if n <= MAX_TENSOR_ELEMENTS => Ok(shape.iter().product()),
+        _ => Err(format!(
+            "shape {shape:?} has more than {MAX_TENSOR_ELEMENTS} elements (the limit)"
+        )),
+    }
 }
 
 /// Builds a tensor from fixed-width little-endian bytes (bool: one byte, 0 or 1); the
