@@ -1,10 +1,47 @@
-//! (stand-in until the decoder lands)
-use crate::error::Result;
+//! ONNX import: decodes a `ModelProto` into an [`ir::Graph`](crate::ir::Graph).
+//!
+//! Supported: the default domain (`""`/`"ai.onnx"`) at opsets 7 to 25, the ops of
+//! [`ir::Op`](crate::ir::Op) with their attributes validated against the ONNX specification
+//! at the model's opset, tensors of the [`DType`](crate::tensor::DType)s with inline or
+//! external data. Initializers (also when listed as graph inputs) and `Constant` nodes become
+//! constant values; the remaining graph inputs are the runtime inputs. Nodes are put in
+//! topological order. Everything else — other domains, unknown ops, subgraphs, sparse
+//! tensors, non-tensor values, training-mode nodes — is a clear error, never a panic.
+
+mod constant;
+mod ctx;
+mod graph;
+mod ops;
+mod opset;
+mod topo;
+mod types;
+
+pub use opset::{MAX_OPSET, MIN_OPSET};
+
+use crate::error::{Error, Result, read_file};
 use crate::ir::Graph;
+use crate::proto::ModelProto;
+use prost::Message;
 use std::path::Path;
-pub fn load_model(_path: &Path) -> Result<Graph> {
-    Err(crate::Error::Invalid("decoder missing".into()))
+
+/// What errors about the model's structure call it.
+const WHAT: &str = "ONNX model";
+
+/// Reads and imports an `.onnx` file; external data is read relative to its directory.
+/// Errors name the file.
+pub fn load_model(path: &Path) -> Result<Graph> {
+    let bytes = read_file(path)?;
+    decode_model(&bytes, path.parent()).map_err(|e| e.in_file(path))
 }
-pub fn decode_model(_bytes: &[u8], _base: Option<&Path>) -> Result<Graph> {
-    Err(crate::Error::Invalid("decoder missing".into()))
+
+/// Imports a serialized `ModelProto`; external tensor data is read relative to `base_dir`
+/// (without it, external data is an error).
+pub fn decode_model(bytes: &[u8], base_dir: Option<&Path>) -> Result<Graph> {
+    let model = ModelProto::decode(bytes).map_err(|e| Error::malformed(WHAT, e.to_string()))?;
+    let opset = opset::default_opset(&model.opset_import)?;
+    let graph = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| Error::malformed(WHAT, "the model has no graph"))?;
+    graph::build(graph, opset, base_dir)
 }

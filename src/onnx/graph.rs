@@ -1,0 +1,300 @@
+//! GraphProto → [`Graph`]: values (runtime inputs, initializers, `Constant` nodes, node
+//! outputs) with their declared types, nodes with their ops, in topological order.
+
+use super::constant::constant;
+use super::ctx::NodeCtx;
+use super::opset::is_default_domain;
+use super::topo::{self, Cycle};
+use super::types::declared;
+use super::{WHAT, ops};
+use crate::error::{Error, Result};
+use crate::ir::{Dim, Graph, Node, Op, Value, ValueId};
+use crate::proto::{GraphProto, NodeProto};
+use crate::tensor::Tensor;
+use crate::tensor::pb::tensor_from_proto;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Builds the IR graph of `g` for the default-domain `opset`; external tensor data is
+/// read relative to `base_dir`.
+pub(super) fn build(g: &GraphProto, opset: i64, base_dir: Option<&Path>) -> Result<Graph> {
+    if !g.sparse_initializer.is_empty() {
+        return Err(Error::Invalid(
+            "sparse initializers are not supported".into(),
+        ));
+    }
+    let mut b = Builder {
+        graph: Graph {
+            opset,
+            ..Graph::default()
+        },
+        ids: HashMap::new(),
+    };
+    b.inputs_and_initializers(g, base_dir)?;
+    let pending = b.nodes(g, base_dir)?;
+    b.declared_types(g)?;
+    b.sorted_nodes(pending)?;
+    Ok(b.graph)
+}
+
+/// A non-Constant node whose op is parsed but whose inputs are not resolved yet.
+struct Pending<'a> {
+    name: String,
+    op: Op,
+    proto: &'a NodeProto,
+    output: ValueId,
+}
+
+/// The graph under construction and the id of every value name defined so far.
+struct Builder {
+    graph: Graph,
+    ids: HashMap<String, ValueId>,
+}
+
+impl Builder {
+    /// Adds a value; `None` when its name is already defined.
+    fn define(&mut self, value: Value) -> Option<ValueId> {
+        if self.ids.contains_key(&value.name) {
+            return None;
+        }
+        let name = value.name.clone();
+        let id = self.graph.add_value(value);
+        self.ids.insert(name, id);
+        Some(id)
+    }
+
+    /// Adds a constant value.
+    fn constant(&mut self, name: &str, t: Tensor) -> Option<ValueId> {
+        self.define(Value {
+            name: name.to_string(),
+            dtype: Some(t.dtype()),
+            shape: Some(t.shape().iter().map(|&d| Dim::Fixed(d)).collect()),
+            constant: Some(t),
+        })
+    }
+
+    /// Graph inputs in order (those with an initializer become constants, the others the
+    /// runtime inputs), then the initializers not listed as inputs.
+    fn inputs_and_initializers(&mut self, g: &GraphProto, base_dir: Option<&Path>) -> Result<()> {
+        let mut tensors: HashMap<&str, Tensor> = HashMap::new();
+        for t in &g.initializer {
+            if t.name.is_empty() {
+                return Err(Error::malformed(WHAT, "an initializer has no name"));
+            }
+            if tensors
+                .insert(&t.name, tensor_from_proto(t, base_dir)?)
+                .is_some()
+            {
+                return Err(defined_twice(&t.name));
+            }
+        }
+        for info in &g.input {
+            if info.name.is_empty() {
+                return Err(Error::malformed(WHAT, "a graph input has no name"));
+            }
+            let (dtype, shape) = declared(info)?;
+            let Some(t) = tensors.remove(info.name.as_str()) else {
+                let value = Value {
+                    name: info.name.clone(),
+                    dtype,
+                    shape,
+                    constant: None,
+                };
+                let id = self
+                    .define(value)
+                    .ok_or_else(|| defined_twice(&info.name))?;
+                self.graph.inputs.push(id);
+                continue;
+            };
+            if dtype.is_some_and(|d| d != t.dtype()) {
+                return Err(Error::malformed(
+                    WHAT,
+                    format!(
+                        "input '{}' is declared with another type than its initializer",
+                        info.name
+                    ),
+                ));
+            }
+            self.constant(&info.name, t)
+                .ok_or_else(|| defined_twice(&info.name))?;
+        }
+        for t in &g.initializer {
+            if let Some(tensor) = tensors.remove(t.name.as_str()) {
+                self.constant(&t.name, tensor)
+                    .ok_or_else(|| defined_twice(&t.name))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses every node in file order: `Constant` nodes become constant values, the others
+    /// define their output value and are returned for ordering.
+    fn nodes<'a>(
+        &mut self,
+        g: &'a GraphProto,
+        base_dir: Option<&Path>,
+    ) -> Result<Vec<Pending<'a>>> {
+        let mut pending = Vec::new();
+        for (i, proto) in g.node.iter().enumerate() {
+            let name = if proto.name.is_empty() {
+                format!("{}_{i}", proto.op_type)
+            } else {
+                proto.name.clone()
+            };
+            if !is_default_domain(&proto.domain) {
+                return Err(Error::Unsupported {
+                    node: name,
+                    op: proto.op_type.clone(),
+                    domain: proto.domain.clone(),
+                });
+            }
+            let mut cx = NodeCtx::new(proto, &name, self.graph.opset)?;
+            if proto.op_type == "Constant" {
+                let t = constant(&mut cx, base_dir)?;
+                let output = cx.finish()?;
+                self.constant(output, t)
+                    .ok_or_else(|| output_defined_twice(&name, "Constant", output))?;
+                continue;
+            }
+            let op = ops::parse(&mut cx)?;
+            let output = cx.finish()?;
+            let value = Value {
+                name: output.to_string(),
+                dtype: None,
+                shape: None,
+                constant: None,
+            };
+            let output = self
+                .define(value)
+                .ok_or_else(|| output_defined_twice(&name, &proto.op_type, output))?;
+            pending.push(Pending {
+                name,
+                op,
+                proto,
+                output,
+            });
+        }
+        Ok(pending)
+    }
+
+    /// Records the types declared in `value_info` and for the graph outputs (on values
+    /// that are not constants and have none yet), and the graph outputs.
+    fn declared_types(&mut self, g: &GraphProto) -> Result<()> {
+        for info in g.value_info.iter().chain(&g.output) {
+            let Some(v) = self
+                .ids
+                .get(&info.name)
+                .and_then(|id| self.graph.values.get_mut(id.0))
+            else {
+                continue;
+            };
+            if v.constant.is_none() {
+                let (dtype, shape) = declared(info)?;
+                v.dtype = v.dtype.or(dtype);
+                if v.shape.is_none() {
+                    v.shape = shape;
+                }
+            }
+        }
+        for info in &g.output {
+            let id = self.ids.get(&info.name).copied().ok_or_else(|| {
+                Error::malformed(
+                    WHAT,
+                    format!(
+                        "graph output '{}' is not produced by any node, initializer or graph input",
+                        info.name
+                    ),
+                )
+            })?;
+            self.graph.outputs.push(id);
+        }
+        Ok(())
+    }
+
+    /// Resolves the nodes' inputs and adds the nodes in topological order.
+    fn sorted_nodes(&mut self, pending: Vec<Pending>) -> Result<()> {
+        let inputs = pending
+            .iter()
+            .map(|p| self.resolve_inputs(p))
+            .collect::<Result<Vec<_>>>()?;
+        let producer: HashMap<ValueId, usize> = pending
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.output, i))
+            .collect();
+        let deps: Vec<Vec<usize>> = inputs
+            .iter()
+            .map(|ins| {
+                ins.iter()
+                    .flatten()
+                    .filter_map(|id| producer.get(id).copied())
+                    .collect()
+            })
+            .collect();
+        let order = topo::sort(&deps).map_err(|c| self.cycle_error(&pending, c))?;
+        let mut slots: Vec<_> = pending.into_iter().zip(inputs).map(Some).collect();
+        for i in order {
+            if let Some((p, inputs)) = slots.get_mut(i).and_then(Option::take) {
+                self.graph.nodes.push(Node {
+                    name: p.name,
+                    op: p.op,
+                    inputs,
+                    outputs: vec![p.output],
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The values a node reads (`None` for an omitted optional input).
+    fn resolve_inputs(&self, p: &Pending) -> Result<Vec<Option<ValueId>>> {
+        p.proto
+            .input
+            .iter()
+            .map(|name| {
+                if name.is_empty() {
+                    return Ok(None);
+                }
+                self.ids.get(name).copied().map(Some).ok_or_else(|| {
+                    Error::node(
+                        &p.name,
+                        &p.proto.op_type,
+                        format!(
+                            "input '{name}' is not produced by any node, initializer or graph input"
+                        ),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// The error for a dependency cycle, naming a node on it and the value that closes it.
+    fn cycle_error(&self, pending: &[Pending], c: Cycle) -> Error {
+        let (Some(node), Some(producer)) = (pending.get(c.node), pending.get(c.producer)) else {
+            return Error::malformed(WHAT, "the nodes form a cycle");
+        };
+        Error::node(
+            &node.name,
+            &node.proto.op_type,
+            format!(
+                "its input '{}' comes from node '{}', which depends on this node's output (a cycle)",
+                self.graph.value(producer.output).name,
+                producer.name
+            ),
+        )
+    }
+}
+
+fn defined_twice(name: &str) -> Error {
+    Error::malformed(WHAT, format!("value '{name}' is defined twice"))
+}
+
+fn output_defined_twice(node: &str, op: &str, output: &str) -> Error {
+    Error::node(
+        node,
+        op,
+        format!(
+            "output '{output}' is already defined by an initializer, graph input or another node"
+        ),
+    )
+}
