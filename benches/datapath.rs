@@ -6,7 +6,8 @@
 use cdmsa::array::{ArraySpec, gemm_float, gemm_int, pe};
 use cdmsa::config::{Dataflow, PsumType, TimingMode};
 use cdmsa::kernel::{FloatFormat, GemmShape};
-use criterion::{Criterion, black_box};
+use criterion::Criterion;
+use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 fn spec(rows: usize, cols: usize) -> ArraySpec {

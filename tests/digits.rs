@@ -29,7 +29,7 @@ fn run(
         model: variant.into(),
         graph: &graph,
         inputs: &[input],
-        references: &[want.clone()],
+        references: std::slice::from_ref(&want),
         tolerance: Some(tol),
         labels: Some(&labels),
     };
@@ -105,13 +105,12 @@ fn fp32_matches_onnxruntime_within_rtol_1e4() {
 
 #[test]
 fn fp16_is_within_the_documented_bound_and_keeps_every_top1() {
+    // onnxruntime's own fp16 logits differ from its fp32 ones by up to 1.3e-3 of the largest
+    // logit; the emulator's fp16 datapath must stay within 1e-2 of onnxruntime's fp16 output.
     let (r, want) = run(
         "fp16",
         "test_data_set_0/output_0.pb",
-        Tolerance::Close {
-            rtol: 1e-2,
-            atol: 1e-2,
-        },
+        Tolerance::Norm { rel: 1e-2 },
         "tpu-msa",
     );
     assert!(r.pass, "{:?}", r.outputs[0]);

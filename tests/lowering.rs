@@ -3,7 +3,9 @@
 
 use cdmsa::config::AcceleratorConfig;
 use cdmsa::exec::execute;
-use cdmsa::ir::{AutoPad, ConvAttrs, FusedAct, GemmAttrs, Graph, Node, Op, Value, ValueId};
+use cdmsa::ir::{
+    AutoPad, ConvAttrs, FusedAct, GemmAttrs, Graph, InputBinding, Node, Op, Value, ValueId,
+};
 use cdmsa::lower::lower;
 use cdmsa::reference::{self, RefOutput};
 use cdmsa::tensor::{DType, Tensor};
@@ -53,7 +55,7 @@ fn graph(op: Op, x: &Tensor, consts: Vec<Option<Tensor>>) -> Graph {
 }
 
 fn run(g: &Graph, x: &Tensor, cfg: &AcceleratorConfig) -> Tensor {
-    let p = lower(g, &[(x.dtype(), x.shape().to_vec())], cfg).unwrap();
+    let p = lower(g, &[InputBinding::of(x)], cfg).unwrap();
     execute(&p, std::slice::from_ref(x), cfg)
         .unwrap()
         .outputs

@@ -2,7 +2,7 @@
 //! onnx backend-test directories, and the embedded default.
 
 use crate::error::{Error, Result};
-use crate::ir::{Dim, Graph};
+use crate::ir::{Dim, Graph, InputBinding};
 use crate::onnx::{decode_model, load_model};
 use crate::tensor::npy::read_npy;
 use crate::tensor::pb::{decode_pb, read_pb};
@@ -116,7 +116,7 @@ pub fn embedded_default() -> Result<(Graph, Tensor, Tensor, Tensor)> {
 }
 
 /// The declared input shapes with symbolic dims bound to `batch`.
-pub fn declared_inputs(g: &Graph, batch: usize) -> Result<Vec<(DType, Vec<usize>)>> {
+pub fn declared_inputs(g: &Graph, batch: usize) -> Result<Vec<InputBinding>> {
     g.inputs
         .iter()
         .map(|&i| {
@@ -130,7 +130,7 @@ pub fn declared_inputs(g: &Graph, batch: usize) -> Result<Vec<(DType, Vec<usize>
                     v.name
                 ))
             })?;
-            Ok((
+            Ok(InputBinding::shape_only(
                 dtype,
                 shape
                     .iter()

@@ -4,6 +4,7 @@ use super::inputs::{declared_inputs, model, read_tensor};
 use super::{AccelArg, EXIT_PASS, JsonArg};
 use crate::error::Result;
 use crate::exec::{LayerCost, layer_costs};
+use crate::ir::InputBinding;
 use crate::lower::lower;
 use crate::report::{layer_table, write_json};
 use crate::units::Cycles;
@@ -43,15 +44,15 @@ struct InspectReport {
 pub fn run(args: InspectArgs) -> Result<i32> {
     let cfg = args.accel.load()?;
     let graph = model(&args.model)?;
-    let shapes = if args.inputs.is_empty() {
+    let bindings = if args.inputs.is_empty() {
         declared_inputs(&graph, args.batch).map_err(|e| e.in_file(&args.model))?
     } else {
         args.inputs
             .iter()
-            .map(|p| read_tensor(p).map(|t| (t.dtype(), t.shape().to_vec())))
+            .map(|p| read_tensor(p).map(|t| InputBinding::of(&t)))
             .collect::<Result<_>>()?
     };
-    let program = lower(&graph, &shapes, &cfg).map_err(|e| e.in_file(&args.model))?;
+    let program = lower(&graph, &bindings, &cfg).map_err(|e| e.in_file(&args.model))?;
     let layers = layer_costs(&program, &cfg);
     let cycles: Cycles = layers.iter().map(|l| l.cycles).sum();
     let macs: u64 = layers.iter().map(|l| l.macs).sum();
@@ -74,9 +75,9 @@ pub fn run(args: InspectArgs) -> Result<i32> {
         "model: {}  accelerator: {}  inputs: {:?}",
         report.model,
         report.accelerator,
-        shapes
+        bindings
             .iter()
-            .map(|(d, s)| format!("{d}{s:?}"))
+            .map(|b| format!("{}{:?}", b.dtype, b.shape))
             .collect::<Vec<_>>()
     );
     print!("{}", layer_table(&report.layers, peak));

@@ -110,7 +110,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         let inputs = if args.inputs.is_empty() {
             declared_inputs(&graph, args.batch)?
                 .iter()
-                .map(|(dt, s)| synthetic_input(*dt, s, args.seed))
+                .map(|b| synthetic_input(b.dtype, &b.shape, args.seed))
                 .collect()
         } else {
             args.inputs

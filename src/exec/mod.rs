@@ -45,6 +45,12 @@ pub fn execute(program: &Program, inputs: &[Tensor], cfg: &AcceleratorConfig) ->
                 t.shape()
             )));
         }
+        if g.constant(id).is_some_and(|bound| bound != t) {
+            return Err(Error::Shape(format!(
+                "input '{}' differs from the value the program was specialised to",
+                g.value(id).name
+            )));
+        }
         values[id.0] = Some(t.clone());
     }
     let mut overflowed = Vec::new();

@@ -1,15 +1,16 @@
 //! Graph rewrites an accelerator compiler makes: BatchNormalization folded into the
 //! preceding Conv, QDQ patterns fused into integer kernels, dead nodes removed.
 
-use super::{FusedAct, Graph, Node, Op, Value, ValueId};
+use super::{Facts, FusedAct, Graph, Node, Op, Value, ValueId};
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, Axis, IxDyn};
 use std::collections::HashMap;
 
-/// Runs every rewrite to a fixed point.
-pub fn optimize(graph: &mut Graph) {
+/// Runs every rewrite on a specialised graph (`facts` gives every value's type).
+pub fn optimize(graph: &mut Graph, facts: &Facts) {
     fold_batchnorm(graph);
-    fuse_qdq(graph);
+    fuse_qdq(graph, facts);
+    drop_qdq_around_movement(graph);
     remove_dead(graph);
 }
 
@@ -140,13 +141,12 @@ fn dq_source(
     }
 }
 
-fn is_int8(g: &Graph, v: Option<ValueId>) -> bool {
-    v.and_then(|v| g.value(v).dtype.or(g.constant(v).map(Tensor::dtype)))
-        .is_some_and(|d| matches!(d, DType::I8 | DType::U8))
+fn is_int8(facts: &Facts, v: Option<ValueId>) -> bool {
+    v.is_some_and(|v| matches!(facts.dtype(v), DType::I8 | DType::U8))
 }
 
 /// Fuses `DQ → Conv/MatMul/Gemm [→ Relu] → Q` into QLinearConv / QLinearMatMul.
-fn fuse_qdq(g: &mut Graph) {
+fn fuse_qdq(g: &mut Graph, facts: &Facts) {
     let cons = consumers(g);
     let prod = producers(g);
     let mut dropped = vec![false; g.nodes.len()];
@@ -164,7 +164,7 @@ fn fuse_qdq(g: &mut Graph) {
         let (Some(xq), Some(wq)) = (dq_source(g, &prod, x), dq_source(g, &prod, w)) else {
             continue;
         };
-        if !is_int8(g, xq[0]) || !is_int8(g, wq[0]) {
+        if !is_int8(facts, xq[0]) || !is_int8(facts, wq[0]) {
             continue;
         }
         // The bias must be an int32 tensor behind its own DequantizeLinear.
@@ -242,6 +242,63 @@ fn fuse_qdq(g: &mut Graph) {
         if let Some(r) = relu {
             dropped[r] = true;
         }
+    }
+    let mut i = 0;
+    g.nodes.retain(|_| {
+        i += 1;
+        !dropped[i - 1]
+    });
+}
+
+/// `DQ → op → Q` with the same scale and zero point on both sides, where `op` only moves
+/// or selects elements (MaxPool, Flatten, Reshape, ...), runs `op` on the quantized codes:
+/// max and data movement commute with the monotone dequantize, and `Q(DQ(q)) = q`, so the
+/// result is bit-identical and the vector unit skips two conversions (onnxruntime does the same).
+fn drop_qdq_around_movement(g: &mut Graph) {
+    let cons = consumers(g);
+    let prod = producers(g);
+    let mut dropped = vec![false; g.nodes.len()];
+    for ni in 0..g.nodes.len() {
+        let n = &g.nodes[ni];
+        let movement = matches!(
+            n.op,
+            Op::MaxPool(_)
+                | Op::Flatten { .. }
+                | Op::Reshape { .. }
+                | Op::Transpose { .. }
+                | Op::Squeeze { .. }
+                | Op::Unsqueeze { .. }
+                | Op::Identity
+        );
+        let Some(x) = input(n, 0) else { continue };
+        if !movement || n.outputs.len() != 1 || sole_consumer(g, &cons, x) != Some(ni) {
+            continue;
+        }
+        let Some(&di) = prod.get(&x) else { continue };
+        let Some(qi) = sole_consumer(g, &cons, n.outputs[0]) else {
+            continue;
+        };
+        let (dq, q) = (&g.nodes[di], &g.nodes[qi]);
+        let same_params = |i: usize| match (input(dq, i), input(q, i)) {
+            (None, None) => true,
+            (Some(a), Some(b)) => g.constant(a).is_some() && g.constant(a) == g.constant(b),
+            _ => false,
+        };
+        let is_pair = matches!(dq.op, Op::DequantizeLinear { block_size: 0, .. })
+            && matches!(q.op, Op::QuantizeLinear { block_size: 0, .. });
+        if !is_pair
+            || !same_params(1)
+            || !same_params(2)
+            || g.constant(input(dq, 1).unwrap_or(x))
+                .is_none_or(|s| s.len() != 1)
+        {
+            continue;
+        }
+        let (codes, out) = (input(dq, 0), q.outputs.clone());
+        let node = &mut g.nodes[ni];
+        node.inputs[0] = codes;
+        node.outputs = out;
+        dropped[qi] = true;
     }
     let mut i = 0;
     g.nodes.retain(|_| {

@@ -42,9 +42,47 @@ impl Facts {
 /// Largest tensor constant folding will materialise.
 const MAX_FOLD_ELEMENTS: usize = 1 << 16;
 
-/// Binds concrete input types and shapes, folds what becomes constant, and infers every
-/// remaining value. Returns the specialised graph (folded nodes removed) and its facts.
-pub fn specialize(graph: &Graph, inputs: &[(DType, Vec<usize>)]) -> Result<(Graph, Facts)> {
+/// Largest integer input whose value a program may be specialised to.
+const MAX_BOUND_VALUE_ELEMENTS: usize = 64;
+
+/// A runtime input as specialisation sees it: its type and shape, and its value when the
+/// program may depend on it (a small integer tensor such as a Reshape's target shape).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputBinding {
+    /// Element type.
+    pub dtype: DType,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// The value the program is specialised to, if any.
+    pub value: Option<Tensor>,
+}
+
+impl InputBinding {
+    /// A binding by type and shape only.
+    pub fn shape_only(dtype: DType, shape: Vec<usize>) -> InputBinding {
+        InputBinding {
+            dtype,
+            shape,
+            value: None,
+        }
+    }
+
+    /// The binding of a concrete input: small integer tensors bind their value too.
+    pub fn of(t: &Tensor) -> InputBinding {
+        let small_int =
+            matches!(t.dtype(), DType::I32 | DType::I64) && t.len() <= MAX_BOUND_VALUE_ELEMENTS;
+        InputBinding {
+            dtype: t.dtype(),
+            shape: t.shape().to_vec(),
+            value: small_int.then(|| t.clone()),
+        }
+    }
+}
+
+/// Binds concrete input types and shapes (and small integer values), folds what becomes
+/// constant, and infers every remaining value. Returns the specialised graph (folded nodes
+/// removed) and its facts.
+pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Facts)> {
     if inputs.len() != graph.inputs.len() {
         return Err(Error::Shape(format!(
             "the model has {} inputs, {} given",
@@ -56,9 +94,12 @@ pub fn specialize(graph: &Graph, inputs: &[(DType, Vec<usize>)]) -> Result<(Grap
     let mut facts = Facts {
         types: vec![None; g.values.len()],
     };
-    for (&id, (dtype, shape)) in graph.inputs.iter().zip(inputs) {
-        check_declared(graph, id, *dtype, shape)?;
-        facts.set(id, *dtype, shape.clone());
+    for (&id, b) in graph.inputs.iter().zip(inputs) {
+        check_declared(graph, id, b.dtype, &b.shape)?;
+        facts.set(id, b.dtype, b.shape.clone());
+        if let Some(v) = &b.value {
+            g.values[id.0].constant = Some(v.clone());
+        }
     }
     for v in 0..g.values.len() {
         if let Some(c) = &g.values[v].constant {
@@ -230,7 +271,7 @@ fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType, Vec<usize
                 )));
             }
             let group = a.group.max(1);
-            if xs[1] != ws[1] * group || ws[0] % group != 0 {
+            if xs[1] != ws[1] * group || !ws[0].is_multiple_of(group) {
                 return Err(Error::Shape(format!(
                     "conv input channels {} do not match weight {ws:?} with group {group}",
                     xs[1]

@@ -88,4 +88,4 @@ pub mod geometry;
 mod infer;
 pub mod movement;
 
-pub use infer::{Facts, matmul_shape, specialize};
+pub use infer::{Facts, InputBinding, matmul_shape, specialize};

@@ -32,7 +32,7 @@ pub fn reshape_shape(input: &[usize], target: &[i64], allowzero: bool) -> Result
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .ok_or_else(|| Error::Shape("reshape: size overflows".into()))?;
     if let Some(i) = infer_at {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(Error::Shape(format!(
                 "reshape {input:?} to {target:?}: cannot infer -1"
             )));

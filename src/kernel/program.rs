@@ -104,7 +104,7 @@ pub struct VectorKernel {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Kernel {
     /// On the systolic arrays.
-    Gemm(GemmKernel),
+    Gemm(Box<GemmKernel>),
     /// On the vector unit.
     Vector(VectorKernel),
 }

@@ -6,7 +6,7 @@ mod tiling;
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::ir::geometry::Window;
-use crate::ir::{Facts, Graph, Node, Op, fuse, specialize};
+use crate::ir::{Facts, Graph, InputBinding, Node, Op, fuse, specialize};
 use crate::kernel::{
     Datapath, FloatFormat, GemmKernel, GemmLayout, GemmShape, Kernel, Program, VectorKernel,
 };
@@ -14,13 +14,11 @@ use crate::tensor::DType;
 use crate::tensor::ops::broadcast_shapes;
 
 /// Lowers `graph` for inputs of the given types and shapes onto `cfg`.
-pub fn lower(
-    graph: &Graph,
-    inputs: &[(DType, Vec<usize>)],
-    cfg: &AcceleratorConfig,
-) -> Result<Program> {
-    let mut g = graph.clone();
-    fuse::optimize(&mut g);
+pub fn lower(graph: &Graph, inputs: &[InputBinding], cfg: &AcceleratorConfig) -> Result<Program> {
+    // Fusion needs every value's type, so it runs on a specialised graph, which is then
+    // specialised again to type the values the rewrites created.
+    let (mut g, facts) = specialize(graph, inputs)?;
+    fuse::optimize(&mut g, &facts);
     let (g, facts) = specialize(&g, inputs)?;
     let kernels = g
         .nodes
@@ -147,14 +145,14 @@ fn lower_node(node: &Node, f: &Facts, cfg: &AcceleratorConfig) -> Result<Kernel>
     };
     let ea = f.dtype(x).size_bytes() as u64;
     let tiles = tiling::tile_jobs(shape, problems, cfg, [ea, ea, ec]);
-    Ok(Kernel::Gemm(GemmKernel {
+    Ok(Kernel::Gemm(Box::new(GemmKernel {
         layout,
         shape,
         problems,
         datapath,
         tiles,
         elem_bytes: [ea, ea, ec],
-    }))
+    })))
 }
 
 /// The GEMM problems of a (batched, broadcast) matrix product; 1-D operands are promoted

@@ -146,44 +146,69 @@ fn shifted(t: &Tensor, zp: &[i64], axis: usize) -> Result<ArrayD<f64>> {
     Ok(a)
 }
 
-/// ONNX's QLinear output: `saturate(round_half_even(acc · xs·ws / ys) + yzp)`, computed in f64
-/// from the exact integer accumulator (so it may differ from the f32 MLAS formula by a step
-/// in rare ties; tests allow one step and check the common case is exact).
-fn requant(
+/// Adds `bias[c]` along `axis` (per output channel).
+fn add_per_channel(acc: &mut ArrayD<f64>, bias: &[f64], axis: usize) {
+    for (c, mut lane) in acc.axis_iter_mut(ndarray::Axis(axis)).enumerate() {
+        lane.mapv_inplace(|v| v + bias[c]);
+    }
+}
+
+/// The optional bias input `i` as f64 values.
+fn bias(ins: &[Option<&Tensor>], i: usize) -> Option<Vec<f64>> {
+    ins.get(i)
+        .copied()
+        .flatten()
+        .map(|b| b.to_f64().iter().copied().collect())
+}
+
+/// ONNX's QLinear output (scales at inputs 1, 4, 6 and the output zero point at 7, for both
+/// QLinearConv and QLinearMatMul): `saturate(round_half_even(acc · xs·ws[c] / ys) + yzp)`,
+/// in f64 from the exact accumulator. MLAS rounds the scale product in f32, so the emulator
+/// may differ by one step in rare near-ties; the tests allow that step.
+fn qlinear_output(
     acc: &ArrayD<f64>,
-    xs: f64,
-    ws: &[f64],
-    ys: f64,
-    yzp: i64,
-    range: (i64, i64),
+    ins: &[Option<&Tensor>],
     axis: usize,
-    relu: bool,
-) -> ArrayD<i64> {
+    act: FusedAct,
+) -> Result<ArrayD<i64>> {
+    let first = |i: usize| -> Result<f64> {
+        get(ins, i)?
+            .to_f64()
+            .iter()
+            .copied()
+            .next()
+            .ok_or_else(|| Error::Shape(format!("input {i} is empty")))
+    };
+    let (xs, ys) = (first(1)?, first(6)?);
+    let ws: Vec<f64> = get(ins, 4)?.to_f64().iter().copied().collect();
+    let y_zp = ins.get(7).copied().flatten();
+    let yzp = opt_i64(ins, 7)?[0];
+    let (qmin, qmax) = match y_zp.map(Tensor::dtype) {
+        Some(DType::I8) => (-128, 127),
+        _ => (0, 255),
+    };
+    let lo = if act == FusedAct::Relu {
+        qmin.max(yzp)
+    } else {
+        qmin
+    };
     let mut out = ArrayD::<i64>::zeros(acc.raw_dim());
-    let lo = if relu { range.0.max(yzp) } else { range.0 };
     for (idx, v) in out.indexed_iter_mut() {
         let c = if ws.len() == 1 { 0 } else { idx[axis] };
         let q = (acc[&idx] * xs * ws[c] / ys).round_ties_even() as i64 + yzp;
-        *v = q.clamp(lo, range.1);
+        *v = q.clamp(lo, qmax);
     }
-    out
+    Ok(out)
 }
 
 /// Evaluates a GEMM-class op naively.
 pub fn eval(op: &Op, ins: &[Option<&Tensor>]) -> Result<RefOutput> {
     let f64s = |t: &Tensor| t.to_f64();
-    let range = |t: Option<&Tensor>| match t.map(Tensor::dtype) {
-        Some(DType::I8) => (-128, 127),
-        _ => (0, 255),
-    };
     match op {
         Op::Conv(a) => {
             let mut y = conv(&f64s(get(ins, 0)?), &f64s(get(ins, 1)?), a)?;
-            if let Some(b) = ins.get(2).copied().flatten() {
-                let b: Vec<f64> = b.to_f64().iter().copied().collect();
-                for (c, mut lane) in y.axis_iter_mut(ndarray::Axis(1)).enumerate() {
-                    lane.mapv_inplace(|v| v + b[c]);
-                }
+            if let Some(b) = bias(ins, 2) {
+                add_per_channel(&mut y, &b, 1);
             }
             Ok(RefOutput::Float(y))
         }
@@ -196,28 +221,10 @@ pub fn eval(op: &Op, ins: &[Option<&Tensor>]) -> Result<RefOutput> {
             let x = shifted(get(ins, 0)?, &opt_i64(ins, 2)?, 1)?;
             let w = shifted(get(ins, 3)?, &opt_i64(ins, 5)?, 0)?;
             let mut acc = conv(&x, &w, a)?;
-            if let Some(b) = ins.get(8).copied().flatten() {
-                let b = b.to_i64_vec()?;
-                for (c, mut lane) in acc.axis_iter_mut(ndarray::Axis(1)).enumerate() {
-                    lane.mapv_inplace(|v| v + b[c] as f64);
-                }
+            if let Some(b) = bias(ins, 8) {
+                add_per_channel(&mut acc, &b, 1);
             }
-            let ws: Vec<f64> = get(ins, 4)?.to_f64().iter().copied().collect();
-            let yzp = opt_i64(ins, 7)?[0];
-            let (xs, ys) = (
-                get(ins, 1)?.to_f64().iter().copied().next().unwrap_or(1.0),
-                get(ins, 6)?.to_f64().iter().copied().next().unwrap_or(1.0),
-            );
-            Ok(RefOutput::Int(requant(
-                &acc,
-                xs,
-                &ws,
-                ys,
-                yzp,
-                range(ins.get(7).copied().flatten()),
-                1,
-                *act == FusedAct::Relu,
-            )))
+            Ok(RefOutput::Int(qlinear_output(&acc, ins, 1, *act)?))
         }
         Op::MatMul => Ok(RefOutput::Float(matmul(
             &f64s(get(ins, 0)?),
@@ -252,33 +259,13 @@ pub fn eval(op: &Op, ins: &[Option<&Tensor>]) -> Result<RefOutput> {
         Op::QLinearMatMul(act) => {
             let a = shifted(get(ins, 0)?, &opt_i64(ins, 2)?, 0)?;
             let b_t = get(ins, 3)?;
-            let last = b_t.shape().len().saturating_sub(1);
-            let b = shifted(b_t, &opt_i64(ins, 5)?, last)?;
+            let b = shifted(b_t, &opt_i64(ins, 5)?, b_t.shape().len().saturating_sub(1))?;
             let mut acc = matmul(&a, &b)?;
-            if let Some(bias) = ins.get(8).copied().flatten() {
-                let bias = bias.to_i64_vec()?;
-                let n = acc.shape().len() - 1;
-                for (c, mut lane) in acc.axis_iter_mut(ndarray::Axis(n)).enumerate() {
-                    lane.mapv_inplace(|v| v + bias[c] as f64);
-                }
+            let last = acc.ndim() - 1;
+            if let Some(b) = bias(ins, 8) {
+                add_per_channel(&mut acc, &b, last);
             }
-            let ws: Vec<f64> = get(ins, 4)?.to_f64().iter().copied().collect();
-            let yzp = opt_i64(ins, 7)?[0];
-            let (xs, ys) = (
-                get(ins, 1)?.to_f64().iter().copied().next().unwrap_or(1.0),
-                get(ins, 6)?.to_f64().iter().copied().next().unwrap_or(1.0),
-            );
-            let axis = acc.ndim() - 1;
-            Ok(RefOutput::Int(requant(
-                &acc,
-                xs,
-                &ws,
-                ys,
-                yzp,
-                range(ins.get(7).copied().flatten()),
-                axis,
-                *act == FusedAct::Relu,
-            )))
+            Ok(RefOutput::Int(qlinear_output(&acc, ins, last, *act)?))
         }
         other => Err(Error::Invalid(format!(
             "the reference covers GEMM-class ops, not {}",

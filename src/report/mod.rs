@@ -27,6 +27,7 @@ fn verdict(c: &Comparison) -> String {
             crate::verify::Tolerance::Exact => "exact".to_string(),
             crate::verify::Tolerance::Ulp { max } => format!("ulp:{max}"),
             crate::verify::Tolerance::Close { rtol, atol } => format!("close:{rtol},{atol}"),
+            crate::verify::Tolerance::Norm { rel } => format!("norm:{rel}"),
         }
     )
 }

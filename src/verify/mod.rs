@@ -27,10 +27,15 @@ pub enum Tolerance {
         /// Absolute tolerance.
         atol: f64,
     },
+    /// Normwise: `max |a − r| ≤ rel · max |r|` (whole-model error of reduced-precision runs).
+    Norm {
+        /// Relative to the reference's largest magnitude.
+        rel: f64,
+    },
 }
 
 impl Tolerance {
-    /// Parses `exact`, `ulp:N` or `close:RTOL,ATOL`.
+    /// Parses `exact`, `ulp:N`, `close:RTOL,ATOL` or `norm:REL`.
     pub fn parse(s: &str) -> Result<Tolerance> {
         let bad = || Error::Config {
             field: "tolerance".into(),
@@ -42,6 +47,11 @@ impl Tolerance {
         if let Some(n) = s.strip_prefix("ulp:") {
             return Ok(Tolerance::Ulp {
                 max: n.parse().map_err(|_| bad())?,
+            });
+        }
+        if let Some(v) = s.strip_prefix("norm:") {
+            return Ok(Tolerance::Norm {
+                rel: v.parse().map_err(|_| bad())?,
             });
         }
         if let Some(v) = s.strip_prefix("close:") {
@@ -124,6 +134,10 @@ pub fn compare(name: &str, got: &Tensor, want: &Tensor, tol: Tolerance) -> Resul
     };
     let (a, b) = (got.to_f64(), want.to_f64());
     let mut max_abs: f64 = 0.0;
+    let ref_scale = b.iter().fold(
+        0.0f64,
+        |m, &y| if y.is_finite() { m.max(y.abs()) } else { m },
+    );
     let mut close = true;
     for (&x, &y) in a.iter().zip(&b) {
         let both_nan = x.is_nan() && y.is_nan();
@@ -133,10 +147,12 @@ pub fn compare(name: &str, got: &Tensor, want: &Tensor, tol: Tolerance) -> Resul
             (x - y).abs()
         };
         max_abs = max_abs.max(if d.is_nan() { f64::INFINITY } else { d });
+        // `d <= bound` is false for a NaN difference, which must fail.
+        let within = |rtol: f64, atol: f64| d <= atol + rtol * y.abs();
         if let Tolerance::Close { rtol, atol } = tol
             && !both_nan
             && x != y
-            && !(d <= atol + rtol * y.abs())
+            && !within(rtol, atol)
         {
             close = false;
         }
@@ -147,6 +163,7 @@ pub fn compare(name: &str, got: &Tensor, want: &Tensor, tol: Tolerance) -> Resul
         Tolerance::Exact => mismatches == 0,
         Tolerance::Ulp { max } => max_ulp <= max,
         Tolerance::Close { .. } => close,
+        Tolerance::Norm { rel } => max_abs <= rel * ref_scale,
     };
     Ok(Comparison {
         name: name.to_string(),
@@ -222,5 +239,22 @@ mod tests {
         .unwrap();
         assert!(!c.pass);
         assert!(Tolerance::parse("close:1e-3,1e-7").is_ok() && Tolerance::parse("ulp:x").is_err());
+    }
+
+    #[test]
+    fn norm_compares_with_the_largest_reference_magnitude() {
+        // max |d| = 0.3, max |r| = 40: 0.3 ≤ 0.01·40 = 0.4 passes, 0.3 > 0.005·40 = 0.2 fails.
+        let got = f32t(vec![0.3, 40.0]);
+        let want = f32t(vec![0.0, 40.0]);
+        assert!(
+            compare("y", &got, &want, Tolerance::Norm { rel: 1e-2 })
+                .unwrap()
+                .pass
+        );
+        assert!(
+            !compare("y", &got, &want, Tolerance::Norm { rel: 5e-3 })
+                .unwrap()
+                .pass
+        );
     }
 }
