@@ -7,7 +7,8 @@ use crate::kernel::{GemmShape, TileJob};
 const MAX_M_BLOCK: usize = 4096;
 
 /// Rows of A per tile job: as many as fit half the scratchpad (the other half is the
-/// double buffer) together with the B block and the C block, at least one array's rows.
+/// double buffer) together with the B block and the C block, but no more than spreads
+/// the rows over every array, and at least one array's rows.
 pub fn m_block(
     shape: GemmShape,
     n_block: usize,
@@ -22,7 +23,12 @@ pub fn m_block(
     let b_block = shape.k as u64 * n_block as u64 * eb;
     let per_row = shape.k as u64 * ea + n_block as u64 * ec;
     let fit = (half.saturating_sub(b_block) / per_row.max(1)) as usize;
-    fit.max(cfg.rows).min(MAX_M_BLOCK).min(shape.m).max(1)
+    let spread = shape.m.div_ceil(cfg.arrays);
+    fit.min(spread)
+        .max(cfg.rows)
+        .min(MAX_M_BLOCK)
+        .min(shape.m)
+        .max(1)
 }
 
 /// Every tile job of `problems` GEMMs of `shape`, problem-major, then M-blocks, then N-blocks.

@@ -53,14 +53,8 @@ pub fn default_tolerance(dtype: DType, integer_model: bool) -> Tolerance {
             rtol: 1e-4,
             atol: 1e-5,
         },
-        DType::F16 => Tolerance::Close {
-            rtol: 1e-2,
-            atol: 1e-2,
-        },
-        DType::BF16 => Tolerance::Close {
-            rtol: 3e-2,
-            atol: 3e-2,
-        },
+        DType::F16 => Tolerance::Norm { rel: 1e-2 },
+        DType::BF16 => Tolerance::Norm { rel: 4e-2 },
         _ => Tolerance::Exact,
     }
 }
