@@ -21,5 +21,6 @@ pub mod report;
 pub mod tensor;
 pub mod units;
 pub mod verify;
+pub mod workload;
 
 pub use error::{Error, Result};

@@ -1,5 +1,7 @@
 //! Human-readable and JSON renderings of reports.
 
+pub mod metrics;
+
 use crate::error::{Error, Result, write_file};
 use crate::exec::LayerCost;
 use crate::verify::{Comparison, RunReport};

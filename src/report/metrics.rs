@@ -1,0 +1,223 @@
+//! The multi-tenant metrics of the design (section 6), defined once: SLA satisfaction,
+//! normalised progress, system throughput (STP, WSTP), ANTT, fairness and tail latency.
+//!
+//! Per request: T_shared = finish − arrival, met = finish ≤ deadline, and normalised
+//! progress NP = T_alone / T_shared, with both latencies taken as at least one cycle so NP
+//! is finite and positive.
+//!
+//! * **Dropped requests** (no finish) count as missed in SLA satisfaction and are left out
+//!   of NP, ANTT and the latency percentiles.
+//! * **Percentiles** use the nearest-rank method on cycles: the p-th percentile of N sorted
+//!   latencies is the ⌈p·N/100⌉-th smallest (so p50 of 10 values is the 5th, p99 the 10th).
+//! * **Empty cases**: a ratio with nothing to count (a tenant with no request, no completed
+//!   request, no tenants) is 0, never NaN; so a tenant with no completed request has mean
+//!   NP 0, which makes fairness 0.
+
+use crate::units::{Cycles, RequestId, TenantId};
+use serde::Serialize;
+
+/// One finished or dropped request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RequestRecord {
+    /// The tenant it belongs to.
+    pub tenant: TenantId,
+    /// The request.
+    pub request: RequestId,
+    /// When it arrived.
+    pub arrival: Cycles,
+    /// When its first tile started, if it did.
+    pub start: Option<Cycles>,
+    /// When its last tile finished; `None` if it was dropped.
+    pub finish: Option<Cycles>,
+    /// Its SLA deadline.
+    pub deadline: Cycles,
+    /// Its isolated latency T_alone (the model alone on the accelerator).
+    pub isolated: Cycles,
+}
+
+impl RequestRecord {
+    /// Finished by the deadline (never for a dropped request).
+    pub fn met(&self) -> bool {
+        self.finish.is_some_and(|f| f <= self.deadline)
+    }
+
+    /// T_shared = finish − arrival; `None` if dropped.
+    pub fn latency(&self) -> Option<Cycles> {
+        self.finish.map(|f| f - self.arrival)
+    }
+
+    /// NP = T_alone / T_shared, both at least one cycle; `None` if dropped.
+    pub fn normalised_progress(&self) -> Option<f64> {
+        self.latency()
+            .map(|shared| self.isolated.0.max(1) as f64 / shared.0.max(1) as f64)
+    }
+}
+
+/// Per-tenant counters the simulator accumulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct TenantCounters {
+    /// Array-cycles spent on the tenant's tile jobs (one array busy for one cycle = 1).
+    pub busy_cycles: u64,
+    /// Times one of its tasks was preempted.
+    pub preemptions: u64,
+    /// Its tile jobs that ran fused with another tenant's on one array.
+    pub fused_tiles: u64,
+}
+
+/// The metrics of one tenant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TenantMetrics {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// Its name.
+    pub name: String,
+    /// Requests recorded, dropped ones included.
+    pub requests: usize,
+    /// Requests finished by their deadline.
+    pub met: usize,
+    /// Requests dropped.
+    pub dropped: usize,
+    /// `met / requests`.
+    pub sla_satisfaction: f64,
+    /// Mean NP over its completed requests.
+    pub mean_np: f64,
+    /// Median latency (nearest rank) of its completed requests, in cycles.
+    pub latency_p50_cycles: u64,
+    /// 99th-percentile latency (nearest rank), in cycles.
+    pub latency_p99_cycles: u64,
+    /// `latency_p50_cycles` in milliseconds.
+    pub latency_p50_ms: f64,
+    /// `latency_p99_cycles` in milliseconds.
+    pub latency_p99_ms: f64,
+    /// Busy array-cycles.
+    pub busy_cycles: u64,
+    /// Preemptions.
+    pub preemptions: u64,
+    /// Fused tile jobs.
+    pub fused_tiles: u64,
+}
+
+/// The metrics of a whole run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SystemMetrics {
+    /// Requests recorded, dropped ones included.
+    pub requests: usize,
+    /// Met requests / all requests.
+    pub sla_satisfaction: f64,
+    /// System throughput: Σ over tenants of mean NP.
+    pub stp: f64,
+    /// Weighted STP: n · Σ w_t·meanNP_t / Σ w_t over the n tenants.
+    pub wstp: f64,
+    /// Average normalised turnaround time: mean of 1/NP over completed requests.
+    pub antt: f64,
+    /// min_t meanNP_t / max_t meanNP_t.
+    pub fairness: f64,
+    /// Per tenant, in the order given.
+    pub tenants: Vec<TenantMetrics>,
+}
+
+/// Computes every metric from the request records and, per tenant, its id, name, WSTP
+/// weight (positive) and counters. Milliseconds are at `clock_mhz` (0 if the clock is not
+/// positive). Records of a tenant missing from `tenants` count in the system-wide
+/// `requests`, `sla_satisfaction` and `antt` only.
+pub fn compute(
+    records: &[RequestRecord],
+    tenants: &[(TenantId, String, f64, TenantCounters)],
+    clock_mhz: f64,
+) -> SystemMetrics {
+    let per_tenant: Vec<TenantMetrics> = tenants
+        .iter()
+        .map(|(id, name, _, counters)| {
+            let mine = records.iter().filter(|r| r.tenant == *id);
+            tenant_metrics(*id, name, counters, mine, clock_mhz)
+        })
+        .collect();
+    let met = records.iter().filter(|r| r.met()).count();
+    let inverse_nps: Vec<f64> = records
+        .iter()
+        .filter_map(RequestRecord::normalised_progress)
+        .map(|np| 1.0 / np)
+        .collect();
+    let stp = per_tenant.iter().map(|t| t.mean_np).sum();
+    let weighted: f64 = tenants
+        .iter()
+        .zip(&per_tenant)
+        .map(|((.., weight, _), t)| weight * t.mean_np)
+        .sum();
+    let total_weight: f64 = tenants.iter().map(|(.., weight, _)| weight).sum();
+    let (min_np, max_np) = per_tenant
+        .iter()
+        .map(|t| t.mean_np)
+        .fold((f64::INFINITY, 0.0_f64), |(lo, hi), np| {
+            (lo.min(np), hi.max(np))
+        });
+    SystemMetrics {
+        requests: records.len(),
+        sla_satisfaction: ratio(met as f64, records.len() as f64),
+        stp,
+        wstp: ratio(tenants.len() as f64 * weighted, total_weight),
+        antt: ratio(inverse_nps.iter().sum(), inverse_nps.len() as f64),
+        fairness: ratio(min_np, max_np),
+        tenants: per_tenant,
+    }
+}
+
+/// The metrics of one tenant from its records.
+fn tenant_metrics<'a>(
+    tenant: TenantId,
+    name: &str,
+    counters: &TenantCounters,
+    records: impl Iterator<Item = &'a RequestRecord>,
+    clock_mhz: f64,
+) -> TenantMetrics {
+    let (mut requests, mut met, mut np_sum) = (0, 0, 0.0);
+    let mut latencies = Vec::new();
+    for r in records {
+        requests += 1;
+        met += usize::from(r.met());
+        if let (Some(latency), Some(np)) = (r.latency(), r.normalised_progress()) {
+            latencies.push(latency.0);
+            np_sum += np;
+        }
+    }
+    latencies.sort_unstable();
+    let p50 = nearest_rank(&latencies, 50);
+    let p99 = nearest_rank(&latencies, 99);
+    TenantMetrics {
+        tenant,
+        name: name.to_string(),
+        requests,
+        met,
+        dropped: requests - latencies.len(),
+        sla_satisfaction: ratio(met as f64, requests as f64),
+        mean_np: ratio(np_sum, latencies.len() as f64),
+        latency_p50_cycles: p50,
+        latency_p99_cycles: p99,
+        latency_p50_ms: ms(p50, clock_mhz),
+        latency_p99_ms: ms(p99, clock_mhz),
+        busy_cycles: counters.busy_cycles,
+        preemptions: counters.preemptions,
+        fused_tiles: counters.fused_tiles,
+    }
+}
+
+/// The `percent`-th percentile (0 < percent ≤ 100) of ascending `sorted` by nearest rank:
+/// the ⌈percent·N/100⌉-th smallest; 0 for no values.
+fn nearest_rank(sorted: &[u64], percent: usize) -> u64 {
+    let rank = (percent * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied().unwrap_or(0)
+}
+
+/// `num / den`, or 0 when `den` is not positive.
+fn ratio(num: f64, den: f64) -> f64 {
+    if den > 0.0 { num / den } else { 0.0 }
+}
+
+/// Cycles in milliseconds at `clock_mhz`, or 0 for a clock that is not positive and finite.
+fn ms(cycles: u64, clock_mhz: f64) -> f64 {
+    if clock_mhz.is_finite() && clock_mhz > 0.0 {
+        Cycles(cycles).to_ms(clock_mhz)
+    } else {
+        0.0
+    }
+}

@@ -1,0 +1,136 @@
+//! Request arrival generation: each tenant's stream of arrival times, merged in time order.
+//!
+//! Every tenant's times come from its own iterator; a heap merges them lazily, so memory
+//! grows with the arrivals kept, never with the arrivals a stop condition discards.
+
+use super::spec::positive;
+use super::{Arrival, MAX_ARRIVALS, Stop, Workload, invalid};
+use crate::error::Result;
+use crate::units::{Cycles, RequestId, TenantId};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// One generated request arrival.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArrivalEvent {
+    /// The tenant the request belongs to.
+    pub tenant: TenantId,
+    /// The request's number: its position in the merged arrival order.
+    pub request: RequestId,
+    /// Arrival time.
+    pub at: Cycles,
+}
+
+/// How far generation goes.
+enum Bound {
+    /// This many arrivals over all tenants.
+    Count(u64),
+    /// Arrivals strictly before this time.
+    Before(Cycles),
+}
+
+/// All arrivals of all tenants, merged and sorted by (time, tenant, per-tenant sequence);
+/// RequestIds are numbered 0.. in that order.
+///
+/// Times are in cycles at `clock_mhz`: `round(ms × clock_mhz × 1000)`, to the nearest cycle
+/// (halves away from zero). Poisson inter-arrival times are exponential, drawn from a
+/// ChaCha8 generator keyed by `w.seed` on stream number = the tenant's index, so adding a
+/// tenant does not change the others' arrivals. `Stop::Requests(n)`: the first `n`
+/// arrivals overall (fewer if every tenant is a finite trace); `Stop::DurationMs(d)`: all
+/// arrivals before `d`, compared in cycles.
+///
+/// # Errors
+/// A clock or arrival parameter that is not positive and finite (a hand-built or
+/// [`Workload::scaled`] workload is checked again here), or more than [`MAX_ARRIVALS`]
+/// arrivals.
+pub fn arrivals(w: &Workload, clock_mhz: f64) -> Result<Vec<ArrivalEvent>> {
+    positive(clock_mhz, "clock_mhz")?;
+    let cycles_per_ms = clock_mhz * 1e3;
+    let bound = match w.stop {
+        Stop::Requests(n) if n <= MAX_ARRIVALS => Bound::Count(n),
+        Stop::Requests(n) => {
+            return Err(invalid(
+                "requests",
+                format!("must be at most {MAX_ARRIVALS}, got {n}"),
+            ));
+        }
+        Stop::DurationMs(ms) => {
+            positive(ms, "duration_ms")?;
+            Bound::Before(to_cycles(ms, cycles_per_ms))
+        }
+    };
+    let mut streams = Vec::with_capacity(w.tenants.len());
+    let mut heap = BinaryHeap::with_capacity(w.tenants.len());
+    for (index, tenant) in w.tenants.iter().enumerate() {
+        tenant
+            .arrival
+            .validate(&format!("tenants[{index}].arrival"))?;
+        let mut times = stream(&tenant.arrival, w.seed, index as u64);
+        if let Some(ms) = times.next() {
+            heap.push(Reverse((
+                to_cycles(ms, cycles_per_ms),
+                tenant.id,
+                0u64,
+                index,
+            )));
+        }
+        streams.push(times);
+    }
+    let mut events: Vec<ArrivalEvent> = Vec::new();
+    while let Some(Reverse((at, tenant, seq, index))) = heap.pop() {
+        match bound {
+            Bound::Count(n) if events.len() as u64 >= n => break,
+            Bound::Before(end) if at >= end => break,
+            _ => {}
+        }
+        if events.len() as u64 == MAX_ARRIVALS {
+            return Err(invalid(
+                "duration_ms",
+                format!("yields more than {MAX_ARRIVALS} arrivals"),
+            ));
+        }
+        events.push(ArrivalEvent {
+            tenant,
+            request: RequestId(events.len() as u64),
+            at,
+        });
+        if let Some(ms) = streams[index].next() {
+            heap.push(Reverse((
+                to_cycles(ms, cycles_per_ms),
+                tenant,
+                seq + 1,
+                index,
+            )));
+        }
+    }
+    Ok(events)
+}
+
+/// The arrival times in ms of one tenant, in order; `stream` selects its Poisson generator.
+fn stream(arrival: &Arrival, seed: u64, stream: u64) -> Box<dyn Iterator<Item = f64> + '_> {
+    match arrival {
+        Arrival::Poisson { rate_per_s } => {
+            let rate_per_ms = rate_per_s / 1e3;
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(stream);
+            let mut t = 0.0;
+            Box::new(std::iter::repeat_with(move || {
+                // -ln(1 − u) with u uniform in [0, 1) is exponential with mean 1.
+                t += -(-rng.random::<f64>()).ln_1p() / rate_per_ms;
+                t
+            }))
+        }
+        &Arrival::Periodic {
+            period_ms,
+            offset_ms,
+        } => Box::new((0u64..).map(move |k| offset_ms + k as f64 * period_ms)),
+        Arrival::Trace { times_ms } => Box::new(times_ms.iter().copied()),
+    }
+}
+
+/// Milliseconds to the nearest cycle (saturating at `u64::MAX`).
+fn to_cycles(ms: f64, cycles_per_ms: f64) -> Cycles {
+    Cycles((ms * cycles_per_ms).round() as u64)
+}

@@ -1,0 +1,137 @@
+//! Multi-tenant workloads: which models run as tenants, with what SLAs, and when their
+//! requests arrive.
+//!
+//! A workload is a TOML file:
+//!
+//! ```toml
+//! seed = 42                 # optional, default 0; seeds every Poisson stream
+//! requests = 300            # total requests over all tenants; OR duration_ms = 100.0
+//! accel = "tpu-msa"         # optional preset name or accelerator TOML path, default tpu-msa
+//!
+//! [[tenants]]
+//! name = "resnet"                       # unique
+//! model = "models/zoo/resnet50.onnx"    # relative to the workload file's directory
+//! precision = "native"      # native | int8 | fp16 | bf16 | fp32, default native
+//! batch = 1                 # inputs per request, 1..=4096, default 1
+//! priority = 3              # PREMA level 1, 3 or 9, default 1
+//! weight = 1.0              # weight in WSTP, default 1.0
+//! sla_ms = 15.0             # OR sla_factor = 5.0 (× the isolated latency)
+//! arrival = { kind = "poisson", rate_per_s = 100.0 }
+//! # or { kind = "periodic", period_ms = 10.0, offset_ms = 0.0 }   (offset default 0)
+//! # or { kind = "trace", file = "trace.csv" }
+//! ```
+//!
+//! Exactly one of `requests` / `duration_ms` and exactly one of `sla_ms` / `sla_factor` must
+//! be given. A trace file (relative to the workload file's directory) holds one arrival time
+//! in milliseconds per line, non-negative and non-decreasing; `#` starts a comment. Rates,
+//! periods, SLAs and weights must be positive and finite. Unknown keys are rejected, and
+//! every value error names its field (`tenants[1].sla_ms: ...`). At most [`MAX_ARRIVALS`]
+//! requests are generated, so no file can exhaust memory.
+//!
+//! [`arrivals()`] turns a workload into the merged, seeded sequence of request arrivals.
+
+mod arrivals;
+mod parse;
+mod spec;
+mod trace;
+
+pub use arrivals::{ArrivalEvent, arrivals};
+pub use spec::{Arrival, Precision, Sla, Stop, TenantSpec};
+
+use crate::config::{AcceleratorConfig, PRESETS};
+use crate::error::{Error, Result, read_file};
+use std::path::{Path, PathBuf};
+
+/// The most requests one workload may generate (and the most times a trace may hold).
+pub const MAX_ARRIVALS: u64 = 1_000_000;
+
+/// The accelerator used when a workload names none.
+pub const DEFAULT_ACCEL: &str = "tpu-msa";
+
+/// The workload run by `cdmsa simulate` without arguments.
+const DEFAULT_TOML: &str = include_str!("../../workloads/default.toml");
+
+/// A validated workload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    /// Seed of every random choice (the Poisson arrival streams).
+    pub seed: u64,
+    /// When arrival generation stops.
+    pub stop: Stop,
+    /// Accelerator preset name or TOML path, if the file names one.
+    pub accel: Option<String>,
+    /// The tenants, in file order; `tenants[i].id` is `TenantId(i)`.
+    pub tenants: Vec<TenantSpec>,
+    /// Directory that relative paths in the file are resolved against.
+    pub base_dir: PathBuf,
+}
+
+impl Workload {
+    /// Parses and validates a workload, reading its trace files; relative paths are resolved
+    /// against `base_dir`.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for TOML that does not parse or does not fit the schema (unknown
+    /// or missing keys, wrong types); [`Error::Config`] naming the field for a bad value.
+    pub fn from_toml(text: &str, base_dir: &Path) -> Result<Workload> {
+        parse::parse(text, base_dir)
+    }
+
+    /// Reads a workload file; relative paths in it are resolved against its directory.
+    ///
+    /// # Errors
+    /// As [`Workload::from_toml`], with the file named.
+    pub fn load(path: &Path) -> Result<Workload> {
+        let text = String::from_utf8(read_file(path)?)
+            .map_err(|_| Error::malformed("workload TOML", "not UTF-8").in_file(path))?;
+        let base_dir = path.parent().unwrap_or(Path::new(""));
+        Workload::from_toml(&text, base_dir).map_err(|e| e.in_file(path))
+    }
+
+    /// The embedded default workload (`workloads/default.toml`, three digits-model tenants
+    /// on the `tiny` accelerator); its paths are resolved against the crate's root.
+    pub fn default_embedded() -> Workload {
+        Workload::from_toml(DEFAULT_TOML, Path::new(env!("CARGO_MANIFEST_DIR")))
+            .expect("the embedded default workload is valid (a test parses it)")
+    }
+
+    /// Scales every Poisson rate and divides every period by `factor` (for load sweeps).
+    /// Offsets and trace times are unchanged. A `factor` that is not positive and finite
+    /// yields a workload that [`arrivals()`] rejects.
+    pub fn scaled(&self, factor: f64) -> Workload {
+        let mut w = self.clone();
+        for t in &mut w.tenants {
+            match &mut t.arrival {
+                Arrival::Poisson { rate_per_s } => *rate_per_s *= factor,
+                Arrival::Periodic { period_ms, .. } => *period_ms /= factor,
+                Arrival::Trace { .. } => {}
+            }
+        }
+        w
+    }
+
+    /// The accelerator: the named preset, or else the TOML file at `accel` relative to
+    /// `base_dir`; [`DEFAULT_ACCEL`] when the workload names none.
+    ///
+    /// # Errors
+    /// An unreadable or invalid accelerator file, or a path that is not UTF-8.
+    pub fn accelerator(&self) -> Result<AcceleratorConfig> {
+        let accel = self.accel.as_deref().unwrap_or(DEFAULT_ACCEL);
+        if PRESETS.iter().any(|(name, _)| *name == accel) {
+            return AcceleratorConfig::preset(accel);
+        }
+        let path = self.base_dir.join(accel);
+        let path = path
+            .to_str()
+            .ok_or_else(|| invalid("accel", format!("{} is not UTF-8", path.display())))?;
+        AcceleratorConfig::load(path)
+    }
+}
+
+/// A [`Error::Config`] for `field`.
+fn invalid(field: impl Into<String>, msg: impl Into<String>) -> Error {
+    Error::Config {
+        field: field.into(),
+        msg: msg.into(),
+    }
+}

@@ -1,0 +1,189 @@
+//! The TOML schema of a workload file, and its translation into a validated [`Workload`].
+//!
+//! Serde checks the shape (unknown keys, types, missing keys); this module checks the values
+//! and names the offending field in every error, e.g. `tenants[1].sla_ms`.
+
+use super::spec::positive;
+use super::{Arrival, MAX_ARRIVALS, Precision, Sla, Stop, TenantSpec, Workload, invalid, trace};
+use crate::error::{Error, Result};
+use crate::units::TenantId;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The largest batch a request may carry.
+const MAX_BATCH: usize = 4096;
+
+/// The PREMA priority levels.
+const PRIORITIES: [u8; 3] = [1, 3, 9];
+
+/// A workload file as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkloadFile {
+    #[serde(default)]
+    seed: u64,
+    requests: Option<u64>,
+    duration_ms: Option<f64>,
+    accel: Option<String>,
+    #[serde(default)]
+    tenants: Vec<TenantEntry>,
+}
+
+/// One `[[tenants]]` table as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantEntry {
+    name: String,
+    model: PathBuf,
+    #[serde(default)]
+    precision: Precision,
+    batch: Option<usize>,
+    priority: Option<u8>,
+    weight: Option<f64>,
+    sla_ms: Option<f64>,
+    sla_factor: Option<f64>,
+    arrival: ArrivalEntry,
+}
+
+/// A tenant's `arrival` table as written; `kind` selects the variant.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+enum ArrivalEntry {
+    Poisson {
+        rate_per_s: f64,
+    },
+    Periodic {
+        period_ms: f64,
+        #[serde(default)]
+        offset_ms: f64,
+    },
+    Trace {
+        file: PathBuf,
+    },
+}
+
+/// Parses and validates a workload; relative paths are resolved against `base_dir`.
+pub(super) fn parse(text: &str, base_dir: &Path) -> Result<Workload> {
+    let file: WorkloadFile =
+        toml::from_str(text).map_err(|e| Error::malformed("workload TOML", e.to_string()))?;
+    let stop = stop(file.requests, file.duration_ms)?;
+    if file.accel.as_deref().is_some_and(|a| a.trim().is_empty()) {
+        return Err(invalid("accel", "must not be empty"));
+    }
+    if file.tenants.is_empty() {
+        return Err(invalid(
+            "tenants",
+            "at least one [[tenants]] table is required",
+        ));
+    }
+    let tenants = file
+        .tenants
+        .into_iter()
+        .enumerate()
+        .map(|(i, entry)| tenant(i, entry, base_dir))
+        .collect::<Result<Vec<_>>>()?;
+    for (i, t) in tenants.iter().enumerate() {
+        if tenants[..i].iter().any(|earlier| earlier.name == t.name) {
+            return Err(invalid(
+                format!("tenants[{i}].name"),
+                format!("'{}' is already the name of an earlier tenant", t.name),
+            ));
+        }
+    }
+    Ok(Workload {
+        seed: file.seed,
+        stop,
+        accel: file.accel,
+        tenants,
+        base_dir: base_dir.to_path_buf(),
+    })
+}
+
+/// Exactly one of `requests` and `duration_ms`.
+fn stop(requests: Option<u64>, duration_ms: Option<f64>) -> Result<Stop> {
+    match (requests, duration_ms) {
+        (Some(n), None) if (1..=MAX_ARRIVALS).contains(&n) => Ok(Stop::Requests(n)),
+        (Some(n), None) => Err(invalid(
+            "requests",
+            format!("must be 1..={MAX_ARRIVALS}, got {n}"),
+        )),
+        (None, Some(ms)) => positive(ms, "duration_ms").map(|()| Stop::DurationMs(ms)),
+        (Some(_), Some(_)) => Err(invalid(
+            "duration_ms",
+            "give either requests or duration_ms, not both",
+        )),
+        (None, None) => Err(invalid(
+            "requests",
+            "one of requests or duration_ms is required",
+        )),
+    }
+}
+
+/// Validates the `i`-th tenant and reads its trace file, if any.
+fn tenant(i: usize, entry: TenantEntry, base_dir: &Path) -> Result<TenantSpec> {
+    let field = |key: &str| format!("tenants[{i}].{key}");
+    let id = u32::try_from(i).map_err(|_| invalid("tenants", "too many tenants"))?;
+    if entry.name.trim().is_empty() {
+        return Err(invalid(field("name"), "must not be empty"));
+    }
+    if entry.model.as_os_str().is_empty() {
+        return Err(invalid(field("model"), "must not be empty"));
+    }
+    let batch = entry.batch.unwrap_or(1);
+    if !(1..=MAX_BATCH).contains(&batch) {
+        return Err(invalid(
+            field("batch"),
+            format!("must be 1..={MAX_BATCH}, got {batch}"),
+        ));
+    }
+    let priority = entry.priority.unwrap_or(1);
+    if !PRIORITIES.contains(&priority) {
+        return Err(invalid(
+            field("priority"),
+            format!("must be 1, 3 or 9 (PREMA levels), got {priority}"),
+        ));
+    }
+    let weight = entry.weight.unwrap_or(1.0);
+    positive(weight, &field("weight"))?;
+    let sla = match (entry.sla_ms, entry.sla_factor) {
+        (Some(ms), None) => positive(ms, &field("sla_ms")).map(|()| Sla::Ms(ms))?,
+        (None, Some(f)) => positive(f, &field("sla_factor")).map(|()| Sla::Factor(f))?,
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                field("sla_factor"),
+                "give either sla_ms or sla_factor, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(invalid(
+                field("sla_ms"),
+                "one of sla_ms or sla_factor is required",
+            ));
+        }
+    };
+    let arrival = match entry.arrival {
+        ArrivalEntry::Poisson { rate_per_s } => Arrival::Poisson { rate_per_s },
+        ArrivalEntry::Periodic {
+            period_ms,
+            offset_ms,
+        } => Arrival::Periodic {
+            period_ms,
+            offset_ms,
+        },
+        ArrivalEntry::Trace { file } => Arrival::Trace {
+            times_ms: trace::read(&base_dir.join(file), &field("arrival.file"))?,
+        },
+    };
+    arrival.validate(&field("arrival"))?;
+    Ok(TenantSpec {
+        id: TenantId(id),
+        name: entry.name,
+        model: base_dir.join(entry.model),
+        precision: entry.precision,
+        batch,
+        priority,
+        weight,
+        sla,
+        arrival,
+    })
+}

@@ -1,0 +1,159 @@
+//! The validated description of one tenant: model, precision, SLA and arrival process.
+
+use super::{MAX_ARRIVALS, invalid};
+use crate::error::Result;
+use crate::units::TenantId;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// When a simulation stops generating arrivals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stop {
+    /// After this many requests over all tenants.
+    Requests(u64),
+    /// After this many milliseconds of emulated time (arrivals strictly before it count).
+    DurationMs(f64),
+}
+
+/// One tenant: a DNN service with its own model, SLA and request stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantSpec {
+    /// Position of the tenant in the workload file (0, 1, ...).
+    pub id: TenantId,
+    /// Unique name.
+    pub name: String,
+    /// The ONNX model, already resolved against the workload's `base_dir`.
+    pub model: PathBuf,
+    /// The numeric variant the model runs in.
+    pub precision: Precision,
+    /// Inputs per request.
+    pub batch: usize,
+    /// PREMA priority level: 1, 3 or 9.
+    pub priority: u8,
+    /// Weight in weighted system throughput (WSTP).
+    pub weight: f64,
+    /// Latency objective of each request.
+    pub sla: Sla,
+    /// How requests arrive.
+    pub arrival: Arrival,
+}
+
+/// The numeric variant a model runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// As the model file is written.
+    #[default]
+    Native,
+    /// 8-bit integer.
+    Int8,
+    /// IEEE half precision.
+    Fp16,
+    /// bfloat16.
+    Bf16,
+    /// IEEE single precision.
+    Fp32,
+}
+
+/// A request's latency objective; its deadline is arrival + this.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Sla {
+    /// An absolute latency in milliseconds.
+    Ms(f64),
+    /// A multiple of the tenant's isolated latency (the model alone on the accelerator).
+    Factor(f64),
+}
+
+/// A tenant's request arrival process.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arrival {
+    /// Exponentially distributed inter-arrival times with mean `1 / rate_per_s`.
+    Poisson {
+        /// Mean requests per second.
+        rate_per_s: f64,
+    },
+    /// One request at `offset_ms + k · period_ms` for k = 0, 1, ...
+    Periodic {
+        /// Time between requests.
+        period_ms: f64,
+        /// Time of the first request.
+        offset_ms: f64,
+    },
+    /// Requests at the given absolute times.
+    Trace {
+        /// Arrival times in milliseconds, non-negative and non-decreasing.
+        times_ms: Vec<f64>,
+    },
+}
+
+impl Arrival {
+    /// Checks the parameters; `field` names the arrival in errors (e.g. `tenants[0].arrival`).
+    pub fn validate(&self, field: &str) -> Result<()> {
+        match self {
+            Arrival::Poisson { rate_per_s } => {
+                positive(*rate_per_s, &format!("{field}.rate_per_s"))
+            }
+            Arrival::Periodic {
+                period_ms,
+                offset_ms,
+            } => {
+                positive(*period_ms, &format!("{field}.period_ms"))?;
+                non_negative(*offset_ms, &format!("{field}.offset_ms"))
+            }
+            Arrival::Trace { times_ms } => validate_trace(times_ms, &format!("{field}.file")),
+        }
+    }
+}
+
+/// Trace times: at most [`MAX_ARRIVALS`], each finite, non-negative and not before the previous.
+fn validate_trace(times_ms: &[f64], field: &str) -> Result<()> {
+    if times_ms.len() as u64 > MAX_ARRIVALS {
+        return Err(invalid(
+            field,
+            format!("more than {MAX_ARRIVALS} arrival times"),
+        ));
+    }
+    let mut previous = 0.0;
+    for (i, &t) in times_ms.iter().enumerate() {
+        if let Some(why) = bad_trace_time(previous, t) {
+            return Err(invalid(field, format!("arrival #{}: {why}", i + 1)));
+        }
+        previous = t;
+    }
+    Ok(())
+}
+
+/// Why a trace time `t` cannot follow `previous` (0 for the first), or `None` if it can.
+pub(super) fn bad_trace_time(previous: f64, t: f64) -> Option<String> {
+    if !(t.is_finite() && t >= 0.0) {
+        Some(format!("{t} is not a non-negative time"))
+    } else if t < previous {
+        Some(format!("{t} is before the previous time {previous}"))
+    } else {
+        None
+    }
+}
+
+/// `value` must be finite and > 0.
+pub(super) fn positive(value: f64, field: &str) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            format!("must be positive and finite, got {value}"),
+        ))
+    }
+}
+
+/// `value` must be finite and ≥ 0.
+fn non_negative(value: f64, field: &str) -> Result<()> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            format!("must be non-negative and finite, got {value}"),
+        ))
+    }
+}

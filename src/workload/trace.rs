@@ -1,0 +1,41 @@
+//! Trace files: one arrival time in milliseconds per line; `#` starts a comment, blank
+//! lines are skipped.
+
+use super::spec::bad_trace_time;
+use super::{MAX_ARRIVALS, invalid};
+use crate::error::Result;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+/// Reads the arrival times of `path`, checking each as it goes. Errors name `field` and,
+/// for a bad value, the file and line.
+pub(super) fn read(path: &Path, field: &str) -> Result<Vec<f64>> {
+    let at = |what: String| invalid(field, format!("{}: {what}", path.display()));
+    let file = File::open(path).map_err(|e| at(e.to_string()))?;
+    let mut times = Vec::new();
+    let mut previous = 0.0;
+    for (index, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| at(e.to_string()))?;
+        let number = index + 1;
+        let text = line
+            .split_once('#')
+            .map_or(line.as_str(), |(before, _)| before)
+            .trim();
+        if text.is_empty() {
+            continue;
+        }
+        let t: f64 = text
+            .parse()
+            .map_err(|_| at(format!("line {number}: '{text}' is not a time in ms")))?;
+        if let Some(why) = bad_trace_time(previous, t) {
+            return Err(at(format!("line {number}: {why}")));
+        }
+        if times.len() as u64 == MAX_ARRIVALS {
+            return Err(at(format!("more than {MAX_ARRIVALS} arrival times")));
+        }
+        times.push(t);
+        previous = t;
+    }
+    Ok(times)
+}

@@ -1,0 +1,363 @@
+//! Workload files: every field, every default, every rejected value (named by its field).
+
+use cdmsa::error::Error;
+use cdmsa::units::TenantId;
+use cdmsa::workload::{Arrival, Precision, Sla, Stop, Workload};
+use std::path::{Path, PathBuf};
+
+/// Two tenants using every arrival kind but traces; the error cases edit it.
+const BASE: &str = r#"
+seed = 7
+requests = 10
+
+[[tenants]]
+name = "a"
+model = "a.onnx"
+sla_ms = 5.0
+arrival = { kind = "poisson", rate_per_s = 100.0 }
+
+[[tenants]]
+name = "b"
+model = "b.onnx"
+sla_factor = 4.0
+arrival = { kind = "periodic", period_ms = 2.0 }
+"#;
+
+/// `BASE` with one piece of text replaced (which must be there).
+fn edit(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "BASE has no '{from}'");
+    BASE.replacen(from, to, 1)
+}
+
+/// The field a `Config` error names; also checks that the message shows it.
+fn bad_field(text: &str, base_dir: &Path) -> String {
+    match Workload::from_toml(text, base_dir) {
+        Err(e @ Error::Config { .. }) => {
+            let shown = e.to_string();
+            let Error::Config { field, .. } = e else {
+                unreachable!()
+            };
+            assert!(shown.contains(&field), "'{shown}' does not name {field}");
+            field
+        }
+        other => panic!("expected a Config error, got {other:?}"),
+    }
+}
+
+/// The message of a `Malformed` (schema) error.
+fn malformed(text: &str) -> String {
+    match Workload::from_toml(text, Path::new("/w")) {
+        Err(e @ Error::Malformed { .. }) => e.to_string(),
+        other => panic!("expected a Malformed error, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_field_is_read() {
+    let text = r#"
+seed = 42
+duration_ms = 100.0
+accel = "tiny"
+
+[[tenants]]
+name = "resnet"
+model = "models/zoo/resnet50.onnx"
+precision = "bf16"
+batch = 4
+priority = 9
+weight = 2.5
+sla_ms = 15
+arrival = { kind = "poisson", rate_per_s = 100.0 }
+
+[[tenants]]
+name = "bert"
+model = "/abs/bert.onnx"
+precision = "int8"
+priority = 3
+sla_factor = 3.0
+arrival = { kind = "periodic", period_ms = 10.0, offset_ms = 1.5 }
+"#;
+    let w = Workload::from_toml(text, Path::new("/w")).unwrap();
+    assert_eq!(w.seed, 42);
+    assert_eq!(w.stop, Stop::DurationMs(100.0));
+    assert_eq!(w.accel.as_deref(), Some("tiny"));
+    assert_eq!(w.base_dir, PathBuf::from("/w"));
+    let [r, b] = &w.tenants[..] else {
+        panic!("two tenants expected")
+    };
+    assert_eq!(r.id, TenantId(0));
+    assert_eq!(r.name, "resnet");
+    assert_eq!(r.model, PathBuf::from("/w/models/zoo/resnet50.onnx"));
+    assert_eq!(r.precision, Precision::Bf16);
+    assert_eq!(r.batch, 4);
+    assert_eq!(r.priority, 9);
+    assert_eq!(r.weight, 2.5);
+    // An integer SLA is accepted as a number of milliseconds.
+    assert_eq!(r.sla, Sla::Ms(15.0));
+    assert_eq!(r.arrival, Arrival::Poisson { rate_per_s: 100.0 });
+    assert_eq!(b.id, TenantId(1));
+    // An absolute model path stays as it is.
+    assert_eq!(b.model, PathBuf::from("/abs/bert.onnx"));
+    assert_eq!(b.precision, Precision::Int8);
+    assert_eq!(b.priority, 3);
+    assert_eq!(b.sla, Sla::Factor(3.0));
+    assert_eq!(
+        b.arrival,
+        Arrival::Periodic {
+            period_ms: 10.0,
+            offset_ms: 1.5
+        }
+    );
+}
+
+#[test]
+fn omitted_fields_take_their_defaults() {
+    let w = Workload::from_toml(BASE, Path::new("/w")).unwrap();
+    assert_eq!(w.seed, 7);
+    assert_eq!(w.stop, Stop::Requests(10));
+    assert_eq!(w.accel, None);
+    let b = &w.tenants[1];
+    assert_eq!(b.precision, Precision::Native);
+    assert_eq!(b.batch, 1);
+    assert_eq!(b.priority, 1);
+    assert_eq!(b.weight, 1.0);
+    assert_eq!(
+        b.arrival,
+        Arrival::Periodic {
+            period_ms: 2.0,
+            offset_ms: 0.0
+        }
+    );
+    let w = Workload::from_toml(&edit("seed = 7\n", ""), Path::new("/w")).unwrap();
+    assert_eq!(w.seed, 0);
+}
+
+#[test]
+fn every_precision_name_is_read() {
+    for (name, want) in [
+        ("native", Precision::Native),
+        ("int8", Precision::Int8),
+        ("fp16", Precision::Fp16),
+        ("bf16", Precision::Bf16),
+        ("fp32", Precision::Fp32),
+    ] {
+        let text = edit(
+            "name = \"a\"",
+            &format!("name = \"a\"\nprecision = \"{name}\""),
+        );
+        let w = Workload::from_toml(&text, Path::new("/w")).unwrap();
+        assert_eq!(w.tenants[0].precision, want, "{name}");
+    }
+}
+
+#[test]
+fn bad_values_are_rejected_naming_the_field() {
+    let cases = [
+        (edit("requests = 10\n", ""), "requests"),
+        (edit("requests = 10", "requests = 0"), "requests"),
+        (edit("requests = 10", "requests = 1000001"), "requests"),
+        (
+            edit("requests = 10", "requests = 10\nduration_ms = 5.0"),
+            "duration_ms",
+        ),
+        (edit("requests = 10", "duration_ms = -1.0"), "duration_ms"),
+        (edit("requests = 10", "duration_ms = nan"), "duration_ms"),
+        (edit("seed = 7", "seed = 7\naccel = \" \""), "accel"),
+        (edit("name = \"b\"", "name = \"\""), "tenants[1].name"),
+        (edit("name = \"b\"", "name = \"a\""), "tenants[1].name"),
+        (
+            edit("model = \"a.onnx\"", "model = \"\""),
+            "tenants[0].model",
+        ),
+        (
+            edit("name = \"a\"", "name = \"a\"\nbatch = 0"),
+            "tenants[0].batch",
+        ),
+        (
+            edit("name = \"a\"", "name = \"a\"\nbatch = 4097"),
+            "tenants[0].batch",
+        ),
+        (
+            edit("name = \"b\"", "name = \"b\"\npriority = 2"),
+            "tenants[1].priority",
+        ),
+        (
+            edit("name = \"a\"", "name = \"a\"\nweight = 0.0"),
+            "tenants[0].weight",
+        ),
+        (
+            edit("name = \"a\"", "name = \"a\"\nweight = inf"),
+            "tenants[0].weight",
+        ),
+        (edit("sla_ms = 5.0", "sla_ms = -1.0"), "tenants[0].sla_ms"),
+        (
+            edit("sla_factor = 4.0", "sla_factor = 0"),
+            "tenants[1].sla_factor",
+        ),
+        (
+            edit("sla_factor = 4.0", "sla_factor = 4.0\nsla_ms = 3.0"),
+            "tenants[1].sla_factor",
+        ),
+        (edit("sla_factor = 4.0\n", ""), "tenants[1].sla_ms"),
+        (
+            edit("rate_per_s = 100.0", "rate_per_s = 0.0"),
+            "tenants[0].arrival.rate_per_s",
+        ),
+        (
+            edit("period_ms = 2.0", "period_ms = -2.0"),
+            "tenants[1].arrival.period_ms",
+        ),
+        (
+            edit("period_ms = 2.0", "period_ms = 2.0, offset_ms = -0.5"),
+            "tenants[1].arrival.offset_ms",
+        ),
+    ];
+    for (text, field) in cases {
+        assert_eq!(bad_field(&text, Path::new("/w")), field, "in\n{text}");
+    }
+    let no_tenants = "requests = 5\n";
+    assert_eq!(bad_field(no_tenants, Path::new("/w")), "tenants");
+}
+
+#[test]
+fn schema_errors_are_malformed_and_show_the_key() {
+    let cases = [
+        (edit("seed = 7", "seed = 7\nbogus = 1"), "bogus"),
+        (edit("name = \"a\"", "name = \"a\"\nslo_ms = 3.0"), "slo_ms"),
+        (
+            edit("rate_per_s = 100.0", "rate_per_s = 100.0, period_ms = 1.0"),
+            "period_ms",
+        ),
+        (edit("kind = \"poisson\"", "kind = \"bursty\""), "bursty"),
+        (
+            edit("name = \"a\"", "name = \"a\"\nprecision = \"int4\""),
+            "int4",
+        ),
+        (edit("name = \"a\"\n", ""), "name"),
+        (edit("seed = 7", "seed = -7"), "seed"),
+        (
+            edit("name = \"a\"", "name = \"a\"\npriority = 300"),
+            "priority",
+        ),
+        ("requests = [".to_string(), "requests"),
+    ];
+    for (text, key) in cases {
+        let msg = malformed(&text);
+        assert!(msg.contains("workload TOML"), "{msg}");
+        assert!(msg.contains(key), "'{msg}' does not show {key}");
+    }
+}
+
+#[test]
+fn trace_files_are_read_relative_to_the_base_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("traces")).unwrap();
+    std::fs::write(
+        dir.path().join("traces/a.csv"),
+        "# arrival times in ms\n0.5\n\n1.0  # two at once\n1.0\n7.25\n",
+    )
+    .unwrap();
+    let text = edit(
+        "{ kind = \"poisson\", rate_per_s = 100.0 }",
+        "{ kind = \"trace\", file = \"traces/a.csv\" }",
+    );
+    let w = Workload::from_toml(&text, dir.path()).unwrap();
+    assert_eq!(
+        w.tenants[0].arrival,
+        Arrival::Trace {
+            times_ms: vec![0.5, 1.0, 1.0, 7.25]
+        }
+    );
+}
+
+#[test]
+fn bad_trace_files_name_the_field_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = edit(
+        "{ kind = \"poisson\", rate_per_s = 100.0 }",
+        "{ kind = \"trace\", file = \"t.csv\" }",
+    );
+    // Missing file.
+    assert_eq!(bad_field(&text, dir.path()), "tenants[0].arrival.file");
+    for (content, line) in [
+        ("1.0\n# c\nabc\n", "line 3"),
+        ("1.0\n-2.0\n", "line 2"),
+        ("1.0\n3.0\n2.0\n", "line 3"),
+        ("inf\n", "line 1"),
+    ] {
+        std::fs::write(dir.path().join("t.csv"), content).unwrap();
+        let err = Workload::from_toml(&text, dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tenants[0].arrival.file"), "{err}");
+        assert!(err.contains(line), "'{err}' does not name {line}");
+    }
+}
+
+#[test]
+fn load_resolves_paths_against_the_file_and_names_it_in_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.toml");
+    std::fs::write(&path, BASE).unwrap();
+    let w = Workload::load(&path).unwrap();
+    assert_eq!(w.base_dir, dir.path());
+    assert_eq!(w.tenants[0].model, dir.path().join("a.onnx"));
+
+    std::fs::write(&path, edit("sla_ms = 5.0", "sla_ms = 0.0")).unwrap();
+    match Workload::load(&path) {
+        Err(Error::InFile { path: p, source }) => {
+            assert_eq!(p, path);
+            assert!(
+                matches!(*source, Error::Config { ref field, .. } if field == "tenants[0].sla_ms")
+            );
+        }
+        other => panic!("expected an error naming the file, got {other:?}"),
+    }
+    let missing = dir.path().join("none.toml");
+    assert!(
+        Workload::load(&missing)
+            .unwrap_err()
+            .to_string()
+            .contains("none.toml")
+    );
+}
+
+#[test]
+fn the_embedded_default_serves_three_digits_tenants_on_tiny() {
+    let w = Workload::default_embedded();
+    assert_eq!(w.stop, Stop::Requests(60));
+    assert_eq!(w.accel.as_deref(), Some("tiny"));
+    let priorities: Vec<u8> = w.tenants.iter().map(|t| t.priority).collect();
+    assert_eq!(priorities, [9, 3, 1]);
+    for (t, variant) in w.tenants.iter().zip(["int8_qop", "fp16", "fp32"]) {
+        assert!(
+            t.model
+                .ends_with(format!("models/digits/{variant}/model.onnx"))
+        );
+        assert!(t.model.is_file(), "{}", t.model.display());
+        assert!(matches!(t.sla, Sla::Factor(f) if (3.0..=10.0).contains(&f)));
+        assert!(matches!(t.arrival, Arrival::Poisson { .. }));
+    }
+    assert_eq!(w.accelerator().unwrap().name, "tiny");
+}
+
+#[test]
+fn the_accelerator_is_a_preset_or_a_file_next_to_the_workload() {
+    let w = Workload::from_toml(BASE, Path::new("/w")).unwrap();
+    assert_eq!(w.accelerator().unwrap().name, "tpu-msa");
+
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = cdmsa::config::PRESETS
+        .iter()
+        .find(|(name, _)| *name == "tiny")
+        .unwrap()
+        .1;
+    std::fs::write(
+        dir.path().join("mine.toml"),
+        tiny.replace("name = \"tiny\"", "name = \"mine\""),
+    )
+    .unwrap();
+    let text = edit("seed = 7", "seed = 7\naccel = \"mine.toml\"");
+    let w = Workload::from_toml(&text, dir.path()).unwrap();
+    assert_eq!(w.accelerator().unwrap().name, "mine");
+}
