@@ -1,5 +1,6 @@
-//! Runs one GEMM-class node on the arrays: operands in the datapath's domain, every tile
-//! job on the array datapath, then the output unit.
+//! One GEMM-class node on the arrays, tile job by tile job: operands prepared once in the
+//! datapath's domain, each tile computed on the array datapath whenever it is scheduled and
+//! added into the output accumulators, then the output unit.
 
 use super::operands::{channel, columns, lhs, out_index, rhs};
 use crate::array::output::Requant;
@@ -9,7 +10,6 @@ use crate::ir::{FusedAct, Node, Op};
 use crate::kernel::{Datapath, GemmKernel, GemmShape, TileJob};
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
-use rayon::prelude::*;
 
 /// Inputs of a GEMM-class node by role.
 struct Roles<'a> {
@@ -103,213 +103,381 @@ fn shifted_weights(k: &GemmKernel, w: &Tensor, zp: &[i64]) -> Result<Vec<i16>> {
         .collect()
 }
 
-/// Computes every tile job of one problem and returns its `m × n` results.
-fn run_tiles<T, A>(
-    k: &GemmKernel,
-    p: usize,
-    a: &[T],
-    b: &[T],
-    bias: Option<&[A]>,
-    f: impl Fn(GemmShape, &[T], &[T], Option<&[A]>) -> Vec<A> + Sync,
-) -> Vec<A>
-where
-    T: Copy + Send + Sync,
-    A: Copy + Default + Send + Sync,
-{
-    let (kk, n) = (k.shape.k, k.shape.n);
-    let jobs: Vec<&TileJob> = k.tiles.iter().filter(|t| t.problem == p).collect();
-    let done: Vec<(&TileJob, Vec<A>)> = jobs
-        .par_iter()
-        .map(|t| {
-            let at = &a[t.m0 * kk..(t.m0 + t.m) * kk];
-            let bt = columns(b, n, t.n0, t.n);
-            let bias_t = bias.map(|v| &v[t.n0..t.n0 + t.n]);
-            (
-                *t,
-                f(
-                    GemmShape {
-                        m: t.m,
-                        k: kk,
-                        n: t.n,
-                    },
-                    at,
-                    &bt,
-                    bias_t,
-                ),
-            )
+/// A per-channel vector (bias) cut into each problem's `n` columns.
+fn per_problem<T: Copy>(k: &GemmKernel, v: &[T]) -> Result<Vec<Vec<T>>> {
+    (0..k.problems)
+        .map(|p| {
+            (0..k.shape.n)
+                .map(|j| per_channel(v, channel(k, p, j), "bias"))
+                .collect()
         })
-        .collect();
-    let mut c = vec![A::default(); k.shape.m * n];
-    for (t, vals) in done {
-        for i in 0..t.m {
-            c[(t.m0 + i) * n + t.n0..(t.m0 + i) * n + t.n0 + t.n]
-                .copy_from_slice(&vals[i * t.n..(i + 1) * t.n]);
-        }
-    }
-    c
+        .collect()
 }
 
-/// Runs a GEMM-class node; returns its output and whether an i32 accumulator overflowed.
-pub fn run(
-    node: &Node,
-    k: &GemmKernel,
-    ins: &[Option<&Tensor>],
+/// A fault injected on purpose, to prove the isolation check catches wrong schedules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The first two K-tiles of the tile are streamed in swapped order.
+    SwapKTiles,
+    /// The tile's results are added into the accumulators twice.
+    DuplicateTile,
+}
+
+/// The values one tile job produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TileValues {
+    /// int32 accumulators (m × n) and whether any wrapped.
+    Int(Vec<i32>, bool),
+    /// f32 accumulators (m × n).
+    Float(Vec<f32>),
+}
+
+enum Operands {
+    Int {
+        a: Vec<Vec<i16>>,
+        b: Vec<Vec<i16>>,
+        bias: Option<Vec<Vec<i32>>>,
+    },
+    Float {
+        fmt: crate::kernel::FloatFormat,
+        a: Vec<Vec<f32>>,
+        b: Vec<Vec<f32>>,
+        bias: Option<Vec<Vec<f32>>>,
+    },
+}
+
+enum Epilogue {
+    Int32,
+    Requant {
+        x_scale: f32,
+        w_scales: Vec<f32>,
+        y_scale: f32,
+        y_zp: i32,
+        range: (i32, i32),
+        relu: bool,
+    },
+    Float {
+        alpha: f32,
+        beta: f32,
+        c: Option<ArrayD<f32>>,
+    },
+}
+
+enum Accumulators {
+    Int(Vec<Vec<i32>>),
+    Float(Vec<Vec<f32>>),
+}
+
+/// A GEMM-class node in progress: prepared operands and the output accumulators.
+pub struct GemmRun<'k> {
+    kernel: &'k GemmKernel,
+    operands: Operands,
+    epilogue: Epilogue,
+    acc: Accumulators,
+    overflow: bool,
     out_dtype: DType,
-    out_shape: &[usize],
-    spec: &ArraySpec,
-) -> Result<(Tensor, bool)> {
-    let r = roles(&node.op, ins)?;
-    let total: usize = out_shape.iter().product();
-    match k.datapath {
-        Datapath::Int8 => {
-            let x_zp = values_i64(r.x_zp)?;
-            if x_zp.len() != 1 {
-                return Err(Error::Shape(
-                    "per-row input zero points are not supported".into(),
-                ));
-            }
-            let xa = r.x.to_i64()?;
-            let x: Vec<i16> = xa.iter().map(|&v| (v - x_zp[0]) as i16).collect();
-            let w = shifted_weights(k, r.w, &values_i64(r.w_zp)?)?;
-            let bias: Option<Vec<i32>> = r
-                .bias
-                .map(|b| {
-                    b.to_i64_vec()
-                        .map(|v| v.into_iter().map(|x| x as i32).collect())
-                })
-                .transpose()?;
-            let requant = match r.qlinear {
-                None => None,
-                Some([xs, ws, ys, yzp]) => {
-                    let (xs, ws, ys) = (
-                        values_f32(xs.expect("role")),
-                        values_f32(ws.expect("role")),
-                        values_f32(ys.expect("role")),
-                    );
-                    let yzp = values_i64(yzp)?;
-                    let range = match out_dtype {
-                        DType::U8 => (0, 255),
-                        DType::I8 => (-128, 127),
-                        d => return Err(Error::DType(format!("QLinear output {d}"))),
-                    };
-                    let relu = matches!(
-                        node.op,
-                        Op::QLinearConv(_, FusedAct::Relu) | Op::QLinearMatMul(FusedAct::Relu)
-                    );
-                    if xs.len() != 1 || ys.len() != 1 || yzp.len() != 1 {
-                        return Err(Error::Shape(
-                            "input and output scales must be per-tensor".into(),
-                        ));
-                    }
-                    Some((xs[0], ws, ys[0], yzp[0] as i32, range, relu))
+    out_shape: Vec<usize>,
+}
+
+/// `v` reordered so that K-tiles 0 and 1 (of `r` rows) swap places, for a row-major matrix
+/// whose K index is the column (`by_col`) or the row.
+fn swap_k_tiles<T: Copy>(v: &[T], rows: usize, cols: usize, r: usize, by_col: bool) -> Vec<T> {
+    let k = if by_col { cols } else { rows };
+    if k <= r {
+        return v.to_vec();
+    }
+    let second = (2 * r).min(k) - r;
+    // New order: K-tile 1 (length `second`), then K-tile 0 (length r), then the rest.
+    let order: Vec<usize> = (r..r + second).chain(0..r).chain(r + second..k).collect();
+    if by_col {
+        (0..rows)
+            .flat_map(|i| order.iter().map(move |&kk| v[i * cols + kk]))
+            .collect()
+    } else {
+        order
+            .iter()
+            .flat_map(|&kk| v[kk * cols..(kk + 1) * cols].iter().copied())
+            .collect()
+    }
+}
+
+impl<'k> GemmRun<'k> {
+    /// Prepares the operands of every problem of `node` (im2col, zero-point shift, packing).
+    pub fn new(
+        node: &Node,
+        kernel: &'k GemmKernel,
+        ins: &[Option<&Tensor>],
+        out_dtype: DType,
+        out_shape: &[usize],
+    ) -> Result<GemmRun<'k>> {
+        let r = roles(&node.op, ins)?;
+        let k = kernel;
+        let (operands, epilogue) = match k.datapath {
+            Datapath::Int8 => {
+                let x_zp = values_i64(r.x_zp)?;
+                if x_zp.len() != 1 {
+                    return Err(Error::Shape(
+                        "per-row input zero points are not supported".into(),
+                    ));
                 }
-            };
-            let mut out = vec![0i32; total];
-            let mut overflow = false;
-            for p in 0..k.problems {
-                let a = lhs(k, &x, r.x.shape(), p, 0);
-                let b = rhs(k, &w, p);
-                let bias_p = bias
-                    .as_ref()
-                    .map(|v| {
-                        (0..k.shape.n)
-                            .map(|j| per_channel(v, channel(k, p, j), "bias"))
-                            .collect::<Result<Vec<_>>>()
+                let x: Vec<i16> =
+                    r.x.to_i64()?
+                        .iter()
+                        .map(|&v| (v - x_zp[0]) as i16)
+                        .collect();
+                let w = shifted_weights(k, r.w, &values_i64(r.w_zp)?)?;
+                let bias: Option<Vec<i32>> = r
+                    .bias
+                    .map(|b| {
+                        b.to_i64_vec()
+                            .map(|v| v.into_iter().map(|x| x as i32).collect())
                     })
                     .transpose()?;
-                let flag = std::sync::atomic::AtomicBool::new(false);
-                let acc = run_tiles(k, p, &a, &b, bias_p.as_deref(), |s, a, b, bias| {
-                    let o = gemm_int(spec, s, a, b, bias);
-                    if o.overflow {
-                        flag.store(true, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    o.acc
-                });
-                overflow |= flag.into_inner();
-                for i in 0..k.shape.m {
-                    for j in 0..k.shape.n {
-                        let v = acc[i * k.shape.n + j];
-                        out[out_index(k, p, i, j)] = match &requant {
-                            None => v,
-                            Some((xs, ws, ys, yzp, range, relu)) => {
-                                let wsc = per_channel(ws, channel(k, p, j), "weight scale")?;
-                                Requant::new(*xs, wsc, *ys, *yzp, *range, *relu).apply(v)
-                            }
+                let epilogue = match r.qlinear {
+                    None => Epilogue::Int32,
+                    Some([xs, ws, ys, yzp]) => {
+                        let scale = |t: Option<&Tensor>| {
+                            t.map(values_f32)
+                                .ok_or_else(|| Error::Shape("missing scale".into()))
                         };
+                        let (xs, ws, ys) = (scale(xs)?, scale(ws)?, scale(ys)?);
+                        let yzp = values_i64(yzp)?;
+                        if xs.len() != 1 || ys.len() != 1 || yzp.len() != 1 {
+                            return Err(Error::Shape(
+                                "input and output scales must be per-tensor".into(),
+                            ));
+                        }
+                        let range = match out_dtype {
+                            DType::U8 => (0, 255),
+                            DType::I8 => (-128, 127),
+                            d => return Err(Error::DType(format!("QLinear output {d}"))),
+                        };
+                        let relu = matches!(
+                            node.op,
+                            Op::QLinearConv(_, FusedAct::Relu) | Op::QLinearMatMul(FusedAct::Relu)
+                        );
+                        Epilogue::Requant {
+                            x_scale: xs[0],
+                            w_scales: ws,
+                            y_scale: ys[0],
+                            y_zp: yzp[0] as i32,
+                            range,
+                            relu,
+                        }
                     }
-                }
+                };
+                let operands = Operands::Int {
+                    a: (0..k.problems)
+                        .map(|p| lhs(k, &x, r.x.shape(), p, 0))
+                        .collect(),
+                    b: (0..k.problems).map(|p| rhs(k, &w, p)).collect(),
+                    bias: bias.as_deref().map(|v| per_problem(k, v)).transpose()?,
+                };
+                (operands, epilogue)
             }
-            let arr = ArrayD::from_shape_vec(IxDyn(out_shape), out)
-                .map_err(|e| Error::Shape(e.to_string()))?;
-            let t = match out_dtype {
-                DType::U8 => Tensor::U8(arr.mapv(|v| v as u8)),
-                DType::I8 => Tensor::I8(arr.mapv(|v| v as i8)),
-                _ => Tensor::I32(arr),
-            };
-            Ok((t, overflow))
+            Datapath::Float(fmt) => {
+                let x: Vec<f32> = r.x.to_f32().iter().copied().collect();
+                let w: Vec<f32> = r.w.to_f32().iter().copied().collect();
+                let (alpha, beta) = match node.op {
+                    Op::Gemm(a) => (a.alpha, a.beta),
+                    _ => (1.0, 1.0),
+                };
+                // A per-column bias preloads the accumulators; anything else is added after.
+                let c_full = r.bias.map(|c| c.to_f32());
+                let as_bias = match (&node.op, &c_full) {
+                    (Op::Conv(_), Some(_)) => true,
+                    (Op::Gemm(_), Some(c)) => {
+                        alpha == 1.0
+                            && beta == 1.0
+                            && c.len() == k.shape.n
+                            && c.shape().last() == Some(&k.shape.n)
+                    }
+                    _ => false,
+                };
+                let bias: Option<Vec<f32>> = if as_bias {
+                    c_full.as_ref().map(|c| c.iter().copied().collect())
+                } else {
+                    None
+                };
+                let operands = Operands::Float {
+                    fmt,
+                    a: (0..k.problems)
+                        .map(|p| lhs(k, &x, r.x.shape(), p, 0.0))
+                        .collect(),
+                    b: (0..k.problems).map(|p| rhs(k, &w, p)).collect(),
+                    bias: bias.as_deref().map(|v| per_problem(k, v)).transpose()?,
+                };
+                (
+                    operands,
+                    Epilogue::Float {
+                        alpha,
+                        beta,
+                        c: if as_bias { None } else { c_full },
+                    },
+                )
+            }
+        };
+        let size = k.shape.m * k.shape.n;
+        // Accumulators start at zero; -0.0 is the float zero that leaves every sum's bits unchanged.
+        let acc = match operands {
+            Operands::Int { .. } => Accumulators::Int(vec![vec![0; size]; k.problems]),
+            Operands::Float { .. } => Accumulators::Float(vec![vec![-0.0; size]; k.problems]),
+        };
+        Ok(GemmRun {
+            kernel,
+            operands,
+            epilogue,
+            acc,
+            overflow: false,
+            out_dtype,
+            out_shape: out_shape.to_vec(),
+        })
+    }
+
+    /// Computes tile job `index` on the array datapath (a pure function of the operands).
+    pub fn compute_tile(&self, spec: &ArraySpec, index: usize, fault: Option<Fault>) -> TileValues {
+        let k = self.kernel;
+        let t: &TileJob = &k.tiles[index];
+        let (kk, n) = (k.shape.k, k.shape.n);
+        let shape = GemmShape {
+            m: t.m,
+            k: kk,
+            n: t.n,
+        };
+        let swap = fault == Some(Fault::SwapKTiles);
+        macro_rules! slices {
+            ($a:expr, $b:expr) => {{
+                let at = &$a[t.problem][t.m0 * kk..(t.m0 + t.m) * kk];
+                let bt = columns(&$b[t.problem], n, t.n0, t.n);
+                if swap {
+                    (
+                        swap_k_tiles(at, t.m, kk, spec.rows, true),
+                        swap_k_tiles(&bt, kk, t.n, spec.rows, false),
+                    )
+                } else {
+                    (at.to_vec(), bt)
+                }
+            }};
         }
-        Datapath::Float(fmt) => {
-            let x: Vec<f32> = r.x.to_f32().iter().copied().collect();
-            let w: Vec<f32> = r.w.to_f32().iter().copied().collect();
-            let (alpha, beta) = match node.op {
-                Op::Gemm(a) => (a.alpha, a.beta),
-                _ => (1.0, 1.0),
-            };
-            // A per-column bias preloads the accumulators; anything else is added after.
-            let c_full = r.bias.map(|c| c.to_f32());
-            let as_bias = match (&node.op, &c_full) {
-                (Op::Conv(_), Some(_)) => true,
-                (Op::Gemm(_), Some(c)) => {
-                    alpha == 1.0
-                        && beta == 1.0
-                        && c.len() == k.shape.n
-                        && c.shape().last() == Some(&k.shape.n)
-                }
-                _ => false,
-            };
-            let bias: Option<Vec<f32>> = if as_bias {
-                c_full.as_ref().map(|c| c.iter().copied().collect())
-            } else {
-                None
-            };
-            let mut out = vec![0f32; total];
-            for p in 0..k.problems {
-                let a = lhs(k, &x, r.x.shape(), p, 0.0);
-                let b = rhs(k, &w, p);
-                let bias_p = bias
-                    .as_ref()
-                    .map(|v| {
-                        (0..k.shape.n)
-                            .map(|j| per_channel(v, channel(k, p, j), "bias"))
-                            .collect::<Result<Vec<_>>>()
-                    })
-                    .transpose()?;
-                let acc = run_tiles(k, p, &a, &b, bias_p.as_deref(), |s, a, b, bias| {
-                    gemm_float(spec, fmt, s, a, b, bias)
-                });
-                for i in 0..k.shape.m {
-                    for j in 0..k.shape.n {
-                        out[out_index(k, p, i, j)] = acc[i * k.shape.n + j];
+        match &self.operands {
+            Operands::Int { a, b, bias } => {
+                let (at, bt) = slices!(a, b);
+                let bias = bias.as_ref().map(|v| &v[t.problem][t.n0..t.n0 + t.n]);
+                let o = gemm_int(spec, shape, &at, &bt, bias);
+                TileValues::Int(o.acc, o.overflow)
+            }
+            Operands::Float { fmt, a, b, bias } => {
+                let (at, bt) = slices!(a, b);
+                let bias = bias.as_ref().map(|v| &v[t.problem][t.n0..t.n0 + t.n]);
+                TileValues::Float(gemm_float(spec, *fmt, shape, &at, &bt, bias))
+            }
+        }
+    }
+
+    /// Adds a computed tile into the output accumulators (twice under [`Fault::DuplicateTile`]).
+    pub fn accumulate(&mut self, index: usize, values: &TileValues, fault: Option<Fault>) {
+        let t = self.kernel.tiles[index];
+        let n = self.kernel.shape.n;
+        let times = if fault == Some(Fault::DuplicateTile) {
+            2
+        } else {
+            1
+        };
+        for _ in 0..times {
+            match (&mut self.acc, values) {
+                (Accumulators::Int(acc), TileValues::Int(v, overflow)) => {
+                    self.overflow |= *overflow;
+                    for i in 0..t.m {
+                        let row = &mut acc[t.problem][(t.m0 + i) * n + t.n0..][..t.n];
+                        row.iter_mut()
+                            .zip(&v[i * t.n..(i + 1) * t.n])
+                            .for_each(|(a, &x)| *a = a.wrapping_add(x));
                     }
                 }
-            }
-            let mut arr = ArrayD::from_shape_vec(IxDyn(out_shape), out)
-                .map_err(|e| Error::Shape(e.to_string()))?;
-            if !as_bias && (alpha != 1.0 || c_full.is_some()) {
-                arr.mapv_inplace(|v| alpha * v);
-                if let Some(c) = c_full {
-                    let cb = c.broadcast(IxDyn(out_shape)).ok_or_else(|| {
-                        Error::Shape(format!(
-                            "C {:?} does not broadcast to {out_shape:?}",
-                            c.shape()
-                        ))
-                    })?;
-                    ndarray::Zip::from(&mut arr)
-                        .and(&cb)
-                        .for_each(|y, &c| *y += beta * c);
+                (Accumulators::Float(acc), TileValues::Float(v)) => {
+                    for i in 0..t.m {
+                        let row = &mut acc[t.problem][(t.m0 + i) * n + t.n0..][..t.n];
+                        row.iter_mut()
+                            .zip(&v[i * t.n..(i + 1) * t.n])
+                            .for_each(|(a, &x)| *a += x);
+                    }
                 }
+                _ => unreachable!("tile values match the datapath"),
             }
-            Ok((Tensor::from_f32(arr, out_dtype), false))
+        }
+    }
+
+    /// The output unit over every accumulator: the node's output tensor, and whether an
+    /// int32 accumulator wrapped.
+    pub fn finish(self) -> Result<(Tensor, bool)> {
+        let k = self.kernel;
+        let total: usize = self.out_shape.iter().product();
+        let shape = IxDyn(&self.out_shape);
+        match (self.acc, self.epilogue) {
+            (Accumulators::Int(acc), epilogue) => {
+                let mut out = vec![0i32; total];
+                for (p, acc) in acc.iter().enumerate() {
+                    for i in 0..k.shape.m {
+                        for j in 0..k.shape.n {
+                            let v = acc[i * k.shape.n + j];
+                            out[out_index(k, p, i, j)] = match &epilogue {
+                                Epilogue::Requant {
+                                    x_scale,
+                                    w_scales,
+                                    y_scale,
+                                    y_zp,
+                                    range,
+                                    relu,
+                                } => {
+                                    let ws =
+                                        per_channel(w_scales, channel(k, p, j), "weight scale")?;
+                                    Requant::new(*x_scale, ws, *y_scale, *y_zp, *range, *relu)
+                                        .apply(v)
+                                }
+                                _ => v,
+                            };
+                        }
+                    }
+                }
+                let arr =
+                    ArrayD::from_shape_vec(shape, out).map_err(|e| Error::Shape(e.to_string()))?;
+                let t = match self.out_dtype {
+                    DType::U8 => Tensor::U8(arr.mapv(|v| v as u8)),
+                    DType::I8 => Tensor::I8(arr.mapv(|v| v as i8)),
+                    _ => Tensor::I32(arr),
+                };
+                Ok((t, self.overflow))
+            }
+            (Accumulators::Float(acc), epilogue) => {
+                let mut out = vec![0f32; total];
+                for (p, acc) in acc.iter().enumerate() {
+                    for i in 0..k.shape.m {
+                        for j in 0..k.shape.n {
+                            out[out_index(k, p, i, j)] = acc[i * k.shape.n + j];
+                        }
+                    }
+                }
+                let mut arr =
+                    ArrayD::from_shape_vec(shape, out).map_err(|e| Error::Shape(e.to_string()))?;
+                if let Epilogue::Float { alpha, beta, c } = epilogue
+                    && (alpha != 1.0 || c.is_some())
+                {
+                    arr.mapv_inplace(|v| alpha * v);
+                    if let Some(c) = c {
+                        let cb = c.broadcast(arr.raw_dim()).ok_or_else(|| {
+                            Error::Shape(format!(
+                                "C {:?} does not broadcast to {:?}",
+                                c.shape(),
+                                self.out_shape
+                            ))
+                        })?;
+                        ndarray::Zip::from(&mut arr)
+                            .and(&cb)
+                            .for_each(|y, &c| *y += beta * c);
+                    }
+                }
+                Ok((Tensor::from_f32(arr, self.out_dtype), false))
+            }
         }
     }
 }

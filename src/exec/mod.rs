@@ -1,17 +1,20 @@
-//! Runs a lowered `Program` alone on one accelerator: values through the array datapath and
-//! vector unit, cycles from the timing model.
+//! Runs a lowered `Program`: values through the array datapath and vector unit, node by node
+//! and tile job by tile job, and the isolated-run cycle cost of every layer.
 
 mod cost;
 mod gemm;
 mod operands;
 
 pub use cost::{LayerCost, layer_costs};
+pub use gemm::{Fault, TileValues};
 
 use crate::array::{ArraySpec, vector};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::kernel::{Kernel, Program};
 use crate::tensor::Tensor;
+use gemm::GemmRun;
+use rayon::prelude::*;
 
 /// What one run produced.
 #[derive(Debug, Clone)]
@@ -22,83 +25,166 @@ pub struct Execution {
     pub overflowed: Vec<String>,
 }
 
-/// Runs `program` on `inputs` (one tensor per graph input, in order).
-pub fn execute(program: &Program, inputs: &[Tensor], cfg: &AcceleratorConfig) -> Result<Execution> {
-    let g = &program.graph;
-    if inputs.len() != g.inputs.len() {
-        return Err(Error::Shape(format!(
-            "the model has {} inputs, {} given",
-            g.inputs.len(),
-            inputs.len()
-        )));
+/// One inference in progress: the values computed so far and the GEMM node being tiled.
+/// Nodes run in order; a GEMM node's tile jobs may be computed in any order and at any time
+/// between [`Interpreter::begin`] and [`Interpreter::end`].
+pub struct Interpreter<'p> {
+    program: &'p Program,
+    spec: ArraySpec,
+    values: Vec<Option<Tensor>>,
+    current: Option<(usize, GemmRun<'p>)>,
+    overflowed: Vec<String>,
+}
+
+fn in_node(node: &crate::ir::Node) -> impl Fn(Error) -> Error + '_ {
+    move |e| match e {
+        e @ (Error::Node { .. } | Error::Unsupported { .. }) => e,
+        e => Error::node(&node.name, node.op.name(), e.to_string()),
     }
-    let spec = ArraySpec::from_config(cfg);
-    let mut values: Vec<Option<Tensor>> = vec![None; g.values.len()];
-    for (&id, t) in g.inputs.iter().zip(inputs) {
-        if t.shape() != program.facts.shape(id) || t.dtype() != program.facts.dtype(id) {
+}
+
+impl<'p> Interpreter<'p> {
+    /// Binds the inputs (one per graph input, of the types and shapes the program was lowered for).
+    pub fn new(
+        program: &'p Program,
+        inputs: &[Tensor],
+        cfg: &AcceleratorConfig,
+    ) -> Result<Interpreter<'p>> {
+        let g = &program.graph;
+        if inputs.len() != g.inputs.len() {
             return Err(Error::Shape(format!(
-                "input '{}' was lowered for {} {:?}, got {} {:?}",
-                g.value(id).name,
-                program.facts.dtype(id),
-                program.facts.shape(id),
-                t.dtype(),
-                t.shape()
+                "the model has {} inputs, {} given",
+                g.inputs.len(),
+                inputs.len()
             )));
         }
-        if g.constant(id).is_some_and(|bound| bound != t) {
-            return Err(Error::Shape(format!(
-                "input '{}' differs from the value the program was specialised to",
-                g.value(id).name
-            )));
+        let mut values: Vec<Option<Tensor>> = vec![None; g.values.len()];
+        for (&id, t) in g.inputs.iter().zip(inputs) {
+            let (dt, shape) = (program.facts.dtype(id), program.facts.shape(id));
+            if t.shape() != shape || t.dtype() != dt {
+                return Err(Error::Shape(format!(
+                    "input '{}' was lowered for {dt} {shape:?}, got {} {:?}",
+                    g.value(id).name,
+                    t.dtype(),
+                    t.shape()
+                )));
+            }
+            if g.constant(id).is_some_and(|bound| bound != t) {
+                return Err(Error::Shape(format!(
+                    "input '{}' differs from the value the program was specialised to",
+                    g.value(id).name
+                )));
+            }
+            values[id.0] = Some(t.clone());
         }
-        values[id.0] = Some(t.clone());
+        Ok(Interpreter {
+            program,
+            spec: ArraySpec::from_config(cfg),
+            values,
+            current: None,
+            overflowed: Vec::new(),
+        })
     }
-    let mut overflowed = Vec::new();
-    for (node, kernel) in g.nodes.iter().zip(&program.kernels) {
-        let ins: Vec<Option<&Tensor>> = node
+
+    fn inputs(&self, node: usize) -> Vec<Option<&Tensor>> {
+        let g = &self.program.graph;
+        g.nodes[node]
             .inputs
             .iter()
-            .map(|i| i.and_then(|v| values[v.0].as_ref().or(g.constant(v))))
-            .collect();
-        let fail = |e: Error| match e {
-            e @ (Error::Node { .. } | Error::Unsupported { .. }) => e,
-            e => Error::node(&node.name, node.op.name(), e.to_string()),
-        };
-        let out = node.outputs[0];
-        let result = match kernel {
-            Kernel::Gemm(k) => {
-                let (t, overflow) = gemm::run(
-                    node,
-                    k,
-                    &ins,
-                    program.facts.dtype(out),
-                    program.facts.shape(out),
-                    &spec,
-                )
-                .map_err(fail)?;
-                if overflow {
-                    overflowed.push(node.name.clone());
-                }
-                t
-            }
-            Kernel::Vector(_) => vector::eval(&node.op, &ins).map_err(fail)?,
-        };
-        values[out.0] = Some(result);
+            .map(|i| i.and_then(|v| self.values[v.0].as_ref().or(g.constant(v))))
+            .collect()
     }
-    let outputs = g
-        .outputs
-        .iter()
-        .map(|&o| {
-            values[o.0]
-                .clone()
-                .or_else(|| g.constant(o).cloned())
-                .ok_or_else(|| {
-                    Error::Shape(format!("output '{}' was not computed", g.value(o).name))
-                })
+
+    /// Starts node `node`: a vector-unit node is computed at once; a GEMM node's operands are
+    /// prepared and its tile jobs await [`Interpreter::compute_tile`].
+    pub fn begin(&mut self, node: usize) -> Result<()> {
+        let p = self.program;
+        let n = &p.graph.nodes[node];
+        let out = n.outputs[0];
+        match &p.kernels[node] {
+            Kernel::Vector(_) => {
+                let t = vector::eval(&n.op, &self.inputs(node)).map_err(in_node(n))?;
+                self.values[out.0] = Some(t);
+            }
+            Kernel::Gemm(k) => {
+                let run = GemmRun::new(
+                    n,
+                    k,
+                    &self.inputs(node),
+                    p.facts.dtype(out),
+                    p.facts.shape(out),
+                )
+                .map_err(in_node(n))?;
+                self.current = Some((node, run));
+            }
+        }
+        Ok(())
+    }
+
+    /// Computes tile job `tile` of the current GEMM node on the array datapath.
+    pub fn compute_tile(&self, tile: usize, fault: Option<Fault>) -> TileValues {
+        let (_, run) = self.current.as_ref().expect("a GEMM node was begun");
+        run.compute_tile(&self.spec, tile, fault)
+    }
+
+    /// Adds a computed tile into the current node's accumulators.
+    pub fn accept_tile(&mut self, tile: usize, values: &TileValues, fault: Option<Fault>) {
+        let (_, run) = self.current.as_mut().expect("a GEMM node was begun");
+        run.accumulate(tile, values, fault);
+    }
+
+    /// Finishes node `node` (the output unit of a GEMM node; nothing for a vector node).
+    pub fn end(&mut self, node: usize) -> Result<()> {
+        if let Some((current, run)) = self.current.take() {
+            debug_assert_eq!(current, node);
+            let n = &self.program.graph.nodes[node];
+            let (t, overflow) = run.finish().map_err(in_node(n))?;
+            if overflow {
+                self.overflowed.push(n.name.clone());
+            }
+            self.values[n.outputs[0].0] = Some(t);
+        }
+        Ok(())
+    }
+
+    /// The graph outputs, once every node has ended.
+    pub fn finish(self) -> Result<Execution> {
+        let g = &self.program.graph;
+        let outputs = g
+            .outputs
+            .iter()
+            .map(|&o| {
+                self.values[o.0]
+                    .clone()
+                    .or_else(|| g.constant(o).cloned())
+                    .ok_or_else(|| {
+                        Error::Shape(format!("output '{}' was not computed", g.value(o).name))
+                    })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Execution {
+            outputs,
+            overflowed: self.overflowed,
         })
-        .collect::<Result<_>>()?;
-    Ok(Execution {
-        outputs,
-        overflowed,
-    })
+    }
+}
+
+/// Runs `program` on `inputs` (one tensor per graph input, in order), every tile job of a
+/// node in parallel.
+pub fn execute(program: &Program, inputs: &[Tensor], cfg: &AcceleratorConfig) -> Result<Execution> {
+    let mut it = Interpreter::new(program, inputs, cfg)?;
+    for (i, kernel) in program.kernels.iter().enumerate() {
+        it.begin(i)?;
+        if let Kernel::Gemm(k) = kernel {
+            let tiles: Vec<TileValues> = (0..k.tiles.len())
+                .into_par_iter()
+                .map(|t| it.compute_tile(t, None))
+                .collect();
+            for (t, v) in tiles.iter().enumerate() {
+                it.accept_tile(t, v, None);
+            }
+        }
+        it.end(i)?;
+    }
+    it.finish()
 }
