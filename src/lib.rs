@@ -18,6 +18,8 @@ pub mod onnx;
 pub mod proto;
 pub mod reference;
 pub mod report;
+pub mod sched;
+pub mod sim;
 pub mod tensor;
 pub mod units;
 pub mod verify;

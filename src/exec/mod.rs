@@ -147,6 +147,12 @@ impl<'p> Interpreter<'p> {
         Ok(())
     }
 
+    /// The output of node `node`, once it has ended.
+    pub fn node_output(&self, node: usize) -> Option<&Tensor> {
+        let out = self.program.graph.nodes.get(node)?.outputs[0];
+        self.values[out.0].as_ref()
+    }
+
     /// The graph outputs, once every node has ended.
     pub fn finish(self) -> Result<Execution> {
         let g = &self.program.graph;
@@ -169,22 +175,65 @@ impl<'p> Interpreter<'p> {
     }
 }
 
-/// Runs `program` on `inputs` (one tensor per graph input, in order), every tile job of a
-/// node in parallel.
-pub fn execute(program: &Program, inputs: &[Tensor], cfg: &AcceleratorConfig) -> Result<Execution> {
+/// Everything an isolated run computed: the reference a preempted, interleaved or fused run
+/// of the same request must reproduce bit for bit.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    /// The graph outputs.
+    pub outputs: Vec<Tensor>,
+    /// Each node's output.
+    pub nodes: Vec<Tensor>,
+    /// Each GEMM node's tile values, by tile index (empty for vector nodes).
+    pub tiles: Vec<Vec<TileValues>>,
+}
+
+fn run(
+    program: &Program,
+    inputs: &[Tensor],
+    cfg: &AcceleratorConfig,
+    record: bool,
+) -> Result<(Execution, Option<Recording>)> {
     let mut it = Interpreter::new(program, inputs, cfg)?;
+    let (mut nodes, mut tiles) = (Vec::new(), Vec::new());
     for (i, kernel) in program.kernels.iter().enumerate() {
         it.begin(i)?;
+        let mut values = Vec::new();
         if let Kernel::Gemm(k) = kernel {
-            let tiles: Vec<TileValues> = (0..k.tiles.len())
+            values = (0..k.tiles.len())
                 .into_par_iter()
                 .map(|t| it.compute_tile(t, None))
                 .collect();
-            for (t, v) in tiles.iter().enumerate() {
+            for (t, v) in values.iter().enumerate() {
                 it.accept_tile(t, v, None);
             }
         }
         it.end(i)?;
+        if record {
+            nodes.push(
+                it.node_output(i)
+                    .cloned()
+                    .ok_or_else(|| Error::Shape("node output missing".into()))?,
+            );
+            tiles.push(values);
+        }
     }
-    it.finish()
+    let exec = it.finish()?;
+    let recording = record.then(|| Recording {
+        outputs: exec.outputs.clone(),
+        nodes,
+        tiles,
+    });
+    Ok((exec, recording))
+}
+
+/// Runs `program` on `inputs` (one tensor per graph input, in order), every tile job of a
+/// node in parallel.
+pub fn execute(program: &Program, inputs: &[Tensor], cfg: &AcceleratorConfig) -> Result<Execution> {
+    Ok(run(program, inputs, cfg, false)?.0)
+}
+
+/// Runs `program` alone and records every node output and tile value.
+pub fn record(program: &Program, inputs: &[Tensor], cfg: &AcceleratorConfig) -> Result<Recording> {
+    let (_, rec) = run(program, inputs, cfg, true)?;
+    rec.ok_or_else(|| Error::Invalid("recording was not kept".into()))
 }

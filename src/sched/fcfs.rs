@@ -1,0 +1,18 @@
+//! FCFS: one request at a time on every array, non-preemptive (today's accelerators).
+
+use super::{Decision, Policy, View};
+
+/// First come, first served; the oldest request owns the whole accelerator until it finishes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fcfs;
+
+impl Policy for Fcfs {
+    fn name(&self) -> &'static str {
+        "fcfs"
+    }
+
+    fn decide(&mut self, view: &View) -> Decision {
+        // Requests are in arrival order; only the oldest may run.
+        Decision::greedy(view, view.requests.iter().take(1))
+    }
+}

@@ -1,0 +1,25 @@
+//! LLF: global least-laxity-first, re-decided only at tile-job boundaries (the usual guard
+//! against thrashing between equal-laxity tasks).
+
+use super::{Decision, Policy, View};
+
+/// Least laxity first; laxity uses every array the request could use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Llf;
+
+impl Policy for Llf {
+    fn name(&self) -> &'static str {
+        "llf"
+    }
+
+    fn decide(&mut self, view: &View) -> Decision {
+        let n = view.num_arrays();
+        let mut order: Vec<_> = view
+            .requests
+            .iter()
+            .map(|r| (r.laxity(view.now, n.min(r.parallelism())), r))
+            .collect();
+        order.sort_by_key(|(lax, r)| (*lax, r.deadline, r.id));
+        Decision::greedy(view, order.into_iter().map(|(_, r)| r))
+    }
+}

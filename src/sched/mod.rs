@@ -1,0 +1,188 @@
+//! Scheduling policies: the [`Policy`] trait, the read-only [`View`] of the accelerator a
+//! policy decides on, and every scheduler. Policies decide who runs where; they never
+//! compute values. A researcher adds a scheduler in one file implementing [`Policy`].
+
+mod edf;
+mod fcfs;
+mod llf;
+mod static_partition;
+
+pub use edf::Edf;
+pub use fcfs::Fcfs;
+pub use llf::Llf;
+pub use static_partition::StaticPartition;
+
+use crate::error::{Error, Result};
+use crate::units::{ArrayId, Cycles, RequestId, TenantId};
+
+/// The work profile of one layer of a request: its jobs and their total nominal cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerProfile {
+    /// Jobs (tile jobs, or one vector job).
+    pub jobs: usize,
+    /// Σ of their nominal costs (cycles on one array, no DRAM contention).
+    pub cost: Cycles,
+}
+
+/// What a policy sees of one active (arrived, unfinished, not dropped) request.
+#[derive(Debug, Clone)]
+pub struct RequestView<'a> {
+    /// The request.
+    pub id: RequestId,
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// Tenant priority (1, 3 or 9).
+    pub priority: u8,
+    /// Tenant weight.
+    pub weight: f64,
+    /// Arrival time.
+    pub arrival: Cycles,
+    /// Absolute deadline.
+    pub deadline: Cycles,
+    /// Latency when run alone on the whole accelerator.
+    pub isolated: Cycles,
+    /// Σ nominal cost of every job not yet dispatched or running (exact remaining work).
+    pub remaining: Cycles,
+    /// Jobs that can be dispatched now.
+    pub ready: usize,
+    /// Jobs running now.
+    pub running: usize,
+    /// Array-cycles of service received so far.
+    pub served: Cycles,
+    /// Profile of the layers from the current one on; `layers[0]` is the current layer, of
+    /// which `remaining_in_layer` cycles of work are not yet dispatched.
+    pub layers: &'a [LayerProfile],
+    /// Undispatched work of the current layer.
+    pub remaining_in_layer: Cycles,
+}
+
+impl RequestView<'_> {
+    /// Estimated time to finish with `k` arrays: each layer's work divided by the arrays it
+    /// can use (at most its job count), layers one after another.
+    pub fn estimate(&self, k: usize) -> Cycles {
+        let k = k.max(1) as u64;
+        let mut total = 0u64;
+        for (i, l) in self.layers.iter().enumerate() {
+            let (jobs, cost) = if i == 0 {
+                (
+                    (self.ready + self.running).max(1) as u64,
+                    self.remaining_in_layer.0,
+                )
+            } else {
+                (l.jobs.max(1) as u64, l.cost.0)
+            };
+            total = total.saturating_add(cost.div_ceil(k.min(jobs)));
+        }
+        Cycles(total)
+    }
+
+    /// The most arrays the request can use at once from now on.
+    pub fn parallelism(&self) -> usize {
+        self.layers
+            .iter()
+            .skip(1)
+            .map(|l| l.jobs)
+            .chain([self.ready + self.running])
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// Laxity with `k` arrays: deadline − now − estimated time to finish (negative: late).
+    pub fn laxity(&self, now: Cycles, k: usize) -> i64 {
+        self.deadline.0 as i64 - now.0 as i64 - self.estimate(k).0 as i64
+    }
+}
+
+/// The accelerator as a policy sees it at a decision point.
+#[derive(Debug, Clone)]
+pub struct View<'a> {
+    /// Now.
+    pub now: Cycles,
+    /// For each array, the request whose job it runs (`None`: idle).
+    pub arrays: &'a [Option<RequestId>],
+    /// Active requests, by arrival order.
+    pub requests: &'a [RequestView<'a>],
+}
+
+impl View<'_> {
+    /// The idle arrays.
+    pub fn idle(&self) -> impl Iterator<Item = ArrayId> + '_ {
+        self.arrays
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.is_none())
+            .map(|(i, _)| ArrayId(i))
+    }
+
+    /// Number of arrays.
+    pub fn num_arrays(&self) -> usize {
+        self.arrays.len()
+    }
+}
+
+/// A policy's decision: which idle array starts a job of which request, and which requests
+/// are dropped.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decision {
+    /// (idle array, request with a ready job): the array starts that request's next job.
+    pub assign: Vec<(ArrayId, RequestId)>,
+    /// Requests given up on (they count as missed).
+    pub drop: Vec<RequestId>,
+}
+
+impl Decision {
+    /// Gives idle arrays, in order, to `order`'s requests, each taking as many as it has
+    /// ready jobs (the greedy list scheduling every priority-ordered policy shares).
+    pub fn greedy<'v>(
+        view: &View,
+        order: impl IntoIterator<Item = &'v RequestView<'v>>,
+    ) -> Decision {
+        let mut idle = view.idle();
+        let mut assign = Vec::new();
+        'outer: for r in order {
+            for _ in 0..r.ready {
+                match idle.next() {
+                    Some(a) => assign.push((a, r.id)),
+                    None => break 'outer,
+                }
+            }
+        }
+        Decision {
+            assign,
+            drop: Vec::new(),
+        }
+    }
+}
+
+/// A scheduling policy.
+pub trait Policy: Send {
+    /// The name used on the command line and in reports.
+    fn name(&self) -> &'static str;
+    /// Called once before a simulation with the tenants' (id, priority, weight).
+    fn reset(&mut self, _tenants: &[(TenantId, u8, f64)], _arrays: usize) {}
+    /// Decides at a decision point (an arrival or a job completion with an array idle).
+    fn decide(&mut self, view: &View) -> Decision;
+}
+
+/// Every scheduler's command-line name.
+pub const ALL: &[&str] = &["fcfs", "edf", "llf", "static"];
+
+/// A fresh scheduler by name.
+pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
+    Ok(match name {
+        "fcfs" => Box::new(Fcfs),
+        "edf" => Box::new(Edf),
+        "llf" => Box::new(Llf),
+        "static" => Box::new(StaticPartition::default()),
+        other => {
+            return Err(Error::Config {
+                field: "scheduler".into(),
+                msg: format!(
+                    "no scheduler '{other}' (schedulers: {}, all)",
+                    ALL.join(", ")
+                ),
+            });
+        }
+    })
+}

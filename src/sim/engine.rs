@@ -1,0 +1,394 @@
+//! The event loop.
+
+use super::queue::EventQueue;
+use super::{Mismatch, Mode, RequestSpec, SimOutcome, Slice, TenantModel};
+use crate::config::AcceleratorConfig;
+use crate::error::{Error, Result};
+use crate::exec::{Fault, Interpreter, TileValues};
+use crate::report::metrics::{RequestRecord, TenantCounters};
+use crate::sched::{Decision, Policy, RequestView, View};
+use crate::units::{ArrayId, Cycles, RequestId};
+
+enum Event {
+    Arrival(usize),
+    Done(usize),
+}
+
+/// A request in the system.
+struct Active<'t> {
+    id: RequestId,
+    tenant: usize,
+    arrival: Cycles,
+    deadline: Cycles,
+    start: Option<Cycles>,
+    layer: usize,
+    next_job: usize,
+    running: usize,
+    remaining: Cycles,
+    remaining_in_layer: Cycles,
+    served: Cycles,
+    interp: Option<Interpreter<'t>>,
+    dropped: bool,
+}
+
+/// A job on an array.
+struct Running {
+    request: usize,
+    layer: usize,
+    job: usize,
+    values: Option<TileValues>,
+    fault: Option<Fault>,
+}
+
+struct Engine<'t, 'c> {
+    cfg: &'c AcceleratorConfig,
+    tenants: &'t [TenantModel],
+    requests: &'c [RequestSpec],
+    mode: Mode,
+    now: Cycles,
+    queue: EventQueue<Event>,
+    active: Vec<Option<Active<'t>>>,
+    /// Indices of active requests, in arrival order.
+    order: Vec<usize>,
+    arrays: Vec<Option<Running>>,
+    last_owner: Vec<Option<usize>>,
+    dispatched: u64,
+    out: SimOutcome,
+}
+
+/// Simulates `requests` of `tenants` on `cfg` under `policy`.
+pub fn simulate(
+    cfg: &AcceleratorConfig,
+    tenants: &[TenantModel],
+    requests: &[RequestSpec],
+    policy: &mut dyn Policy,
+    mode: Mode,
+) -> Result<SimOutcome> {
+    if let Some(r) = requests.iter().find(|r| r.tenant >= tenants.len()) {
+        return Err(Error::Invalid(format!(
+            "request names tenant {} of {}",
+            r.tenant,
+            tenants.len()
+        )));
+    }
+    if matches!(mode, Mode::Functional { .. }) && tenants.iter().any(|t| t.reference.is_none()) {
+        return Err(Error::Invalid(
+            "functional mode needs every tenant's isolated recording".into(),
+        ));
+    }
+    policy.reset(
+        &tenants
+            .iter()
+            .map(|t| (t.id, t.priority, t.weight))
+            .collect::<Vec<_>>(),
+        cfg.arrays,
+    );
+    let mut e = Engine {
+        cfg,
+        tenants,
+        requests,
+        mode,
+        now: Cycles::ZERO,
+        queue: EventQueue::default(),
+        active: (0..requests.len()).map(|_| None).collect(),
+        order: Vec::new(),
+        arrays: (0..cfg.arrays).map(|_| None).collect(),
+        last_owner: vec![None; cfg.arrays],
+        dispatched: 0,
+        out: SimOutcome {
+            records: requests
+                .iter()
+                .enumerate()
+                .map(|(i, r)| RequestRecord {
+                    tenant: tenants[r.tenant].id,
+                    request: RequestId(i as u64),
+                    arrival: r.arrival,
+                    start: None,
+                    finish: None,
+                    deadline: r.deadline,
+                    isolated: tenants[r.tenant].isolated,
+                })
+                .collect(),
+            counters: vec![TenantCounters::default(); tenants.len()],
+            ..SimOutcome::default()
+        },
+    };
+    for (i, r) in requests.iter().enumerate() {
+        e.queue.push(r.arrival, Event::Arrival(i));
+    }
+    while let Some(t) = e.queue.peek_time() {
+        e.now = t;
+        while e.queue.peek_time() == Some(t) {
+            let (_, ev) = e.queue.pop().expect("peeked");
+            e.out.events += 1;
+            match ev {
+                Event::Arrival(i) => e.arrive(i)?,
+                Event::Done(a) => e.complete(a)?,
+            }
+        }
+        e.schedule(policy)?;
+    }
+    Ok(e.out)
+}
+
+impl<'t> Engine<'t, '_> {
+    fn arrive(&mut self, i: usize) -> Result<()> {
+        let spec = self.requests[i];
+        let tenant = &self.tenants[spec.tenant];
+        let interp = match self.mode {
+            Mode::Timing => None,
+            Mode::Functional { .. } => {
+                Some(Interpreter::new(&tenant.program, &tenant.inputs, self.cfg)?)
+            }
+        };
+        self.active[i] = Some(Active {
+            id: RequestId(i as u64),
+            tenant: spec.tenant,
+            arrival: spec.arrival,
+            deadline: spec.deadline,
+            start: None,
+            layer: 0,
+            next_job: 0,
+            running: 0,
+            remaining: tenant.work(),
+            remaining_in_layer: tenant.profile.first().map_or(Cycles::ZERO, |l| l.cost),
+            served: Cycles::ZERO,
+            interp,
+            dropped: false,
+        });
+        self.order.push(i);
+        self.enter_layer(i)
+    }
+
+    /// Starts the request's current layer; layers without jobs complete at once.
+    fn enter_layer(&mut self, i: usize) -> Result<()> {
+        loop {
+            let a = self.active[i].as_mut().expect("active");
+            let tenant = &self.tenants[a.tenant];
+            if a.layer == tenant.layers.len() {
+                return self.finish(i);
+            }
+            let layer = &tenant.layers[a.layer];
+            a.next_job = 0;
+            a.remaining_in_layer = tenant.profile[a.layer].cost;
+            if let Some(it) = a.interp.as_mut() {
+                it.begin(layer.node)?;
+            }
+            if !layer.jobs.is_empty() {
+                return Ok(());
+            }
+            self.leave_layer(i)?;
+        }
+    }
+
+    /// Ends the request's current layer (values checked against the isolated run) and moves on.
+    fn leave_layer(&mut self, i: usize) -> Result<()> {
+        let a = self.active[i].as_mut().expect("active");
+        let tenant = &self.tenants[a.tenant];
+        let node = tenant.layers[a.layer].node;
+        if let Some(it) = a.interp.as_mut() {
+            it.end(node)?;
+            let reference = tenant.reference.as_ref().expect("checked at start");
+            if it.node_output(node) != Some(&reference.nodes[node]) {
+                self.out.mismatches.push(Mismatch {
+                    tenant: tenant.id,
+                    request: a.id,
+                    layer: tenant.program.graph.nodes[node].name.clone(),
+                    tile: None,
+                    what: "node output differs from the isolated run".into(),
+                });
+            }
+        }
+        a.layer += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self, i: usize) -> Result<()> {
+        let a = self.active[i].take().expect("active");
+        self.order.retain(|&j| j != i);
+        let rec = &mut self.out.records[i];
+        rec.start = a.start.or(Some(self.now));
+        rec.finish = Some(self.now);
+        if let Some(it) = a.interp {
+            let tenant = &self.tenants[a.tenant];
+            let outputs = it.finish()?.outputs;
+            self.out.checked += 1;
+            if outputs != tenant.reference.as_ref().expect("checked at start").outputs {
+                self.out.mismatches.push(Mismatch {
+                    tenant: tenant.id,
+                    request: a.id,
+                    layer: "graph outputs".into(),
+                    tile: None,
+                    what: "outputs differ from the isolated run".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn complete(&mut self, array: usize) -> Result<()> {
+        let run = self.arrays[array].take().expect("a job was running");
+        let Some(a) = self.active[run.request].as_mut() else {
+            return Ok(());
+        };
+        a.running -= 1;
+        if a.dropped {
+            return Ok(());
+        }
+        let tenant = &self.tenants[a.tenant];
+        let layer = &tenant.layers[run.layer];
+        if let (Some(it), Some(values), Some(tile)) = (
+            a.interp.as_mut(),
+            run.values.as_ref(),
+            layer.jobs[run.job].tile,
+        ) {
+            let reference =
+                &tenant.reference.as_ref().expect("checked at start").tiles[layer.node][tile];
+            if values != reference {
+                self.out.mismatches.push(Mismatch {
+                    tenant: tenant.id,
+                    request: a.id,
+                    layer: tenant.program.graph.nodes[layer.node].name.clone(),
+                    tile: Some(tile),
+                    what: "tile values differ from the isolated run".into(),
+                });
+            }
+            it.accept_tile(tile, values, run.fault);
+        }
+        if a.next_job == layer.jobs.len() && a.running == 0 {
+            self.leave_layer(run.request)?;
+            self.enter_layer(run.request)?;
+        }
+        Ok(())
+    }
+
+    fn schedule(&mut self, policy: &mut dyn Policy) -> Result<()> {
+        let has_idle = self.arrays.iter().any(Option::is_none);
+        if !has_idle || !self.order.iter().any(|&i| self.ready(i) > 0) {
+            return Ok(());
+        }
+        let decision = {
+            let owners: Vec<Option<RequestId>> = self
+                .arrays
+                .iter()
+                .map(|r| r.as_ref().map(|r| RequestId(r.request as u64)))
+                .collect();
+            let views: Vec<RequestView> = self.order.iter().map(|&i| self.view(i)).collect();
+            policy.decide(&View {
+                now: self.now,
+                arrays: &owners,
+                requests: &views,
+            })
+        };
+        self.apply(decision, policy.name())
+    }
+
+    fn ready(&self, i: usize) -> usize {
+        let a = self.active[i].as_ref().expect("active");
+        self.tenants[a.tenant].layers[a.layer].jobs.len() - a.next_job
+    }
+
+    fn view(&self, i: usize) -> RequestView<'t> {
+        let a = self.active[i].as_ref().expect("active");
+        let t = &self.tenants[a.tenant];
+        RequestView {
+            id: a.id,
+            tenant: t.id,
+            priority: t.priority,
+            weight: t.weight,
+            arrival: a.arrival,
+            deadline: a.deadline,
+            isolated: t.isolated,
+            remaining: a.remaining,
+            ready: self.ready(i),
+            running: a.running,
+            served: a.served,
+            layers: &t.profile[a.layer..],
+            remaining_in_layer: a.remaining_in_layer,
+        }
+    }
+
+    fn apply(&mut self, d: Decision, policy: &str) -> Result<()> {
+        for r in d.drop {
+            let i = r.0 as usize;
+            if let Some(a) = self.active.get_mut(i).and_then(Option::as_mut) {
+                a.dropped = true;
+                self.out.records[i].start = a.start;
+                self.order.retain(|&j| j != i);
+            }
+        }
+        for (ArrayId(array), r) in d.assign {
+            let i = r.0 as usize;
+            let valid = array < self.arrays.len()
+                && self.arrays[array].is_none()
+                && self
+                    .active
+                    .get(i)
+                    .is_some_and(|a| a.as_ref().is_some_and(|a| !a.dropped))
+                && self.ready(i) > 0;
+            if !valid {
+                return Err(Error::Invalid(format!(
+                    "scheduler '{policy}' assigned array {array} to request {i}, which cannot take it"
+                )));
+            }
+            self.dispatch(array, i);
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, array: usize, i: usize) {
+        let sharing = 1 + self.arrays.iter().filter(|a| a.is_some()).count();
+        let bw = self.cfg.dram_bytes_per_cycle;
+        let fault = match self.mode {
+            Mode::Functional {
+                fault: Some((f, n)),
+            } if n == self.dispatched => Some(f),
+            _ => None,
+        };
+        self.dispatched += 1;
+        let a = self.active[i].as_mut().expect("active");
+        let tenant = &self.tenants[a.tenant];
+        let job = tenant.layers[a.layer].jobs[a.next_job];
+        let duration = job.duration(bw, sharing);
+        let nominal = job.nominal(bw);
+        if let Some(prev) = self.last_owner[array]
+            && prev != i
+            && self.active[prev].as_ref().is_some_and(|p| {
+                !p.dropped && p.next_job < self.tenants[p.tenant].layers[p.layer].jobs.len()
+            })
+        {
+            let t = self.active[prev].as_ref().expect("checked").tenant;
+            self.out.counters[t].preemptions += 1;
+        }
+        let a = self.active[i].as_mut().expect("active");
+        let values = match (a.interp.as_ref(), job.tile) {
+            (Some(it), Some(tile)) => Some(it.compute_tile(tile, fault)),
+            _ => None,
+        };
+        a.start.get_or_insert(self.now);
+        a.running += 1;
+        a.remaining = a.remaining - nominal;
+        a.remaining_in_layer = a.remaining_in_layer - nominal;
+        a.served += duration;
+        self.out.counters[a.tenant].busy_cycles += duration.0;
+        self.out.slices.push(Slice {
+            array: ArrayId(array),
+            tenant: tenant.id,
+            request: a.id,
+            node: tenant.layers[a.layer].node,
+            tile: job.tile,
+            start: self.now,
+            duration,
+        });
+        self.arrays[array] = Some(Running {
+            request: i,
+            layer: a.layer,
+            job: a.next_job,
+            values,
+            fault,
+        });
+        a.next_job += 1;
+        self.last_owner[array] = Some(i);
+        self.queue.push(self.now + duration, Event::Done(array));
+    }
+}

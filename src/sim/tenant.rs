@@ -1,0 +1,145 @@
+//! A tenant as the simulator runs it: its lowered program cut into jobs (tile jobs and vector
+//! jobs), layer by layer, with their nominal costs.
+
+use crate::array::{ArraySpec, tile_cycles};
+use crate::config::AcceleratorConfig;
+use crate::exec::Recording;
+use crate::kernel::{GemmShape, Kernel, Program};
+use crate::sched::LayerProfile;
+use crate::tensor::Tensor;
+use crate::units::{Cycles, TenantId};
+
+/// One unit of work an array runs without interruption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Job {
+    /// Tile index within the node (`None` for a vector job).
+    pub tile: Option<usize>,
+    /// Compute cycles on the array (or its vector unit).
+    pub compute: Cycles,
+    /// DRAM bytes it moves.
+    pub bytes: u64,
+}
+
+impl Job {
+    /// Cycles when it has the DRAM to itself.
+    pub fn nominal(&self, dram_bytes_per_cycle: u64) -> Cycles {
+        self.compute
+            .max(Cycles(self.bytes.div_ceil(dram_bytes_per_cycle.max(1))))
+    }
+
+    /// Cycles when `sharing` arrays (itself included) stream from DRAM at once.
+    pub fn duration(&self, dram_bytes_per_cycle: u64, sharing: usize) -> Cycles {
+        let bytes = self.bytes.saturating_mul(sharing.max(1) as u64);
+        self.compute
+            .max(Cycles(bytes.div_ceil(dram_bytes_per_cycle.max(1))))
+    }
+}
+
+/// One node of the program as jobs.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    /// Node index in the program.
+    pub node: usize,
+    /// Its jobs (all independent).
+    pub jobs: Vec<Job>,
+}
+
+/// A tenant ready to simulate.
+pub struct TenantModel {
+    /// Its id (index in the tenant list).
+    pub id: TenantId,
+    /// Display name.
+    pub name: String,
+    /// PREMA priority level (1, 3 or 9).
+    pub priority: u8,
+    /// Weight for WSTP and partitioning.
+    pub weight: f64,
+    /// The lowered model.
+    pub program: Program,
+    /// Its layers as jobs, in program order.
+    pub layers: Vec<Layer>,
+    /// Work profile of every layer.
+    pub profile: Vec<LayerProfile>,
+    /// The inputs every request of this tenant computes on (functional mode).
+    pub inputs: Vec<Tensor>,
+    /// The isolated run's values (functional mode).
+    pub reference: Option<Recording>,
+    /// Latency of one request alone on the accelerator ([`crate::sim::isolated_latency`]).
+    pub isolated: Cycles,
+}
+
+impl TenantModel {
+    /// Cuts `program` into jobs for `cfg`.
+    pub fn new(
+        id: TenantId,
+        name: &str,
+        priority: u8,
+        weight: f64,
+        program: Program,
+        inputs: Vec<Tensor>,
+        cfg: &AcceleratorConfig,
+    ) -> TenantModel {
+        let spec = ArraySpec::from_config(cfg);
+        let layers: Vec<Layer> = program
+            .kernels
+            .iter()
+            .enumerate()
+            .map(|(node, k)| Layer {
+                node,
+                jobs: match k {
+                    Kernel::Gemm(g) => g
+                        .tiles
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| Job {
+                            tile: Some(i),
+                            compute: tile_cycles(
+                                &spec,
+                                GemmShape {
+                                    m: t.m,
+                                    k: g.shape.k,
+                                    n: t.n,
+                                },
+                            ),
+                            bytes: g.tile_bytes(t),
+                        })
+                        .collect(),
+                    Kernel::Vector(v) if v.work == 0 => Vec::new(),
+                    Kernel::Vector(v) => vec![Job {
+                        tile: None,
+                        compute: Cycles(v.work.div_ceil(cfg.vector_lanes as u64)),
+                        bytes: 0,
+                    }],
+                },
+            })
+            .collect();
+        let profile = layers
+            .iter()
+            .map(|l| LayerProfile {
+                jobs: l.jobs.len(),
+                cost: l
+                    .jobs
+                    .iter()
+                    .map(|j| j.nominal(cfg.dram_bytes_per_cycle))
+                    .sum(),
+            })
+            .collect();
+        TenantModel {
+            id,
+            name: name.to_string(),
+            priority,
+            weight,
+            program,
+            layers,
+            profile,
+            inputs,
+            reference: None,
+            isolated: Cycles::ZERO,
+        }
+    }
+
+    /// Σ nominal cost of every job: the request's work on one array.
+    pub fn work(&self) -> Cycles {
+        self.profile.iter().map(|l| l.cost).sum()
+    }
+}
