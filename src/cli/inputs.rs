@@ -2,11 +2,11 @@
 //! onnx backend-test directories, and the embedded default.
 
 use crate::error::{Error, Result};
-use crate::ir::{Dim, Graph, InputBinding};
+use crate::ir::Graph;
 use crate::onnx::{decode_model, load_model};
+use crate::tensor::Tensor;
 use crate::tensor::npy::read_npy;
 use crate::tensor::pb::{decode_pb, read_pb};
-use crate::tensor::{DType, Tensor};
 use std::path::{Path, PathBuf};
 
 /// The embedded default: the int8 digits CNN, 16 held-out images, onnxruntime's output, labels.
@@ -113,49 +113,4 @@ pub fn embedded_default() -> Result<(Graph, Tensor, Tensor, Tensor)> {
         decode_pb(embedded::OUTPUT)?,
         decode_pb(embedded::LABELS)?,
     ))
-}
-
-/// The declared input shapes with symbolic dims bound to `batch`.
-pub fn declared_inputs(g: &Graph, batch: usize) -> Result<Vec<InputBinding>> {
-    g.inputs
-        .iter()
-        .map(|&i| {
-            let v = g.value(i);
-            let dtype = v
-                .dtype
-                .ok_or_else(|| Error::Shape(format!("input '{}' has no declared type", v.name)))?;
-            let shape = v.shape.as_ref().ok_or_else(|| {
-                Error::Shape(format!(
-                    "input '{}' has no declared shape; pass --input",
-                    v.name
-                ))
-            })?;
-            Ok(InputBinding::shape_only(
-                dtype,
-                shape
-                    .iter()
-                    .map(|d| if let Dim::Fixed(n) = d { *n } else { batch })
-                    .collect(),
-            ))
-        })
-        .collect()
-}
-
-/// A deterministic input for a declared type and shape: seeded uniform values in [0, 1) for
-/// floats and uniform codes for integers.
-pub fn synthetic_input(dtype: DType, shape: &[usize], seed: u64) -> Tensor {
-    use rand::{RngExt, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let n: usize = shape.iter().product();
-    let vals: Vec<f32> = (0..n)
-        .map(|_| match dtype {
-            DType::U8 => rng.random_range(0..=255) as f32,
-            DType::I8 => rng.random_range(-128..=127) as f32,
-            DType::I32 | DType::I64 => rng.random_range(-1000..=1000) as f32,
-            DType::Bool => rng.random_range(0..=1) as f32,
-            _ => rng.random::<f32>(),
-        })
-        .collect();
-    let a = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), vals).expect("element count");
-    Tensor::from_f32(a, dtype)
 }

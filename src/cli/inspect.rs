@@ -1,6 +1,6 @@
 //! `cdmsa inspect`: the lowered kernels of a model and their isolated cost.
 
-use super::inputs::{declared_inputs, model, read_tensor};
+use super::inputs::{model, read_tensor};
 use super::{AccelArg, EXIT_PASS, JsonArg};
 use crate::error::Result;
 use crate::exec::{LayerCost, layer_costs};
@@ -45,7 +45,9 @@ pub fn run(args: InspectArgs) -> Result<i32> {
     let cfg = args.accel.load()?;
     let graph = model(&args.model)?;
     let bindings = if args.inputs.is_empty() {
-        declared_inputs(&graph, args.batch).map_err(|e| e.in_file(&args.model))?
+        graph
+            .declared_inputs(args.batch)
+            .map_err(|e| e.in_file(&args.model))?
     } else {
         args.inputs
             .iter()

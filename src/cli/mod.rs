@@ -4,6 +4,7 @@ mod conformance;
 mod inputs;
 mod inspect;
 mod run;
+mod simulate;
 
 use crate::config::{AcceleratorConfig, PRESETS};
 use crate::error::Result;
@@ -36,6 +37,8 @@ enum Command {
     Conformance(conformance::ConformanceArgs),
     /// Show the lowered kernels, tiles, MACs and isolated cycles of a model.
     Inspect(inspect::InspectArgs),
+    /// Simulate a multi-tenant workload under one scheduler or all (no argument: the embedded default).
+    Simulate(simulate::SimulateArgs),
     /// List the accelerator presets.
     Presets,
 }
@@ -111,6 +114,7 @@ pub fn main() -> i32 {
         Command::Run(a) => run::run(a),
         Command::Conformance(a) => conformance::run(a),
         Command::Inspect(a) => inspect::run(a),
+        Command::Simulate(a) => simulate::run(a),
         Command::Presets => presets(),
     };
     match result {

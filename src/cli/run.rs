@@ -1,8 +1,6 @@
 //! `cdmsa run`: a model (or the embedded default, or a backend-test directory) on the arrays.
 
-use super::inputs::{
-    self, DataSet, data_sets, declared_inputs, embedded, read_tensor, synthetic_input,
-};
+use super::inputs::{self, DataSet, data_sets, embedded, read_tensor};
 use super::{AccelArg, EXIT_MISMATCH, EXIT_PASS, JsonArg};
 use crate::error::{Error, Result};
 use crate::report::{run_text, write_json};
@@ -108,9 +106,10 @@ pub fn run(args: RunArgs) -> Result<i32> {
     };
     let sets = if sets.is_empty() {
         let inputs = if args.inputs.is_empty() {
-            declared_inputs(&graph, args.batch)?
+            graph
+                .declared_inputs(args.batch)?
                 .iter()
-                .map(|b| synthetic_input(b.dtype, &b.shape, args.seed))
+                .map(|b| Tensor::seeded(b.dtype, &b.shape, args.seed))
                 .collect()
         } else {
             args.inputs

@@ -89,3 +89,27 @@ mod infer;
 pub mod movement;
 
 pub use infer::{Facts, InputBinding, matmul_shape, specialize};
+
+impl Graph {
+    /// The runtime inputs as declared, symbolic dims bound to `batch`.
+    pub fn declared_inputs(&self, batch: usize) -> crate::error::Result<Vec<InputBinding>> {
+        use crate::error::Error;
+        self.inputs
+            .iter()
+            .map(|&i| {
+                let v = self.value(i);
+                let dtype = v.dtype.ok_or_else(|| {
+                    Error::Shape(format!("input '{}' has no declared type", v.name))
+                })?;
+                let shape = v.shape.as_ref().ok_or_else(|| {
+                    Error::Shape(format!("input '{}' has no declared shape", v.name))
+                })?;
+                let dims = shape
+                    .iter()
+                    .map(|d| if let Dim::Fixed(n) = d { *n } else { batch })
+                    .collect();
+                Ok(InputBinding::shape_only(dtype, dims))
+            })
+            .collect()
+    }
+}

@@ -13,56 +13,10 @@
 //!   request, no tenants) is 0, never NaN; so a tenant with no completed request has mean
 //!   NP 0, which makes fairness 0.
 
-use crate::units::{Cycles, RequestId, TenantId};
+use crate::units::{Cycles, TenantId};
 use serde::Serialize;
 
-/// One finished or dropped request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct RequestRecord {
-    /// The tenant it belongs to.
-    pub tenant: TenantId,
-    /// The request.
-    pub request: RequestId,
-    /// When it arrived.
-    pub arrival: Cycles,
-    /// When its first tile started, if it did.
-    pub start: Option<Cycles>,
-    /// When its last tile finished; `None` if it was dropped.
-    pub finish: Option<Cycles>,
-    /// Its SLA deadline.
-    pub deadline: Cycles,
-    /// Its isolated latency T_alone (the model alone on the accelerator).
-    pub isolated: Cycles,
-}
-
-impl RequestRecord {
-    /// Finished by the deadline (never for a dropped request).
-    pub fn met(&self) -> bool {
-        self.finish.is_some_and(|f| f <= self.deadline)
-    }
-
-    /// T_shared = finish − arrival; `None` if dropped.
-    pub fn latency(&self) -> Option<Cycles> {
-        self.finish.map(|f| f - self.arrival)
-    }
-
-    /// NP = T_alone / T_shared, both at least one cycle; `None` if dropped.
-    pub fn normalised_progress(&self) -> Option<f64> {
-        self.latency()
-            .map(|shared| self.isolated.0.max(1) as f64 / shared.0.max(1) as f64)
-    }
-}
-
-/// Per-tenant counters the simulator accumulates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct TenantCounters {
-    /// Array-cycles spent on the tenant's tile jobs (one array busy for one cycle = 1).
-    pub busy_cycles: u64,
-    /// Times one of its tasks was preempted.
-    pub preemptions: u64,
-    /// Its tile jobs that ran fused with another tenant's on one array.
-    pub fused_tiles: u64,
-}
+pub use crate::sim::{RequestRecord, TenantCounters};
 
 /// The metrics of one tenant.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1,5 +1,6 @@
 //! Static partitioning: each tenant owns a fixed set of arrays, in proportion to its weight;
-//! within its partition a tenant's requests run oldest first.
+//! within its partition a tenant's requests run oldest first. With more tenants than arrays,
+//! tenants share arrays round-robin (tenant i on array i mod arrays), oldest request first.
 
 use super::{Decision, Policy, View};
 use crate::units::{ArrayId, TenantId};
@@ -9,17 +10,22 @@ use std::collections::HashMap;
 /// arrays last; with more tenants than arrays, tenants share round-robin).
 #[derive(Debug, Clone, Default)]
 pub struct StaticPartition {
-    owner: Vec<TenantId>,
+    /// The tenants each array serves.
+    owners: Vec<Vec<TenantId>>,
 }
 
 impl StaticPartition {
     /// Arrays per tenant by largest remainder of `weight / Σ weight · arrays`, at least one each.
-    fn partition(tenants: &[(TenantId, u8, f64)], arrays: usize) -> Vec<TenantId> {
+    fn partition(tenants: &[(TenantId, u8, f64)], arrays: usize) -> Vec<Vec<TenantId>> {
         if tenants.is_empty() {
             return Vec::new();
         }
         if tenants.len() >= arrays {
-            return (0..arrays).map(|a| tenants[a % tenants.len()].0).collect();
+            let mut owners = vec![Vec::new(); arrays];
+            for (i, t) in tenants.iter().enumerate() {
+                owners[i % arrays].push(t.0);
+            }
+            return owners;
         }
         let total: f64 = tenants
             .iter()
@@ -49,7 +55,7 @@ impl StaticPartition {
         tenants
             .iter()
             .zip(counts)
-            .flat_map(|(t, c)| std::iter::repeat_n(t.0, c))
+            .flat_map(|(t, c)| std::iter::repeat_n(vec![t.0], c))
             .collect()
     }
 }
@@ -60,21 +66,21 @@ impl Policy for StaticPartition {
     }
 
     fn reset(&mut self, tenants: &[(TenantId, u8, f64)], arrays: usize) {
-        self.owner = StaticPartition::partition(tenants, arrays);
+        self.owners = StaticPartition::partition(tenants, arrays);
     }
 
     fn decide(&mut self, view: &View) -> Decision {
         let mut ready: HashMap<_, usize> = view.requests.iter().map(|r| (r.id, r.ready)).collect();
         let mut assign = Vec::new();
         for ArrayId(a) in view.idle() {
-            let Some(&owner) = self.owner.get(a) else {
+            let Some(owners) = self.owners.get(a) else {
                 continue;
             };
-            // The owner's oldest request with a ready job (requests are in arrival order).
+            // The owners' oldest request with a ready job (requests are in arrival order).
             if let Some(r) = view
                 .requests
                 .iter()
-                .find(|r| r.tenant == owner && ready[&r.id] > 0)
+                .find(|r| owners.contains(&r.tenant) && ready[&r.id] > 0)
             {
                 *ready.get_mut(&r.id).expect("listed") -= 1;
                 assign.push((ArrayId(a), r.id));
@@ -98,11 +104,11 @@ mod tests {
         // (counts 5 and 2); the last spare goes to the larger remainder, a 0.5 tie won by the
         // lower index → 6 and 2.
         let p = StaticPartition::partition(&[t(0, 3.0), t(1, 1.0)], 8);
-        let count = |id| p.iter().filter(|&&x| x == TenantId(id)).count();
+        let count = |id| p.iter().filter(|x| x == &&vec![TenantId(id)]).count();
         assert_eq!(p.len(), 8);
         assert_eq!((count(0), count(1)), (6, 2));
-        // More tenants than arrays: round robin.
+        // More tenants than arrays: round robin, array 0 serving tenants 0 and 2.
         let p = StaticPartition::partition(&[t(0, 1.0), t(1, 1.0), t(2, 1.0)], 2);
-        assert_eq!(p, vec![TenantId(0), TenantId(1)]);
+        assert_eq!(p, vec![vec![TenantId(0), TenantId(2)], vec![TenantId(1)]]);
     }
 }

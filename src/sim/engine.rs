@@ -2,10 +2,10 @@
 
 use super::queue::EventQueue;
 use super::{Mismatch, Mode, RequestSpec, SimOutcome, Slice, TenantModel};
+use super::{RequestRecord, TenantCounters};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::exec::{Fault, Interpreter, TileValues};
-use crate::report::metrics::{RequestRecord, TenantCounters};
 use crate::sched::{Decision, Policy, RequestView, View};
 use crate::units::{ArrayId, Cycles, RequestId};
 

@@ -6,13 +6,16 @@
 
 mod engine;
 mod queue;
+mod record;
+mod setup;
 mod tenant;
 
 pub use engine::simulate;
+pub use record::{RequestRecord, TenantCounters};
+pub use setup::{isolated_latency, requests, tenants};
 pub use tenant::{Job, Layer, TenantModel};
 
 use crate::exec::Fault;
-use crate::report::metrics::{RequestRecord, TenantCounters};
 use crate::units::{ArrayId, Cycles, RequestId, TenantId};
 use serde::Serialize;
 

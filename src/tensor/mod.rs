@@ -4,6 +4,7 @@ mod dtype;
 pub mod npy;
 pub mod ops;
 pub mod pb;
+mod random;
 
 pub use dtype::DType;
 

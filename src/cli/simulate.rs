@@ -1,0 +1,172 @@
+//! `cdmsa simulate`: a multi-tenant workload under one scheduler or all of them.
+
+use super::{EXIT_MISMATCH, EXIT_PASS, JsonArg};
+use crate::config::AcceleratorConfig;
+use crate::error::{Error, Result, write_file};
+use crate::report::metrics::compute;
+use crate::report::simulation::{
+    SchedulerReport, chrome_trace, comparison_table, requests_csv, scheduler_text,
+};
+use crate::report::write_json;
+use crate::sched::{self, Policy};
+use crate::sim::{Mode, SimOutcome, TenantModel, requests, simulate, tenants};
+use crate::workload::Workload;
+use serde_json::json;
+use std::path::PathBuf;
+
+/// Arguments of `cdmsa simulate`.
+#[derive(clap::Args)]
+pub struct SimulateArgs {
+    /// The workload TOML; none runs the embedded default.
+    workload: Option<PathBuf>,
+    /// A scheduler name, or `all`.
+    #[arg(long, default_value = "all")]
+    scheduler: String,
+    /// `timing` (job costs only) or `functional` (values computed and checked).
+    #[arg(long, default_value = "timing")]
+    mode: String,
+    /// Overrides the workload's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Overrides the workload's accelerator (preset name or TOML file).
+    #[arg(long)]
+    accel: Option<String>,
+    /// Per-request CSV output.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// Chrome trace output (one track per array; open in Perfetto).
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    #[command(flatten)]
+    json: JsonArg,
+}
+
+fn report(
+    name: &str,
+    out: SimOutcome,
+    tenants: &[TenantModel],
+    cfg: &AcceleratorConfig,
+) -> SchedulerReport {
+    let info: Vec<_> = tenants
+        .iter()
+        .zip(&out.counters)
+        .map(|(t, c)| (t.id, t.name.clone(), t.weight, *c))
+        .collect();
+    SchedulerReport {
+        scheduler: name.to_string(),
+        metrics: compute(&out.records, &info, cfg.clock_mhz),
+        makespan_cycles: out
+            .records
+            .iter()
+            .filter_map(|r| r.finish)
+            .max()
+            .map_or(0, |c| c.0),
+        events: out.events,
+        checked: out.checked,
+        mismatches: out.mismatches,
+        records: out.records,
+    }
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(args: SimulateArgs) -> Result<i32> {
+    let mut w = match &args.workload {
+        Some(p) => Workload::load(p)?,
+        None => Workload::default_embedded(),
+    };
+    if let Some(seed) = args.seed {
+        w.seed = seed;
+    }
+    if let Some(a) = &args.accel {
+        w.accel = Some(a.clone());
+    }
+    let cfg = w.accelerator()?;
+    let mode = match args.mode.as_str() {
+        "timing" => Mode::Timing,
+        "functional" => Mode::Functional { fault: None },
+        m => {
+            return Err(Error::Config {
+                field: "mode".into(),
+                msg: format!("'{m}' is not timing or functional"),
+            });
+        }
+    };
+    let functional = mode != Mode::Timing;
+    let names: Vec<&str> = if args.scheduler == "all" {
+        sched::ALL.to_vec()
+    } else {
+        vec![args.scheduler.as_str()]
+    };
+    let mut policies: Vec<Box<dyn Policy>> = names
+        .iter()
+        .map(|n| sched::by_name(n))
+        .collect::<Result<_>>()?;
+    let models = tenants(&w, &cfg, functional)?;
+    let reqs = requests(&w, &models, &cfg)?;
+    let source = args.workload.as_ref().map_or(
+        "embedded default (workloads/default.toml)".to_string(),
+        |p| p.display().to_string(),
+    );
+    println!(
+        "workload: {source}  accelerator: {} ({} × {}×{})  requests: {}  mode: {}",
+        cfg.name,
+        cfg.arrays,
+        cfg.rows,
+        cfg.cols,
+        reqs.len(),
+        args.mode
+    );
+    for t in &models {
+        println!(
+            "  tenant {:<16} priority {} weight {} isolated {} cycles ({:.4} ms)",
+            t.name,
+            t.priority,
+            t.weight,
+            t.isolated,
+            t.isolated.to_ms(cfg.clock_mhz)
+        );
+    }
+    let mut reports = Vec::new();
+    let mut slices = Vec::new();
+    for p in policies.iter_mut() {
+        let out = simulate(&cfg, &models, &reqs, p.as_mut(), mode)?;
+        slices.push((p.name(), out.slices.clone()));
+        let r = report(p.name(), out, &models, &cfg);
+        print!("\n{}", scheduler_text(&r, functional));
+        reports.push(r);
+    }
+    if reports.len() > 1 {
+        print!("\n{}", comparison_table(&reports));
+    }
+    if let Some(path) = &args.json.json {
+        write_json(
+            path,
+            &json!({"workload": source, "accelerator": cfg.name, "mode": args.mode, "requests": reqs.len(), "results": reports}),
+        )?;
+    }
+    if let Some(path) = &args.csv {
+        write_file(path, requests_csv(&reports).as_bytes())?;
+    }
+    if let Some(path) = &args.trace {
+        let runs: Vec<(&str, &[crate::sim::Slice])> =
+            slices.iter().map(|(n, s)| (*n, s.as_slice())).collect();
+        let tenant_names: Vec<String> = models.iter().map(|t| t.name.clone()).collect();
+        let layers: Vec<Vec<String>> = models
+            .iter()
+            .map(|t| {
+                t.program
+                    .graph
+                    .nodes
+                    .iter()
+                    .map(|n| n.name.clone())
+                    .collect()
+            })
+            .collect();
+        write_json(
+            path,
+            &chrome_trace(&runs, cfg.arrays, &tenant_names, &layers, cfg.clock_mhz),
+        )?;
+    }
+    let mismatched = reports.iter().any(|r| !r.mismatches.is_empty());
+    Ok(if mismatched { EXIT_MISMATCH } else { EXIT_PASS })
+}

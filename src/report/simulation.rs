@@ -1,0 +1,183 @@
+//! Reports of multi-tenant simulations: per-scheduler summaries, the comparison table, the
+//! per-request CSV and the Chrome trace (one track per array, viewable in Perfetto).
+
+use super::metrics::{RequestRecord, SystemMetrics};
+use crate::sim::{Mismatch, Slice};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::fmt::Write;
+
+/// One scheduler's results on one workload.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchedulerReport {
+    /// Scheduler name.
+    pub scheduler: String,
+    /// System and per-tenant metrics (DESIGN section 6 field names).
+    #[serde(flatten)]
+    pub metrics: SystemMetrics,
+    /// Cycle at which the last request finished.
+    pub makespan_cycles: u64,
+    /// Events the engine processed.
+    pub events: u64,
+    /// Requests whose values were checked against isolated runs (functional mode).
+    pub checked: usize,
+    /// Every difference found (functional mode).
+    pub mismatches: Vec<Mismatch>,
+    /// Per-request records.
+    #[serde(skip)]
+    pub records: Vec<RequestRecord>,
+}
+
+/// The text summary of one scheduler's run.
+pub fn scheduler_text(r: &SchedulerReport, functional: bool) -> String {
+    let m = &r.metrics;
+    let mut s = String::new();
+    let _ = writeln!(s, "scheduler: {}", r.scheduler);
+    let _ = writeln!(
+        s,
+        "{:<16} {:>8} {:>6} {:>7} {:>8} {:>10} {:>10} {:>14} {:>11}",
+        "tenant",
+        "requests",
+        "met",
+        "SLA",
+        "mean NP",
+        "p50 ms",
+        "p99 ms",
+        "busy cycles",
+        "preemptions"
+    );
+    for t in &m.tenants {
+        let name: String = t.name.chars().take(16).collect();
+        let _ = writeln!(
+            s,
+            "{name:<16} {:>8} {:>6} {:>6.1}% {:>8.3} {:>10.4} {:>10.4} {:>14} {:>11}",
+            t.requests,
+            t.met,
+            100.0 * t.sla_satisfaction,
+            t.mean_np,
+            t.latency_p50_ms,
+            t.latency_p99_ms,
+            t.busy_cycles,
+            t.preemptions
+        );
+    }
+    let _ = writeln!(
+        s,
+        "system: SLA {:.1}%  STP {:.3}  WSTP {:.3}  ANTT {:.3}  fairness {:.3}  makespan {} cycles",
+        100.0 * m.sla_satisfaction,
+        m.stp,
+        m.wstp,
+        m.antt,
+        m.fairness,
+        r.makespan_cycles
+    );
+    if functional {
+        let _ = writeln!(
+            s,
+            "checked: {} requests, mismatches: {}",
+            r.checked,
+            r.mismatches.len()
+        );
+        for x in r.mismatches.iter().take(10) {
+            let _ = writeln!(
+                s,
+                "  mismatch: tenant {} request {} layer {} tile {:?}: {}",
+                x.tenant.0, x.request.0, x.layer, x.tile, x.what
+            );
+        }
+    }
+    s
+}
+
+/// One row per scheduler.
+pub fn comparison_table(reports: &[SchedulerReport]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<10} {:>7} {:>7} {:>7} {:>7} {:>9} {:>12}",
+        "scheduler", "SLA", "STP", "WSTP", "ANTT", "fairness", "makespan"
+    );
+    for r in reports {
+        let m = &r.metrics;
+        let _ = writeln!(
+            s,
+            "{:<10} {:>6.1}% {:>7.3} {:>7.3} {:>7.3} {:>9.3} {:>12}",
+            r.scheduler,
+            100.0 * m.sla_satisfaction,
+            m.stp,
+            m.wstp,
+            m.antt,
+            m.fairness,
+            r.makespan_cycles
+        );
+    }
+    s
+}
+
+/// Per-request CSV for every scheduler.
+pub fn requests_csv(reports: &[SchedulerReport]) -> String {
+    let mut s =
+        String::from("scheduler,tenant,request,arrival,start,finish,deadline,isolated,met\n");
+    let opt = |v: Option<crate::units::Cycles>| v.map_or(String::new(), |c| c.0.to_string());
+    for r in reports {
+        for q in &r.records {
+            let met = q.finish.is_some_and(|f| f <= q.deadline);
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{},{},{},{},{}",
+                r.scheduler,
+                q.tenant.0,
+                q.request.0,
+                q.arrival.0,
+                opt(q.start),
+                opt(q.finish),
+                q.deadline.0,
+                q.isolated.0,
+                met
+            );
+        }
+    }
+    s
+}
+
+/// A Chrome trace (JSON object format): one process per scheduler, one thread (track) per
+/// array, one complete event per job named `tenant/r<request>/<layer>[#tile]`; timestamps in
+/// microseconds at the accelerator clock.
+pub fn chrome_trace(
+    runs: &[(&str, &[Slice])],
+    arrays: usize,
+    tenant_names: &[String],
+    layer_names: &[Vec<String>],
+    clock_mhz: f64,
+) -> Value {
+    let mut events = Vec::new();
+    for (pid, (scheduler, slices)) in runs.iter().enumerate() {
+        events.push(json!({"name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": {"name": scheduler}}));
+        for a in 0..arrays {
+            events.push(json!({"name": "thread_name", "ph": "M", "pid": pid, "tid": a, "args": {"name": format!("array {a}")}}));
+        }
+        for sl in slices.iter() {
+            let t = sl.tenant.0 as usize;
+            let layer = layer_names
+                .get(t)
+                .and_then(|l| l.get(sl.node))
+                .map_or("?", String::as_str);
+            let tenant = tenant_names.get(t).map_or("?", String::as_str);
+            let name = match sl.tile {
+                Some(i) => format!("{tenant}/r{}/{layer}#{i}", sl.request.0),
+                None => format!("{tenant}/r{}/{layer}", sl.request.0),
+            };
+            events.push(json!({
+                "name": name,
+                "cat": tenant,
+                "ph": "X",
+                "pid": pid,
+                "tid": sl.array.0,
+                "ts": sl.start.0 as f64 / clock_mhz,
+                "dur": sl.duration.0 as f64 / clock_mhz,
+                "args": {"request": sl.request.0, "cycles": sl.duration.0, "start_cycle": sl.start.0},
+            }));
+        }
+    }
+    json!({"traceEvents": events, "displayTimeUnit": "ns"})
+}

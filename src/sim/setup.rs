@@ -1,0 +1,104 @@
+//! From a workload file to what the engine runs: each tenant's model lowered and cut into
+//! jobs, its isolated latency (and, for functional runs, its isolated values), and every
+//! request with its deadline.
+
+use super::{Mode, RequestSpec, TenantModel, simulate};
+use crate::config::AcceleratorConfig;
+use crate::error::{Error, Result};
+use crate::exec::record;
+use crate::lower::lower;
+use crate::onnx::load_model;
+use crate::sched::Edf;
+use crate::tensor::Tensor;
+use crate::units::Cycles;
+use crate::workload::{Precision, Sla, Workload, arrivals};
+
+/// The latency of one request of `tenant` alone on the accelerator (from the engine itself).
+pub fn isolated_latency(cfg: &AcceleratorConfig, tenant: &TenantModel) -> Result<Cycles> {
+    let one = [RequestSpec {
+        tenant: 0,
+        arrival: Cycles::ZERO,
+        deadline: Cycles(u64::MAX),
+    }];
+    let out = simulate(
+        cfg,
+        std::slice::from_ref(tenant),
+        &one,
+        &mut Edf,
+        Mode::Timing,
+    )?;
+    out.records[0]
+        .finish
+        .ok_or_else(|| Error::Invalid(format!("tenant '{}' did not finish alone", tenant.name)))
+}
+
+/// Lowers every tenant's model for `cfg` and measures its isolated latency; with
+/// `functional`, also records its isolated values on a seeded input.
+pub fn tenants(
+    w: &Workload,
+    cfg: &AcceleratorConfig,
+    functional: bool,
+) -> Result<Vec<TenantModel>> {
+    w.tenants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let field = |msg: String| Error::Config {
+                field: format!("tenants[{i}].precision"),
+                msg,
+            };
+            if t.precision != Precision::Native {
+                return Err(field(format!(
+                    "'{:?}' precision switching is not supported yet; use native",
+                    t.precision
+                )));
+            }
+            let graph = load_model(&t.model)?;
+            let bindings = graph
+                .declared_inputs(t.batch)
+                .map_err(|e| e.in_file(&t.model))?;
+            let inputs: Vec<Tensor> = bindings
+                .iter()
+                .enumerate()
+                .map(|(k, b)| {
+                    Tensor::seeded(b.dtype, &b.shape, w.seed ^ ((i as u64) << 32) ^ k as u64)
+                })
+                .collect();
+            let program = lower(&graph, &bindings, cfg).map_err(|e| e.in_file(&t.model))?;
+            let mut tenant =
+                TenantModel::new(t.id, &t.name, t.priority, t.weight, program, inputs, cfg);
+            tenant.isolated = isolated_latency(cfg, &tenant)?;
+            if functional {
+                tenant.reference = Some(
+                    record(&tenant.program, &tenant.inputs, cfg)
+                        .map_err(|e| e.in_file(&t.model))?,
+                );
+            }
+            Ok(tenant)
+        })
+        .collect()
+}
+
+/// Every request of the workload with its absolute deadline.
+pub fn requests(
+    w: &Workload,
+    tenants: &[TenantModel],
+    cfg: &AcceleratorConfig,
+) -> Result<Vec<RequestSpec>> {
+    let cycles_per_ms = cfg.clock_mhz * 1e3;
+    arrivals(w, cfg.clock_mhz)?
+        .into_iter()
+        .map(|a| {
+            let t = a.tenant.0 as usize;
+            let budget = match w.tenants[t].sla {
+                Sla::Ms(ms) => Cycles((ms * cycles_per_ms).round() as u64),
+                Sla::Factor(f) => Cycles((f * tenants[t].isolated.0 as f64).round() as u64),
+            };
+            Ok(RequestSpec {
+                tenant: t,
+                arrival: a.at,
+                deadline: a.at.saturating_add(budget),
+            })
+        })
+        .collect()
+}
