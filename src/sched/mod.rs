@@ -2,12 +2,14 @@
 //! policy decides on, and every scheduler. Policies decide who runs where; they never
 //! compute values. A researcher adds a scheduler in one file implementing [`Policy`].
 
+mod cdmsa;
 pub mod demand;
 mod edf;
 mod fcfs;
 mod llf;
 mod static_partition;
 
+pub use cdmsa::{CdMsa, CdMsaOptions};
 pub use edf::Edf;
 pub use fcfs::Fcfs;
 pub use llf::Llf;
@@ -167,7 +169,7 @@ pub trait Policy: Send {
 }
 
 /// Every scheduler's command-line name.
-pub const ALL: &[&str] = &["fcfs", "edf", "llf", "static"];
+pub const ALL: &[&str] = &["fcfs", "edf", "llf", "static", "cd-msa"];
 
 /// A fresh scheduler by name.
 pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
@@ -176,6 +178,7 @@ pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
         "edf" => Box::new(Edf),
         "llf" => Box::new(Llf),
         "static" => Box::new(StaticPartition::default()),
+        "cd-msa" => Box::new(CdMsa::new(CdMsaOptions::default())),
         other => {
             return Err(Error::Config {
                 field: "scheduler".into(),
