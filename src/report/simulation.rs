@@ -101,7 +101,7 @@ pub fn comparison_table(reports: &[SchedulerReport]) -> String {
         let m = &r.metrics;
         let _ = writeln!(
             s,
-            "{:<10} {:>6.1}% {:>7.3} {:>7.3} {:>7.3} {:>9.3} {:>12}",
+            "{:<20} {:>6.1}% {:>7.3} {:>7.3} {:>7.3} {:>9.3} {:>12}",
             r.scheduler,
             100.0 * m.sla_satisfaction,
             m.stp,

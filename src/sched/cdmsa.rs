@@ -173,15 +173,54 @@ impl Policy for CdMsa {
             plan.grant(r, cap);
         }
         let mut arrays = view.idle();
-        let assign = plan
+        let assign: Vec<_> = plan
             .grants
             .iter()
             .flat_map(|&(id, _, k)| std::iter::repeat_n(id, k))
             .filter_map(|id| arrays.next().map(|a| (a, id)))
             .collect();
-        Decision {
-            assign,
-            drop: Vec::new(),
+        let priority: Vec<&RequestView> = admitted.into_iter().chain(best_effort).collect();
+        if self.options.fusion {
+            fuse(view, assign, &priority)
+        } else {
+            Decision {
+                assign,
+                ..Decision::default()
+            }
         }
     }
+}
+
+/// Dynamic task fusion: a request granted a single array this round whose next tile job
+/// under-fills it takes along the most urgent request that got no array and whose next
+/// tile job fits beside it (block-diagonally).
+fn fuse(
+    view: &View,
+    assign: Vec<(crate::units::ArrayId, RequestId)>,
+    priority: &[&RequestView],
+) -> Decision {
+    let granted = |id: RequestId| assign.iter().filter(|(_, r)| *r == id).count();
+    let mut taken: HashSet<RequestId> = assign.iter().map(|(_, r)| *r).collect();
+    let mut d = Decision::default();
+    for &(array, id) in &assign {
+        let shape = priority
+            .iter()
+            .find(|r| r.id == id)
+            .and_then(|r| r.next_tile);
+        let partner = shape.filter(|_| granted(id) == 1).and_then(|a| {
+            priority.iter().find(|p| {
+                !taken.contains(&p.id)
+                    && p.ready > 0
+                    && p.next_tile.is_some_and(|b| view.fusible(a, b))
+            })
+        });
+        match partner {
+            Some(p) => {
+                taken.insert(p.id);
+                d.fuse.push((array, id, p.id));
+            }
+            None => d.assign.push((array, id)),
+        }
+    }
+    d
 }
