@@ -5,11 +5,13 @@
 mod edf;
 mod fcfs;
 mod llf;
+mod prema;
 mod static_partition;
 
 pub use edf::Edf;
 pub use fcfs::Fcfs;
 pub use llf::Llf;
+pub use prema::Prema;
 pub use static_partition::StaticPartition;
 
 use crate::error::{Error, Result};
@@ -166,7 +168,7 @@ pub trait Policy: Send {
 }
 
 /// Every scheduler's command-line name.
-pub const ALL: &[&str] = &["fcfs", "edf", "llf", "static"];
+pub const ALL: &[&str] = &["fcfs", "edf", "llf", "static", "prema"];
 
 /// A fresh scheduler by name.
 pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
@@ -175,6 +177,7 @@ pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
         "edf" => Box::new(Edf),
         "llf" => Box::new(Llf),
         "static" => Box::new(StaticPartition::default()),
+        "prema" => Box::new(Prema::default()),
         other => {
             return Err(Error::Config {
                 field: "scheduler".into(),
