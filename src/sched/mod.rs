@@ -5,12 +5,14 @@
 mod edf;
 mod fcfs;
 mod llf;
+mod planaria;
 mod prema;
 mod static_partition;
 
 pub use edf::Edf;
 pub use fcfs::Fcfs;
 pub use llf::Llf;
+pub use planaria::Planaria;
 pub use prema::Prema;
 pub use static_partition::StaticPartition;
 
@@ -168,7 +170,7 @@ pub trait Policy: Send {
 }
 
 /// Every scheduler's command-line name.
-pub const ALL: &[&str] = &["fcfs", "edf", "llf", "static", "prema"];
+pub const ALL: &[&str] = &["fcfs", "edf", "llf", "static", "prema", "planaria"];
 
 /// A fresh scheduler by name.
 pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
@@ -178,6 +180,7 @@ pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
         "llf" => Box::new(Llf),
         "static" => Box::new(StaticPartition::default()),
         "prema" => Box::new(Prema::default()),
+        "planaria" => Box::new(Planaria::default()),
         other => {
             return Err(Error::Config {
                 field: "scheduler".into(),
