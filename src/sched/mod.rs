@@ -7,12 +7,16 @@ pub mod demand;
 mod edf;
 mod fcfs;
 mod llf;
+mod planaria;
+mod prema;
 mod static_partition;
 
 pub use cdmsa::{CdMsa, CdMsaOptions};
 pub use edf::Edf;
 pub use fcfs::Fcfs;
 pub use llf::Llf;
+pub use planaria::Planaria;
+pub use prema::Prema;
 pub use static_partition::StaticPartition;
 
 use crate::error::{Error, Result};
@@ -200,7 +204,9 @@ pub const ABLATION: &[&str] = &[
 ];
 
 /// Every scheduler's command-line name.
-pub const ALL: &[&str] = &["fcfs", "edf", "llf", "static", "cd-msa"];
+pub const ALL: &[&str] = &[
+    "fcfs", "prema", "planaria", "edf", "llf", "static", "cd-msa",
+];
 
 /// A fresh scheduler by name.
 pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
@@ -222,6 +228,8 @@ pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
             cooperation: false,
             ..CdMsaOptions::default()
         })),
+        "prema" => Box::new(Prema::default()),
+        "planaria" => Box::new(Planaria::default()),
         other => {
             return Err(Error::Config {
                 field: "scheduler".into(),
