@@ -94,7 +94,7 @@ pub fn comparison_table(reports: &[SchedulerReport]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<10} {:>7} {:>7} {:>7} {:>7} {:>9} {:>12}",
+        "{:<20} {:>7} {:>7} {:>7} {:>7} {:>9} {:>12}",
         "scheduler", "SLA", "STP", "WSTP", "ANTT", "fairness", "makespan"
     );
     for r in reports {

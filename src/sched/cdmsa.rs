@@ -2,9 +2,11 @@
 //!
 //! At every decision point:
 //! 1. **Admission** (at each arrival and completion): requests in deadline order join the
-//!    admitted set while the set still passes the processor-demand test
-//!    ([`super::demand::feasible`], each request's remaining work and parallelism); the rest
-//!    run best-effort, after every admitted request.
+//!    admitted set; whenever the set fails the processor-demand test
+//!    ([`super::demand::feasible`], each request's remaining work and parallelism), the
+//!    request with the most remaining work leaves it (Moore–Hodgson, which maximises the
+//!    number of met deadlines on one array). The rest run best-effort, after every admitted
+//!    request.
 //! 2. **Order**: admitted requests by deadline, except that a request whose laxity (with
 //!    every array it can use) has reached zero is promoted to the front (zero-laxity
 //!    promotion, as in EDZL); best-effort requests follow by deadline.
@@ -80,21 +82,31 @@ impl CdMsa {
         self.admitted.clear();
         let mut by_deadline: Vec<&RequestView> = view.requests.iter().collect();
         by_deadline.sort_by_key(|r| (r.deadline, r.arrival, r.id));
-        let mut set: Vec<Demand> = Vec::new();
+        // Moore–Hodgson on the demand test: add in deadline order; when the set fails,
+        // give up the request with the most remaining work (optimal for the number of met
+        // deadlines on one array).
+        let mut set: Vec<(RequestId, Demand)> = Vec::new();
         for r in by_deadline {
-            let d = Demand {
-                deadline: r.deadline,
-                work: r.remaining,
-                parallelism: r.parallelism(),
-            };
-            set.push(d);
-            if !self.options.admission || feasible(view.now, &set, view.num_arrays()) {
-                self.admitted.insert(r.id);
-            } else {
-                set.pop();
-                self.rejected.insert(r.id);
+            set.push((
+                r.id,
+                Demand {
+                    deadline: r.deadline,
+                    work: r.remaining,
+                    parallelism: r.parallelism(),
+                },
+            ));
+            let demands: Vec<Demand> = set.iter().map(|(_, d)| *d).collect();
+            if self.options.admission && !feasible(view.now, &demands, view.num_arrays()) {
+                let (longest, _) = set
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|(_, (id, d))| (d.work, std::cmp::Reverse(*id)))
+                    .expect("non-empty");
+                let (id, _) = set.remove(longest);
+                self.rejected.insert(id);
             }
         }
+        self.admitted = set.into_iter().map(|(id, _)| id).collect();
     }
 
     /// Fewest arrays with which `r` is estimated to meet its deadline (its parallelism if none).
@@ -159,7 +171,10 @@ impl Policy for CdMsa {
             .partition(|r| self.admitted.contains(&r.id));
         let urgent = |r: &RequestView| r.laxity(view.now, r.parallelism().min(n)) <= 0;
         admitted.sort_by_key(|r| (!urgent(r), r.deadline, r.arrival, r.id));
-        best_effort.sort_by_key(|r| (r.deadline, r.arrival, r.id));
+        // Best-effort: those that can still make their deadline first, shortest first (most
+        // deadlines met per cycle); hopeless ones last.
+        let hopeless = |r: &RequestView| r.laxity(view.now, r.parallelism().min(n)) < 0;
+        best_effort.sort_by_key(|r| (hopeless(r), r.remaining, r.deadline, r.id));
         let cap = if self.options.cooperation { n } else { 1 };
         let mut plan = Allocation {
             idle: view.idle().count(),
