@@ -9,6 +9,7 @@ pub mod array;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod eval;
 pub mod exec;
 pub mod ir;
 pub mod kernel;

@@ -22,6 +22,7 @@ const LAYERS: &[&str] = &[
     "sim",
     "verify",
     "report",
+    "eval",
     "cli",
 ];
 

@@ -5,6 +5,7 @@ mod inputs;
 mod inspect;
 mod run;
 mod simulate;
+mod sweep;
 
 use crate::config::{AcceleratorConfig, PRESETS};
 use crate::error::Result;
@@ -39,6 +40,8 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Simulate a multi-tenant workload under one scheduler or all (no argument: the embedded default).
     Simulate(simulate::SimulateArgs),
+    /// Sweep a workload's load under several schedulers; latency-bounded throughput per scheduler.
+    Sweep(sweep::SweepArgs),
     /// List the accelerator presets.
     Presets,
 }
@@ -115,6 +118,7 @@ pub fn main() -> i32 {
         Command::Conformance(a) => conformance::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Simulate(a) => simulate::run(a),
+        Command::Sweep(a) => sweep::run(a),
         Command::Presets => presets(),
     };
     match result {

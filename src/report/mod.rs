@@ -1,6 +1,7 @@
 //! Human-readable and JSON renderings of reports.
 
 pub mod metrics;
+pub mod plot;
 pub mod simulation;
 
 use crate::error::{Error, Result, write_file};

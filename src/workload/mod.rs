@@ -91,7 +91,7 @@ impl Workload {
     /// The embedded default workload (`workloads/default.toml`, three digits-model tenants
     /// on the `tiny` accelerator); its paths are resolved against the crate's root.
     pub fn default_embedded() -> Workload {
-        Workload::from_toml(DEFAULT_TOML, Path::new(env!("CARGO_MANIFEST_DIR")))
+        Workload::from_toml(DEFAULT_TOML, &Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads"))
             .expect("the embedded default workload is valid (a test parses it)")
     }
 
@@ -108,6 +108,22 @@ impl Workload {
             }
         }
         w
+    }
+
+    /// Offered load in requests per second over all tenants (a trace counts its requests
+    /// over its span).
+    pub fn offered_rps(&self) -> f64 {
+        self.tenants
+            .iter()
+            .map(|t| match &t.arrival {
+                Arrival::Poisson { rate_per_s } => *rate_per_s,
+                Arrival::Periodic { period_ms, .. } => 1e3 / period_ms,
+                Arrival::Trace { times_ms } => match (times_ms.first(), times_ms.last()) {
+                    (Some(a), Some(b)) if b > a => times_ms.len() as f64 * 1e3 / (b - a),
+                    _ => 0.0,
+                },
+            })
+            .sum()
     }
 
     /// The accelerator: the named preset, or else the TOML file at `accel` relative to
