@@ -57,12 +57,20 @@ fn a_layer_costs_its_busiest_array_or_its_dram_time() {
     assert_eq!(c.tiles, 4);
     assert_eq!(c.macs, 20 * 10 * 12);
     assert_eq!(c.compute_cycles, Cycles(84));
-    // DRAM: per tile m·k + k·n + m·n·4 (int32 outputs): n = 8 → 100 + 80 + 320 = 500,
-    // n = 4 → 100 + 40 + 160 = 300; total 1600 bytes at 16 B/cycle = 100 cycles.
-    assert_eq!(c.dram_cycles, Cycles(100));
-    assert_eq!(c.cycles, Cycles(100));
-    // With ample bandwidth the layer is compute-bound.
-    cfg.dram_bytes_per_cycle = 1000;
+    // DRAM: the activations (200 B in, 960 B out) fit on chip, so only the weights stream:
+    // each tile job fetches its B block, k·n = 80 (n = 8) or 40 (n = 4) bytes:
+    // 80 + 40 + 80 + 40 = 240 bytes at 16 B/cycle = 15 cycles; the layer is compute-bound.
+    assert_eq!(c.dram_cycles, Cycles(15));
+    assert_eq!(c.cycles, Cycles(84));
+    // At 1 B/cycle the weights take 240 cycles and bound the layer.
+    cfg.dram_bytes_per_cycle = 1;
     let c = &layer_costs(&lower(&g, &bind, &cfg).unwrap(), &cfg)[0];
-    assert_eq!((c.dram_cycles, c.cycles), (Cycles(2), Cycles(84)));
+    assert_eq!((c.dram_cycles, c.cycles), (Cycles(240), Cycles(240)));
+    // With 1 KiB of scratchpad per array (half of 2 KiB < 1160 B) the activations stream too:
+    // per tile m·k + k·n + m·n·4: n = 8 → 100 + 80 + 320 = 500, n = 4 → 100 + 40 + 160 = 300;
+    // 1600 bytes at 16 B/cycle = 100 cycles.
+    cfg.dram_bytes_per_cycle = 16;
+    cfg.sram_kib_per_array = 1;
+    let c = &layer_costs(&lower(&g, &bind, &cfg).unwrap(), &cfg)[0];
+    assert_eq!((c.dram_cycles, c.cycles), (Cycles(100), Cycles(100)));
 }

@@ -138,7 +138,10 @@ fn assert_jobs_whole(
             let layer = t.layers.iter().find(|l| l.node == s.node).unwrap();
             let job = layer.jobs.iter().find(|j| j.tile == s.tile).unwrap();
             // A job runs for its whole cost (at least its nominal cost, more under DRAM sharing).
-            assert!(s.duration >= job.nominal(bw) && s.duration <= job.duration(bw, arrays));
+            assert!(
+                s.duration >= job.nominal(bw)
+                    && (s.fused || s.duration <= job.duration(bw, arrays))
+            );
         }
     }
 }
@@ -274,4 +277,78 @@ fn injected_faults_are_caught() {
         })
         .count();
     assert!(caught > 0, "no swapped K-tile order was caught");
+}
+
+#[test]
+fn cd_msa_admission_never_rejects_a_set_edf_schedules() {
+    use cdmsa::sched::{CdMsa, CdMsaOptions};
+    let cfg = one_array();
+    let models = tenants(&workload(1, 3, [1.0; 3]), &cfg, false).unwrap();
+    let works: Vec<u64> = models.iter().map(|t| t.work().0).collect();
+    let mut edf_feasible = 0;
+    for seed in 0..40u64 {
+        // Six requests released together with deadlines spread around their cumulative work.
+        let reqs: Vec<RequestSpec> = (0..6u64)
+            .map(|i| {
+                let t = ((seed + i) % 3) as usize;
+                let spread = (seed * 7919 + i * 104729) % 4000;
+                RequestSpec {
+                    tenant: t,
+                    arrival: Cycles::ZERO,
+                    deadline: Cycles(works[t] * (1 + i) + spread),
+                }
+            })
+            .collect();
+        let edf = simulate(&cfg, &models, &reqs, &mut Edf, Mode::Timing).unwrap();
+        if edf
+            .records
+            .iter()
+            .all(|r| r.finish.is_some_and(|f| f <= r.deadline))
+        {
+            edf_feasible += 1;
+            let mut cd = CdMsa::new(CdMsaOptions::default());
+            let out = simulate(&cfg, &models, &reqs, &mut cd, Mode::Timing).unwrap();
+            assert_eq!(
+                cd.rejected(),
+                0,
+                "seed {seed}: admission rejected an EDF-schedulable set"
+            );
+            assert!(
+                out.records
+                    .iter()
+                    .all(|r| r.finish.is_some_and(|f| f <= r.deadline))
+            );
+        }
+    }
+    assert!(
+        edf_feasible >= 5,
+        "too few schedulable sets ({edf_feasible}) to test anything"
+    );
+}
+
+#[test]
+fn cd_msa_meets_at_least_as_many_deadlines_as_edf_under_overload() {
+    use cdmsa::sched::{CdMsa, CdMsaOptions};
+    // Four times the default load: EDF's domino effect misses most deadlines.
+    let w = workload(11, 200, [48000.0, 36000.0, 24000.0]);
+    let cfg = w.accelerator().unwrap();
+    let models = tenants(&w, &cfg, false).unwrap();
+    let reqs = requests(&w, &models, &cfg).unwrap();
+    let met = |out: &SimOutcome| {
+        out.records
+            .iter()
+            .filter(|r| r.finish.is_some_and(|f| f <= r.deadline))
+            .count()
+    };
+    let edf = met(&simulate(&cfg, &models, &reqs, &mut Edf, Mode::Timing).unwrap());
+    let cd = met(&simulate(
+        &cfg,
+        &models,
+        &reqs,
+        &mut CdMsa::new(CdMsaOptions::default()),
+        Mode::Timing,
+    )
+    .unwrap());
+    assert!(edf < reqs.len(), "the workload must be overloaded");
+    assert!(cd >= edf, "cd-msa met {cd}, edf {edf}");
 }

@@ -8,7 +8,7 @@ use crate::report::simulation::{
     SchedulerReport, chrome_trace, comparison_table, requests_csv, scheduler_text,
 };
 use crate::report::write_json;
-use crate::sched::{self, Policy};
+use crate::sched::{self, CdMsa, CdMsaOptions, Policy};
 use crate::sim::{Mode, SimOutcome, TenantModel, requests, simulate, tenants};
 use crate::workload::Workload;
 use serde_json::json;
@@ -19,9 +19,19 @@ use std::path::PathBuf;
 pub struct SimulateArgs {
     /// The workload TOML; none runs the embedded default.
     workload: Option<PathBuf>,
-    /// A scheduler name, or `all`.
+    /// A scheduler name, a comma-separated list, `all`, or `ablation` (CD-MSA with each
+    /// mechanism switched off in turn).
     #[arg(long, default_value = "all")]
     scheduler: String,
+    /// CD-MSA without dynamic task fusion.
+    #[arg(long)]
+    no_fusion: bool,
+    /// CD-MSA without the admission (demand) test.
+    #[arg(long)]
+    no_admission: bool,
+    /// CD-MSA without cooperative multi-array allocation.
+    #[arg(long)]
+    no_cooperation: bool,
     /// `timing` (job costs only) or `functional` (values computed and checked).
     #[arg(long, default_value = "timing")]
     mode: String,
@@ -68,6 +78,26 @@ fn report(
     }
 }
 
+/// The schedulers named by `spec` (`all`, `ablation`, or a comma-separated list); `cd-msa`
+/// takes the mechanism switches of the command line.
+pub fn policies(spec: &str, options: CdMsaOptions) -> Result<Vec<Box<dyn Policy>>> {
+    let names: Vec<&str> = match spec {
+        "all" => sched::ALL.to_vec(),
+        "ablation" => sched::ABLATION.to_vec(),
+        list => list.split(',').map(str::trim).collect(),
+    };
+    names
+        .into_iter()
+        .map(|n| {
+            if n == "cd-msa" {
+                Ok(Box::new(CdMsa::new(options)) as Box<dyn Policy>)
+            } else {
+                sched::by_name(n)
+            }
+        })
+        .collect()
+}
+
 /// Runs the command; returns the exit code.
 pub fn run(args: SimulateArgs) -> Result<i32> {
     let mut w = match &args.workload {
@@ -92,15 +122,12 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
         }
     };
     let functional = mode != Mode::Timing;
-    let names: Vec<&str> = if args.scheduler == "all" {
-        sched::ALL.to_vec()
-    } else {
-        vec![args.scheduler.as_str()]
+    let options = CdMsaOptions {
+        fusion: !args.no_fusion,
+        admission: !args.no_admission,
+        cooperation: !args.no_cooperation,
     };
-    let mut policies: Vec<Box<dyn Policy>> = names
-        .iter()
-        .map(|n| sched::by_name(n))
-        .collect::<Result<_>>()?;
+    let mut policies = policies(&args.scheduler, options)?;
     let models = tenants(&w, &cfg, functional)?;
     let reqs = requests(&w, &models, &cfg)?;
     let source = args.workload.as_ref().map_or(

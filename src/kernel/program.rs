@@ -82,6 +82,19 @@ pub struct GemmKernel {
     pub tiles: Vec<TileJob>,
     /// Bytes per element of A, B and C as moved to and from DRAM.
     pub elem_bytes: [u64; 3],
+    /// Where the operands live: which of them each tile job moves over the DRAM.
+    pub traffic: Traffic,
+}
+
+/// Which operands of a GEMM kernel cross the DRAM interface. Activations stay in the
+/// scratchpads when the layer's inputs and outputs fit; constant weights always stream from
+/// DRAM (each array fetches the B block of every tile job it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Traffic {
+    /// A rows and C blocks are read from and written to DRAM.
+    pub activations: bool,
+    /// The B block is read from DRAM.
+    pub weights: bool,
 }
 
 impl GemmKernel {
@@ -90,11 +103,18 @@ impl GemmKernel {
         self.shape.macs() * self.problems as u64
     }
 
-    /// DRAM bytes one tile job moves: its A rows, B columns and C block.
+    /// DRAM bytes one tile job moves: its B block when weights stream, its A rows and C
+    /// block when activations do not fit on chip.
     pub fn tile_bytes(&self, t: &TileJob) -> u64 {
-        let k = self.shape.k as u64;
+        let (m, k, n) = (t.m as u64, self.shape.k as u64, t.n as u64);
         let [ea, eb, ec] = self.elem_bytes;
-        t.m as u64 * k * ea + k * t.n as u64 * eb + t.m as u64 * t.n as u64 * ec
+        let weights = if self.traffic.weights { k * n * eb } else { 0 };
+        let activations = if self.traffic.activations {
+            m * k * ea + m * n * ec
+        } else {
+            0
+        };
+        weights + activations
     }
 }
 

@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 use crate::ir::geometry::Window;
 use crate::ir::{Facts, Graph, InputBinding, Node, Op, ResizeMode, Unary, fuse, specialize};
 use crate::kernel::{
-    Datapath, FloatFormat, GemmKernel, GemmLayout, GemmShape, Kernel, Program, VectorKernel,
+    Datapath, FloatFormat, GemmKernel, GemmLayout, GemmShape, Kernel, Program, Traffic,
+    VectorKernel,
 };
 use crate::tensor::DType;
 use crate::tensor::ops::broadcast_shapes;
@@ -24,7 +25,7 @@ pub fn lower(graph: &Graph, inputs: &[InputBinding], cfg: &AcceleratorConfig) ->
         .nodes
         .iter()
         .map(|n| {
-            lower_node(n, &facts, cfg).map_err(|e| match e {
+            lower_node(&g, n, &facts, cfg).map_err(|e| match e {
                 e @ (Error::Node { .. } | Error::Unsupported { .. }) => e,
                 e => Error::node(&n.name, n.op.name(), e.to_string()),
             })
@@ -54,7 +55,7 @@ fn float_format(dt: DType) -> Result<FloatFormat> {
     }
 }
 
-fn lower_node(node: &Node, f: &Facts, cfg: &AcceleratorConfig) -> Result<Kernel> {
+fn lower_node(g: &Graph, node: &Node, f: &Facts, cfg: &AcceleratorConfig) -> Result<Kernel> {
     if !node.op.is_gemm_class() {
         return Ok(Kernel::Vector(VectorKernel {
             work: vector_work(node, f)?,
@@ -168,6 +169,7 @@ fn lower_node(node: &Node, f: &Facts, cfg: &AcceleratorConfig) -> Result<Kernel>
         (_, _) => f.dtype(out).size_bytes() as u64,
     };
     let ea = f.dtype(x).size_bytes() as u64;
+    let traffic = traffic(g, node, f, cfg, [ea, ec])?;
     let tiles = tiling::tile_jobs(shape, problems, cfg, [ea, ea, ec]);
     Ok(Kernel::Gemm(Box::new(GemmKernel {
         layout,
@@ -176,7 +178,42 @@ fn lower_node(node: &Node, f: &Facts, cfg: &AcceleratorConfig) -> Result<Kernel>
         datapath,
         tiles,
         elem_bytes: [ea, ea, ec],
+        traffic,
     })))
+}
+
+/// Activations stay on chip when the layer's inputs and outputs fit half of the arrays'
+/// scratchpads (the other half double-buffers); constant weights always stream from DRAM,
+/// and a second activation operand (attention's K and V) streams with the activations.
+fn traffic(
+    g: &Graph,
+    node: &Node,
+    f: &Facts,
+    cfg: &AcceleratorConfig,
+    [ea, ec]: [u64; 2],
+) -> Result<Traffic> {
+    let b = input(
+        node,
+        if matches!(node.op, Op::QLinearConv(..) | Op::QLinearMatMul(_)) {
+            3
+        } else {
+            1
+        },
+    )?;
+    let elements = |v| f.shape(v).iter().product::<usize>() as u64;
+    let weights_constant = g.constant(b).is_some();
+    let mut bytes = elements(input(node, 0)?) * ea + elements(node.outputs[0]) * ec;
+    if !weights_constant {
+        bytes += elements(b) * ea;
+    }
+    let on_chip = (cfg.arrays as u64)
+        .saturating_mul(cfg.sram_kib_per_array)
+        .saturating_mul(512);
+    let activations = bytes > on_chip;
+    Ok(Traffic {
+        activations,
+        weights: weights_constant || activations,
+    })
 }
 
 /// The GEMM problems of a (batched, broadcast) matrix product; 1-D operands are promoted

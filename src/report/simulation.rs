@@ -94,14 +94,14 @@ pub fn comparison_table(reports: &[SchedulerReport]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<10} {:>7} {:>7} {:>7} {:>7} {:>9} {:>12}",
+        "{:<20} {:>7} {:>7} {:>7} {:>7} {:>9} {:>12}",
         "scheduler", "SLA", "STP", "WSTP", "ANTT", "fairness", "makespan"
     );
     for r in reports {
         let m = &r.metrics;
         let _ = writeln!(
             s,
-            "{:<10} {:>6.1}% {:>7.3} {:>7.3} {:>7.3} {:>9.3} {:>12}",
+            "{:<20} {:>6.1}% {:>7.3} {:>7.3} {:>7.3} {:>9.3} {:>12}",
             r.scheduler,
             100.0 * m.sla_satisfaction,
             m.stp,

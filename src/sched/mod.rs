@@ -2,18 +2,25 @@
 //! policy decides on, and every scheduler. Policies decide who runs where; they never
 //! compute values. A researcher adds a scheduler in one file implementing [`Policy`].
 
+mod cdmsa;
 pub mod demand;
 mod edf;
 mod fcfs;
 mod llf;
+mod planaria;
+mod prema;
 mod static_partition;
 
+pub use cdmsa::{CdMsa, CdMsaOptions};
 pub use edf::Edf;
 pub use fcfs::Fcfs;
 pub use llf::Llf;
+pub use planaria::Planaria;
+pub use prema::Prema;
 pub use static_partition::StaticPartition;
 
 use crate::error::{Error, Result};
+use crate::kernel::GemmShape;
 use crate::units::{ArrayId, Cycles, RequestId, TenantId};
 
 /// The work profile of one layer of a request: its jobs and their total nominal cost.
@@ -55,6 +62,8 @@ pub struct RequestView<'a> {
     pub layers: &'a [LayerProfile],
     /// Undispatched work of the current layer.
     pub remaining_in_layer: Cycles,
+    /// Shape of the next ready job when it is a tile job (what fusion packs).
+    pub next_tile: Option<GemmShape>,
 }
 
 impl RequestView<'_> {
@@ -104,6 +113,9 @@ pub struct View<'a> {
     pub arrays: &'a [Option<RequestId>],
     /// Active requests, by arrival order.
     pub requests: &'a [RequestView<'a>],
+    /// Rows and columns of every array, when its dataflow allows fusing two tile jobs
+    /// (weight-stationary); `None` otherwise.
+    pub fusion_geometry: Option<(usize, usize)>,
 }
 
 impl View<'_> {
@@ -120,14 +132,31 @@ impl View<'_> {
     pub fn num_arrays(&self) -> usize {
         self.arrays.len()
     }
+
+    /// Whether tile jobs of shapes `a` and `b` fit block-diagonally on one array.
+    pub fn fusible(&self, a: GemmShape, b: GemmShape) -> bool {
+        self.fusion_geometry
+            .is_some_and(|(rows, cols)| fusible(rows, cols, a, b))
+    }
 }
 
-/// A policy's decision: which idle array starts a job of which request, and which requests
-/// are dropped.
+/// Two tile jobs fit block-diagonally on a `rows × cols` weight-stationary array when each is
+/// a single fold and their K-tiles and N-blocks together fit the array: A's weights in rows
+/// `0..kA` × columns `0..nA`, B's in rows `kA..kA+kB` × columns `nA..nA+nB`, the off-diagonal
+/// PEs unloaded. Each task's outputs then equal its outputs alone.
+pub fn fusible(rows: usize, cols: usize, a: GemmShape, b: GemmShape) -> bool {
+    a.k + b.k <= rows && a.n + b.n <= cols && a.k > 0 && b.k > 0
+}
+
+/// A policy's decision: which idle array starts a job of which request, which pairs of tile
+/// jobs share an array, and which requests are dropped.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Decision {
     /// (idle array, request with a ready job): the array starts that request's next job.
     pub assign: Vec<(ArrayId, RequestId)>,
+    /// (idle array, request, request): the array runs both requests' next tile jobs fused
+    /// (they must be [`View::fusible`]).
+    pub fuse: Vec<(ArrayId, RequestId, RequestId)>,
     /// Requests given up on (they count as missed).
     pub drop: Vec<RequestId>,
 }
@@ -151,7 +180,7 @@ impl Decision {
         }
         Decision {
             assign,
-            drop: Vec::new(),
+            ..Decision::default()
         }
     }
 }
@@ -166,8 +195,18 @@ pub trait Policy: Send {
     fn decide(&mut self, view: &View) -> Decision;
 }
 
+/// The CD-MSA ablation variants, each with one mechanism switched off.
+pub const ABLATION: &[&str] = &[
+    "cd-msa",
+    "cd-msa-nofusion",
+    "cd-msa-noadmission",
+    "cd-msa-nocoop",
+];
+
 /// Every scheduler's command-line name.
-pub const ALL: &[&str] = &["fcfs", "edf", "llf", "static"];
+pub const ALL: &[&str] = &[
+    "fcfs", "prema", "planaria", "edf", "llf", "static", "cd-msa",
+];
 
 /// A fresh scheduler by name.
 pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
@@ -176,6 +215,21 @@ pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
         "edf" => Box::new(Edf),
         "llf" => Box::new(Llf),
         "static" => Box::new(StaticPartition::default()),
+        "cd-msa" => Box::new(CdMsa::new(CdMsaOptions::default())),
+        "cd-msa-nofusion" => Box::new(CdMsa::new(CdMsaOptions {
+            fusion: false,
+            ..CdMsaOptions::default()
+        })),
+        "cd-msa-noadmission" => Box::new(CdMsa::new(CdMsaOptions {
+            admission: false,
+            ..CdMsaOptions::default()
+        })),
+        "cd-msa-nocoop" => Box::new(CdMsa::new(CdMsaOptions {
+            cooperation: false,
+            ..CdMsaOptions::default()
+        })),
+        "prema" => Box::new(Prema::default()),
+        "planaria" => Box::new(Planaria::default()),
         other => {
             return Err(Error::Config {
                 field: "scheduler".into(),

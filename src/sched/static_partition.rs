@@ -88,7 +88,7 @@ impl Policy for StaticPartition {
         }
         Decision {
             assign,
-            drop: Vec::new(),
+            ..Decision::default()
         }
     }
 }

@@ -1,11 +1,15 @@
 //! The event loop.
 
 use super::queue::EventQueue;
-use super::{Mismatch, Mode, RequestSpec, SimOutcome, Slice, TenantModel};
+use super::{Job, Mismatch, Mode, RequestSpec, SimOutcome, Slice, TenantModel};
 use super::{RequestRecord, TenantCounters};
+use crate::array::{ArraySpec, tile_cycles};
 use crate::config::AcceleratorConfig;
+use crate::config::Dataflow;
 use crate::error::{Error, Result};
 use crate::exec::{Fault, Interpreter, TileValues};
+use crate::kernel::GemmShape;
+use crate::sched::fusible;
 use crate::sched::{Decision, Policy, RequestView, View};
 use crate::units::{ArrayId, Cycles, RequestId};
 
@@ -31,13 +35,18 @@ struct Active<'t> {
     dropped: bool,
 }
 
-/// A job on an array.
-struct Running {
+/// One request's job on an array (two of them when fused).
+struct Part {
     request: usize,
     layer: usize,
     job: usize,
     values: Option<TileValues>,
     fault: Option<Fault>,
+}
+
+/// What an array runs: one job, or two tile jobs of different requests fused.
+struct Running {
+    parts: Vec<Part>,
 }
 
 struct Engine<'t, 'c> {
@@ -228,6 +237,13 @@ impl<'t> Engine<'t, '_> {
 
     fn complete(&mut self, array: usize) -> Result<()> {
         let run = self.arrays[array].take().expect("a job was running");
+        for part in run.parts {
+            self.complete_part(part)?;
+        }
+        Ok(())
+    }
+
+    fn complete_part(&mut self, run: Part) -> Result<()> {
         let Some(a) = self.active[run.request].as_mut() else {
             return Ok(());
         };
@@ -271,13 +287,15 @@ impl<'t> Engine<'t, '_> {
             let owners: Vec<Option<RequestId>> = self
                 .arrays
                 .iter()
-                .map(|r| r.as_ref().map(|r| RequestId(r.request as u64)))
+                .map(|r| r.as_ref().map(|r| RequestId(r.parts[0].request as u64)))
                 .collect();
             let views: Vec<RequestView> = self.order.iter().map(|&i| self.view(i)).collect();
             policy.decide(&View {
                 now: self.now,
                 arrays: &owners,
                 requests: &views,
+                fusion_geometry: (self.cfg.dataflow == Dataflow::Ws)
+                    .then_some((self.cfg.rows, self.cfg.cols)),
             })
         };
         self.apply(decision, policy.name())
@@ -305,7 +323,17 @@ impl<'t> Engine<'t, '_> {
             served: a.served,
             layers: &t.profile[a.layer..],
             remaining_in_layer: a.remaining_in_layer,
+            next_tile: t.layers[a.layer].jobs.get(a.next_job).and_then(|j| j.shape),
         }
+    }
+
+    /// The next ready job of request `i`.
+    fn next_job(&self, i: usize) -> Option<Job> {
+        let a = self.active.get(i)?.as_ref().filter(|a| !a.dropped)?;
+        self.tenants[a.tenant].layers[a.layer]
+            .jobs
+            .get(a.next_job)
+            .copied()
     }
 
     fn apply(&mut self, d: Decision, policy: &str) -> Result<()> {
@@ -317,42 +345,119 @@ impl<'t> Engine<'t, '_> {
                 self.order.retain(|&j| j != i);
             }
         }
+        let idle = |e: &Self, array: usize| array < e.arrays.len() && e.arrays[array].is_none();
         for (ArrayId(array), r) in d.assign {
             let i = r.0 as usize;
-            let valid = array < self.arrays.len()
-                && self.arrays[array].is_none()
-                && self
-                    .active
-                    .get(i)
-                    .is_some_and(|a| a.as_ref().is_some_and(|a| !a.dropped))
-                && self.ready(i) > 0;
-            if !valid {
+            if !idle(self, array) || self.next_job(i).is_none() {
                 return Err(Error::Invalid(format!(
                     "scheduler '{policy}' assigned array {array} to request {i}, which cannot take it"
                 )));
             }
-            self.dispatch(array, i);
+            self.dispatch(array, &[i]);
+        }
+        for (ArrayId(array), r1, r2) in d.fuse {
+            let (i, j) = (r1.0 as usize, r2.0 as usize);
+            let shapes = (
+                self.next_job(i).and_then(|x| x.shape),
+                self.next_job(j).and_then(|x| x.shape),
+            );
+            let fits = match shapes {
+                (Some(a), Some(b)) => {
+                    self.cfg.dataflow == Dataflow::Ws && fusible(self.cfg.rows, self.cfg.cols, a, b)
+                }
+                _ => false,
+            };
+            if !idle(self, array) || i == j || !fits {
+                return Err(Error::Invalid(format!(
+                    "scheduler '{policy}' fused requests {i} and {j} on array {array}, whose next jobs do not fit together"
+                )));
+            }
+            self.dispatch(array, &[i, j]);
         }
         Ok(())
     }
 
-    fn dispatch(&mut self, array: usize, i: usize) {
+    /// Starts the next job of each request in `reqs` on `array` (two requests: fused).
+    fn dispatch(&mut self, array: usize, reqs: &[usize]) {
         let sharing = 1 + self.arrays.iter().filter(|a| a.is_some()).count();
         let bw = self.cfg.dram_bytes_per_cycle;
-        let fault = match self.mode {
-            Mode::Functional {
-                fault: Some((f, n)),
-            } if n == self.dispatched => Some(f),
-            _ => None,
+        let jobs: Vec<Job> = reqs
+            .iter()
+            .map(|&i| self.next_job(i).expect("validated"))
+            .collect();
+        let job = match jobs.as_slice() {
+            [one] => *one,
+            _ => {
+                // One fold of the block-diagonal tile: the longer stream, the joint K and N.
+                let shapes: Vec<GemmShape> = jobs.iter().filter_map(|j| j.shape).collect();
+                let joint = GemmShape {
+                    m: shapes.iter().map(|s| s.m).max().unwrap_or(0),
+                    k: shapes.iter().map(|s| s.k).sum(),
+                    n: shapes.iter().map(|s| s.n).sum(),
+                };
+                Job {
+                    tile: None,
+                    shape: Some(joint),
+                    compute: tile_cycles(&ArraySpec::from_config(self.cfg), joint),
+                    bytes: jobs.iter().map(|j| j.bytes).sum(),
+                }
+            }
         };
-        self.dispatched += 1;
-        let a = self.active[i].as_mut().expect("active");
-        let tenant = &self.tenants[a.tenant];
-        let job = tenant.layers[a.layer].jobs[a.next_job];
         let duration = job.duration(bw, sharing);
-        let nominal = job.nominal(bw);
+        let fused = reqs.len() > 1;
+        let mut parts = Vec::with_capacity(reqs.len());
+        for (&i, own) in reqs.iter().zip(&jobs) {
+            let fault = match self.mode {
+                Mode::Functional {
+                    fault: Some((f, n)),
+                } if n == self.dispatched => Some(f),
+                _ => None,
+            };
+            self.dispatched += 1;
+            self.count_preemption(array, i);
+            let a = self.active[i].as_mut().expect("active");
+            let tenant = &self.tenants[a.tenant];
+            let values = match (a.interp.as_ref(), own.tile) {
+                (Some(it), Some(tile)) => Some(it.compute_tile(tile, fault)),
+                _ => None,
+            };
+            let nominal = own.nominal(bw);
+            a.start.get_or_insert(self.now);
+            a.running += 1;
+            a.remaining = a.remaining - nominal;
+            a.remaining_in_layer = a.remaining_in_layer - nominal;
+            a.served += duration;
+            let counters = &mut self.out.counters[a.tenant];
+            counters.busy_cycles += duration.0;
+            counters.fused_tiles += u64::from(fused);
+            self.out.slices.push(Slice {
+                array: ArrayId(array),
+                tenant: tenant.id,
+                request: a.id,
+                node: tenant.layers[a.layer].node,
+                tile: own.tile,
+                start: self.now,
+                duration,
+                fused,
+            });
+            parts.push(Part {
+                request: i,
+                layer: a.layer,
+                job: a.next_job,
+                values,
+                fault,
+            });
+            a.next_job += 1;
+            self.last_owner[array] = Some(i);
+        }
+        self.arrays[array] = Some(Running { parts });
+        self.queue.push(self.now + duration, Event::Done(array));
+    }
+
+    /// Counts a preemption when `array` passes from a request that still has ready jobs to another.
+    fn count_preemption(&mut self, array: usize, next: usize) {
         if let Some(prev) = self.last_owner[array]
-            && prev != i
+            && prev != next
             && self.active[prev].as_ref().is_some_and(|p| {
                 !p.dropped && p.next_job < self.tenants[p.tenant].layers[p.layer].jobs.len()
             })
@@ -360,35 +465,5 @@ impl<'t> Engine<'t, '_> {
             let t = self.active[prev].as_ref().expect("checked").tenant;
             self.out.counters[t].preemptions += 1;
         }
-        let a = self.active[i].as_mut().expect("active");
-        let values = match (a.interp.as_ref(), job.tile) {
-            (Some(it), Some(tile)) => Some(it.compute_tile(tile, fault)),
-            _ => None,
-        };
-        a.start.get_or_insert(self.now);
-        a.running += 1;
-        a.remaining = a.remaining - nominal;
-        a.remaining_in_layer = a.remaining_in_layer - nominal;
-        a.served += duration;
-        self.out.counters[a.tenant].busy_cycles += duration.0;
-        self.out.slices.push(Slice {
-            array: ArrayId(array),
-            tenant: tenant.id,
-            request: a.id,
-            node: tenant.layers[a.layer].node,
-            tile: job.tile,
-            start: self.now,
-            duration,
-        });
-        self.arrays[array] = Some(Running {
-            request: i,
-            layer: a.layer,
-            job: a.next_job,
-            values,
-            fault,
-        });
-        a.next_job += 1;
-        self.last_owner[array] = Some(i);
-        self.queue.push(self.now + duration, Event::Done(array));
     }
 }

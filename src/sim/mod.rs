@@ -60,6 +60,8 @@ pub struct Slice {
     pub start: Cycles,
     /// Duration.
     pub duration: Cycles,
+    /// Ran fused with another request's tile job on the same array.
+    pub fused: bool,
 }
 
 /// A value that differed from the isolated run.

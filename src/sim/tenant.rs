@@ -14,6 +14,8 @@ use crate::units::{Cycles, TenantId};
 pub struct Job {
     /// Tile index within the node (`None` for a vector job).
     pub tile: Option<usize>,
+    /// The tile job's GEMM shape (`None` for a vector job).
+    pub shape: Option<GemmShape>,
     /// Compute cycles on the array (or its vector unit).
     pub compute: Cycles,
     /// DRAM bytes it moves.
@@ -91,22 +93,24 @@ impl TenantModel {
                         .tiles
                         .iter()
                         .enumerate()
-                        .map(|(i, t)| Job {
-                            tile: Some(i),
-                            compute: tile_cycles(
-                                &spec,
-                                GemmShape {
-                                    m: t.m,
-                                    k: g.shape.k,
-                                    n: t.n,
-                                },
-                            ),
-                            bytes: g.tile_bytes(t),
+                        .map(|(i, t)| {
+                            let shape = GemmShape {
+                                m: t.m,
+                                k: g.shape.k,
+                                n: t.n,
+                            };
+                            Job {
+                                tile: Some(i),
+                                shape: Some(shape),
+                                compute: tile_cycles(&spec, shape),
+                                bytes: g.tile_bytes(t),
+                            }
                         })
                         .collect(),
                     Kernel::Vector(v) if v.work == 0 => Vec::new(),
                     Kernel::Vector(v) => vec![Job {
                         tile: None,
+                        shape: None,
                         compute: Cycles(v.work.div_ceil(cfg.vector_lanes as u64)),
                         bytes: 0,
                     }],

@@ -1,0 +1,214 @@
+//! Planaria (Ghodrati et al., MICRO'20): spatial multi-tenancy by architecture fission. Every
+//! request gets its own set of arrays, sized to its slack, and keeps it until the next
+//! arrival or completion.
+//!
+//! At each scheduling event (the set of active requests changed since the last decision):
+//!
+//! 1. Each request's minimum is the fewest arrays `k` whose estimated remaining time
+//!    `estimate(k)` fits its slack (deadline − now). A request that no `k` fits is hopeless.
+//! 2. If no request is hopeless and the minimums fit the accelerator, each gets its minimum
+//!    and the spare arrays go out in proportion to `priority / estimate(minimum)`.
+//! 3. Otherwise the requests that have a minimum rank by `priority / (slack × minimum)` and
+//!    take their minimums in that order while arrays last (the last one may get fewer); any
+//!    arrays left go to them in proportion to that score, and what they still leave goes to
+//!    the hopeless ones in proportion to `priority / estimate(all arrays)`.
+//!
+//! The scores are the ones of the authors' released scheduler (he-actlab/planaria.code,
+//! `scheduler/scheduler.py`). Where it differs in detail, this version is deterministic:
+//! proportional shares are rounded by largest remainder, ties going to the higher score, then
+//! the earlier arrival, then the lower id (the released code rounds each share and settles the
+//! difference on the highest- or lowest-priority tasks, picking at random among equals); no
+//! request gets more arrays than it can ever use (`parallelism`), the excess going to the
+//! others; and hopeless requests share the leftovers by the rule the released code applies
+//! when every request is hopeless.
+//!
+//! Reallocation takes effect at tile boundaries: an array whose job belongs to a request that
+//! lost it finishes that job, then takes its new owner's next ready job. An array whose owner
+//! has no ready job stays idle until the owner has one or the next scheduling event: Planaria
+//! holds a task's subarrays for it between events and lends none, and so does this policy.
+//! No task fusion, no admission test, no drops.
+
+use super::{Decision, Policy, RequestView, View};
+use crate::units::{Cycles, RequestId, TenantId};
+
+/// Planaria's slack-driven spatial allocation of arrays to requests.
+#[derive(Debug, Clone, Default)]
+pub struct Planaria {
+    /// The request each array is allocated to.
+    owner: Vec<Option<RequestId>>,
+    /// The active requests when `owner` was computed, in arrival order.
+    active: Vec<RequestId>,
+}
+
+impl Planaria {
+    /// The fewest of `arrays` arrays with which `r`'s estimated remaining time fits its slack
+    /// at `now` (`None`: hopeless).
+    pub fn min_arrays(r: &RequestView, now: Cycles, arrays: usize) -> Option<usize> {
+        let slack = i128::from(r.deadline.0) - i128::from(now.0);
+        (1..=arrays).find(|&k| i128::from(r.estimate(k).0) <= slack)
+    }
+
+    /// How many arrays each of `view`'s requests gets, in `view.requests` order.
+    pub fn shares(view: &View) -> Vec<usize> {
+        let n = view.num_arrays();
+        let rs = view.requests;
+        let min: Vec<Option<usize>> = rs
+            .iter()
+            .map(|r| Planaria::min_arrays(r, view.now, n))
+            .collect();
+        let cap: Vec<usize> = rs.iter().map(|r| r.parallelism().min(n)).collect();
+        let priority = |i: usize| f64::from(rs[i].priority);
+        let per_cycle = |c: Cycles| 1.0 / c.0.max(1) as f64;
+        let all: Option<Vec<usize>> = min.iter().copied().collect();
+        if let Some(min) = all
+            && min.iter().sum::<usize>() <= n
+        {
+            let score: Vec<f64> = (0..rs.len())
+                .map(|i| priority(i) * per_cycle(rs[i].estimate(min[i])))
+                .collect();
+            let group = ranked(rs, &score, 0..rs.len());
+            let spare = n - min.iter().sum::<usize>();
+            let mut counts = min;
+            share(&mut counts, &cap, &score, &group, spare);
+            return counts;
+        }
+        let slack = |i: usize| (i128::from(rs[i].deadline.0) - i128::from(view.now.0)).max(1);
+        let score: Vec<f64> = (0..rs.len())
+            .map(|i| match min[i] {
+                Some(k) => priority(i) / (slack(i) as f64 * k as f64),
+                None => priority(i) * per_cycle(rs[i].estimate(n)),
+            })
+            .collect();
+        let fitting = ranked(rs, &score, (0..rs.len()).filter(|&i| min[i].is_some()));
+        let hopeless = ranked(rs, &score, (0..rs.len()).filter(|&i| min[i].is_none()));
+        let mut counts = vec![0; rs.len()];
+        let mut left = n;
+        for &i in &fitting {
+            let k = min[i].map_or(0, |k| k.min(left));
+            counts[i] = k;
+            left -= k;
+        }
+        let left = share(&mut counts, &cap, &score, &fitting, left);
+        share(&mut counts, &cap, &score, &hopeless, left);
+        counts
+    }
+
+    /// The request each array is allocated to, as of the last decision.
+    pub fn allocation(&self) -> &[Option<RequestId>] {
+        &self.owner
+    }
+
+    /// Maps `counts` onto arrays, moving as few as possible: an array stays with the request
+    /// whose job it runs, else with the one it was allocated to, while that request's share
+    /// lasts; the rest of each share comes from the arrays left, idle ones first.
+    fn place(&mut self, view: &View, counts: &[usize]) {
+        let n = view.num_arrays();
+        let mut need = counts.to_vec();
+        let mut owner: Vec<Option<RequestId>> = vec![None; n];
+        let running: Vec<Option<RequestId>> = view.arrays.to_vec();
+        let previous: Vec<Option<RequestId>> = (0..n)
+            .map(|a| self.owner.get(a).copied().flatten())
+            .collect();
+        for source in [running, previous] {
+            for (slot, id) in owner.iter_mut().zip(source) {
+                if let (None, Some(id)) = (*slot, id)
+                    && let Some(i) = view.requests.iter().position(|r| r.id == id)
+                    && need[i] > 0
+                {
+                    *slot = Some(id);
+                    need[i] -= 1;
+                }
+            }
+        }
+        let mut free: Vec<usize> = (0..n).filter(|&a| owner[a].is_none()).collect();
+        free.sort_by_key(|&a| view.arrays[a].is_some());
+        let mut free = free.into_iter();
+        for (r, k) in view.requests.iter().zip(need) {
+            for a in free.by_ref().take(k) {
+                owner[a] = Some(r.id);
+            }
+        }
+        self.owner = owner;
+    }
+}
+
+/// `members` by descending score, then arrival, then id.
+fn ranked(rs: &[RequestView], score: &[f64], members: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut v: Vec<usize> = members.collect();
+    v.sort_by(|&a, &b| {
+        score[b]
+            .total_cmp(&score[a])
+            .then(rs[a].arrival.cmp(&rs[b].arrival))
+            .then(rs[a].id.cmp(&rs[b].id))
+    });
+    v
+}
+
+/// Hands `spare` arrays to `group` in proportion to `score` (largest remainder, taken one
+/// array at a time: each goes to the member furthest below its quota, the earlier in `group`
+/// on a tie), no member beyond its `cap`. Returns the arrays no member could take.
+fn share(
+    counts: &mut [usize],
+    cap: &[usize],
+    score: &[f64],
+    group: &[usize],
+    spare: usize,
+) -> usize {
+    let total: f64 = group.iter().map(|&i| score[i]).sum();
+    let quota = |i: usize| {
+        if total > 0.0 {
+            score[i] / total * spare as f64
+        } else {
+            0.0
+        }
+    };
+    let mut given = vec![0usize; counts.len()];
+    for left in (1..=spare).rev() {
+        let mut best: Option<(usize, f64)> = None;
+        for &i in group.iter().filter(|&&i| counts[i] < cap[i]) {
+            let deficit = quota(i) - given[i] as f64;
+            if best.is_none_or(|(_, d)| deficit > d) {
+                best = Some((i, deficit));
+            }
+        }
+        let Some((i, _)) = best else {
+            return left;
+        };
+        counts[i] += 1;
+        given[i] += 1;
+    }
+    0
+}
+
+impl Policy for Planaria {
+    fn name(&self) -> &'static str {
+        "planaria"
+    }
+
+    fn reset(&mut self, _tenants: &[(TenantId, u8, f64)], _arrays: usize) {
+        *self = Planaria::default();
+    }
+
+    fn decide(&mut self, view: &View) -> Decision {
+        let active: Vec<RequestId> = view.requests.iter().map(|r| r.id).collect();
+        if active != self.active || self.owner.len() != view.num_arrays() {
+            self.place(view, &Planaria::shares(view));
+            self.active = active;
+        }
+        let mut ready: Vec<usize> = view.requests.iter().map(|r| r.ready).collect();
+        let assign = view
+            .idle()
+            .filter_map(|a| {
+                let id = self.owner.get(a.0).copied().flatten()?;
+                let i = view.requests.iter().position(|r| r.id == id)?;
+                let left = ready[i].checked_sub(1)?;
+                ready[i] = left;
+                Some((a, id))
+            })
+            .collect();
+        Decision {
+            assign,
+            ..Decision::default()
+        }
+    }
+}
