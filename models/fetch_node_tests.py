@@ -10,11 +10,15 @@ Selection rule (a test is copied only if all hold):
   * its name does not contain "_expanded" (function-expanded variants);
   * every node of model.onnx is in the default domain ("" or "ai.onnx") and
     its op_type is in SUPPORTED_OPS; the model defines no local functions;
+  * the model imports default-domain opset MIN_OPSET or later;
   * every graph input and output is a tensor (not a sequence, optional, map
     or sparse tensor) of an element type in SUPPORTED_DTYPES;
-  * every node has exactly one output; BatchNormalization additionally must
-    not be in training mode (training_mode=1 has three outputs).
+  * every node has exactly one output, except the ops in MULTI_OUTPUT (at
+    most the number given there); BatchNormalization additionally must not be
+    in training mode (training_mode=1 has three outputs).
     (This excludes e.g. MaxPool with the Indices output.)
+  * no node uses an attribute value listed in UNSUPPORTED_ATTRS (features the
+    emulator rejects with a clear error, e.g. Resize's cubic mode).
 """
 import os
 import shutil
@@ -29,6 +33,21 @@ SUPPORTED_OPS = [
     "Relu", "Clip", "Add", "Sub", "Mul", "Div", "BatchNormalization", "MaxPool", "AveragePool",
     "GlobalAveragePool", "Flatten", "Reshape", "Transpose", "Concat", "Softmax",
     "QuantizeLinear", "DequantizeLinear", "Identity",
+    "GlobalMaxPool", "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast", "Slice",
+    "ConvTranspose", "Resize", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Erf", "Gelu",
+    "LeakyRelu", "PRelu", "Pow", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Softplus",
+    "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "LayerNormalization", "Split",
+    "Expand", "Where", "Range", "ConstantOfShape", "Pad", "Min", "Max",
+    "DynamicQuantizeLinear", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual",
+    "Not", "And", "Or", "Xor",
+]
+# Ops with more than one output, and the most outputs each may have (None: any number).
+MULTI_OUTPUT = {"Split": None, "DynamicQuantizeLinear": 3, "LayerNormalization": 3}
+# (op, attribute, value) combinations the emulator rejects, with the reason.
+UNSUPPORTED_ATTRS = [
+    ("Resize", "mode", b"cubic", "Resize mode=cubic is not supported"),
+    ("Resize", "antialias", 1, "Resize antialias=1 is not supported"),
+    ("Resize", "exclude_outside", 1, "Resize exclude_outside=1 is not supported"),
 ]
 SUPPORTED_DTYPES = {
     TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16", TensorProto.BFLOAT16: "bfloat16",
@@ -36,6 +55,7 @@ SUPPORTED_DTYPES = {
     TensorProto.INT64: "int64", TensorProto.BOOL: "bool",
 }
 DEFAULT_DOMAINS = ("", "ai.onnx")
+MIN_OPSET = 7                           # the oldest default-domain opset cdmsa imports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEST = os.path.join(HERE, "onnx-node-tests")
@@ -69,6 +89,9 @@ def classify(model):
         return ops, "op " + ",".join(unsupported)
     if len(model.functions):
         return ops, "local functions"
+    opset = opset_of(model)
+    if opset is not None and opset < MIN_OPSET:
+        return ops, f"opset {opset}, older than the oldest supported ({MIN_OPSET})"
     for vi in list(g.input) + list(g.output):
         p = io_problem(vi)
         if p:
@@ -78,8 +101,16 @@ def classify(model):
             for a in n.attribute:
                 if a.name == "training_mode" and a.i == 1:
                     return ops, "BatchNormalization training_mode=1"
+        for op, name, value, reason in UNSUPPORTED_ATTRS:
+            for a in n.attribute:
+                if n.op_type == op and a.name == name and value in (a.i, a.s):
+                    return ops, reason
         outs = [o for o in n.output if o]
-        if len(outs) != 1 or len(n.output) != 1:
+        if n.op_type in MULTI_OUTPUT:
+            most = MULTI_OUTPUT[n.op_type]
+            if most is not None and len(n.output) > most:
+                return ops, f"{n.op_type} with {len(n.output)} outputs"
+        elif len(outs) != 1 or len(n.output) != 1:
             return ops, f"{n.op_type} with {len(outs)} outputs"
     return ops, None
 
@@ -168,10 +199,16 @@ def main():
         f.write("1. its name does not contain `_expanded` (the function-expanded variants are left out);\n")
         f.write("2. every node is in the default domain (`\"\"` / `ai.onnx`), the model has no local "
                 "functions, and every op type is one of: " + ", ".join(SUPPORTED_OPS) + ";\n")
-        f.write("3. every graph input and output is a tensor (no sequence, optional or map) whose "
+        f.write(f"3. the model imports default-domain opset {MIN_OPSET} or later (the oldest cdmsa "
+                "supports), and every graph input and output is a tensor (no sequence, optional or map) whose "
                 "element type is one of: " + ", ".join(SUPPORTED_DTYPES.values()) + ";\n")
-        f.write("4. every node has exactly one output, and no BatchNormalization is in training mode "
-                "(`training_mode=1`). This leaves out, e.g., MaxPool with its Indices output.\n\n")
+        f.write("4. every node has exactly one output — except "
+                + ", ".join(f"{o} (" + ("any number" if m is None else f"at most {m}") + ")"
+                            for o, m in MULTI_OUTPUT.items())
+                + " — and no BatchNormalization is in training mode "
+                "(`training_mode=1`). This leaves out, e.g., MaxPool with its Indices output;\n")
+        f.write("5. no node uses an attribute value the emulator rejects: "
+                + "; ".join(r for _, _, _, r in UNSUPPORTED_ATTRS) + ".\n\n")
         f.write("## Tests per op\n\n| op | tests |\n| --- | ---: |\n")
         for o in SUPPORTED_OPS:
             f.write(f"| {o} | {per_op.get(o, 0)} |\n")

@@ -1,10 +1,13 @@
 //! Lowering + array execution against the naive reference interpreter, on random shapes:
-//! im2col, grouping, padding, dilation, batching, tiling and requantization.
+//! im2col, grouping, padding, dilation, batching, tiling and requantization; ConvTranspose
+//! against a direct scatter of every input pixel through the kernel.
 
 use cdmsa::config::AcceleratorConfig;
 use cdmsa::exec::execute;
+use cdmsa::ir::geometry::Window;
 use cdmsa::ir::{
-    AutoPad, ConvAttrs, FusedAct, GemmAttrs, Graph, InputBinding, Node, Op, Value, ValueId,
+    AutoPad, ConvAttrs, ConvTransposeAttrs, FusedAct, GemmAttrs, Graph, InputBinding, Node, Op,
+    Value, ValueId,
 };
 use cdmsa::lower::lower;
 use cdmsa::reference::{self, RefOutput};
@@ -217,8 +220,82 @@ impl ConvCase {
     }
 }
 
+/// ConvTranspose by definition: every input pixel times every tap, added at output position
+/// `i·stride + k·dilation − pad_begin` (in f64).
+fn conv_transpose_scatter(
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    win: &Window,
+    groups: usize,
+) -> ArrayD<f64> {
+    let (x, w, b) = (x.to_f64(), w.to_f64(), b.to_f64());
+    let (xs, ws) = (x.shape().to_vec(), w.shape().to_vec());
+    let (cin_g, cout_g) = (xs[1] / groups, ws[1]);
+    let mut y = ArrayD::<f64>::zeros(IxDyn(&[
+        xs[0],
+        groups * cout_g,
+        win.output[0],
+        win.output[1],
+    ]));
+    for ((bi, c, i0, i1), &v) in x.indexed_iter().map(|(i, v)| ((i[0], i[1], i[2], i[3]), v)) {
+        let g = c / cin_g;
+        for co in 0..cout_g {
+            for k0 in 0..ws[2] {
+                for k1 in 0..ws[3] {
+                    let o0 = (i0 * win.strides[0] + k0 * win.dilations[0]) as isize
+                        - win.pad_begin[0] as isize;
+                    let o1 = (i1 * win.strides[1] + k1 * win.dilations[1]) as isize
+                        - win.pad_begin[1] as isize;
+                    if (0..win.output[0] as isize).contains(&o0)
+                        && (0..win.output[1] as isize).contains(&o1)
+                    {
+                        y[[bi, g * cout_g + co, o0 as usize, o1 as usize]] +=
+                            v * w[[c, co, k0, k1]];
+                    }
+                }
+            }
+        }
+    }
+    for ((_, c, _, _), v) in y
+        .indexed_iter_mut()
+        .map(|(i, v)| ((i[0], i[1], i[2], i[3]), v))
+    {
+        *v += b[[c]];
+    }
+    y
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn float_conv_transpose_matches_a_direct_scatter(c in conv_case(), extra in (0..2usize, 0..2usize)) {
+        let attrs = ConvTransposeAttrs {
+            conv: c.attrs(),
+            output_padding: vec![extra.0 % c.stride.0, extra.1 % c.stride.1],
+            output_shape: vec![],
+        };
+        // Weights are [cin, cout/groups, kernel…]; the case's cin_g/cout_g swap roles.
+        let x_shape = [c.batch, c.groups * c.cin_g, c.hw.0, c.hw.1];
+        let w_shape = [c.groups * c.cin_g, c.cout_g, c.kernel.0, c.kernel.1];
+        let win = Window::of_conv_transpose(&attrs, &x_shape, &w_shape);
+        prop_assume!(win.as_ref().is_ok_and(|w| w.output_size() > 0));
+        let win = win.unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
+        let x = rand_f32(&mut rng, &x_shape);
+        let w = rand_f32(&mut rng, &w_shape);
+        let b = rand_f32(&mut rng, &[c.groups * c.cout_g]);
+        let want = conv_transpose_scatter(&x, &w, &b, &win, c.groups);
+        let g = graph(Op::ConvTranspose(attrs), &x, vec![Some(w), Some(b)]);
+        for cfg in accels() {
+            let got = run(&g, &x, &cfg).to_f64();
+            prop_assert_eq!(got.shape(), want.shape());
+            for (a, b) in got.iter().zip(&want) {
+                prop_assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
+            }
+        }
+    }
 
     #[test]
     fn float_conv_matches_the_reference(c in conv_case()) {

@@ -611,7 +611,7 @@ fn non_tensor_and_unsupported_value_types_are_rejected() {
 
 #[test]
 fn opset_bounds() {
-    for opset in [6, 26] {
+    for opset in [6, 28] {
         match decode_model(&model(conv_relu_graph(), opset), None) {
             Err(Error::Invalid(msg)) => assert!(msg.contains(&format!("opset {opset}")), "{msg}"),
             other => panic!("{other:?}"),

@@ -2,11 +2,17 @@
 //! operator specification (docs/Operators.md and docs/Changelog.md of onnx/onnx).
 
 use cdmsa::Error;
-use cdmsa::ir::{AutoPad, ConvAttrs, FusedAct, GemmAttrs, Op, PoolAttrs};
+use cdmsa::ir::{
+    AspectPolicy, AutoPad, Comparison, ConvAttrs, ConvTransposeAttrs, CoordinateTransform,
+    FusedAct, GemmAttrs, Logic, NearestMode, Op, PadMode, PoolAttrs, ReduceAttrs, Reduction,
+    ResizeAttrs, ResizeMode, Unary,
+};
 use cdmsa::onnx::decode_model;
 use cdmsa::proto::attribute_proto::AttributeType;
 use cdmsa::proto::*;
 use cdmsa::tensor::DType;
+use cdmsa::tensor::Tensor;
+use ndarray::{ArrayD, IxDyn};
 use prost::Message;
 
 fn attr(name: &str, ty: AttributeType) -> AttributeProto {
@@ -648,4 +654,334 @@ fn subgraph_ops_are_unsupported() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// The message of the node error an import with these outputs gives.
+fn rejected_outputs(
+    opset: i64,
+    op: &str,
+    inputs: &[&str],
+    outputs: &[&str],
+    attrs: Vec<AttributeProto>,
+) -> String {
+    match import_with_outputs(opset, op, inputs, outputs, attrs) {
+        Err(Error::Node { msg, .. }) => msg,
+        other => panic!("{op}: expected a node error, got {other:?}"),
+    }
+}
+
+#[test]
+fn activations_and_their_attributes() {
+    for (name, u) in [
+        ("Sigmoid", Unary::Sigmoid),
+        ("Tanh", Unary::Tanh),
+        ("Erf", Unary::Erf),
+        ("Sqrt", Unary::Sqrt),
+        ("Exp", Unary::Exp),
+        ("Log", Unary::Log),
+        ("Neg", Unary::Neg),
+        ("Abs", Unary::Abs),
+        ("Reciprocal", Unary::Reciprocal),
+        ("Softplus", Unary::Softplus),
+        ("HardSwish", Unary::HardSwish),
+    ] {
+        assert_eq!(ok(20, name, X, vec![]), Op::Unary(u));
+    }
+    assert!(rejected(13, "HardSwish", X, vec![]).contains("needs opset 14"));
+    assert!(rejected(8, "Erf", X, vec![]).contains("needs opset 9"));
+    assert_eq!(
+        ok(13, "HardSigmoid", X, vec![]),
+        Op::Unary(Unary::HardSigmoid {
+            alpha: 0.2,
+            beta: 0.5
+        })
+    );
+    assert_eq!(
+        ok(13, "LeakyRelu", X, vec![float("alpha", 0.1)]),
+        Op::Unary(Unary::LeakyRelu { alpha: 0.1 })
+    );
+    assert_eq!(
+        ok(13, "LeakyRelu", X, vec![]),
+        Op::Unary(Unary::LeakyRelu { alpha: 0.01 })
+    );
+    assert!(rejected(13, "LeakyRelu", X, vec![float("alpha", f32::INFINITY)]).contains("finite"));
+    assert_eq!(
+        ok(20, "Gelu", X, vec![]),
+        Op::Unary(Unary::Gelu { tanh: false })
+    );
+    assert_eq!(
+        ok(20, "Gelu", X, vec![string("approximate", "tanh")]),
+        Op::Unary(Unary::Gelu { tanh: true })
+    );
+    assert!(rejected(20, "Gelu", X, vec![string("approximate", "fast")]).contains("'fast'"));
+    assert!(rejected(19, "Gelu", X, vec![]).contains("needs opset 20"));
+}
+
+#[test]
+fn binary_logic_and_variadic_ops() {
+    assert_eq!(ok(15, "Pow", XW, vec![]), Op::Pow);
+    assert_eq!(ok(16, "PRelu", XW, vec![]), Op::PRelu);
+    assert_eq!(ok(13, "Max", &["a", "b", "c"], vec![]), Op::Max);
+    assert_eq!(ok(13, "Min", X, vec![]), Op::Min);
+    assert!(rejected(13, "Min", &[], vec![]).contains("at least 1"));
+    assert_eq!(ok(13, "Equal", XW, vec![]), Op::Compare(Comparison::Equal));
+    assert_eq!(
+        ok(16, "GreaterOrEqual", XW, vec![]),
+        Op::Compare(Comparison::GreaterOrEqual)
+    );
+    assert!(rejected(11, "LessOrEqual", XW, vec![]).contains("needs opset 12"));
+    assert_eq!(ok(7, "Xor", XW, vec![]), Op::Logic(Logic::Xor));
+    assert_eq!(ok(7, "Not", X, vec![]), Op::Not);
+    assert_eq!(ok(16, "Where", &["c", "a", "b"], vec![]), Op::Where);
+    assert!(rejected(16, "Where", XW, vec![]).contains("expects 3 inputs"));
+}
+
+#[test]
+fn reductions_move_axes_from_attribute_to_input() {
+    let attrs = |axes: Option<Vec<i64>>, keepdims, noop| {
+        Op::Reduce(ReduceAttrs {
+            kind: Reduction::Mean,
+            axes,
+            keepdims,
+            noop_with_empty_axes: noop,
+        })
+    };
+    assert_eq!(
+        ok(
+            13,
+            "ReduceMean",
+            X,
+            vec![ints("axes", &[1]), int("keepdims", 0)]
+        ),
+        attrs(Some(vec![1]), false, false)
+    );
+    assert_eq!(ok(13, "ReduceMean", X, vec![]), attrs(None, true, false));
+    assert_eq!(
+        ok(18, "ReduceMean", XW, vec![int("noop_with_empty_axes", 1)]),
+        attrs(None, true, true)
+    );
+    assert!(rejected(18, "ReduceMean", X, vec![ints("axes", &[1])]).contains("'axes'"));
+    assert!(rejected(13, "ReduceMean", XW, vec![]).contains("expects 1 inputs"));
+    // ReduceSum takes its axes as an input already from opset 13.
+    let Op::Reduce(r) = ok(13, "ReduceSum", XW, vec![]) else {
+        panic!()
+    };
+    assert_eq!((r.kind, r.axes), (Reduction::Sum, None));
+    assert!(rejected(13, "ReduceSum", X, vec![ints("axes", &[0])]).contains("'axes'"));
+    let Op::Reduce(r) = ok(11, "ReduceMax", X, vec![ints("axes", &[0])]) else {
+        panic!()
+    };
+    assert_eq!((r.kind, r.axes), (Reduction::Max, Some(vec![0])));
+}
+
+#[test]
+fn layer_normalization_has_up_to_three_outputs() {
+    let three = ["y", "mean", "inv_std"];
+    let Ok(op) = import_with_outputs(17, "LayerNormalization", XW, &three, vec![]) else {
+        panic!()
+    };
+    assert_eq!(
+        op,
+        Op::LayerNormalization {
+            axis: -1,
+            epsilon: 1e-5
+        }
+    );
+    // An omitted output in the middle keeps the positions of the later ones.
+    assert!(import_with_outputs(17, "LayerNormalization", XW, &["y", "", "inv"], vec![]).is_ok());
+    let four = ["y", "m", "i", "extra"];
+    let msg = rejected_outputs(17, "LayerNormalization", XW, &four, vec![]);
+    assert!(msg.contains("at most 3 outputs"), "{msg}");
+    let msg = rejected(17, "LayerNormalization", XW, vec![int("stash_type", 11)]);
+    assert!(msg.contains("stash_type 11"), "{msg}");
+    assert!(rejected(16, "LayerNormalization", XW, vec![]).contains("needs opset 17"));
+}
+
+#[test]
+fn split_forms_by_opset() {
+    let outs = ["a", "b", "c"];
+    let split =
+        |opset, inputs: &[&str], attrs| import_with_outputs(opset, "Split", inputs, &outs, attrs);
+    assert_eq!(
+        split(11, X, vec![ints("split", &[1, 2, 3]), int("axis", 1)]).unwrap(),
+        Op::Split {
+            axis: 1,
+            split: Some(vec![1, 2, 3]),
+            parts: 3,
+            uneven: false
+        }
+    );
+    assert_eq!(
+        split(13, X, vec![]).unwrap(),
+        Op::Split {
+            axis: 0,
+            split: None,
+            parts: 3,
+            uneven: false
+        }
+    );
+    assert_eq!(
+        split(18, X, vec![int("num_outputs", 3)]).unwrap(),
+        Op::Split {
+            axis: 0,
+            split: None,
+            parts: 3,
+            uneven: true
+        }
+    );
+    assert_eq!(
+        split(18, XW, vec![]).unwrap(),
+        Op::Split {
+            axis: 0,
+            split: None,
+            parts: 3,
+            uneven: false
+        }
+    );
+    let msg = |r: cdmsa::Result<Op>| match r {
+        Err(Error::Node { msg, .. }) => msg,
+        other => panic!("{other:?}"),
+    };
+    assert!(msg(split(18, X, vec![])).contains("num_outputs"));
+    assert!(msg(split(18, X, vec![int("num_outputs", 2)])).contains("3 outputs"));
+    assert!(msg(split(18, XW, vec![int("num_outputs", 3)])).contains("cannot be combined"));
+    assert!(msg(import_with_outputs(13, "Split", X, &["a", "", "c"], vec![])).contains("#1"));
+}
+
+#[test]
+fn movement_and_generators() {
+    assert_eq!(ok(13, "Expand", XW, vec![]), Op::Expand);
+    assert!(rejected(7, "Expand", XW, vec![]).contains("needs opset 8"));
+    let zero = Tensor::F32(ArrayD::zeros(IxDyn(&[])));
+    assert_eq!(
+        ok(20, "ConstantOfShape", X, vec![]),
+        Op::ConstantOfShape { value: zero }
+    );
+    let two = AttributeProto {
+        t: Some(TensorProto {
+            dims: vec![2],
+            data_type: 1,
+            float_data: vec![1.0, 2.0],
+            ..Default::default()
+        }),
+        ..attr("value", AttributeType::Tensor)
+    };
+    assert!(rejected(20, "ConstantOfShape", X, vec![two]).contains("one element"));
+    assert_eq!(ok(11, "Range", &["s", "l", "d"], vec![]), Op::Range);
+    assert!(
+        rejected(27, "Range", &["s", "l", "d"], vec![int("stash_type", 11)]).contains("stash_type")
+    );
+    assert!(
+        rejected(11, "Range", &["s", "l", "d"], vec![int("stash_type", 1)]).contains("unexpected")
+    );
+    let pad = |mode, pads| Op::Pad {
+        mode,
+        pads,
+        value: 0.0,
+    };
+    assert_eq!(ok(13, "Pad", XW, vec![]), pad(PadMode::Constant, None));
+    assert_eq!(
+        ok(
+            19,
+            "Pad",
+            &["x", "p", "v", "a"],
+            vec![string("mode", "wrap")]
+        ),
+        pad(PadMode::Wrap, None)
+    );
+    assert!(rejected(18, "Pad", XW, vec![string("mode", "wrap")]).contains("'wrap'"));
+    assert!(rejected(17, "Pad", &["x", "p", "v", "a"], vec![]).contains("2 to 3 inputs"));
+    assert_eq!(
+        ok(
+            10,
+            "Pad",
+            X,
+            vec![ints("pads", &[1, 1]), string("mode", "edge")]
+        ),
+        pad(PadMode::Edge, Some(vec![1, 1]))
+    );
+    assert!(rejected(10, "Pad", X, vec![]).contains("'pads' is required"));
+}
+
+#[test]
+fn resize_modes_and_mappings() {
+    let defaults = ResizeAttrs {
+        mode: ResizeMode::Nearest(NearestMode::RoundPreferFloor),
+        transform: CoordinateTransform::HalfPixel,
+        extrapolation_value: 0.0,
+        axes: None,
+        aspect: AspectPolicy::Stretch,
+    };
+    assert_eq!(
+        ok(19, "Resize", &["x", "", "s"], vec![]),
+        Op::Resize(defaults.clone())
+    );
+    let attrs = vec![
+        string("mode", "linear"),
+        string("coordinate_transformation_mode", "tf_crop_and_resize"),
+        float("extrapolation_value", 10.0),
+        ints("axes", &[2, 3]),
+        string("keep_aspect_ratio_policy", "not_larger"),
+    ];
+    assert_eq!(
+        ok(18, "Resize", &["x", "r", "", "sizes"], attrs),
+        Op::Resize(ResizeAttrs {
+            mode: ResizeMode::Linear,
+            transform: CoordinateTransform::TfCropAndResize,
+            extrapolation_value: 10.0,
+            axes: Some(vec![2, 3]),
+            aspect: AspectPolicy::NotLarger,
+        })
+    );
+    let Op::Resize(a) = ok(
+        11,
+        "Resize",
+        &["x", "r", "s"],
+        vec![string("nearest_mode", "ceil")],
+    ) else {
+        panic!()
+    };
+    assert_eq!(a.mode, ResizeMode::Nearest(NearestMode::Ceil));
+    assert!(rejected(11, "Resize", X, vec![]).contains("3 to 4 inputs"));
+    assert!(rejected(13, "Resize", X, vec![string("mode", "cubic")]).contains("cubic"));
+    assert!(rejected(18, "Resize", X, vec![int("antialias", 1)]).contains("antialias"));
+    assert!(rejected(13, "Resize", X, vec![int("exclude_outside", 1)]).contains("exclude_outside"));
+    assert!(rejected(17, "Resize", X, vec![ints("axes", &[0])]).contains("unexpected"));
+    let sym = vec![string(
+        "coordinate_transformation_mode",
+        "half_pixel_symmetric",
+    )];
+    assert!(rejected(18, "Resize", X, sym.clone()).contains("unknown"));
+    assert!(ok(19, "Resize", X, sym) != Op::Resize(defaults));
+    assert!(rejected(10, "Resize", XW, vec![]).contains("needs opset 11"));
+}
+
+#[test]
+fn conv_transpose_and_dynamic_quantization() {
+    let attrs = vec![
+        ints("strides", &[3, 2]),
+        ints("output_padding", &[1, 1]),
+        ints("output_shape", &[10, 8]),
+        int("group", 2),
+    ];
+    assert_eq!(
+        ok(22, "ConvTranspose", XW, attrs),
+        Op::ConvTranspose(ConvTransposeAttrs {
+            conv: ConvAttrs {
+                strides: vec![3, 2],
+                group: 2,
+                ..ConvAttrs::default()
+            },
+            output_padding: vec![1, 1],
+            output_shape: vec![10, 8],
+        })
+    );
+    assert!(rejected(22, "ConvTranspose", XW, vec![ints("output_padding", &[-1])]).contains("-1"));
+    let three = ["y", "scale", "zp"];
+    assert_eq!(
+        import_with_outputs(11, "DynamicQuantizeLinear", X, &three, vec![]).unwrap(),
+        Op::DynamicQuantizeLinear
+    );
+    let msg = rejected(11, "DynamicQuantizeLinear", X, vec![]);
+    assert!(msg.contains("expects 3 outputs"), "{msg}");
 }

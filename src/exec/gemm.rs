@@ -285,7 +285,7 @@ impl<'k> GemmRun<'k> {
                 // A per-column bias preloads the accumulators; anything else is added after.
                 let c_full = r.bias.map(|c| c.to_f32());
                 let as_bias = match (&node.op, &c_full) {
-                    (Op::Conv(_), Some(_)) => true,
+                    (Op::Conv(_) | Op::ConvTranspose(_), Some(_)) => true,
                     (Op::Gemm(_), Some(c)) => {
                         alpha == 1.0
                             && beta == 1.0

@@ -103,8 +103,17 @@ impl<'p> Interpreter<'p> {
         let out = n.outputs[0];
         match &p.kernels[node] {
             Kernel::Vector(_) => {
-                let t = vector::eval(&n.op, &self.inputs(node)).map_err(in_node(n))?;
-                self.values[out.0] = Some(t);
+                let ts = vector::eval(&n.op, &self.inputs(node)).map_err(in_node(n))?;
+                if ts.len() < n.outputs.len() {
+                    return Err(in_node(n)(Error::Shape(format!(
+                        "{} outputs computed for {}",
+                        ts.len(),
+                        n.outputs.len()
+                    ))));
+                }
+                for (&o, t) in n.outputs.iter().zip(ts) {
+                    self.values[o.0] = Some(t);
+                }
             }
             Kernel::Gemm(k) => {
                 let run = GemmRun::new(
@@ -147,7 +156,7 @@ impl<'p> Interpreter<'p> {
         Ok(())
     }
 
-    /// The output of node `node`, once it has ended.
+    /// The (first) output of node `node`, once it has ended.
     pub fn node_output(&self, node: usize) -> Option<&Tensor> {
         let out = self.program.graph.nodes.get(node)?.outputs[0];
         self.values[out.0].as_ref()

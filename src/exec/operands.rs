@@ -9,6 +9,7 @@ pub fn lhs<T: Copy>(k: &GemmKernel, x: &[T], x_shape: &[usize], p: usize, pad: T
     match &k.layout {
         GemmLayout::Conv {
             window,
+            transposed,
             batch,
             cin_per_group,
             ..
@@ -17,6 +18,7 @@ pub fn lhs<T: Copy>(k: &GemmKernel, x: &[T], x_shape: &[usize], p: usize, pad: T
             x_shape[1],
             *batch,
             window,
+            *transposed,
             p * cin_per_group,
             *cin_per_group,
             pad,
@@ -44,7 +46,18 @@ pub fn rhs<T: Copy>(k: &GemmKernel, w: &[T], p: usize) -> Vec<T> {
     let (kk, n) = (k.shape.k, k.shape.n);
     match &k.layout {
         // Weights [cout, cin/g, taps…]: group p's rows, transposed to k × n.
-        GemmLayout::Conv { .. } => transpose(&w[p * n * kk..(p + 1) * n * kk], n, kk),
+        GemmLayout::Conv {
+            transposed: false, ..
+        } => transpose(&w[p * n * kk..(p + 1) * n * kk], n, kk),
+        // Weights [cin, cout/g, taps…]: group p's input channels, each [n × taps] turned
+        // into rows (channel, tap) of n columns.
+        GemmLayout::Conv { window, .. } => {
+            let taps = window.kernel_size();
+            w[p * kk * n..(p + 1) * kk * n]
+                .chunks(n * taps)
+                .flat_map(|per_channel| transpose(per_channel, n, taps))
+                .collect()
+        }
         GemmLayout::MatMul {
             trans_b, b_batch, ..
         } => {
@@ -97,13 +110,36 @@ fn transpose<T: Copy>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
         .collect()
 }
 
+/// The input coordinate tap `k` of output coordinate `o` reads along spatial dim `d`, or `None`
+/// outside the input. A convolution reads `o·stride + k·dilation − pad`; a transposed one reads
+/// `(o + pad − k·dilation) / stride` when that divides exactly (between the inserted zeros).
+fn tap_coord(win: &Window, transposed: bool, d: usize, o: usize, k: usize) -> Option<usize> {
+    let (s, dil, pad) = (
+        win.strides[d] as isize,
+        win.dilations[d] as isize,
+        win.pad_begin[d] as isize,
+    );
+    let c = if transposed {
+        let num = o as isize + pad - k as isize * dil;
+        if num < 0 || num % s != 0 {
+            return None;
+        }
+        num / s
+    } else {
+        o as isize * s + k as isize * dil - pad
+    };
+    usize::try_from(c).ok().filter(|&c| c < win.input[d])
+}
+
 /// im2col of channels `c0..c0+cin` of an NC[spatial…] tensor: rows (batch, output position),
 /// columns (channel, kernel tap); taps outside the input read `pad`.
+#[allow(clippy::too_many_arguments)]
 fn im2col<T: Copy>(
     x: &[T],
     channels: usize,
     batch: usize,
     win: &Window,
+    transposed: bool,
     c0: usize,
     cin: usize,
     pad: T,
@@ -125,12 +161,10 @@ fn im2col<T: Copy>(
             for d in (0..rank).rev() {
                 let kd = rem % win.kernel[d];
                 rem /= win.kernel[d];
-                let c = (o_idx[d] * win.strides[d] + kd * win.dilations[d]) as isize
-                    - win.pad_begin[d] as isize;
-                if c < 0 || c >= win.input[d] as isize {
-                    inside = false;
+                match tap_coord(win, transposed, d, o_idx[d], kd) {
+                    Some(c) => off += c * stride,
+                    None => inside = false,
                 }
-                off += c.max(0) as usize * stride;
                 stride *= win.input[d];
             }
             offsets.push(inside.then_some(off));

@@ -1,6 +1,6 @@
 //! Output sizes and effective pads of convolution and pooling windows (ONNX rules).
 
-use super::AutoPad;
+use super::{AutoPad, ConvTransposeAttrs};
 use crate::error::{Error, Result};
 
 /// The resolved geometry of one sliding-window op over `spatial` input dims.
@@ -123,6 +123,139 @@ impl Window {
         })
     }
 
+    /// Resolves the window of a transposed convolution (ConvTranspose): `input` spatial sizes,
+    /// kernel, strides/dilations/pads/output_padding as declared (empty = defaults), the
+    /// requested spatial `output_shape` (empty = none) and auto_pad, following the ONNX
+    /// reference: input position `i` and tap `k` feed output position
+    /// `i·stride + k·dilation − pad_begin`. `output_shape` sets the output size (positions past
+    /// the full result are zero); with `SAME_*` it (default `input · stride`) also sets the
+    /// pads, SAME_UPPER putting the smaller half first.
+    #[allow(clippy::too_many_arguments)]
+    pub fn transposed(
+        input: &[usize],
+        kernel: &[usize],
+        strides: &[usize],
+        dilations: &[usize],
+        pads: &[usize],
+        output_padding: &[usize],
+        output_shape: &[usize],
+        auto_pad: AutoPad,
+    ) -> Result<Window> {
+        let n = input.len();
+        if kernel.len() != n || kernel.contains(&0) {
+            return Err(Error::Shape(format!(
+                "kernel {kernel:?} does not fit {n} spatial dims"
+            )));
+        }
+        let strides = or_ones(strides, n, "strides")?;
+        let dilations = or_ones(dilations, n, "dilations")?;
+        let extra = match output_padding.len() {
+            0 => vec![0; n],
+            l if l == n => output_padding.to_vec(),
+            l => {
+                return Err(Error::Shape(format!(
+                    "output_padding has {l} values for {n} spatial dims"
+                )));
+            }
+        };
+        let requested = match output_shape.len() {
+            0 => None,
+            l if l == n => Some(output_shape.to_vec()),
+            l if l == n + 2 => Some(output_shape[2..].to_vec()),
+            l => {
+                return Err(Error::Shape(format!(
+                    "output_shape has {l} values for {n} spatial dims"
+                )));
+            }
+        };
+        let (mut pad_begin, pad_end) = match (pads.len(), auto_pad) {
+            (_, AutoPad::Valid) | (0, _) => (vec![0; n], vec![0; n]),
+            (l, _) if l == 2 * n => (pads[..n].to_vec(), pads[n..].to_vec()),
+            (l, _) => {
+                return Err(Error::Shape(format!(
+                    "pads has {l} values for {n} spatial dims"
+                )));
+            }
+        };
+        let mut output = Vec::with_capacity(n);
+        for i in 0..n {
+            let full = input[i]
+                .saturating_sub(1)
+                .checked_mul(strides[i])
+                .and_then(|v| v.checked_add(extra[i]))
+                .and_then(|v| v.checked_add(dilations[i].checked_mul(kernel[i] - 1)? + 1))
+                .ok_or_else(|| Error::Shape("transposed window overflows".into()))?;
+            let same = matches!(auto_pad, AutoPad::SameUpper | AutoPad::SameLower);
+            let out = match requested.as_ref().map(|r| r[i]) {
+                None if same => input[i] * strides[i],
+                Some(o) => o,
+                None => full.checked_sub(pad_begin[i] + pad_end[i]).ok_or_else(|| {
+                    Error::Shape(format!(
+                        "pads {}+{} exceed the transposed output {full}",
+                        pad_begin[i], pad_end[i]
+                    ))
+                })?,
+            };
+            if same {
+                let total = full as i64 - out as i64;
+                let begin = if auto_pad == AutoPad::SameUpper {
+                    total.div_euclid(2)
+                } else {
+                    total - total.div_euclid(2)
+                };
+                pad_begin[i] = usize::try_from(begin).map_err(|_| {
+                    Error::Shape(format!(
+                        "output size {out} exceeds the transposed output {full}"
+                    ))
+                })?;
+            }
+            output.push(out);
+        }
+        Ok(Window {
+            kernel: kernel.to_vec(),
+            strides,
+            dilations,
+            pad_begin,
+            pad_end,
+            input: input.to_vec(),
+            output,
+        })
+    }
+
+    /// The window of ConvTranspose of input shape `xs` (N, C, spatial…) and weight shape `ws`
+    /// (C, M/group, kernel…), after checking that they fit the attributes.
+    pub fn of_conv_transpose(a: &ConvTransposeAttrs, xs: &[usize], ws: &[usize]) -> Result<Window> {
+        let c = &a.conv;
+        let group = c.group.max(1);
+        if xs.len() < 3 || ws.len() != xs.len() {
+            return Err(Error::Shape(format!(
+                "ConvTranspose input {xs:?} and weight {ws:?} ranks do not fit"
+            )));
+        }
+        if xs[1] != ws[0] || !ws[0].is_multiple_of(group) {
+            return Err(Error::Shape(format!(
+                "ConvTranspose input channels {} do not match weight {ws:?} with group {group}",
+                xs[1]
+            )));
+        }
+        if c.kernel_shape.as_ref().is_some_and(|k| k[..] != ws[2..]) {
+            return Err(Error::Shape(format!(
+                "kernel_shape {:?} differs from the weight {ws:?}",
+                c.kernel_shape
+            )));
+        }
+        Window::transposed(
+            &xs[2..],
+            &ws[2..],
+            &c.strides,
+            &c.dilations,
+            &c.pads,
+            &a.output_padding,
+            &a.output_shape,
+            c.auto_pad,
+        )
+    }
+
     /// Number of output positions.
     pub fn output_size(&self) -> usize {
         self.output.iter().product()
@@ -165,5 +298,54 @@ mod tests {
         let w = Window::new(&[7], &[3], &[], &[2], &[], AutoPad::NotSet, false).unwrap();
         assert_eq!(w.output, vec![3]);
         assert!(Window::new(&[2], &[3], &[], &[], &[], AutoPad::NotSet, false).is_err());
+    }
+
+    #[test]
+    fn transposed_sizes_match_the_onnx_reference() {
+        let t =
+            |input: &[usize], k, s: &[usize], pads: &[usize], op: &[usize], os: &[usize], ap| {
+                Window::transposed(input, k, s, &[], pads, op, os, ap).unwrap()
+            };
+        // Full output: s·(in−1) + k = 3·2 + 3 = 9 and 2·2 + 3 = 7; pads remove, output_padding adds.
+        let w = t(&[3, 3], &[3, 3], &[3, 2], &[], &[], &[], AutoPad::NotSet);
+        assert_eq!(w.output, vec![9, 7]);
+        let w = t(
+            &[3, 3],
+            &[3, 3],
+            &[3, 2],
+            &[1, 2, 1, 2],
+            &[],
+            &[],
+            AutoPad::NotSet,
+        );
+        assert_eq!(w.output, vec![7, 3]);
+        let w = t(
+            &[3, 3],
+            &[3, 3],
+            &[3, 2],
+            &[],
+            &[1, 1],
+            &[],
+            AutoPad::NotSet,
+        );
+        assert_eq!(w.output, vec![10, 8]);
+        let w = t(
+            &[3, 3],
+            &[3, 3],
+            &[3, 2],
+            &[],
+            &[],
+            &[10, 8],
+            AutoPad::NotSet,
+        );
+        assert_eq!((w.output, w.pad_begin), (vec![10, 8], vec![0, 0]));
+        // SAME_UPPER, stride 2: output 6 of the full 7, the extra pad at the end.
+        let w = t(&[3], &[3], &[2], &[], &[], &[], AutoPad::SameUpper);
+        assert_eq!((w.output[0], w.pad_begin[0]), (6, 0));
+        let w = t(&[3], &[3], &[2], &[], &[], &[], AutoPad::SameLower);
+        assert_eq!((w.output[0], w.pad_begin[0]), (6, 1));
+        assert!(
+            Window::transposed(&[3], &[3], &[], &[], &[3, 3], &[], &[], AutoPad::NotSet).is_err()
+        );
     }
 }

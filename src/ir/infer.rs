@@ -1,12 +1,13 @@
 //! Shape and type inference for concrete input shapes, with constant folding of
 //! shape sub-graphs (Shape → Gather → Concat → Reshape chains and the like).
 
+use super::fold::try_fold;
 use super::geometry::Window;
 use super::movement::{
-    self, flatten_shape, reshape_shape, slice_axes, sliced_shape, squeeze_shape, transpose_perm,
-    unsqueeze_shape,
+    expand_shape, flatten_shape, reshape_shape, slice_axes, sliced_shape, split_lengths,
+    squeeze_shape, transpose_perm, unsqueeze_shape,
 };
-use super::{Graph, Node, Op, ValueId};
+use super::{Graph, Node, Op, ValueId, exact, generate, pad, reduce, resize};
 use crate::error::{Error, Result};
 use crate::tensor::ops::{broadcast_shapes, normalize_axis};
 use crate::tensor::{DType, Tensor};
@@ -39,14 +40,12 @@ impl Facts {
     }
 }
 
-/// Largest tensor constant folding will materialise.
-const MAX_FOLD_ELEMENTS: usize = 1 << 16;
-
 /// Largest integer input whose value a program may be specialised to.
 const MAX_BOUND_VALUE_ELEMENTS: usize = 64;
 
 /// A runtime input as specialisation sees it: its type and shape, and its value when the
-/// program may depend on it (a small integer tensor such as a Reshape's target shape).
+/// program may depend on it (a small tensor such as a Reshape's target shape or Resize's
+/// scales).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputBinding {
     /// Element type.
@@ -67,21 +66,20 @@ impl InputBinding {
         }
     }
 
-    /// The binding of a concrete input: small integer tensors bind their value too.
+    /// The binding of a concrete input: small tensors bind their value too (the program is
+    /// specialised to it only where a node's output shape depends on it).
     pub fn of(t: &Tensor) -> InputBinding {
-        let small_int =
-            matches!(t.dtype(), DType::I32 | DType::I64) && t.len() <= MAX_BOUND_VALUE_ELEMENTS;
         InputBinding {
             dtype: t.dtype(),
             shape: t.shape().to_vec(),
-            value: small_int.then(|| t.clone()),
+            value: (t.len() <= MAX_BOUND_VALUE_ELEMENTS).then(|| t.clone()),
         }
     }
 }
 
-/// Binds concrete input types and shapes (and small integer values), folds what becomes
-/// constant, and infers every remaining value. Returns the specialised graph (folded nodes
-/// removed) and its facts.
+/// Binds concrete input types and shapes (and the values of small inputs that decide an
+/// output shape, see [`Op::shape_inputs`]), folds what becomes constant, and infers every
+/// remaining value. Returns the specialised graph (folded nodes removed) and its facts.
 pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Facts)> {
     if inputs.len() != graph.inputs.len() {
         return Err(Error::Shape(format!(
@@ -94,10 +92,19 @@ pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Fact
     let mut facts = Facts {
         types: vec![None; g.values.len()],
     };
+    let decides_shape = |id: ValueId| {
+        graph.nodes.iter().any(|n| {
+            n.op.shape_inputs()
+                .iter()
+                .any(|&i| n.inputs.get(i).copied().flatten() == Some(id))
+        })
+    };
     for (&id, b) in graph.inputs.iter().zip(inputs) {
         check_declared(graph, id, b.dtype, &b.shape)?;
         facts.set(id, b.dtype, b.shape.clone());
-        if let Some(v) = &b.value {
+        if let Some(v) = &b.value
+            && decides_shape(id)
+        {
             g.values[id.0].constant = Some(v.clone());
         }
     }
@@ -112,7 +119,18 @@ pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Fact
             e @ (Error::Node { .. } | Error::Unsupported { .. }) => e,
             e => Error::node(&node.name, node.op.name(), e.to_string()),
         };
+        let outputs = node.outputs.len();
+        let count = |n: usize| {
+            if n < outputs {
+                Err(fail(Error::Shape(format!(
+                    "{n} outputs computed for {outputs}"
+                ))))
+            } else {
+                Ok(())
+            }
+        };
         if let Some(outs) = try_fold(&g, &facts, &node).map_err(fail)? {
+            count(outs.len())?;
             for (&o, t) in node.outputs.iter().zip(outs) {
                 facts.set(o, t.dtype(), t.shape().to_vec());
                 g.values[o.0].constant = Some(t);
@@ -120,6 +138,7 @@ pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Fact
             continue;
         }
         let typed = infer_node(&g, &facts, &node).map_err(fail)?;
+        count(typed.len())?;
         for (&o, (dt, shape)) in node.outputs.iter().zip(typed) {
             facts.set(o, dt, shape);
         }
@@ -171,58 +190,6 @@ fn check_declared(graph: &Graph, id: ValueId, dtype: DType, shape: &[usize]) -> 
     Ok(())
 }
 
-fn try_fold(g: &Graph, facts: &Facts, node: &Node) -> Result<Option<Vec<Tensor>>> {
-    if let Op::Shape { start, end } = &node.op {
-        let x = node
-            .inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| Error::Shape("Shape needs an input".into()))?;
-        let dims = movement::shape_slice(facts.shape(x), *start, *end);
-        let n = dims.len();
-        return Ok(Some(vec![Tensor::I64(
-            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[n]), dims)
-                .map_err(|e| Error::Shape(e.to_string()))?,
-        )]));
-    }
-    if node.op.is_gemm_class() || node.outputs.len() != 1 {
-        return Ok(None);
-    }
-    let consts: Option<Vec<Option<&Tensor>>> = node
-        .inputs
-        .iter()
-        .map(|i| match i {
-            None => Some(None),
-            Some(v) => g
-                .constant(*v)
-                .filter(|t| t.len() <= MAX_FOLD_ELEMENTS)
-                .map(Some),
-        })
-        .collect();
-    let Some(consts) = consts else {
-        return Ok(None);
-    };
-    if let Some(t) = movement::eval(&node.op, &consts)? {
-        return Ok(Some(vec![t]));
-    }
-    // Integer arithmetic of shape computations (e.g. Mul of a dim by a constant).
-    let int_binary = matches!(node.op, Op::Add | Op::Sub | Op::Mul | Op::Div);
-    if int_binary && let [Some(Tensor::I64(a)), Some(Tensor::I64(b))] = consts.as_slice() {
-        if matches!(node.op, Op::Div) && b.iter().any(|&d| d == 0) {
-            return Err(Error::Shape("integer division by zero".into()));
-        }
-        let out = match node.op {
-            Op::Add => a + b,
-            Op::Sub => a - b,
-            Op::Mul => a * b,
-            _ => a / b,
-        };
-        return Ok(Some(vec![Tensor::I64(out)]));
-    }
-    Ok(None)
-}
-
 fn input(node: &Node, i: usize) -> Result<ValueId> {
     node.inputs
         .get(i)
@@ -240,6 +207,29 @@ fn const_ints(g: &Graph, node: &Node, i: usize, what: &str) -> Result<Option<Vec
                 "{what} must be a constant (dynamic shapes are not supported)"
             ))),
         },
+    }
+}
+
+fn const_floats(g: &Graph, node: &Node, i: usize, what: &str) -> Result<Option<Vec<f64>>> {
+    match node.inputs.get(i).copied().flatten() {
+        None => Ok(None),
+        Some(v) => match g.constant(v) {
+            Some(t) => Ok(Some(t.to_f64().iter().copied().collect())),
+            None => Err(Error::Shape(format!(
+                "{what} must be a constant (dynamic shapes are not supported)"
+            ))),
+        },
+    }
+}
+
+/// The common type of inputs that must agree.
+fn same_dtype(f: &Facts, ids: &[ValueId]) -> Result<DType> {
+    let first = f.dtype(ids[0]);
+    match ids.iter().map(|&v| f.dtype(v)).find(|&d| d != first) {
+        Some(other) => Err(Error::Shape(format!(
+            "operand types differ: {first} and {other}"
+        ))),
+        None => Ok(first),
     }
 }
 
@@ -301,6 +291,22 @@ fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType, Vec<usize
             };
             Ok(vec![(dt, out)])
         }
+        Op::ConvTranspose(a) => {
+            let (xs, ws) = (f.shape(x()?), f.shape(input(node, 1)?));
+            let win = Window::of_conv_transpose(a, xs, ws)?;
+            let mut out = vec![xs[0], ws[1] * a.conv.group];
+            out.extend(win.output);
+            if let Some(b) = node.inputs.get(2).copied().flatten()
+                && f.shape(b) != [out[1]]
+            {
+                return Err(Error::Shape(format!(
+                    "bias {:?} does not fit {} output channels",
+                    f.shape(b),
+                    out[1]
+                )));
+            }
+            same(out)
+        }
         Op::Gemm(a) => {
             let (sa, sb) = (f.shape(x()?), f.shape(input(node, 1)?));
             if sa.len() != 2 || sb.len() != 2 {
@@ -347,17 +353,112 @@ fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType, Vec<usize
         | Op::Identity
         | Op::Softmax { .. }
         | Op::BatchNormalization { .. } => same(f.shape(x()?).to_vec()),
-        Op::Add | Op::Sub | Op::Mul | Op::Div => {
+        Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Compare(_) | Op::Logic(_) => {
             let (a, b) = (x()?, input(node, 1)?);
-            if f.dtype(a) != f.dtype(b) {
-                return Err(Error::Shape(format!(
-                    "operand types differ: {} and {}",
-                    f.dtype(a),
-                    f.dtype(b)
-                )));
-            }
-            same(broadcast_shapes(f.shape(a), f.shape(b))?)
+            let dt = same_dtype(f, &[a, b])?;
+            let out = matches!(node.op, Op::Compare(_) | Op::Logic(_));
+            let dt = if out { DType::Bool } else { dt };
+            Ok(vec![(dt, broadcast_shapes(f.shape(a), f.shape(b))?)])
         }
+        Op::Pow | Op::PRelu => same(broadcast_shapes(f.shape(x()?), f.shape(input(node, 1)?))?),
+        Op::Where | Op::Min | Op::Max => {
+            let ids: Vec<ValueId> = (0..node.inputs.len())
+                .map(|i| input(node, i))
+                .collect::<Result<_>>()?;
+            let values = if node.op == Op::Where {
+                &ids[1..]
+            } else {
+                &ids[..]
+            };
+            let dt = same_dtype(f, values)?;
+            let shapes: Vec<&[usize]> = ids.iter().map(|&v| f.shape(v)).collect();
+            Ok(vec![(dt, exact::broadcast_all(&shapes)?)])
+        }
+        Op::Unary(_) | Op::Not => same(f.shape(x()?).to_vec()),
+        Op::Reduce(r) => {
+            let axes = match &r.axes {
+                Some(a) => Some(a.clone()),
+                None => const_ints(g, node, 1, "the reduction's axes")?,
+            };
+            let xs = f.shape(x()?);
+            let ax = reduce::reduce_axes(xs.len(), axes.as_deref(), r.noop_with_empty_axes)?;
+            same(reduce::reduced_shape(xs, &ax, r.keepdims))
+        }
+        Op::LayerNormalization { axis, .. } => {
+            let xs = f.shape(x()?);
+            let ax = normalize_axis(*axis, xs.len())?;
+            let mut stats = xs.to_vec();
+            stats[ax..].fill(1);
+            let dt = f.dtype(x()?);
+            Ok(vec![(dt, xs.to_vec()), (dt, stats.clone()), (dt, stats)])
+        }
+        Op::Split {
+            axis,
+            split,
+            parts,
+            uneven,
+        } => {
+            let xs = f.shape(x()?);
+            let ax = normalize_axis(*axis, xs.len())?;
+            let lengths = match split {
+                Some(s) => Some(s.clone()),
+                None => const_ints(g, node, 1, "Split's lengths")?,
+            };
+            let dt = f.dtype(x()?);
+            Ok(split_lengths(xs[ax], lengths.as_deref(), *parts, *uneven)?
+                .into_iter()
+                .map(|l| {
+                    let mut s = xs.to_vec();
+                    s[ax] = l;
+                    (dt, s)
+                })
+                .collect())
+        }
+        Op::Expand => {
+            let target = const_ints(g, node, 1, "Expand's shape")?
+                .ok_or_else(|| Error::Shape("Expand needs a shape".into()))?;
+            same(expand_shape(f.shape(x()?), &target)?)
+        }
+        Op::ConstantOfShape { value } => {
+            let shape = g
+                .constant(x()?)
+                .ok_or_else(|| Error::Shape("ConstantOfShape's shape must be a constant".into()))?;
+            Ok(vec![(value.dtype(), generate::dims(shape)?)])
+        }
+        Op::Range => Err(Error::Shape(
+            "Range's start, limit and delta must be constants".into(),
+        )),
+        Op::Pad { pads, .. } => {
+            let pads = match pads {
+                Some(p) => p.clone(),
+                None => const_ints(g, node, 1, "Pad's pads")?
+                    .ok_or_else(|| Error::Shape("Pad needs pads".into()))?,
+            };
+            let axes = const_ints(g, node, 3, "Pad's axes")?;
+            let xs = f.shape(x()?);
+            same(pad::padded_shape(
+                xs,
+                &pad::resolve(xs.len(), &pads, axes.as_deref())?,
+            )?)
+        }
+        Op::Resize(a) => {
+            let roi = const_floats(g, node, 1, "Resize's roi")?;
+            let scales = const_floats(g, node, 2, "Resize's scales")?;
+            let sizes = const_ints(g, node, 3, "Resize's sizes")?;
+            let p = resize::plan(
+                a,
+                f.shape(x()?),
+                roi.as_deref(),
+                scales.as_deref(),
+                sizes.as_deref(),
+            )?;
+            same(p.shape)
+        }
+        Op::DynamicQuantizeLinear => Ok(vec![
+            (DType::U8, f.shape(x()?).to_vec()),
+            (DType::F32, Vec::new()),
+            (DType::U8, Vec::new()),
+        ]),
         Op::MaxPool(p) | Op::AveragePool(p) => {
             let xs = f.shape(x()?);
             if xs.len() < 3 {

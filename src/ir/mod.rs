@@ -83,10 +83,16 @@ impl Graph {
     }
 }
 
+pub mod exact;
+mod fold;
 pub mod fuse;
+pub mod generate;
 pub mod geometry;
 mod infer;
 pub mod movement;
+pub mod pad;
+pub mod reduce;
+pub mod resize;
 
 pub use infer::{Facts, InputBinding, matmul_shape, specialize};
 

@@ -1,9 +1,9 @@
-//! Shape rules and evaluation of the data-movement ops (Reshape, Slice, Gather, ...):
-//! used by constant folding and, at run time, by the vector unit's copy engine.
+//! Shape rules and evaluation of the data-movement ops (Reshape, Slice, Gather, Split,
+//! Expand, ...): used by constant folding and, at run time, by the vector unit's copy engine.
 
 use super::Op;
 use crate::error::{Error, Result};
-use crate::tensor::ops::normalize_axis;
+use crate::tensor::ops::{broadcast_shapes, normalize_axis};
 use crate::tensor::{DType, Tensor};
 
 /// The output shape of Reshape.
@@ -202,6 +202,53 @@ pub fn sliced_shape(input: &[usize], axes: &[SliceAxis]) -> Vec<usize> {
     out
 }
 
+/// The part lengths of Split along a dim of size `dim` into `parts` outputs: the given
+/// lengths, else equal parts (the last one shorter when `uneven`, as opset 18's
+/// `num_outputs` allows).
+pub fn split_lengths(
+    dim: usize,
+    split: Option<&[i64]>,
+    parts: usize,
+    uneven: bool,
+) -> Result<Vec<usize>> {
+    if let Some(lengths) = split {
+        let lengths: Vec<usize> = lengths
+            .iter()
+            .map(|&l| usize::try_from(l).map_err(|_| Error::Shape(format!("split length {l}"))))
+            .collect::<Result<_>>()?;
+        if lengths.len() != parts || lengths.iter().sum::<usize>() != dim {
+            return Err(Error::Shape(format!(
+                "split {lengths:?} does not cut a dim of {dim} into {parts} parts"
+            )));
+        }
+        return Ok(lengths);
+    }
+    if parts == 0 {
+        return Err(Error::Shape("split into no parts".into()));
+    }
+    let chunk = dim.div_ceil(parts);
+    if !uneven && chunk * parts != dim {
+        return Err(Error::Shape(format!(
+            "a dim of {dim} does not split into {parts} equal parts"
+        )));
+    }
+    let last = dim
+        .checked_sub(chunk * (parts - 1))
+        .ok_or_else(|| Error::Shape(format!("a dim of {dim} does not split into {parts} parts")))?;
+    let mut lengths = vec![chunk; parts - 1];
+    lengths.push(last);
+    Ok(lengths)
+}
+
+/// The output shape of Expand: the input and the target shape broadcast together.
+pub fn expand_shape(input: &[usize], target: &[i64]) -> Result<Vec<usize>> {
+    let target: Vec<usize> = target
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| Error::Shape(format!("expand to dim {d}"))))
+        .collect::<Result<_>>()?;
+    broadcast_shapes(input, &target)
+}
+
 /// Resolves Gather indices (negative counts from the end) to positions along a dim.
 pub fn gather_indices(indices: &Tensor, dim: usize) -> Result<Vec<usize>> {
     indices
@@ -238,10 +285,11 @@ fn required<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Result<&'a Tensor> {
         .ok_or_else(|| Error::Shape(format!("input {i} is missing")))
 }
 
-/// Evaluates a data-movement op on concrete tensors; `None` when `op` is not one.
-pub fn eval(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Option<Tensor>> {
+/// Evaluates a data-movement op on concrete tensors (one tensor per output); `None` when
+/// `op` is not one.
+pub fn eval(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Option<Vec<Tensor>>> {
     let x = || required(inputs, 0);
-    Ok(Some(match op {
+    Ok(Some(vec![match op {
         Op::Identity => x()?.clone(),
         Op::Reshape { allowzero } => {
             let target = int_input(inputs, 1, "reshape shape")?
@@ -305,8 +353,37 @@ pub fn eval(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Option<Tensor>> {
             )
         }
         Op::Cast { to } => x()?.cast(*to),
+        Op::Expand => {
+            let target = int_input(inputs, 1, "expand shape")?
+                .ok_or_else(|| Error::Shape("expand: no shape".into()))?;
+            x()?.broadcast_to(&expand_shape(x()?.shape(), &target)?)?
+        }
+        Op::Split {
+            axis,
+            split,
+            parts,
+            uneven,
+        } => {
+            let t = x()?;
+            let ax = normalize_axis(*axis, t.shape().len())?;
+            let lengths = match split {
+                Some(s) => Some(s.clone()),
+                None => int_input(inputs, 1, "split lengths")?,
+            };
+            let lengths = split_lengths(t.shape()[ax], lengths.as_deref(), *parts, *uneven)?;
+            let mut start = 0;
+            let parts = lengths
+                .iter()
+                .map(|&l| {
+                    let part = t.slice_axis(ax, start as isize, (start + l) as isize, 1);
+                    start += l;
+                    part
+                })
+                .collect();
+            return Ok(Some(parts));
+        }
         _ => return Ok(None),
-    }))
+    }]))
 }
 
 /// The dims of `shape` selected by Shape's `start`/`end` (clamped, negative from the end).

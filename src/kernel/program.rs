@@ -39,6 +39,11 @@ pub enum GemmLayout {
     Conv {
         /// The resolved sliding window.
         window: Window,
+        /// A transposed convolution (ConvTranspose) as a convolution over the zero-inserted
+        /// input: row (batch, output position `o`), column (input channel, tap `k`) reads input
+        /// position `(o + pad − k·dilation) / stride` when that divides exactly and lies inside,
+        /// else 0; weights are `[cin, cout/groups, taps…]`.
+        transposed: bool,
         /// Groups.
         groups: usize,
         /// Batch size.

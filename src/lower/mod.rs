@@ -6,7 +6,7 @@ mod tiling;
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::ir::geometry::Window;
-use crate::ir::{Facts, Graph, InputBinding, Node, Op, fuse, specialize};
+use crate::ir::{Facts, Graph, InputBinding, Node, Op, ResizeMode, Unary, fuse, specialize};
 use crate::kernel::{
     Datapath, FloatFormat, GemmKernel, GemmLayout, GemmShape, Kernel, Program, Traffic,
     VectorKernel,
@@ -115,6 +115,30 @@ fn lower_node(g: &Graph, node: &Node, f: &Facts, cfg: &AcceleratorConfig) -> Res
             (
                 GemmLayout::Conv {
                     window,
+                    transposed: false,
+                    groups,
+                    batch: xs[0],
+                    cin_per_group: cin_g,
+                    cout_per_group: cout_g,
+                },
+                shape,
+                groups,
+            )
+        }
+        Op::ConvTranspose(a) => {
+            let (xs, ws) = (f.shape(x), f.shape(input(node, 1)?));
+            let window = Window::of_conv_transpose(a, xs, ws)?;
+            let groups = a.conv.group.max(1);
+            let (cin_g, cout_g) = (ws[0] / groups, ws[1]);
+            let shape = GemmShape {
+                m: xs[0] * window.output_size(),
+                k: cin_g * window.kernel_size(),
+                n: cout_g,
+            };
+            (
+                GemmLayout::Conv {
+                    window,
+                    transposed: true,
                     groups,
                     batch: xs[0],
                     cin_per_group: cin_g,
@@ -260,6 +284,21 @@ fn matmul_layout(
     Ok((layout, GemmShape { m, k, n }, count))
 }
 
+/// Element-operations per element of a unary function: 1 for what a lane does in one step
+/// (sign, compare-and-select, multiply-add), more for what needs a division, a square root or
+/// a transcendental evaluation (a polynomial of several multiply-adds).
+fn unary_ops(u: Unary) -> u64 {
+    match u {
+        Unary::Neg | Unary::Abs | Unary::LeakyRelu { .. } => 1,
+        Unary::HardSigmoid { .. } => 2,
+        Unary::HardSwish => 3,
+        Unary::Reciprocal | Unary::Sqrt => 4,
+        Unary::Exp | Unary::Log | Unary::Erf | Unary::Tanh => 8,
+        Unary::Sigmoid | Unary::Softplus => 10,
+        Unary::Gelu { .. } => 12,
+    }
+}
+
 /// Element-operations a vector-unit node performs.
 fn vector_work(node: &Node, f: &Facts) -> Result<u64> {
     let out: u64 = node
@@ -282,6 +321,22 @@ fn vector_work(node: &Node, f: &Facts) -> Result<u64> {
         Op::GlobalAveragePool | Op::GlobalMaxPool => inp(0)?,
         Op::BatchNormalization { .. } => 2 * out,
         Op::Softmax { .. } => 3 * out,
+        Op::Unary(u) => unary_ops(*u) * out,
+        // One product of logarithm and exponential per element.
+        Op::Pow => 16 * out,
+        // A reduction reads every input element once (a mean adds one division per output).
+        Op::Reduce(_) => inp(0)? + out,
+        // Mean and variance passes over the input, then normalize, scale and shift.
+        Op::LayerNormalization { .. } => 5 * inp(0)?,
+        // Variadic Min/Max: one comparison per extra operand.
+        Op::Min | Op::Max => out * node.inputs.len().saturating_sub(1).max(1) as u64,
+        // Linear: a multiply-add per blended neighbour along each resampled axis.
+        Op::Resize(a) => match a.mode {
+            ResizeMode::Nearest(_) => out,
+            ResizeMode::Linear => 2 * out * f.shape(input(node, 0)?).len() as u64,
+        },
+        // Min and max over the input, then a division and rounding per element.
+        Op::DynamicQuantizeLinear => 2 * inp(0)? + 2 * out,
         _ => out,
     })
 }

@@ -22,6 +22,7 @@ pub(super) struct NodeCtx<'a> {
     pub opset: i64,
     node: &'a NodeProto,
     used: Vec<bool>,
+    outputs: (usize, usize),
 }
 
 impl<'a> NodeCtx<'a> {
@@ -33,6 +34,7 @@ impl<'a> NodeCtx<'a> {
             opset,
             node,
             used: vec![false; node.attribute.len()],
+            outputs: (1, 1),
         };
         let mut names = HashSet::new();
         for a in &node.attribute {
@@ -62,23 +64,29 @@ impl<'a> NodeCtx<'a> {
         Ok(())
     }
 
+    /// Declares how many outputs the op has: at least `min` (named), at most `max`; checked
+    /// by [`NodeCtx::finish`]. Without it an op has exactly one output.
+    pub fn outputs(&mut self, min: usize, max: usize) {
+        self.outputs = (min, max);
+    }
+
+    /// The number of inputs given (trailing omitted inputs do not count).
+    pub fn input_count(&self) -> usize {
+        count_given(&self.node.input)
+    }
+
+    /// The number of outputs given (trailing omitted outputs do not count).
+    pub fn output_count(&self) -> usize {
+        count_given(&self.node.output)
+    }
+
     /// Checks the number of inputs (trailing omitted inputs do not count) and that the
     /// first `min` are given.
     pub fn inputs(&self, min: usize, max: usize) -> Result<()> {
         let given = &self.node.input;
-        let n = given
-            .iter()
-            .rposition(|s| !s.is_empty())
-            .map_or(0, |i| i + 1);
+        let n = count_given(given);
         if n < min || n > max {
-            let range = if min == max {
-                format!("{min}")
-            } else if max == usize::MAX {
-                format!("at least {min}")
-            } else {
-                format!("{min} to {max}")
-            };
-            return Err(self.err(format!("expects {range} inputs, has {n}")));
+            return Err(self.err(format!("expects {} inputs, has {n}", range(min, max))));
         }
         if let Some(i) = given.iter().take(min).position(String::is_empty) {
             return Err(self.err(format!("required input #{i} is missing")));
@@ -201,9 +209,10 @@ impl<'a> NodeCtx<'a> {
             .map(Some)
     }
 
-    /// Checks that every attribute was read and that the node has exactly one output
-    /// (further outputs may only be omitted, `""`); returns that output's name.
-    pub fn finish(self) -> Result<&'a str> {
+    /// Checks that every attribute was read and that the outputs fit what the op declared with
+    /// [`NodeCtx::outputs`] (one, unless declared; further outputs may only be omitted, `""`);
+    /// returns the output names up to the last one given, `None` for an omitted one.
+    pub fn finish(self) -> Result<Vec<Option<&'a str>>> {
         let node: &'a NodeProto = self.node;
         if let Some(a) = node
             .attribute
@@ -220,21 +229,60 @@ impl<'a> NodeCtx<'a> {
                 a.name, self.op, self.opset
             )));
         }
-        match node.output.as_slice() {
-            [] => Err(self.err("has no output")),
-            [first, rest @ ..] => {
-                if first.is_empty() {
-                    return Err(self.err("its output has no name"));
-                }
-                if let Some((i, extra)) = rest.iter().enumerate().find(|(_, s)| !s.is_empty()) {
-                    return Err(self.err(format!(
-                        "output #{} '{extra}' is not supported (only the first output is)",
-                        i + 1
-                    )));
-                }
-                Ok(first)
-            }
+        let (min, max) = self.outputs;
+        let given = &node.output;
+        let n = count_given(given);
+        if n == 0 {
+            return Err(self.err(if given.is_empty() {
+                "has no output"
+            } else {
+                "its output has no name"
+            }));
         }
+        if n > max {
+            let extra = &given[max];
+            let supported = if max == 1 {
+                "only the first output is".to_string()
+            } else {
+                format!("{} has at most {max} outputs", self.op)
+            };
+            return Err(self.err(format!(
+                "output #{max} '{extra}' is not supported ({supported})"
+            )));
+        }
+        if n < min {
+            return Err(self.err(format!("expects {} outputs, has {n}", range(min, max))));
+        }
+        if let Some(i) = given.iter().take(min).position(String::is_empty) {
+            return Err(self.err(if i == 0 {
+                "its output has no name".to_string()
+            } else {
+                format!("required output #{i} has no name")
+            }));
+        }
+        Ok(given[..n]
+            .iter()
+            .map(|s| (!s.is_empty()).then_some(s.as_str()))
+            .collect())
+    }
+}
+
+/// The number of names given, trailing empty (omitted) ones not counted.
+fn count_given(names: &[String]) -> usize {
+    names
+        .iter()
+        .rposition(|s| !s.is_empty())
+        .map_or(0, |i| i + 1)
+}
+
+/// "n", "at least n" or "n to m".
+fn range(min: usize, max: usize) -> String {
+    if min == max {
+        format!("{min}")
+    } else if max == usize::MAX {
+        format!("at least {min}")
+    } else {
+        format!("{min} to {max}")
     }
 }
 

@@ -42,7 +42,7 @@ struct Pending<'a> {
     name: String,
     op: Op,
     proto: &'a NodeProto,
-    output: ValueId,
+    outputs: Vec<ValueId>,
 }
 
 /// The graph under construction and the id of every value name defined so far.
@@ -151,27 +151,40 @@ impl Builder {
             let mut cx = NodeCtx::new(proto, &name, self.graph.opset)?;
             if proto.op_type == "Constant" {
                 let t = constant(&mut cx, base_dir)?;
-                let output = cx.finish()?;
+                let output = cx
+                    .finish()?
+                    .into_iter()
+                    .flatten()
+                    .next()
+                    .unwrap_or_default();
                 self.constant(output, t)
                     .ok_or_else(|| output_defined_twice(&name, "Constant", output))?;
                 continue;
             }
             let op = ops::parse(&mut cx)?;
-            let output = cx.finish()?;
-            let value = Value {
-                name: output.to_string(),
-                dtype: None,
-                shape: None,
-                constant: None,
-            };
-            let output = self
-                .define(value)
-                .ok_or_else(|| output_defined_twice(&name, &proto.op_type, output))?;
+            // An omitted output before a given one keeps its position with a placeholder value.
+            let outputs = cx
+                .finish()?
+                .into_iter()
+                .enumerate()
+                .map(|(i, output)| {
+                    let output =
+                        output.map_or_else(|| format!("{name}/omitted_output_{i}"), str::to_string);
+                    let value = Value {
+                        name: output.clone(),
+                        dtype: None,
+                        shape: None,
+                        constant: None,
+                    };
+                    self.define(value)
+                        .ok_or_else(|| output_defined_twice(&name, &proto.op_type, &output))
+                })
+                .collect::<Result<Vec<_>>>()?;
             pending.push(Pending {
                 name,
                 op,
                 proto,
-                output,
+                outputs,
             });
         }
         Ok(pending)
@@ -220,7 +233,7 @@ impl Builder {
         let producer: HashMap<ValueId, usize> = pending
             .iter()
             .enumerate()
-            .map(|(i, p)| (p.output, i))
+            .flat_map(|(i, p)| p.outputs.iter().map(move |&o| (o, i)))
             .collect();
         let deps: Vec<Vec<usize>> = inputs
             .iter()
@@ -239,7 +252,7 @@ impl Builder {
                     name: p.name,
                     op: p.op,
                     inputs,
-                    outputs: vec![p.output],
+                    outputs: p.outputs,
                 });
             }
         }
@@ -273,12 +286,17 @@ impl Builder {
         let (Some(node), Some(producer)) = (pending.get(c.node), pending.get(c.producer)) else {
             return Error::malformed(WHAT, "the nodes form a cycle");
         };
+        let read = producer
+            .outputs
+            .iter()
+            .map(|&o| self.graph.value(o).name.as_str())
+            .find(|name| node.proto.input.iter().any(|i| i == name))
+            .unwrap_or_default();
         Error::node(
             &node.name,
             &node.proto.op_type,
             format!(
-                "its input '{}' comes from node '{}', which depends on this node's output (a cycle)",
-                self.graph.value(producer.output).name,
+                "its input '{read}' comes from node '{}', which depends on this node's output (a cycle)",
                 producer.name
             ),
         )

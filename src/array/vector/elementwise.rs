@@ -1,14 +1,16 @@
-//! Elementwise vector ops: activations, broadcasting arithmetic, batch norm, softmax.
-//! Floats compute in f32 and round once to fp16/bf16; integers are exact (wrapping like numpy).
+//! Elementwise vector ops: Relu, Clip, broadcasting float arithmetic, Pow, PRelu, batch norm,
+//! softmax. Floats compute in f32 and round once to fp16/bf16; integer arithmetic is exact
+//! (`ir::exact`, wrapping like numpy).
 
 use crate::error::{Error, Result};
 use crate::ir::Op;
-use crate::tensor::ops::{broadcast_shapes, normalize_axis};
+use crate::ir::exact::zip_broadcast;
+use crate::tensor::ops::normalize_axis;
 use crate::tensor::{DType, Tensor};
-use ndarray::{ArrayD, Axis, IxDyn, Zip};
+use ndarray::{Axis, IxDyn};
 
 /// Applies an f32 function to a float tensor, keeping its type.
-fn map_float(x: &Tensor, f: impl Fn(f32) -> f32) -> Result<Tensor> {
+pub(super) fn map_float(x: &Tensor, f: impl Fn(f32) -> f32) -> Result<Tensor> {
     match x.dtype() {
         DType::F32 | DType::F16 | DType::BF16 => {
             Ok(Tensor::from_f32(x.to_f32().mapv(f), x.dtype()))
@@ -79,61 +81,60 @@ pub fn clip(
     })
 }
 
-fn zip_bcast<T: Clone, U>(
-    a: &ArrayD<T>,
-    b: &ArrayD<T>,
-    f: impl Fn(T, T) -> U,
-) -> Result<ArrayD<U>> {
-    let shape = broadcast_shapes(a.shape(), b.shape())?;
-    let av = a
-        .broadcast(IxDyn(&shape))
-        .ok_or_else(|| Error::Shape("broadcast".into()))?;
-    let bv = b
-        .broadcast(IxDyn(&shape))
-        .ok_or_else(|| Error::Shape("broadcast".into()))?;
-    Ok(Zip::from(&av)
-        .and(&bv)
-        .map_collect(|x, y| f(x.clone(), y.clone())))
+/// Add, Sub, Mul or Div of two float tensors of one type, with numpy broadcasting (integer
+/// operands are `ir::exact`'s).
+pub fn binary(op: &Op, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    if x.dtype() != y.dtype() || !x.dtype().is_float() {
+        return Err(Error::DType(format!(
+            "{} of {} and {}",
+            op.name(),
+            x.dtype(),
+            y.dtype()
+        )));
+    }
+    let out = zip_broadcast(&x.to_f32(), &y.to_f32(), |p, q| match op {
+        Op::Add => p + q,
+        Op::Sub => p - q,
+        Op::Mul => p * q,
+        _ => p / q,
+    })?;
+    Ok(Tensor::from_f32(out, x.dtype()))
 }
 
-/// Add, Sub, Mul or Div with numpy broadcasting.
-pub fn binary(op: &Op, x: &Tensor, y: &Tensor) -> Result<Tensor> {
-    macro_rules! int_op {
-        ($a:expr, $b:expr, $variant:ident) => {{
-            if matches!(op, Op::Div) && $b.iter().any(|v| *v == 0) {
-                return Err(Error::Invalid("integer division by zero".into()));
-            }
-            Tensor::$variant(zip_bcast($a, $b, |p, q| match op {
-                Op::Add => p.wrapping_add(q),
-                Op::Sub => p.wrapping_sub(q),
-                Op::Mul => p.wrapping_mul(q),
-                _ => p.wrapping_div(q),
-            })?)
-        }};
-    }
-    Ok(match (x, y) {
-        (Tensor::I8(a), Tensor::I8(b)) => int_op!(a, b, I8),
-        (Tensor::U8(a), Tensor::U8(b)) => int_op!(a, b, U8),
-        (Tensor::I32(a), Tensor::I32(b)) => int_op!(a, b, I32),
-        (Tensor::I64(a), Tensor::I64(b)) => int_op!(a, b, I64),
-        _ if x.dtype() == y.dtype() && x.dtype().is_float() => {
-            let out = zip_bcast(&x.to_f32(), &y.to_f32(), |p, q| match op {
-                Op::Add => p + q,
-                Op::Sub => p - q,
-                Op::Mul => p * q,
-                _ => p / q,
-            })?;
-            Tensor::from_f32(out, x.dtype())
-        }
-        _ => {
-            return Err(Error::DType(format!(
-                "{} of {} and {}",
-                op.name(),
-                x.dtype(),
-                y.dtype()
-            )));
-        }
+/// Pow(X, Y) with broadcasting, in X's type: computed in f64 from the exact operands and
+/// rounded once (float X) or truncated toward zero (integer X, as numpy's cast does).
+pub fn pow(x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    let out = zip_broadcast(&x.to_f64(), &y.to_f64(), f64::powf)?;
+    Ok(match x.dtype() {
+        DType::F16 => Tensor::F16(out.mapv(crate::numeric::round_f64_to_f16)),
+        DType::BF16 => Tensor::BF16(out.mapv(crate::numeric::round_f64_to_bf16)),
+        DType::F32 => Tensor::F32(out.mapv(|v| v as f32)),
+        DType::I32 => Tensor::I32(out.mapv(|v| v as i32)),
+        DType::I64 => Tensor::I64(out.mapv(|v| v as i64)),
+        d => return Err(Error::DType(format!("Pow of {d}"))),
     })
+}
+
+/// PRelu(X, slope): `x` where `x ≥ 0`, else `slope·x`, slope broadcast to X (floats).
+pub fn prelu(x: &Tensor, slope: &Tensor) -> Result<Tensor> {
+    if x.dtype() != slope.dtype() || !x.dtype().is_float() {
+        return Err(Error::DType(format!(
+            "PRelu of {} with slope {}",
+            x.dtype(),
+            slope.dtype()
+        )));
+    }
+    let out = zip_broadcast(&x.to_f32(), &slope.to_f32(), |v, a| {
+        if v < 0.0 { a * v } else { v }
+    })?;
+    if out.shape() != x.shape() {
+        return Err(Error::Shape(format!(
+            "PRelu slope {:?} does not broadcast to {:?}",
+            slope.shape(),
+            x.shape()
+        )));
+    }
+    Ok(Tensor::from_f32(out, x.dtype()))
 }
 
 /// Inference-mode batch normalization over axis 1.
@@ -172,17 +173,12 @@ pub fn softmax(x: &Tensor, axis: i64, coerce_2d: bool) -> Result<Tensor> {
     let shape = x.shape().to_vec();
     let ax = normalize_axis(axis, shape.len())?;
     let a = x.to_f32();
-    let (rows, view_shape, red) = if coerce_2d {
+    let (view_shape, red) = if coerce_2d {
         let inner: usize = shape[ax..].iter().product();
-        (
-            shape[..ax].iter().product::<usize>(),
-            vec![shape[..ax].iter().product::<usize>(), inner],
-            1,
-        )
+        (vec![shape[..ax].iter().product::<usize>(), inner], 1)
     } else {
-        (0, shape.clone(), ax)
+        (shape.clone(), ax)
     };
-    let _ = rows;
     let mut v = a
         .into_shape_with_order(IxDyn(&view_shape))
         .map_err(|e| Error::Shape(e.to_string()))?;

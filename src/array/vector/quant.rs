@@ -1,4 +1,5 @@
-//! QuantizeLinear and DequantizeLinear on the vector unit (per-tensor, per-axis, blocked).
+//! QuantizeLinear and DequantizeLinear (per-tensor, per-axis, blocked) and DynamicQuantizeLinear
+//! on the vector unit.
 
 use crate::error::{Error, Result};
 use crate::numeric::quantize_linear;
@@ -115,4 +116,49 @@ pub fn dequantize(
         .collect();
     let a = ArrayD::from_shape_vec(IxDyn(x.shape()), v).map_err(|e| Error::Shape(e.to_string()))?;
     Ok(Tensor::from_f32(a, scale.dtype()))
+}
+
+/// DynamicQuantizeLinear: `[y (uint8), scale, zero point (uint8)]` with the ONNX reference's
+/// arithmetic: `max = max(0, max(x))`, `min = min(0, min(x))` in f32;
+/// `scale = (max − min) / 255` (`1 / 255` when `max = min`); `zp = round_half_even(clamp(0 −
+/// min / scale, 0, 255))`; `y = saturate(round_half_even(x / scale) + zp)`.
+pub fn dynamic_quantize(x: &Tensor) -> Result<Vec<Tensor>> {
+    if x.dtype() != DType::F32 {
+        return Err(Error::DType(format!(
+            "DynamicQuantizeLinear of {}",
+            x.dtype()
+        )));
+    }
+    let a = x.to_f32();
+    let max = a.iter().copied().fold(0.0f32, f32::max);
+    let min = a.iter().copied().fold(0.0f32, f32::min);
+    let scale = if max == min { 1.0 } else { max - min } / 255.0;
+    let zp = (0.0 - min / scale).clamp(0.0, 255.0).round_ties_even() as i32;
+    let y = a.mapv(|v| quantize_linear(v, scale, zp, 0, 255) as u8);
+    let scalar = IxDyn(&[]);
+    Ok(vec![
+        Tensor::U8(y),
+        Tensor::F32(ArrayD::from_elem(scalar.clone(), scale)),
+        Tensor::U8(ArrayD::from_elem(scalar, zp as u8)),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dynamic_quantization_follows_the_reference() {
+        // The ONNX example: scale 0.0196078438, zero point 153.
+        let x = Tensor::F32(
+            ArrayD::from_shape_vec(IxDyn(&[6]), vec![0.0, 2.0, -3.0, -2.5, 1.34, 0.5]).unwrap(),
+        );
+        let out = dynamic_quantize(&x).unwrap();
+        assert_eq!(out[1].to_f32()[[]], 0.019_607_844);
+        assert_eq!(out[2].to_i64_vec().unwrap(), vec![153]);
+        assert_eq!(
+            out[0].to_i64_vec().unwrap(),
+            vec![153, 255, 0, 26, 221, 179]
+        );
+    }
 }

@@ -1,9 +1,9 @@
-//! Conv, ConvInteger and QLinearConv.
+//! Conv, ConvInteger, QLinearConv and ConvTranspose.
 
 use super::super::ctx::NodeCtx;
 use super::window::window;
 use crate::error::Result;
-use crate::ir::{ConvAttrs, FusedAct, Op};
+use crate::ir::{ConvAttrs, ConvTransposeAttrs, FusedAct, Op};
 
 /// `Conv(X, W, [B])`.
 pub(super) fn conv(cx: &mut NodeCtx) -> Result<Op> {
@@ -25,7 +25,21 @@ pub(super) fn qlinear_conv(cx: &mut NodeCtx) -> Result<Op> {
     Ok(Op::QLinearConv(conv_attrs(cx)?, FusedAct::None))
 }
 
-/// The attributes common to the three convolutions; `group` defaults to 1.
+/// `ConvTranspose(X, W, [B])`: the convolution attributes plus `output_padding` and
+/// `output_shape`.
+pub(super) fn conv_transpose(cx: &mut NodeCtx) -> Result<Op> {
+    cx.inputs(2, 3)?;
+    let conv = conv_attrs(cx)?;
+    let output_padding = cx.sizes("output_padding", 0)?.unwrap_or_default();
+    let output_shape = cx.sizes("output_shape", 0)?.unwrap_or_default();
+    Ok(Op::ConvTranspose(ConvTransposeAttrs {
+        conv,
+        output_padding,
+        output_shape,
+    }))
+}
+
+/// The attributes common to the convolutions; `group` defaults to 1.
 fn conv_attrs(cx: &mut NodeCtx) -> Result<ConvAttrs> {
     let w = window(cx, true)?;
     let group = cx.int_or("group", 1)?;

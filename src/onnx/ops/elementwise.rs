@@ -1,4 +1,4 @@
-//! Relu, Clip and the binary arithmetic ops (Add, Sub, Mul, Div).
+//! Relu, Clip, the binary arithmetic ops (Add, Sub, Mul, Div, Pow), PRelu, Min and Max.
 
 use super::super::ctx::NodeCtx;
 use crate::error::Result;
@@ -27,8 +27,14 @@ pub(super) fn clip(cx: &mut NodeCtx) -> Result<Op> {
     })
 }
 
-/// A broadcasting binary op (`Add`, `Sub`, `Mul` or `Div`, given as `op`).
+/// A broadcasting binary op (`Add`, `Sub`, `Mul`, `Div`, `Pow` or `PRelu`, given as `op`).
 pub(super) fn binary(cx: &mut NodeCtx, op: Op) -> Result<Op> {
     cx.inputs(2, 2)?;
+    Ok(op)
+}
+
+/// Variadic `Min` or `Max` (given as `op`): at least one input.
+pub(super) fn variadic(cx: &mut NodeCtx, op: Op) -> Result<Op> {
+    cx.inputs(1, usize::MAX)?;
     Ok(op)
 }

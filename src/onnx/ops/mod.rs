@@ -1,18 +1,24 @@
 //! NodeProto → [`Op`]: one parser per op family, reading the attributes with the defaults
 //! and the opset-dependent meaning of the ONNX specification and checking the node's arity.
 
+mod activation;
 mod conv;
 mod elementwise;
 mod gemm;
+mod generate;
+mod logic;
 mod norm;
+mod pad;
 mod pool;
 mod quant;
+mod reduce;
+mod resize;
 mod shape;
 mod window;
 
 use super::ctx::NodeCtx;
 use crate::error::{Error, Result};
-use crate::ir::Op;
+use crate::ir::{Comparison, Logic, Op, Reduction, Unary};
 
 /// The op of a default-domain node; an op type the IR does not have is
 /// [`Error::Unsupported`].
@@ -50,6 +56,47 @@ pub(super) fn parse(cx: &mut NodeCtx) -> Result<Op> {
         "Squeeze" => shape::squeeze(cx),
         "Cast" => shape::cast(cx),
         "Slice" => shape::slice(cx),
+        "Split" => shape::split(cx),
+        "Expand" => shape::expand(cx),
+        "ConvTranspose" => conv::conv_transpose(cx),
+        "Pow" => elementwise::binary(cx, Op::Pow),
+        "PRelu" => elementwise::binary(cx, Op::PRelu),
+        "Min" => elementwise::variadic(cx, Op::Min),
+        "Max" => elementwise::variadic(cx, Op::Max),
+        "Neg" => activation::unary(cx, Unary::Neg, 1),
+        "Abs" => activation::unary(cx, Unary::Abs, 1),
+        "Reciprocal" => activation::unary(cx, Unary::Reciprocal, 1),
+        "Sqrt" => activation::unary(cx, Unary::Sqrt, 1),
+        "Exp" => activation::unary(cx, Unary::Exp, 1),
+        "Log" => activation::unary(cx, Unary::Log, 1),
+        "Sigmoid" => activation::unary(cx, Unary::Sigmoid, 1),
+        "Tanh" => activation::unary(cx, Unary::Tanh, 1),
+        "Erf" => activation::unary(cx, Unary::Erf, 9),
+        "Softplus" => activation::unary(cx, Unary::Softplus, 1),
+        "HardSwish" => activation::unary(cx, Unary::HardSwish, 14),
+        "HardSigmoid" => activation::hard_sigmoid(cx),
+        "LeakyRelu" => activation::leaky_relu(cx),
+        "Gelu" => activation::gelu(cx),
+        "Equal" => logic::compare(cx, Comparison::Equal),
+        "Less" => logic::compare(cx, Comparison::Less),
+        "LessOrEqual" => logic::compare(cx, Comparison::LessOrEqual),
+        "Greater" => logic::compare(cx, Comparison::Greater),
+        "GreaterOrEqual" => logic::compare(cx, Comparison::GreaterOrEqual),
+        "And" => logic::logic(cx, Logic::And),
+        "Or" => logic::logic(cx, Logic::Or),
+        "Xor" => logic::logic(cx, Logic::Xor),
+        "Not" => logic::not(cx),
+        "Where" => logic::where_(cx),
+        "ReduceMean" => reduce::reduce(cx, Reduction::Mean),
+        "ReduceSum" => reduce::reduce(cx, Reduction::Sum),
+        "ReduceMax" => reduce::reduce(cx, Reduction::Max),
+        "ReduceMin" => reduce::reduce(cx, Reduction::Min),
+        "LayerNormalization" => norm::layer_normalization(cx),
+        "ConstantOfShape" => generate::constant_of_shape(cx),
+        "Range" => generate::range(cx),
+        "Pad" => pad::pad(cx),
+        "Resize" => resize::resize(cx),
+        "DynamicQuantizeLinear" => quant::dynamic_quantize_linear(cx),
         other => Err(Error::Unsupported {
             node: cx.name.to_string(),
             op: other.to_string(),

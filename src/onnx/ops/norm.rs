@@ -1,4 +1,4 @@
-//! BatchNormalization (inference) and Softmax.
+//! BatchNormalization (inference), LayerNormalization and Softmax.
 
 use super::super::ctx::NodeCtx;
 use crate::error::Result;
@@ -32,4 +32,24 @@ pub(super) fn softmax(cx: &mut NodeCtx) -> Result<Op> {
     let coerce_2d = cx.opset < 13;
     let axis = cx.int_or("axis", if coerce_2d { 1 } else { -1 })?;
     Ok(Op::Softmax { axis, coerce_2d })
+}
+
+/// `LayerNormalization(X, Scale, [B])` (opset 17) → `Y, [Mean], [InvStdDev]`: `axis`
+/// defaults to -1, `epsilon` to 1e-5; statistics are computed in float32 (`stash_type` 1, the
+/// default and the only type supported).
+pub(super) fn layer_normalization(cx: &mut NodeCtx) -> Result<Op> {
+    cx.since(17)?;
+    cx.inputs(2, 3)?;
+    cx.outputs(1, 3);
+    let axis = cx.int_or("axis", -1)?;
+    let epsilon = cx.float_or("epsilon", 1e-5)?;
+    if !(epsilon.is_finite() && epsilon >= 0.0) {
+        return Err(cx.err(format!(
+            "epsilon must be finite and non-negative, found {epsilon}"
+        )));
+    }
+    match cx.int_or("stash_type", 1)? {
+        1 => Ok(Op::LayerNormalization { axis, epsilon }),
+        t => Err(cx.err(format!("stash_type {t} is not supported (only 1, float)"))),
+    }
 }

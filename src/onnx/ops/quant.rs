@@ -1,4 +1,4 @@
-//! QuantizeLinear and DequantizeLinear.
+//! QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear.
 
 use super::super::ctx::NodeCtx;
 use crate::error::Result;
@@ -47,6 +47,14 @@ pub(super) fn dequantize_linear(cx: &mut NodeCtx) -> Result<Op> {
         return Err(cx.err("attribute 'output_dtype' is not supported"));
     }
     Ok(Op::DequantizeLinear { axis, block_size })
+}
+
+/// `DynamicQuantizeLinear(X)` (opset 11) → `Y, Y_scale, Y_zero_point`.
+pub(super) fn dynamic_quantize_linear(cx: &mut NodeCtx) -> Result<Op> {
+    cx.since(11)?;
+    cx.inputs(1, 1)?;
+    cx.outputs(3, 3);
+    Ok(Op::DynamicQuantizeLinear)
 }
 
 /// `axis` from opset 13 (default 1); before that only per-tensor scales exist.

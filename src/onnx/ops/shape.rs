@@ -1,5 +1,5 @@
 //! Data-movement ops: Identity, Reshape, Flatten, Transpose, Concat, Shape, Gather,
-//! Unsqueeze, Squeeze, Cast and Slice.
+//! Unsqueeze, Squeeze, Cast, Slice, Split and Expand.
 
 use super::super::ctx::NodeCtx;
 use crate::error::Result;
@@ -136,4 +136,58 @@ pub(super) fn slice(cx: &mut NodeCtx) -> Result<Op> {
     }
     cx.inputs(3, 5)?;
     Ok(Op::Slice)
+}
+
+/// `Split(X, [split])` into one output per part along `axis` (default 0): part lengths from the
+/// `split` attribute (before opset 13) or input (from 13), else equal parts; from opset 18
+/// without lengths `num_outputs` is required, must equal the number of outputs, and the last
+/// part may be shorter.
+pub(super) fn split(cx: &mut NodeCtx) -> Result<Op> {
+    let parts = cx.output_count();
+    cx.outputs(parts, parts);
+    let axis = cx.int_or("axis", 0)?;
+    if cx.opset < 13 {
+        cx.inputs(1, 1)?;
+        let split = cx.ints("split")?.map(<[i64]>::to_vec);
+        return Ok(Op::Split {
+            axis,
+            split,
+            parts,
+            uneven: false,
+        });
+    }
+    cx.inputs(1, 2)?;
+    let num_outputs = if cx.opset >= 18 {
+        cx.int("num_outputs")?
+    } else {
+        None
+    };
+    let has_lengths = cx.input_count() == 2;
+    let uneven = match (cx.opset >= 18, has_lengths, num_outputs) {
+        (true, true, Some(_)) => {
+            return Err(cx.err("num_outputs cannot be combined with the split input"));
+        }
+        (true, false, None) => {
+            return Err(cx.err("needs the split input or the num_outputs attribute"));
+        }
+        (_, _, Some(n)) if usize::try_from(n) != Ok(parts) => {
+            return Err(cx.err(format!(
+                "num_outputs is {n}, but the node has {parts} outputs"
+            )));
+        }
+        (uneven, has, _) => uneven && !has,
+    };
+    Ok(Op::Split {
+        axis,
+        split: None,
+        parts,
+        uneven,
+    })
+}
+
+/// `Expand(X, shape)` (opset 8).
+pub(super) fn expand(cx: &mut NodeCtx) -> Result<Op> {
+    cx.since(8)?;
+    cx.inputs(2, 2)?;
+    Ok(Op::Expand)
 }

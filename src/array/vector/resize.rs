@@ -1,0 +1,163 @@
+//! Resize (nearest and linear) one axis at a time: each output position of an axis reads one
+//! input position (nearest), blends two (linear) or takes the extrapolation value
+//! (tf_crop_and_resize outside the input). Coordinates come from `ir::resize` in f64; linear
+//! blends are f32 and the result is rounded once to the tensor's type. Nearest on non-float
+//! tensors is a pure gather.
+
+use crate::error::{Error, Result};
+use crate::ir::resize::{AxisPlan, ResizePlan, plan};
+use crate::ir::{NearestMode, ResizeAttrs, ResizeMode};
+use crate::tensor::Tensor;
+use ndarray::{ArrayD, Axis, IxDyn};
+
+/// Where one output position of an axis gets its value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tap {
+    /// The extrapolation value.
+    Fill,
+    /// Input position `i`.
+    Pick(usize),
+    /// `(1 − w)·x[i] + w·x[i + 1]` (indices clamped to the input).
+    Blend(usize, usize, f32),
+}
+
+/// The nearest input index of coordinate `x` under `mode`, as the ONNX reference rounds.
+fn nearest(x: f64, mode: NearestMode) -> i64 {
+    let floor = x.floor();
+    if x == floor {
+        return x as i64;
+    }
+    let ratio = x - floor;
+    let up = match mode {
+        NearestMode::RoundPreferFloor => ratio > 0.5,
+        NearestMode::RoundPreferCeil => ratio >= 0.5,
+        NearestMode::Floor => false,
+        NearestMode::Ceil => true,
+    };
+    floor as i64 + i64::from(up)
+}
+
+fn taps(a: &ResizeAttrs, p: &AxisPlan) -> Vec<Tap> {
+    let last = p.input.saturating_sub(1) as i64;
+    let clamp = |i: i64| i.clamp(0, last) as usize;
+    (0..p.output)
+        .map(|y| match p.source(a.transform, y) {
+            None => Tap::Fill,
+            Some(x) => match a.mode {
+                ResizeMode::Nearest(m) => Tap::Pick(clamp(nearest(x, m))),
+                ResizeMode::Linear => {
+                    let floor = x.floor();
+                    if x == floor {
+                        Tap::Pick(clamp(x as i64))
+                    } else {
+                        let i = floor as i64;
+                        Tap::Blend(clamp(i), clamp(i + 1), (x - floor) as f32)
+                    }
+                }
+            },
+        })
+        .collect()
+}
+
+/// Resamples the f32 array `a` along `axis` by `taps`.
+fn apply(a: &ArrayD<f32>, axis: usize, taps: &[Tap], fill: f32) -> ArrayD<f32> {
+    let mut shape = a.shape().to_vec();
+    shape[axis] = taps.len();
+    let mut out = ArrayD::<f32>::zeros(IxDyn(&shape));
+    for (o, &t) in taps.iter().enumerate() {
+        let mut dst = out.index_axis_mut(Axis(axis), o);
+        match t {
+            Tap::Fill => dst.fill(fill),
+            Tap::Pick(i) => dst.assign(&a.index_axis(Axis(axis), i)),
+            Tap::Blend(i, j, w) => {
+                let (p, q) = (a.index_axis(Axis(axis), i), a.index_axis(Axis(axis), j));
+                ndarray::Zip::from(&mut dst)
+                    .and(&p)
+                    .and(&q)
+                    .for_each(|d, &p, &q| *d = (1.0 - w) * p + w * q);
+            }
+        }
+    }
+    out
+}
+
+/// The resolved geometry of Resize on concrete inputs.
+fn geometry(
+    x: &Tensor,
+    a: &ResizeAttrs,
+    roi: Option<&Tensor>,
+    scales: Option<&Tensor>,
+    sizes: Option<&Tensor>,
+) -> Result<ResizePlan> {
+    let floats = |t: Option<&Tensor>| t.map(|t| t.to_f64().iter().copied().collect::<Vec<f64>>());
+    let sizes = sizes.map(Tensor::to_i64_vec).transpose()?;
+    plan(
+        a,
+        x.shape(),
+        floats(roi).as_deref(),
+        floats(scales).as_deref(),
+        sizes.as_deref(),
+    )
+}
+
+/// Resize(X, [roi], [scales], [sizes]).
+pub fn resize(
+    x: &Tensor,
+    a: &ResizeAttrs,
+    roi: Option<&Tensor>,
+    scales: Option<&Tensor>,
+    sizes: Option<&Tensor>,
+) -> Result<Tensor> {
+    let p = geometry(x, a, roi, scales, sizes)?;
+    let per_axis: Vec<(usize, Vec<Tap>)> = p.axes.iter().map(|ap| (ap.axis, taps(a, ap))).collect();
+    if !x.dtype().is_float() {
+        let mut out = x.clone();
+        for (axis, taps) in &per_axis {
+            let index = taps
+                .iter()
+                .map(|t| match t {
+                    Tap::Pick(i) => Ok(*i),
+                    _ => Err(Error::DType(format!(
+                        "Resize of {} other than by nearest pixels inside the input",
+                        x.dtype()
+                    ))),
+                })
+                .collect::<Result<Vec<usize>>>()?;
+            out = out.gather(*axis, &index, &[index.len()])?;
+        }
+        return Ok(out);
+    }
+    let mut a32 = x.to_f32();
+    for (axis, taps) in &per_axis {
+        a32 = apply(&a32, *axis, taps, a.extrapolation_value);
+    }
+    Ok(Tensor::from_f32(a32, x.dtype()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{AspectPolicy, CoordinateTransform};
+
+    #[test]
+    fn nearest_rounding_and_linear_blend() {
+        assert_eq!(nearest(1.5, NearestMode::RoundPreferFloor), 1);
+        assert_eq!(nearest(1.5, NearestMode::RoundPreferCeil), 2);
+        assert_eq!(nearest(-0.25, NearestMode::Floor), -1);
+        assert_eq!(nearest(2.0, NearestMode::Ceil), 2);
+        let a = ResizeAttrs {
+            mode: ResizeMode::Linear,
+            transform: CoordinateTransform::AlignCorners,
+            extrapolation_value: 0.0,
+            axes: None,
+            aspect: AspectPolicy::Stretch,
+        };
+        let x = Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[2]), vec![0.0, 1.0]).unwrap());
+        let sizes = Tensor::I64(ArrayD::from_elem(IxDyn(&[1]), 5));
+        let y = resize(&x, &a, None, None, Some(&sizes)).unwrap();
+        assert_eq!(
+            y.to_f32().iter().copied().collect::<Vec<_>>(),
+            vec![0.0, 0.25, 0.5, 0.75, 1.0]
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! Ops that make a tensor from scalars: ConstantOfShape and Range. Their output shapes depend
+//! on input values, so specialisation folds them whenever those are known.
+
+use crate::error::{Error, Result};
+use crate::tensor::{DType, Tensor};
+use ndarray::{ArrayD, IxDyn};
+
+/// The dims named by a 1-D int64 shape tensor (each non-negative).
+pub fn dims(shape: &Tensor) -> Result<Vec<usize>> {
+    if shape.shape().len() > 1 {
+        return Err(Error::Shape(format!(
+            "a shape must be 1-D, got {:?}",
+            shape.shape()
+        )));
+    }
+    shape
+        .to_i64_vec()?
+        .into_iter()
+        .map(|d| usize::try_from(d).map_err(|_| Error::Shape(format!("negative dim {d}"))))
+        .collect()
+}
+
+/// ConstantOfShape: a tensor of shape `shape` filled with the one-element `value`.
+pub fn constant_of_shape(shape: &Tensor, value: &Tensor) -> Result<Tensor> {
+    value.reshape(&[])?.broadcast_to(&dims(shape)?)
+}
+
+fn scalar(t: &Tensor, what: &str) -> Result<Tensor> {
+    if t.len() != 1 {
+        return Err(Error::Shape(format!(
+            "Range {what} must be a scalar, got shape {:?}",
+            t.shape()
+        )));
+    }
+    Ok(t.clone())
+}
+
+/// The number of Range elements, `max(ceil((limit − start) / delta), 0)`.
+fn count(n: f64) -> Result<usize> {
+    if !n.is_finite() {
+        return Err(Error::Shape(format!("Range has {n} elements")));
+    }
+    Ok(n.ceil().max(0.0) as usize)
+}
+
+/// Range(start, limit, delta): `start + i·delta` for `i < max(ceil((limit − start)/delta), 0)`.
+/// Integers are exact; float32 computes in f32; float16 and bfloat16 compute in f32 (the
+/// default `stash_type`) and round once.
+pub fn range(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<Tensor> {
+    let (s, l, d) = (
+        scalar(start, "start")?,
+        scalar(limit, "limit")?,
+        scalar(delta, "delta")?,
+    );
+    if s.dtype() != l.dtype() || s.dtype() != d.dtype() {
+        return Err(Error::DType(format!(
+            "Range of {}, {} and {}",
+            s.dtype(),
+            l.dtype(),
+            d.dtype()
+        )));
+    }
+    let dt = s.dtype();
+    if matches!(dt, DType::I32 | DType::I64) {
+        let [s, l, d] = [&s, &l, &d].map(|t| t.to_i64_vec().map(|v| v[0]));
+        let (s, l, d) = (s?, l?, d?);
+        if d == 0 {
+            return Err(Error::Shape("Range delta is 0".into()));
+        }
+        let span = i128::from(l) - i128::from(s);
+        let n = (span + i128::from(d) - i128::from(d.signum())) / i128::from(d);
+        let n = usize::try_from(n.max(0)).map_err(|_| Error::Shape("Range too long".into()))?;
+        let v: Vec<i64> = (0..n as i64)
+            .map(|i| s.wrapping_add(i.wrapping_mul(d)))
+            .collect();
+        let a = ArrayD::from_shape_vec(IxDyn(&[n]), v).map_err(|e| Error::Shape(e.to_string()))?;
+        return Ok(Tensor::I64(a).cast(dt));
+    }
+    if !dt.is_float() {
+        return Err(Error::DType(format!("Range of {dt}")));
+    }
+    let first = |t: &Tensor| t.to_f32().iter().copied().next().unwrap_or(f32::NAN);
+    let (s, l, d) = (first(&s), first(&l), first(&d));
+    let n = count(f64::from(l - s) / f64::from(d))?;
+    let v: Vec<f32> = (0..n).map(|i| s + i as f32 * d).collect();
+    let a = ArrayD::from_shape_vec(IxDyn(&[n]), v).map_err(|e| Error::Shape(e.to_string()))?;
+    Ok(Tensor::from_f32(a, dt))
+}

@@ -1,0 +1,165 @@
+//! Pad: the output shape and the copy (constant, reflect, edge or wrap fill; negative pads
+//! crop). Pure data movement, shared by constant folding and the vector unit's copy engine.
+
+use super::PadMode;
+use crate::error::{Error, Result};
+use crate::tensor::ops::normalize_axis;
+use crate::tensor::{DType, Tensor};
+
+/// Per-axis `(begin, end)` pads of a tensor of rank `rank`: `pads` holds all begins then all
+/// ends for `axes` (every axis when `None`).
+pub fn resolve(rank: usize, pads: &[i64], axes: Option<&[i64]>) -> Result<Vec<(i64, i64)>> {
+    let axes: Vec<usize> = match axes {
+        Some(a) => a
+            .iter()
+            .map(|&x| normalize_axis(x, rank))
+            .collect::<Result<_>>()?,
+        None => (0..rank).collect(),
+    };
+    if pads.len() != 2 * axes.len() {
+        return Err(Error::Shape(format!(
+            "pad: {} pads for {} axes",
+            pads.len(),
+            axes.len()
+        )));
+    }
+    let mut out = vec![(0, 0); rank];
+    for (i, &a) in axes.iter().enumerate() {
+        if out[a] != (0, 0) || axes[..i].contains(&a) {
+            return Err(Error::Shape(format!("pad: axis {a} repeated")));
+        }
+        out[a] = (pads[i], pads[i + axes.len()]);
+    }
+    Ok(out)
+}
+
+/// The padded shape (a negative pad removes elements; nothing may go below zero).
+pub fn padded_shape(shape: &[usize], pads: &[(i64, i64)]) -> Result<Vec<usize>> {
+    shape
+        .iter()
+        .zip(pads)
+        .map(|(&d, &(b, e))| {
+            usize::try_from(d as i64 + b + e)
+                .map_err(|_| Error::Shape(format!("pad ({b}, {e}) leaves nothing of dim {d}")))
+        })
+        .collect()
+}
+
+/// The source index along a dim of size `n` of padded position `i` (already shifted by the
+/// begin pad), or `None` for the constant fill.
+fn source(mode: PadMode, i: i64, n: i64) -> Option<i64> {
+    if (0..n).contains(&i) {
+        return Some(i);
+    }
+    match mode {
+        PadMode::Constant => None,
+        PadMode::Edge => Some(i.clamp(0, n - 1)),
+        PadMode::Wrap => Some(i.rem_euclid(n)),
+        PadMode::Reflect if n == 1 => Some(0),
+        PadMode::Reflect => {
+            let p = i.rem_euclid(2 * (n - 1));
+            Some(if p >= n { 2 * (n - 1) - p } else { p })
+        }
+    }
+}
+
+/// Pads `x`; `fill` is the constant (any type; cast to x's).
+pub fn pad(x: &Tensor, pads: &[(i64, i64)], mode: PadMode, fill: &Tensor) -> Result<Tensor> {
+    let shape = x.shape().to_vec();
+    let out = padded_shape(&shape, pads)?;
+    if mode != PadMode::Constant && shape.contains(&0) && !out.contains(&0) {
+        return Err(Error::Shape(format!(
+            "pad: {mode:?} mode cannot fill from an empty input {shape:?}"
+        )));
+    }
+    // Flat source index of every output element; `len` (one past the data) is the fill.
+    let len = x.len();
+    let total: usize = out.iter().product();
+    let mut index = Vec::with_capacity(total);
+    let mut pos = vec![0usize; out.len()];
+    for _ in 0..total {
+        let mut flat = 0usize;
+        let mut inside = true;
+        for (d, &p) in pos.iter().enumerate() {
+            let n = shape[d] as i64;
+            match source(mode, p as i64 - pads[d].0, n) {
+                Some(s) => flat = flat * shape[d] + s as usize,
+                None => inside = false,
+            }
+        }
+        index.push(if inside { flat } else { len });
+        for d in (0..out.len()).rev() {
+            pos[d] += 1;
+            if pos[d] < out[d] {
+                break;
+            }
+            pos[d] = 0;
+        }
+    }
+    let fill = fill.cast(x.dtype()).reshape(&[1])?;
+    let ext = Tensor::concat(&[&x.reshape(&[len])?, &fill], 0)?;
+    ext.gather(0, &index, &out)
+}
+
+/// Pad on concrete inputs: `(data, [pads], [constant_value], [axes])`, or the opset < 11
+/// attributes `pads` and `value`.
+pub fn eval(
+    mode: PadMode,
+    attr_pads: Option<&[i64]>,
+    attr_value: f32,
+    inputs: &[Option<&Tensor>],
+) -> Result<Tensor> {
+    let arg = |i: usize| inputs.get(i).copied().flatten();
+    let x = arg(0).ok_or_else(|| Error::Shape("pad: no data".into()))?;
+    let ints = |i: usize| arg(i).map(Tensor::to_i64_vec).transpose();
+    let pads = match attr_pads {
+        Some(p) => p.to_vec(),
+        None => ints(1)?.ok_or_else(|| Error::Shape("pad: no pads".into()))?,
+    };
+    let axes = ints(3)?;
+    let resolved = resolve(x.shape().len(), &pads, axes.as_deref())?;
+    let fill = match arg(2) {
+        Some(v) if v.len() == 1 => v.clone(),
+        Some(v) => {
+            return Err(Error::Shape(format!(
+                "pad: constant_value must be a scalar, got shape {:?}",
+                v.shape()
+            )));
+        }
+        None => Tensor::from_f32(
+            ndarray::ArrayD::from_elem(ndarray::IxDyn(&[]), attr_value),
+            DType::F32,
+        ),
+    };
+    pad(x, &resolved, mode, &fill)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{ArrayD, IxDyn};
+
+    fn t(shape: &[usize], v: Vec<i64>) -> Tensor {
+        Tensor::I64(ArrayD::from_shape_vec(IxDyn(shape), v).unwrap())
+    }
+
+    #[test]
+    fn modes_fill_like_numpy() {
+        let x = t(&[3], vec![1, 2, 3]);
+        let zero = t(&[], vec![0]);
+        let run = |m, b, e| pad(&x, &[(b, e)], m, &zero).unwrap();
+        assert_eq!(
+            run(PadMode::Constant, 2, 1),
+            t(&[6], vec![0, 0, 1, 2, 3, 0])
+        );
+        assert_eq!(run(PadMode::Edge, 2, 1), t(&[6], vec![1, 1, 1, 2, 3, 3]));
+        assert_eq!(
+            run(PadMode::Reflect, 2, 2),
+            t(&[7], vec![3, 2, 1, 2, 3, 2, 1])
+        );
+        assert_eq!(run(PadMode::Wrap, 2, 1), t(&[6], vec![2, 3, 1, 2, 3, 1]));
+        assert_eq!(run(PadMode::Constant, -1, 0), t(&[2], vec![2, 3]));
+        assert!(resolve(2, &[1, 1], Some(&[0, -2])).is_err());
+        assert!(padded_shape(&[2], &[(-2, -1)]).is_err());
+    }
+}

@@ -1,0 +1,190 @@
+//! Resize geometry (ONNX reference semantics): output sizes from `scales` or `sizes`, and the
+//! input coordinate of every output coordinate. Shared by shape inference and the vector unit.
+//! Coordinates are computed in f64, as the reference does, so that nearest-pixel choices agree
+//! exactly; pixel values are blended in f32 by the vector unit.
+
+use super::{AspectPolicy, CoordinateTransform, ResizeAttrs};
+use crate::error::{Error, Result};
+use crate::tensor::ops::normalize_axis;
+
+/// One resized axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AxisPlan {
+    /// The axis.
+    pub axis: usize,
+    /// Input length.
+    pub input: usize,
+    /// Output length.
+    pub output: usize,
+    /// The scale (output / input as given or derived).
+    pub scale: f64,
+    /// The region of interest (tf_crop_and_resize), as fractions of the input.
+    pub roi: (f64, f64),
+}
+
+/// The resolved geometry of a Resize: every axis whose size or sampling changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResizePlan {
+    /// Output shape.
+    pub shape: Vec<usize>,
+    /// The axes to resample, ascending.
+    pub axes: Vec<AxisPlan>,
+}
+
+/// Resolves the geometry of Resize for an input of `shape` from its `roi`, `scales` and
+/// `sizes` inputs (absent or empty = not given; exactly one of scales and sizes is).
+pub fn plan(
+    a: &ResizeAttrs,
+    shape: &[usize],
+    roi: Option<&[f64]>,
+    scales: Option<&[f64]>,
+    sizes: Option<&[i64]>,
+) -> Result<ResizePlan> {
+    let rank = shape.len();
+    let axes: Vec<usize> = match &a.axes {
+        Some(ax) => ax
+            .iter()
+            .map(|&x| normalize_axis(x, rank))
+            .collect::<Result<_>>()?,
+        None => (0..rank).collect(),
+    };
+    let n = axes.len();
+    let given = |v: Option<usize>| v.filter(|&l| l > 0);
+    let (mut out, mut scale) = (shape.to_vec(), vec![1.0f64; rank]);
+    match (
+        given(scales.map(<[f64]>::len)),
+        given(sizes.map(<[i64]>::len)),
+    ) {
+        (Some(l), None) => {
+            let s = scales.unwrap_or_default();
+            if l != n || s.iter().any(|&v| !(v > 0.0 && v.is_finite())) {
+                return Err(Error::Shape(format!("resize: scales {s:?} for {n} axes")));
+            }
+            for (&ax, &v) in axes.iter().zip(s) {
+                scale[ax] = v;
+                out[ax] = (v * shape[ax] as f64).floor() as usize;
+            }
+        }
+        (None, Some(l)) => {
+            let s = sizes.unwrap_or_default();
+            if l != n || s.iter().any(|&v| v < 0) {
+                return Err(Error::Shape(format!("resize: sizes {s:?} for {n} axes")));
+            }
+            for (&ax, &v) in axes.iter().zip(s) {
+                scale[ax] = v as f64 / shape[ax] as f64;
+                out[ax] = v as usize;
+            }
+            let pick = match a.aspect {
+                AspectPolicy::Stretch => None,
+                AspectPolicy::NotLarger => axes.iter().map(|&x| scale[x]).reduce(f64::min),
+                AspectPolicy::NotSmaller => axes.iter().map(|&x| scale[x]).reduce(f64::max),
+            };
+            if let Some(k) = pick {
+                for &ax in &axes {
+                    scale[ax] = k;
+                    out[ax] = (k * shape[ax] as f64 + 0.5) as usize;
+                }
+            }
+        }
+        _ => {
+            return Err(Error::Shape(
+                "resize needs exactly one of scales and sizes".into(),
+            ));
+        }
+    }
+    let mut full_roi = vec![(0.0, 1.0); rank];
+    if a.transform == CoordinateTransform::TfCropAndResize {
+        let r = roi
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| Error::Shape("resize: tf_crop_and_resize needs a roi".into()))?;
+        if r.len() != 2 * n {
+            return Err(Error::Shape(format!("resize: roi {r:?} for {n} axes")));
+        }
+        for (i, &ax) in axes.iter().enumerate() {
+            full_roi[ax] = (r[i], r[n + i]);
+        }
+    }
+    let plans = (0..rank)
+        .filter(|&ax| out[ax] != shape[ax] || scale[ax] != 1.0 || full_roi[ax] != (0.0, 1.0))
+        .map(|ax| AxisPlan {
+            axis: ax,
+            input: shape[ax],
+            output: out[ax],
+            scale: scale[ax],
+            roi: full_roi[ax],
+        })
+        .collect();
+    Ok(ResizePlan {
+        shape: out,
+        axes: plans,
+    })
+}
+
+impl AxisPlan {
+    /// The input coordinate of output coordinate `y`; `None` outside the input when cropping
+    /// (tf_crop_and_resize: the output takes the extrapolation value there).
+    pub fn source(&self, t: CoordinateTransform, y: usize) -> Option<f64> {
+        let (y, inw, outi) = (y as f64, self.input as f64, self.output as f64);
+        let outw = self.scale * inw;
+        let x = match t {
+            CoordinateTransform::AlignCorners if outw == 1.0 => 0.0,
+            CoordinateTransform::AlignCorners => y * (inw - 1.0) / (outw - 1.0),
+            CoordinateTransform::Asymmetric => y / self.scale,
+            CoordinateTransform::PytorchHalfPixel if outw == 1.0 => -0.5,
+            CoordinateTransform::PytorchHalfPixel | CoordinateTransform::HalfPixel => {
+                (y + 0.5) / self.scale - 0.5
+            }
+            CoordinateTransform::HalfPixelSymmetric => {
+                let offset = inw / 2.0 * (1.0 - outi / outw);
+                offset + (y + 0.5) / self.scale - 0.5
+            }
+            CoordinateTransform::TfCropAndResize => {
+                let (r0, r1) = self.roi;
+                let x = if outw == 1.0 {
+                    (r1 - r0) * (inw - 1.0) / 2.0
+                } else {
+                    y * (r1 - r0) * (inw - 1.0) / (outw - 1.0)
+                } + r0 * (inw - 1.0);
+                if x < 0.0 || x > inw - 1.0 {
+                    return None;
+                }
+                x
+            }
+        };
+        Some(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{NearestMode, ResizeMode};
+
+    fn attrs(t: CoordinateTransform) -> ResizeAttrs {
+        ResizeAttrs {
+            mode: ResizeMode::Nearest(NearestMode::RoundPreferFloor),
+            transform: t,
+            extrapolation_value: 0.0,
+            axes: None,
+            aspect: AspectPolicy::Stretch,
+        }
+    }
+
+    #[test]
+    fn sizes_scales_and_coordinates() {
+        let a = attrs(CoordinateTransform::HalfPixel);
+        let p = plan(&a, &[1, 1, 2, 4], None, Some(&[1.0, 1.0, 0.6, 0.6]), None).unwrap();
+        assert_eq!(p.shape, vec![1, 1, 1, 2]);
+        assert_eq!(p.axes.len(), 2);
+        let p = plan(&a, &[1, 1, 4, 4], None, None, Some(&[1, 1, 8, 8])).unwrap();
+        assert_eq!(p.axes[0].source(a.transform, 0), Some(-0.25));
+        let b = ResizeAttrs {
+            aspect: AspectPolicy::NotLarger,
+            axes: Some(vec![2, 3]),
+            ..a.clone()
+        };
+        let p = plan(&b, &[1, 1, 2, 2], None, None, Some(&[7, 8])).unwrap();
+        assert_eq!(p.shape, vec![1, 1, 7, 7]);
+        assert!(plan(&a, &[2], None, None, None).is_err());
+    }
+}
