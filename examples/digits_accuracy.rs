@@ -35,6 +35,7 @@ fn main() -> cdmsa::Result<()> {
             references: &[reference],
             tolerance: None,
             labels: Some(&labels),
+            precision: cdmsa::kernel::Precision::Native,
         };
         let (r, _) = verified_run(&req, &cfg)?;
         let (ok, n) = r.accuracy.unwrap_or((0, 0));

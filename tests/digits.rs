@@ -32,6 +32,7 @@ fn run(
         references: std::slice::from_ref(&want),
         tolerance: Some(tol),
         labels: Some(&labels),
+        precision: cdmsa::kernel::Precision::Native,
     };
     let (report, _) = verified_run(&req, &AcceleratorConfig::preset(preset).unwrap()).unwrap();
     (report, want)
@@ -124,7 +125,58 @@ fn fp16_is_within_the_documented_bound_and_keeps_every_top1() {
         references: &[],
         tolerance: None,
         labels: None,
+        precision: cdmsa::kernel::Precision::Native,
     };
     let (_, outs) = verified_run(&req, &AcceleratorConfig::preset("tpu-msa").unwrap()).unwrap();
     assert_eq!(argmax_rows(&outs[0]).unwrap(), argmax_rows(&want).unwrap());
+}
+
+#[test]
+fn fp32_model_on_the_fp16_and_bf16_datapaths_stays_close_and_keeps_top1() {
+    let d = dir("fp32");
+    let graph = load_model(&d.join("model.onnx")).unwrap();
+    let input = read_pb(&d.join("test_data_set_0/input_0.pb")).unwrap();
+    let want = read_pb(&d.join("test_data_set_0/output_0.pb")).unwrap();
+    let cfg = AcceleratorConfig::preset("tpu-msa").unwrap();
+    let top1 = argmax_rows(&want).unwrap();
+    for (precision, rel) in [
+        (cdmsa::kernel::Precision::Fp16, 1e-2),
+        (cdmsa::kernel::Precision::Bf16, 4e-2),
+    ] {
+        let req = RunRequest {
+            model: "fp32".into(),
+            graph: &graph,
+            inputs: std::slice::from_ref(&input),
+            references: std::slice::from_ref(&want),
+            tolerance: None,
+            labels: None,
+            precision,
+        };
+        let (r, outs) = verified_run(&req, &cfg).unwrap();
+        let c = &r.outputs[0];
+        // Rounding at the array boundary really happens (the fp32 path is within 1e-5)...
+        assert!(!c.exact && c.max_abs_error > 1e-4, "{precision:?}: {c:?}");
+        // ...and stays within the documented normwise bound.
+        assert_eq!(c.tolerance, Tolerance::Norm { rel });
+        assert!(c.pass, "{precision:?}: {c:?}");
+        let same = argmax_rows(&outs[0])
+            .unwrap()
+            .iter()
+            .zip(&top1)
+            .filter(|(a, b)| a == b)
+            .count();
+        assert!(same >= 358, "{precision:?}: top-1 agrees on {same} of 360");
+    }
+    // int8 of a float model can be costed but not computed.
+    let req = RunRequest {
+        model: "fp32".into(),
+        graph: &graph,
+        inputs: std::slice::from_ref(&input),
+        references: &[],
+        tolerance: None,
+        labels: None,
+        precision: cdmsa::kernel::Precision::Int8,
+    };
+    let err = verified_run(&req, &cfg).unwrap_err().to_string();
+    assert!(err.contains("timing-only"), "{err}");
 }

@@ -4,6 +4,7 @@ use super::inputs::{data_sets, model};
 use super::{AccelArg, EXIT_MISMATCH, EXIT_PASS};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
+use crate::kernel::Precision;
 use crate::tensor::DType;
 use crate::verify::{RunRequest, Tolerance, verified_run};
 use std::path::{Path, PathBuf};
@@ -84,6 +85,7 @@ fn run_one(dir: &Path, cfg: &AcceleratorConfig) -> Outcome {
             references: &set.outputs,
             tolerance: tol,
             labels: None,
+            precision: Precision::Native,
         };
         match verified_run(&req, cfg) {
             Err(e) => return skip_or_fail(e),

@@ -3,6 +3,7 @@
 use super::inputs::{self, DataSet, data_sets, embedded, read_tensor};
 use super::{AccelArg, EXIT_MISMATCH, EXIT_PASS, JsonArg};
 use crate::error::{Error, Result};
+use crate::kernel::Precision;
 use crate::report::{run_text, write_json};
 use crate::tensor::Tensor;
 use crate::tensor::npy::write_npy;
@@ -32,6 +33,10 @@ pub struct RunArgs {
     /// Seed of the synthetic input used when no input is given.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Datapath of the float GEMMs: native (the model's own types), fp32, fp16, bf16, or
+    /// int8 (timing only for float models).
+    #[arg(long, value_enum, default_value = "native")]
+    precision: Precision,
     /// Print the per-layer table.
     #[arg(long)]
     layers: bool,
@@ -145,6 +150,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
             references: &set.outputs,
             tolerance,
             labels: labels.as_ref(),
+            precision: args.precision,
         };
         let (report, outputs) = verified_run(&req, &cfg).map_err(|e| match &args.model {
             Some(p) => e.in_file(p),

@@ -36,10 +36,20 @@ pub struct SweepArgs {
 }
 
 fn parse_loads(s: &str) -> Result<Vec<f64>> {
-    let bad = || Error::Config { field: "loads".into(), msg: format!("'{s}' is not A:B:STEP with 0 < A ≤ B and STEP > 0") };
-    let parts: Vec<f64> = s.split(':').map(|p| p.trim().parse::<f64>().map_err(|_| bad())).collect::<Result<_>>()?;
-    let [a, b, step] = parts[..] else { return Err(bad()) };
-    if !(a > 0.0 && b >= a && step > 0.0 && a.is_finite() && b.is_finite()) || (b - a) / step > 1000.0 {
+    let bad = || Error::Config {
+        field: "loads".into(),
+        msg: format!("'{s}' is not A:B:STEP with 0 < A ≤ B and STEP > 0"),
+    };
+    let parts: Vec<f64> = s
+        .split(':')
+        .map(|p| p.trim().parse::<f64>().map_err(|_| bad()))
+        .collect::<Result<_>>()?;
+    let [a, b, step] = parts[..] else {
+        return Err(bad());
+    };
+    if !(a > 0.0 && b >= a && step > 0.0 && a.is_finite() && b.is_finite())
+        || (b - a) / step > 1000.0
+    {
         return Err(bad());
     }
     let n = ((b - a) / step + 1e-9).floor() as usize;
@@ -48,16 +58,38 @@ fn parse_loads(s: &str) -> Result<Vec<f64>> {
 
 fn table(results: &[SweepResult]) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{:<20} {:>8} {:>10} {:>7} {:>7} {:>7} {:>9}", "scheduler", "load", "offered/s", "SLA", "WSTP", "ANTT", "fairness");
+    let _ = writeln!(
+        s,
+        "{:<20} {:>8} {:>10} {:>7} {:>7} {:>7} {:>9}",
+        "scheduler", "load", "offered/s", "SLA", "WSTP", "ANTT", "fairness"
+    );
     for r in results {
         for p in &r.points {
             let m = &p.metrics;
-            let _ = writeln!(s, "{:<20} {:>8.3} {:>10.1} {:>6.1}% {:>7.3} {:>7.3} {:>9.3}", r.scheduler, p.load, p.offered_rps, 100.0 * m.sla_satisfaction, m.wstp, m.antt, m.fairness);
+            let _ = writeln!(
+                s,
+                "{:<20} {:>8.3} {:>10.1} {:>6.1}% {:>7.3} {:>7.3} {:>9.3}",
+                r.scheduler,
+                p.load,
+                p.offered_rps,
+                100.0 * m.sla_satisfaction,
+                m.wstp,
+                m.antt,
+                m.fairness
+            );
         }
     }
-    let _ = writeln!(s, "\n{:<20} {:>32}", "scheduler", "latency-bounded throughput (req/s)");
+    let _ = writeln!(
+        s,
+        "\n{:<20} {:>32}",
+        "scheduler", "latency-bounded throughput (req/s)"
+    );
     for r in results {
-        let _ = writeln!(s, "{:<20} {:>32.1}", r.scheduler, r.latency_bounded_throughput_rps);
+        let _ = writeln!(
+            s,
+            "{:<20} {:>32.1}",
+            r.scheduler, r.latency_bounded_throughput_rps
+        );
     }
     s
 }
@@ -70,25 +102,53 @@ pub fn run(args: SweepArgs) -> Result<i32> {
     }
     let cfg = w.accelerator()?;
     let loads = parse_loads(&args.loads)?;
-    let names: Vec<String> = policies(&args.schedulers, CdMsaOptions::default())?.iter().map(|p| p.name().to_string()).collect();
+    let names: Vec<String> = policies(&args.schedulers, CdMsaOptions::default())?
+        .iter()
+        .map(|p| p.name().to_string())
+        .collect();
     let models = tenants(&w, &cfg, false)?;
     let bar = ProgressBar::new((names.len() * (loads.len() + 1)) as u64);
-    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} points {elapsed}").map_err(|e| Error::Invalid(e.to_string()))?);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} points {elapsed}")
+            .map_err(|e| Error::Invalid(e.to_string()))?,
+    );
     let spec = args.schedulers.clone();
     let make = move |name: &str| -> Result<Box<dyn Policy>> {
         let all = policies(&spec, CdMsaOptions::default())?;
-        all.into_iter().find(|p| p.name() == name).ok_or_else(|| Error::Invalid(format!("no scheduler {name}")))
+        all.into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| Error::Invalid(format!("no scheduler {name}")))
     };
     let results = sweep(&w, &cfg, &models, &names, &loads, &make, &|| bar.inc(1))?;
     bar.finish_and_clear();
     print!("{}", table(&results));
     if let Some(path) = &args.plot {
-        let series: Vec<(String, Vec<(f64, f64)>)> = results.iter().map(|r| (r.scheduler.clone(), r.points.iter().map(|p| (p.offered_rps, 100.0 * p.metrics.sla_satisfaction)).collect())).collect();
+        let series: Vec<(String, Vec<(f64, f64)>)> = results
+            .iter()
+            .map(|r| {
+                (
+                    r.scheduler.clone(),
+                    r.points
+                        .iter()
+                        .map(|p| (p.offered_rps, 100.0 * p.metrics.sla_satisfaction))
+                        .collect(),
+                )
+            })
+            .collect();
         let title = format!("{} on {}", args.workload.display(), cfg.name);
-        plot::lines(path, &title, "offered load (requests/s)", "SLA satisfaction (%)", &series)?;
+        plot::lines(
+            path,
+            &title,
+            "offered load (requests/s)",
+            "SLA satisfaction (%)",
+            &series,
+        )?;
     }
     if let Some(path) = &args.json.json {
-        write_json(path, &json!({"workload": args.workload.display().to_string(), "accelerator": cfg.name, "loads": loads, "results": results}))?;
+        write_json(
+            path,
+            &json!({"workload": args.workload.display().to_string(), "accelerator": cfg.name, "loads": loads, "results": results}),
+        )?;
     }
     Ok(EXIT_PASS)
 }

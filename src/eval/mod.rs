@@ -43,18 +43,45 @@ pub struct SweepResult {
 pub type PolicyFactory<'a> = dyn Fn(&str) -> Result<Box<dyn Policy>> + Sync + 'a;
 
 /// Simulates `w` scaled by `load` under a fresh `scheduler` and computes its metrics.
-pub fn point(w: &Workload, cfg: &AcceleratorConfig, tenants: &[TenantModel], scheduler: &str, load: f64, make: &PolicyFactory) -> Result<SweepPoint> {
+pub fn point(
+    w: &Workload,
+    cfg: &AcceleratorConfig,
+    tenants: &[TenantModel],
+    scheduler: &str,
+    load: f64,
+    make: &PolicyFactory,
+) -> Result<SweepPoint> {
     let scaled = w.scaled(load);
     let reqs = requests(&scaled, tenants, cfg)?;
     let mut policy = make(scheduler)?;
     let out = simulate(cfg, tenants, &reqs, policy.as_mut(), Mode::Timing)?;
-    let info: Vec<_> = tenants.iter().zip(&out.counters).map(|(t, c)| (t.id, t.name.clone(), t.weight, *c)).collect();
-    Ok(SweepPoint { load, offered_rps: scaled.offered_rps(), metrics: compute(&out.records, &info, cfg.clock_mhz) })
+    let info: Vec<_> = tenants
+        .iter()
+        .zip(&out.counters)
+        .map(|(t, c)| (t.id, t.name.clone(), t.weight, *c))
+        .collect();
+    Ok(SweepPoint {
+        load,
+        offered_rps: scaled.offered_rps(),
+        metrics: compute(&out.records, &info, cfg.clock_mhz),
+    })
 }
 
 /// The highest load factor with SLA ≥ 99 %, by bracketing then bisection.
-fn knee(w: &Workload, cfg: &AcceleratorConfig, tenants: &[TenantModel], scheduler: &str, start: f64, make: &PolicyFactory) -> Result<f64> {
-    let ok = |load: f64| -> Result<bool> { Ok(point(w, cfg, tenants, scheduler, load, make)?.metrics.sla_satisfaction >= SLA_TARGET) };
+fn knee(
+    w: &Workload,
+    cfg: &AcceleratorConfig,
+    tenants: &[TenantModel],
+    scheduler: &str,
+    start: f64,
+    make: &PolicyFactory,
+) -> Result<f64> {
+    let ok = |load: f64| -> Result<bool> {
+        Ok(point(w, cfg, tenants, scheduler, load, make)?
+            .metrics
+            .sla_satisfaction
+            >= SLA_TARGET)
+    };
     let (mut lo, mut hi) = (0.0, start);
     // Grow or shrink the bracket until `lo` passes and `hi` fails (a few octaves at most).
     for _ in 0..8 {
@@ -89,8 +116,18 @@ fn knee(w: &Workload, cfg: &AcceleratorConfig, tenants: &[TenantModel], schedule
 
 /// Sweeps `loads` for every scheduler (points in parallel, results in order) and finds each
 /// scheduler's latency-bounded throughput; `tick` is called after each simulated point.
-pub fn sweep(w: &Workload, cfg: &AcceleratorConfig, tenants: &[TenantModel], schedulers: &[String], loads: &[f64], make: &PolicyFactory, tick: &(dyn Fn() + Sync)) -> Result<Vec<SweepResult>> {
-    let jobs: Vec<(usize, f64)> = (0..schedulers.len()).flat_map(|s| loads.iter().map(move |&l| (s, l))).collect();
+pub fn sweep(
+    w: &Workload,
+    cfg: &AcceleratorConfig,
+    tenants: &[TenantModel],
+    schedulers: &[String],
+    loads: &[f64],
+    make: &PolicyFactory,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<SweepResult>> {
+    let jobs: Vec<(usize, f64)> = (0..schedulers.len())
+        .flat_map(|s| loads.iter().map(move |&l| (s, l)))
+        .collect();
     let points: Vec<SweepPoint> = jobs
         .par_iter()
         .map(|&(s, load)| {
@@ -99,7 +136,11 @@ pub fn sweep(w: &Workload, cfg: &AcceleratorConfig, tenants: &[TenantModel], sch
             p
         })
         .collect::<Result<_>>()?;
-    let start = loads.iter().copied().fold(f64::NAN, f64::max).max(f64::MIN_POSITIVE);
+    let start = loads
+        .iter()
+        .copied()
+        .fold(f64::NAN, f64::max)
+        .max(f64::MIN_POSITIVE);
     let knees: Vec<f64> = schedulers
         .par_iter()
         .map(|s| {

@@ -157,10 +157,21 @@ enum Epilogue {
         relu: bool,
     },
     Float {
+        fmt: crate::kernel::FloatFormat,
         alpha: f32,
         beta: f32,
         c: Option<ArrayD<f32>>,
     },
+}
+
+/// `v` rounded to the array's operand format (the identity for fp32 and for values that
+/// already are fp16/bf16): what the array boundary does to a wider tensor.
+fn to_format(fmt: crate::kernel::FloatFormat, v: f32) -> f32 {
+    match fmt {
+        crate::kernel::FloatFormat::Fp32 => v,
+        crate::kernel::FloatFormat::Fp16 => half::f16::from_f32(v).to_f32(),
+        crate::kernel::FloatFormat::Bf16 => half::bf16::from_f32(v).to_f32(),
+    }
 }
 
 enum Accumulators {
@@ -212,6 +223,9 @@ impl<'k> GemmRun<'k> {
     ) -> Result<GemmRun<'k>> {
         let r = roles(&node.op, ins)?;
         let k = kernel;
+        if k.timing_only {
+            return Err(Error::Invalid("int8 precision of a float model is timing-only: values need a quantized model (QDQ or QOperator)".into()));
+        }
         let (operands, epilogue) = match k.datapath {
             Datapath::Int8 => {
                 let x_zp = values_i64(r.x_zp)?;
@@ -276,8 +290,9 @@ impl<'k> GemmRun<'k> {
                 (operands, epilogue)
             }
             Datapath::Float(fmt) => {
-                let x: Vec<f32> = r.x.to_f32().iter().copied().collect();
-                let w: Vec<f32> = r.w.to_f32().iter().copied().collect();
+                // A wider tensor (an fp32 model on the fp16/bf16 datapath) is rounded at the array boundary.
+                let x: Vec<f32> = r.x.to_f32().iter().map(|&v| to_format(fmt, v)).collect();
+                let w: Vec<f32> = r.w.to_f32().iter().map(|&v| to_format(fmt, v)).collect();
                 let (alpha, beta) = match node.op {
                     Op::Gemm(a) => (a.alpha, a.beta),
                     _ => (1.0, 1.0),
@@ -310,6 +325,7 @@ impl<'k> GemmRun<'k> {
                 (
                     operands,
                     Epilogue::Float {
+                        fmt,
                         alpha,
                         beta,
                         c: if as_bias { None } else { c_full },
@@ -459,9 +475,16 @@ impl<'k> GemmRun<'k> {
                 }
                 let mut arr =
                     ArrayD::from_shape_vec(shape, out).map_err(|e| Error::Shape(e.to_string()))?;
-                if let Epilogue::Float { alpha, beta, c } = epilogue
-                    && (alpha != 1.0 || c.is_some())
-                {
+                let Epilogue::Float {
+                    fmt,
+                    alpha,
+                    beta,
+                    c,
+                } = epilogue
+                else {
+                    unreachable!("float accumulators have a float epilogue")
+                };
+                if alpha != 1.0 || c.is_some() {
                     arr.mapv_inplace(|v| alpha * v);
                     if let Some(c) = c {
                         let cb = c.broadcast(arr.raw_dim()).ok_or_else(|| {
@@ -476,6 +499,8 @@ impl<'k> GemmRun<'k> {
                             .for_each(|y, &c| *y += beta * c);
                     }
                 }
+                // The output is written in the datapath's format, once.
+                arr.mapv_inplace(|v| to_format(fmt, v));
                 Ok((Tensor::from_f32(arr, self.out_dtype), false))
             }
         }

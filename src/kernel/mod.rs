@@ -4,7 +4,7 @@ mod program;
 
 pub use program::*;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The dimensions of one GEMM `C[m×n] = A[m×k] · B[k×n]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -34,4 +34,24 @@ pub enum FloatFormat {
     Fp16,
     /// bfloat16 operands.
     Bf16,
+}
+
+/// The numeric variant a model runs in. `Fp16`/`Bf16`/`Fp32` run a float model's GEMMs on
+/// that datapath (operands rounded at the array boundary, outputs rounded once when written);
+/// `Int8` of a float model is a timing-only assumption (one-byte operands), since values need
+/// a quantized model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// As the model file is written.
+    #[default]
+    Native,
+    /// 8-bit integer.
+    Int8,
+    /// IEEE half precision.
+    Fp16,
+    /// bfloat16.
+    Bf16,
+    /// IEEE single precision.
+    Fp32,
 }

@@ -84,6 +84,8 @@ pub struct GemmKernel {
     pub elem_bytes: [u64; 3],
     /// Where the operands live: which of them each tile job moves over the DRAM.
     pub traffic: Traffic,
+    /// Costed only: a float GEMM assumed on the int8 datapath has no values to compute.
+    pub timing_only: bool,
 }
 
 /// Which operands of a GEMM kernel cross the DRAM interface. Activations stay in the

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::ir::geometry::Window;
 use crate::ir::{Facts, Graph, InputBinding, Node, Op, ResizeMode, Unary, fuse, specialize};
 use crate::kernel::{
-    Datapath, FloatFormat, GemmKernel, GemmLayout, GemmShape, Kernel, Program, Traffic,
+    Datapath, FloatFormat, GemmKernel, GemmLayout, GemmShape, Kernel, Precision, Program, Traffic,
     VectorKernel,
 };
 use crate::tensor::DType;
@@ -16,6 +16,16 @@ use crate::tensor::ops::broadcast_shapes;
 
 /// Lowers `graph` for inputs of the given types and shapes onto `cfg`.
 pub fn lower(graph: &Graph, inputs: &[InputBinding], cfg: &AcceleratorConfig) -> Result<Program> {
+    lower_at(graph, inputs, cfg, Precision::Native)
+}
+
+/// Lowers with the float GEMMs on the datapath `precision` names (see [`Precision`]).
+pub fn lower_at(
+    graph: &Graph,
+    inputs: &[InputBinding],
+    cfg: &AcceleratorConfig,
+    precision: Precision,
+) -> Result<Program> {
     // Fusion needs every value's type, so it runs on a specialised graph, which is then
     // specialised again to type the values the rewrites created.
     let (mut g, facts) = specialize(graph, inputs)?;
@@ -25,7 +35,7 @@ pub fn lower(graph: &Graph, inputs: &[InputBinding], cfg: &AcceleratorConfig) ->
         .nodes
         .iter()
         .map(|n| {
-            lower_node(&g, n, &facts, cfg).map_err(|e| match e {
+            lower_node(&g, n, &facts, cfg, precision).map_err(|e| match e {
                 e @ (Error::Node { .. } | Error::Unsupported { .. }) => e,
                 e => Error::node(&n.name, n.op.name(), e.to_string()),
             })
@@ -55,7 +65,13 @@ fn float_format(dt: DType) -> Result<FloatFormat> {
     }
 }
 
-fn lower_node(g: &Graph, node: &Node, f: &Facts, cfg: &AcceleratorConfig) -> Result<Kernel> {
+fn lower_node(
+    g: &Graph,
+    node: &Node,
+    f: &Facts,
+    cfg: &AcceleratorConfig,
+    precision: Precision,
+) -> Result<Kernel> {
     if !node.op.is_gemm_class() {
         return Ok(Kernel::Vector(VectorKernel {
             work: vector_work(node, f)?,
@@ -83,8 +99,16 @@ fn lower_node(g: &Graph, node: &Node, f: &Facts, cfg: &AcceleratorConfig) -> Res
         }
         Datapath::Int8
     } else {
-        Datapath::Float(float_format(f.dtype(x))?)
+        match precision {
+            Precision::Native => Datapath::Float(float_format(f.dtype(x))?),
+            Precision::Fp32 => Datapath::Float(FloatFormat::Fp32),
+            Precision::Fp16 => Datapath::Float(FloatFormat::Fp16),
+            Precision::Bf16 => Datapath::Float(FloatFormat::Bf16),
+            Precision::Int8 => Datapath::Int8,
+        }
     };
+    // Values of a float GEMM on the int8 datapath need quantization parameters it lacks.
+    let timing_only = !int && datapath == Datapath::Int8;
     let (layout, shape, problems) = match &node.op {
         Op::Conv(a) | Op::ConvInteger(a) | Op::QLinearConv(a, _) => {
             let w = input(
@@ -166,9 +190,15 @@ fn lower_node(g: &Graph, node: &Node, f: &Facts, cfg: &AcceleratorConfig) -> Res
     };
     let ec = match (&node.op, datapath) {
         (Op::ConvInteger(_) | Op::MatMulInteger, _) => 4,
+        (_, Datapath::Float(fmt)) if !matches!(fmt, FloatFormat::Fp32) => 2,
+        (_, Datapath::Int8) if timing_only => 1,
         (_, _) => f.dtype(out).size_bytes() as u64,
     };
-    let ea = f.dtype(x).size_bytes() as u64;
+    let ea = match datapath {
+        Datapath::Int8 => 1,
+        Datapath::Float(FloatFormat::Fp32) => 4,
+        Datapath::Float(_) => 2,
+    };
     let traffic = traffic(g, node, f, cfg, [ea, ec])?;
     let tiles = tiling::tile_jobs(shape, problems, cfg, [ea, ea, ec]);
     Ok(Kernel::Gemm(Box::new(GemmKernel {
@@ -179,6 +209,7 @@ fn lower_node(g: &Graph, node: &Node, f: &Facts, cfg: &AcceleratorConfig) -> Res
         tiles,
         elem_bytes: [ea, ea, ec],
         traffic,
+        timing_only,
     })))
 }
 

@@ -6,12 +6,12 @@ use super::{Mode, RequestSpec, TenantModel, simulate};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::exec::record;
-use crate::lower::lower;
+use crate::lower::lower_at;
 use crate::onnx::load_model;
 use crate::sched::Edf;
 use crate::tensor::Tensor;
 use crate::units::Cycles;
-use crate::workload::{Precision, Sla, Workload, arrivals};
+use crate::workload::{Sla, Workload, arrivals};
 
 /// The latency of one request of `tenant` alone on the accelerator (from the engine itself).
 pub fn isolated_latency(cfg: &AcceleratorConfig, tenant: &TenantModel) -> Result<Cycles> {
@@ -43,16 +43,6 @@ pub fn tenants(
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let field = |msg: String| Error::Config {
-                field: format!("tenants[{i}].precision"),
-                msg,
-            };
-            if t.precision != Precision::Native {
-                return Err(field(format!(
-                    "'{:?}' precision switching is not supported yet; use native",
-                    t.precision
-                )));
-            }
             let graph = load_model(&t.model)?;
             let bindings = graph
                 .declared_inputs(t.batch)
@@ -64,7 +54,8 @@ pub fn tenants(
                     Tensor::seeded(b.dtype, &b.shape, w.seed ^ ((i as u64) << 32) ^ k as u64)
                 })
                 .collect();
-            let program = lower(&graph, &bindings, cfg).map_err(|e| e.in_file(&t.model))?;
+            let program =
+                lower_at(&graph, &bindings, cfg, t.precision).map_err(|e| e.in_file(&t.model))?;
             let mut tenant =
                 TenantModel::new(t.id, &t.name, t.priority, t.weight, program, inputs, cfg);
             tenant.isolated = isolated_latency(cfg, &tenant)?;

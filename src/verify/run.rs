@@ -5,8 +5,9 @@ use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::exec::{LayerCost, execute, layer_costs};
 use crate::ir::{Graph, InputBinding};
+use crate::kernel::Precision;
 use crate::kernel::{Datapath, Kernel};
-use crate::lower::lower;
+use crate::lower::lower_at;
 use crate::tensor::{DType, Tensor};
 use crate::units::Cycles;
 use serde::Serialize;
@@ -42,11 +43,16 @@ pub struct RunReport {
     pub layers: Vec<LayerCost>,
 }
 
-/// The default tolerance for an output of `dtype` of a model: int8-datapath models and
+/// The default tolerance for an output of `dtype` computed at `precision`: int8-datapath models and
 /// integer outputs must be bit-exact; fp32 within rtol 1e-4; fp16 within 1 % and bf16 within
 /// 4 % of the output's largest magnitude (normwise: a reduced-precision model's error
 /// accumulates over layers, so elementwise bounds fail on outputs near zero).
-pub fn default_tolerance(dtype: DType, integer_model: bool) -> Tolerance {
+pub fn default_tolerance(dtype: DType, integer_model: bool, precision: Precision) -> Tolerance {
+    let dtype = match precision {
+        Precision::Fp16 => DType::F16,
+        Precision::Bf16 => DType::BF16,
+        _ => dtype,
+    };
     match dtype {
         _ if integer_model => Tolerance::Exact,
         DType::F32 => Tolerance::Close {
@@ -73,12 +79,14 @@ pub struct RunRequest<'a> {
     pub tolerance: Option<Tolerance>,
     /// Labels for top-1 accuracy on the first output.
     pub labels: Option<&'a Tensor>,
+    /// The datapath of the float GEMMs.
+    pub precision: Precision,
 }
 
 /// Runs `req` on `cfg` and checks it.
 pub fn verified_run(req: &RunRequest, cfg: &AcceleratorConfig) -> Result<(RunReport, Vec<Tensor>)> {
     let bindings: Vec<InputBinding> = req.inputs.iter().map(InputBinding::of).collect();
-    let program = lower(req.graph, &bindings, cfg)?;
+    let program = lower_at(req.graph, &bindings, cfg, req.precision)?;
     let exec = execute(&program, req.inputs, cfg)?;
     let integer_model = program
         .kernels
@@ -107,8 +115,9 @@ pub fn verified_run(req: &RunRequest, cfg: &AcceleratorConfig) -> Result<(RunRep
                 name,
                 got,
                 want,
-                req.tolerance
-                    .unwrap_or_else(|| default_tolerance(got.dtype(), integer_model)),
+                req.tolerance.unwrap_or_else(|| {
+                    default_tolerance(got.dtype(), integer_model, req.precision)
+                }),
             )
         })
         .collect::<Result<Vec<_>>>()?;

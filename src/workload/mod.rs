@@ -35,8 +35,9 @@ mod parse;
 mod spec;
 mod trace;
 
+pub use crate::kernel::Precision;
 pub use arrivals::{ArrivalEvent, arrivals};
-pub use spec::{Arrival, Precision, Sla, Stop, TenantSpec};
+pub use spec::{Arrival, Sla, Stop, TenantSpec};
 
 use crate::config::{AcceleratorConfig, PRESETS};
 use crate::error::{Error, Result, read_file};
@@ -91,8 +92,11 @@ impl Workload {
     /// The embedded default workload (`workloads/default.toml`, three digits-model tenants
     /// on the `tiny` accelerator); its paths are resolved against the crate's root.
     pub fn default_embedded() -> Workload {
-        Workload::from_toml(DEFAULT_TOML, &Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads"))
-            .expect("the embedded default workload is valid (a test parses it)")
+        Workload::from_toml(
+            DEFAULT_TOML,
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads"),
+        )
+        .expect("the embedded default workload is valid (a test parses it)")
     }
 
     /// Scales every Poisson rate and divides every period by `factor` (for load sweeps).

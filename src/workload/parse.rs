@@ -4,8 +4,9 @@
 //! and names the offending field in every error, e.g. `tenants[1].sla_ms`.
 
 use super::spec::positive;
-use super::{Arrival, MAX_ARRIVALS, Precision, Sla, Stop, TenantSpec, Workload, invalid, trace};
+use super::{Arrival, MAX_ARRIVALS, Sla, Stop, TenantSpec, Workload, invalid, trace};
 use crate::error::{Error, Result};
+use crate::kernel::Precision;
 use crate::units::TenantId;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

@@ -2,8 +2,8 @@
 
 use super::{MAX_ARRIVALS, invalid};
 use crate::error::Result;
+use crate::kernel::Precision;
 use crate::units::TenantId;
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// When a simulation stops generating arrivals.
@@ -36,23 +36,6 @@ pub struct TenantSpec {
     pub sla: Sla,
     /// How requests arrive.
     pub arrival: Arrival,
-}
-
-/// The numeric variant a model runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// As the model file is written.
-    #[default]
-    Native,
-    /// 8-bit integer.
-    Int8,
-    /// IEEE half precision.
-    Fp16,
-    /// bfloat16.
-    Bf16,
-    /// IEEE single precision.
-    Fp32,
 }
 
 /// A request's latency objective; its deadline is arrival + this.
