@@ -177,3 +177,44 @@ fn inspect_reports_macs_and_cycles_per_layer() {
     // BN folds into conv1, so the layers are conv, relu, pool, conv, relu, flatten, gemm.
     assert_eq!(v["layers"].as_array().unwrap().len(), 7);
 }
+
+#[test]
+fn simulate_reports_every_scheduler_with_the_contract_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("s.json");
+    let o = cdmsa(&["simulate", "--json", json.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let results = v["results"].as_array().unwrap();
+    let names: Vec<&str> = results.iter().map(|r| r["scheduler"].as_str().unwrap()).collect();
+    assert_eq!(names, cdmsa::sched::ALL);
+    for r in results {
+        for f in ["sla_satisfaction", "stp", "wstp", "antt", "fairness"] {
+            assert!(r[f].is_number(), "{f} missing");
+        }
+        for t in r["tenants"].as_array().unwrap() {
+            for f in ["busy_cycles", "preemptions", "fused_tiles", "latency_p50_ms", "latency_p99_ms"] {
+                assert!(t[f].is_number(), "tenants[].{f} missing");
+            }
+        }
+    }
+    // The text report has a per-tenant table for each scheduler and the comparison table.
+    assert_eq!(out.matches("scheduler: ").count(), cdmsa::sched::ALL.len());
+}
+
+#[test]
+fn functional_simulation_reports_requests_checked_and_no_mismatch() {
+    let o = cdmsa(&["simulate", "--mode", "functional", "--scheduler", "cd-msa"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(out.contains("checked: 60 requests, mismatches: 0"), "{out}");
+}
+
+#[test]
+fn a_bad_workload_file_exits_2_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("bad.toml");
+    std::fs::write(&w, "requests = 5\n[[tenants]]\nname = \"a\"\nmodel = \"m.onnx\"\nsla_ms = -1.0\narrival = { kind = \"poisson\", rate_per_s = 10.0 }\n").unwrap();
+    expect_error(&["simulate", w.to_str().unwrap()], &["bad.toml", "sla_ms"]);
+}
