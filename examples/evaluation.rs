@@ -141,18 +141,8 @@ fn main() -> cdmsa::Result<()> {
                 );
             }
             let svg = format!("evaluation-{file}-{preset}.svg");
-            let series: Vec<(String, Vec<(f64, f64)>)> = results
-                .iter()
-                .map(|r| {
-                    (
-                        r.scheduler.clone(),
-                        r.points
-                            .iter()
-                            .map(|p| (p.offered_rps, 100.0 * p.metrics.sla_satisfaction))
-                            .collect(),
-                    )
-                })
-                .collect();
+            let series: Vec<(String, Vec<(f64, f64)>)> =
+                results.iter().map(SweepResult::sla_series).collect();
             plot::lines(
                 &root.join("docs").join(&svg),
                 &format!("{title} on {preset}"),

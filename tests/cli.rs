@@ -185,16 +185,26 @@ fn simulate_reports_every_scheduler_with_the_contract_fields() {
     let o = cdmsa(&["simulate", "--json", json.to_str().unwrap()]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let results = v["results"].as_array().unwrap();
-    let names: Vec<&str> = results.iter().map(|r| r["scheduler"].as_str().unwrap()).collect();
+    let names: Vec<&str> = results
+        .iter()
+        .map(|r| r["scheduler"].as_str().unwrap())
+        .collect();
     assert_eq!(names, cdmsa::sched::ALL);
     for r in results {
         for f in ["sla_satisfaction", "stp", "wstp", "antt", "fairness"] {
             assert!(r[f].is_number(), "{f} missing");
         }
         for t in r["tenants"].as_array().unwrap() {
-            for f in ["busy_cycles", "preemptions", "fused_tiles", "latency_p50_ms", "latency_p99_ms"] {
+            for f in [
+                "busy_cycles",
+                "preemptions",
+                "fused_tiles",
+                "latency_p50_ms",
+                "latency_p99_ms",
+            ] {
                 assert!(t[f].is_number(), "tenants[].{f} missing");
             }
         }

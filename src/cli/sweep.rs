@@ -123,18 +123,8 @@ pub fn run(args: SweepArgs) -> Result<i32> {
     bar.finish_and_clear();
     print!("{}", table(&results));
     if let Some(path) = &args.plot {
-        let series: Vec<(String, Vec<(f64, f64)>)> = results
-            .iter()
-            .map(|r| {
-                (
-                    r.scheduler.clone(),
-                    r.points
-                        .iter()
-                        .map(|p| (p.offered_rps, 100.0 * p.metrics.sla_satisfaction))
-                        .collect(),
-                )
-            })
-            .collect();
+        let series: Vec<(String, Vec<(f64, f64)>)> =
+            results.iter().map(SweepResult::sla_series).collect();
         let title = format!("{} on {}", args.workload.display(), cfg.name);
         plot::lines(
             path,

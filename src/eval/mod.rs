@@ -39,6 +39,19 @@ pub struct SweepResult {
     pub latency_bounded_throughput_rps: f64,
 }
 
+impl SweepResult {
+    /// SLA satisfaction (%) against offered load (requests/s): one plot line.
+    pub fn sla_series(&self) -> (String, Vec<(f64, f64)>) {
+        (
+            self.scheduler.clone(),
+            self.points
+                .iter()
+                .map(|p| (p.offered_rps, 100.0 * p.metrics.sla_satisfaction))
+                .collect(),
+        )
+    }
+}
+
 /// Builds a fresh policy by name.
 pub type PolicyFactory<'a> = dyn Fn(&str) -> Result<Box<dyn Policy>> + Sync + 'a;
 

@@ -581,21 +581,27 @@ fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType, Vec<usize
     }
 }
 
+/// numpy `matmul`'s promotion of 1-D operands: `a` becomes a row `[1, k]`, `b` a column `[k, 1]`.
+pub fn promote_matmul(a: &[usize], b: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    let a2 = if a.len() == 1 {
+        vec![1, a[0]]
+    } else {
+        a.to_vec()
+    };
+    let b2 = if b.len() == 1 {
+        vec![b[0], 1]
+    } else {
+        b.to_vec()
+    };
+    (a2, b2)
+}
+
 /// numpy `matmul` output shape (1-D operands promoted and the added dim removed).
 pub fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     if a.is_empty() || b.is_empty() {
         return Err(Error::Shape("MatMul of a scalar".into()));
     }
-    let a2: Vec<usize> = if a.len() == 1 {
-        vec![1, a[0]]
-    } else {
-        a.to_vec()
-    };
-    let b2: Vec<usize> = if b.len() == 1 {
-        vec![b[0], 1]
-    } else {
-        b.to_vec()
-    };
+    let (a2, b2) = promote_matmul(a, b);
     let (m, k) = (a2[a2.len() - 2], a2[a2.len() - 1]);
     let (kb, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
     if k != kb {

@@ -94,7 +94,7 @@ pub mod pad;
 pub mod reduce;
 pub mod resize;
 
-pub use infer::{Facts, InputBinding, matmul_shape, specialize};
+pub use infer::{Facts, InputBinding, matmul_shape, promote_matmul, specialize};
 
 impl Graph {
     /// The runtime inputs as declared, symbolic dims bound to `batch`.

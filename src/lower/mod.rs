@@ -6,7 +6,9 @@ mod tiling;
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::ir::geometry::Window;
-use crate::ir::{Facts, Graph, InputBinding, Node, Op, ResizeMode, Unary, fuse, specialize};
+use crate::ir::{
+    Facts, Graph, InputBinding, Node, Op, ResizeMode, Unary, fuse, promote_matmul, specialize,
+};
 use crate::kernel::{
     Datapath, FloatFormat, GemmKernel, GemmLayout, GemmShape, Kernel, Precision, Program, Traffic,
     VectorKernel,
@@ -130,47 +132,13 @@ fn lower_node(
                 false,
             )?;
             let groups = a.group.max(1);
-            let (cin_g, cout_g) = (ws[1], ws[0] / groups);
-            let shape = GemmShape {
-                m: xs[0] * window.output_size(),
-                k: cin_g * window.kernel_size(),
-                n: cout_g,
-            };
-            (
-                GemmLayout::Conv {
-                    window,
-                    transposed: false,
-                    groups,
-                    batch: xs[0],
-                    cin_per_group: cin_g,
-                    cout_per_group: cout_g,
-                },
-                shape,
-                groups,
-            )
+            conv_gemm(window, false, xs[0], groups, ws[1], ws[0] / groups)
         }
         Op::ConvTranspose(a) => {
             let (xs, ws) = (f.shape(x), f.shape(input(node, 1)?));
             let window = Window::of_conv_transpose(a, xs, ws)?;
             let groups = a.conv.group.max(1);
-            let (cin_g, cout_g) = (ws[0] / groups, ws[1]);
-            let shape = GemmShape {
-                m: xs[0] * window.output_size(),
-                k: cin_g * window.kernel_size(),
-                n: cout_g,
-            };
-            (
-                GemmLayout::Conv {
-                    window,
-                    transposed: true,
-                    groups,
-                    batch: xs[0],
-                    cin_per_group: cin_g,
-                    cout_per_group: cout_g,
-                },
-                shape,
-                groups,
-            )
+            conv_gemm(window, true, xs[0], groups, ws[0] / groups, ws[1])
         }
         op => {
             let (trans_a, trans_b) = match op {
@@ -247,6 +215,35 @@ fn traffic(
     })
 }
 
+/// A convolution (or a transposed one over its zero-inserted input) as `groups` im2col
+/// GEMMs: rows are (batch, output position), K is (input channel in group, kernel tap).
+fn conv_gemm(
+    window: Window,
+    transposed: bool,
+    batch: usize,
+    groups: usize,
+    cin_per_group: usize,
+    cout_per_group: usize,
+) -> (GemmLayout, GemmShape, usize) {
+    let shape = GemmShape {
+        m: batch * window.output_size(),
+        k: cin_per_group * window.kernel_size(),
+        n: cout_per_group,
+    };
+    (
+        GemmLayout::Conv {
+            window,
+            transposed,
+            groups,
+            batch,
+            cin_per_group,
+            cout_per_group,
+        },
+        shape,
+        groups,
+    )
+}
+
 /// The GEMM problems of a (batched, broadcast) matrix product; 1-D operands are promoted
 /// as numpy does. A 2-D B shared by every batch folds the batch into M.
 fn matmul_layout(
@@ -255,16 +252,7 @@ fn matmul_layout(
     trans_a: bool,
     trans_b: bool,
 ) -> Result<(GemmLayout, GemmShape, usize)> {
-    let a2: Vec<usize> = if a.len() == 1 {
-        vec![1, a[0]]
-    } else {
-        a.to_vec()
-    };
-    let b2: Vec<usize> = if b.len() == 1 {
-        vec![b[0], 1]
-    } else {
-        b.to_vec()
-    };
+    let (a2, b2) = promote_matmul(a, b);
     let (ra, rb) = (a2.len(), b2.len());
     let (m, k) = if trans_a {
         (a2[ra - 1], a2[ra - 2])
