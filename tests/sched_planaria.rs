@@ -1,7 +1,7 @@
 //! Planaria's allocations on hand-built views: minimum arrays for the slack, spare arrays by
 //! priority over remaining time, ranking when overloaded, allocations held between events.
 
-use cdmsa::sched::{LayerProfile, Planaria, Policy, RequestView, View, by_name};
+use cdmsa::sched::{LayerProfile, Planaria, Policy, RequestView, View, by_name, outlook};
 use cdmsa::units::{ArrayId, Cycles, RequestId, TenantId};
 
 /// A request at the start of `layers`, due at `deadline`.
@@ -18,7 +18,8 @@ fn req(id: u64, priority: u8, deadline: u64, layers: &[LayerProfile]) -> Request
         ready: layers[0].jobs,
         running: 0,
         served: Cycles::ZERO,
-        layers,
+        // The test views live for the whole test: leak their small outlook.
+        after: Box::leak(Box::new(outlook(layers, 16).swap_remove(0))),
         remaining_in_layer: layers[0].cost,
         next_tile: None,
     }

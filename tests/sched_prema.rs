@@ -1,7 +1,7 @@
 //! PREMA's decisions on hand-built views: token growth, the threshold, shortest remaining
 //! time among the candidates, one request at a time.
 
-use cdmsa::sched::{Decision, LayerProfile, Policy, Prema, RequestView, View, by_name};
+use cdmsa::sched::{Decision, LayerProfile, Policy, Prema, RequestView, View, by_name, outlook};
 use cdmsa::units::{ArrayId, Cycles, RequestId, TenantId};
 
 /// A request whose current layer is `layer` (nothing of it dispatched yet).
@@ -24,7 +24,8 @@ fn req(
         ready: layer[0].jobs,
         running: 0,
         served: Cycles::ZERO,
-        layers: layer,
+        // The test views live for the whole test: leak their small outlook.
+        after: Box::leak(Box::new(outlook(layer, 16).swap_remove(0))),
         remaining_in_layer: layer[0].cost,
         next_tile: None,
     }

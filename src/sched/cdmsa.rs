@@ -170,11 +170,11 @@ impl Policy for CdMsa {
             .iter()
             .partition(|r| self.admitted.contains(&r.id));
         let urgent = |r: &RequestView| r.laxity(view.now, r.parallelism().min(n)) <= 0;
-        admitted.sort_by_key(|r| (!urgent(r), r.deadline, r.arrival, r.id));
+        admitted.sort_by_cached_key(|r| (!urgent(r), r.deadline, r.arrival, r.id));
         // Best-effort: those that can still make their deadline first, shortest first (most
         // deadlines met per cycle); hopeless ones last.
         let hopeless = |r: &RequestView| r.laxity(view.now, r.parallelism().min(n)) < 0;
-        best_effort.sort_by_key(|r| (hopeless(r), r.remaining, r.deadline, r.id));
+        best_effort.sort_by_cached_key(|r| (hopeless(r), r.remaining, r.deadline, r.id));
         let cap = if self.options.cooperation { n } else { 1 };
         let mut plan = Allocation {
             idle: view.idle().count(),

@@ -12,8 +12,6 @@ impl Policy for Edf {
     }
 
     fn decide(&mut self, view: &View) -> Decision {
-        let mut order: Vec<_> = view.requests.iter().collect();
-        order.sort_by_key(|r| (r.deadline, r.arrival, r.id));
-        Decision::greedy(view, order)
+        Decision::greedy_by_key(view, |r| (r.deadline, r.arrival, r.id))
     }
 }

@@ -14,12 +14,8 @@ impl Policy for Llf {
 
     fn decide(&mut self, view: &View) -> Decision {
         let n = view.num_arrays();
-        let mut order: Vec<_> = view
-            .requests
-            .iter()
-            .map(|r| (r.laxity(view.now, n.min(r.parallelism())), r))
-            .collect();
-        order.sort_by_key(|(lax, r)| (*lax, r.deadline, r.id));
-        Decision::greedy(view, order.into_iter().map(|(_, r)| r))
+        Decision::greedy_by_key(view, |r| {
+            (r.laxity(view.now, n.min(r.parallelism())), r.deadline, r.id)
+        })
     }
 }

@@ -32,6 +32,51 @@ pub struct LayerProfile {
     pub cost: Cycles,
 }
 
+/// What the layers after some layer hold: their estimated time with `k` arrays (each
+/// layer's work divided by the arrays it can use, layers one after another) and the most
+/// jobs any of them has.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Outlook {
+    /// `by_arrays[k − 1]`: estimated time with `k` arrays.
+    pub by_arrays: Vec<Cycles>,
+    /// Jobs of the widest later layer.
+    pub widest: usize,
+}
+
+impl Outlook {
+    /// Estimated time with `k` arrays (more arrays than tabulated help no further).
+    pub fn estimate(&self, k: usize) -> Cycles {
+        match self.by_arrays.len() {
+            0 => Cycles::ZERO,
+            n => self.by_arrays[k.clamp(1, n) - 1],
+        }
+    }
+}
+
+/// For each layer of `profile`, the outlook of the layers after it on up to `arrays` arrays.
+pub fn outlook(profile: &[LayerProfile], arrays: usize) -> Vec<Outlook> {
+    let arrays = arrays.max(1);
+    let mut out = vec![
+        Outlook {
+            by_arrays: vec![Cycles::ZERO; arrays],
+            widest: 0
+        };
+        profile.len()
+    ];
+    for l in (0..profile.len().saturating_sub(1)).rev() {
+        let next = &profile[l + 1];
+        let jobs = next.jobs.max(1);
+        let by_arrays = (1..=arrays)
+            .map(|k| out[l + 1].by_arrays[k - 1] + Cycles(next.cost.0.div_ceil(k.min(jobs) as u64)))
+            .collect();
+        out[l] = Outlook {
+            by_arrays,
+            widest: out[l + 1].widest.max(next.jobs),
+        };
+    }
+    out
+}
+
 /// What a policy sees of one active (arrived, unfinished, not dropped) request.
 #[derive(Debug, Clone)]
 pub struct RequestView<'a> {
@@ -57,9 +102,8 @@ pub struct RequestView<'a> {
     pub running: usize,
     /// Array-cycles of service received so far.
     pub served: Cycles,
-    /// Profile of the layers from the current one on; `layers[0]` is the current layer, of
-    /// which `remaining_in_layer` cycles of work are not yet dispatched.
-    pub layers: &'a [LayerProfile],
+    /// What the layers after the current one hold (see [`outlook`]).
+    pub after: &'a Outlook,
     /// Undispatched work of the current layer.
     pub remaining_in_layer: Cycles,
     /// Shape of the next ready job when it is a tile job (what fusion packs).
@@ -70,32 +114,15 @@ impl RequestView<'_> {
     /// Estimated time to finish with `k` arrays: each layer's work divided by the arrays it
     /// can use (at most its job count), layers one after another.
     pub fn estimate(&self, k: usize) -> Cycles {
-        let k = k.max(1) as u64;
-        let mut total = 0u64;
-        for (i, l) in self.layers.iter().enumerate() {
-            let (jobs, cost) = if i == 0 {
-                (
-                    (self.ready + self.running).max(1) as u64,
-                    self.remaining_in_layer.0,
-                )
-            } else {
-                (l.jobs.max(1) as u64, l.cost.0)
-            };
-            total = total.saturating_add(cost.div_ceil(k.min(jobs)));
-        }
-        Cycles(total)
+        let k = k.max(1);
+        let jobs = (self.ready + self.running).max(1);
+        let now = Cycles(self.remaining_in_layer.0.div_ceil(k.min(jobs) as u64));
+        now + self.after.estimate(k)
     }
 
     /// The most arrays the request can use at once from now on.
     pub fn parallelism(&self) -> usize {
-        self.layers
-            .iter()
-            .skip(1)
-            .map(|l| l.jobs)
-            .chain([self.ready + self.running])
-            .max()
-            .unwrap_or(1)
-            .max(1)
+        self.after.widest.max(self.ready + self.running).max(1)
     }
 
     /// Laxity with `k` arrays: deadline − now − estimated time to finish (negative: late).
@@ -182,6 +209,27 @@ impl Decision {
             assign,
             ..Decision::default()
         }
+    }
+}
+
+impl Decision {
+    /// [`Decision::greedy`] over the requests with ready jobs in increasing `key` order,
+    /// selecting only the few the idle arrays can reach instead of sorting every request.
+    pub fn greedy_by_key<K: Ord>(view: &View, key: impl Fn(&RequestView) -> K) -> Decision {
+        let idle = view.idle().count();
+        let mut ready: Vec<(K, usize)> = view
+            .requests
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.ready > 0)
+            .map(|(i, r)| (key(r), i))
+            .collect();
+        if ready.len() > idle && idle > 0 {
+            ready.select_nth_unstable(idle - 1);
+            ready.truncate(idle);
+        }
+        ready.sort_unstable();
+        Decision::greedy(view, ready.iter().map(|&(_, i)| &view.requests[i]))
     }
 }
 

@@ -59,6 +59,10 @@ struct Engine<'t, 'c> {
     active: Vec<Option<Active<'t>>>,
     /// Indices of active requests, in arrival order.
     order: Vec<usize>,
+    /// The policy's view of each request in `order`, refreshed only when it changes.
+    views: Vec<RequestView<'t>>,
+    /// Requests whose view changed since the last decision.
+    stale: Vec<usize>,
     arrays: Vec<Option<Running>>,
     last_owner: Vec<Option<usize>>,
     dispatched: u64,
@@ -101,6 +105,8 @@ pub fn simulate(
         queue: EventQueue::default(),
         active: (0..requests.len()).map(|_| None).collect(),
         order: Vec::new(),
+        views: Vec::new(),
+        stale: Vec::new(),
         arrays: (0..cfg.arrays).map(|_| None).collect(),
         last_owner: vec![None; cfg.arrays],
         dispatched: 0,
@@ -166,6 +172,8 @@ impl<'t> Engine<'t, '_> {
             dropped: false,
         });
         self.order.push(i);
+        self.views.push(self.view(i));
+        self.stale.push(i);
         self.enter_layer(i)
     }
 
@@ -214,7 +222,7 @@ impl<'t> Engine<'t, '_> {
 
     fn finish(&mut self, i: usize) -> Result<()> {
         let a = self.active[i].take().expect("active");
-        self.order.retain(|&j| j != i);
+        self.forget(i);
         let rec = &mut self.out.records[i];
         rec.start = a.start.or(Some(self.now));
         rec.finish = Some(self.now);
@@ -244,6 +252,7 @@ impl<'t> Engine<'t, '_> {
     }
 
     fn complete_part(&mut self, run: Part) -> Result<()> {
+        self.stale.push(run.request);
         let Some(a) = self.active[run.request].as_mut() else {
             return Ok(());
         };
@@ -289,16 +298,28 @@ impl<'t> Engine<'t, '_> {
                 .iter()
                 .map(|r| r.as_ref().map(|r| RequestId(r.parts[0].request as u64)))
                 .collect();
-            let views: Vec<RequestView> = self.order.iter().map(|&i| self.view(i)).collect();
+            for i in std::mem::take(&mut self.stale) {
+                if let Some(pos) = self.order.iter().position(|&j| j == i) {
+                    self.views[pos] = self.view(i);
+                }
+            }
             policy.decide(&View {
                 now: self.now,
                 arrays: &owners,
-                requests: &views,
+                requests: &self.views,
                 fusion_geometry: (self.cfg.dataflow == Dataflow::Ws)
                     .then_some((self.cfg.rows, self.cfg.cols)),
             })
         };
         self.apply(decision, policy.name())
+    }
+
+    /// Removes request `i` from the active order and the policy's view.
+    fn forget(&mut self, i: usize) {
+        if let Some(pos) = self.order.iter().position(|&j| j == i) {
+            self.order.remove(pos);
+            self.views.remove(pos);
+        }
     }
 
     fn ready(&self, i: usize) -> usize {
@@ -321,7 +342,7 @@ impl<'t> Engine<'t, '_> {
             ready: self.ready(i),
             running: a.running,
             served: a.served,
-            layers: &t.profile[a.layer..],
+            after: &t.outlook[a.layer],
             remaining_in_layer: a.remaining_in_layer,
             next_tile: t.layers[a.layer].jobs.get(a.next_job).and_then(|j| j.shape),
         }
@@ -342,7 +363,7 @@ impl<'t> Engine<'t, '_> {
             if let Some(a) = self.active.get_mut(i).and_then(Option::as_mut) {
                 a.dropped = true;
                 self.out.records[i].start = a.start;
-                self.order.retain(|&j| j != i);
+                self.forget(i);
             }
         }
         let idle = |e: &Self, array: usize| array < e.arrays.len() && e.arrays[array].is_none();
@@ -414,6 +435,7 @@ impl<'t> Engine<'t, '_> {
                 _ => None,
             };
             self.dispatched += 1;
+            self.stale.push(i);
             self.count_preemption(array, i);
             let a = self.active[i].as_mut().expect("active");
             let tenant = &self.tenants[a.tenant];

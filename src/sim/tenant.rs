@@ -5,7 +5,7 @@ use crate::array::{ArraySpec, tile_cycles};
 use crate::config::AcceleratorConfig;
 use crate::exec::Recording;
 use crate::kernel::{GemmShape, Kernel, Program};
-use crate::sched::LayerProfile;
+use crate::sched::{LayerProfile, Outlook, outlook};
 use crate::tensor::Tensor;
 use crate::units::{Cycles, TenantId};
 
@@ -62,6 +62,8 @@ pub struct TenantModel {
     pub layers: Vec<Layer>,
     /// Work profile of every layer.
     pub profile: Vec<LayerProfile>,
+    /// For every layer, what the layers after it hold (for the policies' estimates).
+    pub outlook: Vec<Outlook>,
     /// The inputs every request of this tenant computes on (functional mode).
     pub inputs: Vec<Tensor>,
     /// The isolated run's values (functional mode).
@@ -117,7 +119,7 @@ impl TenantModel {
                 },
             })
             .collect();
-        let profile = layers
+        let profile: Vec<LayerProfile> = layers
             .iter()
             .map(|l| LayerProfile {
                 jobs: l.jobs.len(),
@@ -135,6 +137,7 @@ impl TenantModel {
             weight,
             program,
             layers,
+            outlook: outlook(&profile, cfg.arrays),
             profile,
             inputs,
             reference: None,
