@@ -165,7 +165,7 @@ fn main() -> cdmsa::Result<()> {
     let text = format!(
         "# Evaluation\n\nProduced by `cargo run --release --example evaluation {load_spec}` (timing mode; \
          loads scale every tenant's Poisson rate; latency-bounded throughput is the highest offered \
-         load with SLA satisfaction ≥ 99 %, found by bisection).\n\n## CD-MSA against the best baseline\n\n\
+         load with SLA satisfaction ≥ 99 %, found by bisection). A reading of the results is in [evaluation-analysis.md](evaluation-analysis.md).\n\n## CD-MSA against the best baseline\n\n\
          The paper reports up to +62 % latency-bounded throughput, +63 % SLA satisfaction and +27 % \
          WSTP over the best prior work. Gains below are CD-MSA over the best of {} per column; \
          \"min SLA difference\" is CD-MSA's SLA minus the best baseline's at the worst load point \
