@@ -186,6 +186,10 @@ pub struct Decision {
     pub fuse: Vec<(ArrayId, RequestId, RequestId)>,
     /// Requests given up on (they count as missed).
     pub drop: Vec<RequestId>,
+    /// Busy arrays whose tile job should stop at its next K-tile boundary (finer preemption:
+    /// the partial sums are saved to DRAM and restored when the rest of the job resumes, both
+    /// charged as DRAM traffic).
+    pub preempt: Vec<ArrayId>,
 }
 
 impl Decision {
@@ -241,6 +245,11 @@ pub trait Policy: Send {
     fn reset(&mut self, _tenants: &[(TenantId, u8, f64)], _arrays: usize) {}
     /// Decides at a decision point (an arrival or a job completion with an array idle).
     fn decide(&mut self, view: &View) -> Decision;
+    /// Whether the policy also decides at arrivals while every array is busy (to preempt
+    /// between K-tiles); most policies wait for a tile-job boundary.
+    fn preempts_within_jobs(&self) -> bool {
+        false
+    }
 }
 
 /// The CD-MSA ablation variants, each with one mechanism switched off.

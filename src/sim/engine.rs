@@ -15,7 +15,8 @@ use crate::units::{ArrayId, Cycles, RequestId};
 
 enum Event {
     Arrival(usize),
-    Done(usize),
+    /// The job on an array ends; stale when the array's generation moved on (a cut job).
+    Done(usize, u64),
 }
 
 /// A request in the system.
@@ -33,6 +34,17 @@ struct Active<'t> {
     served: Cycles,
     interp: Option<Interpreter<'t>>,
     dropped: bool,
+    /// Tile jobs cut at a K-tile boundary, waiting to resume (before any new job).
+    resume: Vec<Resume>,
+}
+
+/// The rest of a tile job cut between K-tiles: its remaining folds, plus restoring the saved
+/// partial sums; its values were computed when it first started.
+struct Resume {
+    job: usize,
+    rest: Job,
+    values: Option<TileValues>,
+    fault: Option<Fault>,
 }
 
 /// One request's job on an array (two of them when fused).
@@ -42,11 +54,20 @@ struct Part {
     job: usize,
     values: Option<TileValues>,
     fault: Option<Fault>,
+    /// The job as dispatched (a resumed job's remaining folds).
+    running: Job,
+    /// Its slice in the trace.
+    slice: usize,
+    /// Cut between K-tiles: it resumes later instead of completing.
+    cut: Option<Job>,
 }
 
 /// What an array runs: one job, or two tile jobs of different requests fused.
 struct Running {
     parts: Vec<Part>,
+    start: Cycles,
+    duration: Cycles,
+    generation: u64,
 }
 
 struct Engine<'t, 'c> {
@@ -66,6 +87,8 @@ struct Engine<'t, 'c> {
     arrays: Vec<Option<Running>>,
     last_owner: Vec<Option<usize>>,
     dispatched: u64,
+    /// Bumped at every dispatch and cut, to recognise stale completion events.
+    generation: u64,
     out: SimOutcome,
 }
 
@@ -110,6 +133,7 @@ pub fn simulate(
         arrays: (0..cfg.arrays).map(|_| None).collect(),
         last_owner: vec![None; cfg.arrays],
         dispatched: 0,
+        generation: 0,
         out: SimOutcome {
             records: requests
                 .iter()
@@ -133,15 +157,23 @@ pub fn simulate(
     }
     while let Some(t) = e.queue.peek_time() {
         e.now = t;
+        let mut arrived = false;
         while e.queue.peek_time() == Some(t) {
             let (_, ev) = e.queue.pop().expect("peeked");
             e.out.events += 1;
             match ev {
-                Event::Arrival(i) => e.arrive(i)?,
-                Event::Done(a) => e.complete(a)?,
+                Event::Arrival(i) => {
+                    e.arrive(i)?;
+                    arrived = true;
+                }
+                Event::Done(a, g) => {
+                    if e.arrays[a].as_ref().is_some_and(|r| r.generation == g) {
+                        e.complete(a)?;
+                    }
+                }
             }
         }
-        e.schedule(policy)?;
+        e.schedule(policy, arrived)?;
     }
     Ok(e.out)
 }
@@ -170,6 +202,7 @@ impl<'t> Engine<'t, '_> {
             served: Cycles::ZERO,
             interp,
             dropped: false,
+            resume: Vec::new(),
         });
         self.order.push(i);
         self.views.push(self.view(i));
@@ -260,6 +293,20 @@ impl<'t> Engine<'t, '_> {
         if a.dropped {
             return Ok(());
         }
+        if let Some(rest) = run.cut {
+            // Cut between K-tiles: the rest waits (first in line) with its values.
+            let nominal = rest.nominal(self.cfg.dram_bytes_per_cycle);
+            a.remaining += nominal;
+            a.remaining_in_layer += nominal;
+            // Counted as a preemption when another request takes the array.
+            a.resume.push(Resume {
+                job: run.job,
+                rest,
+                values: run.values,
+                fault: run.fault,
+            });
+            return Ok(());
+        }
         let tenant = &self.tenants[a.tenant];
         let layer = &tenant.layers[run.layer];
         if let (Some(it), Some(values), Some(tile)) = (
@@ -280,16 +327,17 @@ impl<'t> Engine<'t, '_> {
             }
             it.accept_tile(tile, values, run.fault);
         }
-        if a.next_job == layer.jobs.len() && a.running == 0 {
+        if a.next_job == layer.jobs.len() && a.running == 0 && a.resume.is_empty() {
             self.leave_layer(run.request)?;
             self.enter_layer(run.request)?;
         }
         Ok(())
     }
 
-    fn schedule(&mut self, policy: &mut dyn Policy) -> Result<()> {
+    fn schedule(&mut self, policy: &mut dyn Policy, arrived: bool) -> Result<()> {
         let has_idle = self.arrays.iter().any(Option::is_none);
-        if !has_idle || !self.order.iter().any(|&i| self.ready(i) > 0) {
+        let asks = has_idle || (arrived && policy.preempts_within_jobs());
+        if !asks || !self.order.iter().any(|&i| self.ready(i) > 0) {
             return Ok(());
         }
         let decision = {
@@ -324,7 +372,7 @@ impl<'t> Engine<'t, '_> {
 
     fn ready(&self, i: usize) -> usize {
         let a = self.active[i].as_ref().expect("active");
-        self.tenants[a.tenant].layers[a.layer].jobs.len() - a.next_job
+        self.tenants[a.tenant].layers[a.layer].jobs.len() - a.next_job + a.resume.len()
     }
 
     fn view(&self, i: usize) -> RequestView<'t> {
@@ -351,6 +399,9 @@ impl<'t> Engine<'t, '_> {
     /// The next ready job of request `i`.
     fn next_job(&self, i: usize) -> Option<Job> {
         let a = self.active.get(i)?.as_ref().filter(|a| !a.dropped)?;
+        if let Some(r) = a.resume.first() {
+            return Some(r.rest);
+        }
         self.tenants[a.tenant].layers[a.layer]
             .jobs
             .get(a.next_job)
@@ -365,6 +416,15 @@ impl<'t> Engine<'t, '_> {
                 self.out.records[i].start = a.start;
                 self.forget(i);
             }
+        }
+        for ArrayId(array) in d.preempt {
+            if array >= self.arrays.len() {
+                return Err(Error::Invalid(format!(
+                    "scheduler '{policy}' preempted array {array} of {}",
+                    self.arrays.len()
+                )));
+            }
+            self.cut(array);
         }
         let idle = |e: &Self, array: usize| array < e.arrays.len() && e.arrays[array].is_none();
         for (ArrayId(array), r) in d.assign {
@@ -439,9 +499,17 @@ impl<'t> Engine<'t, '_> {
             self.count_preemption(array, i);
             let a = self.active[i].as_mut().expect("active");
             let tenant = &self.tenants[a.tenant];
-            let values = match (a.interp.as_ref(), own.tile) {
-                (Some(it), Some(tile)) => Some(it.compute_tile(tile, fault)),
-                _ => None,
+            let resumed = (!a.resume.is_empty()).then(|| a.resume.remove(0));
+            let (job_index, values, fault) = match resumed {
+                Some(r) => (r.job, r.values, r.fault),
+                None => {
+                    let values = match (a.interp.as_ref(), own.tile) {
+                        (Some(it), Some(tile)) => Some(it.compute_tile(tile, fault)),
+                        _ => None,
+                    };
+                    a.next_job += 1;
+                    (a.next_job - 1, values, fault)
+                }
             };
             let nominal = own.nominal(bw);
             a.start.get_or_insert(self.now);
@@ -465,15 +533,73 @@ impl<'t> Engine<'t, '_> {
             parts.push(Part {
                 request: i,
                 layer: a.layer,
-                job: a.next_job,
+                job: job_index,
                 values,
                 fault,
+                running: *own,
+                slice: self.out.slices.len() - 1,
+                cut: None,
             });
-            a.next_job += 1;
             self.last_owner[array] = Some(i);
         }
-        self.arrays[array] = Some(Running { parts });
-        self.queue.push(self.now + duration, Event::Done(array));
+        self.generation += 1;
+        self.arrays[array] = Some(Running {
+            parts,
+            start: self.now,
+            duration,
+            generation: self.generation,
+        });
+        self.queue
+            .push(self.now + duration, Event::Done(array, self.generation));
+    }
+
+    /// Cuts the single tile job on `array` at its next K-tile (fold) boundary: its partial
+    /// sums are written to DRAM and the array frees up then; the rest of the job (remaining
+    /// folds, plus reading the partial sums back) resumes later. Fused jobs, single-fold jobs
+    /// and jobs already in their last fold run on.
+    fn cut(&mut self, array: usize) {
+        let Some(run) = self.arrays[array].as_mut() else {
+            return;
+        };
+        let [part] = run.parts.as_mut_slice() else {
+            return;
+        };
+        let (Some(shape), None) = (part.running.shape, part.cut) else {
+            return;
+        };
+        let folds = shape.k.div_ceil(self.cfg.rows.max(1)) as u64;
+        let (elapsed, d) = (self.now.0 - run.start.0, run.duration.0.max(1));
+        let boundary = elapsed * folds / d + 1;
+        if folds < 2 || boundary >= folds {
+            return;
+        }
+        let bw = self.cfg.dram_bytes_per_cycle.max(1);
+        let psum_bytes = (shape.m * shape.n * 4) as u64;
+        let save = psum_bytes.div_ceil(bw);
+        let end = run.start.0 + (d * boundary).div_ceil(folds) + save;
+        let left = folds - boundary;
+        let job = part.running;
+        part.cut = Some(Job {
+            tile: job.tile,
+            shape: Some(GemmShape {
+                k: shape.k.saturating_sub(boundary as usize * self.cfg.rows),
+                ..shape
+            }),
+            compute: Cycles((job.compute.0 * left).div_ceil(folds)),
+            bytes: job.bytes * left / folds + psum_bytes,
+        });
+        let shortened = Cycles(run.duration.0.saturating_sub(end - run.start.0));
+        run.duration = Cycles(end - run.start.0);
+        self.out.slices[part.slice].duration = run.duration;
+        let request = part.request;
+        self.generation += 1;
+        run.generation = self.generation;
+        self.queue
+            .push(Cycles(end), Event::Done(array, self.generation));
+        if let Some(a) = self.active[request].as_mut() {
+            a.served = a.served - shortened;
+            self.out.counters[a.tenant].busy_cycles -= shortened.0;
+        }
     }
 
     /// Counts a preemption when `array` passes from a request that still has ready jobs to another.
