@@ -1,6 +1,6 @@
 //! Output sizes and effective pads of convolution and pooling windows (ONNX rules).
 
-use super::{AutoPad, ConvTransposeAttrs};
+use super::{AutoPad, ConvAttrs, ConvTransposeAttrs, PoolAttrs};
 use crate::error::{Error, Result};
 
 /// The resolved geometry of one sliding-window op over `spatial` input dims.
@@ -38,7 +38,52 @@ fn or_ones(v: &[usize], n: usize, what: &str) -> Result<Vec<usize>> {
     }
 }
 
+/// Checks `kernel` against `n` spatial dims and resolves strides and dilations (empty = 1).
+fn steps(
+    kernel: &[usize],
+    strides: &[usize],
+    dilations: &[usize],
+    n: usize,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    if kernel.len() != n || kernel.contains(&0) {
+        return Err(Error::Shape(format!(
+            "kernel {kernel:?} does not fit {n} spatial dims"
+        )));
+    }
+    Ok((
+        or_ones(strides, n, "strides")?,
+        or_ones(dilations, n, "dilations")?,
+    ))
+}
+
 impl Window {
+    /// The window of a pooling op with attributes `p` over an input of shape `xs` (N, C, spatial…).
+    pub fn of_pool(p: &PoolAttrs, xs: &[usize]) -> Result<Window> {
+        Window::new(
+            xs.get(2..).unwrap_or(&[]),
+            &p.kernel_shape,
+            &p.strides,
+            &p.dilations,
+            &p.pads,
+            p.auto_pad,
+            p.ceil_mode,
+        )
+    }
+
+    /// The window of a convolution with attributes `a` over an input of shape `xs`
+    /// (N, C, spatial…) with a kernel of spatial size `kernel`.
+    pub fn of_conv(a: &ConvAttrs, xs: &[usize], kernel: &[usize]) -> Result<Window> {
+        Window::new(
+            xs.get(2..).unwrap_or(&[]),
+            kernel,
+            &a.strides,
+            &a.dilations,
+            &a.pads,
+            a.auto_pad,
+            false,
+        )
+    }
+
     /// Resolves a window: `input` spatial sizes, kernel, strides/dilations/pads as declared
     /// (empty = defaults), auto_pad and ceil mode.
     pub fn new(
@@ -51,13 +96,7 @@ impl Window {
         ceil_mode: bool,
     ) -> Result<Window> {
         let n = input.len();
-        if kernel.len() != n || kernel.contains(&0) {
-            return Err(Error::Shape(format!(
-                "kernel {kernel:?} does not fit {n} spatial dims"
-            )));
-        }
-        let strides = or_ones(strides, n, "strides")?;
-        let dilations = or_ones(dilations, n, "dilations")?;
+        let (strides, dilations) = steps(kernel, strides, dilations, n)?;
         let (mut pad_begin, mut pad_end) = match pads.len() {
             0 => (vec![0; n], vec![0; n]),
             l if l == 2 * n => (pads[..n].to_vec(), pads[n..].to_vec()),
@@ -142,13 +181,7 @@ impl Window {
         auto_pad: AutoPad,
     ) -> Result<Window> {
         let n = input.len();
-        if kernel.len() != n || kernel.contains(&0) {
-            return Err(Error::Shape(format!(
-                "kernel {kernel:?} does not fit {n} spatial dims"
-            )));
-        }
-        let strides = or_ones(strides, n, "strides")?;
-        let dilations = or_ones(dilations, n, "dilations")?;
+        let (strides, dilations) = steps(kernel, strides, dilations, n)?;
         let extra = match output_padding.len() {
             0 => vec![0; n],
             l if l == n => output_padding.to_vec(),

@@ -273,15 +273,7 @@ fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType, Vec<usize
                     "kernel_shape {kernel:?} differs from the weight {ws:?}"
                 )));
             }
-            let win = Window::new(
-                &xs[2..],
-                &kernel,
-                &a.strides,
-                &a.dilations,
-                &a.pads,
-                a.auto_pad,
-                false,
-            )?;
+            let win = Window::of_conv(a, xs, &kernel)?;
             let mut out = vec![xs[0], ws[0]];
             out.extend(win.output);
             let dt = match node.op {
@@ -466,15 +458,7 @@ fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType, Vec<usize
                     "pooling needs N,C,spatial… input, got {xs:?}"
                 )));
             }
-            let win = Window::new(
-                &xs[2..],
-                &p.kernel_shape,
-                &p.strides,
-                &p.dilations,
-                &p.pads,
-                p.auto_pad,
-                p.ceil_mode,
-            )?;
+            let win = Window::of_pool(p, xs)?;
             let mut out = xs[..2].to_vec();
             out.extend(win.output);
             same(out)

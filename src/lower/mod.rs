@@ -122,15 +122,7 @@ fn lower_node(
                 },
             )?;
             let (xs, ws) = (f.shape(x), f.shape(w));
-            let window = Window::new(
-                &xs[2..],
-                &ws[2..],
-                &a.strides,
-                &a.dilations,
-                &a.pads,
-                a.auto_pad,
-                false,
-            )?;
+            let window = Window::of_conv(a, xs, &ws[2..])?;
             let groups = a.group.max(1);
             conv_gemm(window, false, xs[0], groups, ws[1], ws[0] / groups)
         }

@@ -34,15 +34,7 @@ fn opt_i64(ins: &[Option<&Tensor>], i: usize) -> Result<Vec<i64>> {
 /// Direct convolution: `y[b, co, o] = Σ_{ci, tap} x[b, g·cin + ci, o·s − p + tap·d] · w[co, ci, tap]`.
 fn conv(x: &ArrayD<f64>, w: &ArrayD<f64>, a: &ConvAttrs) -> Result<ArrayD<f64>> {
     let (xs, ws) = (x.shape(), w.shape());
-    let win = Window::new(
-        &xs[2..],
-        &ws[2..],
-        &a.strides,
-        &a.dilations,
-        &a.pads,
-        a.auto_pad,
-        false,
-    )?;
+    let win = Window::of_conv(a, xs, &ws[2..])?;
     let g = a.group.max(1);
     let (cin, cout_g) = (ws[1], ws[0] / g);
     let mut shape = vec![xs[0], ws[0]];

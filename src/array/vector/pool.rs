@@ -55,15 +55,7 @@ fn window(x: &Tensor, p: &PoolAttrs) -> Result<Window> {
             "pooling needs N,C and 1 to 8 spatial dims, got {s:?}"
         )));
     }
-    Window::new(
-        &s[2..],
-        &p.kernel_shape,
-        &p.strides,
-        &p.dilations,
-        &p.pads,
-        p.auto_pad,
-        p.ceil_mode,
-    )
+    Window::of_pool(p, s)
 }
 
 fn out_shape(x: &Tensor, win: &Window) -> Vec<usize> {

@@ -55,6 +55,27 @@ fn range(dt: DType) -> Result<(i32, i32)> {
     }
 }
 
+/// For each element of a tensor of `shape`, the index of its scale and zero point, with the
+/// scales and the zero points (0 when absent).
+fn params(
+    shape: &[usize],
+    scale: &Tensor,
+    zp: Option<&Tensor>,
+    axis: i64,
+    block: usize,
+) -> Result<(Vec<usize>, Vec<f32>, Vec<i64>)> {
+    let idx = param_index(shape, scale.shape(), axis, block)?;
+    let s: Vec<f32> = scale.to_f32().iter().copied().collect();
+    let z: Vec<i64> = match zp {
+        Some(z) => z.to_i64_vec()?,
+        None => vec![0; s.len()],
+    };
+    if z.len() != s.len() {
+        return Err(Error::Shape("zero point and scale differ in size".into()));
+    }
+    Ok((idx, s, z))
+}
+
 /// QuantizeLinear: `saturate(round_half_even(x / scale) + zp)`.
 pub fn quantize(
     x: &Tensor,
@@ -66,15 +87,7 @@ pub fn quantize(
 ) -> Result<Tensor> {
     let dt = zp.map(Tensor::dtype).or(out).unwrap_or(DType::U8);
     let (qmin, qmax) = range(dt)?;
-    let idx = param_index(x.shape(), scale.shape(), axis, block)?;
-    let s: Vec<f32> = scale.to_f32().iter().copied().collect();
-    let z: Vec<i64> = match zp {
-        Some(z) => z.to_i64_vec()?,
-        None => vec![0; s.len()],
-    };
-    if z.len() != s.len() {
-        return Err(Error::Shape("zero point and scale differ in size".into()));
-    }
+    let (idx, s, z) = params(x.shape(), scale, zp, axis, block)?;
     let q: Vec<i32> = x
         .to_f32()
         .iter()
@@ -99,15 +112,7 @@ pub fn dequantize(
     if !matches!(x.dtype(), DType::U8 | DType::I8 | DType::I32) {
         return Err(Error::DType(format!("DequantizeLinear of {}", x.dtype())));
     }
-    let idx = param_index(x.shape(), scale.shape(), axis, block)?;
-    let s: Vec<f32> = scale.to_f32().iter().copied().collect();
-    let z: Vec<i64> = match zp {
-        Some(z) => z.to_i64_vec()?,
-        None => vec![0; s.len()],
-    };
-    if z.len() != s.len() {
-        return Err(Error::Shape("zero point and scale differ in size".into()));
-    }
+    let (idx, s, z) = params(x.shape(), scale, zp, axis, block)?;
     let v: Vec<f32> = x
         .to_i64()?
         .iter()
