@@ -137,7 +137,8 @@ pub fn dynamic_quantize(x: &Tensor) -> Result<Vec<Tensor>> {
     let a = x.to_f32();
     let max = a.iter().copied().fold(0.0f32, f32::max);
     let min = a.iter().copied().fold(0.0f32, f32::min);
-    let scale = if max == min { 1.0 } else { max - min } / 255.0;
+    // An all-zero input gets scale 1 (onnxruntime's choice; the formula would give 0).
+    let scale = if max == min { 1.0 } else { (max - min) / 255.0 };
     let zp = (0.0 - min / scale).clamp(0.0, 255.0).round_ties_even() as i32;
     let y = a.mapv(|v| quantize_linear(v, scale, zp, 0, 255) as u8);
     let scalar = IxDyn(&[]);
@@ -165,5 +166,14 @@ mod tests {
             out[0].to_i64_vec().unwrap(),
             vec![153, 255, 0, 26, 221, 179]
         );
+    }
+
+    #[test]
+    fn an_all_zero_input_gets_scale_one() {
+        // onnxruntime 1.32 returns scale 1, zero point 0 for [0, 0, 0].
+        let out = dynamic_quantize(&Tensor::zeros(DType::F32, &[3])).unwrap();
+        assert_eq!(out[1].to_f32()[[]], 1.0);
+        assert_eq!(out[2].to_i64_vec().unwrap(), vec![0]);
+        assert_eq!(out[0].to_i64_vec().unwrap(), vec![0, 0, 0]);
     }
 }
