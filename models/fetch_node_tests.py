@@ -39,7 +39,7 @@ SUPPORTED_OPS = [
     "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "LayerNormalization", "Split",
     "Expand", "Where", "Range", "ConstantOfShape", "Pad", "Min", "Max",
     "DynamicQuantizeLinear", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual",
-    "Not", "And", "Or", "Xor",
+    "Not", "And", "Or", "Xor", "Floor", "Ceil", "Round",
 ]
 # Ops with more than one output, and the most outputs each may have (None: any number).
 MULTI_OUTPUT = {"Split": None, "DynamicQuantizeLinear": 3, "LayerNormalization": 3}

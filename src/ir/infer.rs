@@ -446,6 +446,31 @@ fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType, Vec<usize
             )?;
             same(p.shape)
         }
+        Op::DynamicQuantizeLstm(a) => {
+            let (xs, ws, rs) = (
+                f.shape(x()?),
+                f.shape(input(node, 1)?),
+                f.shape(input(node, 2)?),
+            );
+            let (dirs, h) = (a.direction.count(), a.hidden);
+            let fits = xs.len() == 3
+                && ws.len() == 3
+                && rs.len() == 3
+                && ws == [dirs, xs[2], 4 * h]
+                && rs == [dirs, h, 4 * h];
+            if !fits || f.dtype(x()?) != DType::F32 {
+                return Err(Error::Shape(format!(
+                    "X {xs:?} (f32, [seq, batch, input]), W {ws:?} and R {rs:?} do not fit \
+                     {dirs} direction(s) of hidden size {h}"
+                )));
+            }
+            let state = vec![dirs, xs[1], h];
+            Ok(vec![
+                (DType::F32, vec![xs[0], dirs, xs[1], h]),
+                (DType::F32, state.clone()),
+                (DType::F32, state),
+            ])
+        }
         Op::DynamicQuantizeLinear => Ok(vec![
             (DType::U8, f.shape(x()?).to_vec()),
             (DType::F32, Vec::new()),

@@ -91,6 +91,7 @@ pub mod geometry;
 mod infer;
 pub mod movement;
 pub mod pad;
+pub mod recurrent;
 pub mod reduce;
 pub mod resize;
 

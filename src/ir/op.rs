@@ -108,6 +108,12 @@ pub enum Unary {
     Tanh,
     /// The error function.
     Erf,
+    /// `⌊x⌋`.
+    Floor,
+    /// `⌈x⌉`.
+    Ceil,
+    /// `x` rounded to the nearest integer, ties to even.
+    Round,
     /// `ln(1 + eˣ)`.
     Softplus,
     /// `x · max(0, min(1, x/6 + 1/2))`.
@@ -144,6 +150,9 @@ impl Unary {
             Unary::Sigmoid => "Sigmoid",
             Unary::Tanh => "Tanh",
             Unary::Erf => "Erf",
+            Unary::Floor => "Floor",
+            Unary::Ceil => "Ceil",
+            Unary::Round => "Round",
             Unary::Softplus => "Softplus",
             Unary::HardSwish => "HardSwish",
             Unary::HardSigmoid { .. } => "HardSigmoid",
@@ -469,6 +478,45 @@ pub enum Op {
     Resize(ResizeAttrs),
     /// DynamicQuantizeLinear(X) → (Y uint8, scale, zero point).
     DynamicQuantizeLinear,
+    /// onnxruntime's `com.microsoft` DynamicQuantizeLSTM(X, W, R, [B], [sequence_lens],
+    /// [initial_h], [initial_c], [P], W_scale, W_zero_point, R_scale, R_zero_point) →
+    /// (Y, Y_h, Y_c): an LSTM whose weights are int8 and whose inputs and hidden states are
+    /// quantized dynamically at every product. Unrolled over time before lowering
+    /// (`ir::recurrent`).
+    DynamicQuantizeLstm(LstmAttrs),
+}
+
+/// Which way an LSTM runs over the sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LstmDirection {
+    /// First step to last.
+    Forward,
+    /// Last step to first.
+    Reverse,
+    /// Both, outputs stacked forward then reverse.
+    Bidirectional,
+}
+
+impl LstmDirection {
+    /// The number of directions computed.
+    pub fn count(self) -> usize {
+        if self == LstmDirection::Bidirectional {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// Attributes of an LSTM (the default activations: sigmoid gates, tanh cell and output).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LstmAttrs {
+    /// Hidden size.
+    pub hidden: usize,
+    /// Direction.
+    pub direction: LstmDirection,
+    /// The forget gate is `1 − input gate`.
+    pub input_forget: bool,
 }
 
 impl Op {
@@ -541,6 +589,7 @@ impl Op {
             Op::Pad { .. } => "Pad",
             Op::Resize(_) => "Resize",
             Op::DynamicQuantizeLinear => "DynamicQuantizeLinear",
+            Op::DynamicQuantizeLstm(_) => "DynamicQuantizeLSTM",
         }
     }
 

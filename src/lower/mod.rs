@@ -7,7 +7,8 @@ use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::ir::geometry::Window;
 use crate::ir::{
-    Facts, Graph, InputBinding, Node, Op, ResizeMode, Unary, fuse, promote_matmul, specialize,
+    Facts, Graph, InputBinding, Node, Op, ResizeMode, Unary, fuse, promote_matmul, recurrent,
+    specialize,
 };
 use crate::kernel::{
     Datapath, FloatFormat, GemmKernel, GemmLayout, GemmShape, Kernel, Precision, Program, Traffic,
@@ -30,7 +31,10 @@ pub fn lower_at(
 ) -> Result<Program> {
     // Fusion needs every value's type, so it runs on a specialised graph, which is then
     // specialised again to type the values the rewrites created.
-    let (mut g, facts) = specialize(graph, inputs)?;
+    let (mut g, mut facts) = specialize(graph, inputs)?;
+    if recurrent::unroll(&mut g, &facts)? {
+        (g, facts) = specialize(&g, inputs)?;
+    }
     fuse::optimize(&mut g, &facts);
     let (g, facts) = specialize(&g, inputs)?;
     let kernels = g
@@ -301,6 +305,7 @@ fn matmul_layout(
 fn unary_ops(u: Unary) -> u64 {
     match u {
         Unary::Neg | Unary::Abs | Unary::LeakyRelu { .. } => 1,
+        Unary::Floor | Unary::Ceil | Unary::Round => 1,
         Unary::HardSigmoid { .. } => 2,
         Unary::HardSwish => 3,
         Unary::Reciprocal | Unary::Sqrt => 4,

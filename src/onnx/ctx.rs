@@ -94,6 +94,11 @@ impl<'a> NodeCtx<'a> {
         Ok(())
     }
 
+    /// True when input `i` is given (present and not `""`).
+    pub fn given(&self, i: usize) -> bool {
+        self.node.input.get(i).is_some_and(|n| !n.is_empty())
+    }
+
     /// True when the node has an attribute of this name.
     pub fn has(&self, name: &str) -> bool {
         self.node.attribute.iter().any(|a| a.name == name)

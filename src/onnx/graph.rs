@@ -141,7 +141,9 @@ impl Builder {
             } else {
                 proto.name.clone()
             };
-            if !is_default_domain(&proto.domain) {
+            let contrib = proto.domain == "com.microsoft"
+                && ops::CONTRIB_OPS.contains(&proto.op_type.as_str());
+            if !is_default_domain(&proto.domain) && !contrib {
                 return Err(Error::Unsupported {
                     node: name,
                     op: proto.op_type.clone(),
@@ -161,7 +163,11 @@ impl Builder {
                     .ok_or_else(|| output_defined_twice(&name, "Constant", output))?;
                 continue;
             }
-            let op = ops::parse(&mut cx)?;
+            let op = if contrib {
+                ops::parse_contrib(&mut cx)?
+            } else {
+                ops::parse(&mut cx)?
+            };
             // An omitted output before a given one keeps its position with a placeholder value.
             let outputs = cx
                 .finish()?

@@ -1,5 +1,5 @@
 //! Elementwise functions of one tensor: Sigmoid, Tanh, Erf, Sqrt, Exp, Log, Neg, Abs,
-//! Reciprocal, Softplus, HardSwish, HardSigmoid, LeakyRelu and Gelu.
+//! Reciprocal, Floor, Ceil, Round, Softplus, HardSwish, HardSigmoid, LeakyRelu and Gelu.
 
 use super::super::ctx::NodeCtx;
 use crate::error::Result;

@@ -11,6 +11,7 @@ mod norm;
 mod pad;
 mod pool;
 mod quant;
+mod recurrent;
 mod reduce;
 mod resize;
 mod shape;
@@ -19,6 +20,21 @@ mod window;
 use super::ctx::NodeCtx;
 use crate::error::{Error, Result};
 use crate::ir::{Comparison, Logic, Op, Reduction, Unary};
+
+/// onnxruntime `com.microsoft` ops the IR has.
+pub(super) const CONTRIB_OPS: [&str; 1] = ["DynamicQuantizeLSTM"];
+
+/// The op of a `com.microsoft` node listed in [`CONTRIB_OPS`].
+pub(super) fn parse_contrib(cx: &mut NodeCtx) -> Result<Op> {
+    match cx.op {
+        "DynamicQuantizeLSTM" => recurrent::dynamic_quantize_lstm(cx),
+        other => Err(Error::Unsupported {
+            node: cx.name.to_string(),
+            op: other.to_string(),
+            domain: "com.microsoft".into(),
+        }),
+    }
+}
 
 /// The op of a default-domain node; an op type the IR does not have is
 /// [`Error::Unsupported`].
@@ -72,6 +88,9 @@ pub(super) fn parse(cx: &mut NodeCtx) -> Result<Op> {
         "Sigmoid" => activation::unary(cx, Unary::Sigmoid, 1),
         "Tanh" => activation::unary(cx, Unary::Tanh, 1),
         "Erf" => activation::unary(cx, Unary::Erf, 9),
+        "Floor" => activation::unary(cx, Unary::Floor, 6),
+        "Ceil" => activation::unary(cx, Unary::Ceil, 6),
+        "Round" => activation::unary(cx, Unary::Round, 11),
         "Softplus" => activation::unary(cx, Unary::Softplus, 1),
         "HardSwish" => activation::unary(cx, Unary::HardSwish, 14),
         "HardSigmoid" => activation::hard_sigmoid(cx),
