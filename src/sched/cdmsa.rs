@@ -3,7 +3,7 @@
 //! At every decision point:
 //! 1. **Admission** (at each arrival and completion): requests in deadline order join the
 //!    admitted set; whenever the set fails the processor-demand test
-//!    ([`super::demand::feasible`], each request's remaining work and parallelism), the
+//!    ([`super::demand::feasible`], run incrementally by [`super::admission`]; each request's remaining work and parallelism), the
 //!    request with the most remaining work leaves it (Moore–Hodgson, which maximises the
 //!    number of met deadlines on one array). The rest run best-effort, after every admitted
 //!    request.
@@ -18,7 +18,8 @@
 //! Each mechanism can be switched off for ablation: without admission every request is
 //! admitted; without cooperation a request runs on at most one array at a time.
 
-use super::demand::{Demand, feasible};
+use super::admission::moore_hodgson;
+use super::demand::Demand;
 use super::{Decision, Policy, RequestView, View};
 use crate::kernel::GemmShape;
 use crate::units::{Cycles, RequestId};
@@ -144,38 +145,32 @@ impl CdMsa {
             let r = &view.requests[i];
             (r.deadline, r.arrival, r.id)
         });
+        self.admitted.clear();
+        self.admitted
+            .resize(view.requests.len(), !self.options.admission);
+        if !self.options.admission {
+            return;
+        }
         // Moore–Hodgson on the demand test: add in deadline order; when the set fails,
         // give up the request with the most remaining work (optimal for the number of met
         // deadlines on one array).
-        let mut set: Vec<(usize, Demand)> = Vec::new();
-        let mut demands: Vec<Demand> = Vec::new();
-        for i in by_deadline {
-            let r = &view.requests[i];
-            set.push((
-                i,
-                Demand {
+        let tasks: Vec<(RequestId, Demand)> = by_deadline
+            .iter()
+            .map(|&i| {
+                let r = &view.requests[i];
+                let demand = Demand {
                     deadline: r.deadline,
                     work: r.remaining,
                     parallelism: r.parallelism(),
-                },
-            ));
-            demands.clear();
-            demands.extend(set.iter().map(|(_, d)| *d));
-            if self.options.admission && !feasible(view.now, &demands, view.num_arrays()) {
-                let (longest, _) = set
-                    .iter()
-                    .enumerate()
-                    .max_by_key(|(_, (i, d))| (d.work, std::cmp::Reverse(view.requests[*i].id)))
-                    .expect("non-empty");
-                let (i, _) = set.remove(longest);
-                self.rejected.insert(view.requests[i].id);
-            }
+                };
+                (r.id, demand)
+            })
+            .collect();
+        let (admitted, rejected) = moore_hodgson(view.now, &tasks, view.num_arrays());
+        for p in admitted {
+            self.admitted[by_deadline[p]] = true;
         }
-        self.admitted.clear();
-        self.admitted.resize(view.requests.len(), false);
-        for (i, _) in set {
-            self.admitted[i] = true;
-        }
+        self.rejected.extend(rejected);
     }
 
     /// Fewest arrays with which `r` is estimated to meet its deadline (its parallelism if none).
