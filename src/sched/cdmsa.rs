@@ -3,9 +3,9 @@
 //! At every decision point:
 //! 1. **Admission** (at each arrival and completion): requests in deadline order join the
 //!    admitted set; whenever the set fails the processor-demand test
-//!    ([`super::demand::feasible`], run incrementally by [`super::admission`]; each request's remaining work and parallelism), the
+//!    ([`super::demand::feasible`], each request's remaining work and parallelism), the
 //!    request with the most remaining work leaves it (Moore–Hodgson, which maximises the
-//!    number of met deadlines on one array). The rest run best-effort, after every admitted
+//!    number of met deadlines on one array; run incrementally by [`super::admission`]). The rest run best-effort, after every admitted
 //!    request.
 //! 2. **Order**: admitted requests by deadline, except that a request whose laxity (with
 //!    every array it can use) has reached zero is promoted to the front (zero-laxity
