@@ -9,7 +9,7 @@ use crate::report::simulation::{
 };
 use crate::report::write_json;
 use crate::sched::{self, CdMsa, CdMsaOptions, Policy};
-use crate::sim::{Mode, SimOutcome, TenantModel, requests, simulate, tenants};
+use crate::sim::{Mode, SimOptions, SimOutcome, TenantModel, requests, simulate_with, tenants};
 use crate::workload::Workload;
 use serde_json::json;
 use std::path::PathBuf;
@@ -156,8 +156,11 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
     let mut reports = Vec::new();
     let mut slices = Vec::new();
     for p in policies.iter_mut() {
-        let out = simulate(&cfg, &models, &reqs, p.as_mut(), mode)?;
-        slices.push((p.name(), out.slices.clone()));
+        let options = SimOptions {
+            slices: args.trace.is_some(),
+        };
+        let mut out = simulate_with(&cfg, &models, &reqs, p.as_mut(), mode, options)?;
+        slices.push((p.name(), std::mem::take(&mut out.slices)));
         let r = report(p.name(), out, &models, &cfg);
         print!("\n{}", scheduler_text(&r, functional));
         reports.push(r);

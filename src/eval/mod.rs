@@ -5,7 +5,7 @@ use crate::config::AcceleratorConfig;
 use crate::error::Result;
 use crate::report::metrics::{SystemMetrics, compute};
 use crate::sched::Policy;
-use crate::sim::{Mode, TenantModel, requests, simulate};
+use crate::sim::{Mode, SimOptions, TenantModel, requests, simulate_with};
 use crate::workload::Workload;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -67,7 +67,9 @@ pub fn point(
     let scaled = w.scaled(load);
     let reqs = requests(&scaled, tenants, cfg)?;
     let mut policy = make(scheduler)?;
-    let out = simulate(cfg, tenants, &reqs, policy.as_mut(), Mode::Timing)?;
+    // Sweeps need metrics only: no trace.
+    let options = SimOptions { slices: false };
+    let out = simulate_with(cfg, tenants, &reqs, policy.as_mut(), Mode::Timing, options)?;
     let info: Vec<_> = tenants
         .iter()
         .zip(&out.counters)

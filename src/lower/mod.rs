@@ -1,7 +1,7 @@
 //! Lowering: IR → `kernel::Program`. Fuses (BN, QDQ), specialises shapes, maps every
 //! GEMM-class node to tiled GEMMs on the arrays and every other node to the vector unit.
 
-mod tiling;
+pub mod tiling;
 
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};

@@ -5,7 +5,7 @@
 //!    admitted set; whenever the set fails the processor-demand test
 //!    ([`super::demand::feasible`], each request's remaining work and parallelism), the
 //!    request with the most remaining work leaves it (Moore–Hodgson, which maximises the
-//!    number of met deadlines on one array). The rest run best-effort, after every admitted
+//!    number of met deadlines on one array; run incrementally by [`super::admission`]). The rest run best-effort, after every admitted
 //!    request.
 //! 2. **Order**: admitted requests by deadline, except that a request whose laxity (with
 //!    every array it can use) has reached zero is promoted to the front (zero-laxity
@@ -18,9 +18,11 @@
 //! Each mechanism can be switched off for ablation: without admission every request is
 //! admitted; without cooperation a request runs on at most one array at a time.
 
-use super::demand::{Demand, feasible};
+use super::admission::moore_hodgson;
+use super::demand::Demand;
 use super::{Decision, Policy, RequestView, View};
-use crate::units::RequestId;
+use crate::kernel::GemmShape;
+use crate::units::{Cycles, RequestId};
 use std::collections::HashSet;
 
 /// Which CD-MSA mechanisms are on.
@@ -48,9 +50,62 @@ impl Default for CdMsaOptions {
 #[derive(Debug, Clone, Default)]
 pub struct CdMsa {
     options: CdMsaOptions,
-    admitted: HashSet<RequestId>,
+    /// The requests of the last admission, in view order.
     known: Vec<RequestId>,
+    /// Whether `known[i]` is admitted.
+    admitted: Vec<bool>,
     rejected: HashSet<RequestId>,
+    /// Reused buffers: the admitted and the best-effort requests, ranked.
+    admitted_order: Ranking<(bool, Cycles, Cycles, RequestId)>,
+    best_effort_order: Ranking<(bool, Cycles, Cycles, RequestId)>,
+}
+
+/// Indices ranked by unique keys, sorted only as far as they are read: a decision usually
+/// reads the first few requests of a long queue.
+#[derive(Debug, Clone)]
+struct Ranking<K> {
+    items: Vec<(K, usize)>,
+    /// `items[..sorted]` is in final order.
+    sorted: usize,
+}
+
+impl<K> Default for Ranking<K> {
+    fn default() -> Self {
+        Ranking {
+            items: Vec::new(),
+            sorted: 0,
+        }
+    }
+}
+
+impl<K: Ord + Copy> Ranking<K> {
+    fn clear(&mut self) {
+        self.items.clear();
+        self.sorted = 0;
+    }
+
+    fn push(&mut self, key: K, index: usize) {
+        self.items.push((key, index));
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The index at rank `pos`. Keys are unique, so the ranking is the full sort's.
+    fn at(&mut self, pos: usize) -> usize {
+        if pos >= self.sorted {
+            let want = (pos + 1).max(2 * self.sorted).max(8).min(self.items.len());
+            let rest = &mut self.items[self.sorted..];
+            let take = want - self.sorted;
+            if take < rest.len() {
+                rest.select_nth_unstable(take - 1);
+            }
+            rest[..take].sort_unstable();
+            self.sorted = want;
+        }
+        self.items[pos].1
+    }
 }
 
 impl CdMsa {
@@ -74,39 +129,48 @@ impl CdMsa {
 
     /// Re-runs admission when the set of requests changed (an arrival or a completion).
     fn admit(&mut self, view: &View) {
-        let ids: Vec<RequestId> = view.requests.iter().map(|r| r.id).collect();
-        if ids == self.known {
+        let same = self.known.len() == view.requests.len()
+            && self
+                .known
+                .iter()
+                .zip(view.requests)
+                .all(|(k, r)| *k == r.id);
+        if same {
             return;
         }
-        self.known = ids;
+        self.known.clear();
+        self.known.extend(view.requests.iter().map(|r| r.id));
+        let mut by_deadline: Vec<usize> = (0..view.requests.len()).collect();
+        by_deadline.sort_by_key(|&i| {
+            let r = &view.requests[i];
+            (r.deadline, r.arrival, r.id)
+        });
         self.admitted.clear();
-        let mut by_deadline: Vec<&RequestView> = view.requests.iter().collect();
-        by_deadline.sort_by_key(|r| (r.deadline, r.arrival, r.id));
+        self.admitted
+            .resize(view.requests.len(), !self.options.admission);
+        if !self.options.admission {
+            return;
+        }
         // Moore–Hodgson on the demand test: add in deadline order; when the set fails,
         // give up the request with the most remaining work (optimal for the number of met
         // deadlines on one array).
-        let mut set: Vec<(RequestId, Demand)> = Vec::new();
-        for r in by_deadline {
-            set.push((
-                r.id,
-                Demand {
+        let tasks: Vec<(RequestId, Demand)> = by_deadline
+            .iter()
+            .map(|&i| {
+                let r = &view.requests[i];
+                let demand = Demand {
                     deadline: r.deadline,
                     work: r.remaining,
                     parallelism: r.parallelism(),
-                },
-            ));
-            let demands: Vec<Demand> = set.iter().map(|(_, d)| *d).collect();
-            if self.options.admission && !feasible(view.now, &demands, view.num_arrays()) {
-                let (longest, _) = set
-                    .iter()
-                    .enumerate()
-                    .max_by_key(|(_, (id, d))| (d.work, std::cmp::Reverse(*id)))
-                    .expect("non-empty");
-                let (id, _) = set.remove(longest);
-                self.rejected.insert(id);
-            }
+                };
+                (r.id, demand)
+            })
+            .collect();
+        let (admitted, rejected) = moore_hodgson(view.now, &tasks, view.num_arrays());
+        for p in admitted {
+            self.admitted[by_deadline[p]] = true;
         }
-        self.admitted = set.into_iter().map(|(id, _)| id).collect();
+        self.rejected.extend(rejected);
     }
 
     /// Fewest arrays with which `r` is estimated to meet its deadline (its parallelism if none).
@@ -165,26 +229,43 @@ impl Policy for CdMsa {
     fn decide(&mut self, view: &View) -> Decision {
         self.admit(view);
         let n = view.num_arrays();
-        let (mut admitted, mut best_effort): (Vec<&RequestView>, Vec<&RequestView>) = view
-            .requests
-            .iter()
-            .partition(|r| self.admitted.contains(&r.id));
-        let urgent = |r: &RequestView| r.laxity(view.now, r.parallelism().min(n)) <= 0;
-        admitted.sort_by_cached_key(|r| (!urgent(r), r.deadline, r.arrival, r.id));
-        // Best-effort: those that can still make their deadline first, shortest first (most
-        // deadlines met per cycle); hopeless ones last.
-        let hopeless = |r: &RequestView| r.laxity(view.now, r.parallelism().min(n)) < 0;
-        best_effort.sort_by_cached_key(|r| (hopeless(r), r.remaining, r.deadline, r.id));
+        let rs = view.requests;
+        let (mut admitted, mut best_effort) = (
+            std::mem::take(&mut self.admitted_order),
+            std::mem::take(&mut self.best_effort_order),
+        );
+        admitted.clear();
+        best_effort.clear();
+        for (i, r) in rs.iter().enumerate() {
+            let laxity = r.laxity(view.now, r.parallelism().min(n));
+            if self.admitted[i] {
+                // Zero-laxity promotion, then deadline order.
+                admitted.push((laxity > 0, r.deadline, r.arrival, r.id), i);
+            } else {
+                // Best-effort: those that can still make their deadline first, shortest
+                // first (most deadlines met per cycle); hopeless ones last.
+                best_effort.push((laxity < 0, r.remaining, r.deadline, r.id), i);
+            }
+        }
         let cap = if self.options.cooperation { n } else { 1 };
         let mut plan = Allocation {
             idle: view.idle().count(),
             grants: Vec::new(),
         };
-        // First each admitted request's minimum, then what is left to the most urgent.
-        for r in &admitted {
+        // First each admitted request's minimum, then what is left to the most urgent (once
+        // no array is left, further grants give nothing).
+        for pos in 0..admitted.len() {
+            if plan.idle == 0 {
+                break;
+            }
+            let r = &rs[admitted.at(pos)];
             plan.grant(r, Self::arrays_needed(r, view).min(cap));
         }
-        for r in admitted.iter().chain(best_effort.iter()) {
+        for pos in 0..admitted.len() + best_effort.len() {
+            if plan.idle == 0 {
+                break;
+            }
+            let r = &rs[rank(&mut admitted, &mut best_effort, pos)];
             plan.grant(r, cap);
         }
         let mut arrays = view.idle();
@@ -194,44 +275,66 @@ impl Policy for CdMsa {
             .flat_map(|&(id, _, k)| std::iter::repeat_n(id, k))
             .filter_map(|id| arrays.next().map(|a| (a, id)))
             .collect();
-        let priority: Vec<&RequestView> = admitted.into_iter().chain(best_effort).collect();
-        if self.options.fusion {
-            fuse(view, assign, &priority)
+        let decision = if self.options.fusion {
+            fuse(view, assign, &mut admitted, &mut best_effort)
         } else {
             Decision {
                 assign,
                 ..Decision::default()
             }
-        }
+        };
+        self.admitted_order = admitted;
+        self.best_effort_order = best_effort;
+        decision
+    }
+}
+
+/// The request at rank `pos` of the priority order: admitted first, then best-effort.
+fn rank<K: Ord + Copy>(
+    admitted: &mut Ranking<K>,
+    best_effort: &mut Ranking<K>,
+    pos: usize,
+) -> usize {
+    if pos < admitted.len() {
+        admitted.at(pos)
+    } else {
+        best_effort.at(pos - admitted.len())
     }
 }
 
 /// Dynamic task fusion: a request granted a single array this round whose next tile job
 /// under-fills it takes along the most urgent request that got no array and whose next
 /// tile job fits beside it (block-diagonally).
-fn fuse(
+fn fuse<K: Ord + Copy>(
     view: &View,
     assign: Vec<(crate::units::ArrayId, RequestId)>,
-    priority: &[&RequestView],
+    admitted: &mut Ranking<K>,
+    best_effort: &mut Ranking<K>,
 ) -> Decision {
+    let rs = view.requests;
+    let total = admitted.len() + best_effort.len();
     let granted = |id: RequestId| assign.iter().filter(|(_, r)| *r == id).count();
-    let mut taken: HashSet<RequestId> = assign.iter().map(|(_, r)| *r).collect();
+    let mut taken: Vec<RequestId> = assign.iter().map(|(_, r)| *r).collect();
     let mut d = Decision::default();
     for &(array, id) in &assign {
-        let shape = priority
-            .iter()
-            .find(|r| r.id == id)
-            .and_then(|r| r.next_tile);
-        let partner = shape.filter(|_| granted(id) == 1).and_then(|a| {
-            priority.iter().find(|p| {
-                !taken.contains(&p.id)
-                    && p.ready > 0
-                    && p.next_tile.is_some_and(|b| view.fusible(a, b))
-            })
+        let shape = rs.iter().find(|r| r.id == id).and_then(|r| r.next_tile);
+        // Only a tile that leaves rows and columns free can take a partner.
+        let room = |a: &GemmShape| {
+            view.fusion_geometry
+                .is_some_and(|(rows, cols)| a.k < rows && a.n < cols)
+        };
+        let partner = shape.filter(|a| granted(id) == 1 && room(a)).and_then(|a| {
+            (0..total)
+                .map(|pos| &rs[rank(admitted, best_effort, pos)])
+                .find(|p| {
+                    !taken.contains(&p.id)
+                        && p.ready > 0
+                        && p.next_tile.is_some_and(|b| view.fusible(a, b))
+                })
         });
         match partner {
             Some(p) => {
-                taken.insert(p.id);
+                taken.push(p.id);
                 d.fuse.push((array, id, p.id));
             }
             None => d.assign.push((array, id)),

@@ -2,6 +2,7 @@
 //! policy decides on, and every scheduler. Policies decide who runs where; they never
 //! compute values. A researcher adds a scheduler in one file implementing [`Policy`].
 
+pub mod admission;
 mod cdmsa;
 pub mod demand;
 mod edf;

@@ -1,7 +1,7 @@
 //! The event loop.
 
 use super::queue::EventQueue;
-use super::{Job, Mismatch, Mode, RequestSpec, SimOutcome, Slice, TenantModel};
+use super::{Job, Mismatch, Mode, RequestSpec, SimOptions, SimOutcome, Slice, TenantModel};
 use super::{RequestRecord, TenantCounters};
 use crate::array::{ArraySpec, tile_cycles};
 use crate::config::AcceleratorConfig;
@@ -13,8 +13,8 @@ use crate::sched::fusible;
 use crate::sched::{Decision, Policy, RequestView, View};
 use crate::units::{ArrayId, Cycles, RequestId};
 
+/// A queued event (arrivals stream from a sorted list beside the queue).
 enum Event {
-    Arrival(usize),
     /// The job on an array ends; stale when the array's generation moved on (a cut job).
     Done(usize, u64),
 }
@@ -56,8 +56,8 @@ struct Part {
     fault: Option<Fault>,
     /// The job as dispatched (a resumed job's remaining folds).
     running: Job,
-    /// Its slice in the trace.
-    slice: usize,
+    /// Its slice in the trace, when recorded.
+    slice: Option<usize>,
     /// Cut between K-tiles: it resumes later instead of completing.
     cut: Option<Job>,
 }
@@ -82,23 +82,47 @@ struct Engine<'t, 'c> {
     order: Vec<usize>,
     /// The policy's view of each request in `order`, refreshed only when it changes.
     views: Vec<RequestView<'t>>,
-    /// Requests whose view changed since the last decision.
+    /// Position of each request in `order` (`usize::MAX` when not active).
+    pos: Vec<usize>,
+    /// Requests whose view changed since the last decision (each once, flagged in
+    /// `is_stale`).
     stale: Vec<usize>,
+    is_stale: Vec<bool>,
     arrays: Vec<Option<Running>>,
     last_owner: Vec<Option<usize>>,
     dispatched: u64,
     /// Bumped at every dispatch and cut, to recognise stale completion events.
     generation: u64,
+    /// Record every job as a slice of the trace.
+    slices: bool,
+    /// Reused buffers, so the steady-state loop does not allocate.
+    owners: Vec<Option<RequestId>>,
+    refresh: Vec<usize>,
+    spare_parts: Vec<Vec<Part>>,
     out: SimOutcome,
 }
 
-/// Simulates `requests` of `tenants` on `cfg` under `policy`.
+/// Simulates `requests` of `tenants` on `cfg` under `policy`, recording every job as a
+/// [`Slice`] (see [`simulate_with`] to leave the trace out).
 pub fn simulate(
     cfg: &AcceleratorConfig,
     tenants: &[TenantModel],
     requests: &[RequestSpec],
     policy: &mut dyn Policy,
     mode: Mode,
+) -> Result<SimOutcome> {
+    simulate_with(cfg, tenants, requests, policy, mode, SimOptions::default())
+}
+
+/// [`simulate`] with [`SimOptions`]: without the trace, memory stays bounded by the active
+/// requests however long the run; every other output is the same.
+pub fn simulate_with(
+    cfg: &AcceleratorConfig,
+    tenants: &[TenantModel],
+    requests: &[RequestSpec],
+    policy: &mut dyn Policy,
+    mode: Mode,
+    options: SimOptions,
 ) -> Result<SimOutcome> {
     if let Some(r) = requests.iter().find(|r| r.tenant >= tenants.len()) {
         return Err(Error::Invalid(format!(
@@ -129,11 +153,17 @@ pub fn simulate(
         active: (0..requests.len()).map(|_| None).collect(),
         order: Vec::new(),
         views: Vec::new(),
+        pos: vec![usize::MAX; requests.len()],
         stale: Vec::new(),
+        is_stale: vec![false; requests.len()],
         arrays: (0..cfg.arrays).map(|_| None).collect(),
         last_owner: vec![None; cfg.arrays],
         dispatched: 0,
         generation: 0,
+        slices: options.slices,
+        owners: Vec::with_capacity(cfg.arrays),
+        refresh: Vec::new(),
+        spare_parts: Vec::new(),
         out: SimOutcome {
             records: requests
                 .iter()
@@ -152,25 +182,35 @@ pub fn simulate(
             ..SimOutcome::default()
         },
     };
-    for (i, r) in requests.iter().enumerate() {
-        e.queue.push(r.arrival, Event::Arrival(i));
-    }
-    while let Some(t) = e.queue.peek_time() {
+    // Arrivals stream from a list sorted by (time, index) instead of sitting in the queue:
+    // at equal times they come before any completion, in index order, exactly as if they
+    // had been queued first, and the queue holds only the few pending completions.
+    let mut arrivals: Vec<usize> = (0..requests.len()).collect();
+    arrivals.sort_by_key(|&i| requests[i].arrival);
+    let mut next_arrival = 0;
+    loop {
+        let arrival_at = arrivals.get(next_arrival).map(|&i| requests[i].arrival);
+        let t = match (arrival_at, e.queue.peek_time()) {
+            (Some(a), Some(q)) => a.min(q),
+            (Some(a), None) => a,
+            (None, Some(q)) => q,
+            (None, None) => break,
+        };
         e.now = t;
         let mut arrived = false;
-        while e.queue.peek_time() == Some(t) {
-            let (_, ev) = e.queue.pop().expect("peeked");
+        while let Some(&i) = arrivals.get(next_arrival)
+            && requests[i].arrival == t
+        {
+            next_arrival += 1;
             e.out.events += 1;
-            match ev {
-                Event::Arrival(i) => {
-                    e.arrive(i)?;
-                    arrived = true;
-                }
-                Event::Done(a, g) => {
-                    if e.arrays[a].as_ref().is_some_and(|r| r.generation == g) {
-                        e.complete(a)?;
-                    }
-                }
+            e.arrive(i)?;
+            arrived = true;
+        }
+        while e.queue.peek_time() == Some(t) {
+            let (_, Event::Done(a, g)) = e.queue.pop().expect("peeked");
+            e.out.events += 1;
+            if e.arrays[a].as_ref().is_some_and(|r| r.generation == g) {
+                e.complete(a)?;
             }
         }
         e.schedule(policy, arrived)?;
@@ -204,9 +244,10 @@ impl<'t> Engine<'t, '_> {
             dropped: false,
             resume: Vec::new(),
         });
+        self.pos[i] = self.order.len();
         self.order.push(i);
         self.views.push(self.view(i));
-        self.stale.push(i);
+        self.mark_stale(i);
         self.enter_layer(i)
     }
 
@@ -277,15 +318,16 @@ impl<'t> Engine<'t, '_> {
     }
 
     fn complete(&mut self, array: usize) -> Result<()> {
-        let run = self.arrays[array].take().expect("a job was running");
-        for part in run.parts {
+        let mut run = self.arrays[array].take().expect("a job was running");
+        for part in run.parts.drain(..) {
             self.complete_part(part)?;
         }
+        self.spare_parts.push(run.parts);
         Ok(())
     }
 
     fn complete_part(&mut self, run: Part) -> Result<()> {
-        self.stale.push(run.request);
+        self.mark_stale(run.request);
         let Some(a) = self.active[run.request].as_mut() else {
             return Ok(());
         };
@@ -337,23 +379,31 @@ impl<'t> Engine<'t, '_> {
     fn schedule(&mut self, policy: &mut dyn Policy, arrived: bool) -> Result<()> {
         let has_idle = self.arrays.iter().any(Option::is_none);
         let asks = has_idle || (arrived && policy.preempts_within_jobs());
-        if !asks || !self.order.iter().any(|&i| self.ready(i) > 0) {
+        if !asks {
+            return Ok(());
+        }
+        std::mem::swap(&mut self.stale, &mut self.refresh);
+        for k in 0..self.refresh.len() {
+            let i = self.refresh[k];
+            self.is_stale[i] = false;
+            if let Some(&pos) = self.pos.get(i).filter(|&&p| p != usize::MAX) {
+                self.views[pos] = self.view(i);
+            }
+        }
+        self.refresh.clear();
+        if !self.views.iter().any(|v| v.ready > 0) {
             return Ok(());
         }
         let decision = {
-            let owners: Vec<Option<RequestId>> = self
-                .arrays
-                .iter()
-                .map(|r| r.as_ref().map(|r| RequestId(r.parts[0].request as u64)))
-                .collect();
-            for i in std::mem::take(&mut self.stale) {
-                if let Some(pos) = self.order.iter().position(|&j| j == i) {
-                    self.views[pos] = self.view(i);
-                }
-            }
+            self.owners.clear();
+            self.owners.extend(
+                self.arrays
+                    .iter()
+                    .map(|r| r.as_ref().map(|r| RequestId(r.parts[0].request as u64))),
+            );
             policy.decide(&View {
                 now: self.now,
-                arrays: &owners,
+                arrays: &self.owners,
                 requests: &self.views,
                 fusion_geometry: (self.cfg.dataflow == Dataflow::Ws)
                     .then_some((self.cfg.rows, self.cfg.cols)),
@@ -364,9 +414,20 @@ impl<'t> Engine<'t, '_> {
 
     /// Removes request `i` from the active order and the policy's view.
     fn forget(&mut self, i: usize) {
-        if let Some(pos) = self.order.iter().position(|&j| j == i) {
+        let pos = std::mem::replace(&mut self.pos[i], usize::MAX);
+        if pos < self.order.len() {
             self.order.remove(pos);
             self.views.remove(pos);
+            for (k, &j) in self.order.iter().enumerate().skip(pos) {
+                self.pos[j] = k;
+            }
+        }
+    }
+
+    /// Notes that request `i`'s view must be refreshed before the next decision.
+    fn mark_stale(&mut self, i: usize) {
+        if !std::mem::replace(&mut self.is_stale[i], true) {
+            self.stale.push(i);
         }
     }
 
@@ -462,32 +523,33 @@ impl<'t> Engine<'t, '_> {
     fn dispatch(&mut self, array: usize, reqs: &[usize]) {
         let sharing = 1 + self.arrays.iter().filter(|a| a.is_some()).count();
         let bw = self.cfg.dram_bytes_per_cycle;
-        let jobs: Vec<Job> = reqs
-            .iter()
-            .map(|&i| self.next_job(i).expect("validated"))
-            .collect();
-        let job = match jobs.as_slice() {
-            [one] => *one,
+        let mut own_jobs = [None; 2];
+        for (slot, &i) in own_jobs.iter_mut().zip(reqs) {
+            *slot = Some(self.next_job(i).expect("validated"));
+        }
+        let jobs = &own_jobs[..reqs.len()];
+        let job = match jobs {
+            [Some(one)] => *one,
             _ => {
                 // One fold of the block-diagonal tile: the longer stream, the joint K and N.
-                let shapes: Vec<GemmShape> = jobs.iter().filter_map(|j| j.shape).collect();
+                let shapes = || jobs.iter().filter_map(|j| j.and_then(|j| j.shape));
                 let joint = GemmShape {
-                    m: shapes.iter().map(|s| s.m).max().unwrap_or(0),
-                    k: shapes.iter().map(|s| s.k).sum(),
-                    n: shapes.iter().map(|s| s.n).sum(),
+                    m: shapes().map(|s| s.m).max().unwrap_or(0),
+                    k: shapes().map(|s| s.k).sum(),
+                    n: shapes().map(|s| s.n).sum(),
                 };
                 Job {
                     tile: None,
                     shape: Some(joint),
                     compute: tile_cycles(&ArraySpec::from_config(self.cfg), joint),
-                    bytes: jobs.iter().map(|j| j.bytes).sum(),
+                    bytes: jobs.iter().flatten().map(|j| j.bytes).sum(),
                 }
             }
         };
         let duration = job.duration(bw, sharing);
         let fused = reqs.len() > 1;
-        let mut parts = Vec::with_capacity(reqs.len());
-        for (&i, own) in reqs.iter().zip(&jobs) {
+        let mut parts = self.spare_parts.pop().unwrap_or_default();
+        for (&i, own) in reqs.iter().zip(jobs.iter().flatten()) {
             let fault = match self.mode {
                 Mode::Functional {
                     fault: Some((f, n)),
@@ -495,7 +557,7 @@ impl<'t> Engine<'t, '_> {
                 _ => None,
             };
             self.dispatched += 1;
-            self.stale.push(i);
+            self.mark_stale(i);
             self.count_preemption(array, i);
             let a = self.active[i].as_mut().expect("active");
             let tenant = &self.tenants[a.tenant];
@@ -520,16 +582,18 @@ impl<'t> Engine<'t, '_> {
             let counters = &mut self.out.counters[a.tenant];
             counters.busy_cycles += duration.0;
             counters.fused_tiles += u64::from(fused);
-            self.out.slices.push(Slice {
-                array: ArrayId(array),
-                tenant: tenant.id,
-                request: a.id,
-                node: tenant.layers[a.layer].node,
-                tile: own.tile,
-                start: self.now,
-                duration,
-                fused,
-            });
+            if self.slices {
+                self.out.slices.push(Slice {
+                    array: ArrayId(array),
+                    tenant: tenant.id,
+                    request: a.id,
+                    node: tenant.layers[a.layer].node,
+                    tile: own.tile,
+                    start: self.now,
+                    duration,
+                    fused,
+                });
+            }
             parts.push(Part {
                 request: i,
                 layer: a.layer,
@@ -537,7 +601,7 @@ impl<'t> Engine<'t, '_> {
                 values,
                 fault,
                 running: *own,
-                slice: self.out.slices.len() - 1,
+                slice: self.slices.then(|| self.out.slices.len() - 1),
                 cut: None,
             });
             self.last_owner[array] = Some(i);
@@ -590,7 +654,9 @@ impl<'t> Engine<'t, '_> {
         });
         let shortened = Cycles(run.duration.0.saturating_sub(end - run.start.0));
         run.duration = Cycles(end - run.start.0);
-        self.out.slices[part.slice].duration = run.duration;
+        if let Some(slice) = part.slice {
+            self.out.slices[slice].duration = run.duration;
+        }
         let request = part.request;
         self.generation += 1;
         run.generation = self.generation;

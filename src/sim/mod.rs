@@ -10,7 +10,7 @@ mod record;
 mod setup;
 mod tenant;
 
-pub use engine::simulate;
+pub use engine::{simulate, simulate_with};
 pub use record::{RequestRecord, TenantCounters};
 pub use setup::{isolated_latency, requests, tenants};
 pub use tenant::{Job, Layer, TenantModel};
@@ -28,6 +28,19 @@ pub struct RequestSpec {
     pub arrival: Cycles,
     /// Absolute deadline.
     pub deadline: Cycles,
+}
+
+/// What a simulation records besides its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimOptions {
+    /// Record every job as a [`Slice`] (for the Chrome trace); memory grows with the jobs.
+    pub slices: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions { slices: true }
+    }
 }
 
 /// Timing only, or values too.

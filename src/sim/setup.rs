@@ -2,7 +2,7 @@
 //! jobs, its isolated latency (and, for functional runs, its isolated values), and every
 //! request with its deadline.
 
-use super::{Mode, RequestSpec, TenantModel, simulate};
+use super::{Mode, RequestSpec, SimOptions, TenantModel, simulate_with};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::exec::record;
@@ -20,12 +20,13 @@ pub fn isolated_latency(cfg: &AcceleratorConfig, tenant: &TenantModel) -> Result
         arrival: Cycles::ZERO,
         deadline: Cycles(u64::MAX),
     }];
-    let out = simulate(
+    let out = simulate_with(
         cfg,
         std::slice::from_ref(tenant),
         &one,
         &mut Edf,
         Mode::Timing,
+        SimOptions { slices: false },
     )?;
     out.records[0]
         .finish

@@ -1,0 +1,130 @@
+//! Timing-mode simulation speed: the 10,000-request, 3-tenant zoo workload
+//! (workloads/bench-10k.toml, tpu-msa, ~80 % load) under FCFS, EDF and CD-MSA, in events/s
+//! and requests/s. Model loading and lowering are timed apart and excluded.
+//!
+//! Each scheduler runs twice in the same process: the fast path (`SimOptions { slices:
+//! false }`, what `cdmsa simulate` uses without `--trace`) and, as the baseline, the same
+//! simulation recording every job as a trace slice (what `sim::simulate` and every
+//! `cdmsa simulate` run did before the fast path). The ratio baseline time / fast time is
+//! printed, with each policy's cost relative to FCFS. Criterion then tracks a 1,000-request
+//! prefix under each scheduler.
+//!
+//! `cargo bench --bench simulate` (needs the zoo: `python3 models/zoo/make_zoo.py`);
+//! `CDMSA_BENCH_REQUESTS=N` changes the request count of the headline runs.
+
+use cdmsa::config::AcceleratorConfig;
+use cdmsa::sched;
+use cdmsa::sim::{Mode, RequestSpec, SimOptions, TenantModel, requests, simulate_with, tenants};
+use cdmsa::workload::{Stop, Workload};
+use criterion::Criterion;
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const SCHEDULERS: &[&str] = &["fcfs", "edf", "cd-msa"];
+
+/// CPU seconds this thread has used (Linux; `None` elsewhere). With other processes sharing
+/// the cores, wall time overstates the simulator's own cost.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // Fields after the command name (which ends at the last ')'): utime and stime are the
+    // 12th and 13th of them, in clock ticks of 1/100 s on Linux.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// One timed run: (wall s, CPU s, events, requests finished).
+fn run(
+    cfg: &AcceleratorConfig,
+    models: &[TenantModel],
+    reqs: &[RequestSpec],
+    name: &str,
+    slices: bool,
+) -> (f64, Option<f64>, u64, usize) {
+    let mut policy = sched::by_name(name).expect("a scheduler");
+    let (cpu0, start) = (cpu_seconds(), Instant::now());
+    let out = simulate_with(
+        cfg,
+        models,
+        reqs,
+        policy.as_mut(),
+        Mode::Timing,
+        SimOptions { slices },
+    )
+    .expect("the workload simulates");
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
+    let finished = out.records.iter().filter(|r| r.finish.is_some()).count();
+    (wall, cpu, black_box(out).events, finished)
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut w = Workload::load(&root.join("workloads/bench-10k.toml")).expect("the workload");
+    if let Some(n) = std::env::var("CDMSA_BENCH_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        w.stop = Stop::Requests(n);
+    }
+    let cfg = w.accelerator().expect("its accelerator");
+    let start = Instant::now();
+    let models = tenants(&w, &cfg, false).expect("the zoo models (make_zoo.py)");
+    let setup = start.elapsed().as_secs_f64();
+    let reqs = requests(&w, &models, &cfg).expect("its requests");
+    println!(
+        "bench-10k: {} requests, {} tenants on {} ({} × {}×{}); loading + lowering + isolated runs: {setup:.2} s (excluded)",
+        reqs.len(),
+        models.len(),
+        cfg.name,
+        cfg.arrays,
+        cfg.rows,
+        cfg.cols
+    );
+    println!(
+        "{:<8} {:>10} {:>9} {:>9} {:>12} {:>12} {:>9} {:>10} {:>9}",
+        "policy",
+        "events",
+        "wall s",
+        "cpu s",
+        "events/s",
+        "requests/s",
+        "traced s",
+        "vs traced",
+        "vs fcfs"
+    );
+    let mut fcfs_wall = None;
+    for &name in SCHEDULERS {
+        let (wall, cpu, events, finished) = run(&cfg, &models, &reqs, name, false);
+        let (traced, _, traced_events, _) = run(&cfg, &models, &reqs, name, true);
+        assert_eq!(events, traced_events, "the trace changes nothing else");
+        let fcfs = *fcfs_wall.get_or_insert(wall);
+        println!(
+            "{name:<8} {events:>10} {wall:>9.2} {:>9} {:>12.3e} {:>12.0} {traced:>9.2} {:>9.2}x {:>8.2}x",
+            cpu.map_or("-".into(), |c| format!("{c:.2}")),
+            events as f64 / wall,
+            finished as f64 / wall,
+            traced / wall,
+            wall / fcfs,
+        );
+    }
+    println!(
+        "(events/s and requests/s from wall time; 'vs traced': the same run recording the trace, \
+         time ratio; 'vs fcfs': this policy's time / FCFS's)"
+    );
+
+    // Criterion: a 1,000-request prefix per scheduler, for regressions.
+    let prefix = &reqs[..reqs.len().min(1000)];
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5))
+        .configure_from_args();
+    let mut g = c.benchmark_group("simulate_1k");
+    for &name in SCHEDULERS {
+        g.bench_function(name, |b| b.iter(|| run(&cfg, &models, prefix, name, false)));
+    }
+    g.finish();
+    c.final_summary();
+}
