@@ -10,6 +10,8 @@ use std::arch::x86_64::*;
 
 use super::pack::{PackedF32, PackedPairs};
 
+/// Length of the K-chunks a block of outputs runs through before the next block.
+const KC: usize = 512;
 /// Rows per register block.
 pub(super) const MR: usize = 6;
 /// Columns per register block (two vectors of 8).
@@ -50,8 +52,11 @@ pub(super) unsafe fn f32_rows(
     n: usize,
 ) {
     debug_assert!(a.len() >= rows * k && c.len() >= rows * n && pb.nr == NR && k_tile >= 1);
-    for t0 in (0..k).step_by(k_tile) {
-        let kl = k_tile.min(k - t0);
+    // K-chunks of whole K-tiles, about KC long, so the chunk of A's rows and of a B panel
+    // stay cached while a block of outputs runs through every K-tile of the chunk.
+    let chunk = (KC / k_tile).max(1) * k_tile;
+    for t0 in (0..k).step_by(chunk) {
+        let kl = chunk.min(k - t0);
         for p in 0..n.div_ceil(NR) {
             let (j0, w) = (p * NR, NR.min(n - p * NR));
             let m = masks(w);
@@ -63,7 +68,7 @@ pub(super) unsafe fn f32_rows(
                 unsafe {
                     let ap = a.as_ptr().add(i0 * k + t0);
                     let cp = c.as_mut_ptr().add(i0 * n + j0);
-                    let f = (ap, k, bp, kl, cp, n, m);
+                    let f = (ap, k, bp, (kl, k_tile), cp, n, m);
                     match rows - i0 {
                         1 => f32_block::<1>(f),
                         2 => f32_block::<2>(f),
@@ -82,37 +87,40 @@ type F32Args = (
     *const f32,
     usize,
     *const f32,
-    usize,
+    (usize, usize),
     *mut f32,
     usize,
     (__m256i, __m256i),
 );
 
-/// One `R×16` block, one K-tile: `s = fma(a, b, s)` from +0 for `kl` steps, then `c += s`.
+/// One `R×16` block over `kl` values of k cut into K-tiles of `k_tile`: per K-tile,
+/// `s = fma(a, b, s)` from +0 for k ascending, then `c += s`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn f32_block<const R: usize>((ap, lda, bp, kl, cp, ldc, (m0, m1)): F32Args) {
-    let mut s = [[_mm256_setzero_ps(); 2]; R];
-    for kk in 0..kl {
-        // SAFETY (whole block): the caller's bounds (see `f32_rows`).
-        unsafe {
-            let b0 = _mm256_loadu_ps(bp.add(kk * NR));
-            let b1 = _mm256_loadu_ps(bp.add(kk * NR + 8));
-            for (r, sr) in s.iter_mut().enumerate() {
-                let av = _mm256_set1_ps(*ap.add(r * lda + kk));
-                sr[0] = _mm256_fmadd_ps(av, b0, sr[0]);
-                sr[1] = _mm256_fmadd_ps(av, b1, sr[1]);
+unsafe fn f32_block<const R: usize>((ap, lda, bp, (kl, k_tile), cp, ldc, (m0, m1)): F32Args) {
+    for t0 in (0..kl).step_by(k_tile) {
+        let mut s = [[_mm256_setzero_ps(); 2]; R];
+        for kk in t0..kl.min(t0 + k_tile) {
+            // SAFETY (whole block): the caller's bounds (see `f32_rows`).
+            unsafe {
+                let b0 = _mm256_loadu_ps(bp.add(kk * NR));
+                let b1 = _mm256_loadu_ps(bp.add(kk * NR + 8));
+                for (r, sr) in s.iter_mut().enumerate() {
+                    let av = _mm256_set1_ps(*ap.add(r * lda + kk));
+                    sr[0] = _mm256_fmadd_ps(av, b0, sr[0]);
+                    sr[1] = _mm256_fmadd_ps(av, b1, sr[1]);
+                }
             }
         }
-    }
-    for (r, sr) in s.iter().enumerate() {
-        // SAFETY: the masks cover the block's columns of row r of `c`.
-        unsafe {
-            let row = cp.add(r * ldc);
-            let c0 = _mm256_maskload_ps(row, m0);
-            _mm256_maskstore_ps(row, m0, _mm256_add_ps(c0, sr[0]));
-            let c1 = _mm256_maskload_ps(row.add(8), m1);
-            _mm256_maskstore_ps(row.add(8), m1, _mm256_add_ps(c1, sr[1]));
+        for (r, sr) in s.iter().enumerate() {
+            // SAFETY: the masks cover the block's columns of row r of `c`.
+            unsafe {
+                let row = cp.add(r * ldc);
+                let c0 = _mm256_maskload_ps(row, m0);
+                _mm256_maskstore_ps(row, m0, _mm256_add_ps(c0, sr[0]));
+                let c1 = _mm256_maskload_ps(row.add(8), m1);
+                _mm256_maskstore_ps(row.add(8), m1, _mm256_add_ps(c1, sr[1]));
+            }
         }
     }
 }

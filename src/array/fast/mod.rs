@@ -324,8 +324,8 @@ fn for_row_blocks<T: Send>(
         f(0..m, &mut c[..m * n]);
         return;
     }
-    // About four blocks per thread for balance, at most 240 rows to keep A's K-tile cached.
-    let rows = m.div_ceil(4 * threads).div_ceil(mr).clamp(1, 240 / mr) * mr;
+    // About four blocks per thread for balance, at most 96 rows to keep A's K-tile cached.
+    let rows = m.div_ceil(4 * threads).div_ceil(mr).clamp(1, 96 / mr) * mr;
     c[..m * n]
         .par_chunks_mut(rows * n)
         .enumerate()
