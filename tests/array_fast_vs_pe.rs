@@ -491,3 +491,43 @@ fn parallel_row_blocks_match_the_portable_kernel() {
         }
     }
 }
+
+/// Reductions longer than the float kernels' K-chunk (several K-tiles per chunk, a K-tile
+/// longer than a chunk, a chunk ending mid-way) give the portable kernel's bits.
+#[test]
+fn long_reductions_match_the_portable_kernel() {
+    let shape = GemmShape {
+        m: 13,
+        k: 1100,
+        n: 35,
+    };
+    let value = |i: usize| {
+        let x = ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f32 / (1u64 << 24) as f32;
+        (x - 0.5) * 4.0
+    };
+    let a: Vec<f32> = (0..shape.m * shape.k).map(value).collect();
+    let b: Vec<f32> = (0..shape.k * shape.n).map(|i| value(i + 3)).collect();
+    for (rows, dataflow) in [
+        (7, Dataflow::Ws),
+        (128, Dataflow::Ws),
+        (600, Dataflow::Ws),
+        (1, Dataflow::Os),
+    ] {
+        let spec = ArraySpec {
+            rows,
+            cols: 16,
+            dataflow,
+            timing: TimingMode::Pipelined,
+            psum: PsumType::Fp32,
+        };
+        let want = gemm_float_on(Isa::Portable, &spec, FloatFormat::Fp32, shape, &a, &b, None);
+        for isa in families() {
+            let got = gemm_float_on(isa, &spec, FloatFormat::Fp32, shape, &a, &b, None);
+            assert_eq!(
+                bits(&got),
+                bits(&want),
+                "{isa:?}, {rows} rows, {dataflow:?}"
+            );
+        }
+    }
+}

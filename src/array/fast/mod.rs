@@ -25,6 +25,7 @@ use super::{ArraySpec, IntGemmOut, assert_operands};
 use crate::kernel::{FloatFormat, GemmShape};
 use rayon::prelude::*;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Which kernel family computes a GEMM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -117,11 +118,40 @@ pub fn gemm_int_on(
     let len = assert_operands(shape, a, b, bias);
     let GemmShape { m, k, n } = shape;
     let (a, b) = (&a[..m * k], &b[..k * n]);
-    let in_range = |v: &[i16]| v.iter().all(|x| (-255..=255).contains(x));
+    let in_range = |v: &[i16]| {
+        let (lo, hi) = v
+            .iter()
+            .fold((0i16, 0i16), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        lo >= -255 && hi <= 255
+    };
     if isa == Isa::Portable || len == 0 || !in_range(a) || !in_range(b) {
         let mut exact = vec![0i64; len];
         portable::gemm(IntMac, k.max(1), (m, k, n), a, b, bias, &mut exact);
         return IntGemmOut::from_exact(exact);
+    }
+    let mut acc = vec![0i32; len];
+    if k <= INT_K_CHUNK {
+        // One chunk: its sum is exact in i32; the bias is added with an overflow check.
+        let overflow = AtomicBool::new(false);
+        let add_bias = |block: &mut [i32]| {
+            let Some(bias) = bias else { return };
+            let mut wrapped = false;
+            for row in block.chunks_mut(n) {
+                for (v, &bj) in row.iter_mut().zip(bias) {
+                    let (sum, o) = v.overflowing_add(bj);
+                    *v = sum;
+                    wrapped |= o;
+                }
+            }
+            if wrapped {
+                overflow.store(true, Ordering::Relaxed);
+            }
+        };
+        int_chunk(isa, shape, a, b, (0, k), &mut acc, &add_bias);
+        return IntGemmOut {
+            acc,
+            overflow: overflow.into_inner(),
+        };
     }
     let mut exact: Vec<i64> = match bias {
         Some(bias) => (0..m)
@@ -129,18 +159,18 @@ pub fn gemm_int_on(
             .collect(),
         None => vec![0; len],
     };
-    let mut chunk = vec![0i32; len];
     for k0 in (0..k).step_by(INT_K_CHUNK) {
         let ks = (k0, (k0 + INT_K_CHUNK).min(k));
-        int_chunk(isa, shape, a, b, ks, &mut chunk);
-        for (e, &c) in exact.iter_mut().zip(&chunk) {
+        int_chunk(isa, shape, a, b, ks, &mut acc, &|_| {});
+        for (e, &c) in exact.iter_mut().zip(&acc) {
             *e += i64::from(c);
         }
     }
     IntGemmOut::from_exact(exact)
 }
 
-/// `c = Σ_{k in ks} a·b` (exact, as the chunk is short) on a vector family.
+/// `c = Σ_{k in ks} a·b` (exact, as the chunk is short) on a vector family, then
+/// `epilogue` on each finished block of whole rows.
 fn int_chunk(
     isa: Isa,
     GemmShape { m, k, n }: GemmShape,
@@ -148,6 +178,7 @@ fn int_chunk(
     b: &[i16],
     ks: (usize, usize),
     c: &mut [i32],
+    epilogue: &(dyn Fn(&mut [i32]) + Sync),
 ) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -158,21 +189,25 @@ fn int_chunk(
             )
         {
             let kc = (ks.1 - ks.0) as i32;
+            // Σ(a'+oa)(b'+ob) = Σa'b' + ob·Σa' + oa·Σb' + k·oa·ob, modulo 2^32.
+            let col_terms: Vec<i32> = (0..n)
+                .map(|j| {
+                    off_a
+                        .wrapping_mul(pb.col_sum[j])
+                        .wrapping_add(kc.wrapping_mul(off_a).wrapping_mul(pb.offset[j]))
+                })
+                .collect();
             for_row_blocks(c, m, n, k, avx512::MR, |rows, block| {
                 let (ua, row_sums) = pack::unsigned_rows(a, k, rows.clone(), ks, off_a);
                 // SAFETY: Avx512 is supported (asserted by the caller); `ua` holds
                 // rows·4·quads bytes and `block` rows·n values; `pb` has NR-wide panels.
                 unsafe { avx512::quad_rows(&ua, rows.len(), &pb, block, n) };
-                // Σ(a'+oa)(b'+ob) = Σa'b' + ob·Σa' + oa·Σb' + k·oa·ob, modulo 2^32.
                 for (row, &ra) in block.chunks_mut(n).zip(&row_sums) {
-                    for (j, v) in row.iter_mut().enumerate() {
-                        let ob = pb.offset[j];
-                        *v = v
-                            .wrapping_add(ob.wrapping_mul(ra))
-                            .wrapping_add(off_a.wrapping_mul(pb.col_sum[j]))
-                            .wrapping_add(kc.wrapping_mul(off_a).wrapping_mul(ob));
+                    for ((v, &ob), &t) in row.iter_mut().zip(&pb.offset).zip(&col_terms) {
+                        *v = v.wrapping_add(ob.wrapping_mul(ra)).wrapping_add(t);
                     }
                 }
+                epilogue(block);
             });
             return;
         }
@@ -183,13 +218,14 @@ fn int_chunk(
             // SAFETY: AVX2 is supported (Avx512 implies it; asserted by the caller); `pa`
             // holds rows·2·pairs values and `block` rows·n; `pb` has NR-wide panels.
             unsafe { avx2::pair_rows(&pa, rows.len(), &pb, block, n) };
+            epilogue(block);
         });
     }
     #[cfg(not(target_arch = "x86_64"))]
-    unreachable!(
-        "{isa:?} {m}×{k}×{n} {ks:?} {}: only the portable family exists here",
-        c.len()
-    );
+    {
+        let _ = (isa, m, k, n, a, b, ks, c, epilogue);
+        unreachable!("only the portable family exists on this architecture");
+    }
 }
 
 /// Floating-point GEMM `bias + A·B` with `fmt` operands (see the [module docs](super)).
@@ -299,12 +335,10 @@ fn fused_vector(
         });
     }
     #[cfg(not(target_arch = "x86_64"))]
-    unreachable!(
-        "{isa:?} {k_tile} {m}×{k}×{n} {} {} {}: only the portable family exists here",
-        a.len(),
-        b.len(),
-        out.len()
-    );
+    {
+        let _ = (isa, k_tile, k, a, b);
+        unreachable!("only the portable family exists on this architecture");
+    }
 }
 
 /// Runs `f(rows, block)` over blocks of whole output rows of `c` (`m×n`), in parallel when

@@ -2,7 +2,9 @@
 //! k-major (so a kernel loads one contiguous vector per `k`), and the integer operands
 //! re-encoded for 16-bit pair (`vpmaddwd`) or 8-bit quad (`vpdpbusd`) multiply-adds.
 //! Padding lanes and padding `k` hold zeros, which add nothing to an integer sum and feed
-//! only float lanes that are never stored.
+//! only float lanes that are never stored. Panels are packed in parallel.
+
+use rayon::prelude::*;
 
 /// B (`k×n`, row-major) as panels of `nr` columns: panel `p` holds `k` rows of `nr` values,
 /// columns past `n` zero.
@@ -19,11 +21,15 @@ impl PackedF32 {
     pub(super) fn new(b: &[f32], k: usize, n: usize, nr: usize) -> PackedF32 {
         let panels = n.div_ceil(nr);
         let mut data = vec![0.0; panels * k * nr];
-        for (p, panel) in data.chunks_mut((k * nr).max(1)).enumerate().take(panels) {
-            let (j0, w) = (p * nr, nr.min(n - p * nr));
-            for (kk, dst) in panel.chunks_mut(nr).enumerate() {
-                dst[..w].copy_from_slice(&b[kk * n + j0..kk * n + j0 + w]);
-            }
+        if k > 0 {
+            data.par_chunks_mut(k * nr)
+                .enumerate()
+                .for_each(|(p, panel)| {
+                    let (j0, w) = (p * nr, nr.min(n - p * nr));
+                    for (kk, dst) in panel.chunks_mut(nr).enumerate() {
+                        dst[..w].copy_from_slice(&b[kk * n + j0..kk * n + j0 + w]);
+                    }
+                });
         }
         PackedF32 { nr, k, data }
     }
@@ -129,19 +135,26 @@ impl PackedQuads {
         let panels = n.div_ceil(nr);
         let mut data = vec![0i8; panels * quads * nr * 4];
         let mut col_sum = vec![0i32; n];
-        for p in 0..panels {
-            let (j0, w) = (p * nr, nr.min(n - p * nr));
-            let panel = &mut data[p * quads * nr * 4..(p + 1) * quads * nr * 4];
-            for kk in 0..k {
-                let row = &b[(k0 + kk) * n + j0..(k0 + kk) * n + j0 + w];
-                let base = (kk / 4) * nr * 4 + kk % 4;
-                for (c, &v) in row.iter().enumerate() {
-                    // In [-128, 127] by the range check above.
-                    let shifted = i32::from(v) - offset[j0 + c];
-                    panel[base + 4 * c] = shifted as i8;
-                    col_sum[j0 + c] = col_sum[j0 + c].wrapping_add(shifted);
-                }
-            }
+        if quads > 0 {
+            data.par_chunks_mut(quads * nr * 4)
+                .zip(col_sum.par_chunks_mut(nr))
+                .enumerate()
+                .for_each(|(p, (panel, sums))| {
+                    let j0 = p * nr;
+                    let offs = &offset[j0..j0 + sums.len()];
+                    for kk in 0..k {
+                        let row = &b[(k0 + kk) * n + j0..(k0 + kk) * n + j0 + sums.len()];
+                        let base = (kk / 4) * nr * 4 + kk % 4;
+                        for (c, ((&v, &o), sum)) in
+                            row.iter().zip(offs).zip(sums.iter_mut()).enumerate()
+                        {
+                            // In [-128, 127] by the range check above.
+                            let shifted = i32::from(v) - o;
+                            panel[base + 4 * c] = shifted as i8;
+                            *sum = sum.wrapping_add(shifted);
+                        }
+                    }
+                });
         }
         Some(PackedQuads {
             nr,
