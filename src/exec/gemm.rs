@@ -10,6 +10,7 @@ use crate::ir::{FusedAct, Node, Op};
 use crate::kernel::{Datapath, GemmKernel, GemmShape, TileJob};
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
+use rayon::prelude::*;
 
 /// Inputs of a GEMM-class node by role.
 struct Roles<'a> {
@@ -387,6 +388,38 @@ impl<'k> GemmRun<'k> {
                 let bias = bias.as_ref().map(|v| &v[t.problem][t.n0..t.n0 + t.n]);
                 TileValues::Float(gemm_float(spec, *fmt, shape, &at, &bt, bias))
             }
+        }
+    }
+
+    /// Computes every tile job at once, straight into the accumulators: one fast-datapath
+    /// GEMM per problem, problems in parallel. The tile jobs of a problem partition its
+    /// outputs, each output's arithmetic (all of its K-tiles, in order) does not depend on
+    /// the block it belongs to, and adding a tile into a fresh accumulator leaves the tile's
+    /// value; so this gives the bits of computing and accepting every tile in turn.
+    pub fn compute_all(&mut self, spec: &ArraySpec) {
+        let k = self.kernel;
+        let shape = k.shape;
+        match (&self.operands, &mut self.acc) {
+            (Operands::Int { a, b, bias }, Accumulators::Int(acc)) => {
+                let overflow = acc
+                    .par_iter_mut()
+                    .enumerate()
+                    .map(|(p, acc)| {
+                        let bias = bias.as_ref().map(|v| &v[p][..]);
+                        let o = gemm_int(spec, shape, &a[p], &b[p], bias);
+                        *acc = o.acc;
+                        o.overflow
+                    })
+                    .reduce(|| false, |x, y| x | y);
+                self.overflow |= overflow;
+            }
+            (Operands::Float { fmt, a, b, bias }, Accumulators::Float(acc)) => {
+                acc.par_iter_mut().enumerate().for_each(|(p, acc)| {
+                    let bias = bias.as_ref().map(|v| &v[p][..]);
+                    *acc = gemm_float(spec, *fmt, shape, &a[p], &b[p], bias);
+                });
+            }
+            _ => unreachable!("accumulators match the datapath"),
         }
     }
 

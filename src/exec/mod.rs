@@ -136,6 +136,13 @@ impl<'p> Interpreter<'p> {
         run.compute_tile(&self.spec, tile, fault)
     }
 
+    /// Computes and accepts every tile job of the current GEMM node at once (the bits of
+    /// computing and accepting each in turn, without fault injection).
+    pub fn compute_all_tiles(&mut self) {
+        let (_, run) = self.current.as_mut().expect("a GEMM node was begun");
+        run.compute_all(&self.spec);
+    }
+
     /// Adds a computed tile into the current node's accumulators.
     pub fn accept_tile(&mut self, tile: usize, values: &TileValues, fault: Option<Fault>) {
         let (_, run) = self.current.as_mut().expect("a GEMM node was begun");
@@ -208,6 +215,11 @@ fn run(
         it.begin(i)?;
         let mut values = Vec::new();
         if let Kernel::Gemm(k) = kernel {
+            if !record {
+                it.compute_all_tiles();
+                it.end(i)?;
+                continue;
+            }
             values = (0..k.tiles.len())
                 .into_par_iter()
                 .map(|t| it.compute_tile(t, None))
