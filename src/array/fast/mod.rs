@@ -25,7 +25,7 @@ use super::{ArraySpec, IntGemmOut, assert_operands};
 use crate::kernel::{FloatFormat, GemmShape};
 use rayon::prelude::*;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 /// Which kernel family computes a GEMM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -61,18 +61,50 @@ impl Isa {
         }
     }
 
-    /// The fastest family this CPU supports, detected once.
+    /// The family [`gemm_int`] and [`gemm_float`] use: the one set by [`Isa::select`], else
+    /// the fastest this CPU supports (detected once).
     pub fn detected() -> Isa {
         static BEST: OnceLock<Isa> = OnceLock::new();
-        *BEST.get_or_init(|| {
-            Isa::ALL
-                .into_iter()
-                .rev()
-                .find(|isa| isa.supported())
-                .unwrap_or(Isa::Portable)
-        })
+        match SELECTED.load(Ordering::Relaxed) {
+            1 => Isa::Portable,
+            2 => Isa::Avx2,
+            3 => Isa::Avx512,
+            _ => *BEST.get_or_init(|| {
+                Isa::ALL
+                    .into_iter()
+                    .rev()
+                    .find(|isa| isa.supported())
+                    .unwrap_or(Isa::Portable)
+            }),
+        }
+    }
+
+    /// Makes every later GEMM of the process use `isa` (`None`: the fastest again), so a
+    /// benchmark can time whole runs on the portable baseline. All families give the same bits.
+    ///
+    /// # Panics
+    /// If this CPU does not support `isa`.
+    pub fn select(isa: Option<Isa>) {
+        let code = match isa {
+            None => 0,
+            Some(isa) => {
+                assert!(
+                    isa.supported(),
+                    "{isa:?} kernels need CPU features this CPU lacks"
+                );
+                match isa {
+                    Isa::Portable => 1,
+                    Isa::Avx2 => 2,
+                    Isa::Avx512 => 3,
+                }
+            }
+        };
+        SELECTED.store(code, Ordering::Relaxed);
     }
 }
+
+/// The family set by [`Isa::select`]: 0 none, else 1 + its index in [`Isa::ALL`].
+static SELECTED: AtomicU8 = AtomicU8::new(0);
 
 /// GEMMs with fewer MACs than this run on the calling thread.
 const PARALLEL_MACS: u64 = 1 << 20;
