@@ -2,7 +2,7 @@
 //! datapath's domain, each tile computed on the array datapath whenever it is scheduled and
 //! added into the output accumulators, then the output unit.
 
-use super::operands::{channel, columns, lhs, out_index, rhs};
+use super::operands::{channel, columns, lhs, out_index, rhs, scatter};
 use crate::array::output::Requant;
 use crate::array::{ArraySpec, gemm_float, gemm_int};
 use crate::error::{Error, Result};
@@ -175,6 +175,17 @@ fn to_format(fmt: crate::kernel::FloatFormat, v: f32) -> f32 {
     }
 }
 
+/// A tensor's values in the array's operand format, row-major: borrowed when it already is a
+/// contiguous f32 tensor on the fp32 datapath, else converted.
+fn in_format(fmt: crate::kernel::FloatFormat, t: &Tensor) -> std::borrow::Cow<'_, [f32]> {
+    if let (crate::kernel::FloatFormat::Fp32, Tensor::F32(a)) = (fmt, t)
+        && let Some(s) = a.as_slice()
+    {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(t.to_f32().iter().map(|&v| to_format(fmt, v)).collect())
+}
+
 enum Accumulators {
     Int(Vec<Vec<i32>>),
     Float(Vec<Vec<f32>>),
@@ -292,8 +303,7 @@ impl<'k> GemmRun<'k> {
             }
             Datapath::Float(fmt) => {
                 // A wider tensor (an fp32 model on the fp16/bf16 datapath) is rounded at the array boundary.
-                let x: Vec<f32> = r.x.to_f32().iter().map(|&v| to_format(fmt, v)).collect();
-                let w: Vec<f32> = r.w.to_f32().iter().map(|&v| to_format(fmt, v)).collect();
+                let (x, w) = (in_format(fmt, r.x), in_format(fmt, r.w));
                 let (alpha, beta) = match node.op {
                     Op::Gemm(a) => (a.alpha, a.beta),
                     _ => (1.0, 1.0),
@@ -500,11 +510,7 @@ impl<'k> GemmRun<'k> {
             (Accumulators::Float(acc), epilogue) => {
                 let mut out = vec![0f32; total];
                 for (p, acc) in acc.iter().enumerate() {
-                    for i in 0..k.shape.m {
-                        for j in 0..k.shape.n {
-                            out[out_index(k, p, i, j)] = acc[i * k.shape.n + j];
-                        }
-                    }
+                    scatter(k, p, acc, &mut out);
                 }
                 let mut arr =
                     ArrayD::from_shape_vec(shape, out).map_err(|e| Error::Shape(e.to_string()))?;

@@ -163,6 +163,18 @@ impl<'p> Interpreter<'p> {
         Ok(())
     }
 
+    /// Drops the values no node from `node` on reads (node `node` has ended): the graph
+    /// outputs and the values later nodes read are kept. Frees an inference's intermediate
+    /// tensors as it goes, so their memory is reused instead of held to the end.
+    fn release_after(&mut self, node: usize, last_use: &[usize]) {
+        let g = &self.program.graph;
+        for v in g.nodes[node].inputs.iter().flatten() {
+            if last_use[v.0] == node && !g.outputs.contains(v) {
+                self.values[v.0] = None;
+            }
+        }
+    }
+
     /// The (first) output of node `node`, once it has ended.
     pub fn node_output(&self, node: usize) -> Option<&Tensor> {
         let out = self.program.graph.nodes.get(node)?.outputs[0];
@@ -211,6 +223,13 @@ fn run(
 ) -> Result<(Execution, Option<Recording>)> {
     let mut it = Interpreter::new(program, inputs, cfg)?;
     let (mut nodes, mut tiles) = (Vec::new(), Vec::new());
+    // The last node reading each value.
+    let mut last_use = vec![0usize; program.graph.values.len()];
+    for (i, n) in program.graph.nodes.iter().enumerate() {
+        for v in n.inputs.iter().flatten() {
+            last_use[v.0] = i;
+        }
+    }
     for (i, kernel) in program.kernels.iter().enumerate() {
         it.begin(i)?;
         let mut values = Vec::new();
@@ -218,6 +237,7 @@ fn run(
             if !record {
                 it.compute_all_tiles();
                 it.end(i)?;
+                it.release_after(i, &last_use);
                 continue;
             }
             values = (0..k.tiles.len())
@@ -229,6 +249,9 @@ fn run(
             }
         }
         it.end(i)?;
+        if !record {
+            it.release_after(i, &last_use);
+        }
         if record {
             nodes.push(
                 it.node_output(i)

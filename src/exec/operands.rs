@@ -104,6 +104,35 @@ pub fn out_index(k: &GemmKernel, p: usize, i: usize, j: usize) -> usize {
     }
 }
 
+/// Writes problem `p`'s results (`m×n`, row-major) to their places in the output tensor:
+/// [`out_index`] for every element, computed once per row.
+pub fn scatter<T: Copy>(k: &GemmKernel, p: usize, acc: &[T], out: &mut [T]) {
+    let n = k.shape.n;
+    if n == 0 {
+        return;
+    }
+    match &k.layout {
+        GemmLayout::Conv { .. } => {
+            // Consecutive columns of a row are one output plane apart.
+            let plane = if n > 1 {
+                out_index(k, p, 0, 1) - out_index(k, p, 0, 0)
+            } else {
+                1
+            };
+            for (i, row) in acc.chunks(n).enumerate() {
+                let base = out_index(k, p, i, 0);
+                for (j, &v) in row.iter().enumerate() {
+                    out[base + j * plane] = v;
+                }
+            }
+        }
+        GemmLayout::MatMul { .. } => {
+            let base = out_index(k, p, 0, 0);
+            out[base..base + acc.len()].copy_from_slice(acc);
+        }
+    }
+}
+
 fn transpose<T: Copy>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
     (0..cols)
         .flat_map(|c| (0..rows).map(move |r| a[r * cols + c]))

@@ -100,10 +100,17 @@ pub fn binary(op: &Op, x: &Tensor, y: &Tensor) -> Result<Tensor> {
         Op::Mul => p * q,
         _ => p / q,
     };
-    if let (Tensor::F32(a), Tensor::F32(b)) = (x, y)
-        && let Some(out) = binary_f32_fast(a, b, f)
-    {
-        return Ok(Tensor::F32(out));
+    if let (Tensor::F32(a), Tensor::F32(b)) = (x, y) {
+        // One monomorphic loop per operator, so that it vectorises.
+        let fast = match op {
+            Op::Add => binary_f32_fast(a, b, |p, q| p + q),
+            Op::Sub => binary_f32_fast(a, b, |p, q| p - q),
+            Op::Mul => binary_f32_fast(a, b, |p, q| p * q),
+            _ => binary_f32_fast(a, b, |p, q| p / q),
+        };
+        if let Some(out) = fast {
+            return Ok(Tensor::F32(out));
+        }
     }
     let out = zip_broadcast(&x.to_f32(), &y.to_f32(), f)?;
     Ok(Tensor::from_f32(out, x.dtype()))
