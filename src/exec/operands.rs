@@ -133,10 +133,24 @@ pub fn scatter<T: Copy>(k: &GemmKernel, p: usize, acc: &[T], out: &mut [T]) {
     }
 }
 
+/// The transpose (`cols × rows`) of the row-major `rows × cols` matrix `a`, in cache-sized
+/// blocks.
 fn transpose<T: Copy>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
-    (0..cols)
-        .flat_map(|c| (0..rows).map(move |r| a[r * cols + c]))
-        .collect()
+    const B: usize = 32;
+    let Some(&first) = a.first() else {
+        return Vec::new();
+    };
+    let mut out = vec![first; rows * cols];
+    for r0 in (0..rows).step_by(B) {
+        for c0 in (0..cols).step_by(B) {
+            for r in r0..(r0 + B).min(rows) {
+                for c in c0..(c0 + B).min(cols) {
+                    out[c * rows + r] = a[r * cols + c];
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The input coordinate tap `k` of output coordinate `o` reads along spatial dim `d`, or `None`

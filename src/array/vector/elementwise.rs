@@ -145,8 +145,13 @@ fn binary_f32_fast(
     let inner: usize = shape[last..].iter().product();
     let mut out = Vec::with_capacity(xs.len());
     for outer in xs.chunks((mid * inner).max(1)) {
-        for (chunk, &q) in outer.chunks(inner.max(1)).zip(ys) {
-            out.extend(chunk.iter().map(|&p| f(p, q)));
+        if inner == 1 {
+            // b runs along the last axes: one pass over matching slices.
+            out.extend(outer.iter().zip(ys).map(|(&p, &q)| f(p, q)));
+        } else {
+            for (chunk, &q) in outer.chunks(inner).zip(ys) {
+                out.extend(chunk.iter().map(|&p| f(p, q)));
+            }
         }
     }
     ndarray::ArrayD::from_shape_vec(a.raw_dim(), out).ok()
