@@ -2,7 +2,7 @@
 //! datapath's domain, each tile computed on the array datapath whenever it is scheduled and
 //! added into the output accumulators, then the output unit.
 
-use super::operands::{channel, columns, lhs, out_index, rhs, scatter};
+use super::operands::{channel, columns, lhs, rhs, scatter};
 use crate::array::output::Requant;
 use crate::array::{ArraySpec, gemm_float, gemm_int};
 use crate::error::{Error, Result};
@@ -476,27 +476,33 @@ impl<'k> GemmRun<'k> {
             (Accumulators::Int(acc), epilogue) => {
                 let mut out = vec![0i32; total];
                 for (p, acc) in acc.iter().enumerate() {
-                    for i in 0..k.shape.m {
-                        for j in 0..k.shape.n {
-                            let v = acc[i * k.shape.n + j];
-                            out[out_index(k, p, i, j)] = match &epilogue {
-                                Epilogue::Requant {
-                                    x_scale,
-                                    w_scales,
-                                    y_scale,
-                                    y_zp,
-                                    range,
-                                    relu,
-                                } => {
+                    if k.shape.m == 0 {
+                        continue;
+                    }
+                    let vals: Vec<i32> = match &epilogue {
+                        Epilogue::Requant {
+                            x_scale,
+                            w_scales,
+                            y_scale,
+                            y_zp,
+                            range,
+                            relu,
+                        } => {
+                            // One output unit per column.
+                            let units = (0..k.shape.n)
+                                .map(|j| {
                                     let ws =
                                         per_channel(w_scales, channel(k, p, j), "weight scale")?;
-                                    Requant::new(*x_scale, ws, *y_scale, *y_zp, *range, *relu)
-                                        .apply(v)
-                                }
-                                _ => v,
-                            };
+                                    Ok(Requant::new(*x_scale, ws, *y_scale, *y_zp, *range, *relu))
+                                })
+                                .collect::<Result<Vec<_>>>()?;
+                            acc.chunks(k.shape.n.max(1))
+                                .flat_map(|row| row.iter().zip(&units).map(|(&v, u)| u.apply(v)))
+                                .collect()
                         }
-                    }
+                        _ => acc.clone(),
+                    };
+                    scatter(k, p, &vals, &mut out);
                 }
                 let arr =
                     ArrayD::from_shape_vec(shape, out).map_err(|e| Error::Shape(e.to_string()))?;
