@@ -545,7 +545,9 @@ impl<'k> GemmRun<'k> {
                     }
                 }
                 // The output is written in the datapath's format, once.
-                arr.mapv_inplace(|v| to_format(fmt, v));
+                if fmt != crate::kernel::FloatFormat::Fp32 {
+                    arr.mapv_inplace(|v| to_format(fmt, v));
+                }
                 Ok((Tensor::from_f32(arr, self.out_dtype), false))
             }
         }

@@ -34,6 +34,9 @@ pub struct Interpreter<'p> {
     values: Vec<Option<Tensor>>,
     current: Option<(usize, GemmRun<'p>)>,
     overflowed: Vec<String>,
+    /// The last node reading each value, when values may be moved and dropped after it
+    /// (a functional run); `None` keeps every value (recording, simulation).
+    last_use: Option<Vec<usize>>,
 }
 
 fn in_node(node: &crate::ir::Node) -> impl Fn(Error) -> Error + '_ {
@@ -83,6 +86,7 @@ impl<'p> Interpreter<'p> {
             values,
             current: None,
             overflowed: Vec::new(),
+            last_use: None,
         })
     }
 
@@ -103,6 +107,10 @@ impl<'p> Interpreter<'p> {
         let out = n.outputs[0];
         match &p.kernels[node] {
             Kernel::Vector(_) => {
+                if let Some(t) = self.take_identity_input(node) {
+                    self.values[out.0] = Some(t);
+                    return Ok(());
+                }
                 let ts = vector::eval(&n.op, &self.inputs(node)).map_err(in_node(n))?;
                 if ts.len() < n.outputs.len() {
                     return Err(in_node(n)(Error::Shape(format!(
@@ -163,11 +171,34 @@ impl<'p> Interpreter<'p> {
         Ok(())
     }
 
+    /// The input of an Identity node, or of a Cast to the input's own type, moved out when
+    /// this node is its last reader in a functional run: the value the node would copy.
+    fn take_identity_input(&mut self, node: usize) -> Option<Tensor> {
+        let g = &self.program.graph;
+        let n = &g.nodes[node];
+        let input = (*n.inputs.first()?)?;
+        let last = self.last_use.as_ref()?;
+        let value = self.values[input.0].as_ref()?;
+        let identity = match n.op {
+            crate::ir::Op::Identity => true,
+            crate::ir::Op::Cast { to } => value.dtype() == to,
+            _ => false,
+        };
+        if !identity || n.outputs.len() != 1 || last[input.0] != node || g.outputs.contains(&input)
+        {
+            return None;
+        }
+        self.values[input.0].take()
+    }
+
     /// Drops the values no node from `node` on reads (node `node` has ended): the graph
     /// outputs and the values later nodes read are kept. Frees an inference's intermediate
     /// tensors as it goes, so their memory is reused instead of held to the end.
-    fn release_after(&mut self, node: usize, last_use: &[usize]) {
+    fn release_after(&mut self, node: usize) {
         let g = &self.program.graph;
+        let Some(last_use) = &self.last_use else {
+            return;
+        };
         for v in g.nodes[node].inputs.iter().flatten() {
             if last_use[v.0] == node && !g.outputs.contains(v) {
                 self.values[v.0] = None;
@@ -230,6 +261,9 @@ fn run(
             last_use[v.0] = i;
         }
     }
+    if !record {
+        it.last_use = Some(last_use);
+    }
     for (i, kernel) in program.kernels.iter().enumerate() {
         it.begin(i)?;
         let mut values = Vec::new();
@@ -237,7 +271,7 @@ fn run(
             if !record {
                 it.compute_all_tiles();
                 it.end(i)?;
-                it.release_after(i, &last_use);
+                it.release_after(i);
                 continue;
             }
             values = (0..k.tiles.len())
@@ -249,9 +283,7 @@ fn run(
             }
         }
         it.end(i)?;
-        if !record {
-            it.release_after(i, &last_use);
-        }
+        it.release_after(i);
         if record {
             nodes.push(
                 it.node_output(i)

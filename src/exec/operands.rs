@@ -143,9 +143,11 @@ fn transpose<T: Copy>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
     let mut out = vec![first; rows * cols];
     for r0 in (0..rows).step_by(B) {
         for c0 in (0..cols).step_by(B) {
+            let c1 = (c0 + B).min(cols);
             for r in r0..(r0 + B).min(rows) {
-                for c in c0..(c0 + B).min(cols) {
-                    out[c * rows + r] = a[r * cols + c];
+                let src = &a[r * cols + c0..r * cols + c1];
+                for (dst, &v) in out[c0 * rows + r..].iter_mut().step_by(rows).zip(src) {
+                    *dst = v;
                 }
             }
         }
@@ -190,6 +192,21 @@ fn im2col<T: Copy>(
     let rank = win.input.len();
     let plane: usize = win.input.iter().product();
     let (outs, taps) = (win.output_size(), win.kernel_size());
+    let pointwise = taps == 1
+        && !transposed
+        && win.strides.iter().all(|&s| s == 1)
+        && win.pad_begin.iter().all(|&p| p == 0)
+        && win.output == win.input;
+    if pointwise {
+        // A 1×1 convolution with unit strides and no padding reads every input position once:
+        // im2col is the transpose of each image's channels × positions.
+        let mut out = Vec::with_capacity(batch * outs * cin);
+        for b in 0..batch {
+            let base = (b * channels + c0) * plane;
+            out.extend(transpose(&x[base..base + cin * plane], cin, plane));
+        }
+        return out;
+    }
     // Per (output position, tap): the input offset within a plane, or None in the padding.
     let mut offsets = Vec::with_capacity(outs * taps);
     let mut o_idx = vec![0usize; rank];
