@@ -1,7 +1,8 @@
 //! The fast datapath gives the PE-level model's bits, for every datapath, dataflow with a PE
-//! model, timing mode and random shape.
+//! model, timing mode and random shape, and for every kernel family this CPU runs (portable,
+//! AVX2, AVX-512) on shapes that hit every edge of their register blocks and panels.
 
-use cdmsa::array::{ArraySpec, gemm_float, gemm_int, pe};
+use cdmsa::array::{ArraySpec, Isa, gemm_float, gemm_float_on, gemm_int, gemm_int_on, pe};
 use cdmsa::config::{Dataflow, PsumType, TimingMode};
 use cdmsa::kernel::{FloatFormat, GemmShape};
 use half::{bf16, f16};
@@ -191,5 +192,342 @@ fn large_shapes_match() {
             .collect();
         let fast = gemm_int(&spec, shape, &ai, &bi, None);
         assert_eq!(fast, pe::run_int(&spec, shape, &ai, &bi, None).0);
+    }
+}
+
+/// The kernel families this CPU can run (the portable one everywhere).
+fn families() -> Vec<Isa> {
+    Isa::ALL.into_iter().filter(|isa| isa.supported()).collect()
+}
+
+/// Row and column ranges cutting `len` into pieces of at most `size`.
+fn pieces(len: usize, size: usize) -> Vec<(usize, usize)> {
+    (0..len)
+        .step_by(size)
+        .map(|s| (s, (s + size).min(len)))
+        .collect()
+}
+
+/// The sub-matrix `rows × cols` of a row-major matrix of `width` columns.
+fn sub<T: Copy>(v: &[T], width: usize, rows: (usize, usize), cols: (usize, usize)) -> Vec<T> {
+    (rows.0..rows.1)
+        .flat_map(|i| v[i * width + cols.0..i * width + cols.1].iter().copied())
+        .collect()
+}
+
+/// The PE-level model's outputs for any shape: the GEMM cut into tile jobs the model can run
+/// (WS: `n ≤ C`; OS: `m ≤ R`, `n ≤ C`), each output computed by the job holding it. Shapes
+/// with no outputs give nothing; `k = 0` gives the started accumulators (`start`).
+fn pe_oracle<T: Copy, B: Copy, S: Copy>(
+    spec: &ArraySpec,
+    shape: GemmShape,
+    (a, b, bias): (&[T], &[T], Option<&[B]>),
+    start: impl Fn(Option<B>) -> S,
+    run: impl Fn(GemmShape, &[T], &[T], Option<&[B]>) -> Vec<S>,
+) -> Vec<S> {
+    let GemmShape { m, k, n } = shape;
+    if k == 0 {
+        return (0..m * n).map(|i| start(bias.map(|v| v[i % n]))).collect();
+    }
+    let row_block = if spec.dataflow == Dataflow::Os {
+        spec.rows
+    } else {
+        m.max(1)
+    };
+    let mut out: Vec<Option<S>> = vec![None; m * n];
+    for rows in pieces(m, row_block) {
+        for cols in pieces(n, spec.cols) {
+            let tile = GemmShape {
+                m: rows.1 - rows.0,
+                k,
+                n: cols.1 - cols.0,
+            };
+            let tb = sub(b, n, (0, k), cols);
+            let tbias = bias.map(|v| v[cols.0..cols.1].to_vec());
+            let got = run(tile, &sub(a, k, rows, (0, k)), &tb, tbias.as_deref());
+            for (idx, v) in got.into_iter().enumerate() {
+                let (i, j) = (rows.0 + idx / tile.n, cols.0 + idx % tile.n);
+                out[i * n + j] = Some(v);
+            }
+        }
+    }
+    out.into_iter()
+        .map(|v| v.expect("every output computed"))
+        .collect()
+}
+
+/// An array whose K-tiles (R rows) and tile jobs (C columns) cut the edge shapes below.
+fn edge_spec() -> impl Strategy<Value = ArraySpec> {
+    (
+        prop_oneof![Just(1usize), 2usize..=9, Just(16), Just(33)],
+        prop_oneof![Just(1usize), 5usize..=17, Just(32), Just(48)],
+        prop_oneof![Just(Dataflow::Ws), Just(Dataflow::Os)],
+        prop_oneof![Just(PsumType::Fp32), Just(PsumType::Fp16)],
+    )
+        .prop_map(|(rows, cols, dataflow, psum)| ArraySpec {
+            rows,
+            cols,
+            dataflow,
+            timing: TimingMode::Pipelined,
+            psum,
+        })
+}
+
+/// Dimensions around the register blocks (AVX2 6×16, AVX-512 12×32), the pair and quad
+/// packing of k, and empty ones.
+fn edge_shape() -> impl Strategy<Value = GemmShape> {
+    let dim = || prop_oneof![Just(0usize), 1usize..=5, 6usize..=40, Just(64), Just(65)];
+    (dim(), dim(), dim()).prop_map(|(m, k, n)| GemmShape { m, k, n })
+}
+
+/// A float of any class: finite values of every exponent, subnormals, ±0, ±inf and NaN.
+fn any_f32() -> impl Strategy<Value = f32> + Clone {
+    prop_oneof![
+        4 => (any::<u32>(), -6i32..=6).prop_map(|(bits, e)| {
+            f32::from_bits(0x3F80_0000 | (bits & 0x807F_FFFF)) * 2f32.powi(e)
+        }),
+        1 => any::<u32>().prop_map(f32::from_bits),
+        1 => prop_oneof![
+            Just(0.0f32), Just(-0.0), Just(f32::INFINITY), Just(f32::NEG_INFINITY),
+            Just(f32::NAN), Just(f32::MIN_POSITIVE / 8.0), Just(-f32::MAX), Just(f32::MAX),
+        ],
+    ]
+}
+
+/// `v` rounded to `fmt` (the operands a real tensor in that format holds).
+fn in_format(fmt: FloatFormat, v: f32) -> f32 {
+    match fmt {
+        FloatFormat::Fp32 => v,
+        FloatFormat::Fp16 => f16::from_f32(v).to_f32(),
+        FloatFormat::Bf16 => bf16::from_f32(v).to_f32(),
+    }
+}
+
+/// Bits, with every NaN the same: NaN payloads and signs are not part of the contract.
+fn class_bits(values: &[f32]) -> Vec<u32> {
+    values
+        .iter()
+        .map(|v| if v.is_nan() { 0x7FC0_0000 } else { v.to_bits() })
+        .collect()
+}
+
+/// Integer operands as the lowering makes them: an 8-bit tensor minus its zero point (uint8
+/// or int8, per tensor for A; per tensor or per column for B), any value in [-255, 255], or
+/// the extremes.
+fn int_matrix(rows: usize, cols: usize, per_column: bool) -> impl Strategy<Value = Vec<i16>> {
+    let n = rows * cols;
+    prop_oneof![
+        // uint8 with a zero point.
+        (prop::collection::vec(0i16..=255, n), 0i16..=255)
+            .prop_map(|(v, zp)| v.into_iter().map(|x| x - zp).collect()),
+        // int8 with a zero point per column (or one).
+        (
+            prop::collection::vec(-128i16..=127, n),
+            prop::collection::vec(-128i16..=127, cols.max(1))
+        )
+            .prop_map(move |(v, zp)| {
+                v.iter()
+                    .enumerate()
+                    .map(|(i, &x)| {
+                        x - if per_column {
+                            zp[i % cols.max(1)]
+                        } else {
+                            zp[0]
+                        }
+                    })
+                    .collect()
+            }),
+        prop::collection::vec(-255i16..=255, n),
+        prop::collection::vec(prop_oneof![Just(-255i16), Just(255)], n),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn every_family_int_matches_pe_on_edge_shapes(
+        (spec, shape, a, b, bias) in (edge_spec(), edge_shape()).prop_flat_map(|(spec, shape)| (
+            Just(spec),
+            Just(shape),
+            int_matrix(shape.m, shape.k, false),
+            int_matrix(shape.k, shape.n, true),
+            prop::option::of(prop::collection::vec(
+                prop_oneof![any::<i32>(), Just(i32::MAX), Just(i32::MIN)], shape.n)),
+        ))
+    ) {
+        let want = pe_oracle(&spec, shape, (&a, &b, bias.as_deref()),
+            |bias| bias.unwrap_or(0),
+            |s, a, b, bias| pe::run_int(&spec, s, a, b, bias).0.acc);
+        for isa in families() {
+            let got = gemm_int_on(isa, &spec, shape, &a, &b, bias.as_deref());
+            prop_assert_eq!(&got.acc, &want, "{:?}", isa);
+            let exact = |i: usize, j: usize| {
+                bias.as_ref().map_or(0, |v| i64::from(v[j]))
+                    + (0..shape.k)
+                        .map(|kk| i64::from(a[i * shape.k + kk]) * i64::from(b[kk * shape.n + j]))
+                        .sum::<i64>()
+            };
+            let overflow = (0..shape.m * shape.n)
+                .any(|o| i32::try_from(exact(o / shape.n, o % shape.n)).is_err());
+            prop_assert_eq!(got.overflow, overflow, "{:?}", isa);
+        }
+    }
+
+    #[test]
+    fn every_family_float_matches_pe_on_edge_shapes(
+        (spec, fmt, shape, ops) in (
+            edge_spec(),
+            prop_oneof![Just(FloatFormat::Fp32), Just(FloatFormat::Fp16), Just(FloatFormat::Bf16)],
+            edge_shape(),
+        ).prop_flat_map(|(spec, fmt, shape)| (
+            Just(spec), Just(fmt), Just(shape), operands(shape, any_f32(), any_f32()),
+        ))
+    ) {
+        let (a, b, bias) = ops;
+        let a: Vec<f32> = a.iter().map(|&v| in_format(fmt, v)).collect();
+        let b: Vec<f32> = b.iter().map(|&v| in_format(fmt, v)).collect();
+        let want = pe_oracle(&spec, shape, (&a, &b, bias.as_deref()),
+            |bias| match (fmt, spec.psum) {
+                (FloatFormat::Fp32, _) | (_, PsumType::Fp32) => bias.unwrap_or(0.0),
+                (FloatFormat::Fp16, _) => f16::from_f32(bias.unwrap_or(0.0)).to_f32(),
+                (FloatFormat::Bf16, _) => bf16::from_f32(bias.unwrap_or(0.0)).to_f32(),
+            },
+            |s, a, b, bias| pe::run_float(&spec, fmt, s, a, b, bias).0);
+        for isa in families() {
+            let got = gemm_float_on(isa, &spec, fmt, shape, &a, &b, bias.as_deref());
+            prop_assert_eq!(class_bits(&got), class_bits(&want), "{:?}", isa);
+        }
+    }
+}
+
+/// Sums past the i32 range wrap exactly and are reported, across the integer K-chunks.
+#[test]
+fn int_overflow_wraps_and_is_reported_by_every_family() {
+    let spec = ArraySpec {
+        rows: 128,
+        cols: 128,
+        dataflow: Dataflow::Ws,
+        timing: TimingMode::Pipelined,
+        psum: PsumType::Fp32,
+    };
+    let shape = GemmShape {
+        m: 3,
+        k: 70_001,
+        n: 33,
+    };
+    let a: Vec<i16> = (0..shape.m * shape.k)
+        .map(|i| if i % 7 == 3 { -255 } else { 255 })
+        .collect();
+    let b: Vec<i16> = (0..shape.k * shape.n)
+        .map(|i| if i % 5 == 1 { 1 } else { 255 })
+        .collect();
+    let bias: Vec<i32> = (0..shape.n as i32).map(|j| i32::MAX - j).collect();
+    let exact: Vec<i64> = (0..shape.m * shape.n)
+        .map(|o| {
+            let (i, j) = (o / shape.n, o % shape.n);
+            i64::from(bias[j])
+                + (0..shape.k)
+                    .map(|kk| i64::from(a[i * shape.k + kk]) * i64::from(b[kk * shape.n + j]))
+                    .sum::<i64>()
+        })
+        .collect();
+    assert!(exact.iter().any(|&v| i32::try_from(v).is_err()));
+    let wrapped: Vec<i32> = exact.iter().map(|&v| v as i32).collect();
+    for isa in families() {
+        let got = gemm_int_on(isa, &spec, shape, &a, &b, Some(&bias));
+        assert_eq!(got.acc, wrapped, "{isa:?}");
+        assert!(got.overflow, "{isa:?}");
+    }
+}
+
+/// A GEMM large enough to be split into row blocks on several threads gives the portable
+/// kernel's bits on every family, in pools of one and two threads.
+#[test]
+fn parallel_row_blocks_match_the_portable_kernel() {
+    let spec = ArraySpec {
+        rows: 40,
+        cols: 128,
+        dataflow: Dataflow::Ws,
+        timing: TimingMode::Pipelined,
+        psum: PsumType::Fp32,
+    };
+    let shape = GemmShape {
+        m: 301,
+        k: 150,
+        n: 77,
+    };
+    let value = |i: usize| {
+        let x = ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f32 / (1u64 << 24) as f32;
+        (x - 0.5) * 8.0
+    };
+    let a: Vec<f32> = (0..shape.m * shape.k).map(value).collect();
+    let b: Vec<f32> = (0..shape.k * shape.n).map(|i| value(i + 11)).collect();
+    let ai: Vec<i16> = a.iter().map(|&v| (v * 31.0) as i16).collect();
+    let bi: Vec<i16> = b.iter().map(|&v| (v * 15.0) as i16).collect();
+    let bias: Vec<f32> = (0..shape.n).map(|j| value(j + 5)).collect();
+    let want = gemm_float_on(
+        Isa::Portable,
+        &spec,
+        FloatFormat::Fp32,
+        shape,
+        &a,
+        &b,
+        Some(&bias),
+    );
+    let want_int = gemm_int_on(Isa::Portable, &spec, shape, &ai, &bi, None);
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool");
+        for isa in families() {
+            let got = pool.install(|| {
+                gemm_float_on(isa, &spec, FloatFormat::Fp32, shape, &a, &b, Some(&bias))
+            });
+            assert_eq!(bits(&got), bits(&want), "{isa:?}, {threads} threads");
+            let got = pool.install(|| gemm_int_on(isa, &spec, shape, &ai, &bi, None));
+            assert_eq!(got, want_int, "{isa:?}, {threads} threads");
+        }
+    }
+}
+
+/// Reductions longer than the float kernels' K-chunk (several K-tiles per chunk, a K-tile
+/// longer than a chunk, a chunk ending mid-way) give the portable kernel's bits.
+#[test]
+fn long_reductions_match_the_portable_kernel() {
+    let shape = GemmShape {
+        m: 13,
+        k: 1100,
+        n: 35,
+    };
+    let value = |i: usize| {
+        let x = ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f32 / (1u64 << 24) as f32;
+        (x - 0.5) * 4.0
+    };
+    let a: Vec<f32> = (0..shape.m * shape.k).map(value).collect();
+    let b: Vec<f32> = (0..shape.k * shape.n).map(|i| value(i + 3)).collect();
+    for (rows, dataflow) in [
+        (7, Dataflow::Ws),
+        (128, Dataflow::Ws),
+        (600, Dataflow::Ws),
+        (1, Dataflow::Os),
+    ] {
+        let spec = ArraySpec {
+            rows,
+            cols: 16,
+            dataflow,
+            timing: TimingMode::Pipelined,
+            psum: PsumType::Fp32,
+        };
+        let want = gemm_float_on(Isa::Portable, &spec, FloatFormat::Fp32, shape, &a, &b, None);
+        for isa in families() {
+            let got = gemm_float_on(isa, &spec, FloatFormat::Fp32, shape, &a, &b, None);
+            assert_eq!(
+                bits(&got),
+                bits(&want),
+                "{isa:?}, {rows} rows, {dataflow:?}"
+            );
+        }
     }
 }

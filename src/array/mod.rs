@@ -44,7 +44,7 @@ mod spec;
 mod timing;
 pub mod vector;
 
-pub use fast::{gemm_float, gemm_int};
+pub use fast::{Isa, gemm_float, gemm_float_on, gemm_int, gemm_int_on};
 pub use spec::ArraySpec;
 pub use timing::tile_cycles;
 

@@ -2,7 +2,7 @@
 //! datapath's domain, each tile computed on the array datapath whenever it is scheduled and
 //! added into the output accumulators, then the output unit.
 
-use super::operands::{channel, columns, lhs, out_index, rhs};
+use super::operands::{channel, columns, lhs, rhs, scatter};
 use crate::array::output::Requant;
 use crate::array::{ArraySpec, gemm_float, gemm_int};
 use crate::error::{Error, Result};
@@ -10,6 +10,7 @@ use crate::ir::{FusedAct, Node, Op};
 use crate::kernel::{Datapath, GemmKernel, GemmShape, TileJob};
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
+use rayon::prelude::*;
 
 /// Inputs of a GEMM-class node by role.
 struct Roles<'a> {
@@ -174,6 +175,17 @@ fn to_format(fmt: crate::kernel::FloatFormat, v: f32) -> f32 {
     }
 }
 
+/// A tensor's values in the array's operand format, row-major: borrowed when it already is a
+/// contiguous f32 tensor on the fp32 datapath, else converted.
+fn in_format(fmt: crate::kernel::FloatFormat, t: &Tensor) -> std::borrow::Cow<'_, [f32]> {
+    if let (crate::kernel::FloatFormat::Fp32, Tensor::F32(a)) = (fmt, t)
+        && let Some(s) = a.as_slice()
+    {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(t.to_f32().iter().map(|&v| to_format(fmt, v)).collect())
+}
+
 enum Accumulators {
     Int(Vec<Vec<i32>>),
     Float(Vec<Vec<f32>>),
@@ -291,8 +303,7 @@ impl<'k> GemmRun<'k> {
             }
             Datapath::Float(fmt) => {
                 // A wider tensor (an fp32 model on the fp16/bf16 datapath) is rounded at the array boundary.
-                let x: Vec<f32> = r.x.to_f32().iter().map(|&v| to_format(fmt, v)).collect();
-                let w: Vec<f32> = r.w.to_f32().iter().map(|&v| to_format(fmt, v)).collect();
+                let (x, w) = (in_format(fmt, r.x), in_format(fmt, r.w));
                 let (alpha, beta) = match node.op {
                     Op::Gemm(a) => (a.alpha, a.beta),
                     _ => (1.0, 1.0),
@@ -390,6 +401,38 @@ impl<'k> GemmRun<'k> {
         }
     }
 
+    /// Computes every tile job at once, straight into the accumulators: one fast-datapath
+    /// GEMM per problem, problems in parallel. The tile jobs of a problem partition its
+    /// outputs, each output's arithmetic (all of its K-tiles, in order) does not depend on
+    /// the block it belongs to, and adding a tile into a fresh accumulator leaves the tile's
+    /// value; so this gives the bits of computing and accepting every tile in turn.
+    pub fn compute_all(&mut self, spec: &ArraySpec) {
+        let k = self.kernel;
+        let shape = k.shape;
+        match (&self.operands, &mut self.acc) {
+            (Operands::Int { a, b, bias }, Accumulators::Int(acc)) => {
+                let overflow = acc
+                    .par_iter_mut()
+                    .enumerate()
+                    .map(|(p, acc)| {
+                        let bias = bias.as_ref().map(|v| &v[p][..]);
+                        let o = gemm_int(spec, shape, &a[p], &b[p], bias);
+                        *acc = o.acc;
+                        o.overflow
+                    })
+                    .reduce(|| false, |x, y| x | y);
+                self.overflow |= overflow;
+            }
+            (Operands::Float { fmt, a, b, bias }, Accumulators::Float(acc)) => {
+                acc.par_iter_mut().enumerate().for_each(|(p, acc)| {
+                    let bias = bias.as_ref().map(|v| &v[p][..]);
+                    *acc = gemm_float(spec, *fmt, shape, &a[p], &b[p], bias);
+                });
+            }
+            _ => unreachable!("accumulators match the datapath"),
+        }
+    }
+
     /// Adds a computed tile into the output accumulators (twice under [`Fault::DuplicateTile`]).
     pub fn accumulate(&mut self, index: usize, values: &TileValues, fault: Option<Fault>) {
         let t = self.kernel.tiles[index];
@@ -433,27 +476,33 @@ impl<'k> GemmRun<'k> {
             (Accumulators::Int(acc), epilogue) => {
                 let mut out = vec![0i32; total];
                 for (p, acc) in acc.iter().enumerate() {
-                    for i in 0..k.shape.m {
-                        for j in 0..k.shape.n {
-                            let v = acc[i * k.shape.n + j];
-                            out[out_index(k, p, i, j)] = match &epilogue {
-                                Epilogue::Requant {
-                                    x_scale,
-                                    w_scales,
-                                    y_scale,
-                                    y_zp,
-                                    range,
-                                    relu,
-                                } => {
+                    if k.shape.m == 0 {
+                        continue;
+                    }
+                    let vals: Vec<i32> = match &epilogue {
+                        Epilogue::Requant {
+                            x_scale,
+                            w_scales,
+                            y_scale,
+                            y_zp,
+                            range,
+                            relu,
+                        } => {
+                            // One output unit per column.
+                            let units = (0..k.shape.n)
+                                .map(|j| {
                                     let ws =
                                         per_channel(w_scales, channel(k, p, j), "weight scale")?;
-                                    Requant::new(*x_scale, ws, *y_scale, *y_zp, *range, *relu)
-                                        .apply(v)
-                                }
-                                _ => v,
-                            };
+                                    Ok(Requant::new(*x_scale, ws, *y_scale, *y_zp, *range, *relu))
+                                })
+                                .collect::<Result<Vec<_>>>()?;
+                            acc.chunks(k.shape.n.max(1))
+                                .flat_map(|row| row.iter().zip(&units).map(|(&v, u)| u.apply(v)))
+                                .collect()
                         }
-                    }
+                        _ => acc.clone(),
+                    };
+                    scatter(k, p, &vals, &mut out);
                 }
                 let arr =
                     ArrayD::from_shape_vec(shape, out).map_err(|e| Error::Shape(e.to_string()))?;
@@ -467,11 +516,7 @@ impl<'k> GemmRun<'k> {
             (Accumulators::Float(acc), epilogue) => {
                 let mut out = vec![0f32; total];
                 for (p, acc) in acc.iter().enumerate() {
-                    for i in 0..k.shape.m {
-                        for j in 0..k.shape.n {
-                            out[out_index(k, p, i, j)] = acc[i * k.shape.n + j];
-                        }
-                    }
+                    scatter(k, p, acc, &mut out);
                 }
                 let mut arr =
                     ArrayD::from_shape_vec(shape, out).map_err(|e| Error::Shape(e.to_string()))?;
@@ -500,7 +545,9 @@ impl<'k> GemmRun<'k> {
                     }
                 }
                 // The output is written in the datapath's format, once.
-                arr.mapv_inplace(|v| to_format(fmt, v));
+                if fmt != crate::kernel::FloatFormat::Fp32 {
+                    arr.mapv_inplace(|v| to_format(fmt, v));
+                }
                 Ok((Tensor::from_f32(arr, self.out_dtype), false))
             }
         }

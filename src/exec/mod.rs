@@ -34,6 +34,9 @@ pub struct Interpreter<'p> {
     values: Vec<Option<Tensor>>,
     current: Option<(usize, GemmRun<'p>)>,
     overflowed: Vec<String>,
+    /// The last node reading each value, when values may be moved and dropped after it
+    /// (a functional run); `None` keeps every value (recording, simulation).
+    last_use: Option<Vec<usize>>,
 }
 
 fn in_node(node: &crate::ir::Node) -> impl Fn(Error) -> Error + '_ {
@@ -83,6 +86,7 @@ impl<'p> Interpreter<'p> {
             values,
             current: None,
             overflowed: Vec::new(),
+            last_use: None,
         })
     }
 
@@ -103,6 +107,10 @@ impl<'p> Interpreter<'p> {
         let out = n.outputs[0];
         match &p.kernels[node] {
             Kernel::Vector(_) => {
+                if let Some(t) = self.take_identity_input(node) {
+                    self.values[out.0] = Some(t);
+                    return Ok(());
+                }
                 let ts = vector::eval(&n.op, &self.inputs(node)).map_err(in_node(n))?;
                 if ts.len() < n.outputs.len() {
                     return Err(in_node(n)(Error::Shape(format!(
@@ -136,6 +144,13 @@ impl<'p> Interpreter<'p> {
         run.compute_tile(&self.spec, tile, fault)
     }
 
+    /// Computes and accepts every tile job of the current GEMM node at once (the bits of
+    /// computing and accepting each in turn, without fault injection).
+    pub fn compute_all_tiles(&mut self) {
+        let (_, run) = self.current.as_mut().expect("a GEMM node was begun");
+        run.compute_all(&self.spec);
+    }
+
     /// Adds a computed tile into the current node's accumulators.
     pub fn accept_tile(&mut self, tile: usize, values: &TileValues, fault: Option<Fault>) {
         let (_, run) = self.current.as_mut().expect("a GEMM node was begun");
@@ -154,6 +169,41 @@ impl<'p> Interpreter<'p> {
             self.values[n.outputs[0].0] = Some(t);
         }
         Ok(())
+    }
+
+    /// The input of an Identity node, or of a Cast to the input's own type, moved out when
+    /// this node is its last reader in a functional run: the value the node would copy.
+    fn take_identity_input(&mut self, node: usize) -> Option<Tensor> {
+        let g = &self.program.graph;
+        let n = &g.nodes[node];
+        let input = (*n.inputs.first()?)?;
+        let last = self.last_use.as_ref()?;
+        let value = self.values[input.0].as_ref()?;
+        let identity = match n.op {
+            crate::ir::Op::Identity => true,
+            crate::ir::Op::Cast { to } => value.dtype() == to,
+            _ => false,
+        };
+        if !identity || n.outputs.len() != 1 || last[input.0] != node || g.outputs.contains(&input)
+        {
+            return None;
+        }
+        self.values[input.0].take()
+    }
+
+    /// Drops the values no node from `node` on reads (node `node` has ended): the graph
+    /// outputs and the values later nodes read are kept. Frees an inference's intermediate
+    /// tensors as it goes, so their memory is reused instead of held to the end.
+    fn release_after(&mut self, node: usize) {
+        let g = &self.program.graph;
+        let Some(last_use) = &self.last_use else {
+            return;
+        };
+        for v in g.nodes[node].inputs.iter().flatten() {
+            if last_use[v.0] == node && !g.outputs.contains(v) {
+                self.values[v.0] = None;
+            }
+        }
     }
 
     /// The (first) output of node `node`, once it has ended.
@@ -204,10 +254,26 @@ fn run(
 ) -> Result<(Execution, Option<Recording>)> {
     let mut it = Interpreter::new(program, inputs, cfg)?;
     let (mut nodes, mut tiles) = (Vec::new(), Vec::new());
+    // The last node reading each value.
+    let mut last_use = vec![0usize; program.graph.values.len()];
+    for (i, n) in program.graph.nodes.iter().enumerate() {
+        for v in n.inputs.iter().flatten() {
+            last_use[v.0] = i;
+        }
+    }
+    if !record {
+        it.last_use = Some(last_use);
+    }
     for (i, kernel) in program.kernels.iter().enumerate() {
         it.begin(i)?;
         let mut values = Vec::new();
         if let Kernel::Gemm(k) = kernel {
+            if !record {
+                it.compute_all_tiles();
+                it.end(i)?;
+                it.release_after(i);
+                continue;
+            }
             values = (0..k.tiles.len())
                 .into_par_iter()
                 .map(|t| it.compute_tile(t, None))
@@ -217,6 +283,7 @@ fn run(
             }
         }
         it.end(i)?;
+        it.release_after(i);
         if record {
             nodes.push(
                 it.node_output(i)

@@ -104,10 +104,55 @@ pub fn out_index(k: &GemmKernel, p: usize, i: usize, j: usize) -> usize {
     }
 }
 
+/// Writes problem `p`'s results (`m×n`, row-major) to their places in the output tensor:
+/// [`out_index`] for every element, computed once per row.
+pub fn scatter<T: Copy>(k: &GemmKernel, p: usize, acc: &[T], out: &mut [T]) {
+    let n = k.shape.n;
+    if n == 0 {
+        return;
+    }
+    match &k.layout {
+        GemmLayout::Conv { .. } => {
+            // Consecutive columns of a row are one output plane apart.
+            let plane = if n > 1 {
+                out_index(k, p, 0, 1) - out_index(k, p, 0, 0)
+            } else {
+                1
+            };
+            for (i, row) in acc.chunks(n).enumerate() {
+                let base = out_index(k, p, i, 0);
+                for (j, &v) in row.iter().enumerate() {
+                    out[base + j * plane] = v;
+                }
+            }
+        }
+        GemmLayout::MatMul { .. } => {
+            let base = out_index(k, p, 0, 0);
+            out[base..base + acc.len()].copy_from_slice(acc);
+        }
+    }
+}
+
+/// The transpose (`cols × rows`) of the row-major `rows × cols` matrix `a`, in cache-sized
+/// blocks.
 fn transpose<T: Copy>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
-    (0..cols)
-        .flat_map(|c| (0..rows).map(move |r| a[r * cols + c]))
-        .collect()
+    const B: usize = 32;
+    let Some(&first) = a.first() else {
+        return Vec::new();
+    };
+    let mut out = vec![first; rows * cols];
+    for r0 in (0..rows).step_by(B) {
+        for c0 in (0..cols).step_by(B) {
+            let c1 = (c0 + B).min(cols);
+            for r in r0..(r0 + B).min(rows) {
+                let src = &a[r * cols + c0..r * cols + c1];
+                for (dst, &v) in out[c0 * rows + r..].iter_mut().step_by(rows).zip(src) {
+                    *dst = v;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The input coordinate tap `k` of output coordinate `o` reads along spatial dim `d`, or `None`
@@ -147,6 +192,21 @@ fn im2col<T: Copy>(
     let rank = win.input.len();
     let plane: usize = win.input.iter().product();
     let (outs, taps) = (win.output_size(), win.kernel_size());
+    let pointwise = taps == 1
+        && !transposed
+        && win.strides.iter().all(|&s| s == 1)
+        && win.pad_begin.iter().all(|&p| p == 0)
+        && win.output == win.input;
+    if pointwise {
+        // A 1×1 convolution with unit strides and no padding reads every input position once:
+        // im2col is the transpose of each image's channels × positions.
+        let mut out = Vec::with_capacity(batch * outs * cin);
+        for b in 0..batch {
+            let base = (b * channels + c0) * plane;
+            out.extend(transpose(&x[base..base + cin * plane], cin, plane));
+        }
+        return out;
+    }
     // Per (output position, tap): the input offset within a plane, or None in the padding.
     let mut offsets = Vec::with_capacity(outs * taps);
     let mut o_idx = vec![0usize; rank];

@@ -224,6 +224,9 @@ impl Tensor {
 
     /// Builds an f32 tensor of `dtype` (rounding to fp16/bf16, saturating-casting to integers).
     pub fn from_f32(a: ArrayD<f32>, dtype: DType) -> Tensor {
-        Tensor::F32(a).cast(dtype)
+        match dtype {
+            DType::F32 => Tensor::F32(a),
+            _ => Tensor::F32(a).cast(dtype),
+        }
     }
 }

@@ -12,9 +12,11 @@ use ndarray::{Axis, IxDyn};
 /// Applies an f32 function to a float tensor, keeping its type.
 pub(super) fn map_float(x: &Tensor, f: impl Fn(f32) -> f32) -> Result<Tensor> {
     match x.dtype() {
-        DType::F32 | DType::F16 | DType::BF16 => {
-            Ok(Tensor::from_f32(x.to_f32().mapv(f), x.dtype()))
-        }
+        DType::F32 => match x {
+            Tensor::F32(a) => Ok(Tensor::F32(a.mapv(f))),
+            _ => unreachable!("dtype F32 is the F32 variant"),
+        },
+        DType::F16 | DType::BF16 => Ok(Tensor::from_f32(x.to_f32().mapv(f), x.dtype())),
         d => Err(Error::DType(format!("{d} where a float was expected"))),
     }
 }
@@ -92,13 +94,67 @@ pub fn binary(op: &Op, x: &Tensor, y: &Tensor) -> Result<Tensor> {
             y.dtype()
         )));
     }
-    let out = zip_broadcast(&x.to_f32(), &y.to_f32(), |p, q| match op {
+    let f = |p: f32, q: f32| match op {
         Op::Add => p + q,
         Op::Sub => p - q,
         Op::Mul => p * q,
         _ => p / q,
-    })?;
+    };
+    if let (Tensor::F32(a), Tensor::F32(b)) = (x, y) {
+        // One monomorphic loop per operator, so that it vectorises.
+        let fast = match op {
+            Op::Add => binary_f32_fast(a, b, |p, q| p + q),
+            Op::Sub => binary_f32_fast(a, b, |p, q| p - q),
+            Op::Mul => binary_f32_fast(a, b, |p, q| p * q),
+            _ => binary_f32_fast(a, b, |p, q| p / q),
+        };
+        if let Some(out) = fast {
+            return Ok(Tensor::F32(out));
+        }
+    }
+    let out = zip_broadcast(&x.to_f32(), &y.to_f32(), f)?;
     Ok(Tensor::from_f32(out, x.dtype()))
+}
+
+/// `f(a, b)` over contiguous f32 arrays where `b` broadcasts to `a`'s shape along one run of
+/// consecutive axes (its other dims are 1): the same shape, a single value, a vector along the
+/// last axes (a bias on NHWC), one value per channel of axis 1 (`[1, C, 1, 1]`), …; `None` for
+/// any other layout (the general broadcast handles it). The same operations on the same pairs
+/// as the general path, without its per-element indexing.
+fn binary_f32_fast(
+    a: &ndarray::ArrayD<f32>,
+    b: &ndarray::ArrayD<f32>,
+    f: impl Fn(f32, f32) -> f32,
+) -> Option<ndarray::ArrayD<f32>> {
+    let (xs, ys) = (a.as_slice()?, b.as_slice()?);
+    let shape = a.shape();
+    if b.ndim() > shape.len() || ys.is_empty() {
+        return None;
+    }
+    // b's shape left-padded with ones to a's rank.
+    let pad = shape.len() - b.ndim();
+    let bs: Vec<usize> = std::iter::repeat_n(1, pad)
+        .chain(b.shape().iter().copied())
+        .collect();
+    let first = bs.iter().position(|&d| d != 1).unwrap_or(shape.len());
+    let last = bs.iter().rposition(|&d| d != 1).map_or(first, |l| l + 1);
+    if bs[first..last] != shape[first..last] {
+        return None;
+    }
+    let mid: usize = shape[first..last].iter().product();
+    let inner: usize = shape[last..].iter().product();
+    let mut out = Vec::with_capacity(xs.len());
+    for outer in xs.chunks((mid * inner).max(1)) {
+        if inner == 1 {
+            // b runs along the last axes: one pass over matching slices.
+            out.extend(outer.iter().zip(ys).map(|(&p, &q)| f(p, q)));
+        } else {
+            for (chunk, &q) in outer.chunks(inner).zip(ys) {
+                out.extend(chunk.iter().map(|&p| f(p, q)));
+            }
+        }
+    }
+    ndarray::ArrayD::from_shape_vec(a.raw_dim(), out).ok()
 }
 
 /// Pow(X, Y) with broadcasting, in X's type: computed in f64 from the exact operands and

@@ -74,19 +74,23 @@ pub fn max_pool(x: &Tensor, p: &PoolAttrs) -> Result<Tensor> {
         ($a:expr, $min:expr, $variant:ident) => {{
             let src: Vec<_> = $a.iter().copied().collect();
             let mut out = Vec::with_capacity(shape.iter().product());
+            // The window of every output position, computed once for all planes.
+            let mut taps_of = Vec::with_capacity(oplane);
+            for_each_window(&win, |_, taps| {
+                taps_of.push(taps.iter().filter_map(|&(off, _)| off).collect::<Vec<_>>());
+            });
             for base in (0..src.len()).step_by(plane.max(1)) {
-                let mut vals = vec![$min; oplane];
-                for_each_window(&win, |o, taps| {
-                    for &(off, _) in taps {
-                        if let Some(off) = off {
-                            let v = src[base + off];
-                            if v > vals[o] {
-                                vals[o] = v;
-                            }
+                let planar = &src[base..];
+                out.extend(taps_of.iter().map(|offs| {
+                    let mut best = $min;
+                    for &off in offs {
+                        let v = planar[off];
+                        if v > best {
+                            best = v;
                         }
                     }
-                });
-                out.extend(vals);
+                    best
+                }));
             }
             Tensor::$variant(
                 ArrayD::from_shape_vec(IxDyn(&shape), out)

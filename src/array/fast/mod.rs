@@ -1,0 +1,402 @@
+//! The fast datapath: the same arithmetic as the PE-level model, in the same order per output,
+//! without simulating registers. Vector kernels (AVX-512, AVX2/FMA) are chosen at run time
+//! from the CPU's features, with a portable fallback; all of them give the PE-level model's
+//! bits. Parallel across blocks of output rows only, never inside a reduction.
+//!
+//! * float with f32 partial sums (fp32 operands, and fp16/bf16 with `psum = "fp32"`): each
+//!   output's K-tile partial sum is a chain of fused multiply-adds from +0, `k` ascending,
+//!   added into the accumulator (started at the bias) in K-tile order — one vector lane per
+//!   output column, so the order is the scalar one. For fp16 operands the fused MAC equals
+//!   the model's separate multiply and add because every product is exact in f32.
+//! * float with 16-bit partial sums: portable only.
+//! * int: integer sums are exact in any order, so the kernels use 16-bit pair or 8-bit quad
+//!   multiply-adds into 32-bit sums, over K-chunks short enough that each chunk's exact sum
+//!   fits in 32 bits; chunks and the bias are added in 64 bits so the overflow flag is exact.
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+mod pack;
+mod portable;
+
+use super::datapath::{Datapath, ExactProductF32, FloatRule, FusedF32, IntMac, Psum16};
+use super::{ArraySpec, IntGemmOut, assert_operands};
+use crate::kernel::{FloatFormat, GemmShape};
+use rayon::prelude::*;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+/// Which kernel family computes a GEMM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Isa {
+    /// Scalar Rust, on any CPU: the baseline.
+    Portable,
+    /// AVX2 and FMA (x86-64).
+    Avx2,
+    /// AVX-512 F/BW/VL with VNNI (x86-64).
+    Avx512,
+}
+
+impl Isa {
+    /// Every kernel family, slowest first.
+    pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2, Isa::Avx512];
+
+    /// Whether this CPU can run the family.
+    pub fn supported(self) -> bool {
+        match self {
+            Isa::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => {
+                Isa::Avx2.supported()
+                    && is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx512bw")
+                    && is_x86_feature_detected!("avx512vl")
+                    && is_x86_feature_detected!("avx512vnni")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// The family [`gemm_int`] and [`gemm_float`] use: the one set by [`Isa::select`], else
+    /// the fastest this CPU supports (detected once).
+    pub fn detected() -> Isa {
+        static BEST: OnceLock<Isa> = OnceLock::new();
+        match SELECTED.load(Ordering::Relaxed) {
+            1 => Isa::Portable,
+            2 => Isa::Avx2,
+            3 => Isa::Avx512,
+            _ => *BEST.get_or_init(|| {
+                Isa::ALL
+                    .into_iter()
+                    .rev()
+                    .find(|isa| isa.supported())
+                    .unwrap_or(Isa::Portable)
+            }),
+        }
+    }
+
+    /// Makes every later GEMM of the process use `isa` (`None`: the fastest again), so a
+    /// benchmark can time whole runs on the portable baseline. All families give the same bits.
+    ///
+    /// # Panics
+    /// If this CPU does not support `isa`.
+    pub fn select(isa: Option<Isa>) {
+        let code = match isa {
+            None => 0,
+            Some(isa) => {
+                assert!(
+                    isa.supported(),
+                    "{isa:?} kernels need CPU features this CPU lacks"
+                );
+                match isa {
+                    Isa::Portable => 1,
+                    Isa::Avx2 => 2,
+                    Isa::Avx512 => 3,
+                }
+            }
+        };
+        SELECTED.store(code, Ordering::Relaxed);
+    }
+}
+
+/// The family set by [`Isa::select`]: 0 none, else 1 + its index in [`Isa::ALL`].
+static SELECTED: AtomicU8 = AtomicU8::new(0);
+
+/// GEMMs with fewer MACs than this run on the calling thread.
+const PARALLEL_MACS: u64 = 1 << 20;
+
+/// Integer K-chunk length: `32768 · 255² < 2^31`, so a chunk's exact sum of products of
+/// operands in `[-255, 255]` fits in an i32 and its wrapping sum is exact.
+const INT_K_CHUNK: usize = 32768;
+
+/// Integer GEMM `bias + A·B` (see the [module docs](super) for the semantics).
+///
+/// `a` is `m×k` and `b` is `k×n`, row-major; `bias` has one value per output column. Any
+/// `m, k, n ≥ 0`; the output is `m×n`, row-major.
+///
+/// # Panics
+/// If a buffer is shorter than the shape needs, or the spec has no rows or columns.
+pub fn gemm_int(
+    spec: &ArraySpec,
+    shape: GemmShape,
+    a: &[i16],
+    b: &[i16],
+    bias: Option<&[i32]>,
+) -> IntGemmOut {
+    gemm_int_on(Isa::detected(), spec, shape, a, b, bias)
+}
+
+/// [`gemm_int`] on kernel family `isa` (tests and benchmarks compare the families).
+///
+/// # Panics
+/// As [`gemm_int`], and if this CPU does not support `isa`.
+pub fn gemm_int_on(
+    isa: Isa,
+    spec: &ArraySpec,
+    shape: GemmShape,
+    a: &[i16],
+    b: &[i16],
+    bias: Option<&[i32]>,
+) -> IntGemmOut {
+    assert!(
+        isa.supported(),
+        "{isa:?} kernels need CPU features this CPU lacks"
+    );
+    spec.assert_valid();
+    let len = assert_operands(shape, a, b, bias);
+    let GemmShape { m, k, n } = shape;
+    let (a, b) = (&a[..m * k], &b[..k * n]);
+    let in_range = |v: &[i16]| {
+        let (lo, hi) = v
+            .iter()
+            .fold((0i16, 0i16), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        lo >= -255 && hi <= 255
+    };
+    if isa == Isa::Portable || len == 0 || !in_range(a) || !in_range(b) {
+        let mut exact = vec![0i64; len];
+        portable::gemm(IntMac, k.max(1), (m, k, n), a, b, bias, &mut exact);
+        return IntGemmOut::from_exact(exact);
+    }
+    let mut acc = vec![0i32; len];
+    if k <= INT_K_CHUNK {
+        // One chunk: its sum is exact in i32; the bias is added with an overflow check.
+        let overflow = AtomicBool::new(false);
+        let add_bias = |block: &mut [i32]| {
+            let Some(bias) = bias else { return };
+            let mut wrapped = false;
+            for row in block.chunks_mut(n) {
+                for (v, &bj) in row.iter_mut().zip(bias) {
+                    let (sum, o) = v.overflowing_add(bj);
+                    *v = sum;
+                    wrapped |= o;
+                }
+            }
+            if wrapped {
+                overflow.store(true, Ordering::Relaxed);
+            }
+        };
+        int_chunk(isa, shape, a, b, (0, k), &mut acc, &add_bias);
+        return IntGemmOut {
+            acc,
+            overflow: overflow.into_inner(),
+        };
+    }
+    let mut exact: Vec<i64> = match bias {
+        Some(bias) => (0..m)
+            .flat_map(|_| bias[..n].iter().map(|&v| i64::from(v)))
+            .collect(),
+        None => vec![0; len],
+    };
+    for k0 in (0..k).step_by(INT_K_CHUNK) {
+        let ks = (k0, (k0 + INT_K_CHUNK).min(k));
+        int_chunk(isa, shape, a, b, ks, &mut acc, &|_| {});
+        for (e, &c) in exact.iter_mut().zip(&acc) {
+            *e += i64::from(c);
+        }
+    }
+    IntGemmOut::from_exact(exact)
+}
+
+/// `c = Σ_{k in ks} a·b` (exact, as the chunk is short) on a vector family, then
+/// `epilogue` on each finished block of whole rows.
+fn int_chunk(
+    isa: Isa,
+    GemmShape { m, k, n }: GemmShape,
+    a: &[i16],
+    b: &[i16],
+    ks: (usize, usize),
+    c: &mut [i32],
+    epilogue: &(dyn Fn(&mut [i32]) + Sync),
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if isa == Isa::Avx512
+            && let (Some(off_a), Some(pb)) = (
+                pack::unsigned_offset(a),
+                pack::PackedQuads::new(b, ks, n, avx512::NR),
+            )
+        {
+            let kc = (ks.1 - ks.0) as i32;
+            // Σ(a'+oa)(b'+ob) = Σa'b' + ob·Σa' + oa·Σb' + k·oa·ob, modulo 2^32.
+            let col_terms: Vec<i32> = (0..n)
+                .map(|j| {
+                    off_a
+                        .wrapping_mul(pb.col_sum[j])
+                        .wrapping_add(kc.wrapping_mul(off_a).wrapping_mul(pb.offset[j]))
+                })
+                .collect();
+            for_row_blocks(c, m, n, k, avx512::MR, |rows, block| {
+                let (ua, row_sums) = pack::unsigned_rows(a, k, rows.clone(), ks, off_a);
+                // SAFETY: Avx512 is supported (asserted by the caller); `ua` holds
+                // rows·4·quads bytes and `block` rows·n values; `pb` has NR-wide panels.
+                unsafe { avx512::quad_rows(&ua, rows.len(), &pb, block, n) };
+                for (row, &ra) in block.chunks_mut(n).zip(&row_sums) {
+                    for ((v, &ob), &t) in row.iter_mut().zip(&pb.offset).zip(&col_terms) {
+                        *v = v.wrapping_add(ob.wrapping_mul(ra)).wrapping_add(t);
+                    }
+                }
+                epilogue(block);
+            });
+            return;
+        }
+        // AVX-512 without an 8-bit encoding of the operands uses the 16-bit pair kernel.
+        let pb = pack::PackedPairs::new(b, ks, n, avx2::NR);
+        for_row_blocks(c, m, n, k, avx2::MR, |rows, block| {
+            let pa = pack::padded_rows(a, k, rows.clone(), ks, 2);
+            // SAFETY: AVX2 is supported (Avx512 implies it; asserted by the caller); `pa`
+            // holds rows·2·pairs values and `block` rows·n; `pb` has NR-wide panels.
+            unsafe { avx2::pair_rows(&pa, rows.len(), &pb, block, n) };
+            epilogue(block);
+        });
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (isa, m, k, n, a, b, ks, c, epilogue);
+        unreachable!("only the portable family exists on this architecture");
+    }
+}
+
+/// Floating-point GEMM `bias + A·B` with `fmt` operands (see the [module docs](super)).
+///
+/// Operand values must be exactly representable in `fmt`. Shapes and layout as [`gemm_int`];
+/// the output accumulators are returned as f32, `m×n` row-major.
+///
+/// # Panics
+/// If a buffer is shorter than the shape needs, or the spec has no rows or columns.
+pub fn gemm_float(
+    spec: &ArraySpec,
+    fmt: FloatFormat,
+    shape: GemmShape,
+    a: &[f32],
+    b: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    gemm_float_on(Isa::detected(), spec, fmt, shape, a, b, bias)
+}
+
+/// [`gemm_float`] on kernel family `isa` (tests and benchmarks compare the families).
+/// 16-bit partial sums always use the portable kernel.
+///
+/// # Panics
+/// As [`gemm_float`], and if this CPU does not support `isa`.
+pub fn gemm_float_on(
+    isa: Isa,
+    spec: &ArraySpec,
+    fmt: FloatFormat,
+    shape: GemmShape,
+    a: &[f32],
+    b: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    assert!(
+        isa.supported(),
+        "{isa:?} kernels need CPU features this CPU lacks"
+    );
+    spec.assert_valid();
+    let len = assert_operands(shape, a, b, bias);
+    let GemmShape { m, k, n } = shape;
+    let (a, b) = (&a[..m * k], &b[..k * n]);
+    // A K-tile longer than k is all of k; capping it keeps k_tile·n within the checked k·n.
+    let k_tile = spec.k_tile(k).min(k.max(1));
+    let rule = FloatRule::new(fmt, spec.psum);
+    let dims = (m, k, n);
+    match (rule, fmt, isa) {
+        (FloatRule::Psum16(half), _, _) => portable_float(Psum16(half), k_tile, dims, a, b, bias),
+        // fp16 products are exact in f32, so a separate multiply and add is the fused MAC.
+        (FloatRule::Fused, FloatFormat::Fp16, Isa::Portable) => {
+            portable_float(ExactProductF32, k_tile, dims, a, b, bias)
+        }
+        (FloatRule::Fused, _, Isa::Portable) => portable_float(FusedF32, k_tile, dims, a, b, bias),
+        (FloatRule::Fused, _, _) => {
+            let mut out: Vec<f32> = match bias {
+                Some(bias) => (0..m).flat_map(|_| bias[..n].iter().copied()).collect(),
+                None => vec![0.0; len],
+            };
+            fused_vector(isa, k_tile, dims, a, b, &mut out);
+            out
+        }
+    }
+}
+
+fn portable_float<D: Datapath<Operand = f32, Bias = f32, Sum = f32>>(
+    d: D,
+    k_tile: usize,
+    dims: (usize, usize, usize),
+    a: &[f32],
+    b: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    let mut out = vec![d.zero(); dims.0 * dims.2];
+    portable::gemm(d, k_tile, dims, a, b, bias, &mut out);
+    out
+}
+
+/// Adds `A·B`'s K-tile sums into `out` (holding the start values) on a vector family.
+fn fused_vector(
+    isa: Isa,
+    k_tile: usize,
+    (m, k, n): (usize, usize, usize),
+    a: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let (nr, mr) = match isa {
+            Isa::Avx512 => (avx512::NR, avx512::MR),
+            _ => (avx2::NR, avx2::MR),
+        };
+        let pb = pack::PackedF32::new(b, k, n, nr);
+        for_row_blocks(out, m, n, k, mr, |rows, block| {
+            let ra = &a[rows.start * k..rows.end * k];
+            // SAFETY: the family is supported (asserted by the caller); `ra` holds rows·k
+            // values, `block` rows·n, `pb` packs k×n in nr-wide panels, and k_tile ≥ 1.
+            unsafe {
+                match isa {
+                    Isa::Avx512 => avx512::f32_rows(ra, k, rows.len(), &pb, k_tile, block, n),
+                    _ => avx2::f32_rows(ra, k, rows.len(), &pb, k_tile, block, n),
+                }
+            }
+        });
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (isa, k_tile, k, a, b);
+        unreachable!("only the portable family exists on this architecture");
+    }
+}
+
+/// Runs `f(rows, block)` over blocks of whole output rows of `c` (`m×n`), in parallel when
+/// the GEMM is large; each block is a disjoint slice, so the result does not depend on the
+/// number of threads. Blocks are multiples of `mr` rows.
+fn for_row_blocks<T: Send>(
+    c: &mut [T],
+    m: usize,
+    n: usize,
+    k: usize,
+    mr: usize,
+    f: impl Fn(std::ops::Range<usize>, &mut [T]) + Sync,
+) {
+    let macs = m as u64 * k as u64 * n as u64;
+    let threads = rayon::current_num_threads();
+    if macs < PARALLEL_MACS || threads == 1 || m <= mr {
+        f(0..m, &mut c[..m * n]);
+        return;
+    }
+    // About four blocks per thread for balance, at most 96 rows to keep A's K-tile cached.
+    let rows = m.div_ceil(4 * threads).div_ceil(mr).clamp(1, 96 / mr) * mr;
+    c[..m * n]
+        .par_chunks_mut(rows * n)
+        .enumerate()
+        .for_each(|(i, block)| {
+            let r0 = i * rows;
+            f(r0..r0 + block.len() / n, block);
+        });
+}
