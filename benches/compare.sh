@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cdmsa against its peers, in one command: onnxruntime on the same models and inputs
-# (benches/compare_onnxruntime.py, when present) and SCALE-Sim v2 on the same layers
+# (benches/compare_onnxruntime.py) and SCALE-Sim v2 on the same layers
 # (benches/compare_scalesim.py). Each script installs what it needs with pip (pinned) and
 # prints its ratios. Arguments go to compare_scalesim.py (e.g. --full).
 #
@@ -9,11 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-if [ -f benches/compare_onnxruntime.py ]; then
-    echo "== onnxruntime =="
-    python3 benches/compare_onnxruntime.py || status=$?
-    echo
-fi
+echo "== onnxruntime =="
+python3 benches/compare_onnxruntime.py || status=$?
+echo
 echo "== SCALE-Sim v2 =="
 python3 benches/compare_scalesim.py "$@" || status=$?
 exit "$status"
