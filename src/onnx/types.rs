@@ -2,11 +2,11 @@
 
 use crate::error::{Error, Result};
 use crate::ir::Dim;
+use crate::limits::Limits;
 use crate::proto::ValueInfoProto;
 use crate::proto::tensor_shape_proto::dimension::Value as DimValue;
 use crate::proto::type_proto::Value as TypeValue;
 use crate::tensor::DType;
-use crate::tensor::pb::MAX_TENSOR_ELEMENTS;
 
 /// What a `ValueInfoProto` declares: element type and shape, each `None` when not given.
 pub(super) type Declared = (Option<DType>, Option<Vec<Dim>>);
@@ -14,7 +14,9 @@ pub(super) type Declared = (Option<DType>, Option<Vec<Dim>>);
 /// Reads the declared type of a value. Non-tensor types (sequence, map, optional, sparse,
 /// opaque), unsupported element types and negative or impossibly large dimensions are errors;
 /// a dimension without a size or with an empty name is [`Dim::Symbolic`]`("?")`.
-pub(super) fn declared(info: &ValueInfoProto) -> Result<Declared> {
+/// A declared shape whose fixed dims alone hold more than [`Limits::max_tensor_elements`]
+/// elements is an [`Error::Limit`].
+pub(super) fn declared(info: &ValueInfoProto, limits: &Limits) -> Result<Declared> {
     let name = &info.name;
     let kind = match info.r#type.as_ref().and_then(|t| t.value.as_ref()) {
         None => return Ok((None, None)),
@@ -40,7 +42,7 @@ pub(super) fn declared(info: &ValueInfoProto) -> Result<Declared> {
             .map(|d| match &d.value {
                 Some(DimValue::DimValue(v)) => usize::try_from(*v)
                     .ok()
-                    .filter(|&d| d <= MAX_TENSOR_ELEMENTS)
+                    .filter(|&d| d <= limits.max_tensor_elements)
                     .map(Dim::Fixed)
                     .ok_or_else(|| {
                         Error::malformed(
@@ -53,7 +55,18 @@ pub(super) fn declared(info: &ValueInfoProto) -> Result<Declared> {
             })
             .collect::<Result<Vec<_>>>()
     });
-    Ok((dtype, shape.transpose()?))
+    let shape = shape.transpose()?;
+    if let Some(dims) = &shape {
+        let fixed: Vec<usize> = dims
+            .iter()
+            .filter_map(|d| match d {
+                Dim::Fixed(n) => Some(*n),
+                Dim::Symbolic(_) => None,
+            })
+            .collect();
+        limits.elements(&fixed, &format!("value '{name}' (declared)"))?;
+    }
+    Ok((dtype, shape))
 }
 
 fn not_tensor(name: &str, what: &str) -> Error {
