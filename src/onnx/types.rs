@@ -12,10 +12,9 @@ use crate::tensor::DType;
 pub(super) type Declared = (Option<DType>, Option<Vec<Dim>>);
 
 /// Reads the declared type of a value. Non-tensor types (sequence, map, optional, sparse,
-/// opaque), unsupported element types and negative or impossibly large dimensions are errors;
-/// a dimension without a size or with an empty name is [`Dim::Symbolic`]`("?")`.
-/// A declared shape whose fixed dims alone hold more than [`Limits::max_tensor_elements`]
-/// elements is an [`Error::Limit`].
+/// opaque), unsupported element types and negative dimensions are errors; a dimension without
+/// a size or with an empty name is [`Dim::Symbolic`]`("?")`. A declared shape whose fixed dims
+/// alone hold more than [`Limits::max_tensor_elements`] elements is an [`Error::Limit`].
 pub(super) fn declared(info: &ValueInfoProto, limits: &Limits) -> Result<Declared> {
     let name = &info.name;
     let kind = match info.r#type.as_ref().and_then(|t| t.value.as_ref()) {
@@ -40,16 +39,14 @@ pub(super) fn declared(info: &ValueInfoProto, limits: &Limits) -> Result<Declare
         s.dim
             .iter()
             .map(|d| match &d.value {
-                Some(DimValue::DimValue(v)) => usize::try_from(*v)
-                    .ok()
-                    .filter(|&d| d <= limits.max_tensor_elements)
-                    .map(Dim::Fixed)
-                    .ok_or_else(|| {
+                Some(DimValue::DimValue(v)) => {
+                    usize::try_from(*v).ok().map(Dim::Fixed).ok_or_else(|| {
                         Error::malformed(
                             "ONNX model",
                             format!("value '{name}' is declared with dimension {v}"),
                         )
-                    }),
+                    })
+                }
                 Some(DimValue::DimParam(p)) if !p.is_empty() => Ok(Dim::Symbolic(p.clone())),
                 _ => Ok(Dim::Symbolic("?".into())),
             })
