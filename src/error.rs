@@ -58,7 +58,7 @@ pub enum Error {
     /// Any other invalid input.
     #[error("{0}")]
     Invalid(String),
-    /// A resource bound ([`Limits`](crate::limits::Limits)) that the input would exceed.
+    /// A resource bound (the `limits` module) that the input would exceed.
     #[error("resource limit: {0}")]
     Limit(String),
     /// An error that happened while processing a file.

@@ -5,7 +5,6 @@
 //! claims a huge tensor is refused with [`Error::Limit`] instead of exhausting memory.
 
 use crate::error::{Error, Result};
-use crate::tensor::DType;
 
 /// The bounds a model is loaded and run within; see [`Limits::default`] for the defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,11 +49,11 @@ impl Limits {
         }
     }
 
-    /// The bytes of a tensor of `dtype` and `shape`, checking its elements (see
-    /// [`Limits::elements`]).
-    pub fn bytes(&self, dtype: DType, shape: &[usize], what: &str) -> Result<u64> {
+    /// The bytes of a tensor of `shape` with elements of `element_bytes`, checking its
+    /// elements (see [`Limits::elements`]).
+    pub fn bytes(&self, element_bytes: usize, shape: &[usize], what: &str) -> Result<u64> {
         let n = self.elements(shape, what)?;
-        Ok(n as u64 * dtype.size_bytes() as u64)
+        Ok((n as u64).saturating_mul(element_bytes as u64))
     }
 
     /// Checks a count of nodes (or initializers) against [`Limits::max_nodes`].

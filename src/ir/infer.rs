@@ -105,7 +105,7 @@ pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Fact
     // is allocated (the folding below allocates only within its own, smaller bound).
     let mut admit = |name: &str, dt: DType, shape: &[usize]| -> Result<()> {
         let what = format!("value '{name}'");
-        let b = limits.bytes(dt, shape, &what)?;
+        let b = limits.bytes(dt.size_bytes(), shape, &what)?;
         limits.add_bytes(&mut bytes, b, &what)
     };
     for (&id, b) in graph.inputs.iter().zip(inputs) {
