@@ -307,6 +307,42 @@ fn damaged_workloads_give_ok_or_a_typed_error() {
     assert!(tally.cases >= 1500);
 }
 
+#[test]
+fn damaged_accelerator_configs_give_ok_or_a_typed_error() {
+    use cdmsa::config::AcceleratorConfig;
+    use cdmsa::sched::Edf;
+    use cdmsa::sim::{Mode, requests, simulate, tenants};
+    use cdmsa::workload::Workload;
+    quiet_panics();
+    let mut w = Workload::default_embedded();
+    w.stop = cdmsa::workload::Stop::Requests(6);
+    let mut tally = Tally::default();
+    for (p, preset) in ["tiny", "tpu-msa", "nnpi-msa", "planaria-16"]
+        .iter()
+        .enumerate()
+    {
+        let text = std::fs::read_to_string(root().join(format!("presets/{preset}.toml"))).unwrap();
+        let mut r = rng(0xACC ^ p as u64);
+        for k in 0..150 {
+            let mut t = text.clone();
+            for _ in 0..r.random_range(1..=2) {
+                t = mutator::mutate_workload(&mut r, &t);
+            }
+            let start = Instant::now();
+            // A valid configuration must also lower, cost and simulate the default workload.
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                let cfg = AcceleratorConfig::from_toml(&t)?;
+                let models = tenants(&w, &cfg, false)?;
+                let reqs = requests(&w, &models, &cfg)?;
+                simulate(&cfg, &models, &reqs, &mut Edf, Mode::Timing).map(|_| true)
+            }));
+            tally.record(format!("{preset}.toml edit #{k}"), start, outcome);
+        }
+    }
+    tally.report("accelerator configs");
+    assert!(tally.cases >= 600 && tally.executed > 0);
+}
+
 /// A single line on stderr naming the file, exit 2, no panic — or a normal verdict.
 #[test]
 fn damaged_models_through_the_cli_exit_2_with_one_line() {
