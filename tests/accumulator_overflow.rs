@@ -48,7 +48,6 @@ fn matmul_integer(k: usize) -> Vec<u8> {
             }],
             ..GraphProto::default()
         }),
-        ..ModelProto::default()
     }
     .encode_to_vec()
 }

@@ -222,7 +222,6 @@ fn one_node_model(
             initializer: initializers,
             ..GraphProto::default()
         }),
-        ..ModelProto::default()
     }
     .encode_to_vec()
 }

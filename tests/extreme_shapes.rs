@@ -112,7 +112,6 @@ fn model(
             initializer: inits,
             ..GraphProto::default()
         }),
-        ..ModelProto::default()
     }
     .encode_to_vec()
 }

@@ -120,7 +120,7 @@ fn absurd_ints(r: &mut Rng, t: &mut TensorProto) -> bool {
     if t.data_type != 7 {
         return false;
     }
-    if !t.raw_data.is_empty() && t.raw_data.len() % 8 == 0 {
+    if !t.raw_data.is_empty() && t.raw_data.len().is_multiple_of(8) {
         let n = t.raw_data.len() / 8;
         let i = r.random_range(0..n);
         t.raw_data[i * 8..i * 8 + 8].copy_from_slice(&absurd(r).to_le_bytes());
@@ -212,7 +212,7 @@ pub fn mutate_model(r: &mut Rng, m: &mut ModelProto) -> Option<&'static str> {
             }
             Some("element type")
         }
-        8 | 9 | 10 => {
+        8..=10 => {
             let node = pick_mut(r, &mut g.node)?;
             let a = pick_mut(r, &mut node.attribute)?;
             absurd_attribute(r, a);
