@@ -273,7 +273,7 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType
                 )));
             }
             let group = a.group.max(1);
-            if xs[1] != ws[1] * group || !ws[0].is_multiple_of(group) {
+            if ws[1].checked_mul(group) != Some(xs[1]) || !ws[0].is_multiple_of(group) {
                 return Err(Error::Shape(format!(
                     "conv input channels {} do not match weight {ws:?} with group {group}",
                     xs[1]
@@ -298,7 +298,13 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType
         Op::ConvTranspose(a) => {
             let (xs, ws) = (f.shape(x()?), f.shape(input(node, 1)?));
             let win = Window::of_conv_transpose(a, xs, ws)?;
-            let mut out = vec![xs[0], ws[1] * a.conv.group];
+            let channels = ws[1].checked_mul(a.conv.group).ok_or_else(|| {
+                Error::Shape(format!(
+                    "{} output channels per group × group {} overflows",
+                    ws[1], a.conv.group
+                ))
+            })?;
+            let mut out = vec![xs[0], channels];
             out.extend(win.output);
             if let Some(b) = node.inputs.get(2).copied().flatten()
                 && f.shape(b) != [out[1]]
