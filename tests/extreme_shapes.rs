@@ -577,6 +577,36 @@ fn cases() -> Vec<(&'static str, Vec<u8>, bool)> {
             false,
         ),
         (
+            "per-axis quantization of a scalar",
+            model(
+                "QuantizeLinear",
+                &[],
+                &["x", "s", "z"],
+                vec![],
+                vec![
+                    f32s("s", &[2], &[1.0, 2.0]),
+                    tensor("z", 2, &[2], vec![0, 0]),
+                ],
+            ),
+            false,
+        ),
+        (
+            "per-axis dequantization of a scalar",
+            model(
+                "DequantizeLinear",
+                &[],
+                &["q", "s"],
+                vec![],
+                vec![tensor("q", 2, &[], vec![7]), f32s("s", &[2], &[1.0, 2.0])],
+            ),
+            false,
+        ),
+        (
+            "softmax of a scalar",
+            model("Softmax", &[], &["x"], vec![int("axis", 0)], vec![]),
+            false,
+        ),
+        (
             "broadcast 2^16 × 2^16 of constants",
             model(
                 "Add",
@@ -687,4 +717,28 @@ fn extreme_workload_numbers_saturate_or_are_refused() {
         }
     }
     assert!(accepted >= 3, "{accepted}");
+}
+
+/// Inputs the fuzzer found crashing (`tests/fuzz-regressions/`), kept as cases.
+#[test]
+fn fuzz_regressions_give_typed_errors() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let got = catch_unwind(AssertUnwindSafe(|| {
+            run_model_bytes(&bytes, &hostile_limits(), Precision::Native)
+        }));
+        assert!(
+            matches!(got, Ok(Err(_))),
+            "{}: {:?}",
+            f.display(),
+            got.map(|r| r.map_err(|e| e.to_string()))
+        );
+    }
 }
