@@ -58,6 +58,9 @@ pub enum Error {
     /// Any other invalid input.
     #[error("{0}")]
     Invalid(String),
+    /// A resource bound (the `limits` module) that the input would exceed.
+    #[error("resource limit: {0}")]
+    Limit(String),
     /// An error that happened while processing a file.
     #[error("{}: {source}", path.display())]
     InFile {

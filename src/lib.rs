@@ -13,6 +13,7 @@ pub mod eval;
 pub mod exec;
 pub mod ir;
 pub mod kernel;
+pub mod limits;
 pub mod lower;
 pub mod numeric;
 pub mod onnx;

@@ -155,6 +155,181 @@ fn malformed_inputs_exit_2_naming_file_node_and_op() {
     );
 }
 
+/// Like [`expect_error`], with the process's address space capped at 2 GiB: a refusal must
+/// come before any large allocation.
+fn expect_error_in_bounded_memory(args: &[&str], must_name: &[&str]) {
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 2097152 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_cdmsa"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("memory"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+    for s in must_name {
+        assert!(err.contains(s), "'{s}' not named in: {err}");
+    }
+}
+
+/// A one-node model: `op` reads `inputs` (graph input `x` of `x_dims`, or initializers).
+fn one_node_model(
+    op: &str,
+    x_dims: &[i64],
+    initializers: Vec<cdmsa::proto::TensorProto>,
+    inputs: &[&str],
+) -> Vec<u8> {
+    use cdmsa::proto::tensor_shape_proto::{Dimension, dimension::Value as Dim};
+    use cdmsa::proto::type_proto::{Tensor as TensorType, Value as TypeValue};
+    use cdmsa::proto::*;
+    let info = |name: &str, dims: Option<&[i64]>| ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(TypeValue::TensorType(TensorType {
+                elem_type: 1,
+                shape: dims.map(|d| TensorShapeProto {
+                    dim: d
+                        .iter()
+                        .map(|&v| Dimension {
+                            value: Some(Dim::DimValue(v)),
+                        })
+                        .collect(),
+                }),
+            })),
+        }),
+    };
+    ModelProto {
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        graph: Some(GraphProto {
+            node: vec![NodeProto {
+                name: "huge".into(),
+                op_type: op.into(),
+                input: inputs.iter().map(|s| s.to_string()).collect(),
+                output: vec!["y".into()],
+                ..NodeProto::default()
+            }],
+            input: vec![info("x", Some(x_dims))],
+            output: vec![info("y", None)],
+            initializer: initializers,
+            ..GraphProto::default()
+        }),
+    }
+    .encode_to_vec()
+}
+
+fn int64s(name: &str, values: &[i64]) -> cdmsa::proto::TensorProto {
+    cdmsa::proto::TensorProto {
+        name: name.into(),
+        data_type: 7,
+        dims: vec![values.len() as i64],
+        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_model_asking_for_a_trillion_elements_is_refused_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    // A declared input of 10^6 × 10^6 elements.
+    let declared = write(
+        "declared.onnx",
+        &one_node_model("Relu", &[1_000_000, 1_000_000], vec![], &["x"]),
+    );
+    expect_error_in_bounded_memory(
+        &["run", &declared],
+        &["declared.onnx", "'x'", "1000000000000 elements", "limit"],
+    );
+    // An initializer claiming 10^12 elements with no data: a few dozen bytes.
+    let mut stored = int64s("w", &[]);
+    stored.dims = vec![1_000_000, 1_000_000];
+    stored.data_type = 1;
+    let stored_file = write(
+        "stored.onnx",
+        &one_node_model("Add", &[1], vec![stored], &["x", "w"]),
+    );
+    assert!(std::fs::metadata(&stored_file).unwrap().len() < 200);
+    expect_error_in_bounded_memory(
+        &["run", &stored_file],
+        &["stored.onnx", "'w'", "1000000000000 elements"],
+    );
+    // Shapes asked for by runtime values: ConstantOfShape, Expand, Reshape and Range.
+    let huge = int64s("s", &[1_000_000, 1_000_000]);
+    let cos = write(
+        "constant_of_shape.onnx",
+        &one_node_model("ConstantOfShape", &[1], vec![huge.clone()], &["s"]),
+    );
+    expect_error_in_bounded_memory(
+        &["run", &cos],
+        &[
+            "constant_of_shape.onnx",
+            "node 'huge' (ConstantOfShape)",
+            "limit",
+        ],
+    );
+    let expand = write(
+        "expand.onnx",
+        &one_node_model("Expand", &[1], vec![huge.clone()], &["x", "s"]),
+    );
+    expect_error_in_bounded_memory(
+        &["run", &expand],
+        &["expand.onnx", "node 'huge' (Expand)", "limit"],
+    );
+    let range = write(
+        "range.onnx",
+        &one_node_model(
+            "Range",
+            &[1],
+            vec![
+                int64s("a", &[0]),
+                int64s("b", &[1_000_000_000_000]),
+                int64s("d", &[1]),
+            ],
+            &["a", "b", "d"],
+        ),
+    );
+    expect_error_in_bounded_memory(
+        &["run", &range],
+        &[
+            "range.onnx",
+            "node 'huge' (Range)",
+            "1000000000000 elements",
+        ],
+    );
+    // The limit is a flag: a small model is refused below it, accepted above it.
+    let small = write(
+        "small.onnx",
+        &one_node_model("Relu", &[1000, 1000], vec![], &["x"]),
+    );
+    expect_error(
+        &["run", &small, "--max-tensor-elements", "999999"],
+        &["small.onnx", "--max-tensor-elements"],
+    );
+    let o = cdmsa(&["run", &small, "--max-tensor-elements", "1000000"]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    expect_error(
+        &["run", &small, "--max-nodes", "0"],
+        &["small.onnx", "--max-nodes"],
+    );
+    expect_error(
+        &["run", &small, "--max-bytes", "100"],
+        &["small.onnx", "--max-bytes"],
+    );
+}
+
 #[test]
 fn inspect_reports_macs_and_cycles_per_layer() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,6 +5,7 @@ use std::path::Path;
 /// The layers, top (imported by everything) to bottom (imports anything).
 const LAYERS: &[&str] = &[
     "error",
+    "limits",
     "units",
     "numeric",
     "proto",

@@ -5,6 +5,7 @@ use super::{AccelArg, EXIT_MISMATCH, EXIT_PASS};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::kernel::Precision;
+use crate::limits::Limits;
 use crate::tensor::DType;
 use crate::verify::{RunRequest, Tolerance, verified_run};
 use std::path::{Path, PathBuf};
@@ -17,6 +18,8 @@ pub struct ConformanceArgs {
     dirs: Vec<PathBuf>,
     #[command(flatten)]
     accel: AccelArg,
+    #[command(flatten)]
+    limits: super::LimitArgs,
 }
 
 /// The tolerance of the ONNX backend tests: numpy's `assert_allclose(rtol=1e-3, atol=1e-7)`
@@ -58,7 +61,7 @@ enum Outcome {
     Skip(String),
 }
 
-fn run_one(dir: &Path, cfg: &AcceleratorConfig) -> Outcome {
+fn run_one(dir: &Path, cfg: &AcceleratorConfig, limits: &Limits) -> Outcome {
     let skip_or_fail = |e: Error| match &e {
         Error::InFile { source, .. }
             if matches!(**source, Error::Unsupported { .. } | Error::DType(_)) =>
@@ -68,7 +71,7 @@ fn run_one(dir: &Path, cfg: &AcceleratorConfig) -> Outcome {
         Error::Unsupported { .. } | Error::DType(_) => Outcome::Skip(e.to_string()),
         _ => Outcome::Fail(e.to_string()),
     };
-    let graph = match model(&dir.join("model.onnx")) {
+    let graph = match model(&dir.join("model.onnx"), limits) {
         Ok(g) => g,
         Err(e) => return skip_or_fail(e),
     };
@@ -108,6 +111,7 @@ fn run_one(dir: &Path, cfg: &AcceleratorConfig) -> Outcome {
 /// Runs the command; returns the exit code.
 pub fn run(args: ConformanceArgs) -> Result<i32> {
     let cfg = args.accel.load()?;
+    let limits = args.limits.limits();
     let mut tests = Vec::new();
     for d in &args.dirs {
         find_tests(d, &mut tests)?;
@@ -118,7 +122,7 @@ pub fn run(args: ConformanceArgs) -> Result<i32> {
             || t.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        match run_one(t, &cfg) {
+        match run_one(t, &cfg, &limits) {
             Outcome::Pass => {
                 passed += 1;
                 println!("PASS {name}");

@@ -3,7 +3,8 @@
 
 use crate::error::{Error, Result};
 use crate::ir::Graph;
-use crate::onnx::{decode_model, load_model};
+use crate::limits::Limits;
+use crate::onnx::{decode_model_within, load_model_within};
 use crate::tensor::Tensor;
 use crate::tensor::npy::read_npy;
 use crate::tensor::pb::{decode_pb, read_pb};
@@ -99,16 +100,16 @@ pub fn data_sets(dir: &Path) -> Result<Vec<DataSet>> {
         .collect()
 }
 
-/// Loads a model file, naming it in any error.
-pub fn model(path: &Path) -> Result<Graph> {
-    load_model(path).map_err(|e| e.in_file(path))
+/// Loads a model file within `limits`, naming it in any error.
+pub fn model(path: &Path, limits: &Limits) -> Result<Graph> {
+    load_model_within(path, limits).map_err(|e| e.in_file(path))
 }
 
-/// The embedded default model, input, reference and labels.
-pub fn embedded_default() -> Result<(Graph, Tensor, Tensor, Tensor)> {
+/// The embedded default model (loaded within `limits`), input, reference and labels.
+pub fn embedded_default(limits: &Limits) -> Result<(Graph, Tensor, Tensor, Tensor)> {
     let here = Path::new("<embedded>");
     Ok((
-        decode_model(embedded::MODEL, None).map_err(|e| e.in_file(here))?,
+        decode_model_within(embedded::MODEL, None, limits).map_err(|e| e.in_file(here))?,
         decode_pb(embedded::INPUT)?,
         decode_pb(embedded::OUTPUT)?,
         decode_pb(embedded::LABELS)?,

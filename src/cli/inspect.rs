@@ -26,6 +26,8 @@ pub struct InspectArgs {
     accel: AccelArg,
     #[command(flatten)]
     json: JsonArg,
+    #[command(flatten)]
+    limits: super::LimitArgs,
 }
 
 #[derive(Serialize)]
@@ -43,7 +45,7 @@ struct InspectReport {
 /// Runs the command; returns the exit code.
 pub fn run(args: InspectArgs) -> Result<i32> {
     let cfg = args.accel.load()?;
-    let graph = model(&args.model)?;
+    let graph = model(&args.model, &args.limits.limits())?;
     let bindings = if args.inputs.is_empty() {
         graph
             .declared_inputs(args.batch)

@@ -9,6 +9,7 @@ mod sweep;
 
 use crate::config::{AcceleratorConfig, PRESETS};
 use crate::error::Result;
+use crate::limits::Limits;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -57,6 +58,30 @@ struct AccelArg {
 impl AccelArg {
     fn load(&self) -> Result<AcceleratorConfig> {
         AcceleratorConfig::load(&self.accel)
+    }
+}
+
+/// Resource bounds on the models a command loads (see [`Limits`]).
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// The most elements any one tensor of a model may have (declared, stored or inferred).
+    #[arg(long, default_value_t = Limits::default().max_tensor_elements)]
+    max_tensor_elements: usize,
+    /// The most nodes (and initializers) a model's graph may have.
+    #[arg(long, default_value_t = Limits::default().max_nodes)]
+    max_nodes: usize,
+    /// The most bytes a model file, and all the tensors of one run together, may take.
+    #[arg(long, default_value_t = Limits::default().max_bytes)]
+    max_bytes: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_tensor_elements: self.max_tensor_elements,
+            max_nodes: self.max_nodes,
+            max_bytes: self.max_bytes,
+        }
     }
 }
 

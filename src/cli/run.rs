@@ -47,6 +47,8 @@ pub struct RunArgs {
     accel: AccelArg,
     #[command(flatten)]
     json: JsonArg,
+    #[command(flatten)]
+    limits: super::LimitArgs,
 }
 
 fn write_outputs(dir: &Path, report: &RunReport, outputs: &[Tensor]) -> Result<()> {
@@ -73,6 +75,7 @@ fn write_outputs(dir: &Path, report: &RunReport, outputs: &[Tensor]) -> Result<(
 /// Runs the command; returns the exit code.
 pub fn run(args: RunArgs) -> Result<i32> {
     let cfg = args.accel.load()?;
+    let limits = args.limits.limits();
     let tolerance = args
         .tolerance
         .as_deref()
@@ -81,7 +84,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
     let labels = args.labels.as_deref().map(read_tensor).transpose()?;
     let (graph, name, sets, labels) = match &args.model {
         None => {
-            let (g, input, output, labels) = inputs::embedded_default()?;
+            let (g, input, output, labels) = inputs::embedded_default(&limits)?;
             (
                 g,
                 embedded::NAME.to_string(),
@@ -94,7 +97,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
             )
         }
         Some(p) if p.is_dir() => {
-            let g = inputs::model(&p.join("model.onnx"))?;
+            let g = inputs::model(&p.join("model.onnx"), &limits)?;
             let sets = if args.inputs.is_empty() {
                 data_sets(p)?
             } else {
@@ -103,7 +106,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
             (g, p.display().to_string(), sets, labels)
         }
         Some(p) => (
-            inputs::model(p)?,
+            inputs::model(p, &limits)?,
             p.display().to_string(),
             Vec::new(),
             labels,

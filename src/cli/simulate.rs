@@ -9,7 +9,9 @@ use crate::report::simulation::{
 };
 use crate::report::write_json;
 use crate::sched::{self, CdMsa, CdMsaOptions, Policy};
-use crate::sim::{Mode, SimOptions, SimOutcome, TenantModel, requests, simulate_with, tenants};
+use crate::sim::{
+    Mode, SimOptions, SimOutcome, TenantModel, requests, simulate_with, tenants_within,
+};
 use crate::workload::Workload;
 use serde_json::json;
 use std::path::PathBuf;
@@ -49,6 +51,8 @@ pub struct SimulateArgs {
     trace: Option<PathBuf>,
     #[command(flatten)]
     json: JsonArg,
+    #[command(flatten)]
+    limits: super::LimitArgs,
 }
 
 fn report(
@@ -128,7 +132,7 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
         cooperation: !args.no_cooperation,
     };
     let mut policies = policies(&args.scheduler, options)?;
-    let models = tenants(&w, &cfg, functional)?;
+    let models = tenants_within(&w, &cfg, functional, &args.limits.limits())?;
     let reqs = requests(&w, &models, &cfg)?;
     let source = args.workload.as_ref().map_or(
         "embedded default (workloads/default.toml)".to_string(),

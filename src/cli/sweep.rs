@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::eval::{SweepResult, sweep};
 use crate::report::{plot, write_json};
 use crate::sched::{CdMsaOptions, Policy};
-use crate::sim::tenants;
+use crate::sim::tenants_within;
 use crate::workload::Workload;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -33,6 +33,8 @@ pub struct SweepArgs {
     plot: Option<PathBuf>,
     #[command(flatten)]
     json: JsonArg,
+    #[command(flatten)]
+    limits: super::LimitArgs,
 }
 
 fn parse_loads(s: &str) -> Result<Vec<f64>> {
@@ -106,7 +108,7 @@ pub fn run(args: SweepArgs) -> Result<i32> {
         .iter()
         .map(|p| p.name().to_string())
         .collect();
-    let models = tenants(&w, &cfg, false)?;
+    let models = tenants_within(&w, &cfg, false, &args.limits.limits())?;
     let bar = ProgressBar::new((names.len() * (loads.len() + 1)) as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} points {elapsed}")

@@ -2,7 +2,8 @@
 //! whose op needs no floating-point rounding is evaluated once, here, by the same code the
 //! vector unit runs ([`exact::eval`]); Shape is folded from the inferred shapes alone.
 
-use super::{Facts, Graph, Node, Op, exact, movement};
+use super::infer::infer_node;
+use super::{Facts, Graph, Node, Op, exact, generate, movement};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -42,6 +43,35 @@ pub(super) fn try_fold(g: &Graph, facts: &Facts, node: &Node) -> Result<Option<V
     let Some(consts) = consts else {
         return Ok(None);
     };
+    // The outputs' sizes are known before they are computed: nothing larger than the folding
+    // bound is allocated (broadcasts, Expand, ConstantOfShape, Pad and Range of small inputs can
+    // ask for huge outputs).
+    if let Op::Range = node.op {
+        let arg = |i: usize| {
+            consts
+                .get(i)
+                .copied()
+                .flatten()
+                .ok_or_else(|| Error::Shape(format!("input {i} is missing")))
+        };
+        let n = generate::range_len(arg(0)?, arg(1)?, arg(2)?)?;
+        if n > MAX_FOLD_ELEMENTS {
+            return Err(Error::Limit(format!(
+                "Range would have {n} elements; a Range is computed when the model is specialised and may have at most {MAX_FOLD_ELEMENTS}"
+            )));
+        }
+    } else {
+        match infer_node(g, facts, node) {
+            Ok(outs)
+                if outs.iter().all(|(_, shape)| {
+                    shape
+                        .iter()
+                        .try_fold(1usize, |n, &d| n.checked_mul(d.max(1)))
+                        .is_some_and(|n| n <= MAX_FOLD_ELEMENTS)
+                }) => {}
+            _ => return Ok(None),
+        }
+    }
     let Some(outs) = exact::eval(&node.op, &consts)? else {
         return Ok(None);
     };

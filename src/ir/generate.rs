@@ -43,10 +43,8 @@ fn count(n: f64) -> Result<usize> {
     Ok(n.ceil().max(0.0) as usize)
 }
 
-/// Range(start, limit, delta): `start + i·delta` for `i < max(ceil((limit − start)/delta), 0)`.
-/// Integers are exact; float32 computes in f32; float16 and bfloat16 compute in f32 (the
-/// default `stash_type`) and round once.
-pub fn range(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<Tensor> {
+/// The three Range scalars, of one element type.
+fn range_operands(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<[Tensor; 3]> {
     let (s, l, d) = (
         scalar(start, "start")?,
         scalar(limit, "limit")?,
@@ -60,6 +58,13 @@ pub fn range(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<Tensor> {
             d.dtype()
         )));
     }
+    Ok([s, l, d])
+}
+
+/// The number of elements `Range(start, limit, delta)` has, computed without allocating (so a
+/// caller can refuse a huge one first).
+pub fn range_len(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<usize> {
+    let [s, l, d] = range_operands(start, limit, delta)?;
     let dt = s.dtype();
     if matches!(dt, DType::I32 | DType::I64) {
         let [s, l, d] = [&s, &l, &d].map(|t| t.to_i64_vec().map(|v| v[0]));
@@ -69,19 +74,36 @@ pub fn range(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<Tensor> {
         }
         let span = i128::from(l) - i128::from(s);
         let n = (span + i128::from(d) - i128::from(d.signum())) / i128::from(d);
-        let n = usize::try_from(n.max(0)).map_err(|_| Error::Shape("Range too long".into()))?;
+        return usize::try_from(n.max(0)).map_err(|_| Error::Shape("Range too long".into()));
+    }
+    if !dt.is_float() {
+        return Err(Error::DType(format!("Range of {dt}")));
+    }
+    let (s, l, d) = (first(&s), first(&l), first(&d));
+    count(f64::from(l - s) / f64::from(d))
+}
+
+fn first(t: &Tensor) -> f32 {
+    t.to_f32().iter().copied().next().unwrap_or(f32::NAN)
+}
+
+/// Range(start, limit, delta): `start + i·delta` for `i < max(ceil((limit − start)/delta), 0)`.
+/// Integers are exact; float32 computes in f32; float16 and bfloat16 compute in f32 (the
+/// default `stash_type`) and round once. Callers bound the length first with [`range_len`].
+pub fn range(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<Tensor> {
+    let n = range_len(start, limit, delta)?;
+    let [s, _, d] = range_operands(start, limit, delta)?;
+    let dt = s.dtype();
+    if matches!(dt, DType::I32 | DType::I64) {
+        let [s, d] = [&s, &d].map(|t| t.to_i64_vec().map(|v| v[0]));
+        let (s, d) = (s?, d?);
         let v: Vec<i64> = (0..n as i64)
             .map(|i| s.wrapping_add(i.wrapping_mul(d)))
             .collect();
         let a = ArrayD::from_shape_vec(IxDyn(&[n]), v).map_err(|e| Error::Shape(e.to_string()))?;
         return Ok(Tensor::I64(a).cast(dt));
     }
-    if !dt.is_float() {
-        return Err(Error::DType(format!("Range of {dt}")));
-    }
-    let first = |t: &Tensor| t.to_f32().iter().copied().next().unwrap_or(f32::NAN);
-    let (s, l, d) = (first(&s), first(&l), first(&d));
-    let n = count(f64::from(l - s) / f64::from(d))?;
+    let (s, d) = (first(&s), first(&d));
     let v: Vec<f32> = (0..n).map(|i| s + i as f32 * d).collect();
     let a = ArrayD::from_shape_vec(IxDyn(&[n]), v).map_err(|e| Error::Shape(e.to_string()))?;
     Ok(Tensor::from_f32(a, dt))

@@ -99,8 +99,18 @@ pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Fact
                 .any(|&i| n.inputs.get(i).copied().flatten() == Some(id))
         })
     };
+    let limits = graph.limits;
+    let mut bytes = 0u64;
+    // Every value's size is checked against the graph's limits before anything of that size
+    // is allocated (the folding below allocates only within its own, smaller bound).
+    let mut admit = |name: &str, dt: DType, shape: &[usize]| -> Result<()> {
+        let what = format!("value '{name}'");
+        let b = limits.bytes(dt.size_bytes(), shape, &what)?;
+        limits.add_bytes(&mut bytes, b, &what)
+    };
     for (&id, b) in graph.inputs.iter().zip(inputs) {
         check_declared(graph, id, b.dtype, &b.shape)?;
+        admit(&graph.value(id).name, b.dtype, &b.shape)?;
         facts.set(id, b.dtype, b.shape.clone());
         if let Some(v) = &b.value
             && decides_shape(id)
@@ -132,6 +142,7 @@ pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Fact
         if let Some(outs) = try_fold(&g, &facts, &node).map_err(fail)? {
             count(outs.len())?;
             for (&o, t) in node.outputs.iter().zip(outs) {
+                admit(&g.values[o.0].name, t.dtype(), t.shape()).map_err(fail)?;
                 facts.set(o, t.dtype(), t.shape().to_vec());
                 g.values[o.0].constant = Some(t);
             }
@@ -140,6 +151,7 @@ pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Fact
         let typed = infer_node(&g, &facts, &node).map_err(fail)?;
         count(typed.len())?;
         for (&o, (dt, shape)) in node.outputs.iter().zip(typed) {
+            admit(&g.values[o.0].name, dt, &shape).map_err(fail)?;
             facts.set(o, dt, shape);
         }
         kept.push(node);
@@ -234,7 +246,7 @@ fn same_dtype(f: &Facts, ids: &[ValueId]) -> Result<DType> {
 }
 
 /// Output types and shapes of one node.
-fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType, Vec<usize>)>> {
+pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType, Vec<usize>)>> {
     let x = || input(node, 0);
     let same = |shape: Vec<usize>| -> Result<Vec<(DType, Vec<usize>)>> {
         Ok(vec![(f.dtype(x()?), shape)])
@@ -261,7 +273,7 @@ fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType, Vec<usize
                 )));
             }
             let group = a.group.max(1);
-            if xs[1] != ws[1] * group || !ws[0].is_multiple_of(group) {
+            if ws[1].checked_mul(group) != Some(xs[1]) || !ws[0].is_multiple_of(group) {
                 return Err(Error::Shape(format!(
                     "conv input channels {} do not match weight {ws:?} with group {group}",
                     xs[1]
@@ -286,7 +298,13 @@ fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType, Vec<usize
         Op::ConvTranspose(a) => {
             let (xs, ws) = (f.shape(x()?), f.shape(input(node, 1)?));
             let win = Window::of_conv_transpose(a, xs, ws)?;
-            let mut out = vec![xs[0], ws[1] * a.conv.group];
+            let channels = ws[1].checked_mul(a.conv.group).ok_or_else(|| {
+                Error::Shape(format!(
+                    "{} output channels per group × group {} overflows",
+                    ws[1], a.conv.group
+                ))
+            })?;
+            let mut out = vec![xs[0], channels];
             out.extend(win.output);
             if let Some(b) = node.inputs.get(2).copied().flatten()
                 && f.shape(b) != [out[1]]

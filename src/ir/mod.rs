@@ -58,6 +58,9 @@ pub struct Graph {
     pub outputs: Vec<ValueId>,
     /// The default-domain opset the model was exported with.
     pub opset: i64,
+    /// The resource bounds the model was loaded with; specialisation checks every inferred
+    /// shape against them.
+    pub limits: crate::limits::Limits,
 }
 
 impl Graph {
@@ -98,7 +101,8 @@ pub mod resize;
 pub use infer::{Facts, InputBinding, matmul_shape, promote_matmul, specialize};
 
 impl Graph {
-    /// The runtime inputs as declared, symbolic dims bound to `batch`.
+    /// The runtime inputs as declared, symbolic dims bound to `batch`; an input larger than
+    /// the graph's [`limits`](Graph::limits) is an error.
     pub fn declared_inputs(&self, batch: usize) -> crate::error::Result<Vec<InputBinding>> {
         use crate::error::Error;
         self.inputs
@@ -111,10 +115,12 @@ impl Graph {
                 let shape = v.shape.as_ref().ok_or_else(|| {
                     Error::Shape(format!("input '{}' has no declared shape", v.name))
                 })?;
-                let dims = shape
+                let dims: Vec<usize> = shape
                     .iter()
                     .map(|d| if let Dim::Fixed(n) = d { *n } else { batch })
                     .collect();
+                self.limits
+                    .elements(&dims, &format!("input '{}'", v.name))?;
                 Ok(InputBinding::shape_only(dtype, dims))
             })
             .collect()

@@ -131,12 +131,14 @@ pub struct SliceAxis {
 impl SliceAxis {
     /// Elements selected along the axis.
     pub fn len(&self) -> usize {
-        let n = if self.step > 0 {
-            (self.end - self.start + self.step - 1) / self.step
+        // In i128: a step of ±2^63 or a start and end at opposite extremes stay exact.
+        let (start, end, step) = (self.start as i128, self.end as i128, self.step as i128);
+        let n = if step > 0 {
+            (end - start + step - 1) / step
         } else {
-            (self.start - self.end - self.step - 1) / -self.step
+            (start - end - step - 1) / -step
         };
-        n.max(0) as usize
+        usize::try_from(n.max(0)).unwrap_or(usize::MAX)
     }
 
     /// True when nothing is selected.

@@ -33,14 +33,27 @@ pub fn resolve(rank: usize, pads: &[i64], axes: Option<&[i64]>) -> Result<Vec<(i
     Ok(out)
 }
 
-/// The padded shape (a negative pad removes elements; nothing may go below zero).
+/// The largest pad magnitude: a larger one would make a tensor beyond any element limit, and
+/// bounding it keeps every index computation of [`pad`] within i64.
+const MAX_PAD: u64 = 1 << 40;
+
+/// The padded shape (a negative pad removes elements; nothing may go below zero). Every
+/// [`pad`] goes through it, so it also rejects pads too large for the index arithmetic.
 pub fn padded_shape(shape: &[usize], pads: &[(i64, i64)]) -> Result<Vec<usize>> {
     shape
         .iter()
         .zip(pads)
         .map(|(&d, &(b, e))| {
-            usize::try_from(d as i64 + b + e)
-                .map_err(|_| Error::Shape(format!("pad ({b}, {e}) leaves nothing of dim {d}")))
+            if b.unsigned_abs() > MAX_PAD || e.unsigned_abs() > MAX_PAD {
+                return Err(Error::Shape(format!(
+                    "pad ({b}, {e}) is larger than {MAX_PAD} in magnitude"
+                )));
+            }
+            i64::try_from(d)
+                .ok()
+                .and_then(|d| d.checked_add(b)?.checked_add(e))
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| Error::Shape(format!("pad ({b}, {e}) leaves nothing of dim {d}")))
         })
         .collect()
 }

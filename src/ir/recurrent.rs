@@ -30,8 +30,10 @@ pub fn unroll(g: &mut Graph, facts: &Facts) -> Result<bool> {
             prefix: node.name.clone(),
             next: 0,
         };
-        b.lstm(&node, a, facts)
-            .map_err(|e| Error::node(&node.name, node.op.name(), e.to_string()))?;
+        b.lstm(&node, a, facts).map_err(|e| match e {
+            e @ Error::Limit(_) => e,
+            e => Error::node(&node.name, node.op.name(), e.to_string()),
+        })?;
         changed = true;
     }
     g.nodes = nodes;
@@ -151,6 +153,12 @@ impl Builder<'_> {
         let x = input(node, 0)?;
         let xs = facts.shape(x);
         let (seq, batch, h) = (xs[0], xs[1], a.hidden);
+        // About 24 nodes per step and direction; the graph's node bound holds for the result.
+        let steps = seq.saturating_mul(a.direction.count());
+        let total = steps.saturating_mul(24).saturating_add(self.nodes.len());
+        self.g
+            .limits
+            .nodes(total, &format!("the graph unrolled over {seq} steps"))?;
         let dirs: Vec<bool> = match a.direction {
             LstmDirection::Forward => vec![false],
             LstmDirection::Reverse => vec![true],

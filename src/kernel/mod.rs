@@ -20,7 +20,9 @@ pub struct GemmShape {
 impl GemmShape {
     /// Multiply-accumulates in the GEMM.
     pub fn macs(&self) -> u64 {
-        self.m as u64 * self.k as u64 * self.n as u64
+        (self.m as u64)
+            .saturating_mul(self.k as u64)
+            .saturating_mul(self.n as u64)
     }
 }
 

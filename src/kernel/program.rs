@@ -102,7 +102,7 @@ pub struct Traffic {
 impl GemmKernel {
     /// Total multiply-accumulates.
     pub fn macs(&self) -> u64 {
-        self.shape.macs() * self.problems as u64
+        self.shape.macs().saturating_mul(self.problems as u64)
     }
 
     /// DRAM bytes one tile job moves: its B block when weights stream, its A rows and C

@@ -316,14 +316,17 @@ fn unary_ops(u: Unary) -> u64 {
 }
 
 /// Element-operations a vector-unit node performs.
+/// The product of `dims` as a u64, saturating (work estimates of absurd shapes stay finite).
+fn product(dims: &[usize]) -> u64 {
+    dims.iter().fold(1u64, |n, &d| n.saturating_mul(d as u64))
+}
+
 fn vector_work(node: &Node, f: &Facts) -> Result<u64> {
     let out: u64 = node
         .outputs
         .iter()
-        .map(|&o| f.shape(o).iter().product::<usize>() as u64)
-        .sum();
-    let inp =
-        |i: usize| -> Result<u64> { Ok(f.shape(input(node, i)?).iter().product::<usize>() as u64) };
+        .fold(0u64, |s, &o| s.saturating_add(product(f.shape(o))));
+    let inp = |i: usize| -> Result<u64> { Ok(product(f.shape(input(node, i)?))) };
     Ok(match &node.op {
         Op::Reshape { .. }
         | Op::Flatten { .. }
@@ -331,28 +334,26 @@ fn vector_work(node: &Node, f: &Facts) -> Result<u64> {
         | Op::Unsqueeze { .. }
         | Op::Identity
         | Op::Shape { .. } => 0,
-        Op::MaxPool(p) | Op::AveragePool(p) => {
-            out * p.kernel_shape.iter().product::<usize>() as u64
-        }
+        Op::MaxPool(p) | Op::AveragePool(p) => out.saturating_mul(product(&p.kernel_shape)),
         Op::GlobalAveragePool | Op::GlobalMaxPool => inp(0)?,
-        Op::BatchNormalization { .. } => 2 * out,
-        Op::Softmax { .. } => 3 * out,
-        Op::Unary(u) => unary_ops(*u) * out,
+        Op::BatchNormalization { .. } => out.saturating_mul(2),
+        Op::Softmax { .. } => out.saturating_mul(3),
+        Op::Unary(u) => out.saturating_mul(unary_ops(*u)),
         // One product of logarithm and exponential per element.
-        Op::Pow => 16 * out,
+        Op::Pow => out.saturating_mul(16),
         // A reduction reads every input element once (a mean adds one division per output).
-        Op::Reduce(_) => inp(0)? + out,
+        Op::Reduce(_) => inp(0)?.saturating_add(out),
         // Mean and variance passes over the input, then normalize, scale and shift.
-        Op::LayerNormalization { .. } => 5 * inp(0)?,
+        Op::LayerNormalization { .. } => inp(0)?.saturating_mul(5),
         // Variadic Min/Max: one comparison per extra operand.
-        Op::Min | Op::Max => out * node.inputs.len().saturating_sub(1).max(1) as u64,
+        Op::Min | Op::Max => out.saturating_mul(node.inputs.len().saturating_sub(1).max(1) as u64),
         // Linear: a multiply-add per blended neighbour along each resampled axis.
         Op::Resize(a) => match a.mode {
             ResizeMode::Nearest(_) => out,
-            ResizeMode::Linear => 2 * out * f.shape(input(node, 0)?).len() as u64,
+            ResizeMode::Linear => out.saturating_mul(2 * f.shape(input(node, 0)?).len() as u64),
         },
         // Min and max over the input, then a division and rounding per element.
-        Op::DynamicQuantizeLinear => 2 * inp(0)? + 2 * out,
+        Op::DynamicQuantizeLinear => inp(0)?.saturating_add(out).saturating_mul(2),
         _ => out,
     })
 }

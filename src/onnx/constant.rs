@@ -2,8 +2,9 @@
 
 use super::ctx::NodeCtx;
 use crate::error::Result;
+use crate::limits::Limits;
 use crate::tensor::Tensor;
-use crate::tensor::pb::tensor_from_proto;
+use crate::tensor::pb::tensor_from_proto_within;
 use ndarray::{Array1, ArrayD, IxDyn};
 use std::path::Path;
 
@@ -20,8 +21,13 @@ const VALUE_ATTRS: [(&str, i64); 8] = [
 ];
 
 /// The value of a `Constant` node: exactly one of its value attributes.
-/// `value_float(s)` become float32 scalars (vectors), `value_int(s)` int64 ones.
-pub(super) fn constant(cx: &mut NodeCtx, base_dir: Option<&Path>) -> Result<Tensor> {
+/// `value_float(s)` become float32 scalars (vectors), `value_int(s)` int64 ones. A tensor
+/// larger than `limits` is refused before it is decoded.
+pub(super) fn constant(
+    cx: &mut NodeCtx,
+    base_dir: Option<&Path>,
+    limits: &Limits,
+) -> Result<Tensor> {
     cx.inputs(0, 0)?;
     let present: Vec<&str> = VALUE_ATTRS
         .iter()
@@ -41,7 +47,7 @@ pub(super) fn constant(cx: &mut NodeCtx, base_dir: Option<&Path>) -> Result<Tens
     let scalar = IxDyn(&[]);
     let tensor = match attr {
         "value" => match cx.tensor(attr)? {
-            Some(t) => tensor_from_proto(t, base_dir)
+            Some(t) => tensor_from_proto_within(t, base_dir, limits)
                 .map_err(|e| cx.err(format!("attribute 'value': {e}")))?,
             None => return Err(cx.err("has no value attribute")),
         },

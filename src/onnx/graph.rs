@@ -9,26 +9,42 @@ use super::types::declared;
 use super::{WHAT, ops};
 use crate::error::{Error, Result};
 use crate::ir::{Dim, Graph, Node, Op, Value, ValueId};
-use crate::proto::{GraphProto, NodeProto};
+use crate::limits::Limits;
+use crate::proto::{GraphProto, NodeProto, TensorProto};
 use crate::tensor::Tensor;
-use crate::tensor::pb::tensor_from_proto;
+use crate::tensor::pb::tensor_from_proto_within;
 use std::collections::HashMap;
 use std::path::Path;
 
 /// Builds the IR graph of `g` for the default-domain `opset`; external tensor data is
 /// read relative to `base_dir`.
-pub(super) fn build(g: &GraphProto, opset: i64, base_dir: Option<&Path>) -> Result<Graph> {
+/// Nothing larger than `limits` is allocated: node and initializer counts, every tensor's
+/// elements and the constants' total bytes are checked first.
+pub(super) fn build(
+    g: &GraphProto,
+    opset: i64,
+    base_dir: Option<&Path>,
+    limits: &Limits,
+) -> Result<Graph> {
     if !g.sparse_initializer.is_empty() {
         return Err(Error::Invalid(
             "sparse initializers are not supported".into(),
         ));
     }
+    limits.nodes(g.node.len(), "nodes")?;
+    limits.nodes(g.initializer.len(), "initializers")?;
+    limits.nodes(
+        g.input.len() + g.output.len() + g.value_info.len(),
+        "declared values",
+    )?;
     let mut b = Builder {
         graph: Graph {
             opset,
+            limits: *limits,
             ..Graph::default()
         },
         ids: HashMap::new(),
+        constant_bytes: 0,
     };
     b.inputs_and_initializers(g, base_dir)?;
     let pending = b.nodes(g, base_dir)?;
@@ -49,6 +65,8 @@ struct Pending<'a> {
 struct Builder {
     graph: Graph,
     ids: HashMap<String, ValueId>,
+    /// Bytes of the constants decoded so far (bounded by [`Limits::max_bytes`]).
+    constant_bytes: u64,
 }
 
 impl Builder {
@@ -61,6 +79,19 @@ impl Builder {
         let id = self.graph.add_value(value);
         self.ids.insert(name, id);
         Some(id)
+    }
+
+    /// Decodes a tensor within the graph's limits, counting its bytes.
+    fn decode(&mut self, t: &TensorProto, base_dir: Option<&Path>) -> Result<Tensor> {
+        let limits = self.graph.limits;
+        let tensor = tensor_from_proto_within(t, base_dir, &limits)?;
+        let bytes = (tensor.len() * tensor.dtype().size_bytes()) as u64;
+        limits.add_bytes(
+            &mut self.constant_bytes,
+            bytes,
+            &format!("tensor '{}'", t.name),
+        )?;
+        Ok(tensor)
     }
 
     /// Adds a constant value.
@@ -81,10 +112,8 @@ impl Builder {
             if t.name.is_empty() {
                 return Err(Error::malformed(WHAT, "an initializer has no name"));
             }
-            if tensors
-                .insert(&t.name, tensor_from_proto(t, base_dir)?)
-                .is_some()
-            {
+            let tensor = self.decode(t, base_dir)?;
+            if tensors.insert(&t.name, tensor).is_some() {
                 return Err(defined_twice(&t.name));
             }
         }
@@ -92,7 +121,7 @@ impl Builder {
             if info.name.is_empty() {
                 return Err(Error::malformed(WHAT, "a graph input has no name"));
             }
-            let (dtype, shape) = declared(info)?;
+            let (dtype, shape) = declared(info, &self.graph.limits)?;
             let Some(t) = tensors.remove(info.name.as_str()) else {
                 let value = Value {
                     name: info.name.clone(),
@@ -152,7 +181,14 @@ impl Builder {
             }
             let mut cx = NodeCtx::new(proto, &name, self.graph.opset)?;
             if proto.op_type == "Constant" {
-                let t = constant(&mut cx, base_dir)?;
+                let limits = self.graph.limits;
+                let t = constant(&mut cx, base_dir, &limits)?;
+                let bytes = (t.len() * t.dtype().size_bytes()) as u64;
+                limits.add_bytes(
+                    &mut self.constant_bytes,
+                    bytes,
+                    &format!("node '{name}' (Constant)"),
+                )?;
                 let output = cx
                     .finish()?
                     .into_iter()
@@ -208,7 +244,7 @@ impl Builder {
                 continue;
             };
             if v.constant.is_none() {
-                let (dtype, shape) = declared(info)?;
+                let (dtype, shape) = declared(info, &self.graph.limits)?;
                 v.dtype = v.dtype.or(dtype);
                 if v.shape.is_none() {
                     v.shape = shape;

@@ -20,6 +20,7 @@ pub use opset::{MAX_OPSET, MIN_OPSET};
 
 use crate::error::{Error, Result, read_file};
 use crate::ir::Graph;
+use crate::limits::Limits;
 use crate::proto::ModelProto;
 use prost::Message;
 use std::path::Path;
@@ -27,21 +28,63 @@ use std::path::Path;
 /// What errors about the model's structure call it.
 const WHAT: &str = "ONNX model";
 
-/// Reads and imports an `.onnx` file; external data is read relative to its directory.
-/// Errors name the file.
+/// Reads and imports an `.onnx` file within the default [`Limits`]; external data is read
+/// relative to its directory. Errors name the file.
 pub fn load_model(path: &Path) -> Result<Graph> {
-    let bytes = read_file(path)?;
-    decode_model(&bytes, path.parent()).map_err(|e| e.in_file(path))
+    load_model_within(path, &Limits::default())
 }
 
-/// Imports a serialized `ModelProto`; external tensor data is read relative to `base_dir`
-/// (without it, external data is an error).
+/// [`load_model`] within `limits`: a file larger than [`Limits::max_bytes`] is refused before
+/// it is read.
+pub fn load_model_within(path: &Path, limits: &Limits) -> Result<Graph> {
+    let size = std::fs::metadata(path)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .len();
+    if size > limits.max_bytes {
+        return Err(Error::Limit(format!(
+            "the file has {size} bytes, more than the limit of {} (--max-bytes)",
+            limits.max_bytes
+        ))
+        .in_file(path));
+    }
+    let bytes = read_file(path)?;
+    decode_model_within(&bytes, path.parent(), limits).map_err(|e| e.in_file(path))
+}
+
+/// Imports a serialized `ModelProto` within the default [`Limits`]; external tensor data is
+/// read relative to `base_dir` (without it, external data is an error).
 pub fn decode_model(bytes: &[u8], base_dir: Option<&Path>) -> Result<Graph> {
+    decode_model_within(bytes, base_dir, &Limits::default())
+}
+
+/// Imports model bytes from anywhere (no external data) within `limits`: the entry point of
+/// the fuzz targets. Any input gives a graph or an error, never a panic, and allocates within
+/// `limits`.
+pub fn load_model_bytes(bytes: &[u8], limits: &Limits) -> Result<Graph> {
+    decode_model_within(bytes, None, limits)
+}
+
+/// [`decode_model`] within `limits`; the graph keeps them for specialisation.
+pub fn decode_model_within(
+    bytes: &[u8],
+    base_dir: Option<&Path>,
+    limits: &Limits,
+) -> Result<Graph> {
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(Error::Limit(format!(
+            "the model has {} bytes, more than the limit of {} (--max-bytes)",
+            bytes.len(),
+            limits.max_bytes
+        )));
+    }
     let model = ModelProto::decode(bytes).map_err(|e| Error::malformed(WHAT, e.to_string()))?;
     let opset = opset::default_opset(&model.opset_import)?;
     let graph = model
         .graph
         .as_ref()
         .ok_or_else(|| Error::malformed(WHAT, "the model has no graph"))?;
-    graph::build(graph, opset, base_dir)
+    graph::build(graph, opset, base_dir, limits)
 }

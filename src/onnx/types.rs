@@ -2,19 +2,20 @@
 
 use crate::error::{Error, Result};
 use crate::ir::Dim;
+use crate::limits::Limits;
 use crate::proto::ValueInfoProto;
 use crate::proto::tensor_shape_proto::dimension::Value as DimValue;
 use crate::proto::type_proto::Value as TypeValue;
 use crate::tensor::DType;
-use crate::tensor::pb::MAX_TENSOR_ELEMENTS;
 
 /// What a `ValueInfoProto` declares: element type and shape, each `None` when not given.
 pub(super) type Declared = (Option<DType>, Option<Vec<Dim>>);
 
 /// Reads the declared type of a value. Non-tensor types (sequence, map, optional, sparse,
-/// opaque), unsupported element types and negative or impossibly large dimensions are errors;
-/// a dimension without a size or with an empty name is [`Dim::Symbolic`]`("?")`.
-pub(super) fn declared(info: &ValueInfoProto) -> Result<Declared> {
+/// opaque), unsupported element types and negative dimensions are errors; a dimension without
+/// a size or with an empty name is [`Dim::Symbolic`]`("?")`. A declared shape whose fixed dims
+/// alone hold more than [`Limits::max_tensor_elements`] elements is an [`Error::Limit`].
+pub(super) fn declared(info: &ValueInfoProto, limits: &Limits) -> Result<Declared> {
     let name = &info.name;
     let kind = match info.r#type.as_ref().and_then(|t| t.value.as_ref()) {
         None => return Ok((None, None)),
@@ -38,22 +39,31 @@ pub(super) fn declared(info: &ValueInfoProto) -> Result<Declared> {
         s.dim
             .iter()
             .map(|d| match &d.value {
-                Some(DimValue::DimValue(v)) => usize::try_from(*v)
-                    .ok()
-                    .filter(|&d| d <= MAX_TENSOR_ELEMENTS)
-                    .map(Dim::Fixed)
-                    .ok_or_else(|| {
+                Some(DimValue::DimValue(v)) => {
+                    usize::try_from(*v).ok().map(Dim::Fixed).ok_or_else(|| {
                         Error::malformed(
                             "ONNX model",
                             format!("value '{name}' is declared with dimension {v}"),
                         )
-                    }),
+                    })
+                }
                 Some(DimValue::DimParam(p)) if !p.is_empty() => Ok(Dim::Symbolic(p.clone())),
                 _ => Ok(Dim::Symbolic("?".into())),
             })
             .collect::<Result<Vec<_>>>()
     });
-    Ok((dtype, shape.transpose()?))
+    let shape = shape.transpose()?;
+    if let Some(dims) = &shape {
+        let fixed: Vec<usize> = dims
+            .iter()
+            .filter_map(|d| match d {
+                Dim::Fixed(n) => Some(*n),
+                Dim::Symbolic(_) => None,
+            })
+            .collect();
+        limits.elements(&fixed, &format!("value '{name}' (declared)"))?;
+    }
+    Ok((dtype, shape))
 }
 
 fn not_tensor(name: &str, what: &str) -> Error {

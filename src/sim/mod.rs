@@ -12,7 +12,7 @@ mod tenant;
 
 pub use engine::{simulate, simulate_with};
 pub use record::{RequestRecord, TenantCounters};
-pub use setup::{isolated_latency, requests, tenants};
+pub use setup::{isolated_latency, requests, tenants, tenants_within};
 pub use tenant::{Job, Layer, TenantModel};
 
 use crate::exec::Fault;

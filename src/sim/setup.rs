@@ -6,8 +6,9 @@ use super::{Mode, RequestSpec, SimOptions, TenantModel, simulate_with};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::exec::record;
+use crate::limits::Limits;
 use crate::lower::lower_at;
-use crate::onnx::load_model;
+use crate::onnx::load_model_within;
 use crate::sched::Edf;
 use crate::tensor::Tensor;
 use crate::units::Cycles;
@@ -34,17 +35,28 @@ pub fn isolated_latency(cfg: &AcceleratorConfig, tenant: &TenantModel) -> Result
 }
 
 /// Lowers every tenant's model for `cfg` and measures its isolated latency; with
-/// `functional`, also records its isolated values on a seeded input.
+/// `functional`, also records its isolated values on a seeded input. Models are loaded within
+/// the default [`Limits`].
 pub fn tenants(
     w: &Workload,
     cfg: &AcceleratorConfig,
     functional: bool,
 ) -> Result<Vec<TenantModel>> {
+    tenants_within(w, cfg, functional, &Limits::default())
+}
+
+/// [`tenants`] with models loaded within `limits`.
+pub fn tenants_within(
+    w: &Workload,
+    cfg: &AcceleratorConfig,
+    functional: bool,
+    limits: &Limits,
+) -> Result<Vec<TenantModel>> {
     w.tenants
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let graph = load_model(&t.model)?;
+            let graph = load_model_within(&t.model, limits)?;
             let bindings = graph
                 .declared_inputs(t.batch)
                 .map_err(|e| e.in_file(&t.model))?;

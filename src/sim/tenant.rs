@@ -47,6 +47,7 @@ pub struct Layer {
 }
 
 /// A tenant ready to simulate.
+#[derive(Debug, Clone)]
 pub struct TenantModel {
     /// Its id (index in the tenant list).
     pub id: TenantId,

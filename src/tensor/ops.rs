@@ -5,11 +5,12 @@ use crate::error::{Error, Result};
 use crate::map_tensor_same;
 use ndarray::{Axis, IxDyn, Slice};
 
-/// Resolves a possibly negative axis against `rank` (`-1` is the last axis).
+/// Resolves a possibly negative axis against `rank` (`-1` is the last axis); a scalar (rank 0)
+/// has no axis, so every axis is out of range for it.
 pub fn normalize_axis(axis: i64, rank: usize) -> Result<usize> {
     let r = rank as i64;
     let a = if axis < 0 { axis + r } else { axis };
-    if a < 0 || a >= r.max(1) {
+    if a < 0 || a >= r {
         return Err(Error::Shape(format!(
             "axis {axis} out of range for rank {rank}"
         )));

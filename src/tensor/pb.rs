@@ -9,6 +9,7 @@
 
 use super::{DType, Tensor};
 use crate::error::{Error, Result, read_file, write_file};
+use crate::limits::Limits;
 use crate::map_tensor;
 use crate::proto::TensorProto;
 use crate::proto::tensor_proto::DataLocation;
@@ -27,6 +28,21 @@ const WHAT: &str = "TensorProto";
 /// Decodes a `TensorProto`. `base_dir` is the directory external data is relative to
 /// (the model's directory); without it, a tensor with external data is an error.
 pub fn tensor_from_proto(t: &TensorProto, base_dir: Option<&Path>) -> Result<Tensor> {
+    let limits = Limits {
+        max_tensor_elements: MAX_TENSOR_ELEMENTS,
+        ..Limits::default()
+    };
+    tensor_from_proto_within(t, base_dir, &limits)
+}
+
+/// [`tensor_from_proto`] within `limits`: a tensor with more than
+/// [`Limits::max_tensor_elements`] elements (capped at [`MAX_TENSOR_ELEMENTS`]) is an
+/// [`Error::Limit`], found before anything is allocated.
+pub fn tensor_from_proto_within(
+    t: &TensorProto,
+    base_dir: Option<&Path>,
+    limits: &Limits,
+) -> Result<Tensor> {
     let bad = |msg: String| Error::malformed(WHAT, format!("tensor '{}': {msg}", t.name));
     let dtype = DType::from_onnx_code(t.data_type).ok_or_else(|| {
         Error::DType(format!(
@@ -41,6 +57,7 @@ pub fn tensor_from_proto(t: &TensorProto, base_dir: Option<&Path>) -> Result<Ten
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| bad(format!("negative dimension {d}"))))
         .collect::<Result<Vec<_>>>()?;
+    limits.elements(&shape, &format!("tensor '{}'", t.name))?;
     let count = element_count(&shape).map_err(bad)?;
     let has_typed =
         !(t.float_data.is_empty() && t.int32_data.is_empty() && t.int64_data.is_empty());

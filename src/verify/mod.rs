@@ -1,5 +1,6 @@
 //! Compares computed tensors with references: exactness, ULP distance, absolute error, verdict.
 
+pub mod hostile;
 mod run;
 
 pub use run::{RunReport, RunRequest, default_tolerance, verified_run};
