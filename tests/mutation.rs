@@ -64,8 +64,14 @@ fn corpus() -> Vec<(String, ModelProto)> {
         let m = ModelProto::decode(std::fs::read(&p).unwrap().as_slice()).unwrap();
         out.push((format!("digits/{v}"), m));
     }
-    for name in ["dynamic_quantize_lstm_bidirectional", "dynamic_quantize_lstm_uint8_per_column"] {
-        let p = root().join("models/contrib-tests").join(name).join("model.onnx");
+    for name in [
+        "dynamic_quantize_lstm_bidirectional",
+        "dynamic_quantize_lstm_uint8_per_column",
+    ] {
+        let p = root()
+            .join("models/contrib-tests")
+            .join(name)
+            .join("model.onnx");
         let m = ModelProto::decode(std::fs::read(&p).unwrap().as_slice()).unwrap();
         out.push((format!("contrib/{name}"), m));
     }

@@ -202,14 +202,6 @@ fn check_declared(graph: &Graph, id: ValueId, dtype: DType, shape: &[usize]) -> 
     Ok(())
 }
 
-fn input(node: &Node, i: usize) -> Result<ValueId> {
-    node.inputs
-        .get(i)
-        .copied()
-        .flatten()
-        .ok_or_else(|| Error::Shape(format!("required input {i} is missing")))
-}
-
 fn const_ints(g: &Graph, node: &Node, i: usize, what: &str) -> Result<Option<Vec<i64>>> {
     match node.inputs.get(i).copied().flatten() {
         None => Ok(None),
@@ -247,7 +239,7 @@ fn same_dtype(f: &Facts, ids: &[ValueId]) -> Result<DType> {
 
 /// Output types and shapes of one node.
 pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType, Vec<usize>)>> {
-    let x = || input(node, 0);
+    let x = || node.input(0);
     let same = |shape: Vec<usize>| -> Result<Vec<(DType, Vec<usize>)>> {
         Ok(vec![(f.dtype(x()?), shape)])
     };
@@ -266,7 +258,7 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType
                 1
             };
             let xs = f.shape(x()?);
-            let ws = f.shape(input(node, w_at)?);
+            let ws = f.shape(node.input(w_at)?);
             if xs.len() < 3 || ws.len() != xs.len() {
                 return Err(Error::Shape(format!(
                     "conv input {xs:?} and weight {ws:?} ranks do not fit"
@@ -296,7 +288,7 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType
             Ok(vec![(dt, out)])
         }
         Op::ConvTranspose(a) => {
-            let (xs, ws) = (f.shape(x()?), f.shape(input(node, 1)?));
+            let (xs, ws) = (f.shape(x()?), f.shape(node.input(1)?));
             let win = Window::of_conv_transpose(a, xs, ws)?;
             let channels = ws[1].checked_mul(a.conv.group).ok_or_else(|| {
                 Error::Shape(format!(
@@ -318,7 +310,7 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType
             same(out)
         }
         Op::Gemm(a) => {
-            let (sa, sb) = (f.shape(x()?), f.shape(input(node, 1)?));
+            let (sa, sb) = (f.shape(x()?), f.shape(node.input(1)?));
             if sa.len() != 2 || sb.len() != 2 {
                 return Err(Error::Shape(format!(
                     "Gemm needs 2-D operands, got {sa:?} and {sb:?}"
@@ -350,7 +342,7 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType
             } else {
                 1
             };
-            let shape = matmul_shape(f.shape(x()?), f.shape(input(node, b_at)?))?;
+            let shape = matmul_shape(f.shape(x()?), f.shape(node.input(b_at)?))?;
             let dt = match node.op {
                 Op::MatMul => f.dtype(x()?),
                 Op::MatMulInteger => DType::I32,
@@ -364,16 +356,16 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType
         | Op::Softmax { .. }
         | Op::BatchNormalization { .. } => same(f.shape(x()?).to_vec()),
         Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Compare(_) | Op::Logic(_) => {
-            let (a, b) = (x()?, input(node, 1)?);
+            let (a, b) = (x()?, node.input(1)?);
             let dt = same_dtype(f, &[a, b])?;
             let out = matches!(node.op, Op::Compare(_) | Op::Logic(_));
             let dt = if out { DType::Bool } else { dt };
             Ok(vec![(dt, broadcast_shapes(f.shape(a), f.shape(b))?)])
         }
-        Op::Pow | Op::PRelu => same(broadcast_shapes(f.shape(x()?), f.shape(input(node, 1)?))?),
+        Op::Pow | Op::PRelu => same(broadcast_shapes(f.shape(x()?), f.shape(node.input(1)?))?),
         Op::Where | Op::Min | Op::Max => {
             let ids: Vec<ValueId> = (0..node.inputs.len())
-                .map(|i| input(node, i))
+                .map(|i| node.input(i))
                 .collect::<Result<_>>()?;
             let values = if node.op == Op::Where {
                 &ids[1..]
@@ -467,8 +459,8 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType
         Op::DynamicQuantizeLstm(a) => {
             let (xs, ws, rs) = (
                 f.shape(x()?),
-                f.shape(input(node, 1)?),
-                f.shape(input(node, 2)?),
+                f.shape(node.input(1)?),
+                f.shape(node.input(2)?),
             );
             let (dirs, h) = (a.direction.count(), a.hidden);
             let fits = xs.len() == 3
@@ -566,13 +558,13 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType
                 .unwrap_or(DType::U8);
             Ok(vec![(dt, f.shape(x()?).to_vec())])
         }
-        Op::DequantizeLinear { .. } => Ok(vec![(f.dtype(input(node, 1)?), f.shape(x()?).to_vec())]),
+        Op::DequantizeLinear { .. } => Ok(vec![(f.dtype(node.input(1)?), f.shape(x()?).to_vec())]),
         Op::Shape { .. } => unreachable!("Shape is always folded"),
         Op::Gather { axis } => {
             let xs = f.shape(x()?);
             let ax = normalize_axis(*axis, xs.len())?;
             let mut out = xs[..ax].to_vec();
-            out.extend_from_slice(f.shape(input(node, 1)?));
+            out.extend_from_slice(f.shape(node.input(1)?));
             out.extend_from_slice(&xs[ax + 1..]);
             same(out)
         }

@@ -45,6 +45,17 @@ pub struct Node {
     pub outputs: Vec<ValueId>,
 }
 
+impl Node {
+    /// Input `i`, or an error naming it when it is omitted.
+    pub fn input(&self, i: usize) -> crate::error::Result<ValueId> {
+        self.inputs
+            .get(i)
+            .copied()
+            .flatten()
+            .ok_or_else(|| crate::error::Error::Shape(format!("required input {i} is missing")))
+    }
+}
+
 /// A model: nodes in topological order over values.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Graph {

@@ -150,7 +150,7 @@ impl Builder<'_> {
     }
 
     fn lstm(&mut self, node: &Node, a: &LstmAttrs, facts: &Facts) -> Result<()> {
-        let x = input(node, 0)?;
+        let x = node.input(0)?;
         let xs = facts.shape(x);
         let (seq, batch, h) = (xs[0], xs[1], a.hidden);
         // About 24 nodes per step and direction; the graph's node bound holds for the result.
@@ -319,15 +319,7 @@ impl Builder<'_> {
     }
 }
 
-fn input(node: &Node, i: usize) -> Result<ValueId> {
-    node.inputs
-        .get(i)
-        .copied()
-        .flatten()
-        .ok_or_else(|| Error::Shape(format!("required input {i} is missing")))
-}
-
 fn constant<'g>(g: &'g Graph, node: &Node, i: usize, what: &str) -> Result<&'g Tensor> {
-    g.constant(input(node, i)?)
+    g.constant(node.input(i)?)
         .ok_or_else(|| Error::Shape(format!("{what} must be a constant")))
 }

@@ -54,12 +54,14 @@ pub fn lower_at(
     })
 }
 
-fn input(node: &Node, i: usize) -> Result<crate::ir::ValueId> {
-    node.inputs
-        .get(i)
-        .copied()
-        .flatten()
-        .ok_or_else(|| Error::Shape(format!("required input {i} is missing")))
+/// Position of a GEMM-class node's weight (B) input: after the scale and zero point of A
+/// for the QLinear ops.
+fn weight_input(op: &Op) -> usize {
+    if matches!(op, Op::QLinearConv(..) | Op::QLinearMatMul(_)) {
+        3
+    } else {
+        1
+    }
 }
 
 fn float_format(dt: DType) -> Result<FloatFormat> {
@@ -87,18 +89,11 @@ fn lower_node(
         node.op,
         Op::QLinearConv(..) | Op::QLinearMatMul(_) | Op::ConvInteger(_) | Op::MatMulInteger
     );
-    let x = input(node, 0)?;
+    let x = node.input(0)?;
     let out = node.outputs[0];
     let datapath = if int {
-        for i in [
-            0,
-            if matches!(node.op, Op::QLinearConv(..) | Op::QLinearMatMul(_)) {
-                3
-            } else {
-                1
-            },
-        ] {
-            let d = f.dtype(input(node, i)?);
+        for i in [0, weight_input(&node.op)] {
+            let d = f.dtype(node.input(i)?);
             if !matches!(d, DType::U8 | DType::I8) {
                 return Err(Error::DType(format!("{d} operand on the int8 datapath")));
             }
@@ -117,21 +112,14 @@ fn lower_node(
     let timing_only = !int && datapath == Datapath::Int8;
     let (layout, shape, problems) = match &node.op {
         Op::Conv(a) | Op::ConvInteger(a) | Op::QLinearConv(a, _) => {
-            let w = input(
-                node,
-                if matches!(node.op, Op::QLinearConv(..)) {
-                    3
-                } else {
-                    1
-                },
-            )?;
+            let w = node.input(weight_input(&node.op))?;
             let (xs, ws) = (f.shape(x), f.shape(w));
             let window = Window::of_conv(a, xs, &ws[2..])?;
             let groups = a.group.max(1);
             conv_gemm(window, false, xs[0], groups, ws[1], ws[0] / groups)
         }
         Op::ConvTranspose(a) => {
-            let (xs, ws) = (f.shape(x), f.shape(input(node, 1)?));
+            let (xs, ws) = (f.shape(x), f.shape(node.input(1)?));
             let window = Window::of_conv_transpose(a, xs, ws)?;
             let groups = a.conv.group.max(1);
             conv_gemm(window, true, xs[0], groups, ws[0] / groups, ws[1])
@@ -141,14 +129,7 @@ fn lower_node(
                 Op::Gemm(a) => (a.trans_a, a.trans_b),
                 _ => (false, false),
             };
-            let b = input(
-                node,
-                if matches!(op, Op::QLinearMatMul(_)) {
-                    3
-                } else {
-                    1
-                },
-            )?;
+            let b = node.input(weight_input(&node.op))?;
             matmul_layout(f.shape(x), f.shape(b), trans_a, trans_b)?
         }
     };
@@ -187,17 +168,10 @@ fn traffic(
     cfg: &AcceleratorConfig,
     [ea, ec]: [u64; 2],
 ) -> Result<Traffic> {
-    let b = input(
-        node,
-        if matches!(node.op, Op::QLinearConv(..) | Op::QLinearMatMul(_)) {
-            3
-        } else {
-            1
-        },
-    )?;
+    let b = node.input(weight_input(&node.op))?;
     let elements = |v| f.shape(v).iter().product::<usize>() as u64;
     let weights_constant = g.constant(b).is_some();
-    let mut bytes = elements(input(node, 0)?) * ea + elements(node.outputs[0]) * ec;
+    let mut bytes = elements(node.input(0)?) * ea + elements(node.outputs[0]) * ec;
     if !weights_constant {
         bytes += elements(b) * ea;
     }
@@ -326,7 +300,7 @@ fn vector_work(node: &Node, f: &Facts) -> Result<u64> {
         .outputs
         .iter()
         .fold(0u64, |s, &o| s.saturating_add(product(f.shape(o))));
-    let inp = |i: usize| -> Result<u64> { Ok(product(f.shape(input(node, i)?))) };
+    let inp = |i: usize| -> Result<u64> { Ok(product(f.shape(node.input(i)?))) };
     Ok(match &node.op {
         Op::Reshape { .. }
         | Op::Flatten { .. }
@@ -350,7 +324,7 @@ fn vector_work(node: &Node, f: &Facts) -> Result<u64> {
         // Linear: a multiply-add per blended neighbour along each resampled axis.
         Op::Resize(a) => match a.mode {
             ResizeMode::Nearest(_) => out,
-            ResizeMode::Linear => out.saturating_mul(2 * f.shape(input(node, 0)?).len() as u64),
+            ResizeMode::Linear => out.saturating_mul(2 * f.shape(node.input(0)?).len() as u64),
         },
         // Min and max over the input, then a division and rounding per element.
         Op::DynamicQuantizeLinear => inp(0)?.saturating_add(out).saturating_mul(2),
