@@ -212,21 +212,24 @@ impl Builder<'_> {
         self.outputs(node, &hidden, &finals)
     }
 
-    /// `Wb + Rb` of direction `d`, added once in f32 as onnxruntime does.
+    /// `Wb + Rb` of direction `d`, added once (as onnxruntime does) by an Add node that
+    /// specialisation folds.
     fn bias(&mut self, node: &Node, d: usize, h: usize) -> Result<Option<ValueId>> {
         if node.inputs.get(3).copied().flatten().is_none() {
             return Ok(None);
         }
-        let b = constant(self.g, node, 3, "B")?.to_f32();
-        if b.ndim() != 2 || b.shape()[0] <= d || b.shape()[1] != 8 * h {
-            return Err(Error::Shape(format!(
-                "B {:?} is not [dirs, 8·hidden]",
-                b.shape()
-            )));
+        let b = constant(self.g, node, 3, "B")?;
+        let s = b.shape();
+        if s.len() != 2 || s[0] <= d || s[1] != 8 * h {
+            return Err(Error::Shape(format!("B {s:?} is not [dirs, 8·hidden]")));
         }
-        let row: Vec<f32> = (0..4 * h).map(|j| b[[d, j]] + b[[d, j + 4 * h]]).collect();
-        let t = Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[4 * h]), row).expect("4h"));
-        Ok(Some(self.value("bias", Some(t))))
+        let row = b.slice_axis(0, d as isize, d as isize + 1, 1);
+        let half = 4 * h as isize;
+        let [wb, rb] =
+            [0, half].map(|start| row.slice_axis(1, start, start + half, 1).reshape(&[4 * h]));
+        let (wb, rb) = (wb?, rb?);
+        let (wb, rb) = (self.value("Wb", Some(wb)), self.value("Rb", Some(rb)));
+        Ok(Some(self.one(Op::Add, &[wb, rb])))
     }
 
     /// One step at time `t`: the new hidden and cell states.
