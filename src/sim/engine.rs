@@ -12,6 +12,7 @@ use crate::kernel::GemmShape;
 use crate::sched::fusible;
 use crate::sched::{Decision, Policy, RequestView, View};
 use crate::units::{ArrayId, Cycles, RequestId};
+use rayon::prelude::*;
 
 /// A queued event (arrivals stream from a sorted list beside the queue).
 enum Event {
@@ -36,14 +37,16 @@ struct Active<'t> {
     dropped: bool,
     /// Tile jobs cut at a K-tile boundary, waiting to resume (before any new job).
     resume: Vec<Resume>,
+    /// Functional mode: the current layer's completed tile jobs, in completion order, with
+    /// the fault injected into each; their values are computed when the layer ends.
+    finished: Vec<(usize, Option<Fault>)>,
 }
 
 /// The rest of a tile job cut between K-tiles: its remaining folds, plus restoring the saved
-/// partial sums; its values were computed when it first started.
+/// partial sums.
 struct Resume {
     job: usize,
     rest: Job,
-    values: Option<TileValues>,
     fault: Option<Fault>,
 }
 
@@ -52,7 +55,6 @@ struct Part {
     request: usize,
     layer: usize,
     job: usize,
-    values: Option<TileValues>,
     fault: Option<Fault>,
     /// The job as dispatched (a resumed job's remaining folds).
     running: Job,
@@ -243,6 +245,7 @@ impl<'t> Engine<'t, '_> {
             interp,
             dropped: false,
             resume: Vec::new(),
+            finished: Vec::new(),
         });
         self.pos[i] = self.order.len();
         self.order.push(i);
@@ -278,8 +281,29 @@ impl<'t> Engine<'t, '_> {
         let tenant = &self.tenants[a.tenant];
         let node = tenant.layers[a.layer].node;
         if let Some(it) = a.interp.as_mut() {
-            it.end(node)?;
             let reference = tenant.reference.as_ref().expect("checked at start");
+            // The layer's tiles read only its inputs: computed at once, on the rayon threads
+            // (the accelerator's arrays working in parallel), then checked and accepted in
+            // completion order.
+            let values: Vec<TileValues> = a
+                .finished
+                .par_iter()
+                .map(|&(tile, fault)| it.compute_tile(tile, fault))
+                .collect();
+            for (&(tile, fault), v) in a.finished.iter().zip(values) {
+                if v != reference.tiles[node][tile] {
+                    self.out.mismatches.push(Mismatch {
+                        tenant: tenant.id,
+                        request: a.id,
+                        layer: tenant.program.graph.nodes[node].name.clone(),
+                        tile: Some(tile),
+                        what: "tile values differ from the isolated run".into(),
+                    });
+                }
+                it.accept_tile(tile, &v, fault);
+            }
+            a.finished.clear();
+            it.end(node)?;
             if it.node_output(node) != Some(&reference.nodes[node]) {
                 self.out.mismatches.push(Mismatch {
                     tenant: tenant.id,
@@ -344,30 +368,14 @@ impl<'t> Engine<'t, '_> {
             a.resume.push(Resume {
                 job: run.job,
                 rest,
-                values: run.values,
                 fault: run.fault,
             });
             return Ok(());
         }
         let tenant = &self.tenants[a.tenant];
         let layer = &tenant.layers[run.layer];
-        if let (Some(it), Some(values), Some(tile)) = (
-            a.interp.as_mut(),
-            run.values.as_ref(),
-            layer.jobs[run.job].tile,
-        ) {
-            let reference =
-                &tenant.reference.as_ref().expect("checked at start").tiles[layer.node][tile];
-            if values != reference {
-                self.out.mismatches.push(Mismatch {
-                    tenant: tenant.id,
-                    request: a.id,
-                    layer: tenant.program.graph.nodes[layer.node].name.clone(),
-                    tile: Some(tile),
-                    what: "tile values differ from the isolated run".into(),
-                });
-            }
-            it.accept_tile(tile, values, run.fault);
+        if let (Some(_), Some(tile)) = (a.interp.as_ref(), layer.jobs[run.job].tile) {
+            a.finished.push((tile, run.fault));
         }
         if a.next_job == layer.jobs.len() && a.running == 0 && a.resume.is_empty() {
             self.leave_layer(run.request)?;
@@ -562,15 +570,11 @@ impl<'t> Engine<'t, '_> {
             let a = self.active[i].as_mut().expect("active");
             let tenant = &self.tenants[a.tenant];
             let resumed = (!a.resume.is_empty()).then(|| a.resume.remove(0));
-            let (job_index, values, fault) = match resumed {
-                Some(r) => (r.job, r.values, r.fault),
+            let (job_index, fault) = match resumed {
+                Some(r) => (r.job, r.fault),
                 None => {
-                    let values = match (a.interp.as_ref(), own.tile) {
-                        (Some(it), Some(tile)) => Some(it.compute_tile(tile, fault)),
-                        _ => None,
-                    };
                     a.next_job += 1;
-                    (a.next_job - 1, values, fault)
+                    (a.next_job - 1, fault)
                 }
             };
             let nominal = own.nominal(bw);
@@ -598,7 +602,6 @@ impl<'t> Engine<'t, '_> {
                 request: i,
                 layer: a.layer,
                 job: job_index,
-                values,
                 fault,
                 running: *own,
                 slice: self.slices.then(|| self.out.slices.len() - 1),
