@@ -112,39 +112,23 @@ impl Builder<'_> {
         self.value("index", Some(t))
     }
 
-    /// Row `d` of a constant input (its first axis dropped).
+    /// Row `d` of a constant input (its first axis dropped), as a new constant.
     fn row(&mut self, node: &Node, i: usize, d: usize, what: &str) -> Result<ValueId> {
-        let t = constant(self.g, node, i, what)?;
-        let s = t.shape();
-        if s.first().is_none_or(|&n| n <= d) {
-            return Err(Error::Shape(format!("{what} {s:?} has no direction {d}")));
-        }
-        let part = t.slice_axis(0, d as isize, d as isize + 1, 1);
-        let row = part.reshape(&s[1..])?;
+        let row = direction(constant(self.g, node, i, what)?, d, what)?;
         Ok(self.value(what, Some(row)))
     }
 
     /// A direction's per-tensor scale (or per-column scales) and zero point.
     fn quant(&mut self, node: &Node, i: usize, d: usize, what: &str) -> Result<[ValueId; 2]> {
         let scale = self.row(node, i, d, what)?;
-        let zp = constant(self.g, node, i + 1, what)?;
-        if zp.shape().first().is_none_or(|&n| n <= d) {
-            return Err(Error::Shape(format!(
-                "{what}'s zero point {:?} has no direction {d}",
-                zp.shape()
-            )));
-        }
-        let zp = zp.slice_axis(0, d as isize, d as isize + 1, 1);
+        let zp = direction(constant(self.g, node, i + 1, what)?, d, what)?;
         let values = zp.to_i64_vec()?;
-        if values.windows(2).any(|w| w[0] != w[1]) {
+        let Some(&first) = values.first().filter(|&&v| values.iter().all(|&x| x == v)) else {
             return Err(Error::Shape(format!(
-                "{what}: per-column zero points must be equal, found {values:?}"
+                "{what}: the zero points must be one value, found {values:?}"
             )));
-        }
-        let first = zp
-            .reshape(&[zp.len()])?
-            .slice_axis(0, 0, 1, 1)
-            .reshape(&[])?;
+        };
+        let first = Tensor::I64(ArrayD::from_elem(IxDyn(&[]), first)).cast(zp.dtype());
         let zp = self.value(what, Some(first));
         Ok([scale, zp])
     }
@@ -184,17 +168,13 @@ impl Builder<'_> {
                 bias: self.bias(node, d, h)?,
                 reverse,
             };
-            let mut state = [5, 6].map(|i| node.inputs.get(i).copied().flatten());
-            let mut states = Vec::with_capacity(2);
-            for s in &mut state {
-                states.push(match s.take() {
-                    Some(v) => {
-                        let index = self.scalar_index(d);
-                        self.one(Op::Gather { axis: 0 }, &[v, index])
-                    }
-                    None => self.value("zero_state", Some(Tensor::zeros(DType::F32, &[batch, h]))),
-                });
-            }
+            let states = [5, 6].map(|i| match node.inputs.get(i).copied().flatten() {
+                Some(v) => {
+                    let index = self.scalar_index(d);
+                    self.one(Op::Gather { axis: 0 }, &[v, index])
+                }
+                None => self.value("zero_state", Some(Tensor::zeros(DType::F32, &[batch, h]))),
+            });
             let acc = self.one(Op::MatMulInteger, &[xq, dir.w, x_zp, dir.w_zp]);
             let accf = self.one(Op::Cast { to: DType::F32 }, &[acc]);
             let scale = self.one(Op::Mul, &[x_scale, dir.w_scale]);
@@ -218,16 +198,15 @@ impl Builder<'_> {
         if node.inputs.get(3).copied().flatten().is_none() {
             return Ok(None);
         }
-        let b = constant(self.g, node, 3, "B")?;
-        let s = b.shape();
-        if s.len() != 2 || s[0] <= d || s[1] != 8 * h {
-            return Err(Error::Shape(format!("B {s:?} is not [dirs, 8·hidden]")));
+        let row = direction(constant(self.g, node, 3, "B")?, d, "B")?;
+        if row.shape() != [8 * h] {
+            return Err(Error::Shape(format!(
+                "B's rows are {:?}, not [8·hidden]",
+                row.shape()
+            )));
         }
-        let row = b.slice_axis(0, d as isize, d as isize + 1, 1);
         let half = 4 * h as isize;
-        let [wb, rb] =
-            [0, half].map(|start| row.slice_axis(1, start, start + half, 1).reshape(&[4 * h]));
-        let (wb, rb) = (wb?, rb?);
+        let [wb, rb] = [0, half].map(|start| row.slice_axis(0, start, start + half, 1));
         let (wb, rb) = (self.value("Wb", Some(wb)), self.value("Rb", Some(rb)));
         Ok(Some(self.one(Op::Add, &[wb, rb])))
     }
@@ -325,4 +304,14 @@ impl Builder<'_> {
 fn constant<'g>(g: &'g Graph, node: &Node, i: usize, what: &str) -> Result<&'g Tensor> {
     g.constant(node.input(i)?)
         .ok_or_else(|| Error::Shape(format!("{what} must be a constant")))
+}
+
+/// Row `d` of `t` along its first (direction) axis, that axis dropped.
+fn direction(t: &Tensor, d: usize, what: &str) -> Result<Tensor> {
+    let s = t.shape();
+    if s.first().is_none_or(|&n| n <= d) {
+        return Err(Error::Shape(format!("{what} {s:?} has no direction {d}")));
+    }
+    t.slice_axis(0, d as isize, d as isize + 1, 1)
+        .reshape(&s[1..])
 }
