@@ -4,6 +4,7 @@ mod dtype;
 pub mod npy;
 pub mod ops;
 pub mod pb;
+pub mod permute;
 mod random;
 
 pub use dtype::DType;

@@ -67,9 +67,15 @@ impl Tensor {
                 "perm {perm:?} is not a permutation of rank {rank}"
             )));
         }
-        Ok(
-            map_tensor_same!(self, a => a.view().permuted_axes(IxDyn(perm)).as_standard_layout().into_owned()),
-        )
+        let out_shape: Vec<usize> = perm.iter().map(|&p| self.shape()[p]).collect();
+        Ok(map_tensor_same!(self, a => match a.as_slice() {
+            Some(s) => ndarray::ArrayD::from_shape_vec(
+                IxDyn(&out_shape),
+                super::permute::permute(s, a.shape(), perm),
+            )
+            .expect("a permutation keeps the element count"),
+            None => a.view().permuted_axes(IxDyn(perm)).as_standard_layout().into_owned(),
+        }))
     }
 
     /// Joins tensors of one type along `axis`.
