@@ -8,7 +8,7 @@
 //!
 //! `cargo bench --bench datapath` (criterion statistics for 256³, then the summary table).
 
-use cdmsa::array::{ArraySpec, Isa, gemm_float_on, gemm_int_on, pe};
+use cdmsa::array::{ArraySpec, Bias, Isa, gemm_float_on, gemm_int_on, pe};
 use cdmsa::config::{Dataflow, PsumType, TimingMode};
 use cdmsa::kernel::{FloatFormat, GemmShape};
 use criterion::Criterion;
@@ -169,7 +169,7 @@ fn run(
 ) {
     let (ai, bi, af, bf) = ops;
     match kind {
-        Kind::Int8 => drop(black_box(gemm_int_on(isa, sp, s, ai, bi, None))),
+        Kind::Int8 => drop(black_box(gemm_int_on(isa, sp, s, ai, bi, Bias::None))),
         Kind::Fp16 => drop(black_box(gemm_float_on(
             isa,
             sp,
@@ -177,7 +177,7 @@ fn run(
             s,
             af,
             bf,
-            None,
+            Bias::None,
         ))),
         Kind::Fp32 => drop(black_box(gemm_float_on(
             isa,
@@ -186,7 +186,7 @@ fn run(
             s,
             af,
             bf,
-            None,
+            Bias::None,
         ))),
     }
 }
@@ -301,7 +301,7 @@ fn main() {
             tile,
             &ti,
             &tbi,
-            None,
+            Bias::None,
         )))
     });
     let pe_f32 = time(d, || {
@@ -322,7 +322,7 @@ fn main() {
             tile,
             &tf,
             &tbf,
-            None,
+            Bias::None,
         )))
     });
     println!("\n{best:?} kernels vs the PE-level model, one 64×64×8 tile job on an 8×8 array:");

@@ -2,7 +2,7 @@
 //! model, timing mode and random shape, and for every kernel family this CPU runs (portable,
 //! AVX2, AVX-512) on shapes that hit every edge of their register blocks and panels.
 
-use cdmsa::array::{ArraySpec, Isa, gemm_float, gemm_float_on, gemm_int, gemm_int_on, pe};
+use cdmsa::array::{ArraySpec, Bias, Isa, gemm_float, gemm_float_on, gemm_int, gemm_int_on, pe};
 use cdmsa::config::{Dataflow, PsumType, TimingMode};
 use cdmsa::kernel::{FloatFormat, GemmShape};
 use half::{bf16, f16};
@@ -97,7 +97,7 @@ fn check_float(
     shape: GemmShape,
     (a, b, bias): &(Vec<f32>, Vec<f32>, Option<Vec<f32>>),
 ) -> Result<(), TestCaseError> {
-    let fast = gemm_float(spec, fmt, shape, a, b, bias.as_deref());
+    let fast = gemm_float(spec, fmt, shape, a, b, bias.as_deref().into());
     let (model, _) = pe::run_float(spec, fmt, shape, a, b, bias.as_deref());
     prop_assert_eq!(bits(&fast), bits(&model));
     Ok(())
@@ -113,7 +113,7 @@ proptest! {
         })
     ) {
         let (a, b, bias) = ops;
-        let fast = gemm_int(&spec, shape, &a, &b, bias.as_deref());
+        let fast = gemm_int(&spec, shape, &a, &b, bias.as_deref().into());
         let (model, _) = pe::run_int(&spec, shape, &a, &b, bias.as_deref());
         prop_assert_eq!(fast, model);
     }
@@ -180,7 +180,7 @@ fn large_shapes_match() {
             (FloatFormat::Fp16, &a16, &b16),
             (FloatFormat::Bf16, &ab, &bb),
         ] {
-            let fast = gemm_float(&spec, fmt, shape, a, b, Some(&bias));
+            let fast = gemm_float(&spec, fmt, shape, a, b, Bias::Columns(&bias));
             let (model, _) = pe::run_float(&spec, fmt, shape, a, b, Some(&bias));
             assert_eq!(bits(&fast), bits(&model), "{fmt:?}, {psum:?}");
         }
@@ -190,7 +190,7 @@ fn large_shapes_match() {
         let bi: Vec<i16> = (0..shape.k * shape.n)
             .map(|i| (value(i + 3) * 63.0) as i16)
             .collect();
-        let fast = gemm_int(&spec, shape, &ai, &bi, None);
+        let fast = gemm_int(&spec, shape, &ai, &bi, Bias::None);
         assert_eq!(fast, pe::run_int(&spec, shape, &ai, &bi, None).0);
     }
 }
@@ -360,7 +360,7 @@ proptest! {
             |bias| bias.unwrap_or(0),
             |s, a, b, bias| pe::run_int(&spec, s, a, b, bias).0.acc);
         for isa in families() {
-            let got = gemm_int_on(isa, &spec, shape, &a, &b, bias.as_deref());
+            let got = gemm_int_on(isa, &spec, shape, &a, &b, bias.as_deref().into());
             prop_assert_eq!(&got.acc, &want, "{:?}", isa);
             let exact = |i: usize, j: usize| {
                 bias.as_ref().map_or(0, |v| i64::from(v[j]))
@@ -371,6 +371,11 @@ proptest! {
             let overflow = (0..shape.m * shape.n)
                 .any(|o| i32::try_from(exact(o / shape.n, o % shape.n)).is_err());
             prop_assert_eq!(got.overflow, overflow, "{:?}", isa);
+            // The transposed product with the bias per row: every output's bits and the flag.
+            let got_t = gemm_int_on(isa, &spec, transposed_shape(shape), &transposed(&b, shape.k, shape.n),
+                &transposed(&a, shape.m, shape.k), bias.as_deref().map_or(Bias::None, Bias::Rows));
+            prop_assert_eq!(&got_t.acc, &transposed(&want, shape.m, shape.n), "{:?} transposed", isa);
+            prop_assert_eq!(got_t.overflow, overflow, "{:?} transposed", isa);
         }
     }
 
@@ -395,10 +400,31 @@ proptest! {
             },
             |s, a, b, bias| pe::run_float(&spec, fmt, s, a, b, bias).0);
         for isa in families() {
-            let got = gemm_float_on(isa, &spec, fmt, shape, &a, &b, bias.as_deref());
+            let got = gemm_float_on(isa, &spec, fmt, shape, &a, &b, bias.as_deref().into());
             prop_assert_eq!(class_bits(&got), class_bits(&want), "{:?}", isa);
+            let got_t = gemm_float_on(isa, &spec, fmt, transposed_shape(shape),
+                &transposed(&b, shape.k, shape.n), &transposed(&a, shape.m, shape.k),
+                bias.as_deref().map_or(Bias::None, Bias::Rows));
+            prop_assert_eq!(class_bits(&got_t), class_bits(&transposed(&want, shape.m, shape.n)),
+                "{:?} transposed", isa);
         }
     }
+}
+
+/// The shape of `Cᵀ = Bᵀ·Aᵀ`.
+fn transposed_shape(s: GemmShape) -> GemmShape {
+    GemmShape {
+        m: s.n,
+        k: s.k,
+        n: s.m,
+    }
+}
+
+/// The transpose of a row-major `rows × cols` matrix.
+fn transposed<T: Copy>(v: &[T], rows: usize, cols: usize) -> Vec<T> {
+    (0..cols)
+        .flat_map(|j| (0..rows).map(move |i| v[i * cols + j]))
+        .collect()
 }
 
 /// Sums past the i32 range wrap exactly and are reported, across the integer K-chunks.
@@ -435,7 +461,7 @@ fn int_overflow_wraps_and_is_reported_by_every_family() {
     assert!(exact.iter().any(|&v| i32::try_from(v).is_err()));
     let wrapped: Vec<i32> = exact.iter().map(|&v| v as i32).collect();
     for isa in families() {
-        let got = gemm_int_on(isa, &spec, shape, &a, &b, Some(&bias));
+        let got = gemm_int_on(isa, &spec, shape, &a, &b, Bias::Columns(&bias));
         assert_eq!(got.acc, wrapped, "{isa:?}");
         assert!(got.overflow, "{isa:?}");
     }
@@ -473,9 +499,9 @@ fn parallel_row_blocks_match_the_portable_kernel() {
         shape,
         &a,
         &b,
-        Some(&bias),
+        Bias::Columns(&bias),
     );
-    let want_int = gemm_int_on(Isa::Portable, &spec, shape, &ai, &bi, None);
+    let want_int = gemm_int_on(Isa::Portable, &spec, shape, &ai, &bi, Bias::None);
     for threads in [1, 2] {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -483,10 +509,18 @@ fn parallel_row_blocks_match_the_portable_kernel() {
             .expect("a thread pool");
         for isa in families() {
             let got = pool.install(|| {
-                gemm_float_on(isa, &spec, FloatFormat::Fp32, shape, &a, &b, Some(&bias))
+                gemm_float_on(
+                    isa,
+                    &spec,
+                    FloatFormat::Fp32,
+                    shape,
+                    &a,
+                    &b,
+                    Bias::Columns(&bias),
+                )
             });
             assert_eq!(bits(&got), bits(&want), "{isa:?}, {threads} threads");
-            let got = pool.install(|| gemm_int_on(isa, &spec, shape, &ai, &bi, None));
+            let got = pool.install(|| gemm_int_on(isa, &spec, shape, &ai, &bi, Bias::None));
             assert_eq!(got, want_int, "{isa:?}, {threads} threads");
         }
     }
@@ -520,9 +554,17 @@ fn long_reductions_match_the_portable_kernel() {
             timing: TimingMode::Pipelined,
             psum: PsumType::Fp32,
         };
-        let want = gemm_float_on(Isa::Portable, &spec, FloatFormat::Fp32, shape, &a, &b, None);
+        let want = gemm_float_on(
+            Isa::Portable,
+            &spec,
+            FloatFormat::Fp32,
+            shape,
+            &a,
+            &b,
+            Bias::None,
+        );
         for isa in families() {
-            let got = gemm_float_on(isa, &spec, FloatFormat::Fp32, shape, &a, &b, None);
+            let got = gemm_float_on(isa, &spec, FloatFormat::Fp32, shape, &a, &b, Bias::None);
             assert_eq!(
                 bits(&got),
                 bits(&want),

@@ -1,7 +1,7 @@
 //! Hand-picked cases where the modelled order and precision change the result: 16-bit versus
 //! 32-bit partial sums, K-tile boundaries, the exact-then-round-once MAC, and 32-bit wrapping.
 
-use cdmsa::array::{ArraySpec, IntGemmOut, gemm_float, gemm_int, pe};
+use cdmsa::array::{ArraySpec, Bias, IntGemmOut, gemm_float, gemm_int, pe};
 use cdmsa::config::{Dataflow, PsumType, TimingMode};
 use cdmsa::kernel::{FloatFormat, GemmShape};
 
@@ -17,7 +17,7 @@ fn ws(rows: usize, psum: PsumType) -> ArraySpec {
 
 /// Runs the fast path and the PE model, checks they agree, and returns the values.
 fn both(spec: &ArraySpec, fmt: FloatFormat, shape: GemmShape, a: &[f32], b: &[f32]) -> Vec<f32> {
-    let fast = gemm_float(spec, fmt, shape, a, b, None);
+    let fast = gemm_float(spec, fmt, shape, a, b, Bias::None);
     let (model, _) = pe::run_float(spec, fmt, shape, a, b, None);
     assert_eq!(
         fast.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
@@ -116,7 +116,7 @@ fn input_stationary_values_use_the_weight_stationary_k_tiles() {
         ..ws(2, PsumType::Fp32)
     };
     assert_eq!(
-        gemm_float(&is, FloatFormat::Fp32, shape, &a, &b, None),
+        gemm_float(&is, FloatFormat::Fp32, shape, &a, &b, Bias::None),
         vec![1.0]
     );
 }
@@ -135,14 +135,14 @@ fn int_accumulators_wrap_and_report_overflow() {
         acc: vec![-2_147_483_404, 250],
         overflow: true,
     };
-    assert_eq!(gemm_int(&spec, shape, &a, &b, Some(&bias)), want);
+    assert_eq!(gemm_int(&spec, shape, &a, &b, Bias::Columns(&bias)), want);
     assert_eq!(pe::run_int(&spec, shape, &a, &b, Some(&bias)).0, want);
     // The same sum without the bias fits: no overflow reported.
     let plain = IntGemmOut {
         acc: vec![255, 255],
         overflow: false,
     };
-    assert_eq!(gemm_int(&spec, shape, &a, &b, None), plain);
+    assert_eq!(gemm_int(&spec, shape, &a, &b, Bias::None), plain);
 }
 
 #[test]
@@ -159,7 +159,7 @@ fn empty_reductions_give_the_bias() {
         shape,
         &[],
         &[],
-        Some(&[1.0 + 2f32.powi(-12), -0.0]),
+        Bias::Columns(&[1.0 + 2f32.powi(-12), -0.0]),
     );
     assert_eq!(
         out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
@@ -171,12 +171,18 @@ fn empty_reductions_give_the_bias() {
         ]
     );
     assert_eq!(
-        gemm_int(&spec, shape, &[], &[], Some(&[3, -4])).acc,
+        gemm_int(&spec, shape, &[], &[], Bias::Columns(&[3, -4])).acc,
         vec![3, -4, 3, -4]
     );
     assert!(
-        gemm_int(&spec, GemmShape { m: 0, k: 5, n: 3 }, &[], &[0; 15], None)
-            .acc
-            .is_empty()
+        gemm_int(
+            &spec,
+            GemmShape { m: 0, k: 5, n: 3 },
+            &[],
+            &[0; 15],
+            Bias::None
+        )
+        .acc
+        .is_empty()
     );
 }

@@ -20,7 +20,7 @@
 //!   - 16-bit partial sums ([`PsumType::Fp16`] with fp16 or bf16 operands): `s = a·b + s`
 //!     computed exactly and rounded once to the operand's 16-bit format.
 //!
-//!   The output accumulator starts at `bias[j]` (`+0` without bias; rounded to the 16-bit
+//!   The output accumulator starts at `bias[j]` (or `bias[i]` for a [`Bias::Rows`]; `+0` without bias; rounded to the 16-bit
 //!   format when partial sums are 16-bit) and adds each K-tile's `s` in K-tile order: an f32
 //!   addition, or an exact addition rounded once to the 16-bit format. The result is returned
 //!   as f32; the caller rounds it to the output format once when writing. With `k = 0` the
@@ -45,12 +45,60 @@ mod timing;
 pub mod vector;
 
 pub use fast::{Isa, gemm_float, gemm_float_on, gemm_int, gemm_int_on};
+
 pub use spec::ArraySpec;
 pub use timing::tile_cycles;
 
 use crate::kernel::GemmShape;
 #[cfg(doc)]
 use crate::{config::PsumType, kernel::FloatFormat};
+
+/// The values the output accumulators start from.
+///
+/// A physical array adds a bias per output column (per output channel of `C = A·B`). The fast
+/// datapath also takes one per output row, for the transposed product `Cᵀ = Bᵀ·Aᵀ`: each
+/// output's arithmetic is symmetric in its two operands (products commute, the reduction order
+/// over `k` is the same), so computing `Cᵀ` with row biases gives every output the bits the
+/// array gives it in `C` with column biases.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bias<'a, T> {
+    /// No bias: accumulators start at zero.
+    None,
+    /// One value per output column.
+    Columns(&'a [T]),
+    /// One value per output row.
+    Rows(&'a [T]),
+}
+
+impl<T: Copy + Default> Bias<'_, T> {
+    /// The start value of output `(i, j)` (`T::default()` without bias).
+    pub fn at(&self, i: usize, j: usize) -> T {
+        match self {
+            Bias::None => T::default(),
+            Bias::Columns(b) => b[j],
+            Bias::Rows(b) => b[i],
+        }
+    }
+
+    /// The start values of an `m×n` output, row-major.
+    fn fill(&self, m: usize, n: usize) -> Vec<T> {
+        match self {
+            Bias::None => vec![T::default(); m * n],
+            Bias::Columns(b) => (0..m).flat_map(|_| b[..n].iter().copied()).collect(),
+            Bias::Rows(b) => b[..m]
+                .iter()
+                .flat_map(|&v| std::iter::repeat_n(v, n))
+                .collect(),
+        }
+    }
+}
+
+impl<'a, T> From<Option<&'a [T]>> for Bias<'a, T> {
+    /// A per-column bias, or none.
+    fn from(bias: Option<&'a [T]>) -> Self {
+        bias.map_or(Bias::None, Bias::Columns)
+    }
+}
 
 /// Output of an integer GEMM: wrapped 32-bit accumulators, row-major `m×n`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,9 +122,9 @@ impl IntGemmOut {
 /// returns the number of outputs, `m·n`.
 ///
 /// # Panics
-/// If `a` is shorter than `m·k`, `b` shorter than `k·n`, `bias` shorter than `n`, or `m·n`
-/// overflows.
-fn assert_operands<T, B>(shape: GemmShape, a: &[T], b: &[T], bias: Option<&[B]>) -> usize {
+/// If `a` is shorter than `m·k`, `b` shorter than `k·n`, a column (row) bias shorter than `n`
+/// (`m`), or `m·n` overflows.
+fn assert_operands<T, B>(shape: GemmShape, a: &[T], b: &[T], bias: Bias<'_, B>) -> usize {
     let fits = |len: usize, x: usize, y: usize| x.checked_mul(y).is_some_and(|need| len >= need);
     assert!(
         fits(a.len(), shape.m, shape.k),
@@ -88,12 +136,18 @@ fn assert_operands<T, B>(shape: GemmShape, a: &[T], b: &[T], bias: Option<&[B]>)
         "B holds {} values, {shape:?} needs k·n",
         b.len()
     );
-    if let Some(bias) = bias {
-        assert!(
+    match bias {
+        Bias::None => {}
+        Bias::Columns(bias) => assert!(
             bias.len() >= shape.n,
             "bias holds {} values, {shape:?} needs n",
             bias.len()
-        );
+        ),
+        Bias::Rows(bias) => assert!(
+            bias.len() >= shape.m,
+            "bias holds {} values, {shape:?} needs m",
+            bias.len()
+        ),
     }
     let Some(outputs) = shape.m.checked_mul(shape.n) else {
         panic!("{shape:?} has more than usize::MAX outputs");

@@ -390,13 +390,13 @@ impl<'k> GemmRun<'k> {
             Operands::Int { a, b, bias } => {
                 let (at, bt) = slices!(a, b);
                 let bias = bias.as_ref().map(|v| &v[t.problem][t.n0..t.n0 + t.n]);
-                let o = gemm_int(spec, shape, &at, &bt, bias);
+                let o = gemm_int(spec, shape, &at, &bt, bias.into());
                 TileValues::Int(o.acc, o.overflow)
             }
             Operands::Float { fmt, a, b, bias } => {
                 let (at, bt) = slices!(a, b);
                 let bias = bias.as_ref().map(|v| &v[t.problem][t.n0..t.n0 + t.n]);
-                TileValues::Float(gemm_float(spec, *fmt, shape, &at, &bt, bias))
+                TileValues::Float(gemm_float(spec, *fmt, shape, &at, &bt, bias.into()))
             }
         }
     }
@@ -416,7 +416,7 @@ impl<'k> GemmRun<'k> {
                     .enumerate()
                     .map(|(p, acc)| {
                         let bias = bias.as_ref().map(|v| &v[p][..]);
-                        let o = gemm_int(spec, shape, &a[p], &b[p], bias);
+                        let o = gemm_int(spec, shape, &a[p], &b[p], bias.into());
                         *acc = o.acc;
                         o.overflow
                     })
@@ -426,7 +426,7 @@ impl<'k> GemmRun<'k> {
             (Operands::Float { fmt, a, b, bias }, Accumulators::Float(acc)) => {
                 acc.par_iter_mut().enumerate().for_each(|(p, acc)| {
                     let bias = bias.as_ref().map(|v| &v[p][..]);
-                    *acc = gemm_float(spec, *fmt, shape, &a[p], &b[p], bias);
+                    *acc = gemm_float(spec, *fmt, shape, &a[p], &b[p], bias.into());
                 });
             }
             _ => unreachable!("accumulators match the datapath"),

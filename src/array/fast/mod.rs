@@ -21,7 +21,7 @@ mod pack;
 mod portable;
 
 use super::datapath::{Datapath, ExactProductF32, FloatRule, FusedF32, IntMac, Psum16};
-use super::{ArraySpec, IntGemmOut, assert_operands};
+use super::{ArraySpec, Bias, IntGemmOut, assert_operands};
 use crate::kernel::{FloatFormat, GemmShape};
 use rayon::prelude::*;
 use std::sync::OnceLock;
@@ -115,7 +115,7 @@ const INT_K_CHUNK: usize = 32768;
 
 /// Integer GEMM `bias + A·B` (see the [module docs](super) for the semantics).
 ///
-/// `a` is `m×k` and `b` is `k×n`, row-major; `bias` has one value per output column. Any
+/// `a` is `m×k` and `b` is `k×n`, row-major; `bias` has one value per output column or row. Any
 /// `m, k, n ≥ 0`; the output is `m×n`, row-major.
 ///
 /// # Panics
@@ -125,7 +125,7 @@ pub fn gemm_int(
     shape: GemmShape,
     a: &[i16],
     b: &[i16],
-    bias: Option<&[i32]>,
+    bias: Bias<'_, i32>,
 ) -> IntGemmOut {
     gemm_int_on(Isa::detected(), spec, shape, a, b, bias)
 }
@@ -140,7 +140,7 @@ pub fn gemm_int_on(
     shape: GemmShape,
     a: &[i16],
     b: &[i16],
-    bias: Option<&[i32]>,
+    bias: Bias<'_, i32>,
 ) -> IntGemmOut {
     assert!(
         isa.supported(),
@@ -165,12 +165,14 @@ pub fn gemm_int_on(
     if k <= INT_K_CHUNK {
         // One chunk: its sum is exact in i32; the bias is added with an overflow check.
         let overflow = AtomicBool::new(false);
-        let add_bias = |block: &mut [i32]| {
-            let Some(bias) = bias else { return };
+        let add_bias = |rows: std::ops::Range<usize>, block: &mut [i32]| {
+            if bias == Bias::None {
+                return;
+            }
             let mut wrapped = false;
-            for row in block.chunks_mut(n) {
-                for (v, &bj) in row.iter_mut().zip(bias) {
-                    let (sum, o) = v.overflowing_add(bj);
+            for (i, row) in rows.zip(block.chunks_mut(n)) {
+                for (j, v) in row.iter_mut().enumerate() {
+                    let (sum, o) = v.overflowing_add(bias.at(i, j));
                     *v = sum;
                     wrapped |= o;
                 }
@@ -185,15 +187,10 @@ pub fn gemm_int_on(
             overflow: overflow.into_inner(),
         };
     }
-    let mut exact: Vec<i64> = match bias {
-        Some(bias) => (0..m)
-            .flat_map(|_| bias[..n].iter().map(|&v| i64::from(v)))
-            .collect(),
-        None => vec![0; len],
-    };
+    let mut exact: Vec<i64> = bias.fill(m, n).into_iter().map(i64::from).collect();
     for k0 in (0..k).step_by(INT_K_CHUNK) {
         let ks = (k0, (k0 + INT_K_CHUNK).min(k));
-        int_chunk(isa, shape, a, b, ks, &mut acc, &|_| {});
+        int_chunk(isa, shape, a, b, ks, &mut acc, &|_, _| {});
         for (e, &c) in exact.iter_mut().zip(&acc) {
             *e += i64::from(c);
         }
@@ -210,7 +207,7 @@ fn int_chunk(
     b: &[i16],
     ks: (usize, usize),
     c: &mut [i32],
-    epilogue: &(dyn Fn(&mut [i32]) + Sync),
+    epilogue: &(dyn Fn(std::ops::Range<usize>, &mut [i32]) + Sync),
 ) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -239,7 +236,7 @@ fn int_chunk(
                         *v = v.wrapping_add(ob.wrapping_mul(ra)).wrapping_add(t);
                     }
                 }
-                epilogue(block);
+                epilogue(rows, block);
             });
             return;
         }
@@ -250,7 +247,7 @@ fn int_chunk(
             // SAFETY: AVX2 is supported (Avx512 implies it; asserted by the caller); `pa`
             // holds rows·2·pairs values and `block` rows·n; `pb` has NR-wide panels.
             unsafe { avx2::pair_rows(&pa, rows.len(), &pb, block, n) };
-            epilogue(block);
+            epilogue(rows, block);
         });
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -273,7 +270,7 @@ pub fn gemm_float(
     shape: GemmShape,
     a: &[f32],
     b: &[f32],
-    bias: Option<&[f32]>,
+    bias: Bias<'_, f32>,
 ) -> Vec<f32> {
     gemm_float_on(Isa::detected(), spec, fmt, shape, a, b, bias)
 }
@@ -290,7 +287,7 @@ pub fn gemm_float_on(
     shape: GemmShape,
     a: &[f32],
     b: &[f32],
-    bias: Option<&[f32]>,
+    bias: Bias<'_, f32>,
 ) -> Vec<f32> {
     assert!(
         isa.supported(),
@@ -312,10 +309,8 @@ pub fn gemm_float_on(
         }
         (FloatRule::Fused, _, Isa::Portable) => portable_float(FusedF32, k_tile, dims, a, b, bias),
         (FloatRule::Fused, _, _) => {
-            let mut out: Vec<f32> = match bias {
-                Some(bias) => (0..m).flat_map(|_| bias[..n].iter().copied()).collect(),
-                None => vec![0.0; len],
-            };
+            debug_assert_eq!(len, m * n);
+            let mut out = bias.fill(m, n);
             fused_vector(isa, k_tile, dims, a, b, &mut out);
             out
         }
@@ -328,7 +323,7 @@ fn portable_float<D: Datapath<Operand = f32, Bias = f32, Sum = f32>>(
     dims: (usize, usize, usize),
     a: &[f32],
     b: &[f32],
-    bias: Option<&[f32]>,
+    bias: Bias<'_, f32>,
 ) -> Vec<f32> {
     let mut out = vec![d.zero(); dims.0 * dims.2];
     portable::gemm(d, k_tile, dims, a, b, bias, &mut out);

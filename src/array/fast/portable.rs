@@ -2,6 +2,7 @@
 //! in the PE-level model's order. The fallback on CPUs without AVX2/FMA, the only path for
 //! 16-bit partial sums, and the baseline the vector kernels are benchmarked against.
 
+use crate::array::Bias;
 use crate::array::datapath::Datapath;
 use rayon::prelude::*;
 
@@ -17,7 +18,7 @@ pub(super) fn gemm<D: Datapath>(
     (m, k, n): (usize, usize, usize),
     a: &[D::Operand],
     b: &[D::Operand],
-    bias: Option<&[D::Bias]>,
+    bias: Bias<'_, D::Bias>,
     out: &mut [D::Sum],
 ) {
     if n == 0 {
@@ -33,12 +34,12 @@ pub(super) fn gemm<D: Datapath>(
     if m as u64 * k as u64 * n as u64 >= PARALLEL_MACS {
         out.par_chunks_mut(n).enumerate().for_each_init(
             || vec![d.zero(); n],
-            |s, (i, row)| rows.run(&a[i * k..(i + 1) * k], row, s),
+            |s, (i, row)| rows.run(i, &a[i * k..(i + 1) * k], row, s),
         );
     } else {
         let mut s = vec![d.zero(); n];
         for (i, row) in out.chunks_mut(n).enumerate() {
-            rows.run(&a[i * k..(i + 1) * k], row, &mut s);
+            rows.run(i, &a[i * k..(i + 1) * k], row, &mut s);
         }
     }
 }
@@ -50,16 +51,16 @@ struct RowKernel<'a, D: Datapath> {
     k_tile: usize,
     n: usize,
     b: &'a [D::Operand],
-    bias: Option<&'a [D::Bias]>,
+    bias: Bias<'a, D::Bias>,
 }
 
 impl<D: Datapath> RowKernel<'_, D> {
-    /// Fills `out` (one output row) from `a_row` (one row of A, length k), using `s` as the
+    /// Fills `out` (output row `i`) from `a_row` (row `i` of A, length k), using `s` as the
     /// K-tile's partial sums.
-    fn run(&self, a_row: &[D::Operand], out: &mut [D::Sum], s: &mut [D::Sum]) {
+    fn run(&self, i: usize, a_row: &[D::Operand], out: &mut [D::Sum], s: &mut [D::Sum]) {
         let d = self.d;
         for (j, acc) in out.iter_mut().enumerate() {
-            *acc = d.start(self.bias.map_or_else(Default::default, |bias| bias[j]));
+            *acc = d.start(self.bias.at(i, j));
         }
         let b_tiles = self.b.chunks(self.k_tile * self.n);
         for (a_tile, b_tile) in a_row.chunks(self.k_tile).zip(b_tiles) {

@@ -138,7 +138,7 @@ fn run<D: Datapath>(
     bias: Option<&[D::Bias]>,
 ) -> (Vec<D::Sum>, Cycles) {
     spec.assert_valid();
-    assert_operands(shape, a, b, bias);
+    assert_operands(shape, a, b, bias.into());
     assert!(
         shape.m >= 1 && shape.k >= 1,
         "the PE-level model needs m ≥ 1 and k ≥ 1, got {shape:?}"
