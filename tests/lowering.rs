@@ -1,15 +1,18 @@
 //! Lowering + array execution against the naive reference interpreter, on random shapes:
 //! im2col, grouping, padding, dilation, batching, tiling and requantization; ConvTranspose
-//! against a direct scatter of every input pixel through the kernel.
+//! against a direct scatter of every input pixel through the kernel. A functional run computes
+//! convolutions whole in the weights' layout; every bit of it must equal the tile-by-tile
+//! recording, whose tiles run in the array's orientation.
 
 use cdmsa::config::AcceleratorConfig;
-use cdmsa::exec::execute;
+use cdmsa::exec::{execute, record};
 use cdmsa::ir::geometry::Window;
 use cdmsa::ir::{
     AutoPad, ConvAttrs, ConvTransposeAttrs, FusedAct, GemmAttrs, Graph, InputBinding, Node, Op,
     Value, ValueId,
 };
-use cdmsa::lower::lower;
+use cdmsa::kernel::Precision;
+use cdmsa::lower::{lower, lower_at};
 use cdmsa::reference::{self, RefOutput};
 use cdmsa::tensor::{DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
@@ -63,6 +66,29 @@ fn run(g: &Graph, x: &Tensor, cfg: &AcceleratorConfig) -> Tensor {
         .unwrap()
         .outputs
         .remove(0)
+}
+
+/// The whole-node run's output and the tile-by-tile recording's, as bits, at `precision`.
+fn whole_and_tiles(
+    g: &Graph,
+    x: &Tensor,
+    cfg: &AcceleratorConfig,
+    precision: Precision,
+) -> (Vec<u64>, Vec<u64>) {
+    let p = lower_at(g, &[InputBinding::of(x)], cfg, precision).unwrap();
+    let inputs = std::slice::from_ref(x);
+    let bits = |t: &Tensor| -> Vec<u64> {
+        match t {
+            Tensor::F32(a) => a.iter().map(|v| u64::from(v.to_bits())).collect(),
+            Tensor::F16(a) => a.iter().map(|v| u64::from(v.to_bits())).collect(),
+            Tensor::BF16(a) => a.iter().map(|v| u64::from(v.to_bits())).collect(),
+            t => t.to_i64().unwrap().iter().map(|&v| v as u64).collect(),
+        }
+    };
+    (
+        bits(&execute(&p, inputs, cfg).unwrap().outputs[0]),
+        bits(&record(&p, inputs, cfg).unwrap().outputs[0]),
+    )
 }
 
 fn reference_of(g: &Graph, x: &Tensor) -> RefOutput {
@@ -312,6 +338,10 @@ proptest! {
             for (a, b) in got.iter().zip(&want) {
                 prop_assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
             }
+            for precision in [Precision::Native, Precision::Fp16, Precision::Bf16] {
+                let (whole, tiles) = whole_and_tiles(&g, &x, &cfg, precision);
+                prop_assert_eq!(whole, tiles, "{:?}", precision);
+            }
         }
     }
 
@@ -339,6 +369,10 @@ proptest! {
         let bias = Tensor::I32(ArrayD::from_shape_vec(IxDyn(&[cout]), (0..cout).map(|i| i as i32 * 37 - 50).collect()).unwrap());
         let q = graph(Op::QLinearConv(c.attrs(), FusedAct::None), &x, vec![Some(xs), Some(x_zp), Some(w), Some(ws), Some(w_zp), Some(ys), Some(y_zp), Some(bias)]);
         let RefOutput::Int(want) = reference_of(&q, &x) else { unreachable!() };
+        for cfg in accels() {
+            let (whole, tiles) = whole_and_tiles(&q, &x, &cfg, Precision::Native);
+            prop_assert_eq!(whole, tiles);
+        }
         let results: Vec<_> = accels().iter().map(|cfg| run(&q, &x, cfg).to_i64().unwrap()).collect();
         prop_assert_eq!(&results[0], &results[1]);
         for (a, b) in results[0].iter().zip(&want) {

@@ -64,7 +64,7 @@ fn values_f32(t: &Tensor) -> Vec<f32> {
 }
 
 /// Per-channel parameter `c` of a vector that is either per-tensor (one value) or per-channel.
-fn per_channel<T: Copy>(v: &[T], c: usize, what: &str) -> Result<T> {
+pub(super) fn per_channel<T: Copy>(v: &[T], c: usize, what: &str) -> Result<T> {
     match v.len() {
         1 => Ok(v[0]),
         _ => v.get(c).copied().ok_or_else(|| {
@@ -147,7 +147,7 @@ enum Operands {
     },
 }
 
-enum Epilogue {
+pub(super) enum Epilogue {
     Int32,
     Requant {
         x_scale: f32,
@@ -167,7 +167,7 @@ enum Epilogue {
 
 /// `v` rounded to the array's operand format (the identity for fp32 and for values that
 /// already are fp16/bf16): what the array boundary does to a wider tensor.
-fn to_format(fmt: crate::kernel::FloatFormat, v: f32) -> f32 {
+pub(super) fn to_format(fmt: crate::kernel::FloatFormat, v: f32) -> f32 {
     match fmt {
         crate::kernel::FloatFormat::Fp32 => v,
         crate::kernel::FloatFormat::Fp16 => half::f16::from_f32(v).to_f32(),
@@ -224,6 +224,140 @@ fn swap_k_tiles<T: Copy>(v: &[T], rows: usize, cols: usize, r: usize, by_col: bo
     }
 }
 
+/// A node's operands in the datapath's domain, in their stored layouts (activations NC…,
+/// weights as the node holds them), with the per-channel bias and the output unit.
+pub(super) struct Prepared<'a> {
+    pub(super) values: Values<'a>,
+    pub(super) epilogue: Epilogue,
+}
+
+/// The operand values of [`Prepared`].
+pub(super) enum Values<'a> {
+    /// Zero-point-shifted integers.
+    Int {
+        x: Vec<i16>,
+        w: Vec<i16>,
+        bias: Option<Vec<i32>>,
+    },
+    /// Floats in the operand format (borrowed when the tensor already is contiguous fp32 on the
+    /// fp32 datapath).
+    Float {
+        fmt: crate::kernel::FloatFormat,
+        x: std::borrow::Cow<'a, [f32]>,
+        w: std::borrow::Cow<'a, [f32]>,
+        /// The bias that preloads the accumulators (per output channel).
+        bias: Option<Vec<f32>>,
+    },
+}
+
+/// Reads `node`'s inputs into the datapath's domain (zero-point shift, format rounding) and
+/// resolves its bias and output unit.
+pub(super) fn prepare<'a>(
+    node: &Node,
+    k: &GemmKernel,
+    ins: &[Option<&'a Tensor>],
+    out_dtype: DType,
+) -> Result<Prepared<'a>> {
+    let r = roles(&node.op, ins)?;
+    if k.timing_only {
+        return Err(Error::Invalid("int8 precision of a float model is timing-only: values need a quantized model (QDQ or QOperator)".into()));
+    }
+    Ok(match k.datapath {
+        Datapath::Int8 => {
+            let x_zp = values_i64(r.x_zp)?;
+            if x_zp.len() != 1 {
+                return Err(Error::Shape(
+                    "per-row input zero points are not supported".into(),
+                ));
+            }
+            let x: Vec<i16> =
+                r.x.to_i64()?
+                    .iter()
+                    .map(|&v| (v - x_zp[0]) as i16)
+                    .collect();
+            let w = shifted_weights(k, r.w, &values_i64(r.w_zp)?)?;
+            let bias: Option<Vec<i32>> = r
+                .bias
+                .map(|b| {
+                    b.to_i64_vec()
+                        .map(|v| v.into_iter().map(|x| x as i32).collect())
+                })
+                .transpose()?;
+            let epilogue = match r.qlinear {
+                None => Epilogue::Int32,
+                Some([xs, ws, ys, yzp]) => {
+                    let scale = |t: Option<&Tensor>| {
+                        t.map(values_f32)
+                            .ok_or_else(|| Error::Shape("missing scale".into()))
+                    };
+                    let (xs, ws, ys) = (scale(xs)?, scale(ws)?, scale(ys)?);
+                    let yzp = values_i64(yzp)?;
+                    if xs.len() != 1 || ys.len() != 1 || yzp.len() != 1 {
+                        return Err(Error::Shape(
+                            "input and output scales must be per-tensor".into(),
+                        ));
+                    }
+                    let range = match out_dtype {
+                        DType::U8 => (0, 255),
+                        DType::I8 => (-128, 127),
+                        d => return Err(Error::DType(format!("QLinear output {d}"))),
+                    };
+                    let relu = matches!(
+                        node.op,
+                        Op::QLinearConv(_, FusedAct::Relu) | Op::QLinearMatMul(FusedAct::Relu)
+                    );
+                    Epilogue::Requant {
+                        x_scale: xs[0],
+                        w_scales: ws,
+                        y_scale: ys[0],
+                        y_zp: yzp[0] as i32,
+                        range,
+                        relu,
+                    }
+                }
+            };
+            Prepared {
+                values: Values::Int { x, w, bias },
+                epilogue,
+            }
+        }
+        Datapath::Float(fmt) => {
+            // A wider tensor (an fp32 model on the fp16/bf16 datapath) is rounded at the array boundary.
+            let (x, w) = (in_format(fmt, r.x), in_format(fmt, r.w));
+            let (alpha, beta) = match node.op {
+                Op::Gemm(a) => (a.alpha, a.beta),
+                _ => (1.0, 1.0),
+            };
+            // A per-column bias preloads the accumulators; anything else is added after.
+            let c_full = r.bias.map(|c| c.to_f32());
+            let as_bias = match (&node.op, &c_full) {
+                (Op::Conv(_) | Op::ConvTranspose(_), Some(_)) => true,
+                (Op::Gemm(_), Some(c)) => {
+                    alpha == 1.0
+                        && beta == 1.0
+                        && c.len() == k.shape.n
+                        && c.shape().last() == Some(&k.shape.n)
+                }
+                _ => false,
+            };
+            let bias: Option<Vec<f32>> = if as_bias {
+                c_full.as_ref().map(|c| c.iter().copied().collect())
+            } else {
+                None
+            };
+            Prepared {
+                values: Values::Float { fmt, x, w, bias },
+                epilogue: Epilogue::Float {
+                    fmt,
+                    alpha,
+                    beta,
+                    c: if as_bias { None } else { c_full },
+                },
+            }
+        }
+    })
+}
+
 impl<'k> GemmRun<'k> {
     /// Prepares the operands of every problem of `node` (im2col, zero-point shift, packing).
     pub fn new(
@@ -233,116 +367,25 @@ impl<'k> GemmRun<'k> {
         out_dtype: DType,
         out_shape: &[usize],
     ) -> Result<GemmRun<'k>> {
-        let r = roles(&node.op, ins)?;
         let k = kernel;
-        if k.timing_only {
-            return Err(Error::Invalid("int8 precision of a float model is timing-only: values need a quantized model (QDQ or QOperator)".into()));
-        }
-        let (operands, epilogue) = match k.datapath {
-            Datapath::Int8 => {
-                let x_zp = values_i64(r.x_zp)?;
-                if x_zp.len() != 1 {
-                    return Err(Error::Shape(
-                        "per-row input zero points are not supported".into(),
-                    ));
-                }
-                let x: Vec<i16> =
-                    r.x.to_i64()?
-                        .iter()
-                        .map(|&v| (v - x_zp[0]) as i16)
-                        .collect();
-                let w = shifted_weights(k, r.w, &values_i64(r.w_zp)?)?;
-                let bias: Option<Vec<i32>> = r
-                    .bias
-                    .map(|b| {
-                        b.to_i64_vec()
-                            .map(|v| v.into_iter().map(|x| x as i32).collect())
-                    })
-                    .transpose()?;
-                let epilogue = match r.qlinear {
-                    None => Epilogue::Int32,
-                    Some([xs, ws, ys, yzp]) => {
-                        let scale = |t: Option<&Tensor>| {
-                            t.map(values_f32)
-                                .ok_or_else(|| Error::Shape("missing scale".into()))
-                        };
-                        let (xs, ws, ys) = (scale(xs)?, scale(ws)?, scale(ys)?);
-                        let yzp = values_i64(yzp)?;
-                        if xs.len() != 1 || ys.len() != 1 || yzp.len() != 1 {
-                            return Err(Error::Shape(
-                                "input and output scales must be per-tensor".into(),
-                            ));
-                        }
-                        let range = match out_dtype {
-                            DType::U8 => (0, 255),
-                            DType::I8 => (-128, 127),
-                            d => return Err(Error::DType(format!("QLinear output {d}"))),
-                        };
-                        let relu = matches!(
-                            node.op,
-                            Op::QLinearConv(_, FusedAct::Relu) | Op::QLinearMatMul(FusedAct::Relu)
-                        );
-                        Epilogue::Requant {
-                            x_scale: xs[0],
-                            w_scales: ws,
-                            y_scale: ys[0],
-                            y_zp: yzp[0] as i32,
-                            range,
-                            relu,
-                        }
-                    }
-                };
-                let operands = Operands::Int {
-                    a: (0..k.problems)
-                        .map(|p| lhs(k, &x, r.x.shape(), p, 0))
-                        .collect(),
-                    b: (0..k.problems).map(|p| rhs(k, &w, p)).collect(),
-                    bias: bias.as_deref().map(|v| per_problem(k, v)).transpose()?,
-                };
-                (operands, epilogue)
-            }
-            Datapath::Float(fmt) => {
-                // A wider tensor (an fp32 model on the fp16/bf16 datapath) is rounded at the array boundary.
-                let (x, w) = (in_format(fmt, r.x), in_format(fmt, r.w));
-                let (alpha, beta) = match node.op {
-                    Op::Gemm(a) => (a.alpha, a.beta),
-                    _ => (1.0, 1.0),
-                };
-                // A per-column bias preloads the accumulators; anything else is added after.
-                let c_full = r.bias.map(|c| c.to_f32());
-                let as_bias = match (&node.op, &c_full) {
-                    (Op::Conv(_) | Op::ConvTranspose(_), Some(_)) => true,
-                    (Op::Gemm(_), Some(c)) => {
-                        alpha == 1.0
-                            && beta == 1.0
-                            && c.len() == k.shape.n
-                            && c.shape().last() == Some(&k.shape.n)
-                    }
-                    _ => false,
-                };
-                let bias: Option<Vec<f32>> = if as_bias {
-                    c_full.as_ref().map(|c| c.iter().copied().collect())
-                } else {
-                    None
-                };
-                let operands = Operands::Float {
-                    fmt,
-                    a: (0..k.problems)
-                        .map(|p| lhs(k, &x, r.x.shape(), p, 0.0))
-                        .collect(),
-                    b: (0..k.problems).map(|p| rhs(k, &w, p)).collect(),
-                    bias: bias.as_deref().map(|v| per_problem(k, v)).transpose()?,
-                };
-                (
-                    operands,
-                    Epilogue::Float {
-                        fmt,
-                        alpha,
-                        beta,
-                        c: if as_bias { None } else { c_full },
-                    },
-                )
-            }
+        let x_shape = roles(&node.op, ins)?.x.shape().to_vec();
+        let Prepared { values, epilogue } = prepare(node, k, ins, out_dtype)?;
+        let operands = match values {
+            Values::Int { x, w, bias } => Operands::Int {
+                a: (0..k.problems)
+                    .map(|p| lhs(k, &x, &x_shape, p, 0))
+                    .collect(),
+                b: (0..k.problems).map(|p| rhs(k, &w, p)).collect(),
+                bias: bias.as_deref().map(|v| per_problem(k, v)).transpose()?,
+            },
+            Values::Float { fmt, x, w, bias } => Operands::Float {
+                fmt,
+                a: (0..k.problems)
+                    .map(|p| lhs(k, &x, &x_shape, p, 0.0))
+                    .collect(),
+                b: (0..k.problems).map(|p| rhs(k, &w, p)).collect(),
+                bias: bias.as_deref().map(|v| per_problem(k, v)).transpose()?,
+            },
         };
         let size = k.shape.m * k.shape.n;
         // Accumulators start at zero; -0.0 is the float zero that leaves every sum's bits unchanged.

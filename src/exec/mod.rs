@@ -1,6 +1,7 @@
 //! Runs a lowered `Program`: values through the array datapath and vector unit, node by node
 //! and tile job by tile job, and the isolated-run cycle cost of every layer.
 
+mod conv;
 mod cost;
 mod gemm;
 mod operands;
@@ -11,7 +12,7 @@ pub use gemm::{Fault, TileValues};
 use crate::array::{ArraySpec, vector};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
-use crate::kernel::{Kernel, Program};
+use crate::kernel::{GemmKernel, Kernel, Program};
 use crate::tensor::Tensor;
 use gemm::GemmRun;
 use rayon::prelude::*;
@@ -144,11 +145,32 @@ impl<'p> Interpreter<'p> {
         run.compute_tile(&self.spec, tile, fault)
     }
 
-    /// Computes and accepts every tile job of the current GEMM node at once (the bits of
-    /// computing and accepting each in turn, without fault injection).
-    pub fn compute_all_tiles(&mut self) {
-        let (_, run) = self.current.as_mut().expect("a GEMM node was begun");
-        run.compute_all(&self.spec);
+    /// Computes GEMM node `node` whole and ends it: the bits of computing and accepting each
+    /// tile job in turn, without fault injection and without keeping tile values.
+    fn run_gemm_whole(&mut self, node: usize, k: &GemmKernel) -> Result<()> {
+        if !conv::applies(k) {
+            self.begin(node)?;
+            let (_, run) = self.current.as_mut().expect("a GEMM node was begun");
+            run.compute_all(&self.spec);
+            return self.end(node);
+        }
+        let p = self.program;
+        let n = &p.graph.nodes[node];
+        let out = n.outputs[0];
+        let (t, overflow) = conv::run(
+            n,
+            k,
+            &self.inputs(node),
+            &self.spec,
+            p.facts.dtype(out),
+            p.facts.shape(out),
+        )
+        .map_err(in_node(n))?;
+        if overflow {
+            self.overflowed.push(n.name.clone());
+        }
+        self.values[out.0] = Some(t);
+        Ok(())
     }
 
     /// Adds a computed tile into the current node's accumulators.
@@ -265,15 +287,14 @@ fn run(
         it.last_use = Some(last_use);
     }
     for (i, kernel) in program.kernels.iter().enumerate() {
+        if let (Kernel::Gemm(k), false) = (kernel, record) {
+            it.run_gemm_whole(i, k)?;
+            it.release_after(i);
+            continue;
+        }
         it.begin(i)?;
         let mut values = Vec::new();
         if let Kernel::Gemm(k) = kernel {
-            if !record {
-                it.compute_all_tiles();
-                it.end(i)?;
-                it.release_after(i);
-                continue;
-            }
             values = (0..k.tiles.len())
                 .into_par_iter()
                 .map(|t| it.compute_tile(t, None))

@@ -1,5 +1,6 @@
-//! Data movement that feeds the arrays: im2col, weight packing, batch selection, and the
-//! scatter of GEMM results back into the output tensor's layout.
+//! Data movement that feeds the arrays: im2col (and its transpose for convolutions computed
+//! in the weights' layout), weight packing, batch selection, and the scatter of GEMM results
+//! back into the output tensor's layout.
 
 use crate::ir::geometry::Window;
 use crate::kernel::{GemmKernel, GemmLayout};
@@ -244,4 +245,92 @@ fn im2col<T: Copy>(
         }
     }
     out
+}
+
+/// The transpose of im2col for image `b`, channels `c0..c0+cin` of an NC[spatial…] tensor:
+/// rows (channel, kernel tap), columns the output positions; taps outside the input read
+/// `pad`. A 1×1 convolution with unit strides and no padding reads the channels' planes as
+/// they are, so they are borrowed. Not for transposed convolutions.
+#[allow(clippy::too_many_arguments)]
+pub fn im2col_t<'x, T: Copy>(
+    x: &'x [T],
+    channels: usize,
+    b: usize,
+    win: &Window,
+    c0: usize,
+    cin: usize,
+    pad: T,
+) -> std::borrow::Cow<'x, [T]> {
+    let plane: usize = win.input.iter().product();
+    let (outs, taps) = (win.output_size(), win.kernel_size());
+    let base = (b * channels + c0) * plane;
+    let pointwise = taps == 1
+        && win.strides.iter().all(|&s| s == 1)
+        && win.pad_begin.iter().all(|&p| p == 0)
+        && win.output == win.input;
+    if pointwise {
+        return std::borrow::Cow::Borrowed(&x[base..base + cin * plane]);
+    }
+    let rank = win.input.len();
+    let last = rank - 1;
+    let (ow, iw) = (win.output[last], win.input[last]);
+    let (s, dil, pb) = (
+        win.strides[last],
+        win.dilations[last],
+        win.pad_begin[last] as isize,
+    );
+    let rows = outs / ow.max(1);
+    let mut out = Vec::with_capacity(cin * taps * outs);
+    let (mut k_idx, mut o_idx) = (vec![0usize; rank], vec![0usize; rank]);
+    for c in 0..cin {
+        let channel = &x[base + c * plane..base + (c + 1) * plane];
+        for t in 0..taps {
+            let mut rem = t;
+            for d in (0..rank).rev() {
+                k_idx[d] = rem % win.kernel[d];
+                rem /= win.kernel[d];
+            }
+            // Along the last dim, output `o` reads input `o·s + off`: inside for o in lo..hi.
+            let off = (k_idx[last] * dil) as isize - pb;
+            let lo = if off < 0 {
+                ((-off) as usize).div_ceil(s)
+            } else {
+                0
+            };
+            let hi = if (iw as isize) > off {
+                ((iw as isize - off) as usize).div_ceil(s).min(ow)
+            } else {
+                0
+            };
+            for r in 0..rows {
+                // The input offset of this output row's outer coordinates, or None in the padding.
+                let mut rem = r;
+                let mut row_base = Some(0usize);
+                let mut stride = iw;
+                for d in (0..last).rev() {
+                    o_idx[d] = rem % win.output[d];
+                    rem /= win.output[d];
+                    row_base = match (row_base, tap_coord(win, false, d, o_idx[d], k_idx[d])) {
+                        (Some(acc), Some(coord)) => Some(acc + coord * stride),
+                        _ => None,
+                    };
+                    stride *= win.input[d];
+                }
+                match row_base {
+                    Some(rb) if lo < hi => {
+                        out.extend(std::iter::repeat_n(pad, lo));
+                        let first = (rb as isize + lo as isize * s as isize + off) as usize;
+                        if s == 1 {
+                            out.extend_from_slice(&channel[first..first + (hi - lo)]);
+                        } else {
+                            out.extend(channel[first..].iter().step_by(s).take(hi - lo).copied());
+                        }
+                        out.extend(std::iter::repeat_n(pad, ow - hi));
+                    }
+                    _ => out.extend(std::iter::repeat_n(pad, ow)),
+                }
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
