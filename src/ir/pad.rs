@@ -3,8 +3,10 @@
 
 use super::PadMode;
 use crate::error::{Error, Result};
+use crate::map_tensor_same;
 use crate::tensor::ops::normalize_axis;
 use crate::tensor::{DType, Tensor};
+use ndarray::{ArrayD, IxDyn};
 
 /// Per-axis `(begin, end)` pads of a tensor of rank `rank`: `pads` holds all begins then all
 /// ends for `axes` (every axis when `None`).
@@ -88,30 +90,48 @@ pub fn pad(x: &Tensor, pads: &[(i64, i64)], mode: PadMode, fill: &Tensor) -> Res
     // Flat source index of every output element; `len` (one past the data) is the fill.
     let len = x.len();
     let total: usize = out.iter().product();
+    // Per dim, the source coordinate of every padded position (None: the fill).
+    let tables: Vec<Vec<Option<usize>>> = (0..out.len())
+        .map(|d| {
+            (0..out[d])
+                .map(|p| source(mode, p as i64 - pads[d].0, shape[d] as i64).map(|s| s as usize))
+                .collect()
+        })
+        .collect();
     let mut index = Vec::with_capacity(total);
-    let mut pos = vec![0usize; out.len()];
-    for _ in 0..total {
-        let mut flat = 0usize;
-        let mut inside = true;
-        for (d, &p) in pos.iter().enumerate() {
-            let n = shape[d] as i64;
-            match source(mode, p as i64 - pads[d].0, n) {
-                Some(s) => flat = flat * shape[d] + s as usize,
-                None => inside = false,
+    if let Some((last, outer)) = tables.split_last()
+        && total > 0
+    {
+        // Row by row: the outer coordinates give the row's base (or the fill); the last
+        // dim's table gives each element.
+        let mut pos = vec![0usize; outer.len()];
+        loop {
+            let mut base = Some(0usize);
+            for (d, &p) in pos.iter().enumerate() {
+                base = base.zip(outer[d][p]).map(|(b, s)| b * shape[d] + s);
             }
-        }
-        index.push(if inside { flat } else { len });
-        for d in (0..out.len()).rev() {
-            pos[d] += 1;
-            if pos[d] < out[d] {
+            let width = shape[outer.len()];
+            match base {
+                Some(b) => index.extend(last.iter().map(|s| s.map_or(len, |s| b * width + s))),
+                None => index.extend(std::iter::repeat_n(len, last.len())),
+            }
+            let Some(d) = (0..outer.len()).rev().find(|&d| pos[d] + 1 < out[d]) else {
                 break;
-            }
-            pos[d] = 0;
+            };
+            pos[d] += 1;
+            pos[d + 1..].fill(0);
         }
+    } else if total > 0 {
+        index.push(0);
     }
     let fill = fill.cast(x.dtype()).reshape(&[1])?;
     let ext = Tensor::concat(&[&x.reshape(&[len])?, &fill], 0)?;
-    ext.gather(0, &index, &out)
+    Ok(map_tensor_same!(&ext, a => {
+        let flat = a.as_standard_layout();
+        let src = flat.as_slice().ok_or_else(|| Error::Shape("pad: input not contiguous".into()))?;
+        ArrayD::from_shape_vec(IxDyn(&out), index.iter().map(|&i| src[i]).collect())
+            .map_err(|e| Error::Shape(format!("pad: {e}")))?
+    }))
 }
 
 /// Pad on concrete inputs: `(data, [pads], [constant_value], [axes])`, or the opset < 11
@@ -150,7 +170,6 @@ pub fn eval(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{ArrayD, IxDyn};
 
     fn t(shape: &[usize], v: Vec<i64>) -> Tensor {
         Tensor::I64(ArrayD::from_shape_vec(IxDyn(shape), v).unwrap())
