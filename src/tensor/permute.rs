@@ -1,16 +1,22 @@
 //! Axis permutation of a contiguous row-major buffer: the copy behind Transpose, done as
 //! whole-row copies when the innermost axis stays innermost and as cache-sized 2-D block
-//! transposes otherwise.
+//! transposes otherwise (on the rayon threads for large tensors).
+
+use rayon::prelude::*;
 
 /// Side of the square blocks a transposing copy moves at once.
 const BLOCK: usize = 32;
+
+/// Tensors of at least this many elements are transposed on the rayon threads, in disjoint
+/// blocks of output rows.
+const PARALLEL_LEN: usize = 1 << 16;
 
 /// The elements of the row-major `shape` buffer `src` with its axes permuted (`perm[i]` is the
 /// input axis that becomes output axis `i`), row-major in the output shape.
 ///
 /// # Panics
 /// If `perm` is not a permutation of `0..shape.len()` or `src` is shorter than `shape` needs.
-pub fn permute<T: Copy>(src: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
+pub fn permute<T: Copy + Send + Sync>(src: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
     assert_eq!(perm.len(), shape.len(), "perm has the shape's rank");
     let len: usize = shape.iter().product();
     assert!(src.len() >= len, "buffer shorter than its shape");
@@ -34,32 +40,46 @@ pub fn permute<T: Copy>(src: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
         .position(|&s| s == 1)
         .expect("a size > 1 axis of unit input stride survives simplification");
     let (dq, dl, sl) = (dims[q], dims[r - 1], strides[r - 1]);
-    // Output axes: a prefix before q, q, middle axes, the last; q's output stride is the
-    // size of the middle and last axes together.
-    let (prefix, middle) = (q, q + 1..r - 1);
+    // Output axes: a prefix before q, q, middle axes, the last. For one prefix index and a
+    // block of q, the output is one contiguous run of rows of `oq` (middle × last) values.
+    let (prefix, middle) = (&dims[..q], q + 1..r - 1);
     let oq: usize = dims[q + 1..].iter().product();
     out.resize(len, src[0]);
-    let block = |o_base: usize, i_base: usize, out: &mut [T]| {
-        for q0 in (0..dq).step_by(BLOCK) {
+    let rows = |pi: usize, qb: usize, dst: &mut [T]| {
+        let p_base = offset_of(pi, prefix, &strides[..q]);
+        let q0 = qb * BLOCK;
+        let q1 = (q0 + BLOCK).min(dq);
+        let mut o_mid = 0;
+        for_each_index(&dims[middle.clone()], &strides[middle.clone()], |m_base| {
             for l0 in (0..dl).step_by(BLOCK) {
-                for iq in q0..(q0 + BLOCK).min(dq) {
-                    let row = &mut out[o_base + iq * oq..][l0..(l0 + BLOCK).min(dl)];
-                    for (il, o) in (l0..).zip(row) {
-                        *o = src[i_base + iq + il * sl];
+                let l1 = (l0 + BLOCK).min(dl);
+                for iq in q0..q1 {
+                    let row = &mut dst[(iq - q0) * oq + o_mid + l0..][..l1 - l0];
+                    let from = p_base + m_base + iq + l0 * sl;
+                    for (o, &v) in row.iter_mut().zip(src[from..].iter().step_by(sl)) {
+                        *o = v;
                     }
                 }
             }
-        }
-    };
-    let mut o_prefix = 0;
-    for_each_index(&dims[..prefix], &strides[..prefix], |p_base| {
-        let mut o_mid = 0;
-        for_each_index(&dims[middle.clone()], &strides[middle.clone()], |m_base| {
-            block(o_prefix + o_mid, p_base + m_base, &mut out);
             o_mid += dl;
         });
-        o_prefix += dq * oq;
-    });
+    };
+    let per_prefix = (dq * oq).max(1);
+    if len < PARALLEL_LEN {
+        for (pi, dst) in out.chunks_mut(per_prefix).enumerate() {
+            for (qb, block) in dst.chunks_mut(BLOCK * oq).enumerate() {
+                rows(pi, qb, block);
+            }
+        }
+    } else {
+        out.par_chunks_mut(per_prefix)
+            .enumerate()
+            .for_each(|(pi, dst)| {
+                dst.par_chunks_mut(BLOCK * oq)
+                    .enumerate()
+                    .for_each(|(qb, block)| rows(pi, qb, block));
+            });
+    }
     out
 }
 
@@ -89,6 +109,16 @@ fn simplify(shape: &[usize], perm: &[usize]) -> (Vec<usize>, Vec<usize>) {
         }
     }
     (dims, strides)
+}
+
+/// The input offset of row-major index `index` of `dims`, axis `i` moving it by `strides[i]`.
+fn offset_of(mut index: usize, dims: &[usize], strides: &[usize]) -> usize {
+    let mut offset = 0;
+    for (&d, &s) in dims.iter().zip(strides).rev() {
+        offset += (index % d) * s;
+        index /= d;
+    }
+    offset
 }
 
 /// Calls `f` with the input offset of every index of `dims` (row-major order), where axis `i`
@@ -155,10 +185,18 @@ mod tests {
 
     #[test]
     fn nhwc_to_nchw_and_back() {
-        let shape = [2, 7, 9, 40];
-        let src: Vec<u32> = (0..2 * 7 * 9 * 40).collect();
-        for perm in [[0, 3, 1, 2], [0, 2, 3, 1], [3, 2, 1, 0], [1, 0, 3, 2]] {
-            assert_eq!(permute(&src, &shape, &perm), reference(&src, &shape, &perm));
+        // The second shape is large enough for the parallel path.
+        for shape in [[2, 7, 9, 40], [2, 37, 41, 50]] {
+            let src: Vec<u32> = (0..shape.iter().product::<usize>() as u32).collect();
+            for perm in [
+                [0, 3, 1, 2],
+                [0, 2, 3, 1],
+                [3, 2, 1, 0],
+                [1, 0, 3, 2],
+                [2, 0, 3, 1],
+            ] {
+                assert_eq!(permute(&src, &shape, &perm), reference(&src, &shape, &perm));
+            }
         }
     }
 
