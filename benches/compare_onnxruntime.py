@@ -96,9 +96,14 @@ def time_cdmsa(model_dir: Path, threads: int, reps: int, preset: str) -> dict:
 def time_cli(model_dir: Path, threads: int, reps: int, preset: str) -> float:
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
     cmd = [str(CLI), "run", str(model_dir), "--accel", preset]
-    return median_seconds(
-        lambda: subprocess.run(cmd, env=env, check=True, capture_output=True), reps
-    )
+
+    def once() -> None:
+        # Exit 1 is a verdict (outputs not bit-exact, e.g. the T5 encoder's float attention);
+        # the run is complete and timed all the same. Exit 2 is an error.
+        if subprocess.run(cmd, env=env, capture_output=True).returncode not in (0, 1):
+            raise SystemExit(f"{' '.join(cmd)} failed")
+
+    return median_seconds(once, reps)
 
 
 def main() -> int:

@@ -78,30 +78,36 @@ pub(super) fn per_channel<T: Copy>(v: &[T], c: usize, what: &str) -> Result<T> {
 
 /// The weight tensor shifted by its (per-tensor or per-channel) zero point, as i16.
 fn shifted_weights(k: &GemmKernel, w: &Tensor, zp: &[i64]) -> Result<Vec<i16>> {
-    let raw = w.to_i64()?;
-    let raw = raw.as_standard_layout();
-    let vals = raw
-        .as_slice()
-        .ok_or_else(|| Error::Shape("weights not contiguous".into()))?;
-    let n = k.shape.n;
-    let per_out = match &k.layout {
-        crate::kernel::GemmLayout::Conv { .. } => Some(k.shape.k),
-        crate::kernel::GemmLayout::MatMul { .. } => None,
+    let raw = w.to_i64_vec()?;
+    let (kk, n) = (k.shape.k, k.shape.n);
+    if let [zp] = zp {
+        return Ok(raw.iter().map(|&v| (v - zp) as i16).collect());
+    }
+    // Conv weights are [cout, k] (a channel per row of k); MatMul B is [.., k, n] (a channel
+    // per column) or [.., n, k] when transposed (a channel per row of k).
+    let (run, channels) = match &k.layout {
+        crate::kernel::GemmLayout::Conv { .. } => (Some(kk), raw.len() / kk.max(1)),
+        crate::kernel::GemmLayout::MatMul { trans_b: true, .. } => (Some(kk), n),
+        crate::kernel::GemmLayout::MatMul { .. } => (None, n),
     };
-    vals.iter()
+    if channels > zp.len() {
+        per_channel(zp, zp.len(), "weight zero point")?;
+    }
+    let Some(run) = run else {
+        // A zero point per column: each row of n values against the zero points.
+        return Ok(raw
+            .chunks(n.max(1))
+            .flat_map(|row| row.iter().zip(zp).map(|(&v, &z)| (v - z) as i16))
+            .collect());
+    };
+    Ok(raw
+        .chunks(run.max(1))
         .enumerate()
-        .map(|(i, &v)| {
-            // Conv weights are [cout, k]; MatMul B is [.., k, n] (or [n, k] transposed).
-            let c = match (per_out, &k.layout) {
-                (Some(kk), _) => i / kk,
-                (None, crate::kernel::GemmLayout::MatMul { trans_b: true, .. }) => {
-                    (i / k.shape.k) % n
-                }
-                _ => i % n,
-            };
-            Ok((v - per_channel(zp, c, "weight zero point")?) as i16)
+        .flat_map(|(r, vals)| {
+            let z = zp[r % channels.max(1)];
+            vals.iter().map(move |&v| (v - z) as i16)
         })
-        .collect()
+        .collect())
 }
 
 /// A per-channel vector (bias) cut into each problem's `n` columns.
@@ -183,7 +189,11 @@ fn in_format(fmt: crate::kernel::FloatFormat, t: &Tensor) -> std::borrow::Cow<'_
     {
         return std::borrow::Cow::Borrowed(s);
     }
-    std::borrow::Cow::Owned(t.to_f32().iter().map(|&v| to_format(fmt, v)).collect())
+    let wide = t.to_f32();
+    std::borrow::Cow::Owned(match wide.as_slice() {
+        Some(s) => s.iter().map(|&v| to_format(fmt, v)).collect(),
+        None => wide.iter().map(|&v| to_format(fmt, v)).collect(),
+    })
 }
 
 enum Accumulators {

@@ -175,7 +175,29 @@ impl Tensor {
 
     /// The elements of an integer tensor as a flat `Vec<i64>` (shape tensors, axes, pads).
     pub fn to_i64_vec(&self) -> Result<Vec<i64>> {
-        Ok(self.to_i64()?.iter().copied().collect())
+        // Straight from the typed elements: a contiguous tensor is read as a slice (ndarray's
+        // element iterator over a dynamic shape is far slower).
+        macro_rules! flat {
+            ($a:expr) => {
+                match $a.as_slice() {
+                    Some(s) => s.iter().map(|&v| i64::from(v)).collect(),
+                    None => $a.iter().map(|&v| i64::from(v)).collect(),
+                }
+            };
+        }
+        Ok(match self {
+            Tensor::I8(a) => flat!(a),
+            Tensor::U8(a) => flat!(a),
+            Tensor::I32(a) => flat!(a),
+            Tensor::I64(a) => flat!(a),
+            Tensor::Bool(a) => flat!(a),
+            t => {
+                return Err(Error::DType(format!(
+                    "expected an integer tensor, got {}",
+                    t.dtype()
+                )));
+            }
+        })
     }
 
     /// The f32 array inside, or an error naming the actual type.
