@@ -92,7 +92,7 @@ mod tests {
             name: name.into(),
             dtype: None,
             shape: None,
-            constant,
+            constant: constant.map(std::sync::Arc::new),
         })
     }
 

@@ -5,6 +5,7 @@ mod op;
 pub use op::*;
 
 use crate::tensor::{DType, Tensor};
+use std::sync::Arc;
 
 /// Index of a value in [`Graph::values`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,8 +29,9 @@ pub struct Value {
     pub dtype: Option<DType>,
     /// Declared shape, when known.
     pub shape: Option<Vec<Dim>>,
-    /// The constant it holds (initializer, Constant node or folded), if any.
-    pub constant: Option<Tensor>,
+    /// The constant it holds (initializer, Constant node or folded), if any; shared, so that
+    /// specialising a graph for its inputs does not copy its weights.
+    pub constant: Option<Arc<Tensor>>,
 }
 
 /// One operator application.
@@ -82,7 +84,7 @@ impl Graph {
 
     /// The constant held by a value, if it is one.
     pub fn constant(&self, id: ValueId) -> Option<&Tensor> {
-        self.values[id.0].constant.as_ref()
+        self.values[id.0].constant.as_deref()
     }
 
     /// The value with this name.

@@ -15,6 +15,7 @@ use crate::tensor::Tensor;
 use crate::tensor::pb::tensor_from_proto_within;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Builds the IR graph of `g` for the default-domain `opset`; external tensor data is
 /// read relative to `base_dir`.
@@ -100,7 +101,7 @@ impl Builder {
             name: name.to_string(),
             dtype: Some(t.dtype()),
             shape: Some(t.shape().iter().map(|&d| Dim::Fixed(d)).collect()),
-            constant: Some(t),
+            constant: Some(Arc::new(t)),
         })
     }
 
