@@ -78,36 +78,70 @@ pub(super) fn per_channel<T: Copy>(v: &[T], c: usize, what: &str) -> Result<T> {
 
 /// The weight tensor shifted by its (per-tensor or per-channel) zero point, as i16.
 fn shifted_weights(k: &GemmKernel, w: &Tensor, zp: &[i64]) -> Result<Vec<i16>> {
-    let raw = w.to_i64_vec()?;
     let (kk, n) = (k.shape.k, k.shape.n);
-    if let [zp] = zp {
-        return Ok(raw.iter().map(|&v| (v - zp) as i16).collect());
-    }
     // Conv weights are [cout, k] (a channel per row of k); MatMul B is [.., k, n] (a channel
     // per column) or [.., n, k] when transposed (a channel per row of k).
     let (run, channels) = match &k.layout {
-        crate::kernel::GemmLayout::Conv { .. } => (Some(kk), raw.len() / kk.max(1)),
+        crate::kernel::GemmLayout::Conv { .. } => (Some(kk), w.len() / kk.max(1)),
         crate::kernel::GemmLayout::MatMul { trans_b: true, .. } => (Some(kk), n),
         crate::kernel::GemmLayout::MatMul { .. } => (None, n),
     };
-    if channels > zp.len() {
+    if zp.len() != 1 && channels > zp.len() {
         per_channel(zp, zp.len(), "weight zero point")?;
     }
-    let Some(run) = run else {
-        // A zero point per column: each row of n values against the zero points.
-        return Ok(raw
-            .chunks(n.max(1))
-            .flat_map(|row| row.iter().zip(zp).map(|(&v, &z)| (v - z) as i16))
-            .collect());
+    let shift = Shift {
+        zp,
+        run,
+        channels,
+        n,
     };
-    Ok(raw
-        .chunks(run.max(1))
-        .enumerate()
-        .flat_map(|(r, vals)| {
-            let z = zp[r % channels.max(1)];
-            vals.iter().map(move |&v| (v - z) as i16)
-        })
-        .collect())
+    // 8-bit weights are shifted straight from their slice, without widening them first.
+    macro_rules! shifted {
+        ($a:expr) => {
+            match $a.as_slice() {
+                Some(s) => shift.apply(s),
+                None => shift.apply(&$a.iter().copied().collect::<Vec<_>>()),
+            }
+        };
+    }
+    Ok(match w {
+        Tensor::I8(a) => shifted!(a),
+        Tensor::U8(a) => shifted!(a),
+        _ => shift.apply(&w.to_i64_vec()?),
+    })
+}
+
+/// How [`shifted_weights`] maps each weight to its channel's zero point.
+struct Shift<'z> {
+    zp: &'z [i64],
+    /// Values per channel run (a row of k), or `None` for a zero point per column of `n`.
+    run: Option<usize>,
+    channels: usize,
+    n: usize,
+}
+
+impl Shift<'_> {
+    fn apply<T: Copy>(&self, raw: &[T]) -> Vec<i16>
+    where
+        i64: From<T>,
+    {
+        let sub = |v: T, z: i64| (i64::from(v) - z) as i16;
+        match (self.zp, self.run) {
+            ([z], _) => raw.iter().map(|&v| sub(v, *z)).collect(),
+            (zp, None) => raw
+                .chunks(self.n.max(1))
+                .flat_map(|row| row.iter().zip(zp).map(|(&v, &z)| sub(v, z)))
+                .collect(),
+            (zp, Some(run)) => raw
+                .chunks(run.max(1))
+                .enumerate()
+                .flat_map(|(r, vals)| {
+                    let z = zp[r % self.channels.max(1)];
+                    vals.iter().map(move |&v| sub(v, z))
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A per-channel vector (bias) cut into each problem's `n` columns.
@@ -281,7 +315,7 @@ pub(super) fn prepare<'a>(
                 ));
             }
             let x: Vec<i16> =
-                r.x.to_i64()?
+                r.x.to_i64_vec()?
                     .iter()
                     .map(|&v| (v - x_zp[0]) as i16)
                     .collect();
