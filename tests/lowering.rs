@@ -36,7 +36,7 @@ fn graph(op: Op, x: &Tensor, consts: Vec<Option<Tensor>>) -> Graph {
                 name: format!("c{i}"),
                 dtype: Some(t.dtype()),
                 shape: None,
-                constant: Some(t),
+                constant: Some(t.into()),
             })
         }));
     }

@@ -107,13 +107,13 @@ fn fold_batchnorm(g: &mut Graph) {
             name: format!("{conv_name}.folded_weight"),
             dtype: Some(wdt),
             shape: None,
-            constant: Some(new_w),
+            constant: Some(new_w.into()),
         });
         let b_new = g.add_value(Value {
             name: format!("{conv_name}.folded_bias"),
             dtype: Some(wdt),
             shape: None,
-            constant: Some(new_b),
+            constant: Some(new_b.into()),
         });
         let bn_out = g.nodes[bi].outputs[0];
         let conv = &mut g.nodes[ci];
@@ -207,7 +207,7 @@ fn fuse_qdq(g: &mut Graph, facts: &Facts) {
                 name: format!("{}.weight_t", n.name),
                 dtype: Some(t.dtype()),
                 shape: None,
-                constant: Some(t),
+                constant: Some(t.into()),
             }));
         }
         let mut inputs = vec![

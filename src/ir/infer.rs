@@ -115,7 +115,7 @@ pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Fact
         if let Some(v) = &b.value
             && decides_shape(id)
         {
-            g.values[id.0].constant = Some(v.clone());
+            g.values[id.0].constant = Some(v.clone().into());
         }
     }
     for v in 0..g.values.len() {
@@ -144,7 +144,7 @@ pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Fact
             for (&o, t) in node.outputs.iter().zip(outs) {
                 admit(&g.values[o.0].name, t.dtype(), t.shape()).map_err(fail)?;
                 facts.set(o, t.dtype(), t.shape().to_vec());
-                g.values[o.0].constant = Some(t);
+                g.values[o.0].constant = Some(t.into());
             }
             continue;
         }

@@ -72,7 +72,7 @@ impl Builder<'_> {
             name,
             dtype: constant.as_ref().map(Tensor::dtype),
             shape: None,
-            constant,
+            constant: constant.map(Tensor::into),
         })
     }
 

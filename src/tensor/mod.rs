@@ -1,11 +1,13 @@
 //! `Tensor`: typed n-dimensional storage shared by every layer, and its file formats.
 
+mod constant;
 mod dtype;
 pub mod npy;
 pub mod ops;
 pub mod pb;
 mod random;
 
+pub use constant::Constant;
 pub use dtype::DType;
 
 use crate::error::{Error, Result};
