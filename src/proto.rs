@@ -168,9 +168,10 @@ pub struct TensorProto {
     /// The tensor's name.
     #[prost(string, tag = "8")]
     pub name: String,
-    /// The elements as fixed-width little-endian bytes.
-    #[prost(bytes = "vec", tag = "9")]
-    pub raw_data: Vec<u8>,
+    /// The elements as fixed-width little-endian bytes (a slice of the decoded buffer when
+    /// decoded from [`bytes::Bytes`]: no copy).
+    #[prost(bytes = "bytes", tag = "9")]
+    pub raw_data: bytes::Bytes,
     /// Where external data lives: `location`, `offset`, `length`, `checksum`.
     #[prost(message, repeated, tag = "13")]
     pub external_data: Vec<StringStringEntryProto>,

@@ -43,7 +43,7 @@ fn matmul_integer(k: usize) -> Vec<u8> {
                 name: "b".into(),
                 data_type: 3,
                 dims: vec![k as i64, 1],
-                raw_data: vec![0x80; k],
+                raw_data: vec![0x80; k].into(),
                 ..TensorProto::default()
             }],
             ..GraphProto::default()

@@ -58,7 +58,7 @@ fn tensor(name: &str, data_type: i32, dims: &[i64], raw: Vec<u8>) -> TensorProto
         name: name.into(),
         data_type,
         dims: dims.to_vec(),
-        raw_data: raw,
+        raw_data: raw.into(),
         ..TensorProto::default()
     }
 }

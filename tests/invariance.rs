@@ -114,15 +114,16 @@ impl Policy for Chaos {
         self.preempt > 0.0
     }
 
-    fn decide(&mut self, view: &View) -> Decision {
-        let mut d = self.inner.decide(view);
+    fn decide_into(&mut self, view: &View, out: &mut Decision) {
+        self.inner.decide_into(view, out);
+        let d = out;
         for (a, owner) in view.arrays.iter().enumerate() {
             if owner.is_some() && self.rng.random::<f64>() < self.preempt {
                 d.preempt.push(ArrayId(a));
             }
         }
         if self.rng.random::<f64>() >= self.fuse {
-            return d;
+            return;
         }
         let used_arrays: HashSet<usize> = d
             .assign
@@ -153,7 +154,6 @@ impl Policy for Chaos {
             used.extend([r, s]);
             d.fuse.push((a, r, s));
         }
-        d
     }
 }
 

@@ -24,7 +24,7 @@ fn matmul_integer() -> Graph {
         name: "b".into(),
         dtype: Some(DType::I8),
         shape: None,
-        constant: Some(std::sync::Arc::new(w)),
+        constant: Some(w.into()),
     });
     let y = g.add_value(Value {
         name: "y".into(),

@@ -22,8 +22,9 @@ impl Policy for KTileEdf {
         true
     }
 
-    fn decide(&mut self, view: &View) -> Decision {
-        let mut d = Edf.decide(view);
+    fn decide_into(&mut self, view: &View, out: &mut Decision) {
+        Edf.decide_into(view, out);
+        let d = out;
         if view.idle().next().is_none() {
             let deadline = |id| {
                 view.requests
@@ -49,7 +50,6 @@ impl Policy for KTileEdf {
                 d.preempt.push(ArrayId(a));
             }
         }
-        d
     }
 }
 

@@ -39,7 +39,7 @@ fn graph(op: Op, x: &Tensor, consts: Vec<Option<Tensor>>) -> Graph {
                 name: format!("c{i}"),
                 dtype: Some(t.dtype()),
                 shape: None,
-                constant: Some(std::sync::Arc::new(t)),
+                constant: Some(t.into()),
             })
         }));
     }

@@ -645,7 +645,7 @@ fn huge_initializer_fails_before_allocating() {
     g.initializer.push(TensorProto {
         dims: vec![1_000_000, 1_000_000],
         data_type: 1,
-        raw_data: vec![0; 30],
+        raw_data: vec![0; 30].into(),
         name: "huge".into(),
         ..Default::default()
     });
@@ -734,4 +734,56 @@ fn load_model_names_the_file() {
         load_model(&dir.join("absent.onnx")),
         Err(Error::Io { .. })
     ));
+}
+
+/// Loading and lowering for timing read no weight that no rewrite needs: the weights of GEMM
+/// nodes not followed by a BatchNormalization (whose folding rescales them) stay encoded
+/// (slices of the file) until something reads them, and then hold the values an eager decode
+/// gives.
+#[test]
+fn lowering_decodes_no_weight_and_a_run_decodes_them_exactly() {
+    use cdmsa::config::AcceleratorConfig;
+    use cdmsa::lower::lower;
+    use cdmsa::tensor::pb::tensor_from_proto;
+    use prost::Message;
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/digits/fp32/model.onnx");
+    let g = load_model(&path).unwrap();
+    let weights: Vec<ValueId> = g
+        .nodes
+        .iter()
+        .filter(|n| n.op.is_gemm_class())
+        .filter(|n| {
+            !g.nodes.iter().any(|m| {
+                matches!(m.op, Op::BatchNormalization { .. })
+                    && m.inputs.first().copied().flatten() == n.outputs.first().copied()
+            })
+        })
+        .filter_map(|n| n.inputs.get(1).copied().flatten())
+        .filter(|&w| g.is_constant(w))
+        .collect();
+    assert!(!weights.is_empty());
+    let cfg = AcceleratorConfig::preset("tiny").unwrap();
+    let program = lower(&g, &g.declared_inputs(1).unwrap(), &cfg).unwrap();
+    assert!(!program.kernels.is_empty());
+    for &w in &weights {
+        let c = g.values[w.0].constant.as_ref().unwrap();
+        assert!(!c.is_decoded(), "'{}' was decoded", g.values[w.0].name);
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    let model = ModelProto::decode(&bytes[..]).unwrap();
+    for &w in &weights {
+        let name = &g.values[w.0].name;
+        let proto = model
+            .graph
+            .as_ref()
+            .unwrap()
+            .initializer
+            .iter()
+            .find(|t| &t.name == name);
+        assert_eq!(
+            g.constant(w),
+            Some(&tensor_from_proto(proto.unwrap(), None).unwrap())
+        );
+    }
 }

@@ -19,7 +19,7 @@ fn raw(code: i32, dims: &[i64], bytes: &[u8]) -> TensorProto {
     TensorProto {
         dims: dims.to_vec(),
         data_type: code,
-        raw_data: bytes.to_vec(),
+        raw_data: bytes.to_vec().into(),
         name: "t".into(),
         ..Default::default()
     }

@@ -34,10 +34,12 @@ pub(super) fn try_fold(g: &Graph, facts: &Facts, node: &Node) -> Result<Option<V
         .iter()
         .map(|i| match i {
             None => Some(None),
-            Some(v) => g
-                .constant(*v)
-                .filter(|t| t.len() <= MAX_FOLD_ELEMENTS)
-                .map(Some),
+            // The size is checked before the values are read: a large constant is not decoded.
+            Some(v) => g.values[v.0]
+                .constant
+                .as_ref()
+                .filter(|c| c.len() <= MAX_FOLD_ELEMENTS)
+                .map(|c| Some(c.tensor())),
         })
         .collect();
     let Some(consts) = consts else {
@@ -92,7 +94,7 @@ mod tests {
             name: name.into(),
             dtype: None,
             shape: None,
-            constant: constant.map(std::sync::Arc::new),
+            constant: constant.map(Tensor::into),
         })
     }
 

@@ -5,7 +5,6 @@ use super::{Facts, FusedAct, Graph, Node, Op, Value, ValueId};
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, Axis, IxDyn};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// Runs every rewrite on a specialised graph (`facts` gives every value's type).
 pub fn optimize(graph: &mut Graph, facts: &Facts) {
@@ -108,13 +107,13 @@ fn fold_batchnorm(g: &mut Graph) {
             name: format!("{conv_name}.folded_weight"),
             dtype: Some(wdt),
             shape: None,
-            constant: Some(Arc::new(new_w)),
+            constant: Some(new_w.into()),
         });
         let b_new = g.add_value(Value {
             name: format!("{conv_name}.folded_bias"),
             dtype: Some(wdt),
             shape: None,
-            constant: Some(Arc::new(new_b)),
+            constant: Some(new_b.into()),
         });
         let bn_out = g.nodes[bi].outputs[0];
         let conv = &mut g.nodes[ci];
@@ -208,7 +207,7 @@ fn fuse_qdq(g: &mut Graph, facts: &Facts) {
                 name: format!("{}.weight_t", n.name),
                 dtype: Some(t.dtype()),
                 shape: None,
-                constant: Some(Arc::new(t)),
+                constant: Some(t.into()),
             }));
         }
         let mut inputs = vec![

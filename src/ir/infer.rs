@@ -11,7 +11,6 @@ use super::{Graph, Node, Op, ValueId, exact, generate, pad, reduce, resize};
 use crate::error::{Error, Result};
 use crate::tensor::ops::{broadcast_shapes, normalize_axis};
 use crate::tensor::{DType, Tensor};
-use std::sync::Arc;
 
 /// Known element type and shape of every value of a specialised graph.
 #[derive(Debug, Clone, Default)]
@@ -116,7 +115,7 @@ pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Fact
         if let Some(v) = &b.value
             && decides_shape(id)
         {
-            g.values[id.0].constant = Some(Arc::new(v.clone()));
+            g.values[id.0].constant = Some(v.clone().into());
         }
     }
     for v in 0..g.values.len() {
@@ -145,7 +144,7 @@ pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Fact
             for (&o, t) in node.outputs.iter().zip(outs) {
                 admit(&g.values[o.0].name, t.dtype(), t.shape()).map_err(fail)?;
                 facts.set(o, t.dtype(), t.shape().to_vec());
-                g.values[o.0].constant = Some(Arc::new(t));
+                g.values[o.0].constant = Some(t.into());
             }
             continue;
         }

@@ -4,8 +4,7 @@ mod op;
 
 pub use op::*;
 
-use crate::tensor::{DType, Tensor};
-use std::sync::Arc;
+use crate::tensor::{Constant, DType, Tensor};
 
 /// Index of a value in [`Graph::values`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,9 +28,9 @@ pub struct Value {
     pub dtype: Option<DType>,
     /// Declared shape, when known.
     pub shape: Option<Vec<Dim>>,
-    /// The constant it holds (initializer, Constant node or folded), if any; shared, so that
-    /// specialising a graph for its inputs does not copy its weights.
-    pub constant: Option<Arc<Tensor>>,
+    /// The constant it holds (initializer, Constant node or folded), if any; its values are
+    /// decoded when first read.
+    pub constant: Option<Constant>,
 }
 
 /// One operator application.
@@ -82,9 +81,14 @@ impl Graph {
         &self.values[id.0]
     }
 
-    /// The constant held by a value, if it is one.
+    /// The values of the constant held by a value, if it is one (decoded on first read).
     pub fn constant(&self, id: ValueId) -> Option<&Tensor> {
-        self.values[id.0].constant.as_deref()
+        self.values[id.0].constant.as_ref().map(Constant::tensor)
+    }
+
+    /// Whether a value is a constant (its values are not read).
+    pub fn is_constant(&self, id: ValueId) -> bool {
+        self.values[id.0].constant.is_some()
     }
 
     /// The value with this name.

@@ -13,7 +13,6 @@ use super::{Facts, Graph, LstmAttrs, LstmDirection, Node, Op, Unary, Value, Valu
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
-use std::sync::Arc;
 
 /// Replaces every recurrent node of the specialised `g` by its unrolled steps. Returns
 /// whether anything changed (the new values then need specialising).
@@ -73,7 +72,7 @@ impl Builder<'_> {
             name,
             dtype: constant.as_ref().map(Tensor::dtype),
             shape: None,
-            constant: constant.map(Arc::new),
+            constant: constant.map(Tensor::into),
         })
     }
 

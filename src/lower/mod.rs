@@ -170,7 +170,7 @@ fn traffic(
 ) -> Result<Traffic> {
     let b = node.input(weight_input(&node.op))?;
     let elements = |v| f.shape(v).iter().product::<usize>() as u64;
-    let weights_constant = g.constant(b).is_some();
+    let weights_constant = g.is_constant(b);
     let mut bytes = elements(node.input(0)?) * ea + elements(node.outputs[0]) * ec;
     if !weights_constant {
         bytes += elements(b) * ea;

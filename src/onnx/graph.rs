@@ -11,11 +11,10 @@ use crate::error::{Error, Result};
 use crate::ir::{Dim, Graph, Node, Op, Value, ValueId};
 use crate::limits::Limits;
 use crate::proto::{GraphProto, NodeProto, TensorProto};
-use crate::tensor::Tensor;
-use crate::tensor::pb::tensor_from_proto_within;
+use crate::tensor::Constant;
+use crate::tensor::pb::constant_from_proto_within;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 
 /// Builds the IR graph of `g` for the default-domain `opset`; external tensor data is
 /// read relative to `base_dir`.
@@ -82,10 +81,11 @@ impl Builder {
         Some(id)
     }
 
-    /// Decodes a tensor within the graph's limits, counting its bytes.
-    fn decode(&mut self, t: &TensorProto, base_dir: Option<&Path>) -> Result<Tensor> {
+    /// Checks a tensor within the graph's limits, counting its bytes; its values are decoded
+    /// when first read.
+    fn decode(&mut self, t: &TensorProto, base_dir: Option<&Path>) -> Result<Constant> {
         let limits = self.graph.limits;
-        let tensor = tensor_from_proto_within(t, base_dir, &limits)?;
+        let tensor = constant_from_proto_within(t, base_dir, &limits)?;
         let bytes = (tensor.len() * tensor.dtype().size_bytes()) as u64;
         limits.add_bytes(
             &mut self.constant_bytes,
@@ -96,19 +96,19 @@ impl Builder {
     }
 
     /// Adds a constant value.
-    fn constant(&mut self, name: &str, t: Tensor) -> Option<ValueId> {
+    fn constant(&mut self, name: &str, t: Constant) -> Option<ValueId> {
         self.define(Value {
             name: name.to_string(),
             dtype: Some(t.dtype()),
             shape: Some(t.shape().iter().map(|&d| Dim::Fixed(d)).collect()),
-            constant: Some(Arc::new(t)),
+            constant: Some(t),
         })
     }
 
     /// Graph inputs in order (those with an initializer become constants, the others the
     /// runtime inputs), then the initializers not listed as inputs.
     fn inputs_and_initializers(&mut self, g: &GraphProto, base_dir: Option<&Path>) -> Result<()> {
-        let mut tensors: HashMap<&str, Tensor> = HashMap::new();
+        let mut tensors: HashMap<&str, Constant> = HashMap::new();
         for t in &g.initializer {
             if t.name.is_empty() {
                 return Err(Error::malformed(WHAT, "an initializer has no name"));
@@ -196,7 +196,7 @@ impl Builder {
                     .flatten()
                     .next()
                     .unwrap_or_default();
-                self.constant(output, t)
+                self.constant(output, t.into())
                     .ok_or_else(|| output_defined_twice(&name, "Constant", output))?;
                 continue;
             }

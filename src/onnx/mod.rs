@@ -22,6 +22,7 @@ use crate::error::{Error, Result, read_file};
 use crate::ir::Graph;
 use crate::limits::Limits;
 use crate::proto::ModelProto;
+use bytes::Bytes;
 use prost::Message;
 use std::path::Path;
 
@@ -50,8 +51,9 @@ pub fn load_model_within(path: &Path, limits: &Limits) -> Result<Graph> {
         ))
         .in_file(path));
     }
-    let bytes = read_file(path)?;
-    decode_model_within(&bytes, path.parent(), limits).map_err(|e| e.in_file(path))
+    // The file is read once; the tensors' data stay slices of this buffer until read.
+    let bytes = Bytes::from(read_file(path)?);
+    decode_shared(bytes, path.parent(), limits).map_err(|e| e.in_file(path))
 }
 
 /// Imports a serialized `ModelProto` within the default [`Limits`]; external tensor data is
@@ -74,11 +76,23 @@ pub fn decode_model_within(
     limits: &Limits,
 ) -> Result<Graph> {
     if bytes.len() as u64 > limits.max_bytes {
-        return Err(Error::Limit(format!(
-            "the model has {} bytes, more than the limit of {} (--max-bytes)",
-            bytes.len(),
-            limits.max_bytes
-        )));
+        return Err(too_large(bytes.len(), limits));
+    }
+    decode_shared(Bytes::copy_from_slice(bytes), base_dir, limits)
+}
+
+fn too_large(len: usize, limits: &Limits) -> Error {
+    Error::Limit(format!(
+        "the model has {len} bytes, more than the limit of {} (--max-bytes)",
+        limits.max_bytes
+    ))
+}
+
+/// Decodes model bytes held in a shared buffer: the initializers' `raw_data` are slices of
+/// it, checked now and decoded when first read.
+fn decode_shared(bytes: Bytes, base_dir: Option<&Path>, limits: &Limits) -> Result<Graph> {
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(too_large(bytes.len(), limits));
     }
     let model = ModelProto::decode(bytes).map_err(|e| Error::malformed(WHAT, e.to_string()))?;
     let opset = opset::default_opset(&model.opset_import)?;

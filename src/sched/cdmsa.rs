@@ -58,6 +58,9 @@ pub struct CdMsa {
     /// Reused buffers: the admitted and the best-effort requests, ranked.
     admitted_order: Ranking<(bool, Cycles, Cycles, RequestId)>,
     best_effort_order: Ranking<(bool, Cycles, Cycles, RequestId)>,
+    /// Reused buffers: the grants of a decision and the requests it gave an array.
+    grants: Vec<Grant>,
+    taken: Vec<RequestId>,
 }
 
 /// Indices ranked by unique keys, sorted only as far as they are read: a decision usually
@@ -181,27 +184,45 @@ impl CdMsa {
     }
 }
 
-/// Idle arrays handed out request by request.
-struct Allocation {
-    idle: usize,
-    /// (request, arrays it holds including running jobs, idle arrays granted now).
-    grants: Vec<(RequestId, usize, usize)>,
+/// What one request is granted in a decision.
+#[derive(Debug, Clone, Copy)]
+struct Grant {
+    /// Its position in the view.
+    index: usize,
+    id: RequestId,
+    /// Arrays it holds, running jobs included.
+    held: usize,
+    /// Idle arrays granted now.
+    granted: usize,
 }
 
-impl Allocation {
-    /// Grants `r` idle arrays until it holds `limit` or has no ready job left.
-    fn grant(&mut self, r: &RequestView, limit: usize) {
-        let i = match self.grants.iter().position(|g| g.0 == r.id) {
+/// Idle arrays handed out request by request.
+struct Allocation<'g> {
+    idle: usize,
+    /// In the order the requests were first granted.
+    grants: &'g mut Vec<Grant>,
+}
+
+impl Allocation<'_> {
+    /// Grants `rs[index]` idle arrays until it holds `limit` or has no ready job left.
+    fn grant(&mut self, rs: &[RequestView], index: usize, limit: usize) {
+        let r = &rs[index];
+        let i = match self.grants.iter().position(|g| g.id == r.id) {
             Some(i) => i,
             None => {
-                self.grants.push((r.id, r.running, 0));
+                self.grants.push(Grant {
+                    index,
+                    id: r.id,
+                    held: r.running,
+                    granted: 0,
+                });
                 self.grants.len() - 1
             }
         };
         let g = &mut self.grants[i];
-        while self.idle > 0 && g.1 < limit && g.2 < r.ready {
-            g.1 += 1;
-            g.2 += 1;
+        while self.idle > 0 && g.held < limit && g.granted < r.ready {
+            g.held += 1;
+            g.granted += 1;
             self.idle -= 1;
         }
     }
@@ -226,7 +247,7 @@ impl Policy for CdMsa {
         *self = CdMsa::new(self.options);
     }
 
-    fn decide(&mut self, view: &View) -> Decision {
+    fn decide_into(&mut self, view: &View, out: &mut Decision) {
         self.admit(view);
         let n = view.num_arrays();
         let rs = view.requests;
@@ -248,9 +269,10 @@ impl Policy for CdMsa {
             }
         }
         let cap = if self.options.cooperation { n } else { 1 };
+        self.grants.clear();
         let mut plan = Allocation {
             idle: view.idle().count(),
-            grants: Vec::new(),
+            grants: &mut self.grants,
         };
         // First each admitted request's minimum, then what is left to the most urgent (once
         // no array is left, further grants give nothing).
@@ -258,34 +280,42 @@ impl Policy for CdMsa {
             if plan.idle == 0 {
                 break;
             }
-            let r = &rs[admitted.at(pos)];
-            plan.grant(r, Self::arrays_needed(r, view).min(cap));
+            let i = admitted.at(pos);
+            plan.grant(rs, i, Self::arrays_needed(&rs[i], view).min(cap));
         }
         for pos in 0..admitted.len() + best_effort.len() {
             if plan.idle == 0 {
                 break;
             }
-            let r = &rs[rank(&mut admitted, &mut best_effort, pos)];
-            plan.grant(r, cap);
+            let i = rank(&mut admitted, &mut best_effort, pos);
+            plan.grant(rs, i, cap);
         }
+        // Every grant gets its arrays: together they take at most the idle arrays.
+        let first = out.assign.len();
         let mut arrays = view.idle();
-        let assign: Vec<_> = plan
-            .grants
-            .iter()
-            .flat_map(|&(id, _, k)| std::iter::repeat_n(id, k))
-            .filter_map(|id| arrays.next().map(|a| (a, id)))
-            .collect();
-        let decision = if self.options.fusion {
-            fuse(view, assign, &mut admitted, &mut best_effort)
-        } else {
-            Decision {
-                assign,
-                ..Decision::default()
+        for g in &self.grants {
+            for _ in 0..g.granted {
+                if let Some(a) = arrays.next() {
+                    out.assign.push((a, g.id));
+                }
             }
-        };
+        }
+        if self.options.fusion {
+            self.taken.clear();
+            self.taken
+                .extend(out.assign[first..].iter().map(|&(_, id)| id));
+            fuse(
+                view,
+                first,
+                &self.grants,
+                &mut self.taken,
+                out,
+                &mut admitted,
+                &mut best_effort,
+            );
+        }
         self.admitted_order = admitted;
         self.best_effort_order = best_effort;
-        decision
     }
 }
 
@@ -304,41 +334,58 @@ fn rank<K: Ord + Copy>(
 
 /// Dynamic task fusion: a request granted a single array this round whose next tile job
 /// under-fills it takes along the most urgent request that got no array and whose next
-/// tile job fits beside it (block-diagonally).
+/// tile job fits beside it (block-diagonally). `out.assign[first..]` holds the arrays
+/// granted, one entry per array in grant order; `taken` starts as the requests they went
+/// to. An array whose request finds a partner moves from `out.assign` to `out.fuse`.
 fn fuse<K: Ord + Copy>(
     view: &View,
-    assign: Vec<(crate::units::ArrayId, RequestId)>,
+    first: usize,
+    grants: &[Grant],
+    taken: &mut Vec<RequestId>,
+    out: &mut Decision,
     admitted: &mut Ranking<K>,
     best_effort: &mut Ranking<K>,
-) -> Decision {
+) {
     let rs = view.requests;
     let total = admitted.len() + best_effort.len();
-    let granted = |id: RequestId| assign.iter().filter(|(_, r)| *r == id).count();
-    let mut taken: Vec<RequestId> = assign.iter().map(|(_, r)| *r).collect();
-    let mut d = Decision::default();
-    for &(array, id) in &assign {
-        let shape = rs.iter().find(|r| r.id == id).and_then(|r| r.next_tile);
-        // Only a tile that leaves rows and columns free can take a partner.
-        let room = |a: &GemmShape| {
-            view.fusion_geometry
-                .is_some_and(|(rows, cols)| a.k < rows && a.n < cols)
-        };
-        let partner = shape.filter(|a| granted(id) == 1 && room(a)).and_then(|a| {
-            (0..total)
-                .map(|pos| &rs[rank(admitted, best_effort, pos)])
-                .find(|p| {
-                    !taken.contains(&p.id)
-                        && p.ready > 0
-                        && p.next_tile.is_some_and(|b| view.fusible(a, b))
-                })
-        });
-        match partner {
-            Some(p) => {
-                taken.push(p.id);
-                d.fuse.push((array, id, p.id));
+    // Only a tile that leaves rows and columns free can take a partner.
+    let room = |a: &GemmShape| {
+        view.fusion_geometry
+            .is_some_and(|(rows, cols)| a.k < rows && a.n < cols)
+    };
+    // Entries of `out.assign` are kept in place or moved to `out.fuse`, in order.
+    let mut kept = first;
+    let mut entry = first;
+    for g in grants {
+        // A request granted one array appears once in `out.assign`; its entries follow the
+        // grants' order.
+        let single = g.granted == 1;
+        for _ in 0..g.granted {
+            let Some(&(array, id)) = out.assign.get(entry) else {
+                break;
+            };
+            entry += 1;
+            let shape = rs[g.index].next_tile;
+            let partner = shape.filter(|a| single && room(a)).and_then(|a| {
+                (0..total)
+                    .map(|pos| &rs[rank(admitted, best_effort, pos)])
+                    .find(|p| {
+                        !taken.contains(&p.id)
+                            && p.ready > 0
+                            && p.next_tile.is_some_and(|b| view.fusible(a, b))
+                    })
+            });
+            match partner {
+                Some(p) => {
+                    taken.push(p.id);
+                    out.fuse.push((array, id, p.id));
+                }
+                None => {
+                    out.assign[kept] = (array, id);
+                    kept += 1;
+                }
             }
-            None => d.assign.push((array, id)),
         }
     }
-    d
+    out.assign.truncate(kept);
 }

@@ -11,7 +11,7 @@ impl Policy for Edf {
         "edf"
     }
 
-    fn decide(&mut self, view: &View) -> Decision {
-        Decision::greedy_by_key(view, |r| (r.deadline, r.arrival, r.id))
+    fn decide_into(&mut self, view: &View, out: &mut Decision) {
+        out.assign_greedy_by_key(view, |r| (r.deadline, r.arrival, r.id));
     }
 }

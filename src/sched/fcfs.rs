@@ -11,8 +11,8 @@ impl Policy for Fcfs {
         "fcfs"
     }
 
-    fn decide(&mut self, view: &View) -> Decision {
+    fn decide_into(&mut self, view: &View, out: &mut Decision) {
         // Requests are in arrival order; only the oldest may run.
-        Decision::greedy(view, view.requests.iter().take(1))
+        out.assign_greedy(view, view.requests.iter().take(1));
     }
 }

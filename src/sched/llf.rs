@@ -12,10 +12,10 @@ impl Policy for Llf {
         "llf"
     }
 
-    fn decide(&mut self, view: &View) -> Decision {
+    fn decide_into(&mut self, view: &View, out: &mut Decision) {
         let n = view.num_arrays();
-        Decision::greedy_by_key(view, |r| {
+        out.assign_greedy_by_key(view, |r| {
             (r.laxity(view.now, n.min(r.parallelism())), r.deadline, r.id)
-        })
+        });
     }
 }

@@ -194,47 +194,66 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// Empties every list, keeping the memory for the next decision.
+    pub fn clear(&mut self) {
+        self.assign.clear();
+        self.fuse.clear();
+        self.drop.clear();
+        self.preempt.clear();
+    }
+
     /// Gives idle arrays, in order, to `order`'s requests, each taking as many as it has
-    /// ready jobs (the greedy list scheduling every priority-ordered policy shares).
-    pub fn greedy<'v>(
+    /// ready jobs (the greedy list scheduling every priority-ordered policy shares); appends
+    /// to [`Decision::assign`].
+    pub fn assign_greedy<'v>(
+        &mut self,
         view: &View,
         order: impl IntoIterator<Item = &'v RequestView<'v>>,
-    ) -> Decision {
+    ) {
         let mut idle = view.idle();
-        let mut assign = Vec::new();
         'outer: for r in order {
             for _ in 0..r.ready {
                 match idle.next() {
-                    Some(a) => assign.push((a, r.id)),
+                    Some(a) => self.assign.push((a, r.id)),
                     None => break 'outer,
                 }
             }
         }
-        Decision {
-            assign,
-            ..Decision::default()
-        }
     }
-}
 
-impl Decision {
-    /// [`Decision::greedy`] over the requests with ready jobs in increasing `key` order,
-    /// selecting only the few the idle arrays can reach instead of sorting every request.
-    pub fn greedy_by_key<K: Ord>(view: &View, key: impl Fn(&RequestView) -> K) -> Decision {
-        let idle = view.idle().count();
-        let mut ready: Vec<(K, usize)> = view
-            .requests
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.ready > 0)
-            .map(|(i, r)| (key(r), i))
-            .collect();
-        if ready.len() > idle && idle > 0 {
-            ready.select_nth_unstable(idle - 1);
-            ready.truncate(idle);
+    /// [`Decision::assign_greedy`] over the requests with ready jobs in increasing
+    /// `(key, position)` order. Each idle array needs at most one more request, so the
+    /// requests are picked one at a time, each the least `(key, position)` after the one
+    /// before (a selection of the few the idle arrays reach, without sorting or allocating):
+    /// the order is the sorted order's, since `(key, position)` pairs are all distinct.
+    pub fn assign_greedy_by_key<K: Ord + Copy>(
+        &mut self,
+        view: &View,
+        key: impl Fn(&RequestView) -> K,
+    ) {
+        let mut idle = view.idle().peekable();
+        let mut last: Option<(K, usize)> = None;
+        while idle.peek().is_some() {
+            let next = view
+                .requests
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.ready > 0)
+                .map(|(i, r)| (key(r), i))
+                .filter(|k| last.is_none_or(|l| *k > l))
+                .min();
+            let Some((k, i)) = next else {
+                break;
+            };
+            last = Some((k, i));
+            let r = &view.requests[i];
+            for _ in 0..r.ready {
+                match idle.next() {
+                    Some(a) => self.assign.push((a, r.id)),
+                    None => break,
+                }
+            }
         }
-        ready.sort_unstable();
-        Decision::greedy(view, ready.iter().map(|&(_, i)| &view.requests[i]))
     }
 }
 
@@ -244,8 +263,17 @@ pub trait Policy: Send {
     fn name(&self) -> &'static str;
     /// Called once before a simulation with the tenants' (id, priority, weight).
     fn reset(&mut self, _tenants: &[(TenantId, u8, f64)], _arrays: usize) {}
-    /// Decides at a decision point (an arrival or a job completion with an array idle).
-    fn decide(&mut self, view: &View) -> Decision;
+    /// Decides at a decision point (an arrival or a job completion with an array idle),
+    /// writing the decision into `out`, which the caller lends empty: the simulator reuses
+    /// one [`Decision`] for every decision point, so deciding allocates nothing once its
+    /// lists have grown.
+    fn decide_into(&mut self, view: &View, out: &mut Decision);
+    /// [`Policy::decide_into`] into a new [`Decision`].
+    fn decide(&mut self, view: &View) -> Decision {
+        let mut d = Decision::default();
+        self.decide_into(view, &mut d);
+        d
+    }
     /// Whether the policy also decides at arrivals while every array is busy (to preempt
     /// between K-tiles); most policies wait for a tile-job boundary.
     fn preempts_within_jobs(&self) -> bool {
@@ -298,4 +326,72 @@ pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
             });
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::cmp::Reverse;
+
+    /// The definition of [`Decision::assign_greedy_by_key`]: sort every request with a
+    /// ready job by `(key, position)`, then hand out the idle arrays greedily.
+    fn by_sorting<K: Ord>(view: &View, key: impl Fn(&RequestView) -> K) -> Decision {
+        let mut ready: Vec<(K, usize)> = view
+            .requests
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.ready > 0)
+            .map(|(i, r)| (key(r), i))
+            .collect();
+        ready.sort();
+        let mut d = Decision::default();
+        d.assign_greedy(view, ready.iter().map(|&(_, i)| &view.requests[i]));
+        d
+    }
+
+    proptest! {
+        #[test]
+        fn selection_equals_the_sorted_order(
+            arrays in proptest::collection::vec(proptest::option::of(0u64..6), 1..9),
+            requests in proptest::collection::vec((0u64..5, 0usize..4), 0..12),
+        ) {
+            let after = Outlook::default();
+            let views: Vec<RequestView> = requests
+                .iter()
+                .enumerate()
+                .map(|(i, &(deadline, ready))| RequestView {
+                    id: RequestId(i as u64),
+                    tenant: TenantId(0),
+                    priority: 1,
+                    weight: 1.0,
+                    arrival: Cycles(0),
+                    deadline: Cycles(deadline),
+                    isolated: Cycles(1),
+                    remaining: Cycles(1),
+                    ready,
+                    running: 0,
+                    served: Cycles(0),
+                    after: &after,
+                    remaining_in_layer: Cycles(1),
+                    next_tile: None,
+                })
+                .collect();
+            let owners: Vec<Option<RequestId>> =
+                arrays.iter().map(|a| a.map(RequestId)).collect();
+            let view = View {
+                now: Cycles(0),
+                arrays: &owners,
+                requests: &views,
+                fusion_geometry: None,
+            };
+            // A key with ties (the deadline alone), broken by position, and a unique one.
+            let mut d = Decision::default();
+            d.assign_greedy_by_key(&view, |r| r.deadline);
+            prop_assert_eq!(&d, &by_sorting(&view, |r| r.deadline));
+            let mut d = Decision::default();
+            d.assign_greedy_by_key(&view, |r| (Reverse(r.ready), r.id));
+            prop_assert_eq!(&d, &by_sorting(&view, |r| (Reverse(r.ready), r.id)));
+        }
+    }
 }

@@ -189,26 +189,19 @@ impl Policy for Planaria {
         *self = Planaria::default();
     }
 
-    fn decide(&mut self, view: &View) -> Decision {
+    fn decide_into(&mut self, view: &View, out: &mut Decision) {
         let active: Vec<RequestId> = view.requests.iter().map(|r| r.id).collect();
         if active != self.active || self.owner.len() != view.num_arrays() {
             self.place(view, &Planaria::shares(view));
             self.active = active;
         }
         let mut ready: Vec<usize> = view.requests.iter().map(|r| r.ready).collect();
-        let assign = view
-            .idle()
-            .filter_map(|a| {
-                let id = self.owner.get(a.0).copied().flatten()?;
-                let i = view.requests.iter().position(|r| r.id == id)?;
-                let left = ready[i].checked_sub(1)?;
-                ready[i] = left;
-                Some((a, id))
-            })
-            .collect();
-        Decision {
-            assign,
-            ..Decision::default()
-        }
+        out.assign.extend(view.idle().filter_map(|a| {
+            let id = self.owner.get(a.0).copied().flatten()?;
+            let i = view.requests.iter().position(|r| r.id == id)?;
+            let left = ready[i].checked_sub(1)?;
+            ready[i] = left;
+            Some((a, id))
+        }));
     }
 }

@@ -98,10 +98,10 @@ impl Policy for Prema {
         *self = Prema::default();
     }
 
-    fn decide(&mut self, view: &View) -> Decision {
+    fn decide_into(&mut self, view: &View, out: &mut Decision) {
         self.update_tokens(view);
         self.current = self.select(view);
         let chosen = view.requests.iter().filter(|r| Some(r.id) == self.current);
-        Decision::greedy(view, chosen)
+        out.assign_greedy(view, chosen);
     }
 }

@@ -69,9 +69,8 @@ impl Policy for StaticPartition {
         self.owners = StaticPartition::partition(tenants, arrays);
     }
 
-    fn decide(&mut self, view: &View) -> Decision {
+    fn decide_into(&mut self, view: &View, out: &mut Decision) {
         let mut ready: HashMap<_, usize> = view.requests.iter().map(|r| (r.id, r.ready)).collect();
-        let mut assign = Vec::new();
         for ArrayId(a) in view.idle() {
             let Some(owners) = self.owners.get(a) else {
                 continue;
@@ -83,12 +82,8 @@ impl Policy for StaticPartition {
                 .find(|r| owners.contains(&r.tenant) && ready[&r.id] > 0)
             {
                 *ready.get_mut(&r.id).expect("listed") -= 1;
-                assign.push((ArrayId(a), r.id));
+                out.assign.push((ArrayId(a), r.id));
             }
-        }
-        Decision {
-            assign,
-            ..Decision::default()
         }
     }
 }

@@ -42,6 +42,19 @@ struct Active<'t> {
     finished: Vec<(usize, Option<Fault>)>,
 }
 
+/// Sets the fields of request `a`'s view that change while it runs (the others are fixed at
+/// its arrival); the view is then what [`Engine::view`] would build anew.
+fn refresh_view<'t>(v: &mut RequestView<'t>, a: &Active, t: &'t TenantModel) {
+    let layer = &t.layers[a.layer];
+    v.remaining = a.remaining;
+    v.ready = layer.jobs.len() - a.next_job + a.resume.len();
+    v.running = a.running;
+    v.served = a.served;
+    v.after = &t.outlook[a.layer];
+    v.remaining_in_layer = a.remaining_in_layer;
+    v.next_tile = layer.jobs.get(a.next_job).and_then(|j| j.shape);
+}
+
 /// The rest of a tile job cut between K-tiles: its remaining folds, plus restoring the saved
 /// partial sums.
 struct Resume {
@@ -91,6 +104,10 @@ struct Engine<'t, 'c> {
     stale: Vec<usize>,
     is_stale: Vec<bool>,
     arrays: Vec<Option<Running>>,
+    /// Arrays running a job (the `Some` entries of `arrays`).
+    busy: usize,
+    /// Views in `views` with a ready job.
+    ready_views: usize,
     last_owner: Vec<Option<usize>>,
     dispatched: u64,
     /// Bumped at every dispatch and cut, to recognise stale completion events.
@@ -101,6 +118,8 @@ struct Engine<'t, 'c> {
     owners: Vec<Option<RequestId>>,
     refresh: Vec<usize>,
     spare_parts: Vec<Vec<Part>>,
+    /// The decision lent to the policy at every decision point.
+    decision: Decision,
     out: SimOutcome,
 }
 
@@ -159,6 +178,8 @@ pub fn simulate_with(
         stale: Vec::new(),
         is_stale: vec![false; requests.len()],
         arrays: (0..cfg.arrays).map(|_| None).collect(),
+        busy: 0,
+        ready_views: 0,
         last_owner: vec![None; cfg.arrays],
         dispatched: 0,
         generation: 0,
@@ -166,6 +187,7 @@ pub fn simulate_with(
         owners: Vec::with_capacity(cfg.arrays),
         refresh: Vec::new(),
         spare_parts: Vec::new(),
+        decision: Decision::default(),
         out: SimOutcome {
             records: requests
                 .iter()
@@ -249,7 +271,9 @@ impl<'t> Engine<'t, '_> {
         });
         self.pos[i] = self.order.len();
         self.order.push(i);
-        self.views.push(self.view(i));
+        let view = self.view(i);
+        self.ready_views += usize::from(view.ready > 0);
+        self.views.push(view);
         self.mark_stale(i);
         self.enter_layer(i)
     }
@@ -343,6 +367,7 @@ impl<'t> Engine<'t, '_> {
 
     fn complete(&mut self, array: usize) -> Result<()> {
         let mut run = self.arrays[array].take().expect("a job was running");
+        self.busy -= 1;
         for part in run.parts.drain(..) {
             self.complete_part(part)?;
         }
@@ -385,7 +410,7 @@ impl<'t> Engine<'t, '_> {
     }
 
     fn schedule(&mut self, policy: &mut dyn Policy, arrived: bool) -> Result<()> {
-        let has_idle = self.arrays.iter().any(Option::is_none);
+        let has_idle = self.busy < self.arrays.len();
         let asks = has_idle || (arrived && policy.preempts_within_jobs());
         if !asks {
             return Ok(());
@@ -395,29 +420,39 @@ impl<'t> Engine<'t, '_> {
             let i = self.refresh[k];
             self.is_stale[i] = false;
             if let Some(&pos) = self.pos.get(i).filter(|&&p| p != usize::MAX) {
-                self.views[pos] = self.view(i);
+                let a = self.active[i].as_ref().expect("active");
+                let v = &mut self.views[pos];
+                let was_ready = v.ready > 0;
+                refresh_view(v, a, &self.tenants[a.tenant]);
+                self.ready_views =
+                    self.ready_views + usize::from(v.ready > 0) - usize::from(was_ready);
             }
         }
         self.refresh.clear();
-        if !self.views.iter().any(|v| v.ready > 0) {
+        if self.ready_views == 0 {
             return Ok(());
         }
-        let decision = {
-            self.owners.clear();
-            self.owners.extend(
-                self.arrays
-                    .iter()
-                    .map(|r| r.as_ref().map(|r| RequestId(r.parts[0].request as u64))),
-            );
-            policy.decide(&View {
+        self.owners.clear();
+        self.owners.extend(
+            self.arrays
+                .iter()
+                .map(|r| r.as_ref().map(|r| RequestId(r.parts[0].request as u64))),
+        );
+        let mut decision = std::mem::take(&mut self.decision);
+        decision.clear();
+        policy.decide_into(
+            &View {
                 now: self.now,
                 arrays: &self.owners,
                 requests: &self.views,
                 fusion_geometry: (self.cfg.dataflow == Dataflow::Ws)
                     .then_some((self.cfg.rows, self.cfg.cols)),
-            })
-        };
-        self.apply(decision, policy.name())
+            },
+            &mut decision,
+        );
+        let applied = self.apply(&decision, policy.name());
+        self.decision = decision;
+        applied
     }
 
     /// Removes request `i` from the active order and the policy's view.
@@ -425,7 +460,8 @@ impl<'t> Engine<'t, '_> {
         let pos = std::mem::replace(&mut self.pos[i], usize::MAX);
         if pos < self.order.len() {
             self.order.remove(pos);
-            self.views.remove(pos);
+            let view = self.views.remove(pos);
+            self.ready_views -= usize::from(view.ready > 0);
             for (k, &j) in self.order.iter().enumerate().skip(pos) {
                 self.pos[j] = k;
             }
@@ -439,15 +475,10 @@ impl<'t> Engine<'t, '_> {
         }
     }
 
-    fn ready(&self, i: usize) -> usize {
-        let a = self.active[i].as_ref().expect("active");
-        self.tenants[a.tenant].layers[a.layer].jobs.len() - a.next_job + a.resume.len()
-    }
-
     fn view(&self, i: usize) -> RequestView<'t> {
         let a = self.active[i].as_ref().expect("active");
         let t = &self.tenants[a.tenant];
-        RequestView {
+        let mut v = RequestView {
             id: a.id,
             tenant: t.id,
             priority: t.priority,
@@ -455,14 +486,16 @@ impl<'t> Engine<'t, '_> {
             arrival: a.arrival,
             deadline: a.deadline,
             isolated: t.isolated,
-            remaining: a.remaining,
-            ready: self.ready(i),
-            running: a.running,
-            served: a.served,
+            remaining: Cycles::ZERO,
+            ready: 0,
+            running: 0,
+            served: Cycles::ZERO,
             after: &t.outlook[a.layer],
-            remaining_in_layer: a.remaining_in_layer,
-            next_tile: t.layers[a.layer].jobs.get(a.next_job).and_then(|j| j.shape),
-        }
+            remaining_in_layer: Cycles::ZERO,
+            next_tile: None,
+        };
+        refresh_view(&mut v, a, t);
+        v
     }
 
     /// The next ready job of request `i`.
@@ -477,8 +510,8 @@ impl<'t> Engine<'t, '_> {
             .copied()
     }
 
-    fn apply(&mut self, d: Decision, policy: &str) -> Result<()> {
-        for r in d.drop {
+    fn apply(&mut self, d: &Decision, policy: &str) -> Result<()> {
+        for &r in &d.drop {
             let i = r.0 as usize;
             if let Some(a) = self.active.get_mut(i).and_then(Option::as_mut) {
                 a.dropped = true;
@@ -486,7 +519,7 @@ impl<'t> Engine<'t, '_> {
                 self.forget(i);
             }
         }
-        for ArrayId(array) in d.preempt {
+        for &ArrayId(array) in &d.preempt {
             if array >= self.arrays.len() {
                 return Err(Error::Invalid(format!(
                     "scheduler '{policy}' preempted array {array} of {}",
@@ -496,7 +529,7 @@ impl<'t> Engine<'t, '_> {
             self.cut(array);
         }
         let idle = |e: &Self, array: usize| array < e.arrays.len() && e.arrays[array].is_none();
-        for (ArrayId(array), r) in d.assign {
+        for &(ArrayId(array), r) in &d.assign {
             let i = r.0 as usize;
             if !idle(self, array) || self.next_job(i).is_none() {
                 return Err(Error::Invalid(format!(
@@ -505,7 +538,7 @@ impl<'t> Engine<'t, '_> {
             }
             self.dispatch(array, &[i]);
         }
-        for (ArrayId(array), r1, r2) in d.fuse {
+        for &(ArrayId(array), r1, r2) in &d.fuse {
             let (i, j) = (r1.0 as usize, r2.0 as usize);
             let shapes = (
                 self.next_job(i).and_then(|x| x.shape),
@@ -529,7 +562,7 @@ impl<'t> Engine<'t, '_> {
 
     /// Starts the next job of each request in `reqs` on `array` (two requests: fused).
     fn dispatch(&mut self, array: usize, reqs: &[usize]) {
-        let sharing = 1 + self.arrays.iter().filter(|a| a.is_some()).count();
+        let sharing = 1 + self.busy;
         let bw = self.cfg.dram_bytes_per_cycle;
         let mut own_jobs = [None; 2];
         for (slot, &i) in own_jobs.iter_mut().zip(reqs) {
@@ -610,6 +643,7 @@ impl<'t> Engine<'t, '_> {
             self.last_owner[array] = Some(i);
         }
         self.generation += 1;
+        self.busy += 1;
         self.arrays[array] = Some(Running {
             parts,
             start: self.now,

@@ -1,5 +1,6 @@
 //! `Tensor`: typed n-dimensional storage shared by every layer, and its file formats.
 
+mod constant;
 mod dtype;
 pub mod npy;
 pub mod ops;
@@ -7,6 +8,7 @@ pub mod pb;
 pub mod permute;
 mod random;
 
+pub use constant::Constant;
 pub use dtype::DType;
 
 use crate::error::{Error, Result};

@@ -7,7 +7,7 @@
 //! model's directory. Every size is checked before anything is allocated: hostile input gives
 //! an error, never a panic or an allocation larger than [`MAX_TENSOR_ELEMENTS`] elements.
 
-use super::{DType, Tensor};
+use super::{Constant, DType, Tensor};
 use crate::error::{Error, Result, read_file, write_file};
 use crate::limits::Limits;
 use crate::map_tensor;
@@ -43,6 +43,17 @@ pub fn tensor_from_proto_within(
     base_dir: Option<&Path>,
     limits: &Limits,
 ) -> Result<Tensor> {
+    constant_from_proto_within(t, base_dir, limits).map(Constant::into_tensor)
+}
+
+/// [`tensor_from_proto_within`] as a [`Constant`]: `raw_data` and external data are checked
+/// now (with the same errors) and decoded when first read; `raw_data` is shared with the
+/// message, not copied.
+pub fn constant_from_proto_within(
+    t: &TensorProto,
+    base_dir: Option<&Path>,
+    limits: &Limits,
+) -> Result<Constant> {
     let bad = |msg: String| Error::malformed(WHAT, format!("tensor '{}': {msg}", t.name));
     let dtype = DType::from_onnx_code(t.data_type).ok_or_else(|| {
         Error::DType(format!(
@@ -70,15 +81,17 @@ pub fn tensor_from_proto_within(
                 bad("has external data but the model's directory is unknown".into())
             })?;
             let bytes = read_external(t, dir, count * dtype.size_bytes())?;
-            tensor_from_le_bytes(dtype, &shape, &bytes).map_err(bad)
+            Constant::from_le_bytes(dtype, &shape, bytes.into()).map_err(bad)
         }
         Ok(DataLocation::Default) if !t.raw_data.is_empty() => {
             if has_typed {
                 return Err(bad("raw_data and a typed data field both present".into()));
             }
-            tensor_from_le_bytes(dtype, &shape, &t.raw_data).map_err(bad)
+            Constant::from_le_bytes(dtype, &shape, t.raw_data.clone()).map_err(bad)
         }
-        Ok(DataLocation::Default) => from_typed_fields(t, dtype, &shape, count).map_err(bad),
+        Ok(DataLocation::Default) => from_typed_fields(t, dtype, &shape, count)
+            .map(Constant::from)
+            .map_err(bad),
         Err(_) => Err(bad(format!("unknown data_location {}", t.data_location))),
     }
 }
@@ -88,7 +101,7 @@ pub fn tensor_to_proto(t: &Tensor, name: &str) -> TensorProto {
     TensorProto {
         dims: t.shape().iter().map(|&d| d as i64).collect(),
         data_type: t.dtype().onnx_code(),
-        raw_data: tensor_to_le_bytes(t),
+        raw_data: tensor_to_le_bytes(t).into(),
         name: name.to_string(),
         ..TensorProto::default()
     }
@@ -131,6 +144,18 @@ pub(crate) fn element_count(shape: &[usize]) -> Result<usize, String> {
     }
 }
 
+/// Checks that `len` bytes are exactly the elements of `shape` × the size of `dtype`.
+pub(crate) fn check_le_bytes(dtype: DType, shape: &[usize], len: usize) -> Result<(), String> {
+    let count = element_count(shape)?;
+    let expected = count * dtype.size_bytes();
+    if len != expected {
+        return Err(format!(
+            "{len} data bytes, expected {expected} ({count} × {dtype})"
+        ));
+    }
+    Ok(())
+}
+
 /// Builds a tensor from fixed-width little-endian bytes (bool: one byte, 0 or 1); the
 /// length must be exactly elements × element size.
 pub(crate) fn tensor_from_le_bytes(
@@ -138,14 +163,7 @@ pub(crate) fn tensor_from_le_bytes(
     shape: &[usize],
     bytes: &[u8],
 ) -> Result<Tensor, String> {
-    let count = element_count(shape)?;
-    let expected = count * dtype.size_bytes();
-    if bytes.len() != expected {
-        return Err(format!(
-            "{} data bytes, expected {expected} ({count} × {dtype})",
-            bytes.len()
-        ));
-    }
+    check_le_bytes(dtype, shape, bytes.len())?;
     Ok(match dtype {
         DType::F32 => Tensor::F32(array(shape, le(bytes, f32::from_le_bytes))?),
         DType::F16 => Tensor::F16(array(shape, le(bytes, f16::from_le_bytes))?),

@@ -123,7 +123,9 @@ fn absurd_ints(r: &mut Rng, t: &mut TensorProto) -> bool {
     if !t.raw_data.is_empty() && t.raw_data.len().is_multiple_of(8) {
         let n = t.raw_data.len() / 8;
         let i = r.random_range(0..n);
-        t.raw_data[i * 8..i * 8 + 8].copy_from_slice(&absurd(r).to_le_bytes());
+        let mut raw = t.raw_data.to_vec();
+        raw[i * 8..i * 8 + 8].copy_from_slice(&absurd(r).to_le_bytes());
+        t.raw_data = raw.into();
         return true;
     }
     if let Some(i) = pick(r, &t.int64_data) {

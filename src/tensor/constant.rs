@@ -1,0 +1,176 @@
+//! [`Constant`]: a shared constant tensor whose values are decoded from the model file's
+//! bytes the first time they are read.
+//!
+//! A model's weights are most of its file, and many uses of a model never read them:
+//! lowering and the timing model need only their types and shapes. A constant therefore
+//! keeps its little-endian bytes (a zero-copy slice of the file) next to its type and shape,
+//! and decodes them once, when something asks for the values. Everything that can be wrong
+//! with the bytes is checked when the constant is made, so decoding later cannot fail and
+//! the values are those an eager decode gives. Clones share the constant (and its decoded
+//! values), so copying a graph does not copy its weights.
+
+use super::pb::{check_le_bytes, tensor_from_le_bytes};
+use super::{DType, Tensor};
+use bytes::Bytes;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+/// A constant tensor, shared by its clones, decoded at most once (on first read).
+#[derive(Clone)]
+pub struct Constant(Arc<Inner>);
+
+struct Inner {
+    dtype: DType,
+    shape: Vec<usize>,
+    value: OnceLock<Tensor>,
+    /// Little-endian element bytes, their length checked against the shape (absent when
+    /// the constant was made from a tensor).
+    encoded: Option<Bytes>,
+}
+
+impl Constant {
+    /// A constant of `dtype` and `shape` whose values are the little-endian `bytes`
+    /// (bool: one byte, 0 or 1), checked now and decoded when first read. The errors are
+    /// those of decoding the bytes at once.
+    pub fn from_le_bytes(dtype: DType, shape: &[usize], bytes: Bytes) -> Result<Constant, String> {
+        if dtype == DType::Bool {
+            // Checking a bool's bytes reads every one of them: decode them now.
+            return tensor_from_le_bytes(dtype, shape, &bytes).map(Constant::from);
+        }
+        check_le_bytes(dtype, shape, bytes.len())?;
+        Ok(Constant(Arc::new(Inner {
+            dtype,
+            shape: shape.to_vec(),
+            value: OnceLock::new(),
+            encoded: Some(bytes),
+        })))
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.0.dtype
+    }
+
+    /// The dimensions.
+    pub fn shape(&self) -> &[usize] {
+        &self.0.shape
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.0.shape.iter().product()
+    }
+
+    /// True when the constant holds no element.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the values have been decoded (or were given decoded).
+    pub fn is_decoded(&self) -> bool {
+        self.0.value.get().is_some()
+    }
+
+    /// The values, decoded on the first call.
+    pub fn tensor(&self) -> &Tensor {
+        let inner = &*self.0;
+        inner
+            .value
+            .get_or_init(|| decode(inner.dtype, &inner.shape, inner.encoded.as_ref()))
+    }
+
+    /// The values as an owned tensor (no copy when this is the only handle and they are
+    /// decoded).
+    pub fn into_tensor(self) -> Tensor {
+        match Arc::try_unwrap(self.0) {
+            Ok(inner) => inner
+                .value
+                .into_inner()
+                .unwrap_or_else(|| decode(inner.dtype, &inner.shape, inner.encoded.as_ref())),
+            Err(shared) => Constant(shared).tensor().clone(),
+        }
+    }
+}
+
+/// Decodes bytes that [`Constant::from_le_bytes`] checked (a constant made from a tensor has
+/// its values and never decodes).
+fn decode(dtype: DType, shape: &[usize], encoded: Option<&Bytes>) -> Tensor {
+    let bytes = encoded.map_or(&[][..], |b| b);
+    tensor_from_le_bytes(dtype, shape, bytes)
+        .expect("the bytes were checked against the type and shape when the constant was made")
+}
+
+impl From<Tensor> for Constant {
+    fn from(t: Tensor) -> Constant {
+        Constant(Arc::new(Inner {
+            dtype: t.dtype(),
+            shape: t.shape().to_vec(),
+            value: OnceLock::from(t),
+            encoded: None,
+        }))
+    }
+}
+
+impl PartialEq for Constant {
+    /// Equal values (decoding both), as for tensors: a NaN differs from itself.
+    fn eq(&self, other: &Constant) -> bool {
+        self.dtype() == other.dtype()
+            && self.shape() == other.shape()
+            && self.tensor() == other.tensor()
+    }
+}
+
+impl fmt::Debug for Constant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.value.get() {
+            Some(t) => t.fmt(f),
+            None => write!(
+                f,
+                "Constant {{ dtype: {}, shape: {:?}, not decoded }}",
+                self.dtype(),
+                self.shape()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::pb::tensor_to_le_bytes;
+    use ndarray::{ArrayD, IxDyn};
+
+    #[test]
+    fn decodes_on_first_read_to_the_eager_values_and_clones_share_them() {
+        let t = Tensor::F32(
+            ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![1.0, -2.5, 0.0, 3.25, f32::MAX, -0.0])
+                .expect("6 elements"),
+        );
+        let bytes = Bytes::from(tensor_to_le_bytes(&t));
+        let c = Constant::from_le_bytes(DType::F32, &[2, 3], bytes).expect("valid");
+        let copy = c.clone();
+        assert!(!c.is_decoded());
+        assert_eq!(
+            (c.dtype(), c.shape(), c.len()),
+            (DType::F32, &[2usize, 3][..], 6)
+        );
+        assert_eq!(copy.tensor(), &t);
+        assert!(c.is_decoded(), "clones share the decoded values");
+        assert_eq!(c.into_tensor(), t);
+        assert_eq!(Constant::from(t.clone()).into_tensor(), t);
+    }
+
+    #[test]
+    fn bad_bytes_are_refused_when_made() {
+        let short = Constant::from_le_bytes(DType::F32, &[2], Bytes::from_static(&[0; 7]));
+        assert_eq!(
+            short.err(),
+            tensor_from_le_bytes(DType::F32, &[2], &[0; 7]).err()
+        );
+        let bool_byte = Constant::from_le_bytes(DType::Bool, &[2], Bytes::from_static(&[1, 2]));
+        assert_eq!(
+            bool_byte.err(),
+            Some("bool byte 2 is neither 0 nor 1".to_string())
+        );
+    }
+}
