@@ -21,6 +21,10 @@ use criterion::Criterion;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// The allocator of the `cdmsa` binary, so that the timings are the CLI's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Model {
     name: String,
     graph: Graph,

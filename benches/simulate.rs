@@ -21,6 +21,10 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// The allocator of the `cdmsa` binary, so that the timings are the CLI's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SCHEDULERS: &[&str] = &["fcfs", "edf", "cd-msa"];
 
 /// CPU seconds this thread has used (Linux; `None` elsewhere). With other processes sharing

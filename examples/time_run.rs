@@ -17,6 +17,10 @@ use cdmsa::verify::{RunRequest, verified_run};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// The allocator of the `cdmsa` binary, so that the timing is the CLI's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// `PREFIX0.pb`, `PREFIX1.pb`, … in `dir`, until one is missing.
 fn numbered(dir: &Path, prefix: &str) -> cdmsa::Result<Vec<Tensor>> {
     (0..)
