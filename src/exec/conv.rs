@@ -8,9 +8,8 @@
 //! activation transpose and no scatter. The tile-by-tile path (`record`, the simulator) keeps
 //! the array's orientation; `tests/exec_parallel.rs` checks the two agree.
 
-use super::gemm::{Epilogue, Values, per_channel, prepare, to_format};
+use super::gemm::{Epilogue, Values, int_output, per_channel, prepare, to_format};
 use super::operands::im2col_t;
-use crate::array::output::Requant;
 use crate::array::{ArraySpec, Bias, gemm_float, gemm_int};
 use crate::error::{Error, Result};
 use crate::ir::Node;
@@ -101,32 +100,15 @@ pub fn run(
                         row_bias.as_deref().map_or(Bias::None, Bias::Rows),
                     );
                     dst.copy_from_slice(&o.acc);
-                    if let Epilogue::Requant {
-                        x_scale,
-                        w_scales,
-                        y_scale,
-                        y_zp,
-                        range,
-                        relu,
-                    } = &epilogue
-                    {
-                        for (j, channel) in dst.chunks_mut(plane.max(1)).enumerate() {
-                            let ws = per_channel(w_scales, g * cpg + j, "weight scale")?;
-                            let unit = Requant::new(*x_scale, ws, *y_scale, *y_zp, *range, *relu);
+                    for (j, channel) in dst.chunks_mut(plane.max(1)).enumerate() {
+                        if let Some(unit) = epilogue.requant(g * cpg + j)? {
                             channel.iter_mut().for_each(|v| *v = unit.apply(*v));
                         }
                     }
                     Ok(o.overflow)
                 })
                 .try_reduce(|| false, |x, y| Ok(x | y))?;
-            let arr =
-                ArrayD::from_shape_vec(shape_dyn, out).map_err(|e| Error::Shape(e.to_string()))?;
-            let t = match out_dtype {
-                DType::U8 => Tensor::U8(arr.mapv(|v| v as u8)),
-                DType::I8 => Tensor::I8(arr.mapv(|v| v as i8)),
-                _ => Tensor::I32(arr),
-            };
-            Ok((t, overflow))
+            Ok((int_output(out, out_shape, out_dtype)?, overflow))
         }
         (
             Values::Float { fmt, x, w, bias },

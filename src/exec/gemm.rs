@@ -205,6 +205,40 @@ pub(super) enum Epilogue {
     },
 }
 
+impl Epilogue {
+    /// The output unit of output channel `c` when the node requantizes its int32 accumulators
+    /// (`None`: they are the output).
+    pub(super) fn requant(&self, c: usize) -> Result<Option<Requant>> {
+        match self {
+            Epilogue::Requant {
+                x_scale,
+                w_scales,
+                y_scale,
+                y_zp,
+                range,
+                relu,
+            } => {
+                let ws = per_channel(w_scales, c, "weight scale")?;
+                Ok(Some(Requant::new(
+                    *x_scale, ws, *y_scale, *y_zp, *range, *relu,
+                )))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// An integer node's output tensor of `dtype` (u8/i8 codes, else int32) from its values.
+pub(super) fn int_output(values: Vec<i32>, shape: &[usize], dtype: DType) -> Result<Tensor> {
+    let arr =
+        ArrayD::from_shape_vec(IxDyn(shape), values).map_err(|e| Error::Shape(e.to_string()))?;
+    Ok(match dtype {
+        DType::U8 => Tensor::U8(arr.mapv(|v| v as u8)),
+        DType::I8 => Tensor::I8(arr.mapv(|v| v as i8)),
+        _ => Tensor::I32(arr),
+    })
+}
+
 /// `v` rounded to the array's operand format (the identity for fp32 and for values that
 /// already are fp16/bf16): what the array boundary does to a wider tensor.
 pub(super) fn to_format(fmt: crate::kernel::FloatFormat, v: f32) -> f32 {
@@ -566,39 +600,23 @@ impl<'k> GemmRun<'k> {
                     if k.shape.m == 0 {
                         continue;
                     }
-                    let vals: Vec<i32> = match &epilogue {
-                        Epilogue::Requant {
-                            x_scale,
-                            w_scales,
-                            y_scale,
-                            y_zp,
-                            range,
-                            relu,
-                        } => {
-                            // One output unit per column.
-                            let units = (0..k.shape.n)
-                                .map(|j| {
-                                    let ws =
-                                        per_channel(w_scales, channel(k, p, j), "weight scale")?;
-                                    Ok(Requant::new(*x_scale, ws, *y_scale, *y_zp, *range, *relu))
-                                })
-                                .collect::<Result<Vec<_>>>()?;
-                            acc.chunks(k.shape.n.max(1))
-                                .flat_map(|row| row.iter().zip(&units).map(|(&v, u)| u.apply(v)))
-                                .collect()
-                        }
-                        _ => acc.clone(),
+                    // One output unit per column, when the node requantizes.
+                    let units = (0..k.shape.n)
+                        .map(|j| epilogue.requant(channel(k, p, j)))
+                        .collect::<Result<Option<Vec<_>>>>()?;
+                    let vals: Vec<i32> = match units {
+                        Some(units) => acc
+                            .chunks(k.shape.n.max(1))
+                            .flat_map(|row| row.iter().zip(&units).map(|(&v, u)| u.apply(v)))
+                            .collect(),
+                        None => acc.clone(),
                     };
                     scatter(k, p, &vals, &mut out);
                 }
-                let arr =
-                    ArrayD::from_shape_vec(shape, out).map_err(|e| Error::Shape(e.to_string()))?;
-                let t = match self.out_dtype {
-                    DType::U8 => Tensor::U8(arr.mapv(|v| v as u8)),
-                    DType::I8 => Tensor::I8(arr.mapv(|v| v as i8)),
-                    _ => Tensor::I32(arr),
-                };
-                Ok((t, self.overflow))
+                Ok((
+                    int_output(out, &self.out_shape, self.out_dtype)?,
+                    self.overflow,
+                ))
             }
             (Accumulators::Float(acc), epilogue) => {
                 let mut out = vec![0f32; total];
