@@ -6,7 +6,8 @@
 //! gives the same bits while reading the weights as stored, the input planes of a 1×1
 //! convolution as they are, and writing output channels as planes: no weight transpose, no
 //! activation transpose and no scatter. The tile-by-tile path (`record`, the simulator) keeps
-//! the array's orientation; `tests/exec_parallel.rs` checks the two agree.
+//! the array's orientation; `tests/lowering.rs` (random convolutions, every datapath) and
+//! `tests/exec_parallel.rs` (the digits models) check the two agree bit for bit.
 
 use super::gemm::{Epilogue, Values, int_output, per_channel, prepare, to_format};
 use super::operands::im2col_t;
