@@ -2,7 +2,7 @@
 //! datapath's domain, each tile computed on the array datapath whenever it is scheduled and
 //! added into the output accumulators, then the output unit.
 
-use super::operands::{channel, columns, lhs, rhs, scatter};
+use super::operands::{channel, columns, lhs_all, rhs_all, scatter};
 use crate::array::output::Requant;
 use crate::array::{ArraySpec, gemm_float, gemm_int};
 use crate::error::{Error, Result};
@@ -11,6 +11,7 @@ use crate::kernel::{Datapath, GemmKernel, GemmShape, TileJob};
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// Inputs of a GEMM-class node by role.
 struct Roles<'a> {
@@ -251,14 +252,14 @@ pub(super) fn to_format(fmt: crate::kernel::FloatFormat, v: f32) -> f32 {
 
 /// A tensor's values in the array's operand format, row-major: borrowed when it already is a
 /// contiguous f32 tensor on the fp32 datapath, else converted.
-fn in_format(fmt: crate::kernel::FloatFormat, t: &Tensor) -> std::borrow::Cow<'_, [f32]> {
+fn in_format(fmt: crate::kernel::FloatFormat, t: &Tensor) -> Cow<'_, [f32]> {
     if let (crate::kernel::FloatFormat::Fp32, Tensor::F32(a)) = (fmt, t)
         && let Some(s) = a.as_slice()
     {
-        return std::borrow::Cow::Borrowed(s);
+        return Cow::Borrowed(s);
     }
     let wide = t.to_f32();
-    std::borrow::Cow::Owned(match wide.as_slice() {
+    Cow::Owned(match wide.as_slice() {
         Some(s) => s.iter().map(|&v| to_format(fmt, v)).collect(),
         None => wide.iter().map(|&v| to_format(fmt, v)).collect(),
     })
@@ -321,8 +322,8 @@ pub(super) enum Values<'a> {
     /// fp32 datapath).
     Float {
         fmt: crate::kernel::FloatFormat,
-        x: std::borrow::Cow<'a, [f32]>,
-        w: std::borrow::Cow<'a, [f32]>,
+        x: Cow<'a, [f32]>,
+        w: Cow<'a, [f32]>,
         /// The bias that preloads the accumulators (per output channel).
         bias: Option<Vec<f32>>,
     },
@@ -450,18 +451,14 @@ impl<'k> GemmRun<'k> {
         let Prepared { values, epilogue } = prepare(node, k, ins, out_dtype)?;
         let operands = match values {
             Values::Int { x, w, bias } => Operands::Int {
-                a: (0..k.problems)
-                    .map(|p| lhs(k, &x, &x_shape, p, 0))
-                    .collect(),
-                b: (0..k.problems).map(|p| rhs(k, &w, p)).collect(),
+                a: lhs_all(k, Cow::Owned(x), &x_shape, 0),
+                b: rhs_all(k, Cow::Owned(w)),
                 bias: bias.as_deref().map(|v| per_problem(k, v)).transpose()?,
             },
             Values::Float { fmt, x, w, bias } => Operands::Float {
                 fmt,
-                a: (0..k.problems)
-                    .map(|p| lhs(k, &x, &x_shape, p, 0.0))
-                    .collect(),
-                b: (0..k.problems).map(|p| rhs(k, &w, p)).collect(),
+                a: lhs_all(k, x, &x_shape, 0.0),
+                b: rhs_all(k, w),
                 bias: bias.as_deref().map(|v| per_problem(k, v)).transpose()?,
             },
         };

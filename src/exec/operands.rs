@@ -4,6 +4,7 @@
 
 use crate::ir::geometry::Window;
 use crate::kernel::{GemmKernel, GemmLayout};
+use std::borrow::Cow;
 
 /// The A matrix (rows × k, row-major) of problem `p`.
 pub fn lhs<T: Copy>(k: &GemmKernel, x: &[T], x_shape: &[usize], p: usize, pad: T) -> Vec<T> {
@@ -71,6 +72,32 @@ pub fn rhs<T: Copy>(k: &GemmKernel, w: &[T], p: usize) -> Vec<T> {
             }
         }
     }
+}
+
+/// The A matrices of every problem: `x` itself, moved rather than copied, when it is the one
+/// untransposed A of a single-problem MatMul; else [`lhs`] of each problem.
+pub fn lhs_all<T: Copy>(k: &GemmKernel, x: Cow<'_, [T]>, x_shape: &[usize], pad: T) -> Vec<Vec<T>> {
+    let whole = matches!(&k.layout, GemmLayout::MatMul { trans_a: false, .. })
+        && k.problems == 1
+        && x.len() == k.shape.m * k.shape.k;
+    if whole {
+        return vec![x.into_owned()];
+    }
+    (0..k.problems)
+        .map(|p| lhs(k, &x, x_shape, p, pad))
+        .collect()
+}
+
+/// The B matrices of every problem: `w` itself, moved rather than copied, when it is the one
+/// untransposed B of a single-problem MatMul; else [`rhs`] of each problem.
+pub fn rhs_all<T: Copy>(k: &GemmKernel, w: Cow<'_, [T]>) -> Vec<Vec<T>> {
+    let whole = matches!(&k.layout, GemmLayout::MatMul { trans_b: false, .. })
+        && k.problems == 1
+        && w.len() == k.shape.k * k.shape.n;
+    if whole {
+        return vec![w.into_owned()];
+    }
+    (0..k.problems).map(|p| rhs(k, &w, p)).collect()
 }
 
 /// Columns `n0..n0+n` of a row-major `rows × cols` matrix.
@@ -260,7 +287,7 @@ pub fn im2col_t<'x, T: Copy>(
     c0: usize,
     cin: usize,
     pad: T,
-) -> std::borrow::Cow<'x, [T]> {
+) -> Cow<'x, [T]> {
     let plane: usize = win.input.iter().product();
     let (outs, taps) = (win.output_size(), win.kernel_size());
     let base = (b * channels + c0) * plane;
@@ -269,7 +296,7 @@ pub fn im2col_t<'x, T: Copy>(
         && win.pad_begin.iter().all(|&p| p == 0)
         && win.output == win.input;
     if pointwise {
-        return std::borrow::Cow::Borrowed(&x[base..base + cin * plane]);
+        return Cow::Borrowed(&x[base..base + cin * plane]);
     }
     let rank = win.input.len();
     let last = rank - 1;
@@ -332,5 +359,5 @@ pub fn im2col_t<'x, T: Copy>(
             }
         }
     }
-    std::borrow::Cow::Owned(out)
+    Cow::Owned(out)
 }
