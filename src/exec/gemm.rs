@@ -127,21 +127,23 @@ impl Shift<'_> {
         i64: From<T>,
     {
         let sub = |v: T, z: i64| (i64::from(v) - z) as i16;
+        // Row by row into a buffer sized once: each row's loop has an exact length.
+        let mut out = Vec::with_capacity(raw.len());
         match (self.zp, self.run) {
-            ([z], _) => raw.iter().map(|&v| sub(v, *z)).collect(),
-            (zp, None) => raw
-                .chunks(self.n.max(1))
-                .flat_map(|row| row.iter().zip(zp).map(|(&v, &z)| sub(v, z)))
-                .collect(),
-            (zp, Some(run)) => raw
-                .chunks(run.max(1))
-                .enumerate()
-                .flat_map(|(r, vals)| {
+            ([z], _) => out.extend(raw.iter().map(|&v| sub(v, *z))),
+            (zp, None) => {
+                for row in raw.chunks(self.n.max(1)) {
+                    out.extend(row.iter().zip(zp).map(|(&v, &z)| sub(v, z)));
+                }
+            }
+            (zp, Some(run)) => {
+                for (r, vals) in raw.chunks(run.max(1)).enumerate() {
                     let z = zp[r % self.channels.max(1)];
-                    vals.iter().map(move |&v| sub(v, z))
-                })
-                .collect(),
+                    out.extend(vals.iter().map(|&v| sub(v, z)));
+                }
+            }
         }
+        out
     }
 }
 
