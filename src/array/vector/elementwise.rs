@@ -203,7 +203,17 @@ fn binary_f32_fast(
 /// Pow(X, Y) with broadcasting, in X's type: computed in f64 from the exact operands and
 /// rounded once (float X) or truncated toward zero (integer X, as numpy's cast does).
 pub fn pow(x: &Tensor, y: &Tensor) -> Result<Tensor> {
-    let out = zip_broadcast(&x.to_f64(), &y.to_f64(), f64::powf)?;
+    let (xv, yv) = (x.to_f64(), y.to_f64());
+    let out = match (xv.as_slice(), yv.as_slice()) {
+        // One exponent for every value (RMSNorm's x²): the same powf over the slice, without
+        // the general broadcast's per-element indexing.
+        (Some(values), Some(&[e])) if yv.ndim() <= xv.ndim() => ndarray::ArrayD::from_shape_vec(
+            xv.raw_dim(),
+            values.iter().map(|&v| v.powf(e)).collect(),
+        )
+        .map_err(|e| Error::Shape(format!("Pow: {e}")))?,
+        _ => zip_broadcast(&xv, &yv, f64::powf)?,
+    };
     Ok(match x.dtype() {
         DType::F16 => Tensor::F16(out.mapv(crate::numeric::round_f64_to_f16)),
         DType::BF16 => Tensor::BF16(out.mapv(crate::numeric::round_f64_to_bf16)),
