@@ -154,11 +154,7 @@ fn large_shapes_match() {
         k: 64,
         n: 8,
     };
-    // Deterministic values with full mantissas and mixed signs.
-    let value = |i: usize| {
-        let x = ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f32 / (1u64 << 24) as f32;
-        (x - 0.5) * 8.0
-    };
+    let value = |i: usize| spread(i, 8.0);
     let a16: Vec<f32> = (0..shape.m * shape.k)
         .map(|i| f16::from_f32(value(i)).to_f32())
         .collect();
@@ -193,6 +189,12 @@ fn large_shapes_match() {
         let fast = gemm_int(&spec, shape, &ai, &bi, Bias::None);
         assert_eq!(fast, pe::run_int(&spec, shape, &ai, &bi, None).0);
     }
+}
+
+/// Deterministic value `i` in `[-width/2, width/2)`: full mantissas, mixed signs.
+fn spread(i: usize, width: f32) -> f32 {
+    let x = ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f32 / (1u64 << 24) as f32;
+    (x - 0.5) * width
 }
 
 /// The kernel families this CPU can run (the portable one everywhere).
@@ -483,10 +485,7 @@ fn parallel_row_blocks_match_the_portable_kernel() {
         k: 150,
         n: 77,
     };
-    let value = |i: usize| {
-        let x = ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f32 / (1u64 << 24) as f32;
-        (x - 0.5) * 8.0
-    };
+    let value = |i: usize| spread(i, 8.0);
     let a: Vec<f32> = (0..shape.m * shape.k).map(value).collect();
     let b: Vec<f32> = (0..shape.k * shape.n).map(|i| value(i + 11)).collect();
     let ai: Vec<i16> = a.iter().map(|&v| (v * 31.0) as i16).collect();
@@ -535,10 +534,7 @@ fn long_reductions_match_the_portable_kernel() {
         k: 1100,
         n: 35,
     };
-    let value = |i: usize| {
-        let x = ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f32 / (1u64 << 24) as f32;
-        (x - 0.5) * 4.0
-    };
+    let value = |i: usize| spread(i, 4.0);
     let a: Vec<f32> = (0..shape.m * shape.k).map(value).collect();
     let b: Vec<f32> = (0..shape.k * shape.n).map(|i| value(i + 3)).collect();
     for (rows, dataflow) in [

@@ -109,6 +109,26 @@ static SELECTED: AtomicU8 = AtomicU8::new(0);
 /// GEMMs with fewer MACs than this run on the calling thread.
 const PARALLEL_MACS: u64 = 1 << 20;
 
+/// Checks a call of an entry point (the family runs on this CPU, the spec is valid, the
+/// buffers hold the shape) and returns the number of outputs and A and B cut to the shape.
+fn checked<'x, T, B>(
+    isa: Isa,
+    spec: &ArraySpec,
+    shape: GemmShape,
+    a: &'x [T],
+    b: &'x [T],
+    bias: Bias<'_, B>,
+) -> (usize, &'x [T], &'x [T]) {
+    assert!(
+        isa.supported(),
+        "{isa:?} kernels need CPU features this CPU lacks"
+    );
+    spec.assert_valid();
+    let len = assert_operands(shape, a, b, bias);
+    let GemmShape { m, k, n } = shape;
+    (len, &a[..m * k], &b[..k * n])
+}
+
 /// Integer K-chunk length: `32768 · 255² < 2^31`, so a chunk's exact sum of products of
 /// operands in `[-255, 255]` fits in an i32 and its wrapping sum is exact.
 const INT_K_CHUNK: usize = 32768;
@@ -142,14 +162,8 @@ pub fn gemm_int_on(
     b: &[i16],
     bias: Bias<'_, i32>,
 ) -> IntGemmOut {
-    assert!(
-        isa.supported(),
-        "{isa:?} kernels need CPU features this CPU lacks"
-    );
-    spec.assert_valid();
-    let len = assert_operands(shape, a, b, bias);
+    let (len, a, b) = checked(isa, spec, shape, a, b, bias);
     let GemmShape { m, k, n } = shape;
-    let (a, b) = (&a[..m * k], &b[..k * n]);
     let in_range = |v: &[i16]| {
         let (lo, hi) = v
             .iter()
@@ -289,14 +303,8 @@ pub fn gemm_float_on(
     b: &[f32],
     bias: Bias<'_, f32>,
 ) -> Vec<f32> {
-    assert!(
-        isa.supported(),
-        "{isa:?} kernels need CPU features this CPU lacks"
-    );
-    spec.assert_valid();
-    let len = assert_operands(shape, a, b, bias);
+    let (len, a, b) = checked(isa, spec, shape, a, b, bias);
     let GemmShape { m, k, n } = shape;
-    let (a, b) = (&a[..m * k], &b[..k * n]);
     // A K-tile longer than k is all of k; capping it keeps k_tile·n within the checked k·n.
     let k_tile = spec.k_tile(k).min(k.max(1));
     let rule = FloatRule::new(fmt, spec.psum);
