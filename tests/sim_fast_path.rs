@@ -1,10 +1,11 @@
-//! The timing fast path: leaving the trace out (`SimOptions { slices: false }`) changes
-//! nothing but the trace, under every scheduler, with arrivals out of index order and tied.
+//! The timing fast paths: leaving the trace out (`SimOptions { slices: false }`) changes
+//! nothing but the trace, under every scheduler, with arrivals out of index order and tied;
+//! following a policy's standing orders changes nothing but how often it is asked.
 
 use cdmsa::config::AcceleratorConfig;
-use cdmsa::sched;
+use cdmsa::sched::{self, Decision, Policy, View};
 use cdmsa::sim::{Mode, RequestSpec, SimOptions, TenantModel, simulate, simulate_with, tenants};
-use cdmsa::units::Cycles;
+use cdmsa::units::{Cycles, RequestId, TenantId};
 use cdmsa::workload::Workload;
 use std::path::Path;
 
@@ -120,4 +121,94 @@ fn tied_arrivals_enter_in_request_order() {
     assert!(finish(1) <= finish(0));
     assert!(finish(0) < finish(2));
     assert_eq!(out.events as usize, 3 + out.slices.len());
+}
+
+/// A policy as the simulator would see it without standing orders: every decision point
+/// asks it (the oracle for [`Policy::standing_order`]), and the calls are counted.
+struct Asked {
+    inner: Box<dyn Policy>,
+    promises: bool,
+    calls: u64,
+}
+
+impl Policy for Asked {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn reset(&mut self, tenants: &[(TenantId, u8, f64)], arrays: usize) {
+        self.inner.reset(tenants, arrays);
+    }
+    fn decide_into(&mut self, view: &View, out: &mut Decision) {
+        self.calls += 1;
+        self.inner.decide_into(view, out);
+    }
+    fn preempts_within_jobs(&self) -> bool {
+        self.inner.preempts_within_jobs()
+    }
+    fn standing_order(&self, view: &View) -> Option<RequestId> {
+        self.promises
+            .then(|| self.inner.standing_order(view))
+            .flatten()
+    }
+}
+
+/// The zoo's MobileNet-v2 (thousands of tile jobs a request) beside ResNet-50, on `tpu-msa`,
+/// at `rate` requests per second each.
+fn zoo_workload(rate: f64) -> Workload {
+    let text = format!(
+        r#"
+seed = 11
+requests = 60
+accel = "tpu-msa"
+[[tenants]]
+name = "mobilenet_v2"
+model = "models/zoo/mobilenet_v2.onnx"
+precision = "int8"
+priority = 9
+sla_factor = 4.0
+arrival = {{ kind = "poisson", rate_per_s = {rate} }}
+[[tenants]]
+name = "resnet50"
+model = "models/zoo/resnet50.onnx"
+precision = "int8"
+priority = 3
+sla_factor = 4.0
+arrival = {{ kind = "poisson", rate_per_s = {rate} }}
+"#
+    );
+    Workload::from_toml(&text, Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn standing_orders_change_nothing_but_the_questions_asked() {
+    // Light load, near saturation and overload (queues of dozens).
+    for rate in [40.0, 150.0, 600.0] {
+        let w = zoo_workload(rate);
+        let cfg = w.accelerator().unwrap();
+        let models = tenants(&w, &cfg, false).unwrap();
+        let reqs = cdmsa::sim::requests(&w, &models, &cfg).unwrap();
+        for name in sched::ALL.iter().chain(sched::ABLATION) {
+            let run = |promises: bool| {
+                let mut policy = Asked {
+                    inner: sched::by_name(name).unwrap(),
+                    promises,
+                    calls: 0,
+                };
+                let out = simulate(&cfg, &models, &reqs, &mut policy, Mode::Timing).unwrap();
+                (out, policy.calls)
+            };
+            let ((asked, every), (trusted, fewer)) = (run(false), run(true));
+            let at = format!("{name} at {rate}/s");
+            assert_eq!(asked.records, trusted.records, "{at}: records");
+            assert_eq!(asked.counters, trusted.counters, "{at}: counters");
+            assert_eq!(asked.slices, trusted.slices, "{at}: trace");
+            assert_eq!(asked.events, trusted.events, "{at}: events");
+            if matches!(*name, "fcfs" | "edf") {
+                // The promises stood in for most decisions.
+                assert!(fewer * 3 < every, "{at}: asked {fewer} of {every} times");
+            } else {
+                assert_eq!(fewer, every, "{at}: no promises");
+            }
+        }
+    }
 }

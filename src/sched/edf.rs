@@ -1,6 +1,12 @@
 //! EDF: global earliest-deadline-first at tile-job granularity over all arrays.
 
-use super::{Decision, Policy, View};
+use super::{Decision, Policy, RequestView, View};
+use crate::units::{Cycles, RequestId};
+
+/// EDF's order: deadline, then arrival, then request id (fixed for a request's lifetime).
+fn key(r: &RequestView) -> (Cycles, Cycles, RequestId) {
+    (r.deadline, r.arrival, r.id)
+}
 
 /// Earliest deadline first; ties by arrival, then request id.
 #[derive(Debug, Clone, Copy, Default)]
@@ -12,6 +18,17 @@ impl Policy for Edf {
     }
 
     fn decide_into(&mut self, view: &View, out: &mut Decision) {
-        out.assign_greedy_by_key(view, |r| (r.deadline, r.arrival, r.id));
+        out.assign_greedy_by_key(view, key);
+    }
+
+    /// Keys never change, and meanwhile only the chosen request's ready jobs run out: the
+    /// earliest-deadline request with a ready job keeps taking every idle array it has a
+    /// ready job for.
+    fn standing_order(&self, view: &View) -> Option<RequestId> {
+        view.requests
+            .iter()
+            .filter(|r| r.ready > 0)
+            .min_by_key(|r| key(r))
+            .map(|r| r.id)
     }
 }

@@ -1,6 +1,7 @@
 //! FCFS: one request at a time on every array, non-preemptive (today's accelerators).
 
 use super::{Decision, Policy, View};
+use crate::units::RequestId;
 
 /// First come, first served; the oldest request owns the whole accelerator until it finishes.
 #[derive(Debug, Clone, Copy, Default)]
@@ -14,5 +15,10 @@ impl Policy for Fcfs {
     fn decide_into(&mut self, view: &View, out: &mut Decision) {
         // Requests are in arrival order; only the oldest may run.
         out.assign_greedy(view, view.requests.iter().take(1));
+    }
+
+    /// The oldest request takes every idle array it has a ready job for.
+    fn standing_order(&self, view: &View) -> Option<RequestId> {
+        view.requests.first().filter(|r| r.ready > 0).map(|r| r.id)
     }
 }

@@ -279,6 +279,20 @@ pub trait Policy: Send {
     fn preempts_within_jobs(&self) -> bool {
         false
     }
+    /// A standing order, asked right after a decision that dropped, cut and fused nothing:
+    /// `Some(r)` promises that every later decision point at which `r` has at least as many
+    /// ready jobs as there are idle arrays gives every idle array to `r` and decides nothing
+    /// else, for as long as
+    ///
+    /// * the active requests are the same and each is in the same layer,
+    /// * no job has been cut between K-tiles and no jobs run fused.
+    ///
+    /// Meanwhile the simulator dispatches `r`'s jobs without asking, so a policy whose state
+    /// changes at every decision (or whose choice depends on time or on progress within a
+    /// layer) must not promise. The default promises nothing.
+    fn standing_order(&self, _view: &View) -> Option<RequestId> {
+        None
+    }
 }
 
 /// The CD-MSA ablation variants, each with one mechanism switched off.

@@ -120,6 +120,9 @@ struct Engine<'t, 'c> {
     spare_parts: Vec<Vec<Part>>,
     /// The decision lent to the policy at every decision point.
     decision: Decision,
+    /// The policy's standing order ([`Policy::standing_order`]) while it holds: the request
+    /// that takes the single array freed at the next decision points.
+    standing: Option<usize>,
     out: SimOutcome,
 }
 
@@ -188,6 +191,7 @@ pub fn simulate_with(
         refresh: Vec::new(),
         spare_parts: Vec::new(),
         decision: Decision::default(),
+        standing: None,
         out: SimOutcome {
             records: requests
                 .iter()
@@ -269,6 +273,7 @@ impl<'t> Engine<'t, '_> {
             resume: Vec::new(),
             finished: Vec::new(),
         });
+        self.standing = None;
         self.pos[i] = self.order.len();
         self.order.push(i);
         let view = self.view(i);
@@ -280,6 +285,7 @@ impl<'t> Engine<'t, '_> {
 
     /// Starts the request's current layer; layers without jobs complete at once.
     fn enter_layer(&mut self, i: usize) -> Result<()> {
+        self.standing = None;
         loop {
             let a = self.active[i].as_mut().expect("active");
             let tenant = &self.tenants[a.tenant];
@@ -368,6 +374,9 @@ impl<'t> Engine<'t, '_> {
     fn complete(&mut self, array: usize) -> Result<()> {
         let mut run = self.arrays[array].take().expect("a job was running");
         self.busy -= 1;
+        if run.parts.len() > 1 {
+            self.standing = None;
+        }
         for part in run.parts.drain(..) {
             self.complete_part(part)?;
         }
@@ -386,6 +395,7 @@ impl<'t> Engine<'t, '_> {
         }
         if let Some(rest) = run.cut {
             // Cut between K-tiles: the rest waits (first in line) with its values.
+            self.standing = None;
             let nominal = rest.nominal(self.cfg.dram_bytes_per_cycle);
             a.remaining += nominal;
             a.remaining_in_layer += nominal;
@@ -415,6 +425,19 @@ impl<'t> Engine<'t, '_> {
         if !asks {
             return Ok(());
         }
+        // While the policy's standing order holds and covers every idle array, it is the
+        // decision (see `Policy::standing_order`): the policy is not asked.
+        if let Some(w) = self.standing {
+            let idle = self.arrays.len() - self.busy;
+            if self.ready_jobs(w) >= idle {
+                for array in 0..self.arrays.len() {
+                    if self.arrays[array].is_none() {
+                        self.dispatch(array, &[w]);
+                    }
+                }
+                return Ok(());
+            }
+        }
         std::mem::swap(&mut self.stale, &mut self.refresh);
         for k in 0..self.refresh.len() {
             let i = self.refresh[k];
@@ -440,23 +463,27 @@ impl<'t> Engine<'t, '_> {
         );
         let mut decision = std::mem::take(&mut self.decision);
         decision.clear();
-        policy.decide_into(
-            &View {
-                now: self.now,
-                arrays: &self.owners,
-                requests: &self.views,
-                fusion_geometry: (self.cfg.dataflow == Dataflow::Ws)
-                    .then_some((self.cfg.rows, self.cfg.cols)),
-            },
-            &mut decision,
-        );
+        let view = View {
+            now: self.now,
+            arrays: &self.owners,
+            requests: &self.views,
+            fusion_geometry: (self.cfg.dataflow == Dataflow::Ws)
+                .then_some((self.cfg.rows, self.cfg.cols)),
+        };
+        policy.decide_into(&view, &mut decision);
+        // A promise covers plain decisions only: nothing dropped, cut or fused.
+        let plain =
+            decision.drop.is_empty() && decision.preempt.is_empty() && decision.fuse.is_empty();
+        let standing = plain.then(|| policy.standing_order(&view)).flatten();
         let applied = self.apply(&decision, policy.name());
         self.decision = decision;
+        self.standing = standing.map(|r| r.0 as usize);
         applied
     }
 
     /// Removes request `i` from the active order and the policy's view.
     fn forget(&mut self, i: usize) {
+        self.standing = None;
         let pos = std::mem::replace(&mut self.pos[i], usize::MAX);
         if pos < self.order.len() {
             self.order.remove(pos);
@@ -496,6 +523,17 @@ impl<'t> Engine<'t, '_> {
         };
         refresh_view(&mut v, a, t);
         v
+    }
+
+    /// How many jobs request `i` has ready.
+    fn ready_jobs(&self, i: usize) -> usize {
+        match self.active[i].as_ref().filter(|a| !a.dropped) {
+            Some(a) => {
+                let jobs = self.tenants[a.tenant].layers[a.layer].jobs.len();
+                jobs - a.next_job + a.resume.len()
+            }
+            None => 0,
+        }
     }
 
     /// The next ready job of request `i`.
@@ -572,6 +610,7 @@ impl<'t> Engine<'t, '_> {
         let job = match jobs {
             [Some(one)] => *one,
             _ => {
+                self.standing = None;
                 // One fold of the block-diagonal tile: the longer stream, the joint K and N.
                 let shapes = || jobs.iter().filter_map(|j| j.and_then(|j| j.shape));
                 let joint = GemmShape {
