@@ -1,12 +1,14 @@
 //! The timing fast paths: leaving the trace out (`SimOptions { slices: false }`) changes
 //! nothing but the trace, under every scheduler, with arrivals out of index order and tied;
-//! following a policy's standing orders changes nothing but how often it is asked.
+//! following a policy's standing orders changes nothing but how often it is asked; and
+//! simulating busy periods in parallel changes nothing at all.
 
 use cdmsa::config::AcceleratorConfig;
 use cdmsa::sched::{self, Decision, Policy, View};
 use cdmsa::sim::{Mode, RequestSpec, SimOptions, TenantModel, simulate, simulate_with, tenants};
 use cdmsa::units::{Cycles, RequestId, TenantId};
 use cdmsa::workload::Workload;
+use std::cell::Cell;
 use std::path::Path;
 
 fn models(cfg: &AcceleratorConfig) -> Vec<TenantModel> {
@@ -123,12 +125,33 @@ fn tied_arrivals_enter_in_request_order() {
     assert_eq!(out.events as usize, 3 + out.slices.len());
 }
 
-/// A policy as the simulator would see it without standing orders: every decision point
-/// asks it (the oracle for [`Policy::standing_order`]), and the calls are counted.
+/// A policy as the simulator would see it without standing orders or parallel segments:
+/// every decision point asks it (the oracle for [`Policy::standing_order`]), in one pass
+/// (the oracle for [`Policy::fork`]); it counts the calls, the forks and the joins.
 struct Asked {
     inner: Box<dyn Policy>,
     promises: bool,
+    forks: bool,
     calls: u64,
+    forked: Cell<usize>,
+    joined: usize,
+}
+
+impl Asked {
+    fn new(name: &str, promises: bool, forks: bool) -> Asked {
+        Asked::wrap(sched::by_name(name).unwrap(), promises, forks)
+    }
+
+    fn wrap(inner: Box<dyn Policy>, promises: bool, forks: bool) -> Asked {
+        Asked {
+            inner,
+            promises,
+            forks,
+            calls: 0,
+            forked: Cell::new(0),
+            joined: 0,
+        }
+    }
 }
 
 impl Policy for Asked {
@@ -149,6 +172,18 @@ impl Policy for Asked {
         self.promises
             .then(|| self.inner.standing_order(view))
             .flatten()
+    }
+    fn fork(&self) -> Option<Box<dyn Policy>> {
+        let inner = self.inner.fork().filter(|_| self.forks)?;
+        self.forked.set(self.forked.get() + 1);
+        Some(Box::new(Asked::wrap(inner, self.promises, self.forks)))
+    }
+    fn join(&mut self, fork: Box<dyn Policy>) {
+        self.joined += 1;
+        let fork: Box<dyn std::any::Any> = fork;
+        let fork = fork.downcast::<Asked>().expect("forked here");
+        self.calls += fork.calls;
+        self.inner.join(fork.inner);
     }
 }
 
@@ -189,11 +224,7 @@ fn standing_orders_change_nothing_but_the_questions_asked() {
         let reqs = cdmsa::sim::requests(&w, &models, &cfg).unwrap();
         for name in sched::ALL.iter().chain(sched::ABLATION) {
             let run = |promises: bool| {
-                let mut policy = Asked {
-                    inner: sched::by_name(name).unwrap(),
-                    promises,
-                    calls: 0,
-                };
+                let mut policy = Asked::new(name, promises, false);
                 let out = simulate(&cfg, &models, &reqs, &mut policy, Mode::Timing).unwrap();
                 (out, policy.calls)
             };
@@ -208,6 +239,57 @@ fn standing_orders_change_nothing_but_the_questions_asked() {
                 assert!(fewer * 3 < every, "{at}: asked {fewer} of {every} times");
             } else {
                 assert_eq!(fewer, every, "{at}: no promises");
+            }
+        }
+    }
+}
+
+#[test]
+fn parallel_busy_periods_equal_one_pass() {
+    let cfg = AcceleratorConfig::preset("tiny").unwrap();
+    let models = models(&cfg);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    // 1,200 requests, alternating tenants, every `gap` cycles with a jitter: from a mostly
+    // idle accelerator (every cut stands) to overload (no cut finds it empty).
+    for gap in [60_000u64, 9_000, 3_000, 500] {
+        let reqs: Vec<RequestSpec> = (0..1200u64)
+            .map(|i| {
+                let tenant = (i % 2) as usize;
+                let arrival = Cycles(i * gap + (i * 7919 % 13) * gap / 4);
+                RequestSpec {
+                    tenant,
+                    arrival,
+                    deadline: arrival + Cycles(models[tenant].isolated.0 * 3),
+                }
+            })
+            .collect();
+        for name in sched::ALL.iter().chain(sched::ABLATION) {
+            let run = |forks: bool| {
+                let mut policy = Asked::new(name, true, forks);
+                let out = pool
+                    .install(|| simulate(&cfg, &models, &reqs, &mut policy, Mode::Timing))
+                    .unwrap();
+                (out, policy)
+            };
+            let ((one, _), (split, policy)) = (run(false), run(true));
+            let at = format!("{name} every {gap} cycles");
+            assert_eq!(one.records, split.records, "{at}: records");
+            assert_eq!(one.counters, split.counters, "{at}: counters");
+            assert_eq!(one.slices, split.slices, "{at}: trace");
+            assert_eq!(one.events, split.events, "{at}: events");
+            let (forked, joined) = (policy.forked.get(), policy.joined);
+            if matches!(*name, "prema" | "planaria") {
+                assert_eq!(forked, 0, "{at}: its state carries over");
+            } else if gap == 60_000 {
+                assert!(
+                    forked > 0 && joined == forked,
+                    "{at}: {joined} of {forked} cuts stood"
+                );
+            } else if gap == 500 {
+                assert_eq!(forked, 0, "{at}: the accelerator is never empty");
             }
         }
     }

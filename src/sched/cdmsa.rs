@@ -247,6 +247,19 @@ impl Policy for CdMsa {
         *self = CdMsa::new(self.options);
     }
 
+    /// Between busy periods only the rejections carry over, and they decide nothing: the
+    /// admission reruns at the first decision of a new set of requests.
+    fn fork(&self) -> Option<Box<dyn Policy>> {
+        Some(Box::new(CdMsa::new(self.options)))
+    }
+
+    fn join(&mut self, fork: Box<dyn Policy>) {
+        let fork: Box<dyn std::any::Any> = fork;
+        if let Ok(fork) = fork.downcast::<CdMsa>() {
+            self.rejected.extend(fork.rejected);
+        }
+    }
+
     fn decide_into(&mut self, view: &View, out: &mut Decision) {
         self.admit(view);
         let n = view.num_arrays();

@@ -31,4 +31,9 @@ impl Policy for Edf {
             .min_by_key(|r| key(r))
             .map(|r| r.id)
     }
+
+    /// Stateless.
+    fn fork(&self) -> Option<Box<dyn Policy>> {
+        Some(Box::new(*self))
+    }
 }

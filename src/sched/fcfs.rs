@@ -21,4 +21,9 @@ impl Policy for Fcfs {
     fn standing_order(&self, view: &View) -> Option<RequestId> {
         view.requests.first().filter(|r| r.ready > 0).map(|r| r.id)
     }
+
+    /// Stateless.
+    fn fork(&self) -> Option<Box<dyn Policy>> {
+        Some(Box::new(*self))
+    }
 }

@@ -18,4 +18,9 @@ impl Policy for Llf {
             (r.laxity(view.now, n.min(r.parallelism())), r.deadline, r.id)
         });
     }
+
+    /// Stateless.
+    fn fork(&self) -> Option<Box<dyn Policy>> {
+        Some(Box::new(*self))
+    }
 }

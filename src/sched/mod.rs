@@ -258,7 +258,7 @@ impl Decision {
 }
 
 /// A scheduling policy.
-pub trait Policy: Send {
+pub trait Policy: Send + std::any::Any {
     /// The name used on the command line and in reports.
     fn name(&self) -> &'static str;
     /// Called once before a simulation with the tenants' (id, priority, weight).
@@ -293,6 +293,17 @@ pub trait Policy: Send {
     fn standing_order(&self, _view: &View) -> Option<RequestId> {
         None
     }
+    /// Called right after [`Policy::reset`]: a copy to simulate a later busy period with, on
+    /// another thread, from an empty accelerator. `Some` only if this policy, once the
+    /// accelerator is empty (no request active, every array idle), decides exactly as the
+    /// copy would from then on: its state carries nothing across an empty accelerator that
+    /// changes a decision. The default (`None`) keeps the simulation in one pass.
+    fn fork(&self) -> Option<Box<dyn Policy>> {
+        None
+    }
+    /// Takes in what a copy made by [`Policy::fork`] recorded over the busy periods it
+    /// simulated (statistics such as CD-MSA's rejections). The default ignores it.
+    fn join(&mut self, _fork: Box<dyn Policy>) {}
 }
 
 /// The CD-MSA ablation variants, each with one mechanism switched off.

@@ -86,6 +86,11 @@ impl Policy for StaticPartition {
             }
         }
     }
+
+    /// The partition is fixed at reset.
+    fn fork(&self) -> Option<Box<dyn Policy>> {
+        Some(Box::new(self.clone()))
+    }
 }
 
 #[cfg(test)]

@@ -89,6 +89,11 @@ struct Engine<'t, 'c> {
     cfg: &'c AcceleratorConfig,
     tenants: &'t [TenantModel],
     requests: &'c [RequestSpec],
+    /// Request indices by (arrival, index), and how many of them have arrived.
+    arrivals: &'c [usize],
+    next_arrival: usize,
+    /// Arrivals at positions `end..` are not this engine's (yet).
+    end: usize,
     mode: Mode,
     now: Cycles,
     queue: EventQueue<Event>,
@@ -140,6 +145,12 @@ pub fn simulate(
 
 /// [`simulate`] with [`SimOptions`]: without the trace, memory stays bounded by the active
 /// requests however long the run; every other output is the same.
+///
+/// In timing mode, when the policy can [`Policy::fork`] and rayon has several threads, the
+/// busy periods are simulated in parallel: the arrivals are cut at long gaps into segments,
+/// each simulated from an empty accelerator, and a segment's result is kept only if the
+/// segment before it left the accelerator empty before it began (otherwise that segment
+/// continues into it, as one pass would). Every output equals the single pass's.
 pub fn simulate_with(
     cfg: &AcceleratorConfig,
     tenants: &[TenantModel],
@@ -167,86 +178,270 @@ pub fn simulate_with(
             .collect::<Vec<_>>(),
         cfg.arrays,
     );
-    let mut e = Engine {
-        cfg,
-        tenants,
-        requests,
-        mode,
-        now: Cycles::ZERO,
-        queue: EventQueue::default(),
-        active: (0..requests.len()).map(|_| None).collect(),
-        order: Vec::new(),
-        views: Vec::new(),
-        pos: vec![usize::MAX; requests.len()],
-        stale: Vec::new(),
-        is_stale: vec![false; requests.len()],
-        arrays: (0..cfg.arrays).map(|_| None).collect(),
-        busy: 0,
-        ready_views: 0,
-        last_owner: vec![None; cfg.arrays],
-        dispatched: 0,
-        generation: 0,
-        slices: options.slices,
-        owners: Vec::with_capacity(cfg.arrays),
-        refresh: Vec::new(),
-        spare_parts: Vec::new(),
-        decision: Decision::default(),
-        standing: None,
-        out: SimOutcome {
-            records: requests
-                .iter()
-                .enumerate()
-                .map(|(i, r)| RequestRecord {
-                    tenant: tenants[r.tenant].id,
-                    request: RequestId(i as u64),
-                    arrival: r.arrival,
-                    start: None,
-                    finish: None,
-                    deadline: r.deadline,
-                    isolated: tenants[r.tenant].isolated,
-                })
-                .collect(),
-            counters: vec![TenantCounters::default(); tenants.len()],
-            ..SimOutcome::default()
-        },
-    };
     // Arrivals stream from a list sorted by (time, index) instead of sitting in the queue:
     // at equal times they come before any completion, in index order, exactly as if they
     // had been queued first, and the queue holds only the few pending completions.
     let mut arrivals: Vec<usize> = (0..requests.len()).collect();
     arrivals.sort_by_key(|&i| requests[i].arrival);
-    let mut next_arrival = 0;
-    loop {
-        let arrival_at = arrivals.get(next_arrival).map(|&i| requests[i].arrival);
-        let t = match (arrival_at, e.queue.peek_time()) {
-            (Some(a), Some(q)) => a.min(q),
-            (Some(a), None) => a,
-            (None, Some(q)) => q,
-            (None, None) => break,
-        };
-        e.now = t;
-        let mut arrived = false;
-        while let Some(&i) = arrivals.get(next_arrival)
-            && requests[i].arrival == t
-        {
-            next_arrival += 1;
-            e.out.events += 1;
-            e.arrive(i)?;
-            arrived = true;
+    let starts = match mode {
+        Mode::Timing if rayon::current_num_threads() > 1 => {
+            segment_starts(requests, tenants, &arrivals, rayon::current_num_threads())
         }
-        while e.queue.peek_time() == Some(t) {
-            let (_, Event::Done(a, g)) = e.queue.pop().expect("peeked");
-            e.out.events += 1;
-            if e.arrays[a].as_ref().is_some_and(|r| r.generation == g) {
-                e.complete(a)?;
-            }
-        }
-        e.schedule(policy, arrived)?;
-    }
-    Ok(e.out)
+        _ => Vec::new(),
+    };
+    let sim = Sim {
+        cfg,
+        tenants,
+        requests,
+        arrivals: &arrivals,
+        mode,
+        options,
+    };
+    sim.run(policy, &starts)
 }
 
-impl<'t> Engine<'t, '_> {
+/// One simulation's fixed inputs.
+struct Sim<'t, 'c> {
+    cfg: &'c AcceleratorConfig,
+    tenants: &'t [TenantModel],
+    requests: &'c [RequestSpec],
+    /// Request indices by (arrival, index).
+    arrivals: &'c [usize],
+    mode: Mode,
+    options: SimOptions,
+}
+
+impl<'t, 'c> Sim<'t, 'c> {
+    fn engine(&self) -> Engine<'t, 'c> {
+        let Sim {
+            cfg,
+            tenants,
+            requests,
+            arrivals,
+            mode,
+            options,
+        } = *self;
+        Engine::new(cfg, tenants, requests, arrivals, mode, options)
+    }
+
+    /// Simulates every arrival under `policy`, the segments that begin at positions `starts`
+    /// of the arrivals (increasing) in parallel when the policy forks; the outcome is the
+    /// single pass's whatever the cuts.
+    fn run(&self, policy: &mut dyn Policy, starts: &[usize]) -> Result<SimOutcome> {
+        let arrivals = self.arrivals;
+        let forks: Option<Vec<Box<dyn Policy>>> = starts.iter().map(|_| policy.fork()).collect();
+        let Some(forks) = forks.filter(|f| !f.is_empty()) else {
+            let mut e = self.engine();
+            e.run(policy, arrivals.len(), None)?;
+            return Ok(e.out);
+        };
+        // Segment k covers arrivals bounds[k]..bounds[k + 1] and stops at the next one's start.
+        let bounds: Vec<usize> = std::iter::once(0)
+            .chain(starts.iter().copied())
+            .chain(std::iter::once(arrivals.len()))
+            .collect();
+        let horizon = |k: usize| starts.get(k).map(|&s| self.requests[arrivals[s]].arrival);
+        let mut first = self.engine();
+        let (head, rest) = rayon::join(
+            || first.run(policy, bounds[1], horizon(0)),
+            || {
+                forks
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(k, mut fork)| {
+                        let mut e = self.engine();
+                        e.next_arrival = bounds[k + 1];
+                        e.run(fork.as_mut(), bounds[k + 2], horizon(k + 1))
+                            .map(|()| (e, fork))
+                    })
+                    .collect::<Result<Vec<_>>>()
+            },
+        );
+        head?;
+        // Stitch: a segment's own result stands when the pass so far left the accelerator
+        // empty before it began; otherwise the pass so far continues through it.
+        let mut done: Vec<(Engine, usize, usize)> = Vec::new();
+        let (mut current, mut from) = (first, 0);
+        let mut current_fork: Option<Box<dyn Policy>> = None;
+        for (k, (e, fork)) in rest?.into_iter().enumerate() {
+            if current.is_empty() {
+                done.push((current, from, bounds[k + 1]));
+                if let Some(f) = current_fork.replace(fork) {
+                    policy.join(f);
+                }
+                (current, from) = (e, bounds[k + 1]);
+            } else {
+                // The segment's own run is discarded, and its fork with it.
+                match current_fork.as_mut() {
+                    Some(f) => current.run(f.as_mut(), bounds[k + 2], horizon(k + 1))?,
+                    None => current.run(policy, bounds[k + 2], horizon(k + 1))?,
+                }
+            }
+        }
+        if let Some(f) = current_fork {
+            policy.join(f);
+        }
+        done.push((current, from, arrivals.len()));
+        let mut out = std::mem::take(&mut done[0].0.out);
+        for (e, from, to) in &mut done[1..] {
+            for &i in &arrivals[*from..*to] {
+                out.records[i] = e.out.records[i];
+            }
+            for (total, part) in out.counters.iter_mut().zip(&e.out.counters) {
+                *total += *part;
+            }
+            out.slices.append(&mut e.out.slices);
+            out.events += e.out.events;
+        }
+        Ok(out)
+    }
+}
+
+/// Where to cut the arrivals into segments for `threads` threads (positions in `arrivals`,
+/// increasing; empty: one pass): a few segments a thread, each of at least
+/// [`MIN_SEGMENT`] requests. Each cut is where the accelerator is most likely empty near the
+/// cut's ideal place: where the idle time before an arrival is longest when every request
+/// occupies the whole accelerator for its isolated latency, one after another (FCFS, as a
+/// single queue; policies that overlap requests empty the accelerator sooner).
+fn segment_starts(
+    requests: &[RequestSpec],
+    tenants: &[TenantModel],
+    arrivals: &[usize],
+    threads: usize,
+) -> Vec<usize> {
+    let segments = (4 * threads).min(arrivals.len() / MIN_SEGMENT);
+    if segments < 2 {
+        return Vec::new();
+    }
+    // idle[k]: cycles the single queue stands empty before arrival k (0 when it is busy).
+    let mut idle = vec![0u64; arrivals.len()];
+    let mut free_at = 0u64;
+    for (k, &i) in arrivals.iter().enumerate() {
+        let r = requests[i];
+        idle[k] = r.arrival.0.saturating_sub(free_at);
+        free_at = free_at.max(r.arrival.0) + tenants[r.tenant].isolated.0;
+    }
+    let window = arrivals.len() / segments / 2;
+    let mut starts: Vec<usize> = (1..segments)
+        .filter_map(|s| {
+            let ideal = s * arrivals.len() / segments;
+            (ideal - window..=ideal + window)
+                .filter(|&k| k > 0 && k < arrivals.len() && idle[k] > 0)
+                .max_by_key(|&k| (idle[k], std::cmp::Reverse(k)))
+        })
+        .collect();
+    starts.dedup();
+    starts
+}
+
+/// The fewest requests worth a segment of their own.
+const MIN_SEGMENT: usize = 256;
+
+impl<'t, 'c> Engine<'t, 'c> {
+    /// An empty accelerator at cycle 0, before any arrival.
+    fn new(
+        cfg: &'c AcceleratorConfig,
+        tenants: &'t [TenantModel],
+        requests: &'c [RequestSpec],
+        arrivals: &'c [usize],
+        mode: Mode,
+        options: SimOptions,
+    ) -> Self {
+        Engine {
+            cfg,
+            tenants,
+            requests,
+            arrivals,
+            next_arrival: 0,
+            end: 0,
+            mode,
+            now: Cycles::ZERO,
+            queue: EventQueue::default(),
+            active: (0..requests.len()).map(|_| None).collect(),
+            order: Vec::new(),
+            views: Vec::new(),
+            pos: vec![usize::MAX; requests.len()],
+            stale: Vec::new(),
+            is_stale: vec![false; requests.len()],
+            arrays: (0..cfg.arrays).map(|_| None).collect(),
+            busy: 0,
+            ready_views: 0,
+            last_owner: vec![None; cfg.arrays],
+            dispatched: 0,
+            generation: 0,
+            slices: options.slices,
+            owners: Vec::with_capacity(cfg.arrays),
+            refresh: Vec::new(),
+            spare_parts: Vec::new(),
+            decision: Decision::default(),
+            standing: None,
+            out: SimOutcome {
+                records: requests
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| RequestRecord {
+                        tenant: tenants[r.tenant].id,
+                        request: RequestId(i as u64),
+                        arrival: r.arrival,
+                        start: None,
+                        finish: None,
+                        deadline: r.deadline,
+                        isolated: tenants[r.tenant].isolated,
+                    })
+                    .collect(),
+                counters: vec![TenantCounters::default(); tenants.len()],
+                ..SimOutcome::default()
+            },
+        }
+    }
+
+    /// Simulates the arrivals up to position `end` of the sorted list, and every event before
+    /// `horizon` (all of them when `None`).
+    fn run(&mut self, policy: &mut dyn Policy, end: usize, horizon: Option<Cycles>) -> Result<()> {
+        self.end = end;
+        loop {
+            let arrival_at = self.arrivals[self.next_arrival..end]
+                .first()
+                .map(|&i| self.requests[i].arrival);
+            let t = match (arrival_at, self.queue.peek_time()) {
+                (Some(a), Some(q)) => a.min(q),
+                (Some(a), None) => a,
+                (None, Some(q)) => q,
+                (None, None) => return Ok(()),
+            };
+            if horizon.is_some_and(|h| t >= h) {
+                return Ok(());
+            }
+            self.now = t;
+            let mut arrived = false;
+            while let Some(&i) = self.arrivals[self.next_arrival..end].first()
+                && self.requests[i].arrival == t
+            {
+                self.next_arrival += 1;
+                self.out.events += 1;
+                self.arrive(i)?;
+                arrived = true;
+            }
+            while self.queue.peek_time() == Some(t) {
+                let (_, Event::Done(a, g)) = self.queue.pop().expect("peeked");
+                self.out.events += 1;
+                if self.arrays[a].as_ref().is_some_and(|r| r.generation == g) {
+                    self.complete(a)?;
+                }
+            }
+            self.schedule(policy, arrived)?;
+        }
+    }
+
+    /// Every arrival of its own in, no request active, no array busy, no event pending: the
+    /// accelerator as at cycle 0.
+    fn is_empty(&self) -> bool {
+        self.next_arrival == self.end
+            && self.order.is_empty()
+            && self.busy == 0
+            && self.queue.peek_time().is_none()
+    }
+
     fn arrive(&mut self, i: usize) -> Result<()> {
         let spec = self.requests[i];
         let tenant = &self.tenants[spec.tenant];
@@ -754,6 +949,88 @@ impl<'t> Engine<'t, '_> {
         {
             let t = self.active[prev].as_ref().expect("checked").tenant;
             self.out.counters[t].preemptions += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sched;
+    use crate::workload::Workload;
+    use std::path::Path;
+
+    /// The two digits models on `tiny`, each request `gap` cycles after the one before, in
+    /// tied pairs.
+    fn setup(gap: u64) -> (AcceleratorConfig, Vec<TenantModel>, Vec<RequestSpec>) {
+        let text = r#"
+seed = 1
+requests = 1
+accel = "tiny"
+[[tenants]]
+name = "int8"
+model = "models/digits/int8_qop/model.onnx"
+sla_factor = 3.0
+arrival = { kind = "poisson", rate_per_s = 1.0 }
+[[tenants]]
+name = "fp32"
+model = "models/digits/fp32/model.onnx"
+sla_factor = 3.0
+arrival = { kind = "poisson", rate_per_s = 1.0 }
+"#;
+        let w = Workload::from_toml(text, Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let cfg = w.accelerator().unwrap();
+        let models = crate::sim::tenants(&w, &cfg, false).unwrap();
+        let reqs = (0..120u64)
+            .map(|i| {
+                let tenant = (i % 2) as usize;
+                let arrival = Cycles(i / 2 * gap);
+                RequestSpec {
+                    tenant,
+                    arrival,
+                    deadline: arrival + Cycles(models[tenant].isolated.0 * 2),
+                }
+            })
+            .collect();
+        (cfg, models, reqs)
+    }
+
+    /// Cuts anywhere (between tied arrivals, inside busy periods, between idle ones) give the
+    /// single pass's outcome: the stitching, not the choice of cuts, makes it exact.
+    #[test]
+    fn any_cuts_give_the_single_pass() {
+        for gap in [2_000u64, 20_000, 200_000] {
+            let (cfg, models, reqs) = setup(gap);
+            let mut arrivals: Vec<usize> = (0..reqs.len()).collect();
+            arrivals.sort_by_key(|&i| reqs[i].arrival);
+            let sim = Sim {
+                cfg: &cfg,
+                tenants: &models,
+                requests: &reqs,
+                arrivals: &arrivals,
+                mode: Mode::Timing,
+                options: SimOptions::default(),
+            };
+            for name in ["fcfs", "edf", "cd-msa", "static"] {
+                let one = sim
+                    .run(sched::by_name(name).unwrap().as_mut(), &[])
+                    .unwrap();
+                for starts in [
+                    vec![1, 2, 3],
+                    vec![7, 30, 31, 90],
+                    vec![60],
+                    vec![2, 4, 118],
+                ] {
+                    let split = sim
+                        .run(sched::by_name(name).unwrap().as_mut(), &starts)
+                        .unwrap();
+                    let at = format!("{name}, gap {gap}, cuts {starts:?}");
+                    assert_eq!(one.records, split.records, "{at}");
+                    assert_eq!(one.counters, split.counters, "{at}");
+                    assert_eq!(one.slices, split.slices, "{at}");
+                    assert_eq!(one.events, split.events, "{at}");
+                }
+            }
         }
     }
 }

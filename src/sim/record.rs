@@ -51,3 +51,11 @@ pub struct TenantCounters {
     /// Its tile jobs that ran fused with another tenant's on one array.
     pub fused_tiles: u64,
 }
+
+impl std::ops::AddAssign for TenantCounters {
+    fn add_assign(&mut self, other: TenantCounters) {
+        self.busy_cycles += other.busy_cycles;
+        self.preemptions += other.preemptions;
+        self.fused_tiles += other.fused_tiles;
+    }
+}
