@@ -64,25 +64,62 @@ struct Resume {
 }
 
 /// One request's job on an array (two of them when fused).
+#[derive(Debug, Clone, Copy, Default)]
 struct Part {
     request: usize,
     layer: usize,
     job: usize,
     fault: Option<Fault>,
-    /// The job as dispatched (a resumed job's remaining folds).
-    running: Job,
     /// Its slice in the trace, when recorded.
     slice: Option<usize>,
-    /// Cut between K-tiles: it resumes later instead of completing.
-    cut: Option<Job>,
 }
 
-/// What an array runs: one job, or two tile jobs of different requests fused.
+/// What an array runs: one job, or two tile jobs of different requests fused. Each array's
+/// is updated in place (the engine's hottest data).
+#[derive(Debug, Clone, Copy)]
 struct Running {
-    parts: Vec<Part>,
+    /// Whether the array is running it (otherwise it is idle and the rest is stale).
+    busy: bool,
+    /// `parts[0]`, and `parts[1]` when fused.
+    parts: [Part; 2],
+    fused: bool,
+    /// The job as dispatched: a single request's (a resumed job's remaining folds), or the
+    /// fused pair's joint tile.
+    job: Job,
+    /// Cut between K-tiles (single jobs only): the rest resumes later instead of completing.
+    cut: Option<Job>,
     start: Cycles,
     duration: Cycles,
     generation: u64,
+}
+
+impl Running {
+    /// An idle array.
+    const IDLE: Running = Running {
+        busy: false,
+        parts: [Part {
+            request: 0,
+            layer: 0,
+            job: 0,
+            fault: None,
+            slice: None,
+        }; 2],
+        fused: false,
+        job: Job {
+            tile: None,
+            shape: None,
+            compute: Cycles::ZERO,
+            bytes: 0,
+        },
+        cut: None,
+        start: Cycles::ZERO,
+        duration: Cycles::ZERO,
+        generation: 0,
+    };
+
+    fn parts(&self) -> &[Part] {
+        &self.parts[..1 + usize::from(self.fused)]
+    }
 }
 
 struct Engine<'t, 'c> {
@@ -108,7 +145,7 @@ struct Engine<'t, 'c> {
     /// `is_stale`).
     stale: Vec<usize>,
     is_stale: Vec<bool>,
-    arrays: Vec<Option<Running>>,
+    arrays: Vec<Running>,
     /// Arrays running a job (the `Some` entries of `arrays`).
     busy: usize,
     /// Views in `views` with a ready job.
@@ -122,7 +159,6 @@ struct Engine<'t, 'c> {
     /// Reused buffers, so the steady-state loop does not allocate.
     owners: Vec<Option<RequestId>>,
     refresh: Vec<usize>,
-    spare_parts: Vec<Vec<Part>>,
     /// The decision lent to the policy at every decision point.
     decision: Decision,
     /// The policy's standing order ([`Policy::standing_order`]) while it holds: the request
@@ -363,7 +399,7 @@ impl<'t, 'c> Engine<'t, 'c> {
             pos: vec![usize::MAX; requests.len()],
             stale: Vec::new(),
             is_stale: vec![false; requests.len()],
-            arrays: (0..cfg.arrays).map(|_| None).collect(),
+            arrays: vec![Running::IDLE; cfg.arrays],
             busy: 0,
             ready_views: 0,
             last_owner: vec![None; cfg.arrays],
@@ -372,7 +408,6 @@ impl<'t, 'c> Engine<'t, 'c> {
             slices: options.slices,
             owners: Vec::with_capacity(cfg.arrays),
             refresh: Vec::new(),
-            spare_parts: Vec::new(),
             decision: Decision::default(),
             standing: None,
             out: SimOutcome {
@@ -425,7 +460,7 @@ impl<'t, 'c> Engine<'t, 'c> {
             while self.queue.peek_time() == Some(t) {
                 let (_, Event::Done(a, g)) = self.queue.pop().expect("peeked");
                 self.out.events += 1;
-                if self.arrays[a].as_ref().is_some_and(|r| r.generation == g) {
+                if self.arrays[a].busy && self.arrays[a].generation == g {
                     self.complete(a)?;
                 }
             }
@@ -567,19 +602,21 @@ impl<'t, 'c> Engine<'t, 'c> {
     }
 
     fn complete(&mut self, array: usize) -> Result<()> {
-        let mut run = self.arrays[array].take().expect("a job was running");
+        let run = &mut self.arrays[array];
+        debug_assert!(run.busy, "a job was running");
+        run.busy = false;
+        let run = *run;
         self.busy -= 1;
-        if run.parts.len() > 1 {
+        if run.fused {
             self.standing = None;
         }
-        for part in run.parts.drain(..) {
-            self.complete_part(part)?;
+        for &part in run.parts() {
+            self.complete_part(part, run.cut)?;
         }
-        self.spare_parts.push(run.parts);
         Ok(())
     }
 
-    fn complete_part(&mut self, run: Part) -> Result<()> {
+    fn complete_part(&mut self, run: Part, cut: Option<Job>) -> Result<()> {
         self.mark_stale(run.request);
         let Some(a) = self.active[run.request].as_mut() else {
             return Ok(());
@@ -588,7 +625,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         if a.dropped {
             return Ok(());
         }
-        if let Some(rest) = run.cut {
+        if let Some(rest) = cut {
             // Cut between K-tiles: the rest waits (first in line) with its values.
             self.standing = None;
             let nominal = rest.nominal(self.cfg.dram_bytes_per_cycle);
@@ -626,7 +663,7 @@ impl<'t, 'c> Engine<'t, 'c> {
             let idle = self.arrays.len() - self.busy;
             if self.ready_jobs(w) >= idle {
                 for array in 0..self.arrays.len() {
-                    if self.arrays[array].is_none() {
+                    if !self.arrays[array].busy {
                         self.dispatch(array, &[w]);
                     }
                 }
@@ -654,7 +691,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         self.owners.extend(
             self.arrays
                 .iter()
-                .map(|r| r.as_ref().map(|r| RequestId(r.parts[0].request as u64))),
+                .map(|r| r.busy.then(|| RequestId(r.parts[0].request as u64))),
         );
         let mut decision = std::mem::take(&mut self.decision);
         decision.clear();
@@ -761,7 +798,7 @@ impl<'t, 'c> Engine<'t, 'c> {
             }
             self.cut(array);
         }
-        let idle = |e: &Self, array: usize| array < e.arrays.len() && e.arrays[array].is_none();
+        let idle = |e: &Self, array: usize| array < e.arrays.len() && !e.arrays[array].busy;
         for &(ArrayId(array), r) in &d.assign {
             let i = r.0 as usize;
             if !idle(self, array) || self.next_job(i).is_none() {
@@ -823,8 +860,8 @@ impl<'t, 'c> Engine<'t, 'c> {
         };
         let duration = job.duration(bw, sharing);
         let fused = reqs.len() > 1;
-        let mut parts = self.spare_parts.pop().unwrap_or_default();
-        for (&i, own) in reqs.iter().zip(jobs.iter().flatten()) {
+        let mut parts = [Part::default(); 2];
+        for ((&i, own), part) in reqs.iter().zip(jobs.iter().flatten()).zip(&mut parts) {
             let fault = match self.mode {
                 Mode::Functional {
                     fault: Some((f, n)),
@@ -865,25 +902,26 @@ impl<'t, 'c> Engine<'t, 'c> {
                     fused,
                 });
             }
-            parts.push(Part {
+            *part = Part {
                 request: i,
                 layer: a.layer,
                 job: job_index,
                 fault,
-                running: *own,
                 slice: self.slices.then(|| self.out.slices.len() - 1),
-                cut: None,
-            });
+            };
             self.last_owner[array] = Some(i);
         }
         self.generation += 1;
         self.busy += 1;
-        self.arrays[array] = Some(Running {
-            parts,
-            start: self.now,
-            duration,
-            generation: self.generation,
-        });
+        let run = &mut self.arrays[array];
+        run.busy = true;
+        run.parts = parts;
+        run.fused = fused;
+        run.job = job;
+        run.cut = None;
+        run.start = self.now;
+        run.duration = duration;
+        run.generation = self.generation;
         self.queue
             .push(self.now + duration, Event::Done(array, self.generation));
     }
@@ -893,15 +931,14 @@ impl<'t, 'c> Engine<'t, 'c> {
     /// folds, plus reading the partial sums back) resumes later. Fused jobs, single-fold jobs
     /// and jobs already in their last fold run on.
     fn cut(&mut self, array: usize) {
-        let Some(run) = self.arrays[array].as_mut() else {
+        let run = &mut self.arrays[array];
+        if !run.busy {
+            return;
+        }
+        let (false, Some(shape), None) = (run.fused, run.job.shape, run.cut) else {
             return;
         };
-        let [part] = run.parts.as_mut_slice() else {
-            return;
-        };
-        let (Some(shape), None) = (part.running.shape, part.cut) else {
-            return;
-        };
+        let part = run.parts[0];
         let folds = shape.k.div_ceil(self.cfg.rows.max(1)) as u64;
         let (elapsed, d) = (self.now.0 - run.start.0, run.duration.0.max(1));
         let boundary = elapsed * folds / d + 1;
@@ -913,8 +950,8 @@ impl<'t, 'c> Engine<'t, 'c> {
         let save = psum_bytes.div_ceil(bw);
         let end = run.start.0 + (d * boundary).div_ceil(folds) + save;
         let left = folds - boundary;
-        let job = part.running;
-        part.cut = Some(Job {
+        let job = run.job;
+        run.cut = Some(Job {
             tile: job.tile,
             shape: Some(GemmShape {
                 k: shape.k.saturating_sub(boundary as usize * self.cfg.rows),
