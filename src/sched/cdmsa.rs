@@ -247,6 +247,21 @@ impl Policy for CdMsa {
         *self = CdMsa::new(self.options);
     }
 
+    /// With cooperation, a request that alone has ready jobs takes every idle array it has a
+    /// job for: no other request can be granted one or join it fused, and its grant is
+    /// capped only by the arrays. Only a layer change, an arrival or a finish gives another
+    /// request a ready job.
+    fn standing_order(&self, view: &View) -> Option<RequestId> {
+        if !self.options.cooperation {
+            return None;
+        }
+        let mut ready = view.requests.iter().filter(|r| r.ready > 0);
+        match (ready.next(), ready.next()) {
+            (Some(only), None) => Some(only.id),
+            _ => None,
+        }
+    }
+
     /// Between busy periods only the rejections carry over, and they decide nothing: the
     /// admission reruns at the first decision of a new set of requests.
     fn fork(&self) -> Option<Box<dyn Policy>> {
