@@ -2,12 +2,13 @@
 //! (workloads/bench-10k.toml, tpu-msa, ~80 % load) under FCFS, EDF and CD-MSA, in events/s
 //! and requests/s. Model loading and lowering are timed apart and excluded.
 //!
-//! Each scheduler runs twice in the same process: the fast path (`SimOptions { slices:
-//! false }`, what `cdmsa simulate` uses without `--trace`) and, as the baseline, the same
-//! simulation recording every job as a trace slice (what `sim::simulate` and every
-//! `cdmsa simulate` run did before the fast path). The ratio baseline time / fast time is
-//! printed, with each policy's cost relative to FCFS. Criterion then tracks a 1,000-request
-//! prefix under each scheduler.
+//! Each scheduler runs three times in the same process: the fast path (`SimOptions { slices:
+//! false }`, what `cdmsa simulate` uses without `--trace`) on the rayon pool, where the busy
+//! periods are simulated in parallel; as the first baseline, the same on one thread (one
+//! pass); and as the second, the same on the pool recording every job as a trace slice (what
+//! `sim::simulate` and every `cdmsa simulate` run did before the fast path). The ratios
+//! baseline time / fast time are printed, with each policy's cost relative to FCFS.
+//! Criterion then tracks a 1,000-request prefix under each scheduler.
 //!
 //! `cargo bench --bench simulate` (needs the zoo: `python3 models/zoo/make_zoo.py`);
 //! `CDMSA_BENCH_REQUESTS=N` changes the request count of the headline runs.
@@ -27,10 +28,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const SCHEDULERS: &[&str] = &["fcfs", "edf", "cd-msa"];
 
-/// CPU seconds this thread has used (Linux; `None` elsewhere). With other processes sharing
-/// the cores, wall time overstates the simulator's own cost.
+/// CPU seconds this process has used, every thread counted (Linux; `None` elsewhere). With
+/// other processes sharing the cores, wall time overstates the simulator's own cost.
 fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the command name (which ends at the last ')'): utime and stime are the
     // 12th and 13th of them, in clock ticks of 1/100 s on Linux.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -88,35 +89,46 @@ fn main() {
         cfg.cols
     );
     println!(
-        "{:<8} {:>10} {:>9} {:>9} {:>12} {:>12} {:>9} {:>10} {:>9}",
+        "{:<8} {:>10} {:>8} {:>8} {:>11} {:>10} {:>9} {:>9} {:>9} {:>9} {:>8}",
         "policy",
         "events",
         "wall s",
         "cpu s",
         "events/s",
         "requests/s",
+        "1-thr s",
+        "vs 1-thr",
         "traced s",
         "vs traced",
         "vs fcfs"
     );
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a one-thread pool");
     let mut fcfs_wall = None;
     for &name in SCHEDULERS {
         let (wall, cpu, events, finished) = run(&cfg, &models, &reqs, name, false);
+        let (single, _, single_events, _) =
+            one_thread.install(|| run(&cfg, &models, &reqs, name, false));
         let (traced, _, traced_events, _) = run(&cfg, &models, &reqs, name, true);
+        assert_eq!(events, single_events, "one pass or segments, the same run");
         assert_eq!(events, traced_events, "the trace changes nothing else");
         let fcfs = *fcfs_wall.get_or_insert(wall);
         println!(
-            "{name:<8} {events:>10} {wall:>9.2} {:>9} {:>12.3e} {:>12.0} {traced:>9.2} {:>9.2}x {:>8.2}x",
+            "{name:<8} {events:>10} {wall:>8.2} {:>8} {:>11.3e} {:>10.0} {single:>9.2} {:>8.2}x {traced:>9.2} {:>8.2}x {:>7.2}x",
             cpu.map_or("-".into(), |c| format!("{c:.2}")),
             events as f64 / wall,
             finished as f64 / wall,
+            single / wall,
             traced / wall,
             wall / fcfs,
         );
     }
     println!(
-        "(events/s and requests/s from wall time; 'vs traced': the same run recording the trace, \
-         time ratio; 'vs fcfs': this policy's time / FCFS's)"
+        "(events/s and requests/s from wall time; cpu s: every thread of the process; \
+         'vs 1-thr': the same run on one thread (one pass), time ratio; 'vs traced': the same \
+         run recording the trace, time ratio; 'vs fcfs': this policy's time / FCFS's)"
     );
 
     // Criterion: a 1,000-request prefix per scheduler, for regressions.
