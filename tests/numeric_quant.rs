@@ -1,6 +1,6 @@
 //! Requantization and QuantizeLinear, on hand-worked cases (ties, saturation, f32 conversion).
 
-use cdmsa::numeric::{quantize_linear, requant_scale, requantize};
+use cdmsa::numeric::{quantize_linear, requant_scale, requantize, round_half_even};
 use proptest::prelude::*;
 
 const U8: (i32, i32) = (0, 255);
@@ -104,5 +104,49 @@ proptest! {
     fn requantize_with_unit_scale_is_a_clamp(acc in -(1i32 << 24)..(1 << 24), zp in -128i32..=255) {
         let want = (i64::from(acc) + i64::from(zp)).clamp(0, 255) as i32;
         prop_assert_eq!(rq(acc, 1.0, zp, U8), want);
+    }
+}
+
+/// The float-arithmetic rounding equals the standard library's on every 4099th bit pattern
+/// (about a million floats of every exponent, both signs, NaNs and subnormals included) and
+/// on the edges: ties on both sides of even, the last fractional floats below 2^23, 2^23
+/// itself, signed zeros and infinities.
+#[test]
+fn round_half_even_equals_round_ties_even() {
+    let same = |x: f32| {
+        let (got, want) = (round_half_even(x), x.round_ties_even());
+        assert!(
+            got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+            "{x:e} ({:#010x}): {got:e}, want {want:e}",
+            x.to_bits()
+        );
+    };
+    (0..=u32::MAX)
+        .step_by(4099)
+        .map(f32::from_bits)
+        .for_each(same);
+    let two23 = 8_388_608.0f32;
+    let edges = [
+        0.5,
+        1.5,
+        2.5,
+        0.49999997,
+        0.50000006,
+        -0.3,
+        0.0,
+        4_194_304.5,
+        4_194_305.5,
+        two23 - 0.5,
+        two23 - 1.5,
+        f32::from_bits(two23.to_bits() - 1),
+        two23,
+        two23 + 1.0,
+        f32::MIN_POSITIVE,
+        f32::INFINITY,
+        f32::MAX,
+    ];
+    for x in edges {
+        same(x);
+        same(-x);
     }
 }

@@ -27,7 +27,7 @@ pub fn requantize(acc: i32, scale: f32, y_zp: i32, qmin: i32, qmax: i32) -> i32 
     }
     // max-then-min, as MLAS does; neither panics when the bounds are inverted.
     let v = v.max(lo).min(hi);
-    saturate(v.round_ties_even() as i64 + i64::from(y_zp), qmin, qmax)
+    saturate(round_half_even(v) as i64 + i64::from(y_zp), qmin, qmax)
 }
 
 /// ONNX QuantizeLinear of one value: `saturate(round_half_even(x / scale) + zp)` to `[qmin, qmax]`.
@@ -35,9 +35,27 @@ pub fn requantize(acc: i32, scale: f32, y_zp: i32, qmin: i32, qmax: i32) -> i32 
 /// The quotient is an f32 division. A NaN quotient counts as 0 (the result is `zp`, saturated);
 /// ±infinity saturates. Requires `qmin <= qmax`.
 pub fn quantize_linear(x: f32, scale: f32, zp: i32, qmin: i32, qmax: i32) -> i32 {
-    let q = (x / scale).round_ties_even();
+    let q = round_half_even(x / scale);
     // `as i64` saturates infinities and out-of-range values and maps NaN to 0.
     saturate((q as i64).saturating_add(i64::from(zp)), qmin, qmax)
+}
+
+/// `x` rounded to the nearest integer, ties to even: [`f32::round_ties_even`]'s value, in
+/// plain float arithmetic (the method is a libm call on CPUs without SSE4.1's `roundss`).
+///
+/// Below 2^23 in magnitude, adding 2^23 (with `x`'s sign) leaves no fraction bits, so the
+/// addition rounds `x` to an integer, ties to even, and subtracting 2^23 back is exact; the
+/// sign is restored so that, say, −0.3 gives −0. From 2^23 on every float is an integer, and
+/// NaN and ±∞ are returned as they are.
+#[inline]
+pub fn round_half_even(x: f32) -> f32 {
+    const TWO_23: f32 = 8_388_608.0;
+    if x.abs() < TWO_23 {
+        let t = TWO_23.copysign(x);
+        ((x + t) - t).copysign(x)
+    } else {
+        x
+    }
 }
 
 /// `v` clamped to `[qmin, qmax]` (upper bound checked last, so inverted bounds do not panic).

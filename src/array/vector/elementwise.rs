@@ -206,10 +206,16 @@ pub fn pow(x: &Tensor, y: &Tensor) -> Result<Tensor> {
     let (xv, yv) = (x.to_f64(), y.to_f64());
     let out = match (xv.as_slice(), yv.as_slice()) {
         // One exponent for every value (RMSNorm's x²): the same powf over the slice, without
-        // the general broadcast's per-element indexing.
+        // the general broadcast's per-element indexing. A square is a product: the exact
+        // value, as powf gives it (its error is under one ulp, and an exact result is a
+        // double here, since the operands came from at most 32-bit types).
         (Some(values), Some(&[e])) if yv.ndim() <= xv.ndim() => ndarray::ArrayD::from_shape_vec(
             xv.raw_dim(),
-            values.iter().map(|&v| v.powf(e)).collect(),
+            if e == 2.0 && x.dtype().is_float() {
+                values.iter().map(|&v| v * v).collect()
+            } else {
+                values.iter().map(|&v| v.powf(e)).collect()
+            },
         )
         .map_err(|e| Error::Shape(format!("Pow: {e}")))?,
         _ => zip_broadcast(&xv, &yv, f64::powf)?,
