@@ -2,7 +2,10 @@
 //! model, timing mode and random shape, and for every kernel family this CPU runs (portable,
 //! AVX2, AVX-512) on shapes that hit every edge of their register blocks and panels.
 
-use cdmsa::array::{ArraySpec, Bias, Isa, gemm_float, gemm_float_on, gemm_int, gemm_int_on, pe};
+use cdmsa::array::{
+    ArraySpec, Bias, Isa, PackedIntB, gemm_float, gemm_float_on, gemm_int, gemm_int_on,
+    gemm_int_packed, pe,
+};
 use cdmsa::config::{Dataflow, PsumType, TimingMode};
 use cdmsa::kernel::{FloatFormat, GemmShape};
 use half::{bf16, f16};
@@ -378,6 +381,16 @@ proptest! {
                 &transposed(&a, shape.m, shape.k), bias.as_deref().map_or(Bias::None, Bias::Rows));
             prop_assert_eq!(&got_t.acc, &transposed(&want, shape.m, shape.n), "{:?} transposed", isa);
             prop_assert_eq!(got_t.overflow, overflow, "{:?} transposed", isa);
+        }
+        // B prepared once, for A as drawn (its values may span more than a byte: the 16-bit
+        // pair kernel) and A narrowed to a byte's span (the 8-bit quad kernel): the bits and
+        // flag of the unprepared product, each time.
+        let packed = PackedIntB::new(&b, shape.k, shape.n);
+        let narrow: Vec<i16> = a.iter().map(|&v| v.clamp(-100, 100)).collect();
+        for a in [&a, &narrow, &a] {
+            let bias = bias.as_deref().into();
+            let got = gemm_int_packed(&spec, shape, a, &b, &packed, bias);
+            prop_assert_eq!(got, gemm_int(&spec, shape, a, &b, bias), "prepared B");
         }
     }
 

@@ -77,3 +77,47 @@ fn one_and_two_threads_give_the_same_outputs_and_cycles() {
         }
     }
 }
+
+/// The first `n` items of a batch.
+fn first(t: &Tensor, n: usize) -> Tensor {
+    match t {
+        Tensor::F32(a) => Tensor::F32(
+            a.slice_axis(ndarray::Axis(0), ndarray::Slice::from(0..n))
+                .to_owned(),
+        ),
+        other => panic!("a float input, not {:?}", other.dtype()),
+    }
+}
+
+/// A constant's integer weights are prepared once per kernel and kept with it: one loaded
+/// graph lowered at two batch sizes (two kernels over the same constants) and run
+/// alternately, each run again on the kept preparations, gives every bit of runs on freshly
+/// loaded graphs (nothing kept yet).
+#[test]
+fn kept_weight_preparations_give_fresh_results() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/digits");
+    let cfg = AcceleratorConfig::load("tpu-msa").expect("preset");
+    for variant in ["int8_qop", "int8_qdq"] {
+        let dir = root.join(variant);
+        let batch = read_pb(&dir.join("test_data_set_0/input_0.pb")).expect("input");
+        let one = first(&batch, 1);
+        let run = |graph: &cdmsa::ir::Graph, input: &Tensor| {
+            let inputs = [input.clone()];
+            let bindings: Vec<InputBinding> = inputs.iter().map(InputBinding::of).collect();
+            let program = lower_at(graph, &bindings, &cfg, Precision::Native).expect("lowered");
+            let exec = execute(&program, &inputs, &cfg).expect("executed");
+            exec.outputs.iter().map(bits).collect::<Vec<_>>()
+        };
+        let fresh = |input: &Tensor| run(&load_model(&dir.join("model.onnx")).unwrap(), input);
+        let (want_batch, want_one) = (fresh(&batch), fresh(&one));
+        let graph = load_model(&dir.join("model.onnx")).expect("model");
+        for (input, want, what) in [
+            (&batch, &want_batch, "batch"),
+            (&one, &want_one, "one image"),
+            (&batch, &want_batch, "batch again"),
+            (&one, &want_one, "one image again"),
+        ] {
+            assert_eq!(&run(&graph, input), want, "{variant}: {what}");
+        }
+    }
+}

@@ -44,7 +44,9 @@ mod spec;
 mod timing;
 pub mod vector;
 
-pub use fast::{Isa, gemm_float, gemm_float_on, gemm_int, gemm_int_on};
+pub use fast::{
+    Isa, PackedIntB, gemm_float, gemm_float_on, gemm_int, gemm_int_on, gemm_int_packed,
+};
 
 pub use spec::ArraySpec;
 pub use timing::tile_cycles;

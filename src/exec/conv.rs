@@ -15,7 +15,7 @@ use crate::array::{ArraySpec, Bias, gemm_float, gemm_int};
 use crate::error::{Error, Result};
 use crate::ir::Node;
 use crate::kernel::{FloatFormat, GemmKernel, GemmLayout, GemmShape};
-use crate::tensor::{DType, Tensor};
+use crate::tensor::{Constant, DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 
@@ -30,12 +30,13 @@ pub fn applies(k: &GemmKernel) -> bool {
     )
 }
 
-/// Computes convolution `node` (lowered to `k`, reading `ins`): its output tensor and whether
-/// an int32 accumulator wrapped.
+/// Computes convolution `node` (lowered to `k`, reading `ins`, with the constant behind each
+/// input in `consts`): its output tensor and whether an int32 accumulator wrapped.
 pub fn run(
     node: &Node,
     k: &GemmKernel,
     ins: &[Option<&Tensor>],
+    consts: &[Option<&Constant>],
     spec: &ArraySpec,
     out_dtype: DType,
     out_shape: &[usize],
@@ -61,7 +62,7 @@ pub fn run(
         .ok_or_else(|| Error::Shape("required input 0 is missing".into()))?
         .shape();
     let channels = x_shape.get(1).copied().unwrap_or(0);
-    let prepared = prepare(node, k, ins, out_dtype)?;
+    let prepared = prepare(node, k, ins, consts, out_dtype)?;
     let total: usize = out_shape.iter().product();
     if total != batch * groups * cpg * plane {
         return Err(Error::Shape(format!(
@@ -96,7 +97,7 @@ pub fn run(
                     let o = gemm_int(
                         spec,
                         shape,
-                        &w[weights(w.len(), g)?],
+                        &w.shifted[weights(w.shifted.len(), g)?],
                         &cols,
                         row_bias.as_deref().map_or(Bias::None, Bias::Rows),
                     );

@@ -4,14 +4,15 @@
 
 use super::operands::{channel, columns, lhs_all, rhs_all, scatter};
 use crate::array::output::Requant;
-use crate::array::{ArraySpec, gemm_float, gemm_int};
+use crate::array::{ArraySpec, PackedIntB, gemm_float, gemm_int, gemm_int_packed};
 use crate::error::{Error, Result};
 use crate::ir::{FusedAct, Node, Op};
-use crate::kernel::{Datapath, GemmKernel, GemmShape, TileJob};
-use crate::tensor::{DType, Tensor};
+use crate::kernel::{Datapath, GemmKernel, GemmLayout, GemmShape, TileJob};
+use crate::tensor::{Constant, DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 
 /// Inputs of a GEMM-class node by role.
 struct Roles<'a> {
@@ -112,6 +113,79 @@ fn shifted_weights(k: &GemmKernel, w: &Tensor, zp: &[i64]) -> Result<Vec<i16>> {
     })
 }
 
+/// A node's integer weights in the datapath's domain: shifted by their zero points once, and
+/// cut into each problem's B and packed for the vector kernels when a product first needs
+/// them. A constant weight keeps them ([`Constant::derived`]), so every later run of the
+/// model reuses them, as onnxruntime prepacks a session's weights once.
+pub(super) struct IntWeights {
+    /// The weights shifted by their zero points, in their stored layout.
+    pub(super) shifted: Vec<i16>,
+    /// Each problem's B (`k × n`) and its packing.
+    per_problem: OnceLock<(Vec<Vec<i16>>, Vec<PackedIntB>)>,
+}
+
+/// What a node's [`IntWeights`] depend on besides the weight values.
+#[derive(PartialEq)]
+struct IntWeightsKey {
+    layout: GemmLayout,
+    shape: GemmShape,
+    problems: usize,
+    zp: Vec<i64>,
+}
+
+impl IntWeights {
+    /// The weights `w` of kernel `k` shifted by `zp`, kept with `constant` when they are one.
+    fn of(
+        k: &GemmKernel,
+        w: &Tensor,
+        zp: Vec<i64>,
+        constant: Option<&Constant>,
+    ) -> Result<Arc<IntWeights>> {
+        let make = |w: &Tensor| -> Result<IntWeights> {
+            Ok(IntWeights {
+                shifted: shifted_weights(k, w, &zp)?,
+                per_problem: OnceLock::new(),
+            })
+        };
+        match constant {
+            Some(c) => c.derived(
+                IntWeightsKey {
+                    layout: k.layout.clone(),
+                    shape: k.shape,
+                    problems: k.problems,
+                    zp: zp.clone(),
+                },
+                make,
+            ),
+            None => make(w).map(Arc::new),
+        }
+    }
+
+    /// Each problem's B and its packing for the vector kernels.
+    fn per_problem(&self, k: &GemmKernel) -> &(Vec<Vec<i16>>, Vec<PackedIntB>) {
+        self.per_problem.get_or_init(|| {
+            let b = rhs_all(k, Cow::Borrowed(&self.shifted[..]));
+            let packed = b
+                .iter()
+                .map(|b| PackedIntB::new(b, k.shape.k, k.shape.n))
+                .collect();
+            (b, packed)
+        })
+    }
+}
+
+/// The constant among `consts` (one per input of `ins`) that holds the tensor `t`, if any.
+pub(super) fn constant_of<'c>(
+    ins: &[Option<&Tensor>],
+    consts: &[Option<&'c Constant>],
+    t: &Tensor,
+) -> Option<&'c Constant> {
+    ins.iter()
+        .zip(consts)
+        .find(|(i, _)| i.is_some_and(|i| std::ptr::eq(i, t)))
+        .and_then(|(_, c)| *c)
+}
+
 /// How [`shifted_weights`] maps each weight to its channel's zero point.
 struct Shift<'z> {
     zp: &'z [i64],
@@ -179,7 +253,7 @@ pub enum TileValues {
 enum Operands {
     Int {
         a: Vec<Vec<i16>>,
-        b: Vec<Vec<i16>>,
+        b: Arc<IntWeights>,
         bias: Option<Vec<Vec<i32>>>,
     },
     Float {
@@ -317,7 +391,7 @@ pub(super) enum Values<'a> {
     /// Zero-point-shifted integers.
     Int {
         x: Vec<i16>,
-        w: Vec<i16>,
+        w: Arc<IntWeights>,
         bias: Option<Vec<i32>>,
     },
     /// Floats in the operand format (borrowed when the tensor already is contiguous fp32 on the
@@ -332,11 +406,13 @@ pub(super) enum Values<'a> {
 }
 
 /// Reads `node`'s inputs into the datapath's domain (zero-point shift, format rounding) and
-/// resolves its bias and output unit.
+/// resolves its bias and output unit. `consts` holds the constant behind each input, if any:
+/// a constant's integer weights are prepared once and kept with it.
 pub(super) fn prepare<'a>(
     node: &Node,
     k: &GemmKernel,
     ins: &[Option<&'a Tensor>],
+    consts: &[Option<&Constant>],
     out_dtype: DType,
 ) -> Result<Prepared<'a>> {
     let r = roles(&node.op, ins)?;
@@ -356,7 +432,7 @@ pub(super) fn prepare<'a>(
                     .iter()
                     .map(|&v| (v - x_zp[0]) as i16)
                     .collect();
-            let w = shifted_weights(k, r.w, &values_i64(r.w_zp)?)?;
+            let w = IntWeights::of(k, r.w, values_i64(r.w_zp)?, constant_of(ins, consts, r.w))?;
             let bias: Option<Vec<i32>> = r
                 .bias
                 .map(|b| {
@@ -445,16 +521,17 @@ impl<'k> GemmRun<'k> {
         node: &Node,
         kernel: &'k GemmKernel,
         ins: &[Option<&Tensor>],
+        consts: &[Option<&Constant>],
         out_dtype: DType,
         out_shape: &[usize],
     ) -> Result<GemmRun<'k>> {
         let k = kernel;
         let x_shape = roles(&node.op, ins)?.x.shape().to_vec();
-        let Prepared { values, epilogue } = prepare(node, k, ins, out_dtype)?;
+        let Prepared { values, epilogue } = prepare(node, k, ins, consts, out_dtype)?;
         let operands = match values {
             Values::Int { x, w, bias } => Operands::Int {
                 a: lhs_all(k, Cow::Owned(x), &x_shape, 0),
-                b: rhs_all(k, Cow::Owned(w)),
+                b: w,
                 bias: bias.as_deref().map(|v| per_problem(k, v)).transpose()?,
             },
             Values::Float { fmt, x, w, bias } => Operands::Float {
@@ -508,7 +585,7 @@ impl<'k> GemmRun<'k> {
         }
         match &self.operands {
             Operands::Int { a, b, bias } => {
-                let (at, bt) = slices!(a, b);
+                let (at, bt) = slices!(a, b.per_problem(k).0);
                 let bias = bias.as_ref().map(|v| &v[t.problem][t.n0..t.n0 + t.n]);
                 let o = gemm_int(spec, shape, &at, &bt, bias.into());
                 TileValues::Int(o.acc, o.overflow)
@@ -531,12 +608,13 @@ impl<'k> GemmRun<'k> {
         let shape = k.shape;
         match (&self.operands, &mut self.acc) {
             (Operands::Int { a, b, bias }, Accumulators::Int(acc)) => {
+                let (b, packed) = b.per_problem(k);
                 let overflow = acc
                     .par_iter_mut()
                     .enumerate()
                     .map(|(p, acc)| {
                         let bias = bias.as_ref().map(|v| &v[p][..]);
-                        let o = gemm_int(spec, shape, &a[p], &b[p], bias.into());
+                        let o = gemm_int_packed(spec, shape, &a[p], &b[p], &packed[p], bias.into());
                         *acc = o.acc;
                         o.overflow
                     })

@@ -13,7 +13,7 @@ use crate::array::{ArraySpec, vector};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::kernel::{GemmKernel, Kernel, Program};
-use crate::tensor::Tensor;
+use crate::tensor::{Constant, Tensor};
 use gemm::GemmRun;
 use rayon::prelude::*;
 
@@ -91,6 +91,16 @@ impl<'p> Interpreter<'p> {
         })
     }
 
+    /// The constant behind each input of `node`, if any (its prepared forms are kept with it).
+    fn constants(&self, node: usize) -> Vec<Option<&Constant>> {
+        let g = &self.program.graph;
+        g.nodes[node]
+            .inputs
+            .iter()
+            .map(|i| i.and_then(|v| g.value(v).constant.as_ref()))
+            .collect()
+    }
+
     fn inputs(&self, node: usize) -> Vec<Option<&Tensor>> {
         let g = &self.program.graph;
         g.nodes[node]
@@ -129,6 +139,7 @@ impl<'p> Interpreter<'p> {
                     n,
                     k,
                     &self.inputs(node),
+                    &self.constants(node),
                     p.facts.dtype(out),
                     p.facts.shape(out),
                 )
@@ -161,6 +172,7 @@ impl<'p> Interpreter<'p> {
             n,
             k,
             &self.inputs(node),
+            &self.constants(node),
             &self.spec,
             p.facts.dtype(out),
             p.facts.shape(out),

@@ -12,8 +12,9 @@
 use super::pb::{check_le_bytes, tensor_from_le_bytes};
 use super::{DType, Tensor};
 use bytes::Bytes;
+use std::any::Any;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A constant tensor, shared by its clones, decoded at most once (on first read).
 #[derive(Clone)]
@@ -26,7 +27,12 @@ struct Inner {
     /// Little-endian element bytes, their length checked against the shape (absent when
     /// the constant was made from a tensor).
     encoded: Option<Bytes>,
+    /// Values derived from these (see [`Constant::derived`]), with their keys.
+    derived: Mutex<Vec<Derived>>,
 }
+
+/// A key and the value derived for it.
+type Derived = (Box<dyn Any + Send + Sync>, Arc<dyn Any + Send + Sync>);
 
 impl Constant {
     /// A constant of `dtype` and `shape` whose values are the little-endian `bytes`
@@ -43,6 +49,7 @@ impl Constant {
             shape: shape.to_vec(),
             value: OnceLock::new(),
             encoded: Some(bytes),
+            derived: Mutex::default(),
         })))
     }
 
@@ -79,6 +86,40 @@ impl Constant {
             .get_or_init(|| decode(inner.dtype, &inner.shape, inner.encoded.as_ref()))
     }
 
+    /// A value derived from the values (a layer's weights prepared for the datapath, say):
+    /// made by `make` the first time `key` is asked for, then shared by every clone of the
+    /// constant for as long as it lives. Keys are told apart by type and equality, so the
+    /// key must hold everything the value depends on besides the constant.
+    pub fn derived<K, V, E>(
+        &self,
+        key: K,
+        make: impl FnOnce(&Tensor) -> Result<V, E>,
+    ) -> Result<Arc<V>, E>
+    where
+        K: PartialEq + Send + Sync + 'static,
+        V: Send + Sync + 'static,
+    {
+        let find = |list: &[Derived]| {
+            list.iter().find_map(|(k, v)| {
+                let same = k.downcast_ref::<K>().is_some_and(|k| *k == key);
+                same.then(|| Arc::clone(v).downcast::<V>().ok()).flatten()
+            })
+        };
+        let lock = || self.0.derived.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = find(&lock()) {
+            return Ok(v);
+        }
+        // Made without the lock held (making may use the thread pool); a value made meanwhile
+        // by another thread for the same key is the one kept.
+        let made = Arc::new(make(self.tensor())?);
+        let mut list = lock();
+        if let Some(v) = find(&list) {
+            return Ok(v);
+        }
+        list.push((Box::new(key), made.clone()));
+        Ok(made)
+    }
+
     /// The values as an owned tensor (no copy when this is the only handle and they are
     /// decoded).
     pub fn into_tensor(self) -> Tensor {
@@ -107,6 +148,7 @@ impl From<Tensor> for Constant {
             shape: t.shape().to_vec(),
             value: OnceLock::from(t),
             encoded: None,
+            derived: Mutex::default(),
         }))
     }
 }

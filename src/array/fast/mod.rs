@@ -162,15 +162,93 @@ pub fn gemm_int_on(
     b: &[i16],
     bias: Bias<'_, i32>,
 ) -> IntGemmOut {
+    gemm_int_with(isa, spec, shape, a, b, None, bias)
+}
+
+/// An integer GEMM's B operand (`k×n`, row-major) prepared once for many products with
+/// different A, as a layer's constant weights are by every run: its range checked and its
+/// vector-kernel packings made on first use and kept. [`gemm_int_packed`] with it gives the
+/// bits of [`gemm_int`] on the same B.
+pub struct PackedIntB {
+    k: usize,
+    n: usize,
+    /// Every value within `[-255, 255]` (the vector kernels' domain).
+    in_range: bool,
+    /// The 8-bit quad packing of the whole of K (`None`: a column spans too many values).
+    quads: OnceLock<Option<pack::PackedQuads>>,
+    /// The 16-bit pair packing of the whole of K.
+    pairs: OnceLock<pack::PackedPairs>,
+}
+
+impl PackedIntB {
+    /// Prepares `b` (`k×n`, row-major); the packings are made when a product first needs them.
+    ///
+    /// # Panics
+    /// If `b` holds fewer than `k·n` values.
+    pub fn new(b: &[i16], k: usize, n: usize) -> PackedIntB {
+        PackedIntB {
+            k,
+            n,
+            in_range: in_int_range(&b[..k * n]),
+            quads: OnceLock::new(),
+            pairs: OnceLock::new(),
+        }
+    }
+}
+
+/// [`gemm_int`] with B also given as prepared by [`PackedIntB::new`] from the same `b`.
+///
+/// # Panics
+/// As [`gemm_int`], and if `packed` was made for another shape.
+pub fn gemm_int_packed(
+    spec: &ArraySpec,
+    shape: GemmShape,
+    a: &[i16],
+    b: &[i16],
+    packed: &PackedIntB,
+    bias: Bias<'_, i32>,
+) -> IntGemmOut {
+    assert_eq!(
+        (packed.k, packed.n),
+        (shape.k, shape.n),
+        "B was prepared for another shape"
+    );
+    gemm_int_with(Isa::detected(), spec, shape, a, b, Some(packed), bias)
+}
+
+/// The value in `cell`, made by `make` if there is none yet. Unlike `OnceLock::get_or_init`
+/// nothing waits on a maker (packing runs on the thread pool, whose threads could otherwise
+/// come back to the same cell); two threads may both make it, and the first is kept.
+fn kept<T>(cell: &OnceLock<T>, make: impl FnOnce() -> T) -> &T {
+    if let Some(v) = cell.get() {
+        return v;
+    }
+    let _ = cell.set(make());
+    cell.get().expect("set just now")
+}
+
+/// Whether every value lies within `[-255, 255]`.
+fn in_int_range(v: &[i16]) -> bool {
+    let (lo, hi) = v
+        .iter()
+        .fold((0i16, 0i16), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    lo >= -255 && hi <= 255
+}
+
+/// [`gemm_int_on`], reusing `pre`'s checks and packings of B when given.
+fn gemm_int_with(
+    isa: Isa,
+    spec: &ArraySpec,
+    shape: GemmShape,
+    a: &[i16],
+    b: &[i16],
+    pre: Option<&PackedIntB>,
+    bias: Bias<'_, i32>,
+) -> IntGemmOut {
     let (len, a, b) = checked(isa, spec, shape, a, b, bias);
     let GemmShape { m, k, n } = shape;
-    let in_range = |v: &[i16]| {
-        let (lo, hi) = v
-            .iter()
-            .fold((0i16, 0i16), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-        lo >= -255 && hi <= 255
-    };
-    if isa == Isa::Portable || len == 0 || !in_range(a) || !in_range(b) {
+    let b_in_range = pre.map_or_else(|| in_int_range(b), |p| p.in_range);
+    if isa == Isa::Portable || len == 0 || !in_int_range(a) || !b_in_range {
         let mut exact = vec![0i64; len];
         portable::gemm(IntMac, k.max(1), (m, k, n), a, b, bias, &mut exact);
         return IntGemmOut::from_exact(exact);
@@ -195,7 +273,7 @@ pub fn gemm_int_on(
                 overflow.store(true, Ordering::Relaxed);
             }
         };
-        int_chunk(isa, shape, a, b, (0, k), &mut acc, &add_bias);
+        int_chunk(isa, shape, a, b, (0, k), pre, &mut acc, &add_bias);
         return IntGemmOut {
             acc,
             overflow: overflow.into_inner(),
@@ -204,7 +282,7 @@ pub fn gemm_int_on(
     let mut exact: Vec<i64> = bias.fill(m, n).into_iter().map(i64::from).collect();
     for k0 in (0..k).step_by(INT_K_CHUNK) {
         let ks = (k0, (k0 + INT_K_CHUNK).min(k));
-        int_chunk(isa, shape, a, b, ks, &mut acc, &|_, _| {});
+        int_chunk(isa, shape, a, b, ks, None, &mut acc, &|_, _| {});
         for (e, &c) in exact.iter_mut().zip(&acc) {
             *e += i64::from(c);
         }
@@ -213,23 +291,33 @@ pub fn gemm_int_on(
 }
 
 /// `c = Σ_{k in ks} a·b` (exact, as the chunk is short) on a vector family, then
-/// `epilogue` on each finished block of whole rows.
+/// `epilogue` on each finished block of whole rows. `pre` (B prepared whole) serves the
+/// packings of a chunk that is the whole of K.
+#[allow(clippy::too_many_arguments)]
 fn int_chunk(
     isa: Isa,
     GemmShape { m, k, n }: GemmShape,
     a: &[i16],
     b: &[i16],
     ks: (usize, usize),
+    pre: Option<&PackedIntB>,
     c: &mut [i32],
     epilogue: &(dyn Fn(std::ops::Range<usize>, &mut [i32]) + Sync),
 ) {
     #[cfg(target_arch = "x86_64")]
     {
-        if isa == Isa::Avx512
-            && let (Some(off_a), Some(pb)) = (
-                pack::unsigned_offset(a),
-                pack::PackedQuads::new(b, ks, n, avx512::NR),
-            )
+        let pre = pre.filter(|_| ks == (0, k));
+        let own_quads;
+        let quads = match pre {
+            _ if isa != Isa::Avx512 => None,
+            Some(p) => kept(&p.quads, || pack::PackedQuads::new(b, ks, n, avx512::NR)).as_ref(),
+            None => {
+                own_quads = pack::PackedQuads::new(b, ks, n, avx512::NR);
+                own_quads.as_ref()
+            }
+        };
+        if let Some(pb) = quads
+            && let Some(off_a) = pack::unsigned_offset(a)
         {
             let kc = (ks.1 - ks.0) as i32;
             // Σ(a'+oa)(b'+ob) = Σa'b' + ob·Σa' + oa·Σb' + k·oa·ob, modulo 2^32.
@@ -244,7 +332,7 @@ fn int_chunk(
                 let (ua, row_sums) = pack::unsigned_rows(a, k, rows.clone(), ks, off_a);
                 // SAFETY: Avx512 is supported (asserted by the caller); `ua` holds
                 // rows·4·quads bytes and `block` rows·n values; `pb` has NR-wide panels.
-                unsafe { avx512::quad_rows(&ua, rows.len(), &pb, block, n) };
+                unsafe { avx512::quad_rows(&ua, rows.len(), pb, block, n) };
                 for (row, &ra) in block.chunks_mut(n).zip(&row_sums) {
                     for ((v, &ob), &t) in row.iter_mut().zip(&pb.offset).zip(&col_terms) {
                         *v = v.wrapping_add(ob.wrapping_mul(ra)).wrapping_add(t);
@@ -255,18 +343,25 @@ fn int_chunk(
             return;
         }
         // AVX-512 without an 8-bit encoding of the operands uses the 16-bit pair kernel.
-        let pb = pack::PackedPairs::new(b, ks, n, avx2::NR);
+        let own_pairs;
+        let pb = match pre {
+            Some(p) => kept(&p.pairs, || pack::PackedPairs::new(b, ks, n, avx2::NR)),
+            None => {
+                own_pairs = pack::PackedPairs::new(b, ks, n, avx2::NR);
+                &own_pairs
+            }
+        };
         for_row_blocks(c, m, n, k, avx2::MR, |rows, block| {
             let pa = pack::padded_rows(a, k, rows.clone(), ks, 2);
             // SAFETY: AVX2 is supported (Avx512 implies it; asserted by the caller); `pa`
             // holds rows·2·pairs values and `block` rows·n; `pb` has NR-wide panels.
-            unsafe { avx2::pair_rows(&pa, rows.len(), &pb, block, n) };
+            unsafe { avx2::pair_rows(&pa, rows.len(), pb, block, n) };
             epilogue(rows, block);
         });
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (isa, m, k, n, a, b, ks, c, epilogue);
+        let _ = (isa, m, k, n, a, b, ks, pre, c, epilogue);
         unreachable!("only the portable family exists on this architecture");
     }
 }
