@@ -3,8 +3,8 @@
 //! AVX2, AVX-512) on shapes that hit every edge of their register blocks and panels.
 
 use cdmsa::array::{
-    ArraySpec, Bias, Isa, PackedIntB, gemm_float, gemm_float_on, gemm_int, gemm_int_on,
-    gemm_int_packed, pe,
+    ArraySpec, Bias, Isa, PackedF32B, PackedIntB, gemm_float, gemm_float_on, gemm_float_packed,
+    gemm_int, gemm_int_on, gemm_int_packed, pe,
 };
 use cdmsa::config::{Dataflow, PsumType, TimingMode};
 use cdmsa::kernel::{FloatFormat, GemmShape};
@@ -422,6 +422,15 @@ proptest! {
                 bias.as_deref().map_or(Bias::None, Bias::Rows));
             prop_assert_eq!(class_bits(&got_t), class_bits(&transposed(&want, shape.m, shape.n)),
                 "{:?} transposed", isa);
+        }
+        // B prepared once, used by two products (the second on the kept packing).
+        let packed = PackedF32B::new(shape.k, shape.n);
+        let negated: Vec<f32> = a.iter().map(|v| -v).collect();
+        for a in [&a, &negated, &a] {
+            let bias = bias.as_deref().into();
+            let got = gemm_float_packed(&spec, fmt, shape, a, &b, &packed, bias);
+            prop_assert_eq!(class_bits(&got), class_bits(&gemm_float(&spec, fmt, shape, a, &b, bias)),
+                "prepared B");
         }
     }
 }

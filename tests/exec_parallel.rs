@@ -85,11 +85,15 @@ fn first(t: &Tensor, n: usize) -> Tensor {
             a.slice_axis(ndarray::Axis(0), ndarray::Slice::from(0..n))
                 .to_owned(),
         ),
+        Tensor::F16(a) => Tensor::F16(
+            a.slice_axis(ndarray::Axis(0), ndarray::Slice::from(0..n))
+                .to_owned(),
+        ),
         other => panic!("a float input, not {:?}", other.dtype()),
     }
 }
 
-/// A constant's integer weights are prepared once per kernel and kept with it: one loaded
+/// A constant's weights are prepared once per kernel and kept with it: one loaded
 /// graph lowered at two batch sizes (two kernels over the same constants) and run
 /// alternately, each run again on the kept preparations, gives every bit of runs on freshly
 /// loaded graphs (nothing kept yet).
@@ -97,7 +101,7 @@ fn first(t: &Tensor, n: usize) -> Tensor {
 fn kept_weight_preparations_give_fresh_results() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/digits");
     let cfg = AcceleratorConfig::load("tpu-msa").expect("preset");
-    for variant in ["int8_qop", "int8_qdq"] {
+    for variant in ["int8_qop", "int8_qdq", "fp32", "fp16"] {
         let dir = root.join(variant);
         let batch = read_pb(&dir.join("test_data_set_0/input_0.pb")).expect("input");
         let one = first(&batch, 1);

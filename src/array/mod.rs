@@ -45,7 +45,8 @@ mod timing;
 pub mod vector;
 
 pub use fast::{
-    Isa, PackedIntB, gemm_float, gemm_float_on, gemm_int, gemm_int_on, gemm_int_packed,
+    Isa, PackedF32B, PackedIntB, gemm_float, gemm_float_on, gemm_float_packed, gemm_int,
+    gemm_int_on, gemm_int_packed,
 };
 
 pub use spec::ArraySpec;

@@ -4,7 +4,9 @@
 
 use super::operands::{channel, columns, lhs_all, rhs_all, scatter};
 use crate::array::output::Requant;
-use crate::array::{ArraySpec, PackedIntB, gemm_float, gemm_int, gemm_int_packed};
+use crate::array::{
+    ArraySpec, PackedF32B, PackedIntB, gemm_float, gemm_float_packed, gemm_int, gemm_int_packed,
+};
 use crate::error::{Error, Result};
 use crate::ir::{FusedAct, Node, Op};
 use crate::kernel::{Datapath, GemmKernel, GemmLayout, GemmShape, TileJob};
@@ -174,6 +176,56 @@ impl IntWeights {
     }
 }
 
+/// A node's float weights in the operand format, cut into each problem's B, each with its
+/// packing for the vector kernels (made when a product first needs it); a constant weight
+/// keeps them, as [`IntWeights`].
+struct FloatWeights {
+    b: Vec<Vec<f32>>,
+    packed: Vec<PackedF32B>,
+}
+
+/// What a node's [`FloatWeights`] depend on besides the weight values.
+#[derive(PartialEq)]
+struct FloatWeightsKey {
+    layout: GemmLayout,
+    shape: GemmShape,
+    problems: usize,
+    fmt: crate::kernel::FloatFormat,
+}
+
+impl FloatWeights {
+    /// Kernel `k`'s B matrices from `w` (the weights in format `fmt`), kept with `constant`
+    /// when they are one.
+    fn of(
+        k: &GemmKernel,
+        fmt: crate::kernel::FloatFormat,
+        w: Cow<'_, [f32]>,
+        constant: Option<&Constant>,
+    ) -> Arc<FloatWeights> {
+        let make = |w: Cow<'_, [f32]>| {
+            let b = rhs_all(k, w);
+            let packed = b
+                .iter()
+                .map(|_| PackedF32B::new(k.shape.k, k.shape.n))
+                .collect();
+            FloatWeights { b, packed }
+        };
+        match constant {
+            Some(c) => {
+                let key = FloatWeightsKey {
+                    layout: k.layout.clone(),
+                    shape: k.shape,
+                    problems: k.problems,
+                    fmt,
+                };
+                let Ok(made) = c.derived::<_, _, std::convert::Infallible>(key, |_| Ok(make(w)));
+                made
+            }
+            None => Arc::new(make(w)),
+        }
+    }
+}
+
 /// The constant among `consts` (one per input of `ins`) that holds the tensor `t`, if any.
 pub(super) fn constant_of<'c>(
     ins: &[Option<&Tensor>],
@@ -259,7 +311,7 @@ enum Operands {
     Float {
         fmt: crate::kernel::FloatFormat,
         a: Vec<Vec<f32>>,
-        b: Vec<Vec<f32>>,
+        b: Arc<FloatWeights>,
         bias: Option<Vec<Vec<f32>>>,
     },
 }
@@ -526,7 +578,9 @@ impl<'k> GemmRun<'k> {
         out_shape: &[usize],
     ) -> Result<GemmRun<'k>> {
         let k = kernel;
-        let x_shape = roles(&node.op, ins)?.x.shape().to_vec();
+        let r = roles(&node.op, ins)?;
+        let x_shape = r.x.shape().to_vec();
+        let w_constant = constant_of(ins, consts, r.w);
         let Prepared { values, epilogue } = prepare(node, k, ins, consts, out_dtype)?;
         let operands = match values {
             Values::Int { x, w, bias } => Operands::Int {
@@ -537,7 +591,7 @@ impl<'k> GemmRun<'k> {
             Values::Float { fmt, x, w, bias } => Operands::Float {
                 fmt,
                 a: lhs_all(k, x, &x_shape, 0.0),
-                b: rhs_all(k, w),
+                b: FloatWeights::of(k, fmt, w, w_constant),
                 bias: bias.as_deref().map(|v| per_problem(k, v)).transpose()?,
             },
         };
@@ -591,7 +645,7 @@ impl<'k> GemmRun<'k> {
                 TileValues::Int(o.acc, o.overflow)
             }
             Operands::Float { fmt, a, b, bias } => {
-                let (at, bt) = slices!(a, b);
+                let (at, bt) = slices!(a, b.b);
                 let bias = bias.as_ref().map(|v| &v[t.problem][t.n0..t.n0 + t.n]);
                 TileValues::Float(gemm_float(spec, *fmt, shape, &at, &bt, bias.into()))
             }
@@ -624,7 +678,8 @@ impl<'k> GemmRun<'k> {
             (Operands::Float { fmt, a, b, bias }, Accumulators::Float(acc)) => {
                 acc.par_iter_mut().enumerate().for_each(|(p, acc)| {
                     let bias = bias.as_ref().map(|v| &v[p][..]);
-                    *acc = gemm_float(spec, *fmt, shape, &a[p], &b[p], bias.into());
+                    let (bp, packed) = (&b.b[p], &b.packed[p]);
+                    *acc = gemm_float_packed(spec, *fmt, shape, &a[p], bp, packed, bias.into());
                 });
             }
             _ => unreachable!("accumulators match the datapath"),

@@ -398,6 +398,67 @@ pub fn gemm_float_on(
     b: &[f32],
     bias: Bias<'_, f32>,
 ) -> Vec<f32> {
+    gemm_float_with(isa, spec, fmt, shape, a, b, None, bias)
+}
+
+/// A float GEMM's B operand (`k×n`, row-major) prepared once for many products with
+/// different A, as a layer's constant weights are by every run: its vector-kernel packing
+/// made on first use and kept. [`gemm_float_packed`] with it gives the bits of
+/// [`gemm_float`] on the same B.
+pub struct PackedF32B {
+    k: usize,
+    n: usize,
+    /// The packing in the AVX-512 kernel's panel width.
+    wide: OnceLock<pack::PackedF32>,
+    /// The packing in the AVX2 kernel's panel width.
+    narrow: OnceLock<pack::PackedF32>,
+}
+
+impl PackedF32B {
+    /// Prepares a `k×n` B; the packing is made when a product first needs it.
+    pub fn new(k: usize, n: usize) -> PackedF32B {
+        PackedF32B {
+            k,
+            n,
+            wide: OnceLock::new(),
+            narrow: OnceLock::new(),
+        }
+    }
+}
+
+/// [`gemm_float`] with B also given as prepared by [`PackedF32B::new`] for the same `b`.
+///
+/// # Panics
+/// As [`gemm_float`], and if `packed` was made for another shape.
+pub fn gemm_float_packed(
+    spec: &ArraySpec,
+    fmt: FloatFormat,
+    shape: GemmShape,
+    a: &[f32],
+    b: &[f32],
+    packed: &PackedF32B,
+    bias: Bias<'_, f32>,
+) -> Vec<f32> {
+    assert_eq!(
+        (packed.k, packed.n),
+        (shape.k, shape.n),
+        "B was prepared for another shape"
+    );
+    gemm_float_with(Isa::detected(), spec, fmt, shape, a, b, Some(packed), bias)
+}
+
+/// [`gemm_float_on`], reusing `pre`'s packing of B when given.
+#[allow(clippy::too_many_arguments)]
+fn gemm_float_with(
+    isa: Isa,
+    spec: &ArraySpec,
+    fmt: FloatFormat,
+    shape: GemmShape,
+    a: &[f32],
+    b: &[f32],
+    pre: Option<&PackedF32B>,
+    bias: Bias<'_, f32>,
+) -> Vec<f32> {
     let (len, a, b) = checked(isa, spec, shape, a, b, bias);
     let GemmShape { m, k, n } = shape;
     // A K-tile longer than k is all of k; capping it keeps k_tile·n within the checked k·n.
@@ -414,7 +475,7 @@ pub fn gemm_float_on(
         (FloatRule::Fused, _, _) => {
             debug_assert_eq!(len, m * n);
             let mut out = bias.fill(m, n);
-            fused_vector(isa, k_tile, dims, a, b, &mut out);
+            fused_vector(isa, k_tile, dims, a, b, pre, &mut out);
             out
         }
     }
@@ -433,13 +494,15 @@ fn portable_float<D: Datapath<Operand = f32, Bias = f32, Sum = f32>>(
     out
 }
 
-/// Adds `A·B`'s K-tile sums into `out` (holding the start values) on a vector family.
+/// Adds `A·B`'s K-tile sums into `out` (holding the start values) on a vector family,
+/// with `pre`'s packing of B when given.
 fn fused_vector(
     isa: Isa,
     k_tile: usize,
     (m, k, n): (usize, usize, usize),
     a: &[f32],
     b: &[f32],
+    pre: Option<&PackedF32B>,
     out: &mut [f32],
 ) {
     if m == 0 || n == 0 {
@@ -451,22 +514,36 @@ fn fused_vector(
             Isa::Avx512 => (avx512::NR, avx512::MR),
             _ => (avx2::NR, avx2::MR),
         };
-        let pb = pack::PackedF32::new(b, k, n, nr);
+        let own;
+        let pb = match pre {
+            Some(p) => {
+                let cell = if isa == Isa::Avx512 {
+                    &p.wide
+                } else {
+                    &p.narrow
+                };
+                kept(cell, || pack::PackedF32::new(b, k, n, nr))
+            }
+            None => {
+                own = pack::PackedF32::new(b, k, n, nr);
+                &own
+            }
+        };
         for_row_blocks(out, m, n, k, mr, |rows, block| {
             let ra = &a[rows.start * k..rows.end * k];
             // SAFETY: the family is supported (asserted by the caller); `ra` holds rows·k
             // values, `block` rows·n, `pb` packs k×n in nr-wide panels, and k_tile ≥ 1.
             unsafe {
                 match isa {
-                    Isa::Avx512 => avx512::f32_rows(ra, k, rows.len(), &pb, k_tile, block, n),
-                    _ => avx2::f32_rows(ra, k, rows.len(), &pb, k_tile, block, n),
+                    Isa::Avx512 => avx512::f32_rows(ra, k, rows.len(), pb, k_tile, block, n),
+                    _ => avx2::f32_rows(ra, k, rows.len(), pb, k_tile, block, n),
                 }
             }
         });
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (isa, k_tile, k, a, b);
+        let _ = (isa, k_tile, k, a, b, pre);
         unreachable!("only the portable family exists on this architecture");
     }
 }
