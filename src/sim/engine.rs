@@ -123,15 +123,11 @@ impl Running {
 }
 
 struct Engine<'t, 'c> {
-    cfg: &'c AcceleratorConfig,
-    tenants: &'t [TenantModel],
-    requests: &'c [RequestSpec],
-    /// Request indices by (arrival, index), and how many of them have arrived.
-    arrivals: &'c [usize],
+    sim: Sim<'t, 'c>,
+    /// How many of the sorted arrivals have arrived.
     next_arrival: usize,
     /// Arrivals at positions `end..` are not this engine's (yet).
     end: usize,
-    mode: Mode,
     now: Cycles,
     queue: EventQueue<Event>,
     active: Vec<Option<Active<'t>>>,
@@ -237,6 +233,7 @@ pub fn simulate_with(
 }
 
 /// One simulation's fixed inputs.
+#[derive(Clone, Copy)]
 struct Sim<'t, 'c> {
     cfg: &'c AcceleratorConfig,
     tenants: &'t [TenantModel],
@@ -249,15 +246,7 @@ struct Sim<'t, 'c> {
 
 impl<'t, 'c> Sim<'t, 'c> {
     fn engine(&self) -> Engine<'t, 'c> {
-        let Sim {
-            cfg,
-            tenants,
-            requests,
-            arrivals,
-            mode,
-            options,
-        } = *self;
-        Engine::new(cfg, tenants, requests, arrivals, mode, options)
+        Engine::new(*self)
     }
 
     /// Simulates every arrival under `policy`, the segments that begin at positions `starts`
@@ -375,22 +364,18 @@ const MIN_SEGMENT: usize = 256;
 
 impl<'t, 'c> Engine<'t, 'c> {
     /// An empty accelerator at cycle 0, before any arrival.
-    fn new(
-        cfg: &'c AcceleratorConfig,
-        tenants: &'t [TenantModel],
-        requests: &'c [RequestSpec],
-        arrivals: &'c [usize],
-        mode: Mode,
-        options: SimOptions,
-    ) -> Self {
-        Engine {
+    fn new(sim: Sim<'t, 'c>) -> Self {
+        let Sim {
             cfg,
             tenants,
             requests,
-            arrivals,
+            options,
+            ..
+        } = sim;
+        Engine {
+            sim,
             next_arrival: 0,
             end: 0,
-            mode,
             now: Cycles::ZERO,
             queue: EventQueue::default(),
             active: (0..requests.len()).map(|_| None).collect(),
@@ -435,9 +420,9 @@ impl<'t, 'c> Engine<'t, 'c> {
     fn run(&mut self, policy: &mut dyn Policy, end: usize, horizon: Option<Cycles>) -> Result<()> {
         self.end = end;
         loop {
-            let arrival_at = self.arrivals[self.next_arrival..end]
+            let arrival_at = self.sim.arrivals[self.next_arrival..end]
                 .first()
-                .map(|&i| self.requests[i].arrival);
+                .map(|&i| self.sim.requests[i].arrival);
             let t = match (arrival_at, self.queue.peek_time()) {
                 (Some(a), Some(q)) => a.min(q),
                 (Some(a), None) => a,
@@ -449,8 +434,8 @@ impl<'t, 'c> Engine<'t, 'c> {
             }
             self.now = t;
             let mut arrived = false;
-            while let Some(&i) = self.arrivals[self.next_arrival..end].first()
-                && self.requests[i].arrival == t
+            while let Some(&i) = self.sim.arrivals[self.next_arrival..end].first()
+                && self.sim.requests[i].arrival == t
             {
                 self.next_arrival += 1;
                 self.out.events += 1;
@@ -478,13 +463,15 @@ impl<'t, 'c> Engine<'t, 'c> {
     }
 
     fn arrive(&mut self, i: usize) -> Result<()> {
-        let spec = self.requests[i];
-        let tenant = &self.tenants[spec.tenant];
-        let interp = match self.mode {
+        let spec = self.sim.requests[i];
+        let tenant = &self.sim.tenants[spec.tenant];
+        let interp = match self.sim.mode {
             Mode::Timing => None,
-            Mode::Functional { .. } => {
-                Some(Interpreter::new(&tenant.program, &tenant.inputs, self.cfg)?)
-            }
+            Mode::Functional { .. } => Some(Interpreter::new(
+                &tenant.program,
+                &tenant.inputs,
+                self.sim.cfg,
+            )?),
         };
         self.active[i] = Some(Active {
             id: RequestId(i as u64),
@@ -518,7 +505,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         self.standing = None;
         loop {
             let a = self.active[i].as_mut().expect("active");
-            let tenant = &self.tenants[a.tenant];
+            let tenant = &self.sim.tenants[a.tenant];
             if a.layer == tenant.layers.len() {
                 return self.finish(i);
             }
@@ -538,7 +525,7 @@ impl<'t, 'c> Engine<'t, 'c> {
     /// Ends the request's current layer (values checked against the isolated run) and moves on.
     fn leave_layer(&mut self, i: usize) -> Result<()> {
         let a = self.active[i].as_mut().expect("active");
-        let tenant = &self.tenants[a.tenant];
+        let tenant = &self.sim.tenants[a.tenant];
         let node = tenant.layers[a.layer].node;
         if let Some(it) = a.interp.as_mut() {
             let reference = tenant.reference.as_ref().expect("checked at start");
@@ -585,7 +572,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         rec.start = a.start.or(Some(self.now));
         rec.finish = Some(self.now);
         if let Some(it) = a.interp {
-            let tenant = &self.tenants[a.tenant];
+            let tenant = &self.sim.tenants[a.tenant];
             let outputs = it.finish()?.outputs;
             self.out.checked += 1;
             if outputs != tenant.reference.as_ref().expect("checked at start").outputs {
@@ -628,7 +615,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         if let Some(rest) = cut {
             // Cut between K-tiles: the rest waits (first in line) with its values.
             self.standing = None;
-            let nominal = rest.nominal(self.cfg.dram_bytes_per_cycle);
+            let nominal = rest.nominal(self.sim.cfg.dram_bytes_per_cycle);
             a.remaining += nominal;
             a.remaining_in_layer += nominal;
             // Counted as a preemption when another request takes the array.
@@ -639,7 +626,7 @@ impl<'t, 'c> Engine<'t, 'c> {
             });
             return Ok(());
         }
-        let tenant = &self.tenants[a.tenant];
+        let tenant = &self.sim.tenants[a.tenant];
         let layer = &tenant.layers[run.layer];
         if let (Some(_), Some(tile)) = (a.interp.as_ref(), layer.jobs[run.job].tile) {
             a.finished.push((tile, run.fault));
@@ -678,7 +665,7 @@ impl<'t, 'c> Engine<'t, 'c> {
                 let a = self.active[i].as_ref().expect("active");
                 let v = &mut self.views[pos];
                 let was_ready = v.ready > 0;
-                refresh_view(v, a, &self.tenants[a.tenant]);
+                refresh_view(v, a, &self.sim.tenants[a.tenant]);
                 self.ready_views =
                     self.ready_views + usize::from(v.ready > 0) - usize::from(was_ready);
             }
@@ -699,8 +686,8 @@ impl<'t, 'c> Engine<'t, 'c> {
             now: self.now,
             arrays: &self.owners,
             requests: &self.views,
-            fusion_geometry: (self.cfg.dataflow == Dataflow::Ws)
-                .then_some((self.cfg.rows, self.cfg.cols)),
+            fusion_geometry: (self.sim.cfg.dataflow == Dataflow::Ws)
+                .then_some((self.sim.cfg.rows, self.sim.cfg.cols)),
         };
         policy.decide_into(&view, &mut decision);
         // A promise covers plain decisions only: nothing dropped, cut or fused.
@@ -736,7 +723,7 @@ impl<'t, 'c> Engine<'t, 'c> {
 
     fn view(&self, i: usize) -> RequestView<'t> {
         let a = self.active[i].as_ref().expect("active");
-        let t = &self.tenants[a.tenant];
+        let t = &self.sim.tenants[a.tenant];
         let mut v = RequestView {
             id: a.id,
             tenant: t.id,
@@ -761,7 +748,7 @@ impl<'t, 'c> Engine<'t, 'c> {
     fn ready_jobs(&self, i: usize) -> usize {
         match self.active[i].as_ref().filter(|a| !a.dropped) {
             Some(a) => {
-                let jobs = self.tenants[a.tenant].layers[a.layer].jobs.len();
+                let jobs = self.sim.tenants[a.tenant].layers[a.layer].jobs.len();
                 jobs - a.next_job + a.resume.len()
             }
             None => 0,
@@ -774,7 +761,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         if let Some(r) = a.resume.first() {
             return Some(r.rest);
         }
-        self.tenants[a.tenant].layers[a.layer]
+        self.sim.tenants[a.tenant].layers[a.layer]
             .jobs
             .get(a.next_job)
             .copied()
@@ -816,7 +803,8 @@ impl<'t, 'c> Engine<'t, 'c> {
             );
             let fits = match shapes {
                 (Some(a), Some(b)) => {
-                    self.cfg.dataflow == Dataflow::Ws && fusible(self.cfg.rows, self.cfg.cols, a, b)
+                    self.sim.cfg.dataflow == Dataflow::Ws
+                        && fusible(self.sim.cfg.rows, self.sim.cfg.cols, a, b)
                 }
                 _ => false,
             };
@@ -833,7 +821,7 @@ impl<'t, 'c> Engine<'t, 'c> {
     /// Starts the next job of each request in `reqs` on `array` (two requests: fused).
     fn dispatch(&mut self, array: usize, reqs: &[usize]) {
         let sharing = 1 + self.busy;
-        let bw = self.cfg.dram_bytes_per_cycle;
+        let bw = self.sim.cfg.dram_bytes_per_cycle;
         let mut own_jobs = [None; 2];
         for (slot, &i) in own_jobs.iter_mut().zip(reqs) {
             *slot = Some(self.next_job(i).expect("validated"));
@@ -853,7 +841,7 @@ impl<'t, 'c> Engine<'t, 'c> {
                 Job {
                     tile: None,
                     shape: Some(joint),
-                    compute: tile_cycles(&ArraySpec::from_config(self.cfg), joint),
+                    compute: tile_cycles(&ArraySpec::from_config(self.sim.cfg), joint),
                     bytes: jobs.iter().flatten().map(|j| j.bytes).sum(),
                 }
             }
@@ -862,7 +850,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         let fused = reqs.len() > 1;
         let mut parts = [Part::default(); 2];
         for ((&i, own), part) in reqs.iter().zip(jobs.iter().flatten()).zip(&mut parts) {
-            let fault = match self.mode {
+            let fault = match self.sim.mode {
                 Mode::Functional {
                     fault: Some((f, n)),
                 } if n == self.dispatched => Some(f),
@@ -872,7 +860,7 @@ impl<'t, 'c> Engine<'t, 'c> {
             self.mark_stale(i);
             self.count_preemption(array, i);
             let a = self.active[i].as_mut().expect("active");
-            let tenant = &self.tenants[a.tenant];
+            let tenant = &self.sim.tenants[a.tenant];
             let resumed = (!a.resume.is_empty()).then(|| a.resume.remove(0));
             let (job_index, fault) = match resumed {
                 Some(r) => (r.job, r.fault),
@@ -939,13 +927,13 @@ impl<'t, 'c> Engine<'t, 'c> {
             return;
         };
         let part = run.parts[0];
-        let folds = shape.k.div_ceil(self.cfg.rows.max(1)) as u64;
+        let folds = shape.k.div_ceil(self.sim.cfg.rows.max(1)) as u64;
         let (elapsed, d) = (self.now.0 - run.start.0, run.duration.0.max(1));
         let boundary = elapsed * folds / d + 1;
         if folds < 2 || boundary >= folds {
             return;
         }
-        let bw = self.cfg.dram_bytes_per_cycle.max(1);
+        let bw = self.sim.cfg.dram_bytes_per_cycle.max(1);
         let psum_bytes = (shape.m * shape.n * 4) as u64;
         let save = psum_bytes.div_ceil(bw);
         let end = run.start.0 + (d * boundary).div_ceil(folds) + save;
@@ -954,7 +942,9 @@ impl<'t, 'c> Engine<'t, 'c> {
         run.cut = Some(Job {
             tile: job.tile,
             shape: Some(GemmShape {
-                k: shape.k.saturating_sub(boundary as usize * self.cfg.rows),
+                k: shape
+                    .k
+                    .saturating_sub(boundary as usize * self.sim.cfg.rows),
                 ..shape
             }),
             compute: Cycles((job.compute.0 * left).div_ceil(folds)),
@@ -981,7 +971,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         if let Some(prev) = self.last_owner[array]
             && prev != next
             && self.active[prev].as_ref().is_some_and(|p| {
-                !p.dropped && p.next_job < self.tenants[p.tenant].layers[p.layer].jobs.len()
+                !p.dropped && p.next_job < self.sim.tenants[p.tenant].layers[p.layer].jobs.len()
             })
         {
             let t = self.active[prev].as_ref().expect("checked").tenant;
