@@ -123,7 +123,7 @@ pub(super) struct IntWeights {
     /// The weights shifted by their zero points, in their stored layout.
     pub(super) shifted: Vec<i16>,
     /// Each problem's B (`k × n`) and its packing.
-    per_problem: OnceLock<(Vec<Vec<i16>>, Vec<PackedIntB>)>,
+    b_matrices: OnceLock<(Vec<Vec<i16>>, Vec<PackedIntB>)>,
 }
 
 /// What a node's [`IntWeights`] depend on besides the weight values.
@@ -146,7 +146,7 @@ impl IntWeights {
         let make = |w: &Tensor| -> Result<IntWeights> {
             Ok(IntWeights {
                 shifted: shifted_weights(k, w, &zp)?,
-                per_problem: OnceLock::new(),
+                b_matrices: OnceLock::new(),
             })
         };
         match constant {
@@ -164,8 +164,8 @@ impl IntWeights {
     }
 
     /// Each problem's B and its packing for the vector kernels.
-    fn per_problem(&self, k: &GemmKernel) -> &(Vec<Vec<i16>>, Vec<PackedIntB>) {
-        self.per_problem.get_or_init(|| {
+    fn b_matrices(&self, k: &GemmKernel) -> &(Vec<Vec<i16>>, Vec<PackedIntB>) {
+        self.b_matrices.get_or_init(|| {
             let b = rhs_all(k, Cow::Borrowed(&self.shifted[..]));
             let packed = b
                 .iter()
@@ -639,7 +639,7 @@ impl<'k> GemmRun<'k> {
         }
         match &self.operands {
             Operands::Int { a, b, bias } => {
-                let (at, bt) = slices!(a, b.per_problem(k).0);
+                let (at, bt) = slices!(a, b.b_matrices(k).0);
                 let bias = bias.as_ref().map(|v| &v[t.problem][t.n0..t.n0 + t.n]);
                 let o = gemm_int(spec, shape, &at, &bt, bias.into());
                 TileValues::Int(o.acc, o.overflow)
@@ -662,7 +662,7 @@ impl<'k> GemmRun<'k> {
         let shape = k.shape;
         match (&self.operands, &mut self.acc) {
             (Operands::Int { a, b, bias }, Accumulators::Int(acc)) => {
-                let (b, packed) = b.per_problem(k);
+                let (b, packed) = b.b_matrices(k);
                 let overflow = acc
                     .par_iter_mut()
                     .enumerate()
