@@ -126,13 +126,25 @@ pub(super) struct IntWeights {
     b_matrices: OnceLock<(Vec<Vec<i16>>, Vec<PackedIntB>)>,
 }
 
-/// What a node's [`IntWeights`] depend on besides the weight values.
+/// What a node's prepared weights depend on besides the weight values: the kernel's
+/// layout, shape and problems, and `extra` (the zero points, or the operand format).
 #[derive(PartialEq)]
-struct IntWeightsKey {
+struct WeightsKey<E> {
     layout: GemmLayout,
     shape: GemmShape,
     problems: usize,
-    zp: Vec<i64>,
+    extra: E,
+}
+
+impl<E> WeightsKey<E> {
+    fn new(k: &GemmKernel, extra: E) -> Self {
+        WeightsKey {
+            layout: k.layout.clone(),
+            shape: k.shape,
+            problems: k.problems,
+            extra,
+        }
+    }
 }
 
 impl IntWeights {
@@ -150,15 +162,7 @@ impl IntWeights {
             })
         };
         match constant {
-            Some(c) => c.derived(
-                IntWeightsKey {
-                    layout: k.layout.clone(),
-                    shape: k.shape,
-                    problems: k.problems,
-                    zp: zp.clone(),
-                },
-                make,
-            ),
+            Some(c) => c.derived(WeightsKey::new(k, zp.clone()), make),
             None => make(w).map(Arc::new),
         }
     }
@@ -184,15 +188,6 @@ struct FloatWeights {
     packed: Vec<PackedF32B>,
 }
 
-/// What a node's [`FloatWeights`] depend on besides the weight values.
-#[derive(PartialEq)]
-struct FloatWeightsKey {
-    layout: GemmLayout,
-    shape: GemmShape,
-    problems: usize,
-    fmt: crate::kernel::FloatFormat,
-}
-
 impl FloatWeights {
     /// Kernel `k`'s B matrices from `w` (the weights in format `fmt`), kept with `constant`
     /// when they are one.
@@ -212,12 +207,7 @@ impl FloatWeights {
         };
         match constant {
             Some(c) => {
-                let key = FloatWeightsKey {
-                    layout: k.layout.clone(),
-                    shape: k.shape,
-                    problems: k.problems,
-                    fmt,
-                };
+                let key = WeightsKey::new(k, fmt);
                 let Ok(made) = c.derived::<_, _, std::convert::Infallible>(key, |_| Ok(make(w)));
                 made
             }
