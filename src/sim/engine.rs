@@ -116,10 +116,6 @@ impl Running {
         duration: Cycles::ZERO,
         generation: 0,
     };
-
-    fn parts(&self) -> &[Part] {
-        &self.parts[..1 + usize::from(self.fused)]
-    }
 }
 
 struct Engine<'t, 'c> {
@@ -592,13 +588,14 @@ impl<'t, 'c> Engine<'t, 'c> {
         let run = &mut self.arrays[array];
         debug_assert!(run.busy, "a job was running");
         run.busy = false;
-        let run = *run;
+        // Field by field: the whole record is too large to copy at every completion.
+        let (parts, fused, cut) = (run.parts, run.fused, run.cut);
         self.busy -= 1;
-        if run.fused {
+        if fused {
             self.standing = None;
         }
-        for &part in run.parts() {
-            self.complete_part(part, run.cut)?;
+        for &part in &parts[..1 + usize::from(fused)] {
+            self.complete_part(part, cut)?;
         }
         Ok(())
     }
@@ -822,88 +819,40 @@ impl<'t, 'c> Engine<'t, 'c> {
     fn dispatch(&mut self, array: usize, reqs: &[usize]) {
         let sharing = 1 + self.busy;
         let bw = self.sim.cfg.dram_bytes_per_cycle;
-        let mut own_jobs = [None; 2];
-        for (slot, &i) in own_jobs.iter_mut().zip(reqs) {
-            *slot = Some(self.next_job(i).expect("validated"));
-        }
-        let jobs = &own_jobs[..reqs.len()];
-        let job = match jobs {
-            [Some(one)] => *one,
-            _ => {
+        let first = self.next_job(reqs[0]).expect("validated");
+        let second = reqs.get(1).map(|&j| self.next_job(j).expect("validated"));
+        let job = match second {
+            None => first,
+            Some(second) => {
                 self.standing = None;
                 // One fold of the block-diagonal tile: the longer stream, the joint K and N.
-                let shapes = || jobs.iter().filter_map(|j| j.and_then(|j| j.shape));
+                let none = GemmShape { m: 0, k: 0, n: 0 };
+                let (a, b) = (first.shape.unwrap_or(none), second.shape.unwrap_or(none));
                 let joint = GemmShape {
-                    m: shapes().map(|s| s.m).max().unwrap_or(0),
-                    k: shapes().map(|s| s.k).sum(),
-                    n: shapes().map(|s| s.n).sum(),
+                    m: a.m.max(b.m),
+                    k: a.k + b.k,
+                    n: a.n + b.n,
                 };
                 Job {
                     tile: None,
                     shape: Some(joint),
                     compute: tile_cycles(&ArraySpec::from_config(self.sim.cfg), joint),
-                    bytes: jobs.iter().flatten().map(|j| j.bytes).sum(),
+                    bytes: first.bytes + second.bytes,
                 }
             }
         };
         let duration = job.duration(bw, sharing);
-        let fused = reqs.len() > 1;
-        let mut parts = [Part::default(); 2];
-        for ((&i, own), part) in reqs.iter().zip(jobs.iter().flatten()).zip(&mut parts) {
-            let fault = match self.sim.mode {
-                Mode::Functional {
-                    fault: Some((f, n)),
-                } if n == self.dispatched => Some(f),
-                _ => None,
-            };
-            self.dispatched += 1;
-            self.mark_stale(i);
-            self.count_preemption(array, i);
-            let a = self.active[i].as_mut().expect("active");
-            let tenant = &self.sim.tenants[a.tenant];
-            let resumed = (!a.resume.is_empty()).then(|| a.resume.remove(0));
-            let (job_index, fault) = match resumed {
-                Some(r) => (r.job, r.fault),
-                None => {
-                    a.next_job += 1;
-                    (a.next_job - 1, fault)
-                }
-            };
-            let nominal = own.nominal(bw);
-            a.start.get_or_insert(self.now);
-            a.running += 1;
-            a.remaining = a.remaining - nominal;
-            a.remaining_in_layer = a.remaining_in_layer - nominal;
-            a.served += duration;
-            let counters = &mut self.out.counters[a.tenant];
-            counters.busy_cycles += duration.0;
-            counters.fused_tiles += u64::from(fused);
-            if self.slices {
-                self.out.slices.push(Slice {
-                    array: ArrayId(array),
-                    tenant: tenant.id,
-                    request: a.id,
-                    node: tenant.layers[a.layer].node,
-                    tile: own.tile,
-                    start: self.now,
-                    duration,
-                    fused,
-                });
-            }
-            *part = Part {
-                request: i,
-                layer: a.layer,
-                job: job_index,
-                fault,
-                slice: self.slices.then(|| self.out.slices.len() - 1),
-            };
-            self.last_owner[array] = Some(i);
+        let fused = second.is_some();
+        let part = self.start_part(array, reqs[0], &first, duration, fused);
+        self.arrays[array].parts[0] = part;
+        if let (Some(second), Some(&j)) = (second, reqs.get(1)) {
+            let part = self.start_part(array, j, &second, duration, fused);
+            self.arrays[array].parts[1] = part;
         }
         self.generation += 1;
         self.busy += 1;
         let run = &mut self.arrays[array];
         run.busy = true;
-        run.parts = parts;
         run.fused = fused;
         run.job = job;
         run.cut = None;
@@ -912,6 +861,71 @@ impl<'t, 'c> Engine<'t, 'c> {
         run.generation = self.generation;
         self.queue
             .push(self.now + duration, Event::Done(array, self.generation));
+    }
+
+    /// Starts request `i`'s next job, `own`, on `array` for `duration` (alone or fused):
+    /// advances the request and counts the service.
+    fn start_part(
+        &mut self,
+        array: usize,
+        i: usize,
+        own: &Job,
+        duration: Cycles,
+        fused: bool,
+    ) -> Part {
+        let bw = self.sim.cfg.dram_bytes_per_cycle;
+        let fault = match self.sim.mode {
+            Mode::Functional {
+                fault: Some((f, n)),
+            } if n == self.dispatched => Some(f),
+            _ => None,
+        };
+        self.dispatched += 1;
+        self.mark_stale(i);
+        self.count_preemption(array, i);
+        self.last_owner[array] = Some(i);
+        let a = self.active[i].as_mut().expect("active");
+        let (job, fault) = match a.resume.is_empty() {
+            false => {
+                let r = a.resume.remove(0);
+                (r.job, r.fault)
+            }
+            true => {
+                a.next_job += 1;
+                (a.next_job - 1, fault)
+            }
+        };
+        let nominal = own.nominal(bw);
+        a.start.get_or_insert(self.now);
+        a.running += 1;
+        a.remaining = a.remaining - nominal;
+        a.remaining_in_layer = a.remaining_in_layer - nominal;
+        a.served += duration;
+        let counters = &mut self.out.counters[a.tenant];
+        counters.busy_cycles += duration.0;
+        counters.fused_tiles += u64::from(fused);
+        let mut slice = None;
+        if self.slices {
+            let tenant = &self.sim.tenants[a.tenant];
+            slice = Some(self.out.slices.len());
+            self.out.slices.push(Slice {
+                array: ArrayId(array),
+                tenant: tenant.id,
+                request: a.id,
+                node: tenant.layers[a.layer].node,
+                tile: own.tile,
+                start: self.now,
+                duration,
+                fused,
+            });
+        }
+        Part {
+            request: i,
+            layer: a.layer,
+            job,
+            fault,
+            slice,
+        }
     }
 
     /// Cuts the single tile job on `array` at its next K-tile (fold) boundary: its partial
