@@ -55,8 +55,14 @@ pub struct CdMsa {
     /// Whether `known[i]` is admitted.
     admitted: Vec<bool>,
     rejected: HashSet<RequestId>,
-    /// Reused buffers: the admitted and the best-effort requests, ranked.
-    admitted_order: Ranking<(bool, Cycles, Cycles, RequestId)>,
+    /// The requests of the last admission by (deadline, arrival, id): positions in the view.
+    by_deadline: Vec<usize>,
+    /// Reused buffers: the admitted requests ranked (zero-laxity ones first, each group in
+    /// deadline order), the ranks of those with laxity left before promotion, scratch space,
+    /// and the best-effort requests ranked.
+    admitted_order: Vec<usize>,
+    lax: Vec<usize>,
+    set_aside: Vec<usize>,
     best_effort_order: Ranking<(bool, Cycles, Cycles, RequestId)>,
     /// Reused buffers: the grants of a decision and the requests it gave an array.
     grants: Vec<Grant>,
@@ -143,11 +149,15 @@ impl CdMsa {
         }
         self.known.clear();
         self.known.extend(view.requests.iter().map(|r| r.id));
-        let mut by_deadline: Vec<usize> = (0..view.requests.len()).collect();
-        by_deadline.sort_by_key(|&i| {
+        let mut by_deadline = std::mem::take(&mut self.by_deadline);
+        by_deadline.clear();
+        by_deadline.extend(0..view.requests.len());
+        by_deadline.sort_unstable_by_key(|&i| {
             let r = &view.requests[i];
             (r.deadline, r.arrival, r.id)
         });
+        self.by_deadline = by_deadline;
+        let by_deadline = &self.by_deadline;
         self.admitted.clear();
         self.admitted
             .resize(view.requests.len(), !self.options.admission);
@@ -176,54 +186,71 @@ impl CdMsa {
         self.rejected.extend(rejected);
     }
 
-    /// Fewest arrays with which `r` is estimated to meet its deadline (its parallelism if none).
-    fn arrays_needed(r: &RequestView, view: &View) -> usize {
+    /// Fewest arrays with which `r` is estimated to meet its deadline (its parallelism if
+    /// none), when that is more than `held`; `None` when `held` arrays are enough (decided
+    /// from the estimates with at most `held` arrays, usually the first alone).
+    fn arrays_needed_beyond(r: &RequestView, view: &View, held: usize) -> Option<usize> {
         let max = r.parallelism().min(view.num_arrays()).max(1);
         let slack = r.deadline.0.saturating_sub(view.now.0);
-        (1..=max).find(|&k| r.estimate(k).0 <= slack).unwrap_or(max)
+        let meets = |k: usize| r.estimate(k).0 <= slack;
+        if held >= max || (1..=held).any(meets) {
+            return None;
+        }
+        Some((held + 1..=max).find(|&k| meets(k)).unwrap_or(max))
     }
 }
 
-/// What one request is granted in a decision.
+/// Whether `r`'s laxity with `k` arrays is positive, without dividing when the slack exceeds
+/// even the current layer's work on one array (the estimate's largest first term).
+fn has_laxity(r: &RequestView, now: Cycles, k: usize) -> bool {
+    let bound = now
+        .0
+        .saturating_add(r.remaining_in_layer.0)
+        .saturating_add(r.after.estimate(k).0);
+    r.deadline.0 > bound || r.laxity(now, k) > 0
+}
+
+/// The idle arrays granted to one request in a decision.
 #[derive(Debug, Clone, Copy)]
 struct Grant {
+    /// The request's rank in the priority order.
+    rank: usize,
     /// Its position in the view.
     index: usize,
     id: RequestId,
-    /// Arrays it holds, running jobs included.
-    held: usize,
-    /// Idle arrays granted now.
+    /// Idle arrays granted (at least one).
     granted: usize,
 }
 
 /// Idle arrays handed out request by request.
 struct Allocation<'g> {
     idle: usize,
-    /// In the order the requests were first granted.
+    /// One entry per request granted an array.
     grants: &'g mut Vec<Grant>,
 }
 
 impl Allocation<'_> {
-    /// Grants `rs[index]` idle arrays until it holds `limit` or has no ready job left.
-    fn grant(&mut self, rs: &[RequestView], index: usize, limit: usize) {
-        let r = &rs[index];
-        let i = match self.grants.iter().position(|g| g.id == r.id) {
-            Some(i) => i,
-            None => {
-                self.grants.push(Grant {
-                    index,
-                    id: r.id,
-                    held: r.running,
-                    granted: 0,
-                });
-                self.grants.len() - 1
-            }
-        };
-        let g = &mut self.grants[i];
-        while self.idle > 0 && g.held < limit && g.granted < r.ready {
-            g.held += 1;
-            g.granted += 1;
-            self.idle -= 1;
+    /// Grants `r`, at view position `index` and rank `rank`, idle arrays until it holds
+    /// `limit` (its running jobs included) or has no ready job left.
+    fn grant(&mut self, r: &RequestView, rank: usize, index: usize, limit: usize) {
+        let entry = self.grants.iter().position(|g| g.index == index);
+        let before = entry.map_or(0, |e| self.grants[e].granted);
+        let take = self
+            .idle
+            .min(limit.saturating_sub(r.running + before))
+            .min(r.ready.saturating_sub(before));
+        if take == 0 {
+            return;
+        }
+        self.idle -= take;
+        match entry {
+            Some(e) => self.grants[e].granted += take,
+            None => self.grants.push(Grant {
+                rank,
+                index,
+                id: r.id,
+                granted: take,
+            }),
         }
     }
 }
@@ -285,16 +312,26 @@ impl Policy for CdMsa {
         );
         admitted.clear();
         best_effort.clear();
-        for (i, r) in rs.iter().enumerate() {
-            let laxity = r.laxity(view.now, r.parallelism().min(n));
+        self.lax.clear();
+        for &i in &self.by_deadline {
+            let r = &rs[i];
+            let k = r.parallelism().min(n);
             if self.admitted[i] {
-                // Zero-laxity promotion, then deadline order.
-                admitted.push((laxity > 0, r.deadline, r.arrival, r.id), i);
+                // Zero-laxity promotion, then deadline order: the admitted requests go in
+                // deadline order, those with laxity left set aside once one has none.
+                if has_laxity(r, view.now, k) {
+                    self.lax.push(admitted.len());
+                }
+                admitted.push(i);
             } else {
                 // Best-effort: those that can still make their deadline first, shortest
                 // first (most deadlines met per cycle); hopeless ones last.
-                best_effort.push((laxity < 0, r.remaining, r.deadline, r.id), i);
+                let late = r.laxity(view.now, k) < 0;
+                best_effort.push((late, r.remaining, r.deadline, r.id), i);
             }
+        }
+        if self.lax.len() < admitted.len() {
+            promote(&mut admitted, &self.lax, &mut self.set_aside);
         }
         let cap = if self.options.cooperation { n } else { 1 };
         self.grants.clear();
@@ -304,20 +341,26 @@ impl Policy for CdMsa {
         };
         // First each admitted request's minimum, then what is left to the most urgent (once
         // no array is left, further grants give nothing).
-        for pos in 0..admitted.len() {
+        for (pos, &i) in admitted.iter().enumerate() {
             if plan.idle == 0 {
                 break;
             }
-            let i = admitted.at(pos);
-            plan.grant(rs, i, Self::arrays_needed(&rs[i], view).min(cap));
+            let r = &rs[i];
+            if r.ready > 0
+                && let Some(needed) = Self::arrays_needed_beyond(r, view, r.running)
+            {
+                plan.grant(r, pos, i, needed.min(cap));
+            }
         }
         for pos in 0..admitted.len() + best_effort.len() {
             if plan.idle == 0 {
                 break;
             }
-            let i = rank(&mut admitted, &mut best_effort, pos);
-            plan.grant(rs, i, cap);
+            let i = rank(&admitted, &mut best_effort, pos);
+            plan.grant(&rs[i], pos, i, cap);
         }
+        // The arrays go out in priority order (the order requests were first considered).
+        self.grants.sort_unstable_by_key(|g| g.rank);
         // Every grant gets its arrays: together they take at most the idle arrays.
         let first = out.assign.len();
         let mut arrays = view.idle();
@@ -338,7 +381,7 @@ impl Policy for CdMsa {
                 &self.grants,
                 &mut self.taken,
                 out,
-                &mut admitted,
+                &admitted,
                 &mut best_effort,
             );
         }
@@ -347,14 +390,27 @@ impl Policy for CdMsa {
     }
 }
 
+/// Moves the entries of `order` at positions `lax` (increasing) after the others, each part
+/// in its order; `buffer` is scratch space.
+fn promote(order: &mut Vec<usize>, lax: &[usize], buffer: &mut Vec<usize>) {
+    buffer.clear();
+    buffer.extend(lax.iter().map(|&p| order[p]));
+    let mut kept = 0;
+    let mut next = lax.iter().peekable();
+    for p in 0..order.len() {
+        if next.next_if_eq(&&p).is_none() {
+            order[kept] = order[p];
+            kept += 1;
+        }
+    }
+    order.truncate(kept);
+    order.extend_from_slice(buffer);
+}
+
 /// The request at rank `pos` of the priority order: admitted first, then best-effort.
-fn rank<K: Ord + Copy>(
-    admitted: &mut Ranking<K>,
-    best_effort: &mut Ranking<K>,
-    pos: usize,
-) -> usize {
+fn rank<K: Ord + Copy>(admitted: &[usize], best_effort: &mut Ranking<K>, pos: usize) -> usize {
     if pos < admitted.len() {
-        admitted.at(pos)
+        admitted[pos]
     } else {
         best_effort.at(pos - admitted.len())
     }
@@ -371,7 +427,7 @@ fn fuse<K: Ord + Copy>(
     grants: &[Grant],
     taken: &mut Vec<RequestId>,
     out: &mut Decision,
-    admitted: &mut Ranking<K>,
+    admitted: &[usize],
     best_effort: &mut Ranking<K>,
 ) {
     let rs = view.requests;
@@ -416,4 +472,189 @@ fn fuse<K: Ord + Copy>(
         }
     }
     out.assign.truncate(kept);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sched::Outlook;
+    use crate::units::{ArrayId, TenantId};
+    use proptest::prelude::*;
+
+    /// The definition of a decision, after `p`'s admission: every request ranked by one full
+    /// sort, each admitted request's minimum found by trying 1, 2, … arrays, idle arrays
+    /// handed out one at a time, requests in the order they were first considered.
+    fn by_definition(p: &CdMsa, view: &View) -> Decision {
+        let (n, rs) = (view.num_arrays(), view.requests);
+        let cap = if p.options.cooperation { n } else { 1 };
+        let laxity = |r: &RequestView| r.laxity(view.now, r.parallelism().min(n));
+        let mut admitted: Vec<usize> = (0..rs.len()).filter(|&i| p.admitted[i]).collect();
+        admitted.sort_by_key(|&i| {
+            let r = &rs[i];
+            (laxity(r) > 0, r.deadline, r.arrival, r.id)
+        });
+        let mut best_effort: Vec<usize> = (0..rs.len()).filter(|&i| !p.admitted[i]).collect();
+        best_effort.sort_by_key(|&i| {
+            let r = &rs[i];
+            (laxity(r) < 0, r.remaining, r.deadline, r.id)
+        });
+        let ranked: Vec<usize> = admitted.iter().chain(&best_effort).copied().collect();
+        let needed = |r: &RequestView| {
+            let max = r.parallelism().min(n).max(1);
+            let slack = r.deadline.0.saturating_sub(view.now.0);
+            (1..=max).find(|&k| r.estimate(k).0 <= slack).unwrap_or(max)
+        };
+        // (view position, arrays held, arrays granted), in the order first considered.
+        let mut grants: Vec<(usize, usize, usize)> = Vec::new();
+        let mut idle = view.idle().count();
+        let mut grant = |i: usize, limit: usize, idle: &mut usize| {
+            let g = match grants.iter().position(|g| g.0 == i) {
+                Some(g) => g,
+                None => {
+                    grants.push((i, rs[i].running, 0));
+                    grants.len() - 1
+                }
+            };
+            let g = &mut grants[g];
+            while *idle > 0 && g.1 < limit && g.2 < rs[i].ready {
+                (g.1, g.2, *idle) = (g.1 + 1, g.2 + 1, *idle - 1);
+            }
+        };
+        for &i in admitted.iter() {
+            if idle == 0 {
+                break;
+            }
+            grant(i, needed(&rs[i]).min(cap), &mut idle);
+        }
+        for &i in &ranked {
+            if idle == 0 {
+                break;
+            }
+            grant(i, cap, &mut idle);
+        }
+        let mut d = Decision::default();
+        let mut arrays = view.idle();
+        let mut taken: Vec<RequestId> = Vec::new();
+        let mut plan: Vec<(ArrayId, usize, bool)> = Vec::new();
+        for &(i, _, granted) in &grants {
+            for _ in 0..granted {
+                if let Some(a) = arrays.next() {
+                    plan.push((a, i, granted == 1));
+                    taken.push(rs[i].id);
+                }
+            }
+        }
+        for (a, i, single) in plan {
+            let room = |s: &GemmShape| {
+                view.fusion_geometry
+                    .is_some_and(|(r, c)| s.k < r && s.n < c)
+            };
+            let partner = rs[i]
+                .next_tile
+                .filter(|s| p.options.fusion && single && room(s))
+                .and_then(|s| {
+                    ranked.iter().map(|&j| &rs[j]).find(|q| {
+                        !taken.contains(&q.id)
+                            && q.ready > 0
+                            && q.next_tile.is_some_and(|t| view.fusible(s, t))
+                    })
+                });
+            match partner {
+                Some(q) => {
+                    taken.push(q.id);
+                    d.fuse.push((a, rs[i].id, q.id));
+                }
+                None => d.assign.push((a, rs[i].id)),
+            }
+        }
+        d
+    }
+
+    /// A request: (deadline, arrival, remaining in layer, ready, running, outlook, next tile).
+    type Raw = (u64, u64, u64, usize, usize, usize, Option<(usize, usize)>);
+
+    fn views<'a>(raw: &[Raw], outlooks: &'a [Outlook]) -> Vec<RequestView<'a>> {
+        raw.iter()
+            .enumerate()
+            .map(
+                |(i, &(deadline, arrival, ril, ready, running, after, tile))| RequestView {
+                    id: RequestId((i as u64 * 5) % 23),
+                    tenant: TenantId(0),
+                    priority: 1,
+                    weight: 1.0,
+                    arrival: Cycles(arrival),
+                    deadline: Cycles(deadline),
+                    isolated: Cycles(1),
+                    remaining: Cycles(ril + 3 * after as u64),
+                    ready,
+                    running,
+                    served: Cycles(0),
+                    after: &outlooks[after % outlooks.len()],
+                    remaining_in_layer: Cycles(ril),
+                    next_tile: tile.map(|(k, n)| GemmShape { m: 4, k, n }),
+                },
+            )
+            .collect()
+    }
+
+    fn outlook() -> impl Strategy<Value = Outlook> {
+        // Arbitrary tables, not only the non-increasing ones `outlook` builds.
+        (proptest::collection::vec(0u64..12, 0..5), 0usize..6).prop_map(|(t, widest)| Outlook {
+            by_arrays: t.into_iter().map(Cycles).collect(),
+            widest,
+        })
+    }
+
+    fn request() -> impl Strategy<Value = Raw> {
+        // Small ranges, so that laxities and slacks often tie.
+        (
+            0u64..50,
+            0u64..6,
+            0u64..20,
+            0usize..4,
+            0usize..3,
+            0usize..3,
+            proptest::option::of((1usize..9, 1usize..9)),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn decisions_equal_the_definition(
+            first in proptest::collection::vec(request(), 1..9),
+            second in proptest::collection::vec(request(), 1..9),
+            outlooks in proptest::collection::vec(outlook(), 1..4),
+            owners in proptest::collection::vec(proptest::option::of(0u64..3), 1..6),
+            now in 0u64..30,
+            options in (any::<bool>(), any::<bool>(), any::<bool>()),
+        ) {
+            let (admission, cooperation, fusion) = options;
+            let options = CdMsaOptions { admission, cooperation, fusion };
+            let owners: Vec<Option<RequestId>> = owners.iter().map(|o| o.map(RequestId)).collect();
+            // One policy decides twice, on different requests, so reused buffers are covered
+            // (the reference admits the same way: anew only when the request ids change).
+            let (mut policy, mut reference) = (CdMsa::new(options), CdMsa::new(options));
+            // The second view is the first's requests later on: the same deadlines and
+            // arrivals (fixed for a request), other progress.
+            let later: Vec<Raw> = first
+                .iter()
+                .zip(second.iter().cycle())
+                .map(|(a, b)| (a.0, a.1, b.2, b.3, b.4, b.5, b.6))
+                .collect();
+            for raw in [&first, &later] {
+                let rs = views(raw, &outlooks);
+                let view = View {
+                    now: Cycles(now),
+                    arrays: &owners,
+                    requests: &rs,
+                    fusion_geometry: Some((8, 8)),
+                };
+                let decided = policy.decide(&view);
+                reference.admit(&view);
+                prop_assert_eq!(decided, by_definition(&reference, &view));
+            }
+        }
+    }
 }

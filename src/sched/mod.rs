@@ -117,7 +117,11 @@ impl RequestView<'_> {
     pub fn estimate(&self, k: usize) -> Cycles {
         let k = k.max(1);
         let jobs = (self.ready + self.running).max(1);
-        let now = Cycles(self.remaining_in_layer.0.div_ceil(k.min(jobs) as u64));
+        let now = match k.min(jobs) as u64 {
+            // Often one array: no division.
+            1 => self.remaining_in_layer,
+            d => Cycles(self.remaining_in_layer.0.div_ceil(d)),
+        };
         now + self.after.estimate(k)
     }
 
