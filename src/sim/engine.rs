@@ -148,8 +148,10 @@ struct Engine<'t, 'c> {
     generation: u64,
     /// Record every job as a slice of the trace.
     slices: bool,
-    /// Reused buffers, so the steady-state loop does not allocate.
+    /// For each array, the request whose job it runs (the first of a fused pair), as the
+    /// policy sees it.
     owners: Vec<Option<RequestId>>,
+    /// Reused buffer, so the steady-state loop does not allocate.
     refresh: Vec<usize>,
     /// The decision lent to the policy at every decision point.
     decision: Decision,
@@ -387,7 +389,7 @@ impl<'t, 'c> Engine<'t, 'c> {
             dispatched: 0,
             generation: 0,
             slices: options.slices,
-            owners: Vec::with_capacity(cfg.arrays),
+            owners: vec![None; cfg.arrays],
             refresh: Vec::new(),
             decision: Decision::default(),
             standing: None,
@@ -590,6 +592,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         run.busy = false;
         // Field by field: the whole record is too large to copy at every completion.
         let (parts, fused, cut) = (run.parts, run.fused, run.cut);
+        self.owners[array] = None;
         self.busy -= 1;
         if fused {
             self.standing = None;
@@ -648,7 +651,8 @@ impl<'t, 'c> Engine<'t, 'c> {
             if self.ready_jobs(w) >= idle {
                 for array in 0..self.arrays.len() {
                     if !self.arrays[array].busy {
-                        self.dispatch(array, &[w]);
+                        let job = self.next_job(w).expect("a ready job for every idle array");
+                        self.dispatch(array, (w, &job), None);
                     }
                 }
                 return Ok(());
@@ -671,14 +675,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         if self.ready_views == 0 {
             return Ok(());
         }
-        self.owners.clear();
-        self.owners.extend(
-            self.arrays
-                .iter()
-                .map(|r| r.busy.then(|| RequestId(r.parts[0].request as u64))),
-        );
-        let mut decision = std::mem::take(&mut self.decision);
-        decision.clear();
+        self.decision.clear();
         let view = View {
             now: self.now,
             arrays: &self.owners,
@@ -686,13 +683,12 @@ impl<'t, 'c> Engine<'t, 'c> {
             fusion_geometry: (self.sim.cfg.dataflow == Dataflow::Ws)
                 .then_some((self.sim.cfg.rows, self.sim.cfg.cols)),
         };
-        policy.decide_into(&view, &mut decision);
+        let d = &mut self.decision;
+        policy.decide_into(&view, d);
         // A promise covers plain decisions only: nothing dropped, cut or fused.
-        let plain =
-            decision.drop.is_empty() && decision.preempt.is_empty() && decision.fuse.is_empty();
+        let plain = d.drop.is_empty() && d.preempt.is_empty() && d.fuse.is_empty();
         let standing = plain.then(|| policy.standing_order(&view)).flatten();
-        let applied = self.apply(&decision, policy.name());
-        self.decision = decision;
+        let applied = self.apply(policy);
         self.standing = standing.map(|r| r.0 as usize);
         applied
     }
@@ -764,66 +760,76 @@ impl<'t, 'c> Engine<'t, 'c> {
             .copied()
     }
 
-    fn apply(&mut self, d: &Decision, policy: &str) -> Result<()> {
-        for &r in &d.drop {
-            let i = r.0 as usize;
+    /// Carries out the decision in `self.decision`, which `policy` made.
+    fn apply(&mut self, policy: &dyn Policy) -> Result<()> {
+        // Entries are read by position: dispatching needs the engine mutably.
+        for k in 0..self.decision.drop.len() {
+            let i = self.decision.drop[k].0 as usize;
             if let Some(a) = self.active.get_mut(i).and_then(Option::as_mut) {
                 a.dropped = true;
                 self.out.records[i].start = a.start;
                 self.forget(i);
             }
         }
-        for &ArrayId(array) in &d.preempt {
+        for k in 0..self.decision.preempt.len() {
+            let ArrayId(array) = self.decision.preempt[k];
             if array >= self.arrays.len() {
                 return Err(Error::Invalid(format!(
-                    "scheduler '{policy}' preempted array {array} of {}",
+                    "scheduler '{}' preempted array {array} of {}",
+                    policy.name(),
                     self.arrays.len()
                 )));
             }
             self.cut(array);
         }
         let idle = |e: &Self, array: usize| array < e.arrays.len() && !e.arrays[array].busy;
-        for &(ArrayId(array), r) in &d.assign {
+        for k in 0..self.decision.assign.len() {
+            let (ArrayId(array), r) = self.decision.assign[k];
             let i = r.0 as usize;
-            if !idle(self, array) || self.next_job(i).is_none() {
-                return Err(Error::Invalid(format!(
-                    "scheduler '{policy}' assigned array {array} to request {i}, which cannot take it"
-                )));
+            match self.next_job(i) {
+                Some(job) if idle(self, array) => self.dispatch(array, (i, &job), None),
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "scheduler '{}' assigned array {array} to request {i}, which cannot take it",
+                        policy.name()
+                    )));
+                }
             }
-            self.dispatch(array, &[i]);
         }
-        for &(ArrayId(array), r1, r2) in &d.fuse {
+        for k in 0..self.decision.fuse.len() {
+            let (ArrayId(array), r1, r2) = self.decision.fuse[k];
             let (i, j) = (r1.0 as usize, r2.0 as usize);
-            let shapes = (
-                self.next_job(i).and_then(|x| x.shape),
-                self.next_job(j).and_then(|x| x.shape),
-            );
-            let fits = match shapes {
+            let fits = |a: &Job, b: &Job| match (a.shape, b.shape) {
                 (Some(a), Some(b)) => {
                     self.sim.cfg.dataflow == Dataflow::Ws
                         && fusible(self.sim.cfg.rows, self.sim.cfg.cols, a, b)
                 }
                 _ => false,
             };
-            if !idle(self, array) || i == j || !fits {
-                return Err(Error::Invalid(format!(
-                    "scheduler '{policy}' fused requests {i} and {j} on array {array}, whose next jobs do not fit together"
-                )));
+            match (self.next_job(i), self.next_job(j)) {
+                (Some(a), Some(b)) if idle(self, array) && i != j && fits(&a, &b) => {
+                    self.dispatch(array, (i, &a), Some((j, &b)));
+                }
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "scheduler '{}' fused requests {i} and {j} on array {array}, whose next jobs do not fit together",
+                        policy.name()
+                    )));
+                }
             }
-            self.dispatch(array, &[i, j]);
         }
         Ok(())
     }
 
-    /// Starts the next job of each request in `reqs` on `array` (two requests: fused).
-    fn dispatch(&mut self, array: usize, reqs: &[usize]) {
+    /// Starts `first`'s request's next job on `array`, fused with `second`'s when given; each
+    /// comes with that job ([`Engine::next_job`]).
+    fn dispatch(&mut self, array: usize, first: (usize, &Job), second: Option<(usize, &Job)>) {
         let sharing = 1 + self.busy;
         let bw = self.sim.cfg.dram_bytes_per_cycle;
-        let first = self.next_job(reqs[0]).expect("validated");
-        let second = reqs.get(1).map(|&j| self.next_job(j).expect("validated"));
+        let ((i, first), fused) = (first, second.is_some());
         let job = match second {
-            None => first,
-            Some(second) => {
+            None => *first,
+            Some((_, second)) => {
                 self.standing = None;
                 // One fold of the block-diagonal tile: the longer stream, the joint K and N.
                 let none = GemmShape { m: 0, k: 0, n: 0 };
@@ -842,13 +848,13 @@ impl<'t, 'c> Engine<'t, 'c> {
             }
         };
         let duration = job.duration(bw, sharing);
-        let fused = second.is_some();
-        let part = self.start_part(array, reqs[0], &first, duration, fused);
+        let part = self.start_part(array, i, first, duration, fused);
         self.arrays[array].parts[0] = part;
-        if let (Some(second), Some(&j)) = (second, reqs.get(1)) {
-            let part = self.start_part(array, j, &second, duration, fused);
+        if let Some((j, second)) = second {
+            let part = self.start_part(array, j, second, duration, fused);
             self.arrays[array].parts[1] = part;
         }
+        self.owners[array] = Some(RequestId(i as u64));
         self.generation += 1;
         self.busy += 1;
         let run = &mut self.arrays[array];
@@ -1034,6 +1040,44 @@ arrival = { kind = "poisson", rate_per_s = 1.0 }
             })
             .collect();
         (cfg, models, reqs)
+    }
+
+    /// A policy that makes one kind of impossible decision.
+    struct Rogue(u8);
+
+    impl Policy for Rogue {
+        fn name(&self) -> &'static str {
+            "rogue"
+        }
+
+        fn decide_into(&mut self, view: &View, out: &mut Decision) {
+            let r = view.requests[0].id;
+            match self.0 {
+                0 => out.assign.push((ArrayId(99), r)),
+                1 => out.fuse.push((ArrayId(0), r, r)),
+                _ => out.preempt.push(ArrayId(99)),
+            }
+        }
+    }
+
+    /// A decision the accelerator cannot carry out is an error naming the scheduler, the
+    /// array and the requests, not a panic or a silent skip.
+    #[test]
+    fn impossible_decisions_are_errors() {
+        let (cfg, models, reqs) = setup(2_000);
+        for (kind, what) in [
+            (0, "assigned array 99 to request 0"),
+            (1, "fused requests 0 and 0 on array 0"),
+            (2, "preempted array 99"),
+        ] {
+            let err = simulate(&cfg, &models, &reqs, &mut Rogue(kind), Mode::Timing)
+                .expect_err("impossible decision");
+            let msg = err.to_string();
+            assert!(
+                msg.contains("scheduler 'rogue'") && msg.contains(what),
+                "{msg}"
+            );
+        }
     }
 
     /// Cuts anywhere (between tied arrivals, inside busy periods, between idle ones) give the
