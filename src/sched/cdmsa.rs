@@ -364,17 +364,16 @@ impl Policy for CdMsa {
         // Every grant gets its arrays: together they take at most the idle arrays.
         let first = out.assign.len();
         let mut arrays = view.idle();
+        self.taken.clear();
         for g in &self.grants {
             for _ in 0..g.granted {
                 if let Some(a) = arrays.next() {
                     out.assign.push((a, g.id));
+                    self.taken.push(g.id);
                 }
             }
         }
         if self.options.fusion {
-            self.taken.clear();
-            self.taken
-                .extend(out.assign[first..].iter().map(|&(_, id)| id));
             fuse(
                 view,
                 first,
@@ -454,9 +453,9 @@ fn fuse<K: Ord + Copy>(
                 (0..total)
                     .map(|pos| &rs[rank(admitted, best_effort, pos)])
                     .find(|p| {
-                        !taken.contains(&p.id)
-                            && p.ready > 0
+                        p.ready > 0
                             && p.next_tile.is_some_and(|b| view.fusible(a, b))
+                            && !taken.contains(&p.id)
                     })
             });
             match partner {
@@ -628,23 +627,20 @@ mod tests {
             outlooks in proptest::collection::vec(outlook(), 1..4),
             owners in proptest::collection::vec(proptest::option::of(0u64..3), 1..6),
             now in 0u64..30,
+            changes in proptest::collection::vec((any::<usize>(), 0usize..6, 0u64..4), 6),
             options in (any::<bool>(), any::<bool>(), any::<bool>()),
         ) {
             let (admission, cooperation, fusion) = options;
             let options = CdMsaOptions { admission, cooperation, fusion };
             let owners: Vec<Option<RequestId>> = owners.iter().map(|o| o.map(RequestId)).collect();
-            // One policy decides twice, on different requests, so reused buffers are covered
-            // (the reference admits the same way: anew only when the request ids change).
+            // One policy decides again and again on the same requests as they progress: each
+            // time a little later, with one field of one request's progress changed (or all
+            // of them); deadlines and arrivals are fixed for a request. So reused buffers are
+            // covered. The reference admits the same way: anew only when the ids change.
             let (mut policy, mut reference) = (CdMsa::new(options), CdMsa::new(options));
-            // The second view is the first's requests later on: the same deadlines and
-            // arrivals (fixed for a request), other progress.
-            let later: Vec<Raw> = first
-                .iter()
-                .zip(second.iter().cycle())
-                .map(|(a, b)| (a.0, a.1, b.2, b.3, b.4, b.5, b.6))
-                .collect();
-            for raw in [&first, &later] {
-                let rs = views(raw, &outlooks);
+            let (mut raw, mut now, mut known) = (first, now, Vec::new());
+            for (pick, field, step) in changes {
+                let rs = views(&raw, &outlooks);
                 let view = View {
                     now: Cycles(now),
                     arrays: &owners,
@@ -652,8 +648,23 @@ mod tests {
                     fusion_geometry: Some((8, 8)),
                 };
                 let decided = policy.decide(&view);
-                reference.admit(&view);
+                let ids: Vec<RequestId> = rs.iter().map(|r| r.id).collect();
+                if ids != known {
+                    reference.admit(&view);
+                    known = ids;
+                }
                 prop_assert_eq!(decided, by_definition(&reference, &view));
+                let (c, b) = (pick % raw.len(), second[pick % second.len()]);
+                let r = &mut raw[c];
+                match field {
+                    0 => r.2 = b.2,
+                    1 => r.3 = b.3,
+                    2 => r.4 = b.4,
+                    3 => r.5 = b.5,
+                    4 => r.6 = b.6,
+                    _ => (r.2, r.3, r.4, r.5, r.6) = (b.2, b.3, b.4, b.5, b.6),
+                }
+                now += step;
             }
         }
     }
