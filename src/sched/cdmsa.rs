@@ -149,14 +149,12 @@ impl CdMsa {
         }
         self.known.clear();
         self.known.extend(view.requests.iter().map(|r| r.id));
-        let mut by_deadline = std::mem::take(&mut self.by_deadline);
-        by_deadline.clear();
-        by_deadline.extend(0..view.requests.len());
-        by_deadline.sort_unstable_by_key(|&i| {
+        self.by_deadline.clear();
+        self.by_deadline.extend(0..view.requests.len());
+        self.by_deadline.sort_unstable_by_key(|&i| {
             let r = &view.requests[i];
             (r.deadline, r.arrival, r.id)
         });
-        self.by_deadline = by_deadline;
         let by_deadline = &self.by_deadline;
         self.admitted.clear();
         self.admitted
