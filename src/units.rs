@@ -14,6 +14,8 @@ pub struct Cycles(pub u64);
 impl Cycles {
     /// Zero cycles.
     pub const ZERO: Cycles = Cycles(0);
+    /// The end of time.
+    pub const MAX: Cycles = Cycles(u64::MAX);
 
     /// The larger of two durations.
     pub fn max(self, other: Cycles) -> Cycles {
@@ -69,7 +71,9 @@ impl std::fmt::Display for Cycles {
 pub struct TenantId(pub u32);
 
 /// Identifies one request (one inference) within a simulation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct RequestId(pub u64);
 

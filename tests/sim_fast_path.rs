@@ -4,9 +4,9 @@
 //! simulating busy periods in parallel changes nothing at all.
 
 use cdmsa::config::AcceleratorConfig;
-use cdmsa::sched::{self, Decision, Policy, View};
+use cdmsa::sched::{self, Decision, Policy, Standing, View};
 use cdmsa::sim::{Mode, RequestSpec, SimOptions, TenantModel, simulate, simulate_with, tenants};
-use cdmsa::units::{Cycles, RequestId, TenantId};
+use cdmsa::units::{Cycles, TenantId};
 use cdmsa::workload::Workload;
 use std::cell::Cell;
 use std::path::Path;
@@ -168,10 +168,13 @@ impl Policy for Asked {
     fn preempts_within_jobs(&self) -> bool {
         self.inner.preempts_within_jobs()
     }
-    fn standing_order(&self, view: &View) -> Option<RequestId> {
+    fn standing_order(&mut self, view: &View, decision: &Decision) -> Option<Standing> {
         self.promises
-            .then(|| self.inner.standing_order(view))
+            .then(|| self.inner.standing_order(view, decision))
             .flatten()
+    }
+    fn confirm(&mut self, view: &View, idle: usize) -> bool {
+        self.inner.confirm(view, idle)
     }
     fn fork(&self) -> Option<Box<dyn Policy>> {
         let inner = self.inner.fork().filter(|_| self.forks)?;
@@ -237,7 +240,8 @@ fn standing_orders_change_nothing_but_the_questions_asked() {
             match *name {
                 // The promises stood in for most decisions.
                 "fcfs" | "edf" => assert!(fewer * 3 < every, "{at}: asked {fewer} of {every}"),
-                // CD-MSA promises while one request alone has ready jobs.
+                // CD-MSA promises while one request alone has ready jobs, and checks the
+                // orders that give every idle array to one request (or one fused pair).
                 "cd-msa" | "cd-msa-nofusion" | "cd-msa-noadmission" => {
                     assert!(fewer < every, "{at}: asked {fewer} of {every}")
                 }

@@ -1,6 +1,6 @@
 //! EDF: global earliest-deadline-first at tile-job granularity over all arrays.
 
-use super::{Decision, Policy, RequestView, View};
+use super::{Decision, Policy, RequestView, Standing, View};
 use crate::units::{Cycles, RequestId};
 
 /// EDF's order: deadline, then arrival, then request id (fixed for a request's lifetime).
@@ -24,12 +24,12 @@ impl Policy for Edf {
     /// Keys never change, and meanwhile only the chosen request's ready jobs run out: the
     /// earliest-deadline request with a ready job keeps taking every idle array it has a
     /// ready job for.
-    fn standing_order(&self, view: &View) -> Option<RequestId> {
+    fn standing_order(&mut self, view: &View, _decision: &Decision) -> Option<Standing> {
         view.requests
             .iter()
             .filter(|r| r.ready > 0)
             .min_by_key(|r| key(r))
-            .map(|r| r.id)
+            .map(|r| Standing::open(r.id))
     }
 
     /// Stateless.

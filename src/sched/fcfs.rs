@@ -1,7 +1,6 @@
 //! FCFS: one request at a time on every array, non-preemptive (today's accelerators).
 
-use super::{Decision, Policy, View};
-use crate::units::RequestId;
+use super::{Decision, Policy, Standing, View};
 
 /// First come, first served; the oldest request owns the whole accelerator until it finishes.
 #[derive(Debug, Clone, Copy, Default)]
@@ -18,8 +17,11 @@ impl Policy for Fcfs {
     }
 
     /// The oldest request takes every idle array it has a ready job for.
-    fn standing_order(&self, view: &View) -> Option<RequestId> {
-        view.requests.first().filter(|r| r.ready > 0).map(|r| r.id)
+    fn standing_order(&mut self, view: &View, _decision: &Decision) -> Option<Standing> {
+        view.requests
+            .first()
+            .filter(|r| r.ready > 0)
+            .map(|r| Standing::open(r.id))
     }
 
     /// Stateless.

@@ -130,9 +130,11 @@ impl RequestView<'_> {
         self.after.widest.max(self.ready + self.running).max(1)
     }
 
-    /// Laxity with `k` arrays: deadline − now − estimated time to finish (negative: late).
+    /// Laxity with `k` arrays: deadline − now − estimated time to finish (negative: late),
+    /// saturating at the ends of `i64`.
     pub fn laxity(&self, now: Cycles, k: usize) -> i64 {
-        self.deadline.0 as i64 - now.0 as i64 - self.estimate(k).0 as i64
+        let lax = i128::from(self.deadline.0) - i128::from(now.0) - i128::from(self.estimate(k).0);
+        i64::try_from(lax).unwrap_or(if lax > 0 { i64::MAX } else { i64::MIN })
     }
 }
 
@@ -163,6 +165,13 @@ impl View<'_> {
     /// Number of arrays.
     pub fn num_arrays(&self) -> usize {
         self.arrays.len()
+    }
+
+    /// Whether a tile job of shape `a` leaves rows and columns free for a partner (see
+    /// [`View::fusible`]).
+    pub fn has_room(&self, a: &GemmShape) -> bool {
+        self.fusion_geometry
+            .is_some_and(|(rows, cols)| a.k < rows && a.n < cols)
     }
 
     /// Whether tile jobs of shapes `a` and `b` fit block-diagonally on one array.
@@ -261,6 +270,48 @@ impl Decision {
     }
 }
 
+/// A policy's standing order (see [`Policy::standing_order`]): what the next decision points
+/// decide without the policy being asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// The request given every idle array.
+    pub request: RequestId,
+    /// The request whose next tile job joins the request's on the idle array, fused (the
+    /// order then covers decision points with one idle array).
+    pub partner: Option<RequestId>,
+    /// The order also ends when a job of any other request completes, and each use needs
+    /// [`Policy::confirm`].
+    pub checked: bool,
+}
+
+impl Standing {
+    /// An order that holds until the requests or their layers change.
+    pub fn open(request: RequestId) -> Standing {
+        Standing {
+            request,
+            partner: None,
+            checked: false,
+        }
+    }
+
+    /// An order that holds only while no other request's job completes and
+    /// [`Policy::confirm`] approves.
+    pub fn checked(request: RequestId) -> Standing {
+        Standing {
+            checked: true,
+            ..Standing::open(request)
+        }
+    }
+
+    /// A checked order that gives the idle array to `request` and `partner`, fused.
+    pub fn fused(request: RequestId, partner: RequestId) -> Standing {
+        Standing {
+            partner: Some(partner),
+            ..Standing::checked(request)
+        }
+    }
+}
+
 /// A scheduling policy.
 pub trait Policy: Send + std::any::Any {
     /// The name used on the command line and in reports.
@@ -283,19 +334,30 @@ pub trait Policy: Send + std::any::Any {
     fn preempts_within_jobs(&self) -> bool {
         false
     }
-    /// A standing order, asked right after a decision that dropped, cut and fused nothing:
-    /// `Some(r)` promises that every later decision point at which `r` has at least as many
-    /// ready jobs as there are idle arrays gives every idle array to `r` and decides nothing
-    /// else, for as long as
+    /// A standing order, asked right after `decision` on `view` when it dropped and cut
+    /// nothing: `Some(s)` promises that every later decision point at which `s.request` has
+    /// at least as many ready jobs as there are idle arrays gives every idle array to that
+    /// request and decides nothing else (with a partner: at which there is one idle array and
+    /// both requests have a ready job, runs their next tile jobs fused on it), for as long as
     ///
     /// * the active requests are the same and each is in the same layer,
-    /// * no job has been cut between K-tiles and no jobs run fused.
+    /// * no job has been cut between K-tiles,
+    /// * for an open order, no fused job has completed,
+    /// * for a checked order, only jobs of its request and partner have completed, and
+    ///   [`Policy::confirm`] approves the decision point.
     ///
-    /// Meanwhile the simulator dispatches `r`'s jobs without asking, so a policy whose state
-    /// changes at every decision (or whose choice depends on time or on progress within a
-    /// layer) must not promise. The default promises nothing.
-    fn standing_order(&self, _view: &View) -> Option<RequestId> {
+    /// Meanwhile the simulator dispatches those jobs without asking, so a policy whose state
+    /// changes at every decision must not promise, and one whose choice depends on time or on
+    /// the requests' progress within a layer must promise only checked orders.
+    /// The default promises nothing.
+    fn standing_order(&mut self, _view: &View, _decision: &Decision) -> Option<Standing> {
         None
+    }
+    /// Whether a [`Standing::checked`] order still holds at a decision point, on `view` with
+    /// `idle` arrays idle. Since the order only its request and partner have changed: the
+    /// other requests have neither dispatched nor completed a job. The default approves.
+    fn confirm(&mut self, _view: &View, _idle: usize) -> bool {
+        true
     }
     /// Called right after [`Policy::reset`]: a copy to simulate a later busy period with, on
     /// another thread, from an empty accelerator. `Some` only if this policy, once the

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::exec::{Fault, Interpreter, TileValues};
 use crate::kernel::GemmShape;
 use crate::sched::fusible;
-use crate::sched::{Decision, Policy, RequestView, View};
+use crate::sched::{Decision, Policy, RequestView, Standing, View};
 use crate::units::{ArrayId, Cycles, RequestId};
 use rayon::prelude::*;
 
@@ -155,9 +155,8 @@ struct Engine<'t, 'c> {
     refresh: Vec<usize>,
     /// The decision lent to the policy at every decision point.
     decision: Decision,
-    /// The policy's standing order ([`Policy::standing_order`]) while it holds: the request
-    /// that takes the single array freed at the next decision points.
-    standing: Option<usize>,
+    /// The policy's standing order ([`Policy::standing_order`]) while it holds.
+    standing: Option<Standing>,
     out: SimOutcome,
 }
 
@@ -594,7 +593,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         let (parts, fused, cut) = (run.parts, run.fused, run.cut);
         self.owners[array] = None;
         self.busy -= 1;
-        if fused {
+        if fused && self.standing.is_some_and(|s| !s.checked) {
             self.standing = None;
         }
         for &part in &parts[..1 + usize::from(fused)] {
@@ -605,6 +604,13 @@ impl<'t, 'c> Engine<'t, 'c> {
 
     fn complete_part(&mut self, run: Part, cut: Option<Job>) -> Result<()> {
         self.mark_stale(run.request);
+        let own = |s: Standing| {
+            let id = RequestId(run.request as u64);
+            s.request == id || s.partner == Some(id)
+        };
+        if self.standing.is_some_and(|s| s.checked && !own(s)) {
+            self.standing = None;
+        }
         let Some(a) = self.active[run.request].as_mut() else {
             return Ok(());
         };
@@ -646,13 +652,23 @@ impl<'t, 'c> Engine<'t, 'c> {
         }
         // While the policy's standing order holds and covers every idle array, it is the
         // decision (see `Policy::standing_order`): the policy is not asked.
-        if let Some(w) = self.standing {
-            let idle = self.arrays.len() - self.busy;
-            if self.ready_jobs(w) >= idle {
+        if let Some(s) = self.standing {
+            let (w, idle) = (s.request.0 as usize, self.arrays.len() - self.busy);
+            let p = s.partner.map(|p| p.0 as usize);
+            let ready = match p {
+                None => self.ready_jobs(w) >= idle,
+                Some(p) => idle == 1 && self.ready_jobs(w) > 0 && self.ready_jobs(p) > 0,
+            };
+            if ready && (!s.checked || self.confirm(policy, w, p, idle)) {
                 for array in 0..self.arrays.len() {
                     if !self.arrays[array].busy {
                         let job = self.next_job(w).expect("a ready job for every idle array");
-                        self.dispatch(array, (w, &job), None);
+                        match p.and_then(|p| Some((p, self.next_job(p)?))) {
+                            None => self.dispatch(array, (w, &job), None),
+                            Some((p, second)) => {
+                                self.dispatch(array, (w, &job), Some((p, &second)))
+                            }
+                        }
                     }
                 }
                 return Ok(());
@@ -662,35 +678,64 @@ impl<'t, 'c> Engine<'t, 'c> {
         for k in 0..self.refresh.len() {
             let i = self.refresh[k];
             self.is_stale[i] = false;
-            if let Some(&pos) = self.pos.get(i).filter(|&&p| p != usize::MAX) {
-                let a = self.active[i].as_ref().expect("active");
-                let v = &mut self.views[pos];
-                let was_ready = v.ready > 0;
-                refresh_view(v, a, &self.sim.tenants[a.tenant]);
-                self.ready_views =
-                    self.ready_views + usize::from(v.ready > 0) - usize::from(was_ready);
-            }
+            self.refresh_view(i);
         }
         self.refresh.clear();
         if self.ready_views == 0 {
             return Ok(());
         }
-        self.decision.clear();
-        let view = View {
+        let mut decision = std::mem::take(&mut self.decision);
+        decision.clear();
+        let view = self.view_now();
+        policy.decide_into(&view, &mut decision);
+        // A promise covers decisions that drop and cut nothing.
+        let plain = decision.drop.is_empty() && decision.preempt.is_empty();
+        let standing = plain
+            .then(|| policy.standing_order(&view, &decision))
+            .flatten();
+        self.decision = decision;
+        let applied = self.apply(policy);
+        self.standing = standing;
+        applied
+    }
+
+    /// Brings request `i`'s view up to date (nothing when it is not in the view).
+    fn refresh_view(&mut self, i: usize) {
+        if let Some(&pos) = self.pos.get(i).filter(|&&p| p != usize::MAX) {
+            let a = self.active[i].as_ref().expect("active");
+            let v = &mut self.views[pos];
+            let was_ready = v.ready > 0;
+            refresh_view(v, a, &self.sim.tenants[a.tenant]);
+            self.ready_views = self.ready_views + usize::from(v.ready > 0) - usize::from(was_ready);
+        }
+    }
+
+    /// Asks `policy` whether its checked standing order for request `w` (with partner `p`)
+    /// holds now, with `idle` arrays idle ([`Policy::confirm`]; only their views can be out
+    /// of date).
+    fn confirm(
+        &mut self,
+        policy: &mut dyn Policy,
+        w: usize,
+        p: Option<usize>,
+        idle: usize,
+    ) -> bool {
+        self.refresh_view(w);
+        if let Some(p) = p {
+            self.refresh_view(p);
+        }
+        policy.confirm(&self.view_now(), idle)
+    }
+
+    /// The policy's view of the accelerator now.
+    fn view_now(&self) -> View<'_> {
+        View {
             now: self.now,
             arrays: &self.owners,
             requests: &self.views,
             fusion_geometry: (self.sim.cfg.dataflow == Dataflow::Ws)
                 .then_some((self.sim.cfg.rows, self.sim.cfg.cols)),
-        };
-        let d = &mut self.decision;
-        policy.decide_into(&view, d);
-        // A promise covers plain decisions only: nothing dropped, cut or fused.
-        let plain = d.drop.is_empty() && d.preempt.is_empty() && d.fuse.is_empty();
-        let standing = plain.then(|| policy.standing_order(&view)).flatten();
-        let applied = self.apply(policy);
-        self.standing = standing.map(|r| r.0 as usize);
-        applied
+        }
     }
 
     /// Removes request `i` from the active order and the policy's view.
@@ -830,7 +875,6 @@ impl<'t, 'c> Engine<'t, 'c> {
         let job = match second {
             None => *first,
             Some((_, second)) => {
-                self.standing = None;
                 // One fold of the block-diagonal tile: the longer stream, the joint K and N.
                 let none = GemmShape { m: 0, k: 0, n: 0 };
                 let (a, b) = (first.shape.unwrap_or(none), second.shape.unwrap_or(none));

@@ -18,11 +18,13 @@
 //! Each mechanism can be switched off for ablation: without admission every request is
 //! admitted; without cooperation a request runs on at most one array at a time.
 
+mod standing;
+
 use super::admission::moore_hodgson;
 use super::demand::Demand;
-use super::{Decision, Policy, RequestView, View};
-use crate::kernel::GemmShape;
+use super::{Decision, Policy, RequestView, Standing, View};
 use crate::units::{Cycles, RequestId};
+use standing::Promise;
 use std::collections::HashSet;
 
 /// Which CD-MSA mechanisms are on.
@@ -67,6 +69,8 @@ pub struct CdMsa {
     /// Reused buffers: the grants of a decision and the requests it gave an array.
     grants: Vec<Grant>,
     taken: Vec<RequestId>,
+    /// What the last checked standing order holds to.
+    promise: Promise,
 }
 
 /// Indices ranked by unique keys, sorted only as far as they are read: a decision usually
@@ -183,19 +187,19 @@ impl CdMsa {
         }
         self.rejected.extend(rejected);
     }
+}
 
-    /// Fewest arrays with which `r` is estimated to meet its deadline (its parallelism if
-    /// none), when that is more than `held`; `None` when `held` arrays are enough (decided
-    /// from the estimates with at most `held` arrays, usually the first alone).
-    fn arrays_needed_beyond(r: &RequestView, view: &View, held: usize) -> Option<usize> {
-        let max = r.parallelism().min(view.num_arrays()).max(1);
-        let slack = r.deadline.0.saturating_sub(view.now.0);
-        let meets = |k: usize| r.estimate(k).0 <= slack;
-        if held >= max || (1..=held).any(meets) {
-            return None;
-        }
-        Some((held + 1..=max).find(|&k| meets(k)).unwrap_or(max))
+/// Fewest arrays with which `r` is estimated to meet its deadline at `now` (its parallelism,
+/// at most `arrays`, if none), when that is more than `held`; `None` when `held` arrays are
+/// enough (decided from the estimates with at most `held` arrays, usually the first alone).
+fn arrays_needed_beyond(r: &RequestView, now: Cycles, arrays: usize, held: usize) -> Option<usize> {
+    let max = r.parallelism().min(arrays).max(1);
+    let slack = r.deadline.0.saturating_sub(now.0);
+    let meets = |k: usize| r.estimate(k).0 <= slack;
+    if held >= max || (1..=held).any(meets) {
+        return None;
     }
+    Some((held + 1..=max).find(|&k| meets(k)).unwrap_or(max))
 }
 
 /// Whether `r`'s laxity with `k` arrays is positive, without dividing when the slack exceeds
@@ -275,16 +279,36 @@ impl Policy for CdMsa {
     /// With cooperation, a request that alone has ready jobs takes every idle array it has a
     /// job for: no other request can be granted one or join it fused, and its grant is
     /// capped only by the arrays. Only a layer change, an arrival or a finish gives another
-    /// request a ready job.
-    fn standing_order(&self, view: &View) -> Option<RequestId> {
+    /// request a ready job. When others have ready jobs too, a decision that gave every
+    /// array it granted to one request stands, checked, for as long as the others' laxities
+    /// and slacks allow (see [`standing`]).
+    fn standing_order(&mut self, view: &View, decision: &Decision) -> Option<Standing> {
         if !self.options.cooperation {
             return None;
         }
         let mut ready = view.requests.iter().filter(|r| r.ready > 0);
-        match (ready.next(), ready.next()) {
-            (Some(only), None) => Some(only.id),
+        if let (Some(only), None) = (ready.next(), ready.next()) {
+            return Some(Standing::open(only.id));
+        }
+        let [g] = self.grants[..] else {
+            return None;
+        };
+        match decision.fuse[..] {
+            [] => {
+                self.promise = Promise::new(g.index, None);
+                Some(Standing::checked(g.id))
+            }
+            [(_, r, p)] if r == g.id && decision.assign.is_empty() => {
+                let q = view.requests.iter().position(|q| q.id == p)?;
+                self.promise = Promise::new(g.index, Some(q));
+                Some(Standing::fused(g.id, p))
+            }
             _ => None,
         }
+    }
+
+    fn confirm(&mut self, view: &View, idle: usize) -> bool {
+        self.holds(view, idle)
     }
 
     /// Between busy periods only the rejections carry over, and they decide nothing: the
@@ -345,7 +369,7 @@ impl Policy for CdMsa {
             }
             let r = &rs[i];
             if r.ready > 0
-                && let Some(needed) = Self::arrays_needed_beyond(r, view, r.running)
+                && let Some(needed) = arrays_needed_beyond(r, view.now, n, r.running)
             {
                 plan.grant(r, pos, i, needed.min(cap));
             }
@@ -429,11 +453,6 @@ fn fuse<K: Ord + Copy>(
 ) {
     let rs = view.requests;
     let total = admitted.len() + best_effort.len();
-    // Only a tile that leaves rows and columns free can take a partner.
-    let room = |a: &GemmShape| {
-        view.fusion_geometry
-            .is_some_and(|(rows, cols)| a.k < rows && a.n < cols)
-    };
     // Entries of `out.assign` are kept in place or moved to `out.fuse`, in order.
     let mut kept = first;
     let mut entry = first;
@@ -447,7 +466,7 @@ fn fuse<K: Ord + Copy>(
             };
             entry += 1;
             let shape = rs[g.index].next_tile;
-            let partner = shape.filter(|a| single && room(a)).and_then(|a| {
+            let partner = shape.filter(|a| single && view.has_room(a)).and_then(|a| {
                 (0..total)
                     .map(|pos| &rs[rank(admitted, best_effort, pos)])
                     .find(|p| {
@@ -474,6 +493,7 @@ fn fuse<K: Ord + Copy>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::GemmShape;
     use crate::sched::Outlook;
     use crate::units::{ArrayId, TenantId};
     use proptest::prelude::*;
@@ -663,6 +683,86 @@ mod tests {
                     _ => (r.2, r.3, r.4, r.5, r.6) = (b.2, b.3, b.4, b.5, b.6),
                 }
                 now += step;
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10000))]
+
+        /// A checked standing order is kept: while only its request (and partner) progress
+        /// as the engine lets them, within their layer, every decision point the policy
+        /// confirms is decided as the order says.
+        #[test]
+        fn promises_are_kept(
+            raw in proptest::collection::vec(request(), 2..8),
+            outlooks in proptest::collection::vec(outlook(), 1..4),
+            n in 1usize..6,
+            idle in 1usize..3,
+            now in 0u64..30,
+            steps in proptest::collection::vec(
+                (
+                    (0u64..4, any::<bool>()),
+                    (0u64..4, 0usize..2, 0usize..4),
+                    proptest::option::of(proptest::option::of((1usize..9, 1usize..9))),
+                    1usize..3,
+                ),
+                1..12,
+            ),
+            options in (any::<bool>(), any::<bool>()),
+        ) {
+            let (admission, fusion) = options;
+            let options = CdMsaOptions { admission, cooperation: true, fusion };
+            // The first `idle` arrays idle, the rest busy.
+            let arrays = |idle: usize| -> Vec<Option<RequestId>> {
+                (0..n).map(|a| (a >= idle).then_some(RequestId(0))).collect()
+            };
+            let mut policy = CdMsa::new(options);
+            let rs = views(&raw, &outlooks);
+            let owners = arrays(idle);
+            let view = View { now: Cycles(now), arrays: &owners, requests: &rs, fusion_geometry: Some((12, 12)) };
+            let decided = policy.decide(&view);
+            let Some(order) = policy.standing_order(&view, &decided).filter(|s| s.checked) else {
+                return Ok(());
+            };
+            let position = |id: RequestId| rs.iter().position(|r| r.id == id).expect("active");
+            let r = position(order.request);
+            let p = order.partner.map(position);
+            let (mut raw, mut now) = (raw.clone(), now);
+            for ((step, partner), (done, served, running), tile, idle) in steps {
+                // One of the two progresses: fewer ready jobs, less work left in the layer.
+                let who = match p {
+                    Some(p) if partner => p,
+                    _ => r,
+                };
+                let w = &mut raw[who];
+                w.3 = w.3.saturating_sub(served);
+                w.2 = w.2.saturating_sub(done);
+                w.4 = running;
+                if let Some(tile) = tile {
+                    w.6 = tile;
+                }
+                now += step;
+                // r runs on some of the busy arrays.
+                let idle = idle.min(n);
+                raw[r].4 = raw[r].4.min(n - idle);
+                let owners = arrays(idle);
+                let rs = views(&raw, &outlooks);
+                let view = View { now: Cycles(now), arrays: &owners, requests: &rs, fusion_geometry: Some((12, 12)) };
+                // The engine uses the order only when its jobs are ready.
+                let usable = match p {
+                    None => rs[r].ready >= idle,
+                    Some(p) => idle == 1 && rs[r].ready > 0 && rs[p].ready > 0,
+                };
+                if !usable || !policy.confirm(&view, idle) {
+                    continue;
+                }
+                let mut want = Decision::default();
+                match p {
+                    None => want.assign.extend((0..idle).map(|a| (ArrayId(a), rs[r].id))),
+                    Some(p) => want.fuse.push((ArrayId(0), rs[r].id, rs[p].id)),
+                }
+                prop_assert_eq!(policy.clone().decide(&view), want);
             }
         }
     }

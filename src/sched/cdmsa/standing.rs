@@ -1,0 +1,246 @@
+//! CD-MSA's checked standing orders: when a decision gives every idle array to one request
+//! (alone, or with one partner fused), how long the same decision stands while only that
+//! request and its partner progress.
+//!
+//! Between the order and a later decision point only the request `r` and its partner `p`
+//! change (their jobs dispatch and complete); every other request's view is as it was, and
+//! only time moves. Every idle array goes to `r` when
+//!
+//! * `r` is the first request with a ready job in the priority order and no other admitted
+//!   request is short of its minimum (pass 2 gives `r` every array pass 1 left), or
+//! * `r` is admitted, takes every idle array for its own minimum, and no admitted request
+//!   ahead of it is short of its minimum (pass 1 ends with `r`).
+//!
+//! It goes fused with `p` when there is one idle array, `r`'s next tile leaves room, and
+//! `p`'s is the only other next tile that fits beside it; alone when no other fits.
+//!
+//! The unchanged requests' part in these conditions moves only with time, and
+//! monotonically: a request's laxity and slack only shrink, so it is promoted at a known
+//! time and falls short of its minimum at a known time. Those times bound the order; `r`'s
+//! and `p`'s part is checked at each use.
+
+use super::{CdMsa, arrays_needed_beyond, has_laxity};
+use crate::kernel::GemmShape;
+use crate::sched::{RequestView, View, fusible};
+use crate::units::{Cycles, RequestId};
+
+/// What a checked standing order holds to, worked out at its first use (most orders end
+/// before one).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Promise {
+    /// The request's position in the view.
+    index: usize,
+    /// Its partner's position, when its tiles run fused with the partner's.
+    partner: Option<usize>,
+    /// Whether the rest is worked out.
+    known: bool,
+    /// Arrays of the accelerator.
+    arrays: usize,
+    /// The request as the other requests are compared with it.
+    request: Rival,
+    /// Rows and columns of an array, when tiles may fuse.
+    fusion_geometry: Option<(usize, usize)>,
+    /// The next tiles of the unchanged requests with a ready job: a tile of the request's
+    /// that fits beside one of them would fuse with it.
+    others: Vec<GemmShape>,
+    /// The unchanged requests' part.
+    window: Window,
+}
+
+/// The request of a promise, as the others are ranked against it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Rival {
+    admitted: bool,
+    /// Its class, which must stay the same: zero laxity (admitted) or late (best-effort).
+    class: bool,
+    /// Its deadline order key.
+    key: (Cycles, Cycles, RequestId),
+    /// Its best-effort key when the promise was worked out (it only shrinks since).
+    late_key: (bool, Cycles, Cycles, RequestId),
+}
+
+/// The other requests' part in a promise: last times, `None` meaning not even now.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// Some request with a ready job is ahead of the promise's request.
+    ahead: bool,
+    /// Last time no request behind has been promoted ahead.
+    behind: Option<Cycles>,
+    /// Last time no admitted request is short of its minimum.
+    content: Option<Cycles>,
+    /// Last time no admitted request ahead is short of its minimum.
+    content_ahead: Option<Cycles>,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window {
+            ahead: false,
+            behind: Some(Cycles::MAX),
+            content: Some(Cycles::MAX),
+            content_ahead: Some(Cycles::MAX),
+        }
+    }
+}
+
+/// The earlier of two last times, `None` (never) winning.
+fn earliest(a: Option<Cycles>, b: Option<Cycles>) -> Option<Cycles> {
+    Some(a?.min(b?))
+}
+
+/// Request `r`'s class at `now` on `arrays` arrays: zero laxity when admitted (promoted
+/// ahead of the others), late when best-effort (ranked after the others).
+fn class(r: &RequestView, now: Cycles, arrays: usize, admitted: bool) -> bool {
+    let k = r.parallelism().min(arrays);
+    match admitted {
+        true => !has_laxity(r, now, k),
+        false => r.laxity(now, k) < 0,
+    }
+}
+
+/// Last time `w` has laxity left (its laxity shrinks by one a cycle while it waits); `None`
+/// when it has none.
+fn last_lax(w: &RequestView, arrays: usize) -> Option<Cycles> {
+    let estimate = w.estimate(w.parallelism().min(arrays));
+    w.deadline
+        .0
+        .checked_sub(estimate.0)?
+        .checked_sub(1)
+        .map(Cycles)
+}
+
+/// Last time the arrays `w` holds meet its deadline by the estimate, so that it asks for no
+/// more in pass 1 (`Cycles::MAX`: always; `None`: not now).
+fn last_content(w: &RequestView, arrays: usize) -> Option<Cycles> {
+    let max = w.parallelism().min(arrays).max(1);
+    if w.running >= max {
+        return Some(Cycles::MAX);
+    }
+    let best = (1..=w.running).map(|k| w.estimate(k)).min()?;
+    match best.0 {
+        0 => Some(Cycles::MAX),
+        e => w.deadline.0.checked_sub(e).map(Cycles),
+    }
+}
+
+impl Window {
+    /// Adds request `w` (with a ready job; `admitted` or best-effort) at `now`.
+    fn add(&mut self, w: &RequestView, admitted: bool, r: &Rival, now: Cycles, arrays: usize) {
+        if !admitted {
+            // Behind an admitted r; behind a best-effort r unless ahead now (its key only
+            // grows while r's only shrinks).
+            let late = w.laxity(now, w.parallelism().min(arrays)) < 0;
+            self.ahead |= !r.admitted && (late, w.remaining, w.deadline, w.id) < r.late_key;
+            return;
+        }
+        let until = last_content(w, arrays);
+        self.content = earliest(self.content, until);
+        if !r.admitted {
+            self.ahead = true;
+            return;
+        }
+        let promoted = !has_laxity(w, now, w.parallelism().min(arrays));
+        let earlier = (w.deadline, w.arrival, w.id) < r.key;
+        // Promoted requests go first, then the others, each group in deadline order.
+        let (ahead_now, ahead_once_promoted) = match r.class {
+            true => (promoted && earlier, !promoted && earlier),
+            false => (promoted || earlier, !promoted && !earlier),
+        };
+        if ahead_now {
+            self.ahead = true;
+            self.content_ahead = earliest(self.content_ahead, until);
+        } else if ahead_once_promoted {
+            self.behind = earliest(self.behind, last_lax(w, arrays));
+        }
+    }
+
+    /// Whether every idle array goes to the request at `now`, by `needs_all`: whether its
+    /// own minimum takes them all.
+    fn stands(&self, r: &Rival, now: Cycles, needs_all: impl FnOnce() -> bool) -> bool {
+        let within = |t: Option<Cycles>| t.is_some_and(|t| now <= t);
+        (!self.ahead && within(earliest(self.behind, self.content)))
+            || (r.admitted && within(earliest(self.behind, self.content_ahead)) && needs_all())
+    }
+}
+
+impl Promise {
+    /// A promise for the request at view position `index`, fused with the one at `partner`
+    /// when given, to be worked out at its first use.
+    pub(super) fn new(index: usize, partner: Option<usize>) -> Promise {
+        Promise {
+            index,
+            partner,
+            ..Promise::default()
+        }
+    }
+}
+
+impl CdMsa {
+    /// Works out the promise on `view`: since the decision it stands for, only its request
+    /// and partner have changed.
+    fn work_out(&mut self, view: &View) {
+        let (now, n, rs) = (view.now, view.num_arrays(), view.requests);
+        let p = &mut self.promise;
+        let r = &rs[p.index];
+        let admitted = self.admitted[p.index];
+        let class_r = class(r, now, n, admitted);
+        p.request = Rival {
+            admitted,
+            class: class_r,
+            key: (r.deadline, r.arrival, r.id),
+            late_key: (class_r, r.remaining, r.deadline, r.id),
+        };
+        p.arrays = n;
+        p.fusion_geometry = view.fusion_geometry.filter(|_| self.options.fusion);
+        p.others.clear();
+        p.window = Window::default();
+        for (i, w) in rs.iter().enumerate() {
+            if i != p.index && Some(i) != p.partner && w.ready > 0 {
+                p.others.extend(w.next_tile);
+                p.window.add(w, self.admitted[i], &p.request, now, n);
+            }
+        }
+        p.known = true;
+    }
+
+    /// Whether the promise stands on `view` with `idle` arrays idle.
+    pub(super) fn holds(&mut self, view: &View, idle: usize) -> bool {
+        if !self.promise.known {
+            self.work_out(view);
+        }
+        let (p, now, rs) = (&self.promise, view.now, view.requests);
+        let r = &rs[p.index];
+        if class(r, now, p.arrays, p.request.admitted) != p.request.class {
+            return false;
+        }
+        let fits = |a: GemmShape, b: GemmShape| {
+            p.fusion_geometry
+                .is_some_and(|(rows, cols)| a.k < rows && a.n < cols && fusible(rows, cols, a, b))
+        };
+        let lone = |a: Option<GemmShape>| {
+            idle > 1 || a.is_none_or(|a| p.others.iter().all(|&b| !fits(a, b)))
+        };
+        let mut window = p.window;
+        match p.partner {
+            None if !lone(r.next_tile) => return false,
+            None => {}
+            Some(qi) => {
+                // The partner changes too: its part is taken as it is now.
+                let q = &rs[qi];
+                let pair = r.next_tile.zip(q.next_tile);
+                if idle != 1 || q.ready == 0 || !pair.is_some_and(|(a, b)| fits(a, b)) {
+                    return false;
+                }
+                if !lone(r.next_tile) {
+                    return false;
+                }
+                window.add(q, self.admitted[qi], &p.request, now, p.arrays);
+            }
+        }
+        // Pass 1 gives r every idle array for its own minimum (cooperation caps it at every
+        // array).
+        window.stands(&p.request, now, || {
+            arrays_needed_beyond(r, now, p.arrays, r.running).is_some_and(|m| m >= r.running + idle)
+        })
+    }
+}
