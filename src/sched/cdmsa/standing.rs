@@ -220,22 +220,18 @@ impl CdMsa {
         let lone = |a: Option<GemmShape>| {
             idle > 1 || a.is_none_or(|a| p.others.iter().all(|&b| !fits(a, b)))
         };
+        if !lone(r.next_tile) {
+            return false;
+        }
         let mut window = p.window;
-        match p.partner {
-            None if !lone(r.next_tile) => return false,
-            None => {}
-            Some(qi) => {
-                // The partner changes too: its part is taken as it is now.
-                let q = &rs[qi];
-                let pair = r.next_tile.zip(q.next_tile);
-                if idle != 1 || q.ready == 0 || !pair.is_some_and(|(a, b)| fits(a, b)) {
-                    return false;
-                }
-                if !lone(r.next_tile) {
-                    return false;
-                }
-                window.add(q, self.admitted[qi], &p.request, now, p.arrays);
+        if let Some(qi) = p.partner {
+            // The partner changes too: its part is taken as it is now.
+            let q = &rs[qi];
+            let pair = r.next_tile.zip(q.next_tile);
+            if idle != 1 || q.ready == 0 || !pair.is_some_and(|(a, b)| fits(a, b)) {
+                return false;
             }
+            window.add(q, self.admitted[qi], &p.request, now, p.arrays);
         }
         // Pass 1 gives r every idle array for its own minimum (cooperation caps it at every
         // array).
