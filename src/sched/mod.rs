@@ -171,7 +171,7 @@ impl View<'_> {
     /// [`View::fusible`]).
     pub fn has_room(&self, a: &GemmShape) -> bool {
         self.fusion_geometry
-            .is_some_and(|(rows, cols)| a.k < rows && a.n < cols)
+            .is_some_and(|(rows, cols)| has_room(rows, cols, a))
     }
 
     /// Whether tile jobs of shapes `a` and `b` fit block-diagonally on one array.
@@ -179,6 +179,12 @@ impl View<'_> {
         self.fusion_geometry
             .is_some_and(|(rows, cols)| fusible(rows, cols, a, b))
     }
+}
+
+/// Whether a tile job of shape `a` leaves rows and columns of a `rows × cols` array free for
+/// a partner.
+pub fn has_room(rows: usize, cols: usize, a: &GemmShape) -> bool {
+    a.k < rows && a.n < cols
 }
 
 /// Two tile jobs fit block-diagonally on a `rows × cols` weight-stationary array when each is

@@ -663,10 +663,11 @@ impl<'t, 'c> Engine<'t, 'c> {
                 for array in 0..self.arrays.len() {
                     if !self.arrays[array].busy {
                         let job = self.next_job(w).expect("a ready job for every idle array");
-                        match p.and_then(|p| Some((p, self.next_job(p)?))) {
+                        match p {
                             None => self.dispatch(array, (w, &job), None),
-                            Some((p, second)) => {
-                                self.dispatch(array, (w, &job), Some((p, &second)))
+                            Some(p) => {
+                                let second = self.next_job(p).expect("a ready partner job");
+                                self.dispatch(array, (w, &job), Some((p, &second)));
                             }
                         }
                     }

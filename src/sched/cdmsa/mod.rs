@@ -728,7 +728,7 @@ mod tests {
             let position = |id: RequestId| rs.iter().position(|r| r.id == id).expect("active");
             let r = position(order.request);
             let p = order.partner.map(position);
-            let (mut raw, mut now) = (raw.clone(), now);
+            let (mut raw, mut now) = (raw, now);
             for ((step, partner), (done, served, running), tile, idle) in steps {
                 // One of the two progresses: fewer ready jobs, less work left in the layer.
                 let who = match p {

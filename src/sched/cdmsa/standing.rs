@@ -21,7 +21,7 @@
 
 use super::{CdMsa, arrays_needed_beyond, has_laxity};
 use crate::kernel::GemmShape;
-use crate::sched::{RequestView, View, fusible};
+use crate::sched::{RequestView, View, fusible, has_room};
 use crate::units::{Cycles, RequestId};
 
 /// What a checked standing order holds to, worked out at its first use (most orders end
@@ -215,7 +215,7 @@ impl CdMsa {
         }
         let fits = |a: GemmShape, b: GemmShape| {
             p.fusion_geometry
-                .is_some_and(|(rows, cols)| a.k < rows && a.n < cols && fusible(rows, cols, a, b))
+                .is_some_and(|(rows, cols)| has_room(rows, cols, &a) && fusible(rows, cols, a, b))
         };
         let lone = |a: Option<GemmShape>| {
             idle > 1 || a.is_none_or(|a| p.others.iter().all(|&b| !fits(a, b)))
