@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::exec::{Fault, Interpreter, TileValues};
 use crate::kernel::GemmShape;
 use crate::sched::fusible;
-use crate::sched::{Decision, Policy, RequestView, Standing, View};
+use crate::sched::{Decision, Outlook, Policy, RequestView, Standing, View};
 use crate::units::{ArrayId, Cycles, RequestId};
 use rayon::prelude::*;
 
@@ -28,6 +28,9 @@ struct Active<'t> {
     deadline: Cycles,
     start: Option<Cycles>,
     layer: usize,
+    /// The current layer's jobs and the outlook after it (cached from the tenant).
+    jobs: &'t [Job],
+    after: &'t Outlook,
     next_job: usize,
     running: usize,
     remaining: Cycles,
@@ -44,16 +47,28 @@ struct Active<'t> {
 
 /// Sets the fields of request `a`'s view that change while it runs (the others are fixed at
 /// its arrival); the view is then what [`Engine::view`] would build anew.
-fn refresh_view<'t>(v: &mut RequestView<'t>, a: &Active, t: &'t TenantModel) {
-    let layer = &t.layers[a.layer];
+fn refresh_view<'t>(v: &mut RequestView<'t>, a: &Active<'t>) {
     v.remaining = a.remaining;
-    v.ready = layer.jobs.len() - a.next_job + a.resume.len();
+    v.ready = a.ready();
     v.running = a.running;
     v.served = a.served;
-    v.after = &t.outlook[a.layer];
+    v.after = a.after;
     v.remaining_in_layer = a.remaining_in_layer;
-    v.next_tile = layer.jobs.get(a.next_job).and_then(|j| j.shape);
+    v.next_tile = a.jobs.get(a.next_job).and_then(|j| j.shape);
 }
+
+impl Active<'_> {
+    /// Jobs ready to dispatch: cut jobs waiting to resume and the layer's undispatched ones.
+    fn ready(&self) -> usize {
+        self.jobs.len() - self.next_job + self.resume.len()
+    }
+}
+
+/// The outlook of a tenant without layers.
+static NO_OUTLOOK: Outlook = Outlook {
+    by_arrays: Vec::new(),
+    widest: 0,
+};
 
 /// The rest of a tile job cut between K-tiles: its remaining folds, plus restoring the saved
 /// partial sums.
@@ -67,7 +82,6 @@ struct Resume {
 #[derive(Debug, Clone, Copy, Default)]
 struct Part {
     request: usize,
-    layer: usize,
     job: usize,
     fault: Option<Fault>,
     /// Its slice in the trace, when recorded.
@@ -99,7 +113,6 @@ impl Running {
         busy: false,
         parts: [Part {
             request: 0,
-            layer: 0,
             job: 0,
             fault: None,
             slice: None,
@@ -477,6 +490,8 @@ impl<'t, 'c> Engine<'t, 'c> {
             deadline: spec.deadline,
             start: None,
             layer: 0,
+            jobs: tenant.layers.first().map_or(&[], |l| &l.jobs),
+            after: tenant.outlook.first().unwrap_or(&NO_OUTLOOK),
             next_job: 0,
             running: 0,
             remaining: tenant.work(),
@@ -507,6 +522,8 @@ impl<'t, 'c> Engine<'t, 'c> {
                 return self.finish(i);
             }
             let layer = &tenant.layers[a.layer];
+            a.jobs = &layer.jobs;
+            a.after = &tenant.outlook[a.layer];
             a.next_job = 0;
             a.remaining_in_layer = tenant.profile[a.layer].cost;
             if let Some(it) = a.interp.as_mut() {
@@ -632,12 +649,12 @@ impl<'t, 'c> Engine<'t, 'c> {
             });
             return Ok(());
         }
-        let tenant = &self.sim.tenants[a.tenant];
-        let layer = &tenant.layers[run.layer];
-        if let (Some(_), Some(tile)) = (a.interp.as_ref(), layer.jobs[run.job].tile) {
+        if a.interp.is_some()
+            && let Some(tile) = a.jobs[run.job].tile
+        {
             a.finished.push((tile, run.fault));
         }
-        if a.next_job == layer.jobs.len() && a.running == 0 && a.resume.is_empty() {
+        if a.next_job == a.jobs.len() && a.running == 0 && a.resume.is_empty() {
             self.leave_layer(run.request)?;
             self.enter_layer(run.request)?;
         }
@@ -706,7 +723,7 @@ impl<'t, 'c> Engine<'t, 'c> {
             let a = self.active[i].as_ref().expect("active");
             let v = &mut self.views[pos];
             let was_ready = v.ready > 0;
-            refresh_view(v, a, &self.sim.tenants[a.tenant]);
+            refresh_view(v, a);
             self.ready_views = self.ready_views + usize::from(v.ready > 0) - usize::from(was_ready);
         }
     }
@@ -775,23 +792,20 @@ impl<'t, 'c> Engine<'t, 'c> {
             ready: 0,
             running: 0,
             served: Cycles::ZERO,
-            after: &t.outlook[a.layer],
+            after: a.after,
             remaining_in_layer: Cycles::ZERO,
             next_tile: None,
         };
-        refresh_view(&mut v, a, t);
+        refresh_view(&mut v, a);
         v
     }
 
     /// How many jobs request `i` has ready.
     fn ready_jobs(&self, i: usize) -> usize {
-        match self.active[i].as_ref().filter(|a| !a.dropped) {
-            Some(a) => {
-                let jobs = self.sim.tenants[a.tenant].layers[a.layer].jobs.len();
-                jobs - a.next_job + a.resume.len()
-            }
-            None => 0,
-        }
+        self.active[i]
+            .as_ref()
+            .filter(|a| !a.dropped)
+            .map_or(0, Active::ready)
     }
 
     /// The next ready job of request `i`.
@@ -800,10 +814,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         if let Some(r) = a.resume.first() {
             return Some(r.rest);
         }
-        self.sim.tenants[a.tenant].layers[a.layer]
-            .jobs
-            .get(a.next_job)
-            .copied()
+        a.jobs.get(a.next_job).copied()
     }
 
     /// Carries out the decision in `self.decision`, which `policy` made.
@@ -972,7 +983,6 @@ impl<'t, 'c> Engine<'t, 'c> {
         }
         Part {
             request: i,
-            layer: a.layer,
             job,
             fault,
             slice,
@@ -1035,9 +1045,9 @@ impl<'t, 'c> Engine<'t, 'c> {
     fn count_preemption(&mut self, array: usize, next: usize) {
         if let Some(prev) = self.last_owner[array]
             && prev != next
-            && self.active[prev].as_ref().is_some_and(|p| {
-                !p.dropped && p.next_job < self.sim.tenants[p.tenant].layers[p.layer].jobs.len()
-            })
+            && self.active[prev]
+                .as_ref()
+                .is_some_and(|p| !p.dropped && p.next_job < p.jobs.len())
         {
             let t = self.active[prev].as_ref().expect("checked").tenant;
             self.out.counters[t].preemptions += 1;

@@ -2,28 +2,23 @@
 //!
 //! The engine's queue holds few events at a time (arrivals stream from a sorted list beside
 //! it, so only the pending completions are queued: at most one live completion per array,
-//! plus the stale ones a cut job leaves behind). For so few entries an unsorted list with the
-//! position of its minimum kept up to date beats a binary heap: a push is one comparison, a
-//! pop one scan of a handful of entries, and nothing moves but the popped entry.
+//! plus the stale ones a cut job leaves behind). For so few entries a list kept sorted
+//! latest first beats a binary heap: a pop takes the last entry, and a push, usually of the
+//! latest completion, finds its place after a comparison or two.
 
 use crate::units::Cycles;
 
 /// Min-queue of `(time, event)` with insertion order breaking ties.
 #[derive(Debug)]
 pub struct EventQueue<E> {
-    /// `(time, insertion number, event)`, in no particular order.
-    entries: Vec<(Cycles, u64, E)>,
-    /// Position of the least `(time, insertion number)` in `entries` (meaningless when empty).
-    first: usize,
-    seq: u64,
+    /// `(time, event)`, latest first; among equal times the latest inserted first.
+    entries: Vec<(Cycles, E)>,
 }
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
             entries: Vec::new(),
-            first: 0,
-            seq: 0,
         }
     }
 }
@@ -31,33 +26,24 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     /// Schedules `event` at `at`.
     pub fn push(&mut self, at: Cycles, event: E) {
-        // A later insertion never comes before an equal time, so only a strictly earlier
-        // time takes the lead.
-        if self.entries.get(self.first).is_none_or(|e| at < e.0) {
-            self.first = self.entries.len();
-        }
-        self.entries.push((at, self.seq, event));
-        self.seq += 1;
+        // Before every entry of an equal or earlier time: it pops after those inserted
+        // before it.
+        let pos = self
+            .entries
+            .iter()
+            .position(|e| e.0 <= at)
+            .unwrap_or(self.entries.len());
+        self.entries.insert(pos, (at, event));
     }
 
     /// The time of the next event.
     pub fn peek_time(&self) -> Option<Cycles> {
-        self.entries.get(self.first).map(|e| e.0)
+        self.entries.last().map(|e| e.0)
     }
 
     /// Removes the next event.
     pub fn pop(&mut self) -> Option<(Cycles, E)> {
-        if self.entries.is_empty() {
-            return None;
-        }
-        let (at, _, event) = self.entries.swap_remove(self.first);
-        self.first = self
-            .entries
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, e)| (e.0, e.1))
-            .map_or(0, |(i, _)| i);
-        Some((at, event))
+        self.entries.pop()
     }
 }
 
