@@ -70,6 +70,22 @@ static NO_OUTLOOK: Outlook = Outlook {
     widest: 0,
 };
 
+/// The policy's view of an accelerator `cfg` at `now`, from the engine's records of it (taken
+/// field by field, so that the engine can lend its decision beside it).
+fn view_of<'a>(
+    now: Cycles,
+    owners: &'a [Option<RequestId>],
+    requests: &'a [RequestView<'a>],
+    cfg: &AcceleratorConfig,
+) -> View<'a> {
+    View {
+        now,
+        arrays: owners,
+        requests,
+        fusion_geometry: (cfg.dataflow == Dataflow::Ws).then_some((cfg.rows, cfg.cols)),
+    }
+}
+
 /// The rest of a tile job cut between K-tiles: its remaining folds, plus restoring the saved
 /// partial sums.
 struct Resume {
@@ -443,14 +459,14 @@ impl<'t, 'c> Engine<'t, 'c> {
                 return Ok(());
             }
             self.now = t;
-            let mut arrived = false;
+            let arrived = arrival_at == Some(t);
             while let Some(&i) = self.sim.arrivals[self.next_arrival..end].first()
+                && arrived
                 && self.sim.requests[i].arrival == t
             {
                 self.next_arrival += 1;
                 self.out.events += 1;
                 self.arrive(i)?;
-                arrived = true;
             }
             while self.queue.peek_time() == Some(t) {
                 let (_, Event::Done(a, g)) = self.queue.pop().expect("peeked");
@@ -607,19 +623,21 @@ impl<'t, 'c> Engine<'t, 'c> {
         debug_assert!(run.busy, "a job was running");
         run.busy = false;
         // Field by field: the whole record is too large to copy at every completion.
-        let (parts, fused, cut) = (run.parts, run.fused, run.cut);
+        let (first, fused) = (run.parts[0], run.fused);
         self.owners[array] = None;
         self.busy -= 1;
         if fused && self.standing.is_some_and(|s| !s.checked) {
             self.standing = None;
         }
-        for &part in &parts[..1 + usize::from(fused)] {
-            self.complete_part(part, cut)?;
+        self.complete_part(first, array)?;
+        if fused {
+            self.complete_part(self.arrays[array].parts[1], array)?;
         }
         Ok(())
     }
 
-    fn complete_part(&mut self, run: Part, cut: Option<Job>) -> Result<()> {
+    /// Completes `run`, a part of the job on `array` (or, when the job was cut, saves the rest).
+    fn complete_part(&mut self, run: Part, array: usize) -> Result<()> {
         self.mark_stale(run.request);
         let own = |s: Standing| {
             let id = RequestId(run.request as u64);
@@ -635,7 +653,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         if a.dropped {
             return Ok(());
         }
-        if let Some(rest) = cut {
+        if let Some(rest) = self.arrays[array].cut {
             // Cut between K-tiles: the rest waits (first in line) with its values.
             self.standing = None;
             let nominal = rest.nominal(self.sim.cfg.dram_bytes_per_cycle);
@@ -702,16 +720,14 @@ impl<'t, 'c> Engine<'t, 'c> {
         if self.ready_views == 0 {
             return Ok(());
         }
-        let mut decision = std::mem::take(&mut self.decision);
-        decision.clear();
-        let view = self.view_now();
-        policy.decide_into(&view, &mut decision);
+        self.decision.clear();
+        let view = view_of(self.now, &self.owners, &self.views, self.sim.cfg);
+        policy.decide_into(&view, &mut self.decision);
         // A promise covers decisions that drop and cut nothing.
-        let plain = decision.drop.is_empty() && decision.preempt.is_empty();
+        let plain = self.decision.drop.is_empty() && self.decision.preempt.is_empty();
         let standing = plain
-            .then(|| policy.standing_order(&view, &decision))
+            .then(|| policy.standing_order(&view, &self.decision))
             .flatten();
-        self.decision = decision;
         let applied = self.apply(policy);
         self.standing = standing;
         applied
@@ -742,18 +758,10 @@ impl<'t, 'c> Engine<'t, 'c> {
         if let Some(p) = p {
             self.refresh_view(p);
         }
-        policy.confirm(&self.view_now(), idle)
-    }
-
-    /// The policy's view of the accelerator now.
-    fn view_now(&self) -> View<'_> {
-        View {
-            now: self.now,
-            arrays: &self.owners,
-            requests: &self.views,
-            fusion_geometry: (self.sim.cfg.dataflow == Dataflow::Ws)
-                .then_some((self.sim.cfg.rows, self.sim.cfg.cols)),
-        }
+        policy.confirm(
+            &view_of(self.now, &self.owners, &self.views, self.sim.cfg),
+            idle,
+        )
     }
 
     /// Removes request `i` from the active order and the policy's view.
@@ -927,6 +935,7 @@ impl<'t, 'c> Engine<'t, 'c> {
 
     /// Starts request `i`'s next job, `own`, on `array` for `duration` (alone or fused):
     /// advances the request and counts the service.
+    #[inline(always)]
     fn start_part(
         &mut self,
         array: usize,

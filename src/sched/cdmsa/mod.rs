@@ -60,10 +60,9 @@ pub struct CdMsa {
     /// The requests of the last admission by (deadline, arrival, id): positions in the view.
     by_deadline: Vec<usize>,
     /// Reused buffers: the admitted requests ranked (zero-laxity ones first, each group in
-    /// deadline order), the ranks of those with laxity left before promotion, scratch space,
-    /// and the best-effort requests ranked.
+    /// deadline order), those with laxity left while they are set aside, and the
+    /// best-effort requests ranked.
     admitted_order: Vec<usize>,
-    lax: Vec<usize>,
     set_aside: Vec<usize>,
     best_effort_order: Ranking<(bool, Cycles, Cycles, RequestId)>,
     /// Reused buffers: the grants of a decision and the requests it gave an array.
@@ -334,17 +333,18 @@ impl Policy for CdMsa {
         );
         admitted.clear();
         best_effort.clear();
-        self.lax.clear();
+        self.set_aside.clear();
         for &i in &self.by_deadline {
             let r = &rs[i];
             let k = r.parallelism().min(n);
             if self.admitted[i] {
                 // Zero-laxity promotion, then deadline order: the admitted requests go in
-                // deadline order, those with laxity left set aside once one has none.
+                // deadline order, those with laxity left set aside after the others.
                 if has_laxity(r, view.now, k) {
-                    self.lax.push(admitted.len());
+                    self.set_aside.push(i);
+                } else {
+                    admitted.push(i);
                 }
-                admitted.push(i);
             } else {
                 // Best-effort: those that can still make their deadline first, shortest
                 // first (most deadlines met per cycle); hopeless ones last.
@@ -352,9 +352,7 @@ impl Policy for CdMsa {
                 best_effort.push((late, r.remaining, r.deadline, r.id), i);
             }
         }
-        if self.lax.len() < admitted.len() {
-            promote(&mut admitted, &self.lax, &mut self.set_aside);
-        }
+        admitted.extend_from_slice(&self.set_aside);
         let cap = if self.options.cooperation { n } else { 1 };
         self.grants.clear();
         let mut plan = Allocation {
@@ -409,23 +407,6 @@ impl Policy for CdMsa {
         self.admitted_order = admitted;
         self.best_effort_order = best_effort;
     }
-}
-
-/// Moves the entries of `order` at positions `lax` (increasing) after the others, each part
-/// in its order; `buffer` is scratch space.
-fn promote(order: &mut Vec<usize>, lax: &[usize], buffer: &mut Vec<usize>) {
-    buffer.clear();
-    buffer.extend(lax.iter().map(|&p| order[p]));
-    let mut kept = 0;
-    let mut next = lax.iter().peekable();
-    for p in 0..order.len() {
-        if next.next_if_eq(&&p).is_none() {
-            order[kept] = order[p];
-            kept += 1;
-        }
-    }
-    order.truncate(kept);
-    order.extend_from_slice(buffer);
 }
 
 /// The request at rank `pos` of the priority order: admitted first, then best-effort.

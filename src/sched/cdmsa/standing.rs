@@ -139,7 +139,9 @@ impl Window {
             self.ahead = true;
             return;
         }
-        let promoted = !has_laxity(w, now, w.parallelism().min(arrays));
+        // Zero laxity from the cycle after its last one with laxity left.
+        let lax = last_lax(w, arrays);
+        let promoted = lax.is_none_or(|last| now > last);
         let earlier = (w.deadline, w.arrival, w.id) < r.key;
         // Promoted requests go first, then the others, each group in deadline order.
         let (ahead_now, ahead_once_promoted) = match r.class {
@@ -150,7 +152,7 @@ impl Window {
             self.ahead = true;
             self.content_ahead = earliest(self.content_ahead, until);
         } else if ahead_once_promoted {
-            self.behind = earliest(self.behind, last_lax(w, arrays));
+            self.behind = earliest(self.behind, lax);
         }
     }
 
