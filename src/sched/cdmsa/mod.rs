@@ -294,12 +294,12 @@ impl Policy for CdMsa {
         };
         match decision.fuse[..] {
             [] => {
-                self.promise = Promise::new(g.index, None);
+                self.promise.renew(g.index, None);
                 Some(Standing::checked(g.id))
             }
             [(_, r, p)] if r == g.id && decision.assign.is_empty() => {
                 let q = view.requests.iter().position(|q| q.id == p)?;
-                self.promise = Promise::new(g.index, Some(q));
+                self.promise.renew(g.index, Some(q));
                 Some(Standing::fused(g.id, p))
             }
             _ => None,

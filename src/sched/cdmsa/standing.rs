@@ -166,14 +166,12 @@ impl Window {
 }
 
 impl Promise {
-    /// A promise for the request at view position `index`, fused with the one at `partner`
-    /// when given, to be worked out at its first use.
-    pub(super) fn new(index: usize, partner: Option<usize>) -> Promise {
-        Promise {
-            index,
-            partner,
-            ..Promise::default()
-        }
+    /// Becomes a promise for the request at view position `index`, fused with the one at
+    /// `partner` when given, to be worked out at its first use (keeping its memory).
+    pub(super) fn renew(&mut self, index: usize, partner: Option<usize>) {
+        self.index = index;
+        self.partner = partner;
+        self.known = false;
     }
 }
 
@@ -198,7 +196,9 @@ impl CdMsa {
         p.window = Window::default();
         for (i, w) in rs.iter().enumerate() {
             if i != p.index && Some(i) != p.partner && w.ready > 0 {
-                p.others.extend(w.next_tile);
+                if let Some(tile) = w.next_tile {
+                    p.others.push(tile);
+                }
                 p.window.add(w, self.admitted[i], &p.request, now, n);
             }
         }
