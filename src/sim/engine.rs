@@ -349,8 +349,8 @@ impl<'t, 'c> Sim<'t, 'c> {
 }
 
 /// Where to cut the arrivals into segments for `threads` threads (positions in `arrivals`,
-/// increasing; empty: one pass): a few segments a thread, each of at least
-/// [`MIN_SEGMENT`] requests. Each cut is where the accelerator is most likely empty near the
+/// increasing; empty: one pass): eight segments a thread, so that the threads finish close
+/// together, each of at least [`MIN_SEGMENT`] requests. Each cut is where the accelerator is most likely empty near the
 /// cut's ideal place: where the idle time before an arrival is longest when every request
 /// occupies the whole accelerator for its isolated latency, one after another (FCFS, as a
 /// single queue; policies that overlap requests empty the accelerator sooner).
@@ -360,7 +360,7 @@ fn segment_starts(
     arrivals: &[usize],
     threads: usize,
 ) -> Vec<usize> {
-    let segments = (4 * threads).min(arrivals.len() / MIN_SEGMENT);
+    let segments = (8 * threads).min(arrivals.len() / MIN_SEGMENT);
     if segments < 2 {
         return Vec::new();
     }

@@ -336,6 +336,10 @@ impl Policy for CdMsa {
         self.set_aside.clear();
         for &i in &self.by_deadline {
             let r = &rs[i];
+            if r.ready == 0 {
+                // Neither granted an array nor taken as a partner: its rank matters to none.
+                continue;
+            }
             let k = r.parallelism().min(n);
             if self.admitted[i] {
                 // Zero-laxity promotion, then deadline order: the admitted requests go in
@@ -366,9 +370,7 @@ impl Policy for CdMsa {
                 break;
             }
             let r = &rs[i];
-            if r.ready > 0
-                && let Some(needed) = arrays_needed_beyond(r, view.now, n, r.running)
-            {
+            if let Some(needed) = arrays_needed_beyond(r, view.now, n, r.running) {
                 plan.grant(r, pos, i, needed.min(cap));
             }
         }
