@@ -6,7 +6,8 @@
 //! false }`, what `cdmsa simulate` uses without `--trace`) on the rayon pool, where the busy
 //! periods are simulated in parallel; as the first baseline, the same on one thread (one
 //! pass); and as the second, the same on the pool recording every job as a trace slice (what
-//! `sim::simulate` and every `cdmsa simulate` run did before the fast path). The ratios
+//! `sim::simulate` and every `cdmsa simulate` run did before the fast path). Every policy's
+//! fast run comes first, then the one-thread runs, then the traced ones. The ratios
 //! baseline time / fast time are printed, with each policy's cost relative to FCFS.
 //! Criterion then tracks a 1,000-request prefix under each scheduler.
 //!
@@ -106,15 +107,27 @@ fn main() {
         .num_threads(1)
         .build()
         .expect("a one-thread pool");
-    let mut fcfs_wall = None;
-    for &name in SCHEDULERS {
-        let (wall, cpu, events, finished) = run(&cfg, &models, &reqs, name, false);
-        let (single, _, single_events, _) =
-            one_thread.install(|| run(&cfg, &models, &reqs, name, false));
-        let (traced, _, traced_events, _) = run(&cfg, &models, &reqs, name, true);
+    // Every policy's fast run first, then the baselines: the traced runs allocate gigabytes,
+    // which no fast run should find the heap in the wake of.
+    let fast: Vec<_> = SCHEDULERS
+        .iter()
+        .map(|name| run(&cfg, &models, &reqs, name, false))
+        .collect();
+    let single: Vec<_> = SCHEDULERS
+        .iter()
+        .map(|name| one_thread.install(|| run(&cfg, &models, &reqs, name, false)))
+        .collect();
+    let traced: Vec<_> = SCHEDULERS
+        .iter()
+        .map(|name| run(&cfg, &models, &reqs, name, true))
+        .collect();
+    let fcfs = fast[0].0;
+    for (k, &name) in SCHEDULERS.iter().enumerate() {
+        let (wall, cpu, events, finished) = fast[k];
+        let (single, _, single_events, _) = single[k];
+        let (traced, _, traced_events, _) = traced[k];
         assert_eq!(events, single_events, "one pass or segments, the same run");
         assert_eq!(events, traced_events, "the trace changes nothing else");
-        let fcfs = *fcfs_wall.get_or_insert(wall);
         println!(
             "{name:<8} {events:>10} {wall:>8.2} {:>8} {:>11.3e} {:>10.0} {single:>9.2} {:>8.2}x {traced:>9.2} {:>8.2}x {:>7.2}x",
             cpu.map_or("-".into(), |c| format!("{c:.2}")),
