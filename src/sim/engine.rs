@@ -618,6 +618,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         Ok(())
     }
 
+    #[inline(always)]
     fn complete(&mut self, array: usize) -> Result<()> {
         let run = &mut self.arrays[array];
         debug_assert!(run.busy, "a job was running");
@@ -637,6 +638,7 @@ impl<'t, 'c> Engine<'t, 'c> {
     }
 
     /// Completes `run`, a part of the job on `array` (or, when the job was cut, saves the rest).
+    #[inline(always)]
     fn complete_part(&mut self, run: Part, array: usize) -> Result<()> {
         self.mark_stale(run.request);
         let own = |s: Standing| {
@@ -679,6 +681,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         Ok(())
     }
 
+    #[inline(always)]
     fn schedule(&mut self, policy: &mut dyn Policy, arrived: bool) -> Result<()> {
         let has_idle = self.busy < self.arrays.len();
         let asks = has_idle || (arrived && policy.preempts_within_jobs());
@@ -734,6 +737,7 @@ impl<'t, 'c> Engine<'t, 'c> {
     }
 
     /// Brings request `i`'s view up to date (nothing when it is not in the view).
+    #[inline(always)]
     fn refresh_view(&mut self, i: usize) {
         if let Some(&pos) = self.pos.get(i).filter(|&&p| p != usize::MAX) {
             let a = self.active[i].as_ref().expect("active");
@@ -888,6 +892,7 @@ impl<'t, 'c> Engine<'t, 'c> {
 
     /// Starts `first`'s request's next job on `array`, fused with `second`'s when given; each
     /// comes with that job ([`Engine::next_job`]).
+    #[inline(always)]
     fn dispatch(&mut self, array: usize, first: (usize, &Job), second: Option<(usize, &Job)>) {
         let sharing = 1 + self.busy;
         let bw = self.sim.cfg.dram_bytes_per_cycle;
@@ -1051,6 +1056,7 @@ impl<'t, 'c> Engine<'t, 'c> {
     }
 
     /// Counts a preemption when `array` passes from a request that still has ready jobs to another.
+    #[inline(always)]
     fn count_preemption(&mut self, array: usize, next: usize) {
         if let Some(prev) = self.last_owner[array]
             && prev != next

@@ -191,6 +191,7 @@ impl CdMsa {
 /// Fewest arrays with which `r` is estimated to meet its deadline at `now` (its parallelism,
 /// at most `arrays`, if none), when that is more than `held`; `None` when `held` arrays are
 /// enough (decided from the estimates with at most `held` arrays, usually the first alone).
+#[inline]
 fn arrays_needed_beyond(r: &RequestView, now: Cycles, arrays: usize, held: usize) -> Option<usize> {
     let max = r.parallelism().min(arrays).max(1);
     let slack = r.deadline.0.saturating_sub(now.0);

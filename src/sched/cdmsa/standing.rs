@@ -90,6 +90,7 @@ fn earliest(a: Option<Cycles>, b: Option<Cycles>) -> Option<Cycles> {
 
 /// Request `r`'s class at `now` on `arrays` arrays: zero laxity when admitted (promoted
 /// ahead of the others), late when best-effort (ranked after the others).
+#[inline]
 fn class(r: &RequestView, now: Cycles, arrays: usize, admitted: bool) -> bool {
     let k = r.parallelism().min(arrays);
     match admitted {
@@ -125,6 +126,7 @@ fn last_content(w: &RequestView, arrays: usize) -> Option<Cycles> {
 
 impl Window {
     /// Adds request `w` (with a ready job; `admitted` or best-effort) at `now`.
+    #[inline]
     fn add(&mut self, w: &RequestView, admitted: bool, r: &Rival, now: Cycles, arrays: usize) {
         if !admitted {
             // Behind an admitted r; behind a best-effort r unless ahead now (its key only
