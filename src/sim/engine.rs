@@ -350,10 +350,11 @@ impl<'t, 'c> Sim<'t, 'c> {
 
 /// Where to cut the arrivals into segments for `threads` threads (positions in `arrivals`,
 /// increasing; empty: one pass): eight segments a thread, so that the threads finish close
-/// together, each of at least [`MIN_SEGMENT`] requests. Each cut is where the accelerator is most likely empty near the
-/// cut's ideal place: where the idle time before an arrival is longest when every request
-/// occupies the whole accelerator for its isolated latency, one after another (FCFS, as a
-/// single queue; policies that overlap requests empty the accelerator sooner).
+/// together, each of at least [`MIN_SEGMENT`] requests. Each cut is where the accelerator is
+/// most likely empty near the cut's ideal place: where the idle time before an arrival is
+/// longest when every request occupies the whole accelerator for its isolated latency, one
+/// after another (FCFS, as a single queue; policies that overlap requests empty the
+/// accelerator sooner).
 fn segment_starts(
     requests: &[RequestSpec],
     tenants: &[TenantModel],
