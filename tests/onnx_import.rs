@@ -734,6 +734,21 @@ fn load_model_names_the_file() {
         load_model(&dir.join("absent.onnx")),
         Err(Error::Io { .. })
     ));
+    // An empty file is an empty model (nothing to map), and a directory is not a model file.
+    let empty = dir.join("empty.onnx");
+    std::fs::write(&empty, b"").unwrap();
+    assert!(
+        matches!(load_model(&empty), Err(Error::InFile { path, .. }) if path == empty),
+        "{:?}",
+        load_model(&empty)
+    );
+    match load_model(&dir) {
+        Err(Error::Io { path, source }) => {
+            assert_eq!(path, dir);
+            assert_eq!(source.kind(), std::io::ErrorKind::IsADirectory);
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// Loading and lowering for timing read no weight that no rewrite needs: the weights of GEMM

@@ -56,15 +56,12 @@ pub fn load_model_within(path: &Path, limits: &Limits) -> Result<Graph> {
     }
     // The tensors' data stay slices of the mapped file until read: a timing-mode run never
     // pages the weights in.
-    let bytes = map_file(path, size).map_err(io)?;
+    let bytes = map_file(path).map_err(io)?;
     decode_shared(bytes, path.parent(), limits).map_err(|e| e.in_file(path))
 }
 
-/// The `size` bytes of the file at `path`, mapped into memory read-only.
-fn map_file(path: &Path, size: u64) -> std::io::Result<Bytes> {
-    if size == 0 {
-        return Ok(Bytes::new());
-    }
+/// The file at `path`, mapped into memory read-only.
+fn map_file(path: &Path) -> std::io::Result<Bytes> {
     let file = std::fs::File::open(path)?;
     // SAFETY: the map is read-only and private. cdmsa never writes a model file while it is
     // loaded; one that another process truncates meanwhile is outside what it supports, as
