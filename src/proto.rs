@@ -2,7 +2,7 @@
 //! declared directly with `prost` derives: no code generation, no build script.
 //!
 //! Field numbers are those of `onnx.proto`. Only the fields the importer reads (and those
-//! needed to write a [`TensorProto`]) are declared; prost skips every other field while
+//! needed to write a [`TensorProto`] and a model the official checker accepts) are declared; prost skips every other field while
 //! decoding. Scalar fields use proto3-style defaults (absent = zero/empty), which is how the
 //! importer treats them; repeated scalars that `onnx.proto` (proto2) leaves unpacked are
 //! declared `packed = "false"` so that written messages match the official encoding.
@@ -12,6 +12,15 @@
 /// A whole `.onnx` file: the graph and the operator sets it was written against.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ModelProto {
+    /// The version of the IR the model is written against.
+    #[prost(int64, tag = "1")]
+    pub ir_version: i64,
+    /// The tool that wrote the model.
+    #[prost(string, tag = "2")]
+    pub producer_name: String,
+    /// Free-form documentation.
+    #[prost(string, tag = "6")]
+    pub doc_string: String,
     /// The computation graph.
     #[prost(message, optional, tag = "7")]
     pub graph: Option<GraphProto>,
@@ -37,6 +46,9 @@ pub struct GraphProto {
     /// The nodes (the standard asks for topological order; the importer does not rely on it).
     #[prost(message, repeated, tag = "1")]
     pub node: Vec<NodeProto>,
+    /// The graph's name.
+    #[prost(string, tag = "2")]
+    pub name: String,
     /// Named constant tensors.
     #[prost(message, repeated, tag = "5")]
     pub initializer: Vec<TensorProto>,

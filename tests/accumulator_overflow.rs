@@ -48,6 +48,7 @@ fn matmul_integer(k: usize) -> Vec<u8> {
             }],
             ..GraphProto::default()
         }),
+        ..ModelProto::default()
     }
     .encode_to_vec()
 }

@@ -222,6 +222,7 @@ fn one_node_model(
             initializer: initializers,
             ..GraphProto::default()
         }),
+        ..ModelProto::default()
     }
     .encode_to_vec()
 }

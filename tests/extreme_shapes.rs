@@ -112,6 +112,7 @@ fn model(
             initializer: inits,
             ..GraphProto::default()
         }),
+        ..ModelProto::default()
     }
     .encode_to_vec()
 }

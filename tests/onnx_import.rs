@@ -122,6 +122,7 @@ fn model(graph: GraphProto, opset: i64) -> Vec<u8> {
             domain: String::new(),
             version: opset,
         }],
+        ..Default::default()
     }
     .encode_to_vec()
 }

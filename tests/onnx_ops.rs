@@ -82,6 +82,7 @@ fn import_with_outputs(
             domain: String::new(),
             version: opset,
         }],
+        ..Default::default()
     };
     let g = decode_model(&model.encode_to_vec(), None)?;
     Ok(g.nodes[0].op.clone())

@@ -11,13 +11,14 @@ use crate::error::{Error, Result};
 use crate::ir::{Dim, Graph, Node, Op, Value, ValueId};
 use crate::limits::Limits;
 use crate::proto::{GraphProto, NodeProto, TensorProto};
-use crate::tensor::Constant;
 use crate::tensor::pb::constant_from_proto_within;
+use crate::tensor::{Constant, DType};
 use std::collections::HashMap;
 use std::path::Path;
 
 /// Builds the IR graph of `g` for the default-domain `opset`; external tensor data is
-/// read relative to `base_dir`.
+/// read relative to `base_dir`, and initializers without data named in `supplied` take
+/// those constants' values.
 /// Nothing larger than `limits` is allocated: node and initializer counts, every tensor's
 /// elements and the constants' total bytes are checked first.
 pub(super) fn build(
@@ -25,6 +26,7 @@ pub(super) fn build(
     opset: i64,
     base_dir: Option<&Path>,
     limits: &Limits,
+    supplied: &HashMap<String, Constant>,
 ) -> Result<Graph> {
     if !g.sparse_initializer.is_empty() {
         return Err(Error::Invalid(
@@ -45,12 +47,36 @@ pub(super) fn build(
         },
         ids: HashMap::new(),
         constant_bytes: 0,
+        supplied,
     };
     b.inputs_and_initializers(g, base_dir)?;
     let pending = b.nodes(g, base_dir)?;
     b.declared_types(g)?;
     b.sorted_nodes(pending)?;
     Ok(b.graph)
+}
+
+/// The supplied value of initializer `t`, which must declare its type and shape and hold no
+/// data of its own.
+fn supplied_constant(t: &TensorProto, c: &Constant) -> Result<Constant> {
+    let shape: Vec<i64> = c.shape().iter().map(|&d| d as i64).collect();
+    let empty = t.raw_data.is_empty()
+        && t.float_data.is_empty()
+        && t.int32_data.is_empty()
+        && t.int64_data.is_empty()
+        && t.external_data.is_empty();
+    if !empty || DType::from_onnx_code(t.data_type) != Some(c.dtype()) || t.dims != shape {
+        return Err(Error::malformed(
+            WHAT,
+            format!(
+                "initializer '{}' does not match its supplied value ({} {:?})",
+                t.name,
+                c.dtype(),
+                c.shape()
+            ),
+        ));
+    }
+    Ok(c.clone())
 }
 
 /// A non-Constant node whose op is parsed but whose inputs are not resolved yet.
@@ -62,14 +88,16 @@ struct Pending<'a> {
 }
 
 /// The graph under construction and the id of every value name defined so far.
-struct Builder {
+struct Builder<'s> {
     graph: Graph,
     ids: HashMap<String, ValueId>,
     /// Bytes of the constants decoded so far (bounded by [`Limits::max_bytes`]).
     constant_bytes: u64,
+    /// Values of initializers declared without data (see [`build`]).
+    supplied: &'s HashMap<String, Constant>,
 }
 
-impl Builder {
+impl Builder<'_> {
     /// Adds a value; `None` when its name is already defined.
     fn define(&mut self, value: Value) -> Option<ValueId> {
         if self.ids.contains_key(&value.name) {
@@ -85,7 +113,10 @@ impl Builder {
     /// when first read.
     fn decode(&mut self, t: &TensorProto, base_dir: Option<&Path>) -> Result<Constant> {
         let limits = self.graph.limits;
-        let tensor = constant_from_proto_within(t, base_dir, &limits)?;
+        let tensor = match self.supplied.get(&t.name) {
+            Some(c) => supplied_constant(t, c)?,
+            None => constant_from_proto_within(t, base_dir, &limits)?,
+        };
         let bytes = (tensor.len() * tensor.dtype().size_bytes()) as u64;
         limits.add_bytes(
             &mut self.constant_bytes,

@@ -22,8 +22,10 @@ use crate::error::{Error, Result};
 use crate::ir::Graph;
 use crate::limits::Limits;
 use crate::proto::ModelProto;
+use crate::tensor::Constant;
 use bytes::Bytes;
 use prost::Message;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// What errors about the model's structure call it.
@@ -109,10 +111,30 @@ fn decode_shared(bytes: Bytes, base_dir: Option<&Path>, limits: &Limits) -> Resu
         return Err(too_large(bytes.len(), limits));
     }
     let model = ModelProto::decode(bytes).map_err(|e| Error::malformed(WHAT, e.to_string()))?;
+    import(&model, base_dir, limits, &HashMap::new())
+}
+
+/// Imports a decoded model whose initializers declared without data take their values from
+/// `supplied` (by name; type and shape must agree): models built in memory with weights that
+/// are made only when read. Nothing else differs from decoding the model's bytes.
+pub fn import_with(
+    model: &ModelProto,
+    supplied: &HashMap<String, Constant>,
+    limits: &Limits,
+) -> Result<Graph> {
+    import(model, None, limits, supplied)
+}
+
+fn import(
+    model: &ModelProto,
+    base_dir: Option<&Path>,
+    limits: &Limits,
+    supplied: &HashMap<String, Constant>,
+) -> Result<Graph> {
     let opset = opset::default_opset(&model.opset_import)?;
     let graph = model
         .graph
         .as_ref()
         .ok_or_else(|| Error::malformed(WHAT, "the model has no graph"))?;
-    graph::build(graph, opset, base_dir, limits)
+    graph::build(graph, opset, base_dir, limits, supplied)
 }

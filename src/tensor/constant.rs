@@ -1,10 +1,11 @@
 //! [`Constant`]: a shared constant tensor whose values are decoded from the model file's
-//! bytes the first time they are read.
+//! bytes (or generated, for synthetic weights) the first time they are read.
 //!
 //! A model's weights are most of its file, and many uses of a model never read them:
 //! lowering and the timing model need only their types and shapes. A constant therefore
-//! keeps its little-endian bytes (a zero-copy slice of the file) next to its type and shape,
-//! and decodes them once, when something asks for the values. Everything that can be wrong
+//! keeps its little-endian bytes (a zero-copy slice of the file), or the function that
+//! makes its values, next to its type and shape, and decodes them once, when something asks
+//! for the values. Everything that can be wrong
 //! with the bytes is checked when the constant is made, so decoding later cannot fail and
 //! the values are those an eager decode gives. Clones share the constant (and its decoded
 //! values), so copying a graph does not copy its weights.
@@ -24,12 +25,24 @@ struct Inner {
     dtype: DType,
     shape: Vec<usize>,
     value: OnceLock<Tensor>,
-    /// Little-endian element bytes, their length checked against the shape (absent when
-    /// the constant was made from a tensor).
-    encoded: Option<Bytes>,
+    /// Where the values come from when they are first read.
+    source: Source,
     /// Values derived from these (see [`Constant::derived`]), with their keys.
     derived: Mutex<Vec<Derived>>,
 }
+
+/// The origin of a constant's values that are not decoded yet.
+enum Source {
+    /// Little-endian element bytes, their length checked against the shape.
+    Encoded(Bytes),
+    /// A function that makes the values (of the constant's type and shape).
+    Generated(Generator),
+    /// None: the constant was made from a tensor and holds its values.
+    Given,
+}
+
+/// Makes a constant's values on first read.
+pub type Generator = Box<dyn Fn() -> Tensor + Send + Sync>;
 
 /// A key and the value derived for it.
 type Derived = (Box<dyn Any + Send + Sync>, Arc<dyn Any + Send + Sync>);
@@ -48,9 +61,21 @@ impl Constant {
             dtype,
             shape: shape.to_vec(),
             value: OnceLock::new(),
-            encoded: Some(bytes),
+            source: Source::Encoded(bytes),
             derived: Mutex::default(),
         })))
+    }
+
+    /// A constant of `dtype` and `shape` whose values `make` returns when they are first read
+    /// (seeded synthetic weights, say); `make` must return a tensor of that type and shape.
+    pub fn generated(dtype: DType, shape: &[usize], make: Generator) -> Constant {
+        Constant(Arc::new(Inner {
+            dtype,
+            shape: shape.to_vec(),
+            value: OnceLock::new(),
+            source: Source::Generated(make),
+            derived: Mutex::default(),
+        }))
     }
 
     /// The element type.
@@ -83,7 +108,7 @@ impl Constant {
         let inner = &*self.0;
         inner
             .value
-            .get_or_init(|| decode(inner.dtype, &inner.shape, inner.encoded.as_ref()))
+            .get_or_init(|| produce(inner.dtype, &inner.shape, &inner.source))
     }
 
     /// A value derived from the values (a layer's weights prepared for the datapath, say):
@@ -127,18 +152,31 @@ impl Constant {
             Ok(inner) => inner
                 .value
                 .into_inner()
-                .unwrap_or_else(|| decode(inner.dtype, &inner.shape, inner.encoded.as_ref())),
+                .unwrap_or_else(|| produce(inner.dtype, &inner.shape, &inner.source)),
             Err(shared) => Constant(shared).tensor().clone(),
         }
     }
 }
 
-/// Decodes bytes that [`Constant::from_le_bytes`] checked (a constant made from a tensor has
-/// its values and never decodes).
-fn decode(dtype: DType, shape: &[usize], encoded: Option<&Bytes>) -> Tensor {
-    let bytes = encoded.map_or(&[][..], |b| b);
-    tensor_from_le_bytes(dtype, shape, bytes)
-        .expect("the bytes were checked against the type and shape when the constant was made")
+/// The values of a constant not read yet: bytes that [`Constant::from_le_bytes`] checked,
+/// decoded, or the generator's tensor (a constant made from a tensor has its values and
+/// never gets here).
+fn produce(dtype: DType, shape: &[usize], source: &Source) -> Tensor {
+    match source {
+        Source::Encoded(bytes) => tensor_from_le_bytes(dtype, shape, bytes)
+            .expect("the bytes were checked against the type and shape when the constant was made"),
+        Source::Generated(make) => {
+            let t = make();
+            assert!(
+                t.dtype() == dtype && t.shape() == shape,
+                "a constant's generator returned {} {:?} for {dtype} {shape:?}",
+                t.dtype(),
+                t.shape()
+            );
+            t
+        }
+        Source::Given => unreachable!("a constant made from a tensor holds its values"),
+    }
 }
 
 impl From<Tensor> for Constant {
@@ -147,7 +185,7 @@ impl From<Tensor> for Constant {
             dtype: t.dtype(),
             shape: t.shape().to_vec(),
             value: OnceLock::from(t),
-            encoded: None,
+            source: Source::Given,
             derived: Mutex::default(),
         }))
     }

@@ -8,7 +8,7 @@ pub mod pb;
 pub mod permute;
 mod random;
 
-pub use constant::Constant;
+pub use constant::{Constant, Generator};
 pub use dtype::DType;
 
 use crate::error::{Error, Result};
