@@ -119,15 +119,15 @@ def venv_python():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default=str(ROOT / "models/zoo/resnet50.onnx"))
+    ap.add_argument("--model", default="zoo:resnet50", help="an .onnx file or zoo:NAME")
     ap.add_argument("--full", action="store_true", help="every array layer of the model")
     ap.add_argument("--layers", help="comma-separated layer names (default: a subset)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
 
-    model = Path(args.model)
-    if not model.exists():
-        sys.exit(f"{model} not found (generate the zoo: python3 models/zoo/make_zoo.py)")
+    model = args.model if args.model.startswith("zoo:") else Path(args.model)
+    if isinstance(model, Path) and not model.exists():
+        sys.exit(f"{model} not found")
     py = venv_python()
     run(["cargo", "build", "--release", "--quiet", "--bin", "cdmsa", "--example",
          "scalesim_layers"], cwd=ROOT)

@@ -11,7 +11,7 @@
 //! baseline time / fast time are printed, with each policy's cost relative to FCFS.
 //! Criterion then tracks a 1,000-request prefix under each scheduler.
 //!
-//! `cargo bench --bench simulate` (needs the zoo: `python3 models/zoo/make_zoo.py`);
+//! `cargo bench --bench simulate` (the zoo models are built in memory);
 //! `CDMSA_BENCH_REQUESTS=N` changes the request count of the headline runs.
 
 use cdmsa::config::AcceleratorConfig;
@@ -77,7 +77,7 @@ fn main() {
     }
     let cfg = w.accelerator().expect("its accelerator");
     let start = Instant::now();
-    let models = tenants(&w, &cfg, false).expect("the zoo models (make_zoo.py)");
+    let models = tenants(&w, &cfg, false).expect("the zoo models");
     let setup = start.elapsed().as_secs_f64();
     let reqs = requests(&w, &models, &cfg).expect("its requests");
     println!(

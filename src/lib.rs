@@ -3,7 +3,8 @@
 //! Data flows one way: an ONNX file is decoded (`onnx`) into the IR (`ir`), lowered
 //! (`lower`) to a `kernel::Program` of tiled GEMMs and vector ops, and run on emulated
 //! systolic arrays (`array`), whose values and cycles are the definition of the result.
-//! `verify` compares outputs with references and `report` prints them.
+//! `verify` compares outputs with references and `report` prints them; `zoo` builds the
+//! timing model zoo in memory.
 
 pub mod array;
 pub mod cli;
@@ -26,5 +27,6 @@ pub mod tensor;
 pub mod units;
 pub mod verify;
 pub mod workload;
+pub mod zoo;
 
 pub use error::{Error, Result};

@@ -13,6 +13,7 @@ const LAYERS: &[&str] = &[
     "config",
     "ir",
     "onnx",
+    "zoo",
     "reference",
     "kernel",
     "lower",

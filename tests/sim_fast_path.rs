@@ -200,14 +200,14 @@ requests = 60
 accel = "tpu-msa"
 [[tenants]]
 name = "mobilenet_v2"
-model = "models/zoo/mobilenet_v2.onnx"
+model = "zoo:mobilenet_v2"
 precision = "int8"
 priority = 9
 sla_factor = 4.0
 arrival = {{ kind = "poisson", rate_per_s = {rate} }}
 [[tenants]]
 name = "resnet50"
-model = "models/zoo/resnet50.onnx"
+model = "zoo:resnet50"
 precision = "int8"
 priority = 3
 sla_factor = 4.0

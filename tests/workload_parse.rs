@@ -3,6 +3,7 @@
 use cdmsa::error::Error;
 use cdmsa::units::TenantId;
 use cdmsa::workload::{Arrival, Precision, Sla, Stop, Workload};
+use cdmsa::zoo::ModelSource;
 use std::path::{Path, PathBuf};
 
 /// Two tenants using every arrival kind but traces; the error cases edit it.
@@ -61,7 +62,7 @@ accel = "tiny"
 
 [[tenants]]
 name = "resnet"
-model = "models/zoo/resnet50.onnx"
+model = "zoo:resnet50"
 precision = "bf16"
 batch = 4
 priority = 9
@@ -87,7 +88,7 @@ arrival = { kind = "periodic", period_ms = 10.0, offset_ms = 1.5 }
     };
     assert_eq!(r.id, TenantId(0));
     assert_eq!(r.name, "resnet");
-    assert_eq!(r.model, PathBuf::from("/w/models/zoo/resnet50.onnx"));
+    assert_eq!(r.model, ModelSource::Zoo("resnet50"));
     assert_eq!(r.precision, Precision::Bf16);
     assert_eq!(r.batch, 4);
     assert_eq!(r.priority, 9);
@@ -97,7 +98,7 @@ arrival = { kind = "periodic", period_ms = 10.0, offset_ms = 1.5 }
     assert_eq!(r.arrival, Arrival::Poisson { rate_per_s: 100.0 });
     assert_eq!(b.id, TenantId(1));
     // An absolute model path stays as it is.
-    assert_eq!(b.model, PathBuf::from("/abs/bert.onnx"));
+    assert_eq!(b.model, ModelSource::File(PathBuf::from("/abs/bert.onnx")));
     assert_eq!(b.precision, Precision::Int8);
     assert_eq!(b.priority, 3);
     assert_eq!(b.sla, Sla::Factor(3.0));
@@ -301,7 +302,10 @@ fn load_resolves_paths_against_the_file_and_names_it_in_errors() {
     std::fs::write(&path, BASE).unwrap();
     let w = Workload::load(&path).unwrap();
     assert_eq!(w.base_dir, dir.path());
-    assert_eq!(w.tenants[0].model, dir.path().join("a.onnx"));
+    assert_eq!(
+        w.tenants[0].model,
+        ModelSource::File(dir.path().join("a.onnx"))
+    );
 
     std::fs::write(&path, edit("sla_ms = 5.0", "sla_ms = 0.0")).unwrap();
     match Workload::load(&path) {
@@ -330,11 +334,11 @@ fn the_embedded_default_serves_three_digits_tenants_on_tiny() {
     let priorities: Vec<u8> = w.tenants.iter().map(|t| t.priority).collect();
     assert_eq!(priorities, [9, 3, 1]);
     for (t, variant) in w.tenants.iter().zip(["int8_qop", "fp16", "fp32"]) {
-        assert!(
-            t.model
-                .ends_with(format!("models/digits/{variant}/model.onnx"))
-        );
-        assert!(t.model.is_file(), "{}", t.model.display());
+        let ModelSource::File(model) = &t.model else {
+            panic!("the default's tenants are files")
+        };
+        assert!(model.ends_with(format!("models/digits/{variant}/model.onnx")));
+        assert!(model.is_file(), "{}", model.display());
         assert!(matches!(t.sla, Sla::Factor(f) if (3.0..=10.0).contains(&f)));
         assert!(matches!(t.arrival, Arrival::Poisson { .. }));
     }

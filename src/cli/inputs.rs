@@ -8,6 +8,7 @@ use crate::onnx::{decode_model_within, load_model_within};
 use crate::tensor::Tensor;
 use crate::tensor::npy::read_npy;
 use crate::tensor::pb::{decode_pb, read_pb};
+use crate::zoo::{self, ModelSource};
 use std::path::{Path, PathBuf};
 
 /// The embedded default: the int8 digits CNN, 16 held-out images, onnxruntime's output, labels.
@@ -102,7 +103,10 @@ pub fn data_sets(dir: &Path) -> Result<Vec<DataSet>> {
 
 /// Loads a model file within `limits`, naming it in any error.
 pub fn model(path: &Path, limits: &Limits) -> Result<Graph> {
-    load_model_within(path, limits).map_err(|e| e.in_file(path))
+    match path.to_str().filter(|s| s.starts_with(zoo::PREFIX)) {
+        Some(spec) => ModelSource::parse(spec, Path::new(""))?.load(limits),
+        None => load_model_within(path, limits).map_err(|e| e.in_file(path)),
+    }
 }
 
 /// The embedded default model (loaded within `limits`), input, reference and labels.

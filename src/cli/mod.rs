@@ -6,6 +6,7 @@ mod inspect;
 mod run;
 mod simulate;
 mod sweep;
+mod zoo;
 
 use crate::config::{AcceleratorConfig, PRESETS};
 use crate::error::Result;
@@ -45,6 +46,8 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// List the accelerator presets.
     Presets,
+    /// Write the timing model zoo's networks as ONNX files (workloads name them `zoo:NAME`).
+    Zoo(zoo::ZooArgs),
 }
 
 /// Accelerator selection shared by the subcommands.
@@ -145,6 +148,7 @@ pub fn main() -> i32 {
         Command::Simulate(a) => simulate::run(a),
         Command::Sweep(a) => sweep::run(a),
         Command::Presets => presets(),
+        Command::Zoo(a) => zoo::run(a),
     };
     match result {
         Ok(code) => code,

@@ -8,7 +8,6 @@ use crate::error::{Error, Result};
 use crate::exec::record;
 use crate::limits::Limits;
 use crate::lower::lower_at;
-use crate::onnx::load_model_within;
 use crate::sched::Edf;
 use crate::tensor::Tensor;
 use crate::units::Cycles;
@@ -56,10 +55,10 @@ pub fn tenants_within(
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let graph = load_model_within(&t.model, limits)?;
+            let graph = t.model.load(limits)?;
             let bindings = graph
                 .declared_inputs(t.batch)
-                .map_err(|e| e.in_file(&t.model))?;
+                .map_err(|e| e.in_file(t.model.label()))?;
             let inputs: Vec<Tensor> = bindings
                 .iter()
                 .enumerate()
@@ -67,15 +66,15 @@ pub fn tenants_within(
                     Tensor::seeded(b.dtype, &b.shape, w.seed ^ ((i as u64) << 32) ^ k as u64)
                 })
                 .collect();
-            let program =
-                lower_at(&graph, &bindings, cfg, t.precision).map_err(|e| e.in_file(&t.model))?;
+            let program = lower_at(&graph, &bindings, cfg, t.precision)
+                .map_err(|e| e.in_file(t.model.label()))?;
             let mut tenant =
                 TenantModel::new(t.id, &t.name, t.priority, t.weight, program, inputs, cfg);
             tenant.isolated = isolated_latency(cfg, &tenant)?;
             if functional {
                 tenant.reference = Some(
                     record(&tenant.program, &tenant.inputs, cfg)
-                        .map_err(|e| e.in_file(&t.model))?,
+                        .map_err(|e| e.in_file(t.model.label()))?,
                 );
             }
             Ok(tenant)

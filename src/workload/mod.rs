@@ -10,7 +10,8 @@
 //!
 //! [[tenants]]
 //! name = "resnet"                       # unique
-//! model = "models/zoo/resnet50.onnx"    # relative to the workload file's directory
+//! model = "zoo:resnet50"   # a zoo model (crate::zoo), or an .onnx file relative to the
+//!                          # workload file's directory, e.g. "../models/digits/fp32/model.onnx"
 //! precision = "native"      # native | int8 | fp16 | bf16 | fp32, default native
 //! batch = 1                 # inputs per request, 1..=4096, default 1
 //! priority = 3              # PREMA level 1, 3 or 9, default 1

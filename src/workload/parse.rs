@@ -8,6 +8,7 @@ use super::{Arrival, MAX_ARRIVALS, Sla, Stop, TenantSpec, Workload, invalid, tra
 use crate::error::{Error, Result};
 use crate::kernel::Precision;
 use crate::units::TenantId;
+use crate::zoo::ModelSource;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -35,7 +36,7 @@ struct WorkloadFile {
 #[serde(deny_unknown_fields)]
 struct TenantEntry {
     name: String,
-    model: PathBuf,
+    model: String,
     #[serde(default)]
     precision: Precision,
     batch: Option<usize>,
@@ -127,7 +128,7 @@ fn tenant(i: usize, entry: TenantEntry, base_dir: &Path) -> Result<TenantSpec> {
     if entry.name.trim().is_empty() {
         return Err(invalid(field("name"), "must not be empty"));
     }
-    if entry.model.as_os_str().is_empty() {
+    if entry.model.is_empty() {
         return Err(invalid(field("model"), "must not be empty"));
     }
     let batch = entry.batch.unwrap_or(1);
@@ -179,7 +180,8 @@ fn tenant(i: usize, entry: TenantEntry, base_dir: &Path) -> Result<TenantSpec> {
     Ok(TenantSpec {
         id: TenantId(id),
         name: entry.name,
-        model: base_dir.join(entry.model),
+        model: ModelSource::parse(&entry.model, base_dir)
+            .map_err(|e| invalid(field("model"), e.to_string()))?,
         precision: entry.precision,
         batch,
         priority,

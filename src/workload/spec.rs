@@ -4,7 +4,7 @@ use super::{MAX_ARRIVALS, invalid};
 use crate::error::Result;
 use crate::kernel::Precision;
 use crate::units::TenantId;
-use std::path::PathBuf;
+use crate::zoo::ModelSource;
 
 /// When a simulation stops generating arrivals.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,8 +22,9 @@ pub struct TenantSpec {
     pub id: TenantId,
     /// Unique name.
     pub name: String,
-    /// The ONNX model, already resolved against the workload's `base_dir`.
-    pub model: PathBuf,
+    /// The ONNX model (a file already resolved against the workload's `base_dir`, or a zoo
+    /// model).
+    pub model: ModelSource,
     /// The numeric variant the model runs in.
     pub precision: Precision,
     /// Inputs per request.
