@@ -1,5 +1,5 @@
-//! Arrival generation: exact periodic and trace times, Poisson statistics, seeding, merging
-//! order and the two stop conditions.
+//! Arrival generation: exact periodic and trace times, Poisson and bursty statistics,
+//! seeding, merging order and the two stop conditions.
 
 use cdmsa::error::Error;
 use cdmsa::units::{RequestId, TenantId};
@@ -252,4 +252,83 @@ fn bad_clocks_scales_and_endless_durations_are_errors() {
         &["{ kind = \"periodic\", period_ms = 0.0001 }"],
     );
     assert_eq!(field(arrivals(&w, 100.0)), "duration_ms");
+}
+
+/// Variance over mean of the arrival counts in `seconds` one-second windows (1 MHz cycles).
+fn dispersion(at: &[u64], seconds: usize) -> f64 {
+    let mut counts = vec![0f64; seconds];
+    for t in at {
+        counts[(*t / 1_000_000) as usize] += 1.0;
+    }
+    let m = counts.iter().sum::<f64>() / seconds as f64;
+    let var = counts.iter().map(|c| (c - m).powi(2)).sum::<f64>() / (seconds - 1) as f64;
+    var / m
+}
+
+#[test]
+fn bursty_arrivals_have_the_on_off_mean_rate_and_cluster() {
+    // On 20 ms at 1000 requests/s, off 60 ms: mean 1000 · 20 / 80 = 250 requests/s.
+    let bursty = "{ kind = \"bursty\", rate_per_s = 1000.0, on_ms = 20.0, off_ms = 60.0 }";
+    let w = workload("duration_ms = 400000.0", 5, &[bursty]);
+    assert_eq!(w.offered_rps(), 250.0);
+    // 1 cycle = 1 µs at 1 MHz.
+    let at = of_tenant(&arrivals(&w, 1.0).unwrap(), 0);
+    // Counts of this interrupted Poisson process have the index of dispersion
+    // 1 + 2λα/(α+β)² = 1 + 2 · 1 · (1/20) · 15² = 23.5 (λ per ms, α = 1/on, β = 1/off): over
+    // 400 s the count's standard deviation is √(23.5 · 100 000) ≈ 1 533, so 5 % of the mean
+    // is over 3 standard deviations.
+    let mean = 100_000.0;
+    assert!(
+        (at.len() as f64 / mean - 1.0).abs() < 0.05,
+        "{} arrivals",
+        at.len()
+    );
+    // Counts per second cluster: their variance/mean ratio is near 23 (1 for Poisson).
+    let d = dispersion(&at, 400);
+    assert!((10.0..40.0).contains(&d), "dispersion {d}");
+    let poisson = workload(
+        "duration_ms = 400000.0",
+        5,
+        &["{ kind = \"poisson\", rate_per_s = 250.0 }"],
+    );
+    let p = of_tenant(&arrivals(&poisson, 1.0).unwrap(), 0);
+    let d = dispersion(&p, 400);
+    assert!(d < 2.0, "Poisson dispersion {d}");
+
+    // Scaling multiplies the on-rate and keeps the periods.
+    let s = w.scaled(2.0);
+    assert_eq!(
+        s.tenants[0].arrival,
+        Arrival::Bursty {
+            rate_per_s: 2000.0,
+            on_ms: 20.0,
+            off_ms: 60.0
+        }
+    );
+    assert_eq!(s.offered_rps(), 500.0);
+    for (key, table) in [
+        (
+            "on_ms",
+            "{ kind = \"bursty\", rate_per_s = 1.0, on_ms = 0.0, off_ms = 1.0 }",
+        ),
+        (
+            "off_ms",
+            "{ kind = \"bursty\", rate_per_s = 1.0, on_ms = 1.0, off_ms = -1.0 }",
+        ),
+        (
+            "rate_per_s",
+            "{ kind = \"bursty\", rate_per_s = nan, on_ms = 1.0, off_ms = 1.0 }",
+        ),
+    ] {
+        let text = format!(
+            "requests = 5\n[[tenants]]\nname = \"t\"\nmodel = \"m.onnx\"\nsla_ms = 1.0\narrival = {table}\n"
+        );
+        let err = Workload::from_toml(&text, Path::new("/w"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("tenants[0].arrival.{key}")),
+            "{key}: {err}"
+        );
+    }
 }

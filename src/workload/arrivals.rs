@@ -35,7 +35,7 @@ enum Bound {
 /// RequestIds are numbered 0.. in that order.
 ///
 /// Times are in cycles at `clock_mhz`: `round(ms × clock_mhz × 1000)`, to the nearest cycle
-/// (halves away from zero). Poisson inter-arrival times are exponential, drawn from a
+/// (halves away from zero). Poisson and bursty times are drawn from a
 /// ChaCha8 generator keyed by `w.seed` on stream number = the tenant's index, so adding a
 /// tenant does not change the others' arrivals. `Stop::Requests(n)`: the first `n`
 /// arrivals overall (fewer if every tenant is a finite trace); `Stop::DurationMs(d)`: all
@@ -108,18 +108,44 @@ pub fn arrivals(w: &Workload, clock_mhz: f64) -> Result<Vec<ArrivalEvent>> {
     Ok(events)
 }
 
-/// The arrival times in ms of one tenant, in order; `stream` selects its Poisson generator.
+/// The arrival times in ms of one tenant, in order; `stream` selects its random generator.
 fn stream(arrival: &Arrival, seed: u64, stream: u64) -> Box<dyn Iterator<Item = f64> + '_> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
     match arrival {
         Arrival::Poisson { rate_per_s } => {
             let rate_per_ms = rate_per_s / 1e3;
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(stream);
             let mut t = 0.0;
             Box::new(std::iter::repeat_with(move || {
-                // -ln(1 − u) with u uniform in [0, 1) is exponential with mean 1.
-                t += -(-rng.random::<f64>()).ln_1p() / rate_per_ms;
+                t += exponential(&mut rng) / rate_per_ms;
                 t
+            }))
+        }
+        &Arrival::Bursty {
+            rate_per_s,
+            on_ms,
+            off_ms,
+        } => {
+            let rate_per_ms = rate_per_s / 1e3;
+            // The first period is on with its stationary probability.
+            let mut on = rng.random::<f64>() < on_ms / (on_ms + off_ms);
+            let mut t = 0.0;
+            let mut end = exponential(&mut rng) * if on { on_ms } else { off_ms };
+            Box::new(std::iter::from_fn(move || {
+                loop {
+                    if on {
+                        // Exponential gaps are memoryless: restarting the draw at each on
+                        // period's start leaves the process Poisson within the period.
+                        let next = t + exponential(&mut rng) / rate_per_ms;
+                        if next < end {
+                            t = next;
+                            return Some(t);
+                        }
+                    }
+                    t = end;
+                    on = !on;
+                    end = t + exponential(&mut rng) * if on { on_ms } else { off_ms };
+                }
             }))
         }
         &Arrival::Periodic {
@@ -128,6 +154,11 @@ fn stream(arrival: &Arrival, seed: u64, stream: u64) -> Box<dyn Iterator<Item = 
         } => Box::new((0u64..).map(move |k| offset_ms + k as f64 * period_ms)),
         Arrival::Trace { times_ms } => Box::new(times_ms.iter().copied()),
     }
+}
+
+/// An exponentially distributed number of mean 1: −ln(1 − u) with u uniform in [0, 1).
+fn exponential(rng: &mut ChaCha8Rng) -> f64 {
+    -(-rng.random::<f64>()).ln_1p()
 }
 
 /// Milliseconds to the nearest cycle (saturating at `u64::MAX`).

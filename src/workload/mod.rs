@@ -19,6 +19,7 @@
 //! sla_ms = 15.0             # OR sla_factor = 5.0 (× the isolated latency)
 //! arrival = { kind = "poisson", rate_per_s = 100.0 }
 //! # or { kind = "periodic", period_ms = 10.0, offset_ms = 0.0 }   (offset default 0)
+//! # or { kind = "bursty", rate_per_s = 400.0, on_ms = 50.0, off_ms = 150.0 }
 //! # or { kind = "trace", file = "trace.csv" }
 //! ```
 //!
@@ -107,7 +108,9 @@ impl Workload {
         let mut w = self.clone();
         for t in &mut w.tenants {
             match &mut t.arrival {
-                Arrival::Poisson { rate_per_s } => *rate_per_s *= factor,
+                Arrival::Poisson { rate_per_s } | Arrival::Bursty { rate_per_s, .. } => {
+                    *rate_per_s *= factor
+                }
                 Arrival::Periodic { period_ms, .. } => *period_ms /= factor,
                 Arrival::Trace { .. } => {}
             }
@@ -120,14 +123,7 @@ impl Workload {
     pub fn offered_rps(&self) -> f64 {
         self.tenants
             .iter()
-            .map(|t| match &t.arrival {
-                Arrival::Poisson { rate_per_s } => *rate_per_s,
-                Arrival::Periodic { period_ms, .. } => 1e3 / period_ms,
-                Arrival::Trace { times_ms } => match (times_ms.first(), times_ms.last()) {
-                    (Some(a), Some(b)) if b > a => times_ms.len() as f64 * 1e3 / (b - a),
-                    _ => 0.0,
-                },
-            })
+            .map(|t| t.arrival.mean_rate_per_s())
             .sum()
     }
 

@@ -59,6 +59,11 @@ enum ArrivalEntry {
         #[serde(default)]
         offset_ms: f64,
     },
+    Bursty {
+        rate_per_s: f64,
+        on_ms: f64,
+        off_ms: f64,
+    },
     Trace {
         file: PathBuf,
     },
@@ -171,6 +176,15 @@ fn tenant(i: usize, entry: TenantEntry, base_dir: &Path) -> Result<TenantSpec> {
         } => Arrival::Periodic {
             period_ms,
             offset_ms,
+        },
+        ArrivalEntry::Bursty {
+            rate_per_s,
+            on_ms,
+            off_ms,
+        } => Arrival::Bursty {
+            rate_per_s,
+            on_ms,
+            off_ms,
         },
         ArrivalEntry::Trace { file } => Arrival::Trace {
             times_ms: trace::read(&base_dir.join(file), &field("arrival.file"))?,

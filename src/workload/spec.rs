@@ -63,6 +63,19 @@ pub enum Arrival {
         /// Time of the first request.
         offset_ms: f64,
     },
+    /// Bursts: an on/off process (a two-state Markov-modulated Poisson process whose off
+    /// state is silent). On periods and off periods last exponentially distributed times of
+    /// means `on_ms` and `off_ms`; during an on period requests arrive as a Poisson process of
+    /// rate `rate_per_s`, during an off period none do. The mean rate is
+    /// `rate_per_s · on_ms / (on_ms + off_ms)`.
+    Bursty {
+        /// Requests per second while on.
+        rate_per_s: f64,
+        /// Mean length of an on period.
+        on_ms: f64,
+        /// Mean length of an off period.
+        off_ms: f64,
+    },
     /// Requests at the given absolute times.
     Trace {
         /// Arrival times in milliseconds, non-negative and non-decreasing.
@@ -84,7 +97,33 @@ impl Arrival {
                 positive(*period_ms, &format!("{field}.period_ms"))?;
                 non_negative(*offset_ms, &format!("{field}.offset_ms"))
             }
+            Arrival::Bursty {
+                rate_per_s,
+                on_ms,
+                off_ms,
+            } => {
+                positive(*rate_per_s, &format!("{field}.rate_per_s"))?;
+                positive(*on_ms, &format!("{field}.on_ms"))?;
+                positive(*off_ms, &format!("{field}.off_ms"))
+            }
             Arrival::Trace { times_ms } => validate_trace(times_ms, &format!("{field}.file")),
+        }
+    }
+
+    /// Mean requests per second (a trace counts its requests over its span).
+    pub fn mean_rate_per_s(&self) -> f64 {
+        match self {
+            Arrival::Poisson { rate_per_s } => *rate_per_s,
+            Arrival::Periodic { period_ms, .. } => 1e3 / period_ms,
+            Arrival::Bursty {
+                rate_per_s,
+                on_ms,
+                off_ms,
+            } => rate_per_s * on_ms / (on_ms + off_ms),
+            Arrival::Trace { times_ms } => match (times_ms.first(), times_ms.last()) {
+                (Some(a), Some(b)) if b > a => times_ms.len() as f64 * 1e3 / (b - a),
+                _ => 0.0,
+            },
         }
     }
 }
