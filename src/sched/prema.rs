@@ -48,10 +48,9 @@ impl Prema {
         self.tokens.get(&id).map(|t| t.value)
     }
 
-    /// Brings every active request's token up to `view.now` and forgets requests that left.
+    /// Brings every active request's token up to `view.now` and forgets requests that left
+    /// (those not brought up to date), in time linear in the requests.
     fn update_tokens(&mut self, view: &View) {
-        self.tokens
-            .retain(|id, _| view.requests.iter().any(|r| r.id == *id));
         for r in view.requests {
             let t = self.tokens.entry(r.id).or_insert(Token {
                 value: f64::from(r.priority),
@@ -63,6 +62,9 @@ impl Prema {
             }
             t.updated = view.now;
         }
+        // Every active request's token is now dated `view.now`; a request that left earlier
+        // has an older date (one that left at this very instant goes at the next decision).
+        self.tokens.retain(|_, t| t.updated == view.now);
     }
 
     /// The request to run: the shortest estimated remaining time among those whose token
