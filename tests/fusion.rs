@@ -5,7 +5,7 @@
 use cdmsa::array::{ArraySpec, pe, tile_cycles};
 use cdmsa::config::{AcceleratorConfig, Dataflow, PsumType, TimingMode};
 use cdmsa::kernel::{FloatFormat, GemmShape};
-use cdmsa::sched::{CdMsa, CdMsaOptions, fusible};
+use cdmsa::sched::{CdMsa, CdMsaOptions, fits_diagonally, fusible};
 use cdmsa::sim::{Mode, requests, simulate, tenants};
 use cdmsa::workload::Workload;
 use proptest::prelude::*;
@@ -100,7 +100,7 @@ proptest! {
         let wa: Vec<i16> = (0..sa.k * sa.n).map(|i| val(i + 2000)).collect();
         let wb: Vec<i16> = (0..sb.k * sb.n).map(|i| val(i + 3000)).collect();
         let (lhs, rhs, joint) = fuse((&aa, sa), (&ab, sb), &wa, &wb);
-        prop_assert!(fusible(r, c, sa, sb));
+        prop_assert!(fits_diagonally(r, c, sa, sb));
         let (fused, cycles) = pe::run_int(&sp, joint, &lhs, &rhs, None);
         let (alone_a, _) = pe::run_int(&sp, sa, &aa, &wa, None);
         let (alone_b, _) = pe::run_int(&sp, sb, &ab, &wb, None);
@@ -136,6 +136,8 @@ proptest! {
 #[test]
 fn functional_runs_with_fusion_match_isolated_runs_and_fuse_only_fitting_jobs() {
     // One 32×32 array: the digits models' first convolution (K = 9, N = 8) under-fills it.
+    // Two int8 tenants can fuse with each other; the fp32 tenant's tiles run on another
+    // datapath and may fuse with neither.
     let text = r#"
 seed = 9
 requests = 24
@@ -143,6 +145,12 @@ accel = "fusion-test.toml"
 [[tenants]]
 name = "int8"
 model = "models/digits/int8_qop/model.onnx"
+priority = 9
+sla_factor = 4.0
+arrival = { kind = "poisson", rate_per_s = 80000.0 }
+[[tenants]]
+name = "int8-qdq"
+model = "models/digits/int8_qdq/model.onnx"
 priority = 9
 sla_factor = 4.0
 arrival = { kind = "poisson", rate_per_s = 80000.0 }
@@ -167,7 +175,7 @@ arrival = { kind = "poisson", rate_per_s = 80000.0 }
         toml::to_string(&cfg).unwrap(),
     )
     .unwrap();
-    for m in ["int8_qop", "fp32"] {
+    for m in ["int8_qop", "int8_qdq", "fp32"] {
         let to = dir.path().join("models/digits").join(m);
         std::fs::create_dir_all(&to).unwrap();
         std::fs::copy(
@@ -203,7 +211,7 @@ arrival = { kind = "poisson", rate_per_s = 80000.0 }
         fused.len() as u64
     );
     // Fused slices come in pairs of different requests sharing array, start and duration,
-    // whose tile shapes fit together.
+    // whose tiles fit together on one datapath.
     for pair in fused.chunks(2) {
         let [a, b] = pair else {
             panic!("fused slices come in pairs")
@@ -222,10 +230,12 @@ arrival = { kind = "poisson", rate_per_s = 80000.0 }
                 .iter()
                 .find(|j| j.tile == s.tile)
                 .unwrap()
-                .shape
+                .profile
                 .unwrap()
         };
-        assert!(fusible(cfg.rows, cfg.cols, shape(a), shape(b)));
+        let (pa, pb) = (shape(a), shape(b));
+        assert_eq!(pa.datapath, pb.datapath, "{a:?} and {b:?}");
+        assert!(fusible(cfg.rows, cfg.cols, pa, pb));
     }
     // Without fusion the same schedule fuses nothing.
     let off = CdMsaOptions {
@@ -234,4 +244,18 @@ arrival = { kind = "poisson", rate_per_s = 80000.0 }
     };
     let out = simulate(&cfg, &models, &reqs, &mut CdMsa::new(off), Mode::Timing).unwrap();
     assert!(out.slices.iter().all(|s| !s.fused));
+}
+
+#[test]
+fn tiles_of_different_datapaths_never_fuse() {
+    use cdmsa::kernel::{Datapath, TileProfile};
+    let shape = GemmShape { m: 16, k: 9, n: 8 };
+    let on = |datapath| TileProfile { shape, datapath };
+    let fp16 = Datapath::Float(FloatFormat::Fp16);
+    assert!(fits_diagonally(32, 32, shape, shape));
+    assert!(fusible(32, 32, on(Datapath::Int8), on(Datapath::Int8)));
+    assert!(fusible(32, 32, on(fp16), on(fp16)));
+    assert!(!fusible(32, 32, on(Datapath::Int8), on(fp16)));
+    let fp32 = Datapath::Float(FloatFormat::Fp32);
+    assert!(!fusible(32, 32, on(fp16), on(fp32)));
 }

@@ -99,7 +99,7 @@ fn an_urgent_arrival_preempts_between_k_tiles_and_values_stay_exact() {
         .find(|l| {
             l.jobs
                 .iter()
-                .any(|j| j.shape.is_some_and(|s| s.k > 2 * cfg.rows))
+                .any(|j| j.profile.is_some_and(|p| p.shape.k > 2 * cfg.rows))
         })
         .unwrap();
     let long = alone.slices.iter().find(|s| s.node == conv2.node).unwrap();
@@ -151,7 +151,7 @@ fn an_urgent_arrival_preempts_between_k_tiles_and_values_stay_exact() {
         .collect();
     assert_eq!(pieces.len(), 2);
     let job = conv2.jobs.iter().find(|j| j.tile == long.tile).unwrap();
-    let shape = job.shape.unwrap();
+    let shape = job.profile.unwrap().shape;
     let psum = ((shape.m * shape.n * 4) as u64).div_ceil(cfg.dram_bytes_per_cycle);
     assert!(
         pieces[0].duration.0 + pieces[1].duration.0

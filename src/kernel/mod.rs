@@ -26,6 +26,16 @@ impl GemmShape {
     }
 }
 
+/// A tile job as the schedulers see it: its GEMM shape and the datapath it runs on (operand
+/// and partial-sum types; one array runs one datapath at a time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TileProfile {
+    /// The tile's GEMM: an M-block × an N-block with the node's whole K.
+    pub shape: GemmShape,
+    /// Its arithmetic.
+    pub datapath: Datapath,
+}
+
 /// The floating-point operand formats of the array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

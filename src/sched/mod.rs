@@ -21,7 +21,7 @@ pub use prema::Prema;
 pub use static_partition::StaticPartition;
 
 use crate::error::{Error, Result};
-use crate::kernel::GemmShape;
+use crate::kernel::{GemmShape, TileProfile};
 use crate::units::{ArrayId, Cycles, RequestId, TenantId};
 
 /// The work profile of one layer of a request: its jobs and their total nominal cost.
@@ -107,8 +107,8 @@ pub struct RequestView<'a> {
     pub after: &'a Outlook,
     /// Undispatched work of the current layer.
     pub remaining_in_layer: Cycles,
-    /// Shape of the next ready job when it is a tile job (what fusion packs).
-    pub next_tile: Option<GemmShape>,
+    /// The next ready job when it is a tile job (what fusion packs).
+    pub next_tile: Option<TileProfile>,
 }
 
 impl RequestView<'_> {
@@ -175,7 +175,7 @@ impl View<'_> {
     }
 
     /// Whether tile jobs of shapes `a` and `b` fit block-diagonally on one array.
-    pub fn fusible(&self, a: GemmShape, b: GemmShape) -> bool {
+    pub fn fusible(&self, a: TileProfile, b: TileProfile) -> bool {
         self.fusion_geometry
             .is_some_and(|(rows, cols)| fusible(rows, cols, a, b))
     }
@@ -187,11 +187,17 @@ pub fn has_room(rows: usize, cols: usize, a: &GemmShape) -> bool {
     a.k < rows && a.n < cols
 }
 
-/// Two tile jobs fit block-diagonally on a `rows × cols` weight-stationary array when each is
-/// a single fold and their K-tiles and N-blocks together fit the array: A's weights in rows
+/// Two tile jobs fit block-diagonally on a `rows × cols` weight-stationary array when they run
+/// on the same datapath (one array computes one operand and partial-sum type at a time), each
+/// is a single fold and their K-tiles and N-blocks together fit the array ([`fits_diagonally`]).
+pub fn fusible(rows: usize, cols: usize, a: TileProfile, b: TileProfile) -> bool {
+    a.datapath == b.datapath && fits_diagonally(rows, cols, a.shape, b.shape)
+}
+
+/// Whether two GEMM tiles fit block-diagonally on a `rows × cols` array: A's weights in rows
 /// `0..kA` × columns `0..nA`, B's in rows `kA..kA+kB` × columns `nA..nA+nB`, the off-diagonal
 /// PEs unloaded. Each task's outputs then equal its outputs alone.
-pub fn fusible(rows: usize, cols: usize, a: GemmShape, b: GemmShape) -> bool {
+pub fn fits_diagonally(rows: usize, cols: usize, a: GemmShape, b: GemmShape) -> bool {
     a.k + b.k <= rows && a.n + b.n <= cols && a.k > 0 && b.k > 0
 }
 

@@ -8,7 +8,7 @@ use crate::config::AcceleratorConfig;
 use crate::config::Dataflow;
 use crate::error::{Error, Result};
 use crate::exec::{Fault, Interpreter, TileValues};
-use crate::kernel::GemmShape;
+use crate::kernel::{GemmShape, TileProfile};
 use crate::sched::fusible;
 use crate::sched::{Decision, Outlook, Policy, RequestView, Standing, View};
 use crate::units::{ArrayId, Cycles, RequestId};
@@ -54,7 +54,7 @@ fn refresh_view<'t>(v: &mut RequestView<'t>, a: &Active<'t>) {
     v.served = a.served;
     v.after = a.after;
     v.remaining_in_layer = a.remaining_in_layer;
-    v.next_tile = a.jobs.get(a.next_job).and_then(|j| j.shape);
+    v.next_tile = a.jobs.get(a.next_job).and_then(|j| j.profile);
 }
 
 impl Active<'_> {
@@ -136,7 +136,7 @@ impl Running {
         fused: false,
         job: Job {
             tile: None,
-            shape: None,
+            profile: None,
             compute: Cycles::ZERO,
             bytes: 0,
         },
@@ -869,7 +869,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         for k in 0..self.decision.fuse.len() {
             let (ArrayId(array), r1, r2) = self.decision.fuse[k];
             let (i, j) = (r1.0 as usize, r2.0 as usize);
-            let fits = |a: &Job, b: &Job| match (a.shape, b.shape) {
+            let fits = |a: &Job, b: &Job| match (a.profile, b.profile) {
                 (Some(a), Some(b)) => {
                     self.sim.cfg.dataflow == Dataflow::Ws
                         && fusible(self.sim.cfg.rows, self.sim.cfg.cols, a, b)
@@ -903,7 +903,8 @@ impl<'t, 'c> Engine<'t, 'c> {
             Some((_, second)) => {
                 // One fold of the block-diagonal tile: the longer stream, the joint K and N.
                 let none = GemmShape { m: 0, k: 0, n: 0 };
-                let (a, b) = (first.shape.unwrap_or(none), second.shape.unwrap_or(none));
+                let shape = |j: &Job| j.profile.map_or(none, |t| t.shape);
+                let (a, b) = (shape(first), shape(second));
                 let joint = GemmShape {
                     m: a.m.max(b.m),
                     k: a.k + b.k,
@@ -911,7 +912,10 @@ impl<'t, 'c> Engine<'t, 'c> {
                 };
                 Job {
                     tile: None,
-                    shape: Some(joint),
+                    profile: first.profile.map(|t| TileProfile {
+                        shape: joint,
+                        datapath: t.datapath,
+                    }),
                     compute: tile_cycles(&ArraySpec::from_config(self.sim.cfg), joint),
                     bytes: first.bytes + second.bytes,
                 }
@@ -1013,10 +1017,10 @@ impl<'t, 'c> Engine<'t, 'c> {
         if !run.busy {
             return;
         }
-        let (false, Some(shape), None) = (run.fused, run.job.shape, run.cut) else {
+        let (false, Some(profile), None) = (run.fused, run.job.profile, run.cut) else {
             return;
         };
-        let part = run.parts[0];
+        let (part, shape) = (run.parts[0], profile.shape);
         let folds = shape.k.div_ceil(self.sim.cfg.rows.max(1)) as u64;
         let (elapsed, d) = (self.now.0 - run.start.0, run.duration.0.max(1));
         let boundary = elapsed * folds / d + 1;
@@ -1031,11 +1035,14 @@ impl<'t, 'c> Engine<'t, 'c> {
         let job = run.job;
         run.cut = Some(Job {
             tile: job.tile,
-            shape: Some(GemmShape {
-                k: shape
-                    .k
-                    .saturating_sub(boundary as usize * self.sim.cfg.rows),
-                ..shape
+            profile: Some(TileProfile {
+                shape: GemmShape {
+                    k: shape
+                        .k
+                        .saturating_sub(boundary as usize * self.sim.cfg.rows),
+                    ..shape
+                },
+                ..profile
             }),
             compute: Cycles((job.compute.0 * left).div_ceil(folds)),
             bytes: job.bytes * left / folds + psum_bytes,

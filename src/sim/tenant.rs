@@ -4,7 +4,7 @@
 use crate::array::{ArraySpec, tile_cycles};
 use crate::config::AcceleratorConfig;
 use crate::exec::Recording;
-use crate::kernel::{GemmShape, Kernel, Program};
+use crate::kernel::{GemmShape, Kernel, Program, TileProfile};
 use crate::sched::{LayerProfile, Outlook, outlook};
 use crate::tensor::Tensor;
 use crate::units::{Cycles, TenantId};
@@ -14,8 +14,8 @@ use crate::units::{Cycles, TenantId};
 pub struct Job {
     /// Tile index within the node (`None` for a vector job).
     pub tile: Option<usize>,
-    /// The tile job's GEMM shape (`None` for a vector job).
-    pub shape: Option<GemmShape>,
+    /// The tile job's GEMM shape and datapath (`None` for a vector job).
+    pub profile: Option<TileProfile>,
     /// Compute cycles on the array (or its vector unit).
     pub compute: Cycles,
     /// DRAM bytes it moves.
@@ -104,7 +104,10 @@ impl TenantModel {
                             };
                             Job {
                                 tile: Some(i),
-                                shape: Some(shape),
+                                profile: Some(TileProfile {
+                                    shape,
+                                    datapath: g.datapath,
+                                }),
                                 compute: tile_cycles(&spec, shape),
                                 bytes: g.tile_bytes(t),
                             }
@@ -113,7 +116,7 @@ impl TenantModel {
                     Kernel::Vector(v) if v.work == 0 => Vec::new(),
                     Kernel::Vector(v) => vec![Job {
                         tile: None,
-                        shape: None,
+                        profile: None,
                         compute: Cycles(v.work.div_ceil(cfg.vector_lanes as u64)),
                         bytes: 0,
                     }],

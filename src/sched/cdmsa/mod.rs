@@ -450,15 +450,17 @@ fn fuse<K: Ord + Copy>(
             };
             entry += 1;
             let shape = rs[g.index].next_tile;
-            let partner = shape.filter(|a| single && view.has_room(a)).and_then(|a| {
-                (0..total)
-                    .map(|pos| &rs[rank(admitted, best_effort, pos)])
-                    .find(|p| {
-                        p.ready > 0
-                            && p.next_tile.is_some_and(|b| view.fusible(a, b))
-                            && !taken.contains(&p.id)
-                    })
-            });
+            let partner = shape
+                .filter(|a| single && view.has_room(&a.shape))
+                .and_then(|a| {
+                    (0..total)
+                        .map(|pos| &rs[rank(admitted, best_effort, pos)])
+                        .find(|p| {
+                            p.ready > 0
+                                && p.next_tile.is_some_and(|b| view.fusible(a, b))
+                                && !taken.contains(&p.id)
+                        })
+                });
             match partner {
                 Some(p) => {
                     taken.push(p.id);
@@ -477,7 +479,7 @@ fn fuse<K: Ord + Copy>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::GemmShape;
+    use crate::kernel::{Datapath, GemmShape, TileProfile};
     use crate::sched::Outlook;
     use crate::units::{ArrayId, TenantId};
     use proptest::prelude::*;
@@ -546,10 +548,7 @@ mod tests {
             }
         }
         for (a, i, single) in plan {
-            let room = |s: &GemmShape| {
-                view.fusion_geometry
-                    .is_some_and(|(r, c)| s.k < r && s.n < c)
-            };
+            let room = |s: &crate::kernel::TileProfile| view.has_room(&s.shape);
             let partner = rs[i]
                 .next_tile
                 .filter(|s| p.options.fusion && single && room(s))
@@ -592,7 +591,10 @@ mod tests {
                     served: Cycles(0),
                     after: &outlooks[after % outlooks.len()],
                     remaining_in_layer: Cycles(ril),
-                    next_tile: tile.map(|(k, n)| GemmShape { m: 4, k, n }),
+                    next_tile: tile.map(|(k, n)| TileProfile {
+                        shape: GemmShape { m: 4, k, n },
+                        datapath: Datapath::Int8,
+                    }),
                 },
             )
             .collect()

@@ -20,7 +20,7 @@
 //! and `p`'s part is checked at each use.
 
 use super::{CdMsa, arrays_needed_beyond, has_laxity};
-use crate::kernel::GemmShape;
+use crate::kernel::TileProfile;
 use crate::sched::{RequestView, View, fusible, has_room};
 use crate::units::{Cycles, RequestId};
 
@@ -42,7 +42,7 @@ pub(super) struct Promise {
     fusion_geometry: Option<(usize, usize)>,
     /// The next tiles of the unchanged requests with a ready job: a tile of the request's
     /// that fits beside one of them would fuse with it.
-    others: Vec<GemmShape>,
+    others: Vec<TileProfile>,
     /// The unchanged requests' part.
     window: Window,
 }
@@ -217,11 +217,12 @@ impl CdMsa {
         if class(r, now, p.arrays, p.request.admitted) != p.request.class {
             return false;
         }
-        let fits = |a: GemmShape, b: GemmShape| {
-            p.fusion_geometry
-                .is_some_and(|(rows, cols)| has_room(rows, cols, &a) && fusible(rows, cols, a, b))
+        let fits = |a: TileProfile, b: TileProfile| {
+            p.fusion_geometry.is_some_and(|(rows, cols)| {
+                has_room(rows, cols, &a.shape) && fusible(rows, cols, a, b)
+            })
         };
-        let lone = |a: Option<GemmShape>| {
+        let lone = |a: Option<TileProfile>| {
             idle > 1 || a.is_none_or(|a| p.others.iter().all(|&b| !fits(a, b)))
         };
         if !lone(r.next_tile) {
