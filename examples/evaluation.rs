@@ -1,17 +1,33 @@
 //! Produces `docs/evaluation.md` and its plots: the three workloads on both presets under
 //! every scheduler, CD-MSA's ablation, and the comparison with the paper's headline gains.
 //!
-//! `cargo run --release --example evaluation [LOADS]` (default loads 0.5:8:0.5; needs the
-//! generated zoo: `python3 models/zoo/make_zoo.py`). Takes several minutes on 2 cores.
+//! `cargo run --release --example evaluation [LOADS] [--jobs N]` (default loads 0.5:8:0.5,
+//! threads one per core; needs the generated zoo: `python3 models/zoo/make_zoo.py`). Takes
+//! several minutes on 2 cores; a progress bar on stderr (when it is a terminal) counts the
+//! sweeps' units.
 
 use cdmsa::eval::SweepPoint;
-use cdmsa::eval::{SweepResult, sweep};
+use cdmsa::eval::{SweepResult, sweep, units, with_jobs};
 use cdmsa::report::plot;
 use cdmsa::sched;
 use cdmsa::sim::tenants;
 use cdmsa::workload::Workload;
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fmt::Write;
+use std::num::NonZeroUsize;
 use std::path::Path;
+
+/// Arguments of the example.
+#[derive(Parser)]
+struct Args {
+    /// Load factors A:B:STEP.
+    #[arg(default_value = "0.5:8:0.5")]
+    loads: String,
+    /// Threads (default: one per core); the results do not depend on it.
+    #[arg(long)]
+    jobs: Option<NonZeroUsize>,
+}
 
 const WORKLOADS: &[(&str, &str)] = &[
     ("A vision", "vision"),
@@ -85,13 +101,24 @@ fn gains(results: &[SweepResult]) -> (f64, f64, f64, f64) {
 }
 
 fn main() -> cdmsa::Result<()> {
+    let args = Args::parse();
+    with_jobs(args.jobs, || evaluate(&args.loads))?
+}
+
+fn evaluate(load_spec: &str) -> cdmsa::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let load_spec = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "0.5:8:0.5".into());
-    let loads = loads(&load_spec);
+    let loads = loads(load_spec);
     let mut names: Vec<String> = BASELINES.iter().map(|s| s.to_string()).collect();
     names.extend(sched::ABLATION.iter().map(|s| s.to_string()));
+    let per_sweep = units(names.len(), loads.len()).len();
+    let bar = ProgressBar::with_draw_target(
+        Some((WORKLOADS.len() * PRESETS.len() * per_sweep) as u64),
+        ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{msg:24} {bar:40} {pos}/{len} units {elapsed}")
+            .map_err(|e| cdmsa::Error::Invalid(e.to_string()))?,
+    );
     let make = |n: &str| sched::by_name(n);
     let mut doc = String::new();
     let mut headline = String::new();
@@ -105,8 +132,11 @@ fn main() -> cdmsa::Result<()> {
             w.accel = Some(preset.to_string());
             let cfg = w.accelerator()?;
             let models = tenants(&w, &cfg, false)?;
-            eprintln!("{title} on {preset}: {} points", names.len() * loads.len());
-            let results = sweep(&w, &cfg, &models, &names, &loads, &make, &|| ())?;
+            bar.set_message(format!("{title} on {preset}"));
+            if bar.is_hidden() {
+                eprintln!("{title} on {preset}: {per_sweep} units");
+            }
+            let results = sweep(&w, &cfg, &models, &names, &loads, &make, &|| bar.inc(1))?;
             let _ = writeln!(doc, "\n### {title} on `{preset}`\n");
             let _ = writeln!(
                 doc,
@@ -172,6 +202,7 @@ fn main() -> cdmsa::Result<()> {
          (negative means below).\n\n{headline}\n## Per workload and preset\n{doc}",
         BASELINES.join(", ")
     );
+    bar.finish_and_clear();
     std::fs::write(root.join("docs/evaluation.md"), text).map_err(|source| cdmsa::Error::Io {
         path: root.join("docs/evaluation.md"),
         source,

@@ -3,6 +3,7 @@
 mod conformance;
 mod inputs;
 mod inspect;
+mod merge;
 mod run;
 mod simulate;
 mod sweep;
@@ -44,6 +45,8 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Sweep a workload's load under several schedulers; latency-bounded throughput per scheduler.
     Sweep(sweep::SweepArgs),
+    /// Merge the parts written by `sweep --shard` into the whole sweep's report.
+    Merge(merge::MergeArgs),
     /// List the accelerator presets.
     Presets,
     /// Write the timing model zoo's networks as ONNX files (workloads name them `zoo:NAME`).
@@ -147,6 +150,7 @@ pub fn main() -> i32 {
         Command::Inspect(a) => inspect::run(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Sweep(a) => sweep::run(a),
+        Command::Merge(a) => merge::run(a),
         Command::Presets => presets(),
         Command::Zoo(a) => zoo::run(a),
     };

@@ -4,15 +4,17 @@
 use super::simulate::policies;
 use super::{EXIT_PASS, JsonArg};
 use crate::error::{Error, Result};
-use crate::eval::{SweepResult, sweep};
+use crate::eval::{
+    FORMAT, Part, PartUnit, Shard, Sweep, SweepIdentity, SweepResult, assemble, with_jobs,
+};
 use crate::report::{plot, write_json};
 use crate::sched::{CdMsaOptions, Policy};
 use crate::sim::tenants_within;
 use crate::workload::Workload;
-use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fmt::Write;
-use std::path::PathBuf;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `cdmsa sweep`.
 #[derive(clap::Args)]
@@ -29,8 +31,15 @@ pub struct SweepArgs {
     #[arg(long)]
     accel: Option<String>,
     /// SVG plot of SLA satisfaction against offered load.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shard")]
     plot: Option<PathBuf>,
+    /// Threads to run the sweep on (default: one per core); the results do not depend on it.
+    #[arg(long)]
+    jobs: Option<NonZeroUsize>,
+    /// Compute only shard I of N (I counted from 0: 0/3, 1/3, 2/3) and write its part of the
+    /// results to --json, for `cdmsa merge`.
+    #[arg(long, value_name = "I/N", requires = "json")]
+    shard: Option<Shard>,
     #[command(flatten)]
     json: JsonArg,
     #[command(flatten)]
@@ -96,6 +105,43 @@ fn table(results: &[SweepResult]) -> String {
     s
 }
 
+/// Prints a whole sweep's table and writes its plot and JSON report: the same for one
+/// run and for merged shards.
+pub(super) fn present(
+    identity: &SweepIdentity,
+    results: &[SweepResult],
+    plot_path: Option<&Path>,
+    json_path: Option<&Path>,
+) -> Result<()> {
+    print!("{}", table(results));
+    if let Some(path) = plot_path {
+        let series: Vec<(String, Vec<(f64, f64)>)> =
+            results.iter().map(SweepResult::sla_series).collect();
+        let title = format!("{} on {}", identity.workload, identity.accelerator);
+        plot::lines(
+            path,
+            &title,
+            "offered load (requests/s)",
+            "SLA satisfaction (%)",
+            &series,
+        )?;
+    }
+    if let Some(path) = json_path {
+        write_json(path, &identity.report(results))?;
+    }
+    Ok(())
+}
+
+/// A progress bar of `len` units on stderr, hidden when stderr is not a terminal.
+fn progress(len: usize) -> Result<ProgressBar> {
+    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} units {elapsed}")
+            .map_err(|e| Error::Invalid(e.to_string()))?,
+    );
+    Ok(bar)
+}
+
 /// Runs the command; returns the exit code.
 pub fn run(args: SweepArgs) -> Result<i32> {
     let mut w = Workload::load(&args.workload)?;
@@ -109,11 +155,6 @@ pub fn run(args: SweepArgs) -> Result<i32> {
         .map(|p| p.name().to_string())
         .collect();
     let models = tenants_within(&w, &cfg, false, &args.limits.limits())?;
-    let bar = ProgressBar::new((names.len() * (loads.len() + 1)) as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} points {elapsed}")
-            .map_err(|e| Error::Invalid(e.to_string()))?,
-    );
     let spec = args.schedulers.clone();
     let make = move |name: &str| -> Result<Box<dyn Policy>> {
         let all = policies(&spec, CdMsaOptions::default())?;
@@ -121,26 +162,52 @@ pub fn run(args: SweepArgs) -> Result<i32> {
             .find(|p| p.name() == name)
             .ok_or_else(|| Error::Invalid(format!("no scheduler {name}")))
     };
-    let results = sweep(&w, &cfg, &models, &names, &loads, &make, &|| bar.inc(1))?;
+    let sweep = Sweep {
+        workload: &w,
+        cfg: &cfg,
+        tenants: &models,
+        schedulers: &names,
+        loads: &loads,
+        make: &make,
+    };
+    let identity = SweepIdentity {
+        workload: args.workload.display().to_string(),
+        accelerator: cfg.name.clone(),
+        loads: loads.clone(),
+        schedulers: names.clone(),
+    };
+    let shard = args.shard.unwrap_or(Shard { index: 0, count: 1 });
+    let total = sweep.units().len();
+    let bar = progress((0..total).filter(|&i| shard.contains(i)).count())?;
+    let outputs = with_jobs(args.jobs, || {
+        sweep.compute_where(|i| shard.contains(i), &|| bar.inc(1))
+    })??;
     bar.finish_and_clear();
-    print!("{}", table(&results));
-    if let Some(path) = &args.plot {
-        let series: Vec<(String, Vec<(f64, f64)>)> =
-            results.iter().map(SweepResult::sla_series).collect();
-        let title = format!("{} on {}", args.workload.display(), cfg.name);
-        plot::lines(
-            path,
-            &title,
-            "offered load (requests/s)",
-            "SLA satisfaction (%)",
-            &series,
-        )?;
-    }
-    if let Some(path) = &args.json.json {
-        write_json(
-            path,
-            &json!({"workload": args.workload.display().to_string(), "accelerator": cfg.name, "loads": loads, "results": results}),
-        )?;
+    match (args.shard, &args.json.json) {
+        (None, json) => {
+            let outputs = outputs.into_iter().map(|(_, o)| o).collect();
+            let results = assemble(&names, loads.len(), outputs)?;
+            present(&identity, &results, args.plot.as_deref(), json.as_deref())?;
+        }
+        (Some(shard), Some(path)) => {
+            let count = outputs.len();
+            let part = Part {
+                format: FORMAT.into(),
+                sweep: identity,
+                shard,
+                units: outputs
+                    .into_iter()
+                    .map(|(index, output)| PartUnit { index, output })
+                    .collect(),
+            };
+            write_json(path, &part)?;
+            println!(
+                "shard {shard}: {count} of {total} units written to {}",
+                path.display()
+            );
+        }
+        // Refused by the argument parser.
+        (Some(_), None) => return Err(Error::Invalid("--shard needs --json".into())),
     }
     Ok(EXIT_PASS)
 }

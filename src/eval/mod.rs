@@ -1,14 +1,27 @@
 //! Evaluation: load sweeps of a workload under several schedulers, and each scheduler's
 //! latency-bounded throughput (the highest load at which SLA satisfaction stays ≥ 99 %).
+//!
+//! A sweep is a list of independent work units ([`units`]): one per (scheduler, load) point
+//! and one per scheduler's throughput bisection. Any subset of them can be computed
+//! anywhere (a [`Shard`] picks a deterministic one), and [`assemble`] turns all of their
+//! outputs, from one run or from merged [`Part`] files, into the same [`SweepResult`]s.
+
+mod part;
+mod shard;
+mod units;
+
+pub use part::{FORMAT, Part, PartUnit, SweepIdentity, merge};
+pub use shard::Shard;
+pub use units::{Sweep, Unit, UnitOutput, assemble, sweep, units};
 
 use crate::config::AcceleratorConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::report::metrics::{SystemMetrics, compute};
 use crate::sched::Policy;
 use crate::sim::{Mode, SimOptions, TenantModel, requests, simulate_with};
 use crate::workload::Workload;
-use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::num::NonZeroUsize;
 
 /// SLA satisfaction that counts as meeting the latency bound.
 pub const SLA_TARGET: f64 = 0.99;
@@ -17,7 +30,7 @@ pub const SLA_TARGET: f64 = 0.99;
 const BISECTION_STEPS: usize = 10;
 
 /// One scheduler at one load.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepPoint {
     /// Factor applied to every tenant's arrival rate.
     pub load: f64,
@@ -29,7 +42,7 @@ pub struct SweepPoint {
 }
 
 /// One scheduler over the sweep.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SweepResult {
     /// Scheduler name.
     pub scheduler: String,
@@ -83,7 +96,7 @@ pub fn point(
 }
 
 /// The highest load factor with SLA ≥ 99 %, by bracketing then bisection.
-fn knee(
+pub(crate) fn knee(
     w: &Workload,
     cfg: &AcceleratorConfig,
     tenants: &[TenantModel],
@@ -130,49 +143,12 @@ fn knee(
     Ok(lo)
 }
 
-/// Sweeps `loads` for every scheduler (points in parallel, results in order) and finds each
-/// scheduler's latency-bounded throughput; `tick` is called after each simulated point.
-pub fn sweep(
-    w: &Workload,
-    cfg: &AcceleratorConfig,
-    tenants: &[TenantModel],
-    schedulers: &[String],
-    loads: &[f64],
-    make: &PolicyFactory,
-    tick: &(dyn Fn() + Sync),
-) -> Result<Vec<SweepResult>> {
-    let jobs: Vec<(usize, f64)> = (0..schedulers.len())
-        .flat_map(|s| loads.iter().map(move |&l| (s, l)))
-        .collect();
-    let points: Vec<SweepPoint> = jobs
-        .par_iter()
-        .map(|&(s, load)| {
-            let p = point(w, cfg, tenants, &schedulers[s], load, make);
-            tick();
-            p
-        })
-        .collect::<Result<_>>()?;
-    let start = loads
-        .iter()
-        .copied()
-        .fold(f64::NAN, f64::max)
-        .max(f64::MIN_POSITIVE);
-    let knees: Vec<f64> = schedulers
-        .par_iter()
-        .map(|s| {
-            let k = knee(w, cfg, tenants, s, start, make);
-            tick();
-            k
-        })
-        .collect::<Result<_>>()?;
-    let base_rps = w.offered_rps();
-    Ok(schedulers
-        .iter()
-        .enumerate()
-        .map(|(s, name)| SweepResult {
-            scheduler: name.clone(),
-            points: points[s * loads.len()..(s + 1) * loads.len()].to_vec(),
-            latency_bounded_throughput_rps: knees[s] * base_rps,
-        })
-        .collect())
+/// Runs `f` on a fresh rayon pool of `jobs` threads (`None`: one per core), so every
+/// parallel loop inside it, the simulator's included, shares those threads.
+pub fn with_jobs<T: Send>(jobs: Option<NonZeroUsize>, f: impl FnOnce() -> T + Send) -> Result<T> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.map_or(0, NonZeroUsize::get))
+        .build()
+        .map_err(|e| Error::Invalid(format!("thread pool: {e}")))?;
+    Ok(pool.install(f))
 }

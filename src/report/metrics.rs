@@ -14,12 +14,12 @@
 //!   NP 0, which makes fairness 0.
 
 use crate::units::{Cycles, TenantId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::sim::{RequestRecord, TenantCounters};
 
 /// The metrics of one tenant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TenantMetrics {
     /// The tenant.
     pub tenant: TenantId,
@@ -52,7 +52,7 @@ pub struct TenantMetrics {
 }
 
 /// The metrics of a whole run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SystemMetrics {
     /// Requests recorded, dropped ones included.
     pub requests: usize,
