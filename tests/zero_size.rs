@@ -222,3 +222,170 @@ proptest! {
         prop_assert_eq!(run_case(m, s, dim.index(rank), PRECISIONS[p]), Ok(()));
     }
 }
+
+#[path = "one_node/mod.rs"]
+mod one_node;
+
+use one_node::*;
+
+/// The output shape and values of `m` run on `x`, or the error.
+fn outcome(m: OneNode, x: Option<cdmsa::tensor::Tensor>) -> Result<(Vec<usize>, Vec<f64>), String> {
+    m.run(x.map(|x| vec![x]))
+        .map(|o| {
+            (
+                o[0].shape().to_vec(),
+                o[0].to_f64().iter().copied().collect(),
+            )
+        })
+        .map_err(|e| e.to_string())
+}
+
+/// A reduction over an empty axis gives the reduction's identity, as onnxruntime 1.32 does
+/// (ReduceSum 0, ReduceMax −∞, ReduceMin +∞). ReduceMean's is undefined in the ONNX spec:
+/// 0/0, NaN (onnxruntime gives 0).
+#[test]
+fn reductions_over_an_empty_axis_give_their_identity() {
+    let inf = f64::INFINITY;
+    for (op, v) in [("ReduceSum", 0.0), ("ReduceMax", -inf), ("ReduceMin", inf)] {
+        let m = OneNode::new(op)
+            .input("x", F32, &[2, 0])
+            .init(i64s("axes", &[1], &[1]));
+        assert_eq!(outcome(m, None), Ok((vec![2, 1], vec![v, v])), "{op}");
+    }
+    let m = OneNode::new("ReduceMean")
+        .input("x", F32, &[2, 0])
+        .init(i64s("axes", &[1], &[1]));
+    let (shape, v) = outcome(m, None).expect("ReduceMean runs");
+    assert!(shape == [2, 1] && v.iter().all(|v| v.is_nan()), "{v:?}");
+}
+
+/// Pad: edge and reflect cannot fill an empty axis they pad (onnxruntime: "Cannot use 'edge'
+/// mode to pad dimension with a value of 0"), whatever the other axes; padding only other
+/// axes gives an empty output; constant mode fills.
+#[test]
+fn pad_of_an_empty_axis_follows_onnxruntime() {
+    let pad = |mode: &str, pads: &[i64]| {
+        OneNode::new("Pad")
+            .input("x", F32, &[0, 3])
+            .init(i64s("pads", &[4], pads))
+            .attr(string("mode", mode))
+    };
+    for mode in ["edge", "reflect", "wrap"] {
+        for pads in [[1, 1, 1, 1], [1, 0, 0, 0], [0, 0, 1, 0], [1, -3, 0, 0]] {
+            let e = outcome(pad(mode, &pads), None).expect_err("an empty axis padded");
+            assert!(
+                e.contains("node 'n' (Pad)") && e.contains("cannot pad axis 0"),
+                "{mode} {pads:?}: {e}"
+            );
+        }
+        assert_eq!(
+            outcome(pad(mode, &[0, 1, 0, 1]), None),
+            Ok((vec![0, 5], vec![])),
+            "{mode}"
+        );
+    }
+    assert_eq!(
+        outcome(pad("constant", &[1, 1, 1, 1]), None),
+        Ok((vec![2, 5], vec![0.0; 10]))
+    );
+}
+
+/// Resize: scales keep an empty axis empty; sizes cannot make something of it (onnxruntime:
+/// "Input dim is zero but required output dim is non-zero").
+#[test]
+fn resize_of_an_empty_axis_follows_onnxruntime() {
+    for mode in ["nearest", "linear"] {
+        let by_scales = OneNode::new("Resize")
+            .input("x", F32, &[1, 1, 0, 4])
+            .skip()
+            .init(f32s("scales", &[4], &[1.0, 1.0, 2.0, 2.0]))
+            .attr(string("mode", mode));
+        assert_eq!(outcome(by_scales, None), Ok((vec![1, 1, 0, 8], vec![])));
+        let by_sizes = OneNode::new("Resize")
+            .input("x", F32, &[1, 1, 0, 4])
+            .skip()
+            .skip()
+            .init(i64s("sizes", &[4], &[1, 1, 3, 8]))
+            .attr(string("mode", mode));
+        let e = outcome(by_sizes, None).expect_err("3 rows from none");
+        assert!(
+            e.contains("node 'n' (Resize)") && e.contains("axis 2 is empty"),
+            "{e}"
+        );
+    }
+}
+
+/// Pooling and LayerNormalization: an empty batch gives an empty output; an empty channel,
+/// spatial or normalised axis is refused (onnxruntime: "Only N can be zero"; "Size of
+/// X.shape[axis:] must be at least 1").
+#[test]
+fn pooling_and_layer_norm_take_an_empty_batch_only() {
+    let pool = |op: &str, x: &[i64]| {
+        let m = OneNode::new(op).input("x", F32, x);
+        match op {
+            "MaxPool" | "AveragePool" => m.attr(ints("kernel_shape", &[2, 2])),
+            _ => m,
+        }
+    };
+    for op in [
+        "MaxPool",
+        "AveragePool",
+        "GlobalMaxPool",
+        "GlobalAveragePool",
+    ] {
+        let (shape, v) = outcome(pool(op, &[0, 2, 3, 3]), None).expect("empty batch");
+        assert!(shape[..2] == [0, 2] && v.is_empty(), "{op}: {shape:?}");
+        for x in [[1, 2, 0, 3], [1, 0, 3, 3]] {
+            let e = outcome(pool(op, &x), None).expect_err("empty spatial or channel axis");
+            assert!(
+                e.contains(&format!("node 'n' ({op})"))
+                    && e.contains("only the batch may be empty"),
+                "{op}: {e}"
+            );
+        }
+    }
+    let ln = |x: &[i64], c: i64| {
+        OneNode::new("LayerNormalization")
+            .input("x", F32, x)
+            .init(f32s("scale", &[c], &vec![1.0; c as usize]))
+    };
+    assert_eq!(outcome(ln(&[0, 4], 4), None), Ok((vec![0, 4], vec![])));
+    let e = outcome(ln(&[2, 0], 0), None).expect_err("normalises over nothing");
+    assert!(e.contains("node 'n' (LayerNormalization)"), "{e}");
+}
+
+/// Convolutions with an empty operand, as onnxruntime: zero output channels give an empty
+/// output; zero input channels sum nothing (zeros); ConvTranspose of an empty spatial axis is
+/// refused ("Computed output dimension is <= 0"). MatMul with an empty inner dim gives zeros.
+#[test]
+fn empty_convolutions_and_products_follow_onnxruntime() {
+    let conv = |op: &str, w: &[i64]| {
+        let n: i64 = w.iter().product();
+        OneNode::new(op)
+            .input("x", F32, &[1, w[1].max(1), 3, 3])
+            .init(f32s("w", w, &vec![0.5; n as usize]))
+    };
+    assert_eq!(
+        outcome(conv("Conv", &[0, 1, 3, 3]), None),
+        Ok((vec![1, 0, 1, 1], vec![]))
+    );
+    assert_eq!(
+        outcome(conv("ConvTranspose", &[1, 0, 3, 3]), None),
+        Ok((vec![1, 0, 5, 5], vec![]))
+    );
+    let cin0 = OneNode::new("Conv")
+        .input("x", F32, &[1, 0, 3, 3])
+        .init(f32s("w", &[2, 0, 3, 3], &[]));
+    assert_eq!(outcome(cin0, None), Ok((vec![1, 2, 1, 1], vec![0.0, 0.0])));
+    let same_upper = OneNode::new("ConvTranspose")
+        .input("x", F32, &[1, 1, 0, 3])
+        .init(f32s("w", &[1, 2, 3, 3], &[0.5; 18]))
+        .attr(string("auto_pad", "SAME_UPPER"))
+        .attr(ints("strides", &[2, 2]));
+    let e = outcome(same_upper, None).expect_err("empty spatial input");
+    assert!(e.contains("node 'n' (ConvTranspose)"), "{e}");
+    let mm = OneNode::new("MatMul")
+        .input("a", F32, &[2, 0])
+        .input("b", F32, &[0, 3]);
+    assert_eq!(outcome(mm, None), Ok((vec![2, 3], vec![0.0; 6])));
+}
