@@ -24,8 +24,8 @@ const PRECISIONS: [Precision; 5] = [
     Precision::Fp32,
 ];
 
-/// One node-test model of an op: its integer inputs (shapes, axes, sizes, indices) made
-/// initializers so that specialisation reads their values, and the declared output shapes
+/// One node-test model of an op: its integer inputs (shapes, axes, sizes, indices) and
+/// Resize's roi and scales made initializers so that specialisation reads their values, and the declared output shapes
 /// dropped (a zero-size input changes them).
 struct OpModel {
     test: String,
@@ -109,10 +109,14 @@ fn op_models() -> &'static [OpModel] {
             }
             seen.insert(g.node[0].op_type.clone());
             let names: Vec<String> = g.input.iter().map(|i| i.name.clone()).collect();
+            let resize = g.node[0].op_type == "Resize";
             let mut kept = Vec::new();
             for (i, (info, name)) in g.input.drain(..).zip(&names).enumerate() {
+                // Resize's roi and scales, float, decide its output shape too.
+                let shape_like =
+                    |t: &cdmsa::tensor::Tensor| !t.dtype().is_float() || (resize && i > 0);
                 match read_pb(&dir.join(format!("test_data_set_0/input_{i}.pb"))) {
-                    Ok(t) if !t.dtype().is_float() => g.initializer.push(tensor_to_proto(&t, name)),
+                    Ok(t) if shape_like(&t) => g.initializer.push(tensor_to_proto(&t, name)),
                     _ => kept.push(info),
                 }
             }
@@ -241,22 +245,21 @@ fn outcome(m: OneNode, x: Option<cdmsa::tensor::Tensor>) -> Result<(Vec<usize>, 
 }
 
 /// A reduction over an empty axis gives the reduction's identity, as onnxruntime 1.32 does
-/// (ReduceSum 0, ReduceMax −∞, ReduceMin +∞). ReduceMean's is undefined in the ONNX spec:
-/// 0/0, NaN (onnxruntime gives 0).
+/// (ReduceSum 0, ReduceMax −∞, ReduceMin +∞; ReduceMean, undefined in the ONNX spec, 0).
 #[test]
 fn reductions_over_an_empty_axis_give_their_identity() {
     let inf = f64::INFINITY;
-    for (op, v) in [("ReduceSum", 0.0), ("ReduceMax", -inf), ("ReduceMin", inf)] {
+    for (op, v) in [
+        ("ReduceSum", 0.0),
+        ("ReduceMax", -inf),
+        ("ReduceMin", inf),
+        ("ReduceMean", 0.0),
+    ] {
         let m = OneNode::new(op)
             .input("x", F32, &[2, 0])
             .init(i64s("axes", &[1], &[1]));
         assert_eq!(outcome(m, None), Ok((vec![2, 1], vec![v, v])), "{op}");
     }
-    let m = OneNode::new("ReduceMean")
-        .input("x", F32, &[2, 0])
-        .init(i64s("axes", &[1], &[1]));
-    let (shape, v) = outcome(m, None).expect("ReduceMean runs");
-    assert!(shape == [2, 1] && v.iter().all(|v| v.is_nan()), "{v:?}");
 }
 
 /// Pad: edge and reflect cannot fill an empty axis they pad (onnxruntime: "Cannot use 'edge'
@@ -388,4 +391,80 @@ fn empty_convolutions_and_products_follow_onnxruntime() {
         .input("a", F32, &[2, 0])
         .input("b", F32, &[0, 3]);
     assert_eq!(outcome(mm, None), Ok((vec![2, 3], vec![0.0; 6])));
+}
+
+/// `simulate --mode functional` with a zero-size tenant beside the digits model: one zero in
+/// each dim of each input of the first node test of every op, under FCFS and CD-MSA, ends in
+/// `Ok` without a mismatch or in a typed error.
+#[test]
+fn functional_simulation_of_zero_size_tenants_never_panics() {
+    use cdmsa::sim::{Mode, requests, simulate, tenants_within};
+    use cdmsa::workload::Workload;
+    let dir = tempfile::tempdir().unwrap();
+    let digits = root().join("models/digits/int8_qop/model.onnx");
+    let mut seen = BTreeSet::new();
+    let (mut cases, mut simulated, mut failures) = (0, 0, Vec::new());
+    std::panic::set_hook(Box::new(|_| {}));
+    for m in op_models() {
+        let op = m.model.graph.as_ref().expect("graph").node[0]
+            .op_type
+            .clone();
+        if !seen.insert(op) {
+            continue;
+        }
+        for (slot, rank) in m.slots() {
+            for dim in 0..rank {
+                cases += 1;
+                let path = dir.path().join(format!("{}_{slot}_{dim}.onnx", m.test));
+                std::fs::write(&path, m.with_zero(slot, dim)).unwrap();
+                let text = format!(
+                    "seed = 1\nrequests = 4\naccel = \"tiny\"\n\
+                     [[tenants]]\nname = \"zero\"\nmodel = {:?}\nsla_factor = 3.0\n\
+                     arrival = {{ kind = \"poisson\", rate_per_s = 20000.0 }}\n\
+                     [[tenants]]\nname = \"digits\"\nmodel = {:?}\nsla_factor = 3.0\n\
+                     arrival = {{ kind = \"poisson\", rate_per_s = 20000.0 }}\n",
+                    path.display().to_string(),
+                    digits.display().to_string()
+                );
+                let outcome = catch_unwind(AssertUnwindSafe(|| -> cdmsa::Result<usize> {
+                    let w = Workload::from_toml(&text, dir.path())?;
+                    let cfg = w.accelerator()?;
+                    let models = tenants_within(&w, &cfg, true, &hostile_limits())?;
+                    let reqs = requests(&w, &models, &cfg)?;
+                    let mut mismatches = 0;
+                    for name in ["fcfs", "cd-msa"] {
+                        let mut p = cdmsa::sched::by_name(name)?;
+                        let out = simulate(
+                            &cfg,
+                            &models,
+                            &reqs,
+                            p.as_mut(),
+                            Mode::Functional { fault: None },
+                        )?;
+                        mismatches += out.mismatches.len();
+                    }
+                    Ok(mismatches)
+                }));
+                match outcome {
+                    Ok(Ok(0)) => simulated += 1,
+                    Ok(Ok(n)) => {
+                        failures.push(format!("{} slot {slot} dim {dim}: {n} mismatches", m.test))
+                    }
+                    Ok(Err(_)) => {}
+                    Err(_) => failures.push(format!("{} slot {slot} dim {dim}: panicked", m.test)),
+                }
+            }
+        }
+    }
+    drop(std::panic::take_hook());
+    println!(
+        "zero-size functional simulation: {cases} tenants, {simulated} simulated, {} refused, {} failures",
+        cases - simulated - failures.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        simulated > 50,
+        "too few zero-size tenants simulated: {simulated}"
+    );
 }
