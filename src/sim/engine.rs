@@ -374,8 +374,11 @@ impl<'t, 'c> Sim<'t, 'c> {
         let first = std::mem::take(&mut done[0].0.out);
         let mut out = self.in_request_order(first);
         for (e, from, to) in &mut done[1..] {
-            for k in *from..*to {
-                out.records[arrivals[k]] = e.out.records[k - e.base];
+            for (&i, r) in arrivals[*from..*to]
+                .iter()
+                .zip(&e.out.records[*from - e.base..])
+            {
+                out.records[i] = *r;
             }
             for (total, part) in out.counters.iter_mut().zip(&e.out.counters) {
                 *total += *part;

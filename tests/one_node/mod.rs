@@ -122,7 +122,6 @@ impl OneNode {
                 version: self.opset,
             }],
             graph: Some(graph),
-            ..ModelProto::default()
         }
         .encode_to_vec()
     }
