@@ -56,7 +56,7 @@ pub fn rhs<T: Copy>(k: &GemmKernel, w: &[T], p: usize) -> Vec<T> {
         GemmLayout::Conv { window, .. } => {
             let taps = window.kernel_size();
             w[p * kk * n..(p + 1) * kk * n]
-                .chunks(n * taps)
+                .chunks((n * taps).max(1))
                 .flat_map(|per_channel| transpose(per_channel, n, taps))
                 .collect()
         }

@@ -210,6 +210,19 @@ impl Window {
                 )));
             }
         };
+        // As the ONNX spec and onnxruntime: each output padding below its stride (or
+        // dilation), and no transposed convolution of an empty spatial axis.
+        if let Some(i) = (0..n).find(|&i| extra[i] >= strides[i] && extra[i] >= dilations[i]) {
+            return Err(Error::Shape(format!(
+                "output_padding {} of spatial dim {i} is not below its stride {} or dilation {}",
+                extra[i], strides[i], dilations[i]
+            )));
+        }
+        if let Some(i) = (0..n).find(|&i| input[i] == 0) {
+            return Err(Error::Shape(format!(
+                "ConvTranspose of an input {input:?} empty along spatial dim {i}"
+            )));
+        }
         let mut output = Vec::with_capacity(n);
         for i in 0..n {
             let full = input[i]
@@ -241,6 +254,11 @@ impl Window {
                         "output size {out} exceeds the transposed output {full}"
                     ))
                 })?;
+            }
+            if out == 0 {
+                return Err(Error::Shape(format!(
+                    "ConvTranspose output of spatial dim {i} is empty"
+                )));
             }
             output.push(out);
         }

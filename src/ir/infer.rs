@@ -7,7 +7,7 @@ use super::movement::{
     expand_shape, flatten_shape, reshape_shape, slice_axes, sliced_shape, split_lengths,
     squeeze_shape, transpose_perm, unsqueeze_shape,
 };
-use super::{Graph, Node, Op, ValueId, exact, generate, pad, reduce, resize};
+use super::{Graph, Node, Op, ValueId, exact, generate, pad, reduce, resize, rules};
 use crate::error::{Error, Result};
 use crate::tensor::ops::{broadcast_shapes, normalize_axis};
 use crate::tensor::{DType, Tensor};
@@ -139,6 +139,7 @@ pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Fact
                 Ok(())
             }
         };
+        rules::check(&facts, &node).map_err(fail)?;
         if let Some(outs) = try_fold(&g, &facts, &node).map_err(fail)? {
             count(outs.len())?;
             for (&o, t) in node.outputs.iter().zip(outs) {
@@ -389,6 +390,11 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType
         Op::LayerNormalization { axis, .. } => {
             let xs = f.shape(x()?);
             let ax = normalize_axis(*axis, xs.len())?;
+            if xs[ax..].contains(&0) {
+                return Err(Error::Shape(format!(
+                    "LayerNormalization normalises over nothing: input {xs:?} is empty from axis {ax} on"
+                )));
+            }
             let mut stats = xs.to_vec();
             stats[ax..].fill(1);
             let dt = f.dtype(x()?);
@@ -430,7 +436,7 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType
         Op::Range => Err(Error::Shape(
             "Range's start, limit and delta must be constants".into(),
         )),
-        Op::Pad { pads, .. } => {
+        Op::Pad { pads, mode, .. } => {
             let pads = match pads {
                 Some(p) => p.clone(),
                 None => const_ints(g, node, 1, "Pad's pads")?
@@ -438,10 +444,9 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType
             };
             let axes = const_ints(g, node, 3, "Pad's axes")?;
             let xs = f.shape(x()?);
-            same(pad::padded_shape(
-                xs,
-                &pad::resolve(xs.len(), &pads, axes.as_deref())?,
-            )?)
+            let resolved = pad::resolve(xs.len(), &pads, axes.as_deref())?;
+            pad::check_fill(xs, &resolved, *mode)?;
+            same(pad::padded_shape(xs, &resolved)?)
         }
         Op::Resize(a) => {
             let roi = const_floats(g, node, 1, "Resize's roi")?;
@@ -493,6 +498,7 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType
                     "pooling needs N,C,spatial… input, got {xs:?}"
                 )));
             }
+            only_batch_empty(xs)?;
             let win = Window::of_pool(p, xs)?;
             let mut out = xs[..2].to_vec();
             out.extend(win.output);
@@ -505,6 +511,7 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType
                     "global pooling needs N,C,spatial… input, got {xs:?}"
                 )));
             }
+            only_batch_empty(xs)?;
             let mut out = xs[..2].to_vec();
             out.extend(std::iter::repeat_n(1, xs.len() - 2));
             same(out)
@@ -597,6 +604,18 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Vec<(DType
                 &slice_axes(xs, &starts, &ends, axes.as_deref(), steps.as_deref())?,
             ))
         }
+    }
+}
+
+/// Pooling of an empty channel or spatial axis is refused (as onnxruntime does); an empty
+/// batch gives an empty output.
+fn only_batch_empty(xs: &[usize]) -> Result<()> {
+    match xs.iter().skip(1).position(|&d| d == 0) {
+        Some(d) => Err(Error::Shape(format!(
+            "pooling input {xs:?} is empty along dim {}: only the batch may be empty",
+            d + 1
+        ))),
+        None => Ok(()),
     }
 }
 

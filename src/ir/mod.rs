@@ -114,6 +114,7 @@ pub mod pad;
 pub mod recurrent;
 pub mod reduce;
 pub mod resize;
+mod rules;
 
 pub use infer::{Facts, InputBinding, matmul_shape, promote_matmul, specialize};
 

@@ -78,15 +78,30 @@ fn source(mode: PadMode, i: i64, n: i64) -> Option<i64> {
     }
 }
 
+/// Edge, reflect and wrap fill from the axis they pad: padding an empty axis in those modes
+/// is an error (as onnxruntime: "cannot pad dimension with a value of 0"), whether or not the
+/// output is empty along another axis.
+pub fn check_fill(shape: &[usize], pads: &[(i64, i64)], mode: PadMode) -> Result<()> {
+    if mode == PadMode::Constant {
+        return Ok(());
+    }
+    match shape
+        .iter()
+        .zip(pads)
+        .position(|(&d, &(b, e))| d == 0 && (b > 0 || e > 0))
+    {
+        Some(ax) => Err(Error::Shape(format!(
+            "pad: {mode:?} mode cannot pad axis {ax}, empty in the input {shape:?}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Pads `x`; `fill` is the constant (any type; cast to x's).
 pub fn pad(x: &Tensor, pads: &[(i64, i64)], mode: PadMode, fill: &Tensor) -> Result<Tensor> {
     let shape = x.shape().to_vec();
     let out = padded_shape(&shape, pads)?;
-    if mode != PadMode::Constant && shape.contains(&0) && !out.contains(&0) {
-        return Err(Error::Shape(format!(
-            "pad: {mode:?} mode cannot fill from an empty input {shape:?}"
-        )));
-    }
+    check_fill(&shape, pads, mode)?;
     // Flat source index of every output element; `len` (one past the data) is the fill.
     let len = x.len();
     let total: usize = out.iter().product();

@@ -48,6 +48,13 @@ pub fn plan(
             .collect::<Result<_>>()?,
         None => (0..rank).collect(),
     };
+    if let Some(i) = (1..axes.len()).find(|&i| axes[..i].contains(&axes[i])) {
+        return Err(Error::Shape(format!(
+            "resize: axis {} repeated in axes {:?}",
+            axes[i],
+            a.axes.as_deref().unwrap_or_default()
+        )));
+    }
     let n = axes.len();
     let given = |v: Option<usize>| v.filter(|&l| l > 0);
     let (mut out, mut scale) = (shape.to_vec(), vec![1.0f64; rank]);
@@ -91,6 +98,13 @@ pub fn plan(
                 "resize needs exactly one of scales and sizes".into(),
             ));
         }
+    }
+    // As onnxruntime: no scale makes something of an empty axis.
+    if let Some(ax) = (0..rank).find(|&ax| shape[ax] == 0 && out[ax] != 0) {
+        return Err(Error::Shape(format!(
+            "resize: axis {ax} is empty in the input {shape:?} but of size {} in the output",
+            out[ax]
+        )));
     }
     let mut full_roi = vec![(0.0, 1.0); rank];
     if a.transform == CoordinateTransform::TfCropAndResize {

@@ -153,9 +153,15 @@ struct Engine<'t, 'c> {
     next_arrival: usize,
     /// Arrivals at positions `end..` are not this engine's (yet).
     end: usize,
+    /// The first arrival position this engine simulates: its per-request state (`active`,
+    /// `pos`, `is_stale`, `out.records`) covers the arrivals from here on, by position less
+    /// `base`, and grows as they arrive, so that memory follows the requests simulated, not
+    /// the requests times the segments.
+    base: usize,
     now: Cycles,
     queue: EventQueue<Event>,
-    active: Vec<Option<Active<'t>>>,
+    /// Boxed, so that a finished request leaves only a pointer behind.
+    active: Vec<Option<Box<Active<'t>>>>,
     /// Indices of active requests, in arrival order.
     order: Vec<usize>,
     /// The policy's view of each request in `order`, refreshed only when it changes.
@@ -241,6 +247,10 @@ pub fn simulate_with(
     // had been queued first, and the queue holds only the few pending completions.
     let mut arrivals: Vec<usize> = (0..requests.len()).collect();
     arrivals.sort_by_key(|&i| requests[i].arrival);
+    let mut rank = vec![0; requests.len()];
+    for (k, &i) in arrivals.iter().enumerate() {
+        rank[i] = k;
+    }
     let starts = match mode {
         Mode::Timing if rayon::current_num_threads() > 1 => {
             segment_starts(requests, tenants, &arrivals, rayon::current_num_threads())
@@ -252,6 +262,7 @@ pub fn simulate_with(
         tenants,
         requests,
         arrivals: &arrivals,
+        rank: &rank,
         mode,
         options,
     };
@@ -266,13 +277,41 @@ struct Sim<'t, 'c> {
     requests: &'c [RequestSpec],
     /// Request indices by (arrival, index).
     arrivals: &'c [usize],
+    /// The position of each request in `arrivals`.
+    rank: &'c [usize],
     mode: Mode,
     options: SimOptions,
 }
 
 impl<'t, 'c> Sim<'t, 'c> {
-    fn engine(&self) -> Engine<'t, 'c> {
-        Engine::new(*self)
+    /// An empty accelerator whose first arrival is at position `base`.
+    fn engine(&self, base: usize) -> Engine<'t, 'c> {
+        Engine::new(*self, base)
+    }
+
+    /// Request `i`'s record before it arrives.
+    fn record(&self, i: usize) -> RequestRecord {
+        let r = self.requests[i];
+        RequestRecord {
+            tenant: self.tenants[r.tenant].id,
+            request: RequestId(i as u64),
+            arrival: r.arrival,
+            start: None,
+            finish: None,
+            deadline: r.deadline,
+            isolated: self.tenants[r.tenant].isolated,
+        }
+    }
+
+    /// `out` with its records (by arrival position from 0) put in request order.
+    fn in_request_order(&self, mut out: SimOutcome) -> SimOutcome {
+        let mut records: Vec<RequestRecord> =
+            (0..self.requests.len()).map(|i| self.record(i)).collect();
+        for (k, r) in out.records.iter().enumerate() {
+            records[self.arrivals[k]] = *r;
+        }
+        out.records = records;
+        out
     }
 
     /// Simulates every arrival under `policy`, the segments that begin at positions `starts`
@@ -282,9 +321,9 @@ impl<'t, 'c> Sim<'t, 'c> {
         let arrivals = self.arrivals;
         let forks: Option<Vec<Box<dyn Policy>>> = starts.iter().map(|_| policy.fork()).collect();
         let Some(forks) = forks.filter(|f| !f.is_empty()) else {
-            let mut e = self.engine();
+            let mut e = self.engine(0);
             e.run(policy, arrivals.len(), None)?;
-            return Ok(e.out);
+            return Ok(self.in_request_order(e.out));
         };
         // Segment k covers arrivals bounds[k]..bounds[k + 1] and stops at the next one's start.
         let bounds: Vec<usize> = std::iter::once(0)
@@ -292,7 +331,7 @@ impl<'t, 'c> Sim<'t, 'c> {
             .chain(std::iter::once(arrivals.len()))
             .collect();
         let horizon = |k: usize| starts.get(k).map(|&s| self.requests[arrivals[s]].arrival);
-        let mut first = self.engine();
+        let mut first = self.engine(0);
         let (head, rest) = rayon::join(
             || first.run(policy, bounds[1], horizon(0)),
             || {
@@ -300,8 +339,7 @@ impl<'t, 'c> Sim<'t, 'c> {
                     .into_par_iter()
                     .enumerate()
                     .map(|(k, mut fork)| {
-                        let mut e = self.engine();
-                        e.next_arrival = bounds[k + 1];
+                        let mut e = self.engine(bounds[k + 1]);
                         e.run(fork.as_mut(), bounds[k + 2], horizon(k + 1))
                             .map(|()| (e, fork))
                     })
@@ -333,10 +371,14 @@ impl<'t, 'c> Sim<'t, 'c> {
             policy.join(f);
         }
         done.push((current, from, arrivals.len()));
-        let mut out = std::mem::take(&mut done[0].0.out);
+        let first = std::mem::take(&mut done[0].0.out);
+        let mut out = self.in_request_order(first);
         for (e, from, to) in &mut done[1..] {
-            for &i in &arrivals[*from..*to] {
-                out.records[i] = e.out.records[i];
+            for (&i, r) in arrivals[*from..*to]
+                .iter()
+                .zip(&e.out.records[*from - e.base..])
+            {
+                out.records[i] = *r;
             }
             for (total, part) in out.counters.iter_mut().zip(&e.out.counters) {
                 *total += *part;
@@ -391,26 +433,26 @@ const MIN_SEGMENT: usize = 256;
 
 impl<'t, 'c> Engine<'t, 'c> {
     /// An empty accelerator at cycle 0, before any arrival.
-    fn new(sim: Sim<'t, 'c>) -> Self {
+    fn new(sim: Sim<'t, 'c>, base: usize) -> Self {
         let Sim {
             cfg,
             tenants,
-            requests,
             options,
             ..
         } = sim;
         Engine {
             sim,
-            next_arrival: 0,
-            end: 0,
+            next_arrival: base,
+            end: base,
+            base,
             now: Cycles::ZERO,
             queue: EventQueue::default(),
-            active: (0..requests.len()).map(|_| None).collect(),
+            active: Vec::new(),
             order: Vec::new(),
             views: Vec::new(),
-            pos: vec![usize::MAX; requests.len()],
+            pos: Vec::new(),
             stale: Vec::new(),
-            is_stale: vec![false; requests.len()],
+            is_stale: Vec::new(),
             arrays: vec![Running::IDLE; cfg.arrays],
             busy: 0,
             ready_views: 0,
@@ -423,19 +465,6 @@ impl<'t, 'c> Engine<'t, 'c> {
             decision: Decision::default(),
             standing: None,
             out: SimOutcome {
-                records: requests
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| RequestRecord {
-                        tenant: tenants[r.tenant].id,
-                        request: RequestId(i as u64),
-                        arrival: r.arrival,
-                        start: None,
-                        finish: None,
-                        deadline: r.deadline,
-                        isolated: tenants[r.tenant].isolated,
-                    })
-                    .collect(),
                 counters: vec![TenantCounters::default(); tenants.len()],
                 ..SimOutcome::default()
             },
@@ -480,6 +509,19 @@ impl<'t, 'c> Engine<'t, 'c> {
         }
     }
 
+    /// The position of request `i` (arrived at this engine) in its per-request state.
+    #[inline(always)]
+    fn at(&self, i: usize) -> usize {
+        self.sim.rank[i] - self.base
+    }
+
+    /// [`Engine::at`] for a request that may not have arrived at this engine (`None` then).
+    #[inline(always)]
+    fn slot(&self, i: usize) -> Option<usize> {
+        let k = self.sim.rank.get(i)?.checked_sub(self.base)?;
+        (k < self.active.len()).then_some(k)
+    }
+
     /// Every arrival of its own in, no request active, no array busy, no event pending: the
     /// accelerator as at cycle 0.
     fn is_empty(&self) -> bool {
@@ -500,7 +542,11 @@ impl<'t, 'c> Engine<'t, 'c> {
                 self.sim.cfg,
             )?),
         };
-        self.active[i] = Some(Active {
+        debug_assert_eq!(self.at(i), self.active.len(), "arrivals in order");
+        self.out.records.push(self.sim.record(i));
+        self.pos.push(usize::MAX);
+        self.is_stale.push(false);
+        self.active.push(Some(Box::new(Active {
             id: RequestId(i as u64),
             tenant: spec.tenant,
             arrival: spec.arrival,
@@ -518,9 +564,10 @@ impl<'t, 'c> Engine<'t, 'c> {
             dropped: false,
             resume: Vec::new(),
             finished: Vec::new(),
-        });
+        })));
         self.standing = None;
-        self.pos[i] = self.order.len();
+        let k = self.at(i);
+        self.pos[k] = self.order.len();
         self.order.push(i);
         let view = self.view(i);
         self.ready_views += usize::from(view.ready > 0);
@@ -533,7 +580,8 @@ impl<'t, 'c> Engine<'t, 'c> {
     fn enter_layer(&mut self, i: usize) -> Result<()> {
         self.standing = None;
         loop {
-            let a = self.active[i].as_mut().expect("active");
+            let k = self.at(i);
+            let a = self.active[k].as_mut().expect("active");
             let tenant = &self.sim.tenants[a.tenant];
             if a.layer == tenant.layers.len() {
                 return self.finish(i);
@@ -555,7 +603,8 @@ impl<'t, 'c> Engine<'t, 'c> {
 
     /// Ends the request's current layer (values checked against the isolated run) and moves on.
     fn leave_layer(&mut self, i: usize) -> Result<()> {
-        let a = self.active[i].as_mut().expect("active");
+        let k = self.at(i);
+        let a = self.active[k].as_mut().expect("active");
         let tenant = &self.sim.tenants[a.tenant];
         let node = tenant.layers[a.layer].node;
         if let Some(it) = a.interp.as_mut() {
@@ -597,9 +646,10 @@ impl<'t, 'c> Engine<'t, 'c> {
     }
 
     fn finish(&mut self, i: usize) -> Result<()> {
-        let a = self.active[i].take().expect("active");
+        let k = self.at(i);
+        let a = self.active[k].take().expect("active");
         self.forget(i);
-        let rec = &mut self.out.records[i];
+        let rec = &mut self.out.records[k];
         rec.start = a.start.or(Some(self.now));
         rec.finish = Some(self.now);
         if let Some(it) = a.interp {
@@ -649,7 +699,8 @@ impl<'t, 'c> Engine<'t, 'c> {
         if self.standing.is_some_and(|s| s.checked && !own(s)) {
             self.standing = None;
         }
-        let Some(a) = self.active[run.request].as_mut() else {
+        let k = self.at(run.request);
+        let Some(a) = self.active[k].as_mut() else {
             return Ok(());
         };
         a.running -= 1;
@@ -715,9 +766,10 @@ impl<'t, 'c> Engine<'t, 'c> {
             }
         }
         std::mem::swap(&mut self.stale, &mut self.refresh);
-        for k in 0..self.refresh.len() {
-            let i = self.refresh[k];
-            self.is_stale[i] = false;
+        for r in 0..self.refresh.len() {
+            let i = self.refresh[r];
+            let k = self.at(i);
+            self.is_stale[k] = false;
             self.refresh_view(i);
         }
         self.refresh.clear();
@@ -740,8 +792,9 @@ impl<'t, 'c> Engine<'t, 'c> {
     /// Brings request `i`'s view up to date (nothing when it is not in the view).
     #[inline(always)]
     fn refresh_view(&mut self, i: usize) {
-        if let Some(&pos) = self.pos.get(i).filter(|&&p| p != usize::MAX) {
-            let a = self.active[i].as_ref().expect("active");
+        let k = self.at(i);
+        if let Some(&pos) = self.pos.get(k).filter(|&&p| p != usize::MAX) {
+            let a = self.active[k].as_ref().expect("active");
             let v = &mut self.views[pos];
             let was_ready = v.ready > 0;
             refresh_view(v, a);
@@ -772,26 +825,29 @@ impl<'t, 'c> Engine<'t, 'c> {
     /// Removes request `i` from the active order and the policy's view.
     fn forget(&mut self, i: usize) {
         self.standing = None;
-        let pos = std::mem::replace(&mut self.pos[i], usize::MAX);
+        let k = self.at(i);
+        let pos = std::mem::replace(&mut self.pos[k], usize::MAX);
         if pos < self.order.len() {
             self.order.remove(pos);
             let view = self.views.remove(pos);
             self.ready_views -= usize::from(view.ready > 0);
-            for (k, &j) in self.order.iter().enumerate().skip(pos) {
-                self.pos[j] = k;
+            for (p, &j) in self.order.iter().enumerate().skip(pos) {
+                let kj = self.sim.rank[j] - self.base;
+                self.pos[kj] = p;
             }
         }
     }
 
     /// Notes that request `i`'s view must be refreshed before the next decision.
     fn mark_stale(&mut self, i: usize) {
-        if !std::mem::replace(&mut self.is_stale[i], true) {
+        let k = self.at(i);
+        if !std::mem::replace(&mut self.is_stale[k], true) {
             self.stale.push(i);
         }
     }
 
     fn view(&self, i: usize) -> RequestView<'t> {
-        let a = self.active[i].as_ref().expect("active");
+        let a = self.active[self.at(i)].as_ref().expect("active");
         let t = &self.sim.tenants[a.tenant];
         let mut v = RequestView {
             id: a.id,
@@ -815,15 +871,15 @@ impl<'t, 'c> Engine<'t, 'c> {
 
     /// How many jobs request `i` has ready.
     fn ready_jobs(&self, i: usize) -> usize {
-        self.active[i]
-            .as_ref()
+        self.slot(i)
+            .and_then(|k| self.active[k].as_ref())
             .filter(|a| !a.dropped)
-            .map_or(0, Active::ready)
+            .map_or(0, |a| a.ready())
     }
 
     /// The next ready job of request `i`.
     fn next_job(&self, i: usize) -> Option<Job> {
-        let a = self.active.get(i)?.as_ref().filter(|a| !a.dropped)?;
+        let a = self.active[self.slot(i)?].as_ref().filter(|a| !a.dropped)?;
         if let Some(r) = a.resume.first() {
             return Some(r.rest);
         }
@@ -835,9 +891,11 @@ impl<'t, 'c> Engine<'t, 'c> {
         // Entries are read by position: dispatching needs the engine mutably.
         for k in 0..self.decision.drop.len() {
             let i = self.decision.drop[k].0 as usize;
-            if let Some(a) = self.active.get_mut(i).and_then(Option::as_mut) {
+            if let Some(k) = self.slot(i)
+                && let Some(a) = self.active[k].as_mut()
+            {
                 a.dropped = true;
-                self.out.records[i].start = a.start;
+                self.out.records[k].start = a.start;
                 self.forget(i);
             }
         }
@@ -965,7 +1023,8 @@ impl<'t, 'c> Engine<'t, 'c> {
         self.mark_stale(i);
         self.count_preemption(array, i);
         self.last_owner[array] = Some(i);
-        let a = self.active[i].as_mut().expect("active");
+        let k = self.at(i);
+        let a = self.active[k].as_mut().expect("active");
         let (job, fault) = match a.resume.is_empty() {
             false => {
                 let r = a.resume.remove(0);
@@ -1057,7 +1116,8 @@ impl<'t, 'c> Engine<'t, 'c> {
         run.generation = self.generation;
         self.queue
             .push(Cycles(end), Event::Done(array, self.generation));
-        if let Some(a) = self.active[request].as_mut() {
+        let k = self.at(request);
+        if let Some(a) = self.active[k].as_mut() {
             a.served = a.served - shortened;
             self.out.counters[a.tenant].busy_cycles -= shortened.0;
         }
@@ -1068,11 +1128,11 @@ impl<'t, 'c> Engine<'t, 'c> {
     fn count_preemption(&mut self, array: usize, next: usize) {
         if let Some(prev) = self.last_owner[array]
             && prev != next
-            && self.active[prev]
-                .as_ref()
-                .is_some_and(|p| !p.dropped && p.next_job < p.jobs.len())
+            && let Some(p) = self.slot(prev).and_then(|k| self.active[k].as_ref())
+            && !p.dropped
+            && p.next_job < p.jobs.len()
         {
-            let t = self.active[prev].as_ref().expect("checked").tenant;
+            let t = p.tenant;
             self.out.counters[t].preemptions += 1;
         }
     }
@@ -1158,6 +1218,31 @@ arrival = { kind = "poisson", rate_per_s = 1.0 }
         }
     }
 
+    /// A segment's engine keeps state only for its own arrivals (memory grows with the
+    /// requests, not with the requests times the segments), and none is left active at the end.
+    #[test]
+    fn a_segment_holds_only_its_own_requests() {
+        let (cfg, models, reqs) = setup(200_000);
+        let arrivals: Vec<usize> = (0..reqs.len()).collect();
+        let sim = Sim {
+            cfg: &cfg,
+            tenants: &models,
+            requests: &reqs,
+            arrivals: &arrivals,
+            rank: &arrivals,
+            mode: Mode::Timing,
+            options: SimOptions::default(),
+        };
+        let mut e = sim.engine(60);
+        e.run(sched::by_name("fcfs").unwrap().as_mut(), 90, None)
+            .unwrap();
+        assert_eq!(e.active.len(), 30);
+        assert_eq!(e.out.records.len(), 30);
+        assert!(e.active.iter().all(Option::is_none));
+        assert_eq!(e.out.records[0].request, RequestId(60));
+        assert!(e.out.records.iter().all(|r| r.finish.is_some()));
+    }
+
     /// Cuts anywhere (between tied arrivals, inside busy periods, between idle ones) give the
     /// single pass's outcome: the stitching, not the choice of cuts, makes it exact.
     #[test]
@@ -1166,11 +1251,16 @@ arrival = { kind = "poisson", rate_per_s = 1.0 }
             let (cfg, models, reqs) = setup(gap);
             let mut arrivals: Vec<usize> = (0..reqs.len()).collect();
             arrivals.sort_by_key(|&i| reqs[i].arrival);
+            let mut rank = vec![0; reqs.len()];
+            for (k, &i) in arrivals.iter().enumerate() {
+                rank[i] = k;
+            }
             let sim = Sim {
                 cfg: &cfg,
                 tenants: &models,
                 requests: &reqs,
                 arrivals: &arrivals,
+                rank: &rank,
                 mode: Mode::Timing,
                 options: SimOptions::default(),
             };

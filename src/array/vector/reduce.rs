@@ -135,7 +135,9 @@ pub fn reduce(x: &Tensor, r: &ReduceAttrs, axes_input: Option<&Tensor>) -> Resul
                         .collect(),
                     _ => fold(a.iter().copied(), &index(), n_out, 0.0f32, |s, v| s + v),
                 };
-                if r.kind == Reduction::Mean {
+                // The mean of nothing is undefined in the ONNX spec; onnxruntime gives the
+                // empty sum, 0 (not 0/0, a NaN no value equals).
+                if r.kind == Reduction::Mean && count > 0 {
                     sums.into_iter().map(|s| s / count as f32).collect()
                 } else {
                     sums
