@@ -2,7 +2,7 @@
 //! every scheduler, CD-MSA's ablation, and the comparison with the paper's headline gains.
 //!
 //! `cargo run --release --example evaluation [LOADS] [--jobs N]` (default loads 0.5:8:0.5,
-//! threads one per core; needs the generated zoo: `python3 models/zoo/make_zoo.py`). Takes
+//! threads one per core; the workloads' zoo models are built in memory). Takes
 //! several minutes on 2 cores; a progress bar on stderr (when it is a terminal) counts the
 //! sweeps' units.
 

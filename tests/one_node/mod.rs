@@ -122,6 +122,7 @@ impl OneNode {
                 version: self.opset,
             }],
             graph: Some(graph),
+            ..ModelProto::default()
         }
         .encode_to_vec()
     }
