@@ -192,9 +192,18 @@ fn cases() -> Vec<(&'static str, Vec<u8>, bool)> {
             false,
         ),
         (
-            "pool pads i32::MAX",
-            pool(vec![k3(), ints("pads", &[I32; 4])]),
+            // Pads stay below the kernel (onnxruntime refuses others): the output is huge.
+            "pool pads i32::MAX - 1, kernel i32::MAX",
+            pool(vec![
+                ints("kernel_shape", &[I32, I32]),
+                ints("pads", &[I32 - 1; 4]),
+            ]),
             true,
+        ),
+        (
+            "pool pads i32::MAX, kernel 3",
+            pool(vec![k3(), ints("pads", &[I32; 4])]),
+            false,
         ),
         (
             "pool strides i32::MAX",
