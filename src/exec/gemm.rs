@@ -292,6 +292,18 @@ pub enum TileValues {
     Float(Vec<f32>),
 }
 
+impl TileValues {
+    /// Whether `other` holds the same bits (a NaN equals the same NaN, −0 differs from +0).
+    pub fn bit_identical(&self, other: &TileValues) -> bool {
+        match (self, other) {
+            (TileValues::Float(a), TileValues::Float(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+            }
+            _ => self == other,
+        }
+    }
+}
+
 enum Operands {
     Int {
         a: Vec<Vec<i16>>,
@@ -778,5 +790,19 @@ impl<'k> GemmRun<'k> {
                 Ok((Tensor::from_f32(arr, self.out_dtype), false))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TileValues;
+
+    #[test]
+    fn tile_bit_identity_tells_nans_alike_and_zeros_apart() {
+        let f = |v: &[f32]| TileValues::Float(v.to_vec());
+        assert!(f(&[f32::NAN]).bit_identical(&f(&[f32::NAN])));
+        assert!(!f(&[-0.0]).bit_identical(&f(&[0.0])));
+        assert!(TileValues::Int(vec![3], false).bit_identical(&TileValues::Int(vec![3], false)));
+        assert!(!TileValues::Int(vec![3], false).bit_identical(&TileValues::Int(vec![3], true)));
     }
 }

@@ -618,7 +618,7 @@ impl<'t, 'c> Engine<'t, 'c> {
                 .map(|&(tile, fault)| it.compute_tile(tile, fault))
                 .collect();
             for (&(tile, fault), v) in a.finished.iter().zip(values) {
-                if v != reference.tiles[node][tile] {
+                if !v.bit_identical(&reference.tiles[node][tile]) {
                     self.out.mismatches.push(Mismatch {
                         tenant: tenant.id,
                         request: a.id,
@@ -631,7 +631,10 @@ impl<'t, 'c> Engine<'t, 'c> {
             }
             a.finished.clear();
             it.end(node)?;
-            if it.node_output(node) != Some(&reference.nodes[node]) {
+            if !it
+                .node_output(node)
+                .is_some_and(|t| t.bit_identical(&reference.nodes[node]))
+            {
                 self.out.mismatches.push(Mismatch {
                     tenant: tenant.id,
                     request: a.id,

@@ -71,6 +71,20 @@ macro_rules! map_tensor_same {
 }
 
 impl Tensor {
+    /// Whether `other` holds the same bits: same type, shape and element encodings (so a NaN
+    /// equals the same NaN and −0 differs from +0, unlike `==`).
+    pub fn bit_identical(&self, other: &Tensor) -> bool {
+        fn bits<T, B: PartialEq>(a: &ArrayD<T>, b: &ArrayD<T>, f: impl Fn(&T) -> B) -> bool {
+            a.shape() == b.shape() && a.iter().zip(b.iter()).all(|(x, y)| f(x) == f(y))
+        }
+        match (self, other) {
+            (Tensor::F32(a), Tensor::F32(b)) => bits(a, b, |x| x.to_bits()),
+            (Tensor::F16(a), Tensor::F16(b)) => bits(a, b, |x| x.to_bits()),
+            (Tensor::BF16(a), Tensor::BF16(b)) => bits(a, b, |x| x.to_bits()),
+            _ => self == other,
+        }
+    }
+
     /// The element type.
     pub fn dtype(&self) -> DType {
         match self {
@@ -253,5 +267,31 @@ impl Tensor {
             DType::F32 => Tensor::F32(a),
             _ => Tensor::F32(a).cast(dtype),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f32s(v: &[f32]) -> Tensor {
+        Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.to_vec()).expect("a vector"))
+    }
+
+    #[test]
+    fn bit_identity_tells_nans_alike_and_zeros_apart() {
+        let nan = f32::NAN;
+        assert!(f32s(&[nan, 1.0]).bit_identical(&f32s(&[nan, 1.0])));
+        assert_ne!(
+            f32s(&[nan]),
+            f32s(&[nan]),
+            "== says a NaN differs from itself"
+        );
+        assert!(!f32s(&[-0.0]).bit_identical(&f32s(&[0.0])));
+        assert_eq!(f32s(&[-0.0]), f32s(&[0.0]), "== says −0 equals +0");
+        assert!(!f32s(&[1.0, 2.0]).bit_identical(&f32s(&[1.0])));
+        let half = |x: f32| Tensor::F32(ArrayD::from_elem(IxDyn(&[2]), x)).cast(DType::F16);
+        assert!(!half(-0.0).bit_identical(&half(0.0)));
+        assert!(!half(1.0).bit_identical(&f32s(&[1.0, 1.0])), "types differ");
     }
 }
