@@ -24,7 +24,8 @@ pub struct RunArgs {
     /// Labels (.pb or .npy, int64) to report top-1 accuracy of the first output.
     #[arg(long)]
     labels: Option<PathBuf>,
-    /// Tolerance: exact, ulp:N or close:RTOL,ATOL (default by output type and datapath).
+    /// Tolerance: exact, ulp:N, close:RTOL,ATOL or norm:REL (default by output type and
+    /// datapath, the same as `conformance`; see docs/reliability.md).
     #[arg(long)]
     tolerance: Option<String>,
     /// Batch size bound to symbolic dims when no input is given.
