@@ -61,7 +61,7 @@ fn run_one(dir: &Path, cfg: &AcceleratorConfig, limits: &Limits) -> Outcome {
         Ok(g) => g,
         Err(e) => return skip_or_fail(e),
     };
-    let sets = match data_sets(dir) {
+    let sets = match data_sets(dir, limits) {
         Ok(s) => s,
         Err(e) => return Outcome::Fail(e.to_string()),
     };

@@ -82,7 +82,11 @@ pub fn run(args: RunArgs) -> Result<i32> {
         .as_deref()
         .map(Tolerance::parse)
         .transpose()?;
-    let labels = args.labels.as_deref().map(read_tensor).transpose()?;
+    let labels = args
+        .labels
+        .as_deref()
+        .map(|p| read_tensor(p, &limits))
+        .transpose()?;
     let (graph, name, sets, labels) = match &args.model {
         None => {
             let (g, input, output, labels) = inputs::embedded_default(&limits)?;
@@ -100,7 +104,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         Some(p) if p.is_dir() => {
             let g = inputs::model(&p.join("model.onnx"), &limits)?;
             let sets = if args.inputs.is_empty() {
-                data_sets(p)?
+                data_sets(p, &limits)?
             } else {
                 Vec::new()
             };
@@ -123,13 +127,13 @@ pub fn run(args: RunArgs) -> Result<i32> {
         } else {
             args.inputs
                 .iter()
-                .map(|p| read_tensor(p))
+                .map(|p| read_tensor(p, &limits))
                 .collect::<Result<Vec<_>>>()?
         };
         let outputs = args
             .references
             .iter()
-            .map(|p| read_tensor(p))
+            .map(|p| read_tensor(p, &limits))
             .collect::<Result<Vec<_>>>()?;
         vec![DataSet {
             dir: PathBuf::from("."),
