@@ -177,7 +177,7 @@ mod tests {
 
     #[test]
     fn positions_count_lines_and_characters_from_one() {
-        assert_eq!(line_column("a = 1\nbé = ?", 11), (2, 6));
+        assert_eq!(line_column("a = 1\nbé = ?", 12), (2, 6));
         assert_eq!(line_column("x", 0), (1, 1));
     }
 
