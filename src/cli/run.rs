@@ -120,7 +120,8 @@ pub fn run(args: RunArgs) -> Result<i32> {
     let sets = if sets.is_empty() {
         let inputs = if args.inputs.is_empty() {
             graph
-                .declared_inputs(args.batch)?
+                .declared_inputs(args.batch)
+                .map_err(|e| e.in_file(args.model.as_deref().unwrap_or(Path::new("<embedded>"))))?
                 .iter()
                 .map(|b| Tensor::seeded(b.dtype, &b.shape, args.seed))
                 .collect()

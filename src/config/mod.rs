@@ -65,6 +65,11 @@ pub struct AcceleratorConfig {
     pub vector_lanes: usize,
 }
 
+/// The slowest clock an accelerator may have, in MHz (1 kHz): times in ms stay finite.
+pub const MIN_CLOCK_MHZ: f64 = 1e-3;
+/// The fastest clock an accelerator may have, in MHz (1 THz).
+pub const MAX_CLOCK_MHZ: f64 = 1e6;
+
 /// What errors about an accelerator file call it.
 const WHAT: &str = "accelerator TOML";
 
@@ -152,9 +157,9 @@ impl AcceleratorConfig {
         check((1..=4096).contains(&self.rows), "rows", "must be 1..=4096")?;
         check((1..=4096).contains(&self.cols), "cols", "must be 1..=4096")?;
         check(
-            self.clock_mhz.is_finite() && self.clock_mhz > 0.0,
+            (MIN_CLOCK_MHZ..=MAX_CLOCK_MHZ).contains(&self.clock_mhz),
             "clock_mhz",
-            "must be a positive number",
+            &format!("must be a number from {MIN_CLOCK_MHZ} to {MAX_CLOCK_MHZ} (1 kHz to 1 THz)"),
         )?;
         check(
             self.dram_bytes_per_cycle > 0,

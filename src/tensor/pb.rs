@@ -335,16 +335,18 @@ fn read_external(t: &TensorProto, dir: &Path, expected: usize) -> Result<Vec<u8>
             length.unwrap_or_default()
         )));
     }
-    let path = dir.join(relative);
-    let io = |source| Error::Io {
-        path: path.clone(),
-        source,
+    // The directory of a model named without one ("model.onnx") is the current one.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
     };
+    let path = dir.join(relative);
+    // I/O errors name the data file here and the model where the error is reported.
+    let io = |source| bad(format!("external data file {}: {source}", path.display()));
     // A symbolic link could still lead outside: compare the resolved paths.
-    let resolved_dir = std::fs::canonicalize(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    let resolved_dir = std::fs::canonicalize(dir)
+        .map_err(|source| bad(format!("model directory {}: {source}", dir.display())))?;
     if !std::fs::canonicalize(&path)
         .map_err(io)?
         .starts_with(&resolved_dir)
@@ -353,7 +355,8 @@ fn read_external(t: &TensorProto, dir: &Path, expected: usize) -> Result<Vec<u8>
             "external data location '{location}' resolves outside the model's directory"
         )));
     }
-    let (mut file, size) = crate::files::open_regular(&path)?;
+    let (mut file, size) =
+        crate::files::open_regular(&path).map_err(|e| bad(format!("external data file {e}")))?;
     let end = offset.checked_add(expected as u64);
     if end.is_none_or(|end| end > size) {
         return Err(bad(format!(
