@@ -140,7 +140,8 @@ fn span_fits_cycles(arrival: &Arrival, field: &str, clock_mhz: f64) -> Result<()
     match arrival {
         Arrival::Poisson { rate_per_s } => {
             let mean_ms = 1e3 / rate_per_s;
-            if !(mean_ms * cycles_per_ms < CYCLE_RANGE) {
+            // The rate is positive and finite (validated): the mean is positive, maybe inf.
+            if mean_ms * cycles_per_ms >= CYCLE_RANGE {
                 return Err(invalid(
                     format!("{field}.rate_per_s"),
                     format!(
