@@ -151,13 +151,50 @@ fn toml_position(e: &toml::de::Error, text: &str) -> String {
     })
 }
 
-/// A TOML error in `text`: its position and the parser's message cut short, without the
-/// source line (which may be megabytes long).
+/// At most [`MAX_MESSAGE_CHARS`] characters of the line holding byte `offset` of `text`,
+/// centred on it when the line is longer, with ellipses where it is cut.
+fn excerpt(text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let start = text
+        .get(..offset)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let end = text
+        .get(offset..)
+        .and_then(|t| t.find('\n'))
+        .map_or(text.len(), |i| offset + i);
+    let line: Vec<char> = text
+        .get(start..end)
+        .unwrap_or("")
+        .trim_end()
+        .chars()
+        .collect();
+    let column = text.get(start..offset).map_or(0, |t| t.chars().count());
+    let from = column
+        .saturating_sub(MAX_MESSAGE_CHARS / 2)
+        .min(line.len().saturating_sub(MAX_MESSAGE_CHARS));
+    let to = (from + MAX_MESSAGE_CHARS).min(line.len());
+    let mut cut: String = line[from..to].iter().collect();
+    if from > 0 {
+        cut.insert(0, '…');
+    }
+    if to < line.len() {
+        cut.push('…');
+    }
+    cut
+}
+
+/// A TOML error in `text`: its position, the parser's message and the offending line, each
+/// cut to [`MAX_MESSAGE_CHARS`] characters (a line may be megabytes long).
 pub fn toml_error(what: &'static str, e: &toml::de::Error, text: &str) -> Error {
     let message = shorten(e.message().trim());
-    let msg = match toml_position(e, text) {
-        at if at.is_empty() => message,
-        at => format!("{at}: {message}"),
+    let msg = match e.span() {
+        Some(span) => format!(
+            "{}: {message} (in `{}`)",
+            toml_position(e, text),
+            excerpt(text, span.start)
+        ),
+        None => message,
     };
     Error::malformed(what, msg)
 }
@@ -179,6 +216,18 @@ mod tests {
     fn positions_count_lines_and_characters_from_one() {
         assert_eq!(line_column("a = 1\nbé = ?", 12), (2, 6));
         assert_eq!(line_column("x", 0), (1, 1));
+    }
+
+    #[test]
+    fn excerpts_are_centred_on_the_error_and_cut() {
+        assert_eq!(excerpt("a = 1\nseed = -7\nb = 2", 13), "seed = -7");
+        let long = format!("k = [{}x]", "1,".repeat(1000));
+        let at = long.find('x').unwrap();
+        let cut = excerpt(&long, at);
+        assert_eq!(cut.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(cut.starts_with('…') && cut.ends_with("1,x]"), "{cut}");
+        let cut = excerpt(&long, 0);
+        assert!(cut.starts_with("k = [1,") && cut.ends_with('…'), "{cut}");
     }
 
     #[test]

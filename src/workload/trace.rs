@@ -37,7 +37,8 @@ pub(super) fn read(path: &Path, field: &str) -> Result<Vec<f64>> {
         }
         let t: f64 = text
             .parse()
-            .map_err(|_| at(format!("line {number}: '{text}' is not a time in ms")))?;
+            // The line is not repeated: the file may be anything the workload names.
+            .map_err(|_| at(format!("line {number} is not a time in ms")))?;
         if let Some(why) = bad_trace_time(previous, t) {
             return Err(at(format!("line {number}: {why}")));
         }
