@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod eval;
 pub mod exec;
+pub mod files;
 pub mod ir;
 pub mod kernel;
 pub mod limits;

@@ -6,6 +6,7 @@ use std::path::Path;
 const LAYERS: &[&str] = &[
     "error",
     "limits",
+    "files",
     "units",
     "numeric",
     "proto",

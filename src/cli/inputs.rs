@@ -6,8 +6,8 @@ use crate::ir::Graph;
 use crate::limits::Limits;
 use crate::onnx::{decode_model_within, load_model_within};
 use crate::tensor::Tensor;
-use crate::tensor::npy::read_npy;
-use crate::tensor::pb::{decode_pb, read_pb};
+use crate::tensor::npy::read_npy_within;
+use crate::tensor::pb::{decode_pb, read_pb_within};
 use crate::zoo::{self, ModelSource};
 use std::path::{Path, PathBuf};
 
@@ -25,11 +25,12 @@ pub mod embedded {
     pub const NAME: &str = "embedded default: digits CNN, int8 QOperator (models/digits/default)";
 }
 
-/// Reads a tensor from a `.pb` (TensorProto) or `.npy` file.
-pub fn read_tensor(path: &Path) -> Result<Tensor> {
+/// Reads a tensor from a `.pb` (TensorProto) or `.npy` file of at most
+/// [`Limits::max_bytes`].
+pub fn read_tensor(path: &Path, limits: &Limits) -> Result<Tensor> {
     let t = match path.extension().and_then(|e| e.to_str()) {
-        Some("npy") => read_npy(path),
-        _ => read_pb(path),
+        Some("npy") => read_npy_within(path, limits.max_bytes),
+        _ => read_pb_within(path, limits.max_bytes),
     };
     t.map_err(|e| e.in_file(path))
 }
@@ -66,8 +67,8 @@ fn numbered(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>> {
     Ok(files.into_iter().map(|(_, p)| p).collect())
 }
 
-/// Every `test_data_set_*` under a backend-test directory, sorted.
-pub fn data_sets(dir: &Path) -> Result<Vec<DataSet>> {
+/// Every `test_data_set_*` under a backend-test directory, sorted; each file within `limits`.
+pub fn data_sets(dir: &Path, limits: &Limits) -> Result<Vec<DataSet>> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|source| Error::Io {
             path: dir.to_path_buf(),
@@ -86,11 +87,11 @@ pub fn data_sets(dir: &Path) -> Result<Vec<DataSet>> {
         .map(|d| {
             let inputs = numbered(&d, "input_")?
                 .iter()
-                .map(|p| read_tensor(p))
+                .map(|p| read_tensor(p, limits))
                 .collect::<Result<_>>()?;
             let outputs = numbered(&d, "output_")?
                 .iter()
-                .map(|p| read_tensor(p))
+                .map(|p| read_tensor(p, limits))
                 .collect::<Result<_>>()?;
             Ok(DataSet {
                 dir: d,

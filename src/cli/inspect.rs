@@ -45,7 +45,8 @@ struct InspectReport {
 /// Runs the command; returns the exit code.
 pub fn run(args: InspectArgs) -> Result<i32> {
     let cfg = args.accel.load()?;
-    let graph = model(&args.model, &args.limits.limits())?;
+    let limits = args.limits.limits();
+    let graph = model(&args.model, &limits)?;
     let bindings = if args.inputs.is_empty() {
         graph
             .declared_inputs(args.batch)
@@ -53,7 +54,7 @@ pub fn run(args: InspectArgs) -> Result<i32> {
     } else {
         args.inputs
             .iter()
-            .map(|p| read_tensor(p).map(|t| InputBinding::of(&t)))
+            .map(|p| read_tensor(p, &limits).map(|t| InputBinding::of(&t)))
             .collect::<Result<_>>()?
     };
     let program = lower(&graph, &bindings, &cfg).map_err(|e| e.in_file(&args.model))?;

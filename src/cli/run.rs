@@ -24,7 +24,8 @@ pub struct RunArgs {
     /// Labels (.pb or .npy, int64) to report top-1 accuracy of the first output.
     #[arg(long)]
     labels: Option<PathBuf>,
-    /// Tolerance: exact, ulp:N or close:RTOL,ATOL (default by output type and datapath).
+    /// Tolerance: exact, ulp:N, close:RTOL,ATOL or norm:REL (default by output type and
+    /// datapath, the same as `conformance`; see docs/reliability.md).
     #[arg(long)]
     tolerance: Option<String>,
     /// Batch size bound to symbolic dims when no input is given.
@@ -81,7 +82,11 @@ pub fn run(args: RunArgs) -> Result<i32> {
         .as_deref()
         .map(Tolerance::parse)
         .transpose()?;
-    let labels = args.labels.as_deref().map(read_tensor).transpose()?;
+    let labels = args
+        .labels
+        .as_deref()
+        .map(|p| read_tensor(p, &limits))
+        .transpose()?;
     let (graph, name, sets, labels) = match &args.model {
         None => {
             let (g, input, output, labels) = inputs::embedded_default(&limits)?;
@@ -99,7 +104,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         Some(p) if p.is_dir() => {
             let g = inputs::model(&p.join("model.onnx"), &limits)?;
             let sets = if args.inputs.is_empty() {
-                data_sets(p)?
+                data_sets(p, &limits)?
             } else {
                 Vec::new()
             };
@@ -115,20 +120,21 @@ pub fn run(args: RunArgs) -> Result<i32> {
     let sets = if sets.is_empty() {
         let inputs = if args.inputs.is_empty() {
             graph
-                .declared_inputs(args.batch)?
+                .declared_inputs(args.batch)
+                .map_err(|e| e.in_file(args.model.as_deref().unwrap_or(Path::new("<embedded>"))))?
                 .iter()
                 .map(|b| Tensor::seeded(b.dtype, &b.shape, args.seed))
                 .collect()
         } else {
             args.inputs
                 .iter()
-                .map(|p| read_tensor(p))
+                .map(|p| read_tensor(p, &limits))
                 .collect::<Result<Vec<_>>>()?
         };
         let outputs = args
             .references
             .iter()
-            .map(|p| read_tensor(p))
+            .map(|p| read_tensor(p, &limits))
             .collect::<Result<Vec<_>>>()?;
         vec![DataSet {
             dir: PathBuf::from("."),

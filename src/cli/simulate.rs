@@ -93,7 +93,14 @@ pub fn policies(spec: &str, options: CdMsaOptions) -> Result<Vec<Box<dyn Policy>
     names
         .into_iter()
         .map(|n| {
-            if n == "cd-msa" {
+            if n == "all" || n == "ablation" {
+                Err(Error::Config {
+                    field: "scheduler".into(),
+                    msg: format!(
+                        "'{n}' stands for a set of schedulers and must be given alone, not in the list '{spec}'"
+                    ),
+                })
+            } else if n == "cd-msa" {
                 Ok(Box::new(CdMsa::new(options)) as Box<dyn Policy>)
             } else {
                 sched::by_name(n)
@@ -133,7 +140,10 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
     };
     let mut policies = policies(&args.scheduler, options)?;
     let models = tenants_within(&w, &cfg, functional, &args.limits.limits())?;
-    let reqs = requests(&w, &models, &cfg)?;
+    let reqs = requests(&w, &models, &cfg).map_err(|e| match &args.workload {
+        Some(p) => e.in_file(p),
+        None => e,
+    })?;
     let source = args.workload.as_ref().map_or(
         "embedded default (workloads/default.toml)".to_string(),
         |p| p.display().to_string(),

@@ -1,6 +1,7 @@
 //! `AcceleratorConfig`: the emulated machine (arrays, their shape and dataflow, memory, clock) and its presets.
 
 use crate::error::{Error, Result};
+use crate::files;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -64,6 +65,14 @@ pub struct AcceleratorConfig {
     pub vector_lanes: usize,
 }
 
+/// The slowest clock an accelerator may have, in MHz (1 kHz): times in ms stay finite.
+pub const MIN_CLOCK_MHZ: f64 = 1e-3;
+/// The fastest clock an accelerator may have, in MHz (1 THz).
+pub const MAX_CLOCK_MHZ: f64 = 1e6;
+
+/// What errors about an accelerator file call it.
+const WHAT: &str = "accelerator TOML";
+
 /// The embedded presets, as (name, TOML text).
 pub const PRESETS: &[(&str, &str)] = &[
     ("tpu-msa", include_str!("../../presets/tpu-msa.toml")),
@@ -78,8 +87,8 @@ pub const PRESETS: &[(&str, &str)] = &[
 impl AcceleratorConfig {
     /// Parses and validates a TOML description.
     pub fn from_toml(text: &str) -> Result<AcceleratorConfig> {
-        let cfg: AcceleratorConfig = toml::from_str(text)
-            .map_err(|e| Error::malformed("accelerator TOML", e.to_string()))?;
+        let cfg: AcceleratorConfig =
+            toml::from_str(text).map_err(|e| files::toml_error(WHAT, &e, text))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -109,10 +118,19 @@ impl AcceleratorConfig {
             return AcceleratorConfig::preset(name_or_path);
         }
         let path = Path::new(name_or_path);
-        let bytes = crate::error::read_file(path)?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| Error::malformed("accelerator TOML", "not UTF-8").in_file(path))?;
+        let text = files::read_toml_text(path, WHAT)?;
         AcceleratorConfig::from_toml(&text).map_err(|e| e.in_file(path))
+    }
+
+    /// Reads the accelerator file at `path` named inside another file (a workload): a TOML
+    /// error says where it is but not what the parser read, so naming a file that is no
+    /// accelerator description (a secret, say) never prints its content.
+    pub fn load_referenced(path: &Path) -> Result<AcceleratorConfig> {
+        let text = files::read_toml_text(path, WHAT)?;
+        let cfg: AcceleratorConfig = toml::from_str(&text)
+            .map_err(|e| files::toml_error_quiet(WHAT, &e, &text).in_file(path))?;
+        cfg.validate().map_err(|e| e.in_file(path))?;
+        Ok(cfg)
     }
 
     /// The default accelerator (`tpu-msa`).
@@ -139,9 +157,9 @@ impl AcceleratorConfig {
         check((1..=4096).contains(&self.rows), "rows", "must be 1..=4096")?;
         check((1..=4096).contains(&self.cols), "cols", "must be 1..=4096")?;
         check(
-            self.clock_mhz.is_finite() && self.clock_mhz > 0.0,
+            (MIN_CLOCK_MHZ..=MAX_CLOCK_MHZ).contains(&self.clock_mhz),
             "clock_mhz",
-            "must be a positive number",
+            &format!("must be a number from {MIN_CLOCK_MHZ} to {MAX_CLOCK_MHZ} (1 kHz to 1 THz)"),
         )?;
         check(
             self.dram_bytes_per_cycle > 0,

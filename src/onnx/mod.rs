@@ -40,36 +40,10 @@ pub fn load_model(path: &Path) -> Result<Graph> {
 /// [`load_model`] within `limits`: a file larger than [`Limits::max_bytes`] is refused before
 /// it is read.
 pub fn load_model_within(path: &Path, limits: &Limits) -> Result<Graph> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.is_dir() {
-        return Err(io(std::io::ErrorKind::IsADirectory.into()));
-    }
-    let size = meta.len();
-    if size > limits.max_bytes {
-        return Err(Error::Limit(format!(
-            "the file has {size} bytes, more than the limit of {} (--max-bytes)",
-            limits.max_bytes
-        ))
-        .in_file(path));
-    }
     // The tensors' data stay slices of the mapped file until read: a timing-mode run never
     // pages the weights in.
-    let bytes = map_file(path).map_err(io)?;
+    let bytes = crate::files::map(path, limits.max_bytes, "--max-bytes")?;
     decode_shared(bytes, path.parent(), limits).map_err(|e| e.in_file(path))
-}
-
-/// The file at `path`, mapped into memory read-only.
-fn map_file(path: &Path) -> std::io::Result<Bytes> {
-    let file = std::fs::File::open(path)?;
-    // SAFETY: the map is read-only and private. cdmsa never writes a model file while it is
-    // loaded; one that another process truncates meanwhile is outside what it supports, as
-    // for every program that maps its inputs.
-    let map = unsafe { memmap2::Mmap::map(&file) }?;
-    Ok(Bytes::from_owner(map))
 }
 
 /// Imports a serialized `ModelProto` within the default [`Limits`]; external tensor data is

@@ -12,7 +12,8 @@
 
 use super::pb::{element_count, tensor_from_le_bytes, tensor_to_le_bytes};
 use super::{DType, Tensor};
-use crate::error::{Error, Result, read_file, write_file};
+use crate::error::{Error, Result, write_file};
+use crate::limits::Limits;
 use std::path::Path;
 
 const WHAT: &str = ".npy";
@@ -22,9 +23,15 @@ const ALIGN: usize = 64;
 /// NumPy leaves room for the first dimension to grow to this many digits.
 const GROWTH_DIGITS: usize = 21;
 
-/// Reads a `.npy` file.
+/// Reads a `.npy` file of at most the default [`Limits::max_bytes`].
 pub fn read_npy(path: &Path) -> Result<Tensor> {
-    decode_npy(&read_file(path)?).map_err(|e| e.in_file(path))
+    read_npy_within(path, Limits::default().max_bytes)
+}
+
+/// [`read_npy`] of a file of at most `max_bytes`, refused before it is read.
+pub fn read_npy_within(path: &Path, max_bytes: u64) -> Result<Tensor> {
+    let bytes = crate::files::read(path, max_bytes, "--max-bytes")?;
+    decode_npy(&bytes).map_err(|e| e.in_file(path))
 }
 
 /// Writes a tensor as a `.npy` file (bfloat16 is widened to float32, see the module docs).

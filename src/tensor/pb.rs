@@ -8,7 +8,7 @@
 //! an error, never a panic or an allocation larger than [`MAX_TENSOR_ELEMENTS`] elements.
 
 use super::{Constant, DType, Tensor};
-use crate::error::{Error, Result, read_file, write_file};
+use crate::error::{Error, Result, write_file};
 use crate::limits::Limits;
 use crate::map_tensor;
 use crate::proto::TensorProto;
@@ -108,9 +108,15 @@ pub fn tensor_to_proto(t: &Tensor, name: &str) -> TensorProto {
 }
 
 /// Reads a `.pb` file holding one serialized `TensorProto` (external data is resolved
-/// relative to the file's directory).
+/// relative to the file's directory), of at most the default [`Limits::max_bytes`].
 pub fn read_pb(path: &Path) -> Result<Tensor> {
-    decode(&read_file(path)?, path.parent()).map_err(|e| e.in_file(path))
+    read_pb_within(path, Limits::default().max_bytes)
+}
+
+/// [`read_pb`] of a file of at most `max_bytes`, refused before it is read.
+pub fn read_pb_within(path: &Path, max_bytes: u64) -> Result<Tensor> {
+    let bytes = crate::files::read(path, max_bytes, "--max-bytes")?;
+    decode(&bytes, path.parent()).map_err(|e| e.in_file(path))
 }
 
 /// Decodes the bytes of a `.pb` file (one serialized `TensorProto`); a tensor with
@@ -329,16 +335,18 @@ fn read_external(t: &TensorProto, dir: &Path, expected: usize) -> Result<Vec<u8>
             length.unwrap_or_default()
         )));
     }
-    let path = dir.join(relative);
-    let io = |source| Error::Io {
-        path: path.clone(),
-        source,
+    // The directory of a model named without one ("model.onnx") is the current one.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
     };
+    let path = dir.join(relative);
+    // I/O errors name the data file here and the model where the error is reported.
+    let io = |source| bad(format!("external data file {}: {source}", path.display()));
     // A symbolic link could still lead outside: compare the resolved paths.
-    let resolved_dir = std::fs::canonicalize(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    let resolved_dir = std::fs::canonicalize(dir)
+        .map_err(|source| bad(format!("model directory {}: {source}", dir.display())))?;
     if !std::fs::canonicalize(&path)
         .map_err(io)?
         .starts_with(&resolved_dir)
@@ -347,8 +355,8 @@ fn read_external(t: &TensorProto, dir: &Path, expected: usize) -> Result<Vec<u8>
             "external data location '{location}' resolves outside the model's directory"
         )));
     }
-    let mut file = std::fs::File::open(&path).map_err(io)?;
-    let size = file.metadata().map_err(io)?.len();
+    let (mut file, size) =
+        crate::files::open_regular(&path).map_err(|e| bad(format!("external data file {e}")))?;
     let end = offset.checked_add(expected as u64);
     if end.is_none_or(|end| end > size) {
         return Err(bad(format!(

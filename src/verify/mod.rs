@@ -36,32 +36,61 @@ pub enum Tolerance {
 }
 
 impl Tolerance {
-    /// Parses `exact`, `ulp:N`, `close:RTOL,ATOL` or `norm:REL`.
+    /// Parses `exact`, `ulp:N`, `close:RTOL,ATOL` or `norm:REL`; every bound must be a finite,
+    /// non-negative number (see [`Tolerance::check`]).
     pub fn parse(s: &str) -> Result<Tolerance> {
         let bad = || Error::Config {
             field: "tolerance".into(),
-            msg: format!("'{s}' is not exact, ulp:N or close:RTOL,ATOL"),
+            msg: format!("'{s}' is not exact, ulp:N, close:RTOL,ATOL or norm:REL"),
         };
-        if s == "exact" {
-            return Ok(Tolerance::Exact);
-        }
-        if let Some(n) = s.strip_prefix("ulp:") {
-            return Ok(Tolerance::Ulp {
+        let tol = if s == "exact" {
+            Tolerance::Exact
+        } else if let Some(n) = s.strip_prefix("ulp:") {
+            Tolerance::Ulp {
                 max: n.parse().map_err(|_| bad())?,
-            });
-        }
-        if let Some(v) = s.strip_prefix("norm:") {
-            return Ok(Tolerance::Norm {
+            }
+        } else if let Some(v) = s.strip_prefix("norm:") {
+            Tolerance::Norm {
                 rel: v.parse().map_err(|_| bad())?,
-            });
-        }
-        if let Some(v) = s.strip_prefix("close:") {
+            }
+        } else if let Some(v) = s.strip_prefix("close:") {
             let (r, a) = v.split_once(',').ok_or_else(bad)?;
             let (rtol, atol) = (r.parse().map_err(|_| bad())?, a.parse().map_err(|_| bad())?);
-            return Ok(Tolerance::Close { rtol, atol });
-        }
-        Err(bad())
+            Tolerance::Close { rtol, atol }
+        } else {
+            return Err(bad());
+        };
+        tol.check().map_err(|why| Error::Config {
+            field: "tolerance".into(),
+            msg: format!("'{s}': {why}"),
+        })?;
+        Ok(tol)
     }
+
+    /// Checks that every bound is a finite, non-negative number: a negative or NaN bound
+    /// would fail every element (even a bit-exact one) and an infinite one would pass any.
+    pub fn check(&self) -> Result<(), String> {
+        let bounds: &[(&str, f64)] = match self {
+            Tolerance::Exact | Tolerance::Ulp { .. } => &[],
+            Tolerance::Close { rtol, atol } => &[("rtol", *rtol), ("atol", *atol)],
+            Tolerance::Norm { rel } => &[("rel", *rel)],
+        };
+        match bounds.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {
+            Some((name, v)) => Err(format!("{name} = {v} is not a finite, non-negative number")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Whether `x` and `y` differ in class: one is NaN and the other not, or either is infinite
+/// and they are not the same infinity. Such an element fails under every tolerance, since no
+/// distance to an infinity or a NaN is meaningful (`|x − ∞| ≤ atol + rtol·∞` would hold for
+/// every finite `x`).
+fn class_differs(x: f64, y: f64) -> bool {
+    if x.is_nan() || y.is_nan() {
+        return x.is_nan() != y.is_nan();
+    }
+    (x.is_infinite() || y.is_infinite()) && x != y
 }
 
 /// The comparison of one output with its reference.
@@ -85,6 +114,10 @@ pub struct Comparison {
 
 /// Compares `got` with `want` under `tol`; a type or shape difference is an error.
 pub fn compare(name: &str, got: &Tensor, want: &Tensor, tol: Tolerance) -> Result<Comparison> {
+    tol.check().map_err(|msg| Error::Config {
+        field: "tolerance".into(),
+        msg,
+    })?;
     if got.dtype() != want.dtype() || got.shape() != want.shape() {
         return Err(Error::Shape(format!(
             "output '{name}': computed {} {:?}, reference {} {:?}",
@@ -140,32 +173,35 @@ pub fn compare(name: &str, got: &Tensor, want: &Tensor, tol: Tolerance) -> Resul
         |m, &y| if y.is_finite() { m.max(y.abs()) } else { m },
     );
     let mut close = true;
+    let mut classes_agree = true;
     for (&x, &y) in a.iter().zip(&b) {
-        let both_nan = x.is_nan() && y.is_nan();
-        let d = if both_nan || x == y {
+        if class_differs(x, y) {
+            classes_agree = false;
+            max_abs = f64::INFINITY;
+            continue;
+        }
+        // Here both are finite, or both the same infinity, or both NaN.
+        let d = if !y.is_finite() || x == y {
             0.0
         } else {
             (x - y).abs()
         };
-        max_abs = max_abs.max(if d.is_nan() { f64::INFINITY } else { d });
-        // `d <= bound` is false for a NaN difference, which must fail.
-        let within = |rtol: f64, atol: f64| d <= atol + rtol * y.abs();
+        max_abs = max_abs.max(d);
         if let Tolerance::Close { rtol, atol } = tol
-            && !both_nan
-            && x != y
-            && !within(rtol, atol)
+            && d > atol + rtol * y.abs()
         {
             close = false;
         }
     }
     let max_ulp = ulps.iter().copied().max().unwrap_or(0);
     let mismatches = ulps.iter().filter(|&&u| u != 0).count();
-    let pass = match tol {
-        Tolerance::Exact => mismatches == 0,
-        Tolerance::Ulp { max } => max_ulp <= max,
-        Tolerance::Close { .. } => close,
-        Tolerance::Norm { rel } => max_abs <= rel * ref_scale,
-    };
+    let pass = classes_agree
+        && match tol {
+            Tolerance::Exact => mismatches == 0,
+            Tolerance::Ulp { max } => max_ulp <= max,
+            Tolerance::Close { .. } => close,
+            Tolerance::Norm { rel } => max_abs <= rel * ref_scale,
+        };
     Ok(Comparison {
         name: name.to_string(),
         exact: mismatches == 0,
@@ -257,5 +293,71 @@ mod tests {
                 .unwrap()
                 .pass
         );
+    }
+
+    #[test]
+    fn non_finite_references_match_only_their_own_class() {
+        let tols = [
+            Tolerance::Exact,
+            Tolerance::Ulp { max: u64::MAX - 1 },
+            Tolerance::Close {
+                rtol: 1e-3,
+                atol: 1e-7,
+            },
+            Tolerance::Norm { rel: 1e-2 },
+        ];
+        let (inf, nan) = (f32::INFINITY, f32::NAN);
+        // (computed, reference, pass): an infinity equals only the same infinity, a NaN only
+        // a NaN, and a finite value neither (f32::MAX is one ULP from +inf).
+        let cases = [
+            (1.0, inf, false),
+            (f32::MAX, inf, false),
+            (-inf, inf, false),
+            (inf, inf, true),
+            (-inf, -inf, true),
+            (1.0, nan, false),
+            (inf, nan, false),
+            (nan, nan, true),
+            (nan, 1.0, false),
+            (inf, f32::MAX, false),
+        ];
+        for tol in tols {
+            for (x, y, pass) in cases {
+                let c = compare("y", &f32t(vec![x, 2.0]), &f32t(vec![y, 2.0]), tol).unwrap();
+                assert_eq!(c.pass, pass, "{x} against {y} under {tol:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn tolerances_must_be_finite_and_non_negative() {
+        for bad in [
+            "close:-1,-1",
+            "close:nan,nan",
+            "close:1e309,0",
+            "close:0,inf",
+            "norm:-1",
+            "norm:nan",
+            "norm:inf",
+            "ulp:-1",
+            "close:1",
+            "loose",
+        ] {
+            let err = Tolerance::parse(bad).unwrap_err().to_string();
+            assert!(err.starts_with("invalid tolerance: '"), "{bad}: {err}");
+        }
+        assert_eq!(
+            Tolerance::parse("close:0,0").unwrap(),
+            Tolerance::Close {
+                rtol: 0.0,
+                atol: 0.0
+            }
+        );
+        assert_eq!(
+            Tolerance::parse("norm:0.5").unwrap(),
+            Tolerance::Norm { rel: 0.5 }
+        );
+        let t = f32t(vec![1.0]);
+        assert!(compare("y", &t, &t, Tolerance::Norm { rel: f64::NAN }).is_err());
     }
 }

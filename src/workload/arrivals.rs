@@ -58,15 +58,16 @@ pub fn arrivals(w: &Workload, clock_mhz: f64) -> Result<Vec<ArrivalEvent>> {
         }
         Stop::DurationMs(ms) => {
             positive(ms, "duration_ms")?;
+            fits_cycles(ms, cycles_per_ms, "duration_ms", clock_mhz)?;
             Bound::Before(to_cycles(ms, cycles_per_ms))
         }
     };
     let mut streams = Vec::with_capacity(w.tenants.len());
     let mut heap = BinaryHeap::with_capacity(w.tenants.len());
     for (index, tenant) in w.tenants.iter().enumerate() {
-        tenant
-            .arrival
-            .validate(&format!("tenants[{index}].arrival"))?;
+        let field = format!("tenants[{index}].arrival");
+        tenant.arrival.validate(&field)?;
+        span_fits_cycles(&tenant.arrival, &field, clock_mhz)?;
         let mut times = stream(&tenant.arrival, w.seed, index as u64);
         if let Some(ms) = times.next() {
             heap.push(Reverse((
@@ -153,6 +154,74 @@ fn stream(arrival: &Arrival, seed: u64, stream: u64) -> Box<dyn Iterator<Item = 
             offset_ms,
         } => Box::new((0u64..).map(move |k| offset_ms + k as f64 * period_ms)),
         Arrival::Trace { times_ms } => Box::new(times_ms.iter().copied()),
+    }
+}
+
+/// Checks that the arrival's times are counted in cycles without saturating: a Poisson
+/// stream's mean inter-arrival time, a periodic stream's period and offset, a trace's last
+/// time. A rate so low that its mean gap exceeds 2^64 cycles would put every request past
+/// the end of time and report an empty, perfect run.
+fn span_fits_cycles(arrival: &Arrival, field: &str, clock_mhz: f64) -> Result<()> {
+    let cycles_per_ms = clock_mhz * 1e3;
+    match arrival {
+        Arrival::Poisson { rate_per_s } => {
+            let mean_ms = 1e3 / rate_per_s;
+            // The rate is positive and finite (validated): the mean is positive, maybe inf.
+            if mean_ms * cycles_per_ms >= CYCLE_RANGE {
+                return Err(invalid(
+                    format!("{field}.rate_per_s"),
+                    format!(
+                        "{rate_per_s:e} requests/s is one every {mean_ms:e} ms on average, beyond the 2^64 cycles of a simulation at {clock_mhz} MHz"
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        Arrival::Periodic {
+            period_ms,
+            offset_ms,
+        } => {
+            fits_cycles(
+                *period_ms,
+                cycles_per_ms,
+                &format!("{field}.period_ms"),
+                clock_mhz,
+            )?;
+            fits_cycles(
+                *offset_ms,
+                cycles_per_ms,
+                &format!("{field}.offset_ms"),
+                clock_mhz,
+            )
+        }
+        Arrival::Bursty {
+            rate_per_s,
+            on_ms,
+            off_ms,
+        } => {
+            let gap_field = format!("{field}.rate_per_s");
+            fits_cycles(1e3 / rate_per_s, cycles_per_ms, &gap_field, clock_mhz)?;
+            fits_cycles(*on_ms, cycles_per_ms, &format!("{field}.on_ms"), clock_mhz)?;
+            fits_cycles(*off_ms, cycles_per_ms, &format!("{field}.off_ms"), clock_mhz)
+        }
+        Arrival::Trace { times_ms } => times_ms.last().map_or(Ok(()), |&last| {
+            fits_cycles(last, cycles_per_ms, &format!("{field}.file"), clock_mhz)
+        }),
+    }
+}
+
+/// 2^64: the first number of cycles a [`Cycles`] cannot count.
+const CYCLE_RANGE: f64 = 18_446_744_073_709_551_616.0;
+
+/// Checks that `ms` is fewer than 2^64 cycles at `cycles_per_ms`.
+fn fits_cycles(ms: f64, cycles_per_ms: f64, field: &str, clock_mhz: f64) -> Result<()> {
+    if ms * cycles_per_ms < CYCLE_RANGE {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            format!("{ms:e} ms is beyond the 2^64 cycles of a simulation at {clock_mhz} MHz"),
+        ))
     }
 }
 

@@ -42,7 +42,7 @@ pub use arrivals::{ArrivalEvent, arrivals};
 pub use spec::{Arrival, Sla, Stop, TenantSpec};
 
 use crate::config::{AcceleratorConfig, PRESETS};
-use crate::error::{Error, Result, read_file};
+use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// The most requests one workload may generate (and the most times a trace may hold).
@@ -85,8 +85,7 @@ impl Workload {
     /// # Errors
     /// As [`Workload::from_toml`], with the file named.
     pub fn load(path: &Path) -> Result<Workload> {
-        let text = String::from_utf8(read_file(path)?)
-            .map_err(|_| Error::malformed("workload TOML", "not UTF-8").in_file(path))?;
+        let text = crate::files::read_toml_text(path, "workload TOML")?;
         let base_dir = path.parent().unwrap_or(Path::new(""));
         Workload::from_toml(&text, base_dir).map_err(|e| e.in_file(path))
     }
@@ -131,17 +130,14 @@ impl Workload {
     /// `base_dir`; [`DEFAULT_ACCEL`] when the workload names none.
     ///
     /// # Errors
-    /// An unreadable or invalid accelerator file, or a path that is not UTF-8.
+    /// An unreadable or invalid accelerator file (a TOML error gives its position only, see
+    /// [`AcceleratorConfig::load_referenced`]).
     pub fn accelerator(&self) -> Result<AcceleratorConfig> {
         let accel = self.accel.as_deref().unwrap_or(DEFAULT_ACCEL);
         if PRESETS.iter().any(|(name, _)| *name == accel) {
             return AcceleratorConfig::preset(accel);
         }
-        let path = self.base_dir.join(accel);
-        let path = path
-            .to_str()
-            .ok_or_else(|| invalid("accel", format!("{} is not UTF-8", path.display())))?;
-        AcceleratorConfig::load(path)
+        AcceleratorConfig::load_referenced(&self.base_dir.join(accel))
     }
 }
 

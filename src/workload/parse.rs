@@ -5,7 +5,7 @@
 
 use super::spec::positive;
 use super::{Arrival, MAX_ARRIVALS, Sla, Stop, TenantSpec, Workload, invalid, trace};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::kernel::Precision;
 use crate::units::TenantId;
 use crate::zoo::ModelSource;
@@ -72,7 +72,7 @@ enum ArrivalEntry {
 /// Parses and validates a workload; relative paths are resolved against `base_dir`.
 pub(super) fn parse(text: &str, base_dir: &Path) -> Result<Workload> {
     let file: WorkloadFile =
-        toml::from_str(text).map_err(|e| Error::malformed("workload TOML", e.to_string()))?;
+        toml::from_str(text).map_err(|e| crate::files::toml_error("workload TOML", &e, text))?;
     let stop = stop(file.requests, file.duration_ms)?;
     if file.accel.as_deref().is_some_and(|a| a.trim().is_empty()) {
         return Err(invalid("accel", "must not be empty"));

@@ -4,7 +4,6 @@
 use super::spec::bad_trace_time;
 use super::{MAX_ARRIVALS, invalid};
 use crate::error::Result;
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -16,7 +15,8 @@ const MAX_TRACE_BYTES: u64 = MAX_ARRIVALS * 64;
 /// `field` and, for a bad value, the file and line.
 pub(super) fn read(path: &Path, field: &str) -> Result<Vec<f64>> {
     let at = |what: String| invalid(field, format!("{}: {what}", path.display()));
-    let file = File::open(path).map_err(|e| at(e.to_string()))?;
+    let (file, _) = crate::files::open(path, MAX_TRACE_BYTES, "the bound on trace files")
+        .map_err(|e| invalid(field, e.to_string()))?;
     let mut times = Vec::new();
     let mut previous = 0.0;
     let mut total = 0u64;
@@ -37,7 +37,8 @@ pub(super) fn read(path: &Path, field: &str) -> Result<Vec<f64>> {
         }
         let t: f64 = text
             .parse()
-            .map_err(|_| at(format!("line {number}: '{text}' is not a time in ms")))?;
+            // The line is not repeated: the file may be anything the workload names.
+            .map_err(|_| at(format!("line {number} is not a time in ms")))?;
         if let Some(why) = bad_trace_time(previous, t) {
             return Err(at(format!("line {number}: {why}")));
         }
