@@ -401,6 +401,7 @@ fn model_errors_name_the_model_file() {
             }],
             ..GraphProto::default()
         }),
+        ..ModelProto::default()
     };
     let path = tmp.path().join("untyped.onnx");
     std::fs::write(&path, model.encode_to_vec()).unwrap();

@@ -3,7 +3,8 @@
 //! sweep.
 
 use super::{Shard, SweepResult, Unit, UnitOutput, units};
-use crate::error::{Error, Result, read_file};
+use crate::error::{Error, Result};
+use crate::files;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::fmt::Debug;
@@ -78,13 +79,17 @@ pub struct Part {
     pub units: Vec<PartUnit>,
 }
 
+/// The most bytes a part file may have (64 MiB): a swept point takes about a kilobyte.
+const MAX_PART_BYTES: u64 = 64 << 20;
+
 impl Part {
     /// Reads and checks a part file: its format marker, and that every unit is one of the
     /// sweep's, belongs to the shard and has an output of its kind.
     pub fn read(path: &Path) -> Result<Part> {
-        let bytes = read_file(path)?;
-        let part: Part = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::malformed("sweep part", e.to_string()).in_file(path))?;
+        let bytes = files::read(path, MAX_PART_BYTES, "the bound on sweep part files")?;
+        let part: Part = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::malformed("sweep part", files::shorten(&e.to_string())).in_file(path)
+        })?;
         part.check().map_err(|e| e.in_file(path))?;
         Ok(part)
     }

@@ -202,7 +202,12 @@ fn span_fits_cycles(arrival: &Arrival, field: &str, clock_mhz: f64) -> Result<()
             let gap_field = format!("{field}.rate_per_s");
             fits_cycles(1e3 / rate_per_s, cycles_per_ms, &gap_field, clock_mhz)?;
             fits_cycles(*on_ms, cycles_per_ms, &format!("{field}.on_ms"), clock_mhz)?;
-            fits_cycles(*off_ms, cycles_per_ms, &format!("{field}.off_ms"), clock_mhz)
+            fits_cycles(
+                *off_ms,
+                cycles_per_ms,
+                &format!("{field}.off_ms"),
+                clock_mhz,
+            )
         }
         Arrival::Trace { times_ms } => times_ms.last().map_or(Ok(()), |&last| {
             fits_cycles(last, cycles_per_ms, &format!("{field}.file"), clock_mhz)
