@@ -287,33 +287,17 @@ pub(super) fn googlenet() -> ZooModel {
     )
 }
 
+/// A 1×1 reduction to `mid` channels, then a 3×3 convolution (`NAME.0`, `NAME.1`).
+fn reduce_conv(n: &mut Net, x: &str, name: &str, cin: usize, mid: usize, cout: usize) -> String {
+    let y = n.conv(x, &format!("{name}.0"), conv(cin, mid, 1), Act::Relu);
+    n.conv(&y, &format!("{name}.1"), conv(mid, cout, 3), Act::Relu)
+}
+
 fn inception(n: &mut Net, x: &str, name: &str, c: [usize; 7]) -> String {
     let [cin, c1, c3r, c3, c5r, c5, pool_proj] = c;
     let b1 = n.conv(x, &format!("{name}.branch1"), conv(cin, c1, 1), Act::Relu);
-    let b2 = n.conv(
-        x,
-        &format!("{name}.branch2.0"),
-        conv(cin, c3r, 1),
-        Act::Relu,
-    );
-    let b2 = n.conv(
-        &b2,
-        &format!("{name}.branch2.1"),
-        conv(c3r, c3, 3),
-        Act::Relu,
-    );
-    let b3 = n.conv(
-        x,
-        &format!("{name}.branch3.0"),
-        conv(cin, c5r, 1),
-        Act::Relu,
-    );
-    let b3 = n.conv(
-        &b3,
-        &format!("{name}.branch3.1"),
-        conv(c5r, c5, 3),
-        Act::Relu,
-    );
+    let b2 = reduce_conv(n, x, &format!("{name}.branch2"), cin, c3r, c3);
+    let b3 = reduce_conv(n, x, &format!("{name}.branch3"), cin, c5r, c5);
     let b4 = n.max_pool_ceil(x, &format!("{name}.branch4.pool"), 3, 1, 1);
     let b4 = n.conv(
         &b4,
