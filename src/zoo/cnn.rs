@@ -136,6 +136,12 @@ impl Net {
         self.node("Gemm", &[x, &w, &b], name, vec![("transB", Attr::Int(1))])
     }
 
+    /// The finished model of an ImageNet classifier: `input [N,3,224,224]` to `logits`
+    /// `[N,1000]`.
+    fn imagenet_model(self, logits: &str, doc: &str) -> ZooModel {
+        self.model(&[("input", &IMAGE)], &[(logits, &CLASSES)], doc)
+    }
+
     fn add_relu(&mut self, a: &str, b: &str, name: &str) -> String {
         let y = self.node("Add", &[a, b], &format!("{name}.add"), vec![]);
         self.node("Relu", &[&y], &format!("{name}.relu"), vec![])
@@ -160,11 +166,7 @@ pub(super) fn resnet50() -> ZooModel {
         }
     }
     let y = n.classifier(&x, "fc", 2048);
-    n.model(
-        &[("input", &IMAGE)],
-        &[(&y, &CLASSES)],
-        "ResNet-50 v1.5, torchvision layer shapes.",
-    )
+    n.imagenet_model(&y, "ResNet-50 v1.5, torchvision layer shapes.")
 }
 
 fn bottleneck(n: &mut Net, x: &str, name: &str, cin: usize, width: usize, stride: usize) -> String {
@@ -209,11 +211,7 @@ pub(super) fn mobilenet_v2() -> ZooModel {
     }
     let x = n.conv(&x, &format!("features.{i}"), conv(320, 1280, 1), Act::Relu6);
     let y = n.classifier(&x, "classifier", 1280);
-    n.model(
-        &[("input", &IMAGE)],
-        &[(&y, &CLASSES)],
-        "MobileNetV2 1.0, torchvision layer shapes.",
-    )
+    n.imagenet_model(&y, "MobileNetV2 1.0, torchvision layer shapes.")
 }
 
 fn inverted_residual(
@@ -280,11 +278,7 @@ pub(super) fn googlenet() -> ZooModel {
         }
     }
     let y = n.classifier(&x, "fc", 1024);
-    n.model(
-        &[("input", &IMAGE)],
-        &[(&y, &CLASSES)],
-        "GoogLeNet (Inception v1), torchvision layer shapes.",
-    )
+    n.imagenet_model(&y, "GoogLeNet (Inception v1), torchvision layer shapes.")
 }
 
 /// A 1×1 reduction to `mid` channels, then a 3×3 convolution (`NAME.0`, `NAME.1`).
@@ -336,11 +330,7 @@ pub(super) fn vgg16() -> ZooModel {
     let x = n.fc(&x, "classifier.3", 4096, 4096);
     let x = n.node("Relu", &[&x], "classifier.4", vec![]);
     let y = n.fc(&x, "classifier.6", 4096, 1000);
-    n.model(
-        &[("input", &IMAGE)],
-        &[(&y, &CLASSES)],
-        "VGG-16, torchvision layer shapes.",
-    )
+    n.imagenet_model(&y, "VGG-16, torchvision layer shapes.")
 }
 
 /// MLPerf Inference SSD-ResNet34 at 1200×1200 (mlcommons/inference ssd_r34.py): the
