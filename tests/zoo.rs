@@ -186,3 +186,27 @@ fn unknown_zoo_names_exit_2_naming_them() {
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("h.0.mlp.fc2.matmul"));
 }
+
+#[test]
+fn zoo_models_load_within_the_limits_like_files() {
+    let tight = Limits {
+        max_tensor_elements: 1 << 24,
+        ..Limits::default()
+    };
+    // Only VGG-16's first classifier layer (25 088 × 4 096 weights) holds more than 2^24.
+    let err = zoo::build("vgg16")
+        .unwrap()
+        .graph(&tight)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("classifier.0.weight"), "{err}");
+    let err = zoo::build("vgg16")
+        .unwrap()
+        .graph(&Limits {
+            max_bytes: 1 << 20,
+            ..Limits::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("limit"), "{err}");
+}

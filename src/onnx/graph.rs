@@ -56,9 +56,10 @@ pub(super) fn build(
     Ok(b.graph)
 }
 
-/// The supplied value of initializer `t`, which must declare its type and shape and hold no
-/// data of its own.
-fn supplied_constant(t: &TensorProto, c: &Constant) -> Result<Constant> {
+/// The supplied value of initializer `t`, which must declare its type and shape, hold no data
+/// of its own and lie within `limits` like any decoded tensor.
+fn supplied_constant(t: &TensorProto, c: &Constant, limits: &Limits) -> Result<Constant> {
+    limits.elements(c.shape(), &format!("tensor '{}'", t.name))?;
     let shape: Vec<i64> = c.shape().iter().map(|&d| d as i64).collect();
     let empty = t.raw_data.is_empty()
         && t.float_data.is_empty()
@@ -114,7 +115,7 @@ impl Builder<'_> {
     fn decode(&mut self, t: &TensorProto, base_dir: Option<&Path>) -> Result<Constant> {
         let limits = self.graph.limits;
         let tensor = match self.supplied.get(&t.name) {
-            Some(c) => supplied_constant(t, c)?,
+            Some(c) => supplied_constant(t, c, &limits)?,
             None => constant_from_proto_within(t, base_dir, &limits)?,
         };
         let bytes = (tensor.len() * tensor.dtype().size_bytes()) as u64;
