@@ -2,7 +2,7 @@
 //! the outputs of every unit, refusing parts that are missing, repeated or from another
 //! sweep.
 
-use super::{Shard, SweepResult, Unit, UnitOutput, units};
+use super::{Shard, SweepResult, UnitOutput, units};
 use crate::error::{Error, Result};
 use crate::files;
 use serde::{Deserialize, Serialize};
@@ -117,15 +117,7 @@ impl Part {
             if !self.shard.contains(u.index) {
                 return bad(format!("unit {} is not in shard {}", u.index, self.shard));
             }
-            let fits = matches!(
-                (unit, &u.output),
-                (Unit::Point { .. }, UnitOutput::Point(_))
-                    | (
-                        Unit::Knee { .. },
-                        UnitOutput::LatencyBoundedThroughputRps(_)
-                    )
-            );
-            if !fits {
+            if !unit.yields(&u.output) {
                 return bad(format!(
                     "unit {} ({unit:?}) has an output of another kind",
                     u.index

@@ -26,6 +26,20 @@ pub enum Unit {
     },
 }
 
+impl Unit {
+    /// Whether `output` is of the kind this unit yields.
+    pub fn yields(&self, output: &UnitOutput) -> bool {
+        matches!(
+            (self, output),
+            (Unit::Point { .. }, UnitOutput::Point(_))
+                | (
+                    Unit::Knee { .. },
+                    UnitOutput::LatencyBoundedThroughputRps(_)
+                )
+        )
+    }
+}
+
 /// What computing a [`Unit`] yields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
