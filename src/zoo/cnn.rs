@@ -11,6 +11,13 @@ enum Act {
     None,
 }
 
+/// Whether a pooling's output size is rounded up.
+#[derive(Clone, Copy, PartialEq)]
+enum Ceil {
+    Yes,
+    No,
+}
+
 /// A square convolution's geometry.
 #[derive(Clone, Copy)]
 struct Conv {
@@ -83,32 +90,18 @@ impl Net {
         }
     }
 
-    fn max_pool(&mut self, x: &str, name: &str, k: usize, stride: usize, pad: usize) -> String {
-        self.pool(x, name, k, stride, pad, false)
-    }
-
-    fn max_pool_ceil(
+    /// A k×k MaxPool; `ceil` rounds the output size up (`ceil_mode`).
+    fn max_pool(
         &mut self,
         x: &str,
         name: &str,
         k: usize,
         stride: usize,
         pad: usize,
-    ) -> String {
-        self.pool(x, name, k, stride, pad, true)
-    }
-
-    fn pool(
-        &mut self,
-        x: &str,
-        name: &str,
-        k: usize,
-        stride: usize,
-        pad: usize,
-        ceil: bool,
+        ceil: Ceil,
     ) -> String {
         let mut attrs = vec![];
-        if ceil {
+        if ceil == Ceil::Yes {
             attrs.push(("ceil_mode", Attr::Int(1)));
         }
         attrs.push(("kernel_shape", ints(&[k, k])));
@@ -155,7 +148,7 @@ const CLASSES: [Dim; 2] = [Dim::Batch, Dim::Fixed(1000)];
 pub(super) fn resnet50() -> ZooModel {
     let mut n = Net::new("resnet50", 50, 17);
     let x = n.conv("input", "conv1", conv(3, 64, 7).stride(2), Act::Relu);
-    let mut x = n.max_pool(&x, "maxpool", 3, 2, 1);
+    let mut x = n.max_pool(&x, "maxpool", 3, 2, 1, Ceil::No);
     let mut cin = 64;
     let stages = [(64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)]; // width, blocks, stride
     for (i, (width, blocks, stride)) in stages.into_iter().enumerate() {
@@ -253,10 +246,10 @@ fn inverted_residual(
 pub(super) fn googlenet() -> ZooModel {
     let mut n = Net::new("googlenet", 1, 17);
     let x = n.conv("input", "conv1", conv(3, 64, 7).stride(2), Act::Relu);
-    let x = n.max_pool_ceil(&x, "maxpool1", 3, 2, 0);
+    let x = n.max_pool(&x, "maxpool1", 3, 2, 0, Ceil::Yes);
     let x = n.conv(&x, "conv2", conv(64, 64, 1), Act::Relu);
     let x = n.conv(&x, "conv3", conv(64, 192, 3), Act::Relu);
-    let mut x = n.max_pool_ceil(&x, "maxpool2", 3, 2, 0);
+    let mut x = n.max_pool(&x, "maxpool2", 3, 2, 0, Ceil::Yes);
     // name, cin, 1×1, 3×3 reduce, 3×3, "5×5" reduce, "5×5", pool projection
     let modules: [(&str, [usize; 7]); 9] = [
         ("inception3a", [192, 64, 96, 128, 16, 32, 32]),
@@ -272,8 +265,8 @@ pub(super) fn googlenet() -> ZooModel {
     for (name, c) in modules {
         x = inception(&mut n, &x, name, c);
         match name {
-            "inception3b" => x = n.max_pool_ceil(&x, "maxpool3", 3, 2, 0),
-            "inception4e" => x = n.max_pool_ceil(&x, "maxpool4", 2, 2, 0),
+            "inception3b" => x = n.max_pool(&x, "maxpool3", 3, 2, 0, Ceil::Yes),
+            "inception4e" => x = n.max_pool(&x, "maxpool4", 2, 2, 0, Ceil::Yes),
             _ => {}
         }
     }
@@ -292,7 +285,7 @@ fn inception(n: &mut Net, x: &str, name: &str, c: [usize; 7]) -> String {
     let b1 = n.conv(x, &format!("{name}.branch1"), conv(cin, c1, 1), Act::Relu);
     let b2 = reduce_conv(n, x, &format!("{name}.branch2"), cin, c3r, c3);
     let b3 = reduce_conv(n, x, &format!("{name}.branch3"), cin, c5r, c5);
-    let b4 = n.max_pool_ceil(x, &format!("{name}.branch4.pool"), 3, 1, 1);
+    let b4 = n.max_pool(x, &format!("{name}.branch4.pool"), 3, 1, 1, Ceil::Yes);
     let b4 = n.conv(
         &b4,
         &format!("{name}.branch4.1"),
@@ -318,7 +311,7 @@ pub(super) fn vgg16() -> ZooModel {
     for (i, v) in cfg.into_iter().enumerate() {
         let name = format!("features.{i}");
         if v == 0 {
-            x = n.max_pool(&x, &name, 2, 2, 0);
+            x = n.max_pool(&x, &name, 2, 2, 0, Ceil::No);
         } else {
             x = n.conv(&x, &name, conv(cin, v, 3), Act::Relu);
             cin = v;
@@ -345,7 +338,7 @@ pub(super) fn ssd_resnet34() -> ZooModel {
         conv(3, 64, 7).stride(2),
         Act::Relu,
     );
-    let mut x = n.max_pool(&x, "backbone.maxpool", 3, 2, 1);
+    let mut x = n.max_pool(&x, "backbone.maxpool", 3, 2, 1, Ceil::No);
     let mut cin = 64;
     for (i, (width, blocks, stride)) in [(64, 3, 1), (128, 4, 2), (256, 6, 1)]
         .into_iter()
