@@ -451,6 +451,40 @@ fn transposed<T: Copy>(v: &[T], rows: usize, cols: usize) -> Vec<T> {
         .collect()
 }
 
+/// A product that underflows to −0 on a bias of −0, worked by hand: the partial sum is
+/// `fma(2^-126, -2^-30, +0) = −0`. On a one-row array the K-tile is full and the output keeps
+/// the sign (`−0 + (−0) = −0`); on a four-row array the three idle rows add `0·0`, the partial
+/// sum becomes +0, and so does the output (`−0 + (+0) = +0`).
+#[test]
+fn a_padded_k_tile_turns_a_negative_zero_sum_positive_in_every_family() {
+    let spec = |rows| ArraySpec {
+        rows,
+        cols: 4,
+        dataflow: Dataflow::Ws,
+        timing: TimingMode::Pipelined,
+        psum: PsumType::Fp32,
+    };
+    let shape = GemmShape { m: 1, k: 1, n: 1 };
+    let (a, b, bias) = ([f32::MIN_POSITIVE], [-(2f32.powi(-30))], [-0.0f32]);
+    for (rows, want) in [(1, -0.0f32), (4, 0.0f32)] {
+        let spec = spec(rows);
+        let (pe, _) = pe::run_float(&spec, FloatFormat::Fp32, shape, &a, &b, Some(&bias));
+        assert_eq!(pe[0].to_bits(), want.to_bits(), "PE model, {rows} rows");
+        for isa in families() {
+            let got = gemm_float_on(
+                isa,
+                &spec,
+                FloatFormat::Fp32,
+                shape,
+                &a,
+                &b,
+                Bias::Columns(&bias),
+            );
+            assert_eq!(got[0].to_bits(), want.to_bits(), "{isa:?}, {rows} rows");
+        }
+    }
+}
+
 /// Sums past the i32 range wrap exactly and are reported, across the integer K-chunks.
 #[test]
 fn int_overflow_wraps_and_is_reported_by_every_family() {

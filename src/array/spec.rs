@@ -41,6 +41,12 @@ impl ArraySpec {
         }
     }
 
+    /// Whether a reduction of length `k` ends in a K-tile shorter than the array's rows, so
+    /// that the rows below it multiply zeros into the partial sums.
+    pub(crate) fn pads_last_k_tile(&self, k: usize) -> bool {
+        !k.is_multiple_of(self.k_tile(k))
+    }
+
     /// # Panics
     /// If the array has no rows or no columns.
     pub(crate) fn assert_valid(&self) {

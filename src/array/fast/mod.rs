@@ -465,7 +465,7 @@ fn gemm_float_with(
     let k_tile = spec.k_tile(k).min(k.max(1));
     let rule = FloatRule::new(fmt, spec.psum);
     let dims = (m, k, n);
-    match (rule, fmt, isa) {
+    let mut out = match (rule, fmt, isa) {
         (FloatRule::Psum16(half), _, _) => portable_float(Psum16(half), k_tile, dims, a, b, bias),
         // fp16 products are exact in f32, so a separate multiply and add is the fused MAC.
         (FloatRule::Fused, FloatFormat::Fp16, Isa::Portable) => {
@@ -478,6 +478,20 @@ fn gemm_float_with(
             fused_vector(isa, k_tile, dims, a, b, pre, &mut out);
             out
         }
+    };
+    if spec.pads_last_k_tile(k) {
+        unsign_zeros(&mut out);
+    }
+    out
+}
+
+/// The PE rows below a short last K-tile add `0·0` to its partial sums, which turns a −0
+/// partial sum into +0 and changes nothing else. The kernels skip those rows; this restores
+/// their one effect. An output is −0 after the last merge (`acc + s`, or its 16-bit rounding)
+/// only if both `acc` and `s` were −0, and then the array's `acc + (+0)` gives +0.
+fn unsign_zeros(out: &mut [f32]) {
+    for v in out.iter_mut().filter(|v| **v == 0.0) {
+        *v = 0.0;
     }
 }
 
