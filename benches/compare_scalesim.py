@@ -128,6 +128,8 @@ def main():
     model = args.model if args.model.startswith("zoo:") else Path(args.model)
     if isinstance(model, Path) and not model.exists():
         sys.exit(f"{model} not found")
+    # The name reports use: the zoo name, or the file's name.
+    model_name = model.removeprefix("zoo:") if isinstance(model, str) else model.name
     py = venv_python()
     run(["cargo", "build", "--release", "--quiet", "--bin", "cdmsa", "--example",
          "scalesim_layers"], cwd=ROOT)
@@ -181,7 +183,7 @@ def main():
         rows_file.write_text(json.dumps(rows))
         out = tmp / "scalesim"
         out.mkdir()
-        print(f"SCALE-Sim v2 on {len(rows)} GEMMs ({len(layers)} layers of {model.name}) ...",
+        print(f"SCALE-Sim v2 on {len(rows)} GEMMs ({len(layers)} layers of {model_name}) ...",
               flush=True)
         theirs = json.loads(subprocess.run(
             [str(py), "-c", DRIVER, str(cfg), str(rows_file), str(out)], check=True,
@@ -223,12 +225,12 @@ def main():
     print(f"cdmsa timing:   {ours_s * 1e6:10.2f} µs for the same layers (in process, mean of "
           f"{ours['repeats']} passes)")
     print(f"cdmsa inspect:  {best_inspect:10.3f} s for all {len(array_layers)} array layers "
-          f"of {model.name} (whole process: loading, lowering, costing; best of 3)")
+          f"of {model_name} (whole process: loading, lowering, costing; best of 3)")
     print(f"SCALE-Sim time / cdmsa time: {total_ss / ours_s:.3g}x (timing model), "
           f"{total_ss / best_inspect:.3g}x (whole inspect process)")
     if args.json:
         Path(args.json).write_text(json.dumps({
-            "model": model.name, "accelerator": ours["accelerator"], "layers": results,
+            "model": model_name, "accelerator": ours["accelerator"], "layers": results,
             "scalesim_seconds": total_ss, "cdmsa_seconds": ours_s,
             "cdmsa_inspect_seconds": best_inspect, "scalesim_stall_cycles": stalls,
             "ratio_timing_model": total_ss / ours_s, "ratio_inspect": total_ss / best_inspect,
