@@ -1,6 +1,6 @@
 //! End-to-end functional runs: lower, execute on the emulated arrays, compare with the
 //! reference and cost every layer (`cdmsa run` after reading its files), for the committed
-//! digits models and a ResNet-class model, with the vector kernels and, in the same run, with
+//! digits models and a ResNet-class model, with the vector microkernels and, in the same run, with
 //! the portable kernels as the baseline; prints both and their ratio.
 //!
 //! The ResNet-class model is `models/real/open-nsfw-resnet50` (ResNet-50, 1.07 GMAC per

@@ -1,5 +1,5 @@
 //! The fast datapath gives the PE-level model's bits, for every datapath, dataflow with a PE
-//! model, timing mode and random shape, and for every kernel family this CPU runs (portable,
+//! model, timing mode and random shape, and for every microkernel family this CPU runs (portable,
 //! AVX2, AVX-512) on shapes that hit every edge of their register blocks and panels.
 
 use cdmsa::array::{
@@ -200,7 +200,7 @@ fn spread(i: usize, width: f32) -> f32 {
     (x - 0.5) * width
 }
 
-/// The kernel families this CPU can run (the portable one everywhere).
+/// The microkernel families this CPU can run (the portable one everywhere).
 fn families() -> Vec<Isa> {
     Isa::ALL.into_iter().filter(|isa| isa.supported()).collect()
 }

@@ -1,7 +1,7 @@
-//! AVX2/FMA kernels: f32 fused multiply-adds 8 output columns per vector, and 16-bit pair
+//! AVX2/FMA microkernels: f32 fused multiply-adds 8 output columns per vector, and 16-bit pair
 //! multiply-adds (`vpmaddwd`) into exact 32-bit sums.
 //!
-//! Each kernel keeps a block of `MR` rows × 16 columns of partial sums in registers; every
+//! Each microkernel keeps a block of `MR` rows × 16 columns of partial sums in registers; every
 //! partial sum is one output's own chain, updated for `k` ascending, so no reduction is
 //! reordered.
 

@@ -1,7 +1,7 @@
-//! AVX-512 kernels: f32 fused multiply-adds 16 output columns per vector, and unsigned×signed
+//! AVX-512 microkernels: f32 fused multiply-adds 16 output columns per vector, and unsigned×signed
 //! 8-bit quad multiply-adds (`vpdpbusd`, AVX-512 VNNI) into exact 32-bit sums.
 //!
-//! Each kernel keeps a block of `MR` rows × 32 columns of partial sums in registers; every
+//! Each microkernel keeps a block of `MR` rows × 32 columns of partial sums in registers; every
 //! partial sum is one output's own chain, updated for `k` ascending, so no reduction is
 //! reordered.
 

@@ -1,5 +1,5 @@
 //! The fast datapath: the same arithmetic as the PE-level model, in the same order per output,
-//! without simulating registers. Vector kernels (AVX-512, AVX2/FMA) are chosen at run time
+//! without simulating registers. Vector microkernels (AVX-512, AVX2/FMA) are chosen at run time
 //! from the CPU's features, with a portable fallback; all of them give the PE-level model's
 //! bits. Parallel across blocks of output rows only, never inside a reduction.
 //!
@@ -9,7 +9,7 @@
 //!   output column, so the order is the scalar one. For fp16 operands the fused MAC equals
 //!   the model's separate multiply and add because every product is exact in f32.
 //! * float with 16-bit partial sums: portable only.
-//! * int: integer sums are exact in any order, so the kernels use 16-bit pair or 8-bit quad
+//! * int: integer sums are exact in any order, so the microkernels use 16-bit pair or 8-bit quad
 //!   multiply-adds into 32-bit sums, over K-chunks short enough that each chunk's exact sum
 //!   fits in 32 bits; chunks and the bias are added in 64 bits so the overflow flag is exact.
 
@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
-/// Which kernel family computes a GEMM.
+/// Which microkernel family computes a GEMM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Isa {
     /// Scalar Rust, on any CPU: the baseline.
@@ -39,7 +39,7 @@ pub enum Isa {
 }
 
 impl Isa {
-    /// Every kernel family, slowest first.
+    /// Every microkernel family, slowest first.
     pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2, Isa::Avx512];
 
     /// Whether this CPU can run the family.
@@ -90,7 +90,7 @@ impl Isa {
             Some(isa) => {
                 assert!(
                     isa.supported(),
-                    "{isa:?} kernels need CPU features this CPU lacks"
+                    "{isa:?} microkernels need CPU features this CPU lacks"
                 );
                 match isa {
                     Isa::Portable => 1,
@@ -121,7 +121,7 @@ fn checked<'x, T, B>(
 ) -> (usize, &'x [T], &'x [T]) {
     assert!(
         isa.supported(),
-        "{isa:?} kernels need CPU features this CPU lacks"
+        "{isa:?} microkernels need CPU features this CPU lacks"
     );
     spec.assert_valid();
     let len = assert_operands(shape, a, b, bias);
@@ -150,7 +150,7 @@ pub fn gemm_int(
     gemm_int_on(Isa::detected(), spec, shape, a, b, bias)
 }
 
-/// [`gemm_int`] on kernel family `isa` (tests and benchmarks compare the families).
+/// [`gemm_int`] on microkernel family `isa` (tests and benchmarks compare the families).
 ///
 /// # Panics
 /// As [`gemm_int`], and if this CPU does not support `isa`.
@@ -167,12 +167,12 @@ pub fn gemm_int_on(
 
 /// An integer GEMM's B operand (`k×n`, row-major) prepared once for many products with
 /// different A, as a layer's constant weights are by every run: its range checked and its
-/// vector-kernel packings made on first use and kept. [`gemm_int_packed`] with it gives the
+/// vector-microkernel packings made on first use and kept. [`gemm_int_packed`] with it gives the
 /// bits of [`gemm_int`] on the same B.
 pub struct PackedIntB {
     k: usize,
     n: usize,
-    /// Every value within `[-255, 255]` (the vector kernels' domain).
+    /// Every value within `[-255, 255]` (the vector microkernels' domain).
     in_range: bool,
     /// The 8-bit quad packing of the whole of K (`None`: a column spans too many values).
     quads: OnceLock<Option<pack::PackedQuads>>,
@@ -342,7 +342,7 @@ fn int_chunk(
             });
             return;
         }
-        // AVX-512 without an 8-bit encoding of the operands uses the 16-bit pair kernel.
+        // AVX-512 without an 8-bit encoding of the operands uses the 16-bit pair microkernel.
         let own_pairs;
         let pb = match pre {
             Some(p) => kept(&p.pairs, || pack::PackedPairs::new(b, ks, n, avx2::NR)),
@@ -384,8 +384,8 @@ pub fn gemm_float(
     gemm_float_on(Isa::detected(), spec, fmt, shape, a, b, bias)
 }
 
-/// [`gemm_float`] on kernel family `isa` (tests and benchmarks compare the families).
-/// 16-bit partial sums always use the portable kernel.
+/// [`gemm_float`] on microkernel family `isa` (tests and benchmarks compare the families).
+/// 16-bit partial sums always use the portable microkernel.
 ///
 /// # Panics
 /// As [`gemm_float`], and if this CPU does not support `isa`.
@@ -402,15 +402,15 @@ pub fn gemm_float_on(
 }
 
 /// A float GEMM's B operand (`k×n`, row-major) prepared once for many products with
-/// different A, as a layer's constant weights are by every run: its vector-kernel packing
+/// different A, as a layer's constant weights are by every run: its vector-microkernel packing
 /// made on first use and kept. [`gemm_float_packed`] with it gives the bits of
 /// [`gemm_float`] on the same B.
 pub struct PackedF32B {
     k: usize,
     n: usize,
-    /// The packing in the AVX-512 kernel's panel width.
+    /// The packing in the AVX-512 microkernel's panel width.
     wide: OnceLock<pack::PackedF32>,
-    /// The packing in the AVX2 kernel's panel width.
+    /// The packing in the AVX2 microkernel's panel width.
     narrow: OnceLock<pack::PackedF32>,
 }
 
@@ -486,7 +486,7 @@ fn gemm_float_with(
 }
 
 /// The PE rows below a short last K-tile add `0·0` to its partial sums, which turns a −0
-/// partial sum into +0 and changes nothing else. The kernels skip those rows; this restores
+/// partial sum into +0 and changes nothing else. The microkernels skip those rows; this restores
 /// their one effect. An output is −0 after the last merge (`acc + s`, or its 16-bit rounding)
 /// only if both `acc` and `s` were −0, and then the array's `acc + (+0)` gives +0.
 fn unsign_zeros(out: &mut [f32]) {

@@ -1,5 +1,5 @@
-//! Operand packing for the vector kernels: B cut into panels of `NR` columns stored
-//! k-major (so a kernel loads one contiguous vector per `k`), and the integer operands
+//! Operand packing for the vector microkernels: B cut into panels of `NR` columns stored
+//! k-major (so a microkernel loads one contiguous vector per `k`), and the integer operands
 //! re-encoded for 16-bit pair (`vpmaddwd`) or 8-bit quad (`vpdpbusd`) multiply-adds.
 //! Padding lanes and padding `k` hold zeros, which add nothing to an integer sum and feed
 //! only float lanes that are never stored. Panels are packed in parallel.
@@ -171,7 +171,7 @@ impl PackedQuads {
     }
 }
 
-/// A's offset for the quad kernels: `min(A)` when every value lies within 256 consecutive
+/// A's offset for the quad microkernels: `min(A)` when every value lies within 256 consecutive
 /// integers of it (so `a - min` fits an unsigned byte), else `None`.
 pub(super) fn unsigned_offset(a: &[i16]) -> Option<i32> {
     let (lo, hi) = a.iter().fold((i32::MAX, i32::MIN), |(l, h), &v| {

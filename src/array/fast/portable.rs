@@ -1,6 +1,6 @@
 //! The portable datapath: every output row computed with the scalar [`Datapath`] operations,
 //! in the PE-level model's order. The fallback on CPUs without AVX2/FMA, the only path for
-//! 16-bit partial sums, and the baseline the vector kernels are benchmarked against.
+//! 16-bit partial sums, and the baseline the vector microkernels are benchmarked against.
 
 use crate::array::Bias;
 use crate::array::datapath::Datapath;
@@ -24,7 +24,7 @@ pub(super) fn gemm<D: Datapath>(
     if n == 0 {
         return;
     }
-    let rows = RowKernel {
+    let rows = RowMicrokernel {
         d,
         k_tile,
         n,
@@ -45,7 +45,7 @@ pub(super) fn gemm<D: Datapath>(
 }
 
 /// Computes one output row; shared by the serial and the parallel loop.
-struct RowKernel<'a, D: Datapath> {
+struct RowMicrokernel<'a, D: Datapath> {
     d: D,
     /// K-tile length, 1 ≤ k_tile.
     k_tile: usize,
@@ -54,7 +54,7 @@ struct RowKernel<'a, D: Datapath> {
     bias: Bias<'a, D::Bias>,
 }
 
-impl<D: Datapath> RowKernel<'_, D> {
+impl<D: Datapath> RowMicrokernel<'_, D> {
     /// Fills `out` (output row `i`) from `a_row` (row `i` of A, length k), using `s` as the
     /// K-tile's partial sums.
     fn run(&self, i: usize, a_row: &[D::Operand], out: &mut [D::Sum], s: &mut [D::Sum]) {
