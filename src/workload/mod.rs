@@ -30,9 +30,12 @@
 //! every value error names its field (`tenants[1].sla_ms: ...`). At most [`MAX_ARRIVALS`]
 //! requests are generated, so no file can exhaust memory.
 //!
-//! [`arrivals()`] turns a workload into the merged, seeded sequence of request arrivals.
+//! [`arrivals()`] turns a workload into the merged, seeded sequence of request arrivals;
+//! [`Workload::to_toml`] writes a workload back as a file; [`generate`] draws seeded random
+//! workloads over the zoo for scheduler tournaments.
 
 mod arrivals;
+pub mod generate;
 mod parse;
 mod spec;
 mod trace;
@@ -78,6 +81,16 @@ impl Workload {
     /// or missing keys, wrong types); [`Error::Config`] naming the field for a bad value.
     pub fn from_toml(text: &str, base_dir: &Path) -> Result<Workload> {
         parse::parse(text, base_dir)
+    }
+
+    /// The workload as a TOML file that [`Workload::from_toml`] reads back into it (with the
+    /// same `base_dir`).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a tenant whose arrivals are a trace (its times belong in a file
+    /// of their own).
+    pub fn to_toml(&self) -> Result<String> {
+        parse::write(self)
     }
 
     /// Reads a workload file; relative paths in it are resolved against its directory.

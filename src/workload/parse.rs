@@ -1,4 +1,5 @@
-//! The TOML schema of a workload file, and its translation into a validated [`Workload`].
+//! The TOML schema of a workload file, and its translation into a validated [`Workload`] and
+//! back.
 //!
 //! Serde checks the shape (unknown keys, types, missing keys); this module checks the values
 //! and names the offending field in every error, e.g. `tenants[1].sla_ms`.
@@ -9,7 +10,7 @@ use crate::error::Result;
 use crate::kernel::Precision;
 use crate::units::TenantId;
 use crate::zoo::ModelSource;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The largest batch a request may carry.
@@ -19,20 +20,23 @@ const MAX_BATCH: usize = 4096;
 const PRIORITIES: [u8; 3] = [1, 3, 9];
 
 /// A workload file as written.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct WorkloadFile {
     #[serde(default)]
     seed: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     requests: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     duration_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     accel: Option<String>,
     #[serde(default)]
     tenants: Vec<TenantEntry>,
 }
 
 /// One `[[tenants]]` table as written.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct TenantEntry {
     name: String,
@@ -42,13 +46,15 @@ struct TenantEntry {
     batch: Option<usize>,
     priority: Option<u8>,
     weight: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     sla_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     sla_factor: Option<f64>,
     arrival: ArrivalEntry,
 }
 
 /// A tenant's `arrival` table as written; `kind` selects the variant.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 enum ArrivalEntry {
     Poisson {
@@ -201,6 +207,85 @@ fn tenant(i: usize, entry: TenantEntry, base_dir: &Path) -> Result<TenantSpec> {
         priority,
         weight,
         sla,
+        arrival,
+    })
+}
+
+/// `w` as a workload file that [`parse`] reads back into `w` (with the same `base_dir`):
+/// model files are written as absolute paths or relative to `base_dir` as they resolve.
+///
+/// # Errors
+/// [`Error::Config`](crate::error::Error::Config) for a trace tenant, whose times live in a
+/// file of their own.
+pub(super) fn write(w: &Workload) -> Result<String> {
+    let (requests, duration_ms) = match w.stop {
+        Stop::Requests(n) => (Some(n), None),
+        Stop::DurationMs(ms) => (None, Some(ms)),
+    };
+    let tenants = w
+        .tenants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| entry(i, t, &w.base_dir))
+        .collect::<Result<Vec<_>>>()?;
+    let file = WorkloadFile {
+        seed: w.seed,
+        requests,
+        duration_ms,
+        accel: w.accel.clone(),
+        tenants,
+    };
+    toml::to_string(&file).map_err(|e| invalid("workload", e.to_string()))
+}
+
+/// The `[[tenants]]` table of `t`, the `i`-th tenant.
+fn entry(i: usize, t: &TenantSpec, base_dir: &Path) -> Result<TenantEntry> {
+    let (sla_ms, sla_factor) = match t.sla {
+        Sla::Ms(ms) => (Some(ms), None),
+        Sla::Factor(f) => (None, Some(f)),
+    };
+    let arrival = match &t.arrival {
+        &Arrival::Poisson { rate_per_s } => ArrivalEntry::Poisson { rate_per_s },
+        &Arrival::Periodic {
+            period_ms,
+            offset_ms,
+        } => ArrivalEntry::Periodic {
+            period_ms,
+            offset_ms,
+        },
+        &Arrival::Bursty {
+            rate_per_s,
+            on_ms,
+            off_ms,
+        } => ArrivalEntry::Bursty {
+            rate_per_s,
+            on_ms,
+            off_ms,
+        },
+        Arrival::Trace { .. } => {
+            return Err(invalid(
+                format!("tenants[{i}].arrival"),
+                "a trace is written to a file of its own, not into the workload",
+            ));
+        }
+    };
+    let model = match &t.model {
+        ModelSource::Zoo(name) => format!("{}{name}", crate::zoo::PREFIX),
+        ModelSource::File(path) => path
+            .strip_prefix(base_dir)
+            .unwrap_or(path)
+            .display()
+            .to_string(),
+    };
+    Ok(TenantEntry {
+        name: t.name.clone(),
+        model,
+        precision: t.precision,
+        batch: Some(t.batch),
+        priority: Some(t.priority),
+        weight: Some(t.weight),
+        sla_ms,
+        sla_factor,
         arrival,
     })
 }
