@@ -5,13 +5,19 @@
 //! and one per scheduler's throughput bisection. Any subset of them can be computed
 //! anywhere (a [`Shard`] picks a deterministic one), and [`assemble`] turns all of their
 //! outputs, from one run or from merged [`Part`] files, into the same [`SweepResult`]s.
+//! A [`tournament`] holds one scheduler against the best of the others on seeded random
+//! workloads, every number over several seeds with its 95 % interval ([`Interval`]).
 
 mod part;
 mod shard;
+mod stats;
+mod tournament;
 mod units;
 
 pub use part::{FORMAT, Part, PartUnit, SweepIdentity, merge};
 pub use shard::Shard;
+pub use stats::{Interval, Outcome, Tally};
+pub use tournament::{Match, Standing, TournamentReport, TournamentSpec, Verdict, tournament};
 pub use units::{Sweep, Unit, UnitOutput, assemble, sweep, units};
 
 use crate::config::AcceleratorConfig;
