@@ -3,11 +3,10 @@
 use super::queue::EventQueue;
 use super::{Job, Mismatch, Mode, RequestSpec, SimOptions, SimOutcome, Slice, TenantModel};
 use super::{RequestRecord, TenantCounters};
-use crate::array::{ArraySpec, tile_cycles};
 use crate::config::AcceleratorConfig;
 use crate::config::Dataflow;
 use crate::error::{Error, Result};
-use crate::exec::{Fault, Interpreter, TileValues};
+use crate::exec::{CostModel, Fault, Interpreter, JobCost, TileValues};
 use crate::kernel::{GemmShape, TileProfile};
 use crate::sched::fusible;
 use crate::sched::{Decision, Outlook, Policy, RequestView, Standing, View};
@@ -137,8 +136,10 @@ impl Running {
         job: Job {
             tile: None,
             profile: None,
-            compute: Cycles::ZERO,
-            bytes: 0,
+            cost: JobCost {
+                compute: Cycles::ZERO,
+                bytes: 0,
+            },
         },
         cut: None,
         start: Cycles::ZERO,
@@ -265,6 +266,7 @@ pub fn simulate_with(
         rank: &rank,
         mode,
         options,
+        costs: CostModel::new(cfg),
     };
     sim.run(policy, &starts)
 }
@@ -281,6 +283,8 @@ struct Sim<'t, 'c> {
     rank: &'c [usize],
     mode: Mode,
     options: SimOptions,
+    /// The cost of every job.
+    costs: CostModel,
 }
 
 impl<'t, 'c> Sim<'t, 'c> {
@@ -713,7 +717,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         if let Some(rest) = self.arrays[array].cut {
             // Cut between K-tiles: the rest waits (first in line) with its values.
             self.standing = None;
-            let nominal = rest.nominal(self.sim.cfg.dram_bytes_per_cycle);
+            let nominal = rest.cost.nominal(self.sim.cfg.dram_bytes_per_cycle);
             a.remaining += nominal;
             a.remaining_in_layer += nominal;
             // Counted as a preemption when another request takes the array.
@@ -962,27 +966,23 @@ impl<'t, 'c> Engine<'t, 'c> {
         let job = match second {
             None => *first,
             Some((_, second)) => {
-                // One fold of the block-diagonal tile: the longer stream, the joint K and N.
                 let none = GemmShape { m: 0, k: 0, n: 0 };
                 let shape = |j: &Job| j.profile.map_or(none, |t| t.shape);
-                let (a, b) = (shape(first), shape(second));
-                let joint = GemmShape {
-                    m: a.m.max(b.m),
-                    k: a.k + b.k,
-                    n: a.n + b.n,
-                };
+                let (joint, cost) = self
+                    .sim
+                    .costs
+                    .fused((shape(first), first.cost), (shape(second), second.cost));
                 Job {
                     tile: None,
                     profile: first.profile.map(|t| TileProfile {
                         shape: joint,
                         datapath: t.datapath,
                     }),
-                    compute: tile_cycles(&ArraySpec::from_config(self.sim.cfg), joint),
-                    bytes: first.bytes + second.bytes,
+                    cost,
                 }
             }
         };
-        let duration = job.duration(bw, sharing);
+        let duration = job.cost.shared(bw, sharing);
         let part = self.start_part(array, i, first, duration, fused);
         self.arrays[array].parts[0] = part;
         if let Some((j, second)) = second {
@@ -1038,7 +1038,7 @@ impl<'t, 'c> Engine<'t, 'c> {
                 (a.next_job - 1, fault)
             }
         };
-        let nominal = own.nominal(bw);
+        let nominal = own.cost.nominal(bw);
         a.start.get_or_insert(self.now);
         a.running += 1;
         a.remaining = a.remaining - nominal;
@@ -1082,32 +1082,24 @@ impl<'t, 'c> Engine<'t, 'c> {
         let (false, Some(profile), None) = (run.fused, run.job.profile, run.cut) else {
             return;
         };
-        let (part, shape) = (run.parts[0], profile.shape);
-        let folds = shape.k.div_ceil(self.sim.cfg.rows.max(1)) as u64;
-        let (elapsed, d) = (self.now.0 - run.start.0, run.duration.0.max(1));
-        let boundary = elapsed * folds / d + 1;
-        if folds < 2 || boundary >= folds {
+        let part = run.parts[0];
+        let Some(split) = self.sim.costs.split_k(
+            profile.shape,
+            run.job.cost,
+            self.now - run.start,
+            run.duration,
+            self.sim.cfg.dram_bytes_per_cycle,
+        ) else {
             return;
-        }
-        let bw = self.sim.cfg.dram_bytes_per_cycle.max(1);
-        let psum_bytes = (shape.m * shape.n * 4) as u64;
-        let save = psum_bytes.div_ceil(bw);
-        let end = run.start.0 + (d * boundary).div_ceil(folds) + save;
-        let left = folds - boundary;
-        let job = run.job;
+        };
+        let end = run.start.0 + split.until_free.0;
         run.cut = Some(Job {
-            tile: job.tile,
+            tile: run.job.tile,
             profile: Some(TileProfile {
-                shape: GemmShape {
-                    k: shape
-                        .k
-                        .saturating_sub(boundary as usize * self.sim.cfg.rows),
-                    ..shape
-                },
+                shape: split.rest_shape,
                 ..profile
             }),
-            compute: Cycles((job.compute.0 * left).div_ceil(folds)),
-            bytes: job.bytes * left / folds + psum_bytes,
+            cost: split.rest,
         });
         let shortened = Cycles(run.duration.0.saturating_sub(end - run.start.0));
         run.duration = Cycles(end - run.start.0);
@@ -1235,6 +1227,7 @@ arrival = { kind = "poisson", rate_per_s = 1.0 }
             rank: &arrivals,
             mode: Mode::Timing,
             options: SimOptions::default(),
+            costs: CostModel::new(&cfg),
         };
         let mut e = sim.engine(60);
         e.run(sched::by_name("fcfs").unwrap().as_mut(), 90, None)
@@ -1266,6 +1259,7 @@ arrival = { kind = "poisson", rate_per_s = 1.0 }
                 rank: &rank,
                 mode: Mode::Timing,
                 options: SimOptions::default(),
+                costs: CostModel::new(&cfg),
             };
             for name in ["fcfs", "edf", "cd-msa", "static"] {
                 let one = sim
