@@ -2,7 +2,7 @@
 //! (workloads/bench-10k.toml, tpu-msa, ~80 % load) under FCFS, EDF and CD-MSA, in events/s
 //! and requests/s. Model loading and lowering are timed apart and excluded.
 //!
-//! Each scheduler runs three times in the same process: the fast path (`SimOptions { slices:
+//! Each scheduler runs three times in the same process: the fast path (`SimOptions { trace:
 //! false }`, what `cdmsa simulate` uses without `--trace`) on the rayon pool, where the busy
 //! periods are simulated in parallel; as the first baseline, the same on one thread (one
 //! pass); and as the second, the same on the pool recording every job as a trace slice (what
@@ -57,7 +57,7 @@ fn run(
         reqs,
         policy.as_mut(),
         Mode::Timing,
-        SimOptions { slices },
+        SimOptions { trace: slices },
     )
     .expect("the workload simulates");
     let wall = start.elapsed().as_secs_f64();

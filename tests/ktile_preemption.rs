@@ -155,7 +155,7 @@ fn an_urgent_arrival_preempts_between_k_tiles_and_values_stay_exact() {
     let psum = ((shape.m * shape.n * 4) as u64).div_ceil(cfg.dram_bytes_per_cycle);
     assert!(
         pieces[0].duration.0 + pieces[1].duration.0
-            >= job.nominal(cfg.dram_bytes_per_cycle).0 + psum
+            >= job.cost.nominal(cfg.dram_bytes_per_cycle).0 + psum
     );
     // The first piece ends at a K-tile boundary plus the save.
     assert!(

@@ -139,8 +139,8 @@ fn assert_jobs_whole(
             let job = layer.jobs.iter().find(|j| j.tile == s.tile).unwrap();
             // A job runs for its whole cost (at least its nominal cost, more under DRAM sharing).
             assert!(
-                s.duration >= job.nominal(bw)
-                    && (s.fused || s.duration <= job.duration(bw, arrays))
+                s.duration >= job.cost.nominal(bw)
+                    && (s.fused || s.duration <= job.cost.shared(bw, arrays))
             );
         }
     }

@@ -1,14 +1,14 @@
-//! The timing fast paths: leaving the trace out (`SimOptions { slices: false }`) changes
+//! The timing fast paths: leaving the trace out (`SimOptions { trace: false }`) changes
 //! nothing but the trace, under every scheduler, with arrivals out of index order and tied;
-//! following a policy's standing orders changes nothing but how often it is asked; and
+//! following a policy's standing orders (the replay around the plain loop) changes nothing
+//! but how often it is asked; CD-MSA's fast path decides as its readable definition; and
 //! simulating busy periods in parallel changes nothing at all.
 
 use cdmsa::config::AcceleratorConfig;
-use cdmsa::sched::{self, Decision, Policy, Standing, View};
+use cdmsa::sched::{self, Accelerated, CdMsa, CdMsaOptions, Decision, Policy, Standing, View};
 use cdmsa::sim::{Mode, RequestSpec, SimOptions, TenantModel, simulate, simulate_with, tenants};
 use cdmsa::units::{Cycles, TenantId};
 use cdmsa::workload::Workload;
-use std::cell::Cell;
 use std::path::Path;
 
 fn models(cfg: &AcceleratorConfig) -> Vec<TenantModel> {
@@ -70,7 +70,7 @@ fn leaving_the_trace_out_changes_only_the_trace() {
             &reqs,
             sched::by_name(name).unwrap().as_mut(),
             Mode::Timing,
-            SimOptions { slices: false },
+            SimOptions { trace: false },
         )
         .unwrap();
         assert!(!full.slices.is_empty(), "{name}: the trace was recorded");
@@ -133,7 +133,7 @@ struct Asked {
     promises: bool,
     forks: bool,
     calls: u64,
-    forked: Cell<usize>,
+    forked: usize,
     joined: usize,
 }
 
@@ -148,7 +148,7 @@ impl Asked {
             promises,
             forks,
             calls: 0,
-            forked: Cell::new(0),
+            forked: 0,
             joined: 0,
         }
     }
@@ -168,17 +168,25 @@ impl Policy for Asked {
     fn preempts_within_jobs(&self) -> bool {
         self.inner.preempts_within_jobs()
     }
+    /// Without promises and forks, the plain loop.
+    fn accelerated(&mut self) -> Option<&mut dyn Accelerated> {
+        (self.promises || self.forks).then_some(self as &mut dyn Accelerated)
+    }
+}
+
+impl Accelerated for Asked {
     fn standing_order(&mut self, view: &View, decision: &Decision) -> Option<Standing> {
-        self.promises
-            .then(|| self.inner.standing_order(view, decision))
-            .flatten()
+        let inner = self.inner.accelerated().filter(|_| self.promises)?;
+        inner.standing_order(view, decision)
     }
     fn confirm(&mut self, view: &View, idle: usize) -> bool {
-        self.inner.confirm(view, idle)
+        self.inner
+            .accelerated()
+            .is_none_or(|inner| inner.confirm(view, idle))
     }
-    fn fork(&self) -> Option<Box<dyn Policy>> {
-        let inner = self.inner.fork().filter(|_| self.forks)?;
-        self.forked.set(self.forked.get() + 1);
+    fn fork(&mut self) -> Option<Box<dyn Policy>> {
+        let inner = self.inner.accelerated().filter(|_| self.forks)?.fork()?;
+        self.forked += 1;
         Some(Box::new(Asked::wrap(inner, self.promises, self.forks)))
     }
     fn join(&mut self, fork: Box<dyn Policy>) {
@@ -186,7 +194,9 @@ impl Policy for Asked {
         let fork: Box<dyn std::any::Any> = fork;
         let fork = fork.downcast::<Asked>().expect("forked here");
         self.calls += fork.calls;
-        self.inner.join(fork.inner);
+        if let Some(inner) = self.inner.accelerated() {
+            inner.join(fork.inner);
+        }
     }
 }
 
@@ -251,6 +261,48 @@ fn standing_orders_change_nothing_but_the_questions_asked() {
     }
 }
 
+/// CD-MSA's fast path decides as its readable definition ([`CdMsa::reference`], asked at
+/// every decision point in one pass): every record, counter and trace slice equal, with each
+/// mechanism on and off, from light load to overload.
+#[test]
+fn cd_msa_equals_its_definition() {
+    for rate in [40.0, 600.0] {
+        let w = zoo_workload(rate);
+        let cfg = w.accelerator().unwrap();
+        let models = tenants(&w, &cfg, false).unwrap();
+        let reqs = cdmsa::sim::requests(&w, &models, &cfg).unwrap();
+        let on = CdMsaOptions::default();
+        for options in [
+            on,
+            CdMsaOptions {
+                fusion: false,
+                ..on
+            },
+            CdMsaOptions {
+                admission: false,
+                ..on
+            },
+            CdMsaOptions {
+                cooperation: false,
+                ..on
+            },
+        ] {
+            let run = |mut policy: CdMsa| {
+                let out = simulate(&cfg, &models, &reqs, &mut policy, Mode::Timing).unwrap();
+                (out, policy.rejected())
+            };
+            let (fast, fast_rejected) = run(CdMsa::new(options));
+            let (defined, defined_rejected) = run(CdMsa::reference(options));
+            let at = format!("{options:?} at {rate}/s");
+            assert_eq!(fast.records, defined.records, "{at}: records");
+            assert_eq!(fast.counters, defined.counters, "{at}: counters");
+            assert_eq!(fast.slices, defined.slices, "{at}: trace");
+            assert_eq!(fast.events, defined.events, "{at}: events");
+            assert_eq!(fast_rejected, defined_rejected, "{at}: rejections");
+        }
+    }
+}
+
 #[test]
 fn parallel_busy_periods_equal_one_pass() {
     let cfg = AcceleratorConfig::preset("tiny").unwrap();
@@ -287,7 +339,7 @@ fn parallel_busy_periods_equal_one_pass() {
             assert_eq!(one.counters, split.counters, "{at}: counters");
             assert_eq!(one.slices, split.slices, "{at}: trace");
             assert_eq!(one.events, split.events, "{at}: events");
-            let (forked, joined) = (policy.forked.get(), policy.joined);
+            let (forked, joined) = (policy.forked, policy.joined);
             if matches!(*name, "prema" | "planaria") {
                 assert_eq!(forked, 0, "{at}: its state carries over");
             } else if gap == 60_000 {

@@ -171,7 +171,7 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
     let mut slices = Vec::new();
     for p in policies.iter_mut() {
         let options = SimOptions {
-            slices: args.trace.is_some(),
+            trace: args.trace.is_some(),
         };
         let mut out = simulate_with(&cfg, &models, &reqs, p.as_mut(), mode, options)?;
         slices.push((p.name(), std::mem::take(&mut out.slices)));

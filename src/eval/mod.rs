@@ -87,7 +87,7 @@ pub fn point(
     let reqs = requests(&scaled, tenants, cfg)?;
     let mut policy = make(scheduler)?;
     // Sweeps need metrics only: no trace.
-    let options = SimOptions { slices: false };
+    let options = SimOptions { trace: false };
     let out = simulate_with(cfg, tenants, &reqs, policy.as_mut(), Mode::Timing, options)?;
     let info: Vec<_> = tenants
         .iter()

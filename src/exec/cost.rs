@@ -1,10 +1,148 @@
-//! Isolated-run timing: each layer's tile jobs spread over the arrays, bounded by the shared DRAM.
+//! The cost model: what a tile job and a vector job cost (compute cycles and DRAM bytes), how
+//! the shared DRAM stretches a job, what a fused pair and a K-tile split cost, and the
+//! isolated-run cost of every layer. The simulator and `inspect`/`run` both cost jobs here.
 
 use crate::array::{ArraySpec, tile_cycles};
 use crate::config::AcceleratorConfig;
-use crate::kernel::{GemmShape, Kernel, Program};
+use crate::kernel::{GemmKernel, GemmShape, Kernel, Program, TileJob, VectorKernel};
 use crate::units::Cycles;
 use serde::Serialize;
+
+/// What one job costs: its compute cycles on an array (or the vector unit) and the DRAM bytes
+/// it moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JobCost {
+    /// Compute cycles.
+    pub compute: Cycles,
+    /// DRAM bytes.
+    pub bytes: u64,
+}
+
+impl JobCost {
+    /// Cycles when the job has the DRAM (`dram_bytes_per_cycle`) to itself.
+    pub fn nominal(&self, dram_bytes_per_cycle: u64) -> Cycles {
+        self.shared(dram_bytes_per_cycle, 1)
+    }
+
+    /// Cycles when `sharing` arrays (itself included) stream from DRAM at once: the DRAM is
+    /// split evenly among them, and the job lasts the longer of its compute and its traffic.
+    pub fn shared(&self, dram_bytes_per_cycle: u64, sharing: usize) -> Cycles {
+        let bytes = self.bytes.saturating_mul(sharing.max(1) as u64);
+        self.compute.max(dram_cycles(bytes, dram_bytes_per_cycle))
+    }
+}
+
+/// Cycles to move `bytes` at `dram_bytes_per_cycle`.
+pub fn dram_cycles(bytes: u64, dram_bytes_per_cycle: u64) -> Cycles {
+    Cycles(bytes.div_ceil(dram_bytes_per_cycle.max(1)))
+}
+
+/// A tile job split between K-tiles ([`CostModel::split_k`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KSplit {
+    /// Cycles from the job's start until the array frees up: the folds done, then writing
+    /// the partial sums to DRAM.
+    pub until_free: Cycles,
+    /// The rest: its remaining folds, with reading the partial sums back.
+    pub rest: JobCost,
+    /// The rest's GEMM shape (the K rows left).
+    pub rest_shape: GemmShape,
+}
+
+/// Bytes of one partial sum saved between K-tiles (an i32 or f32 accumulator).
+const PARTIAL_SUM_BYTES: usize = 4;
+
+/// The cost of every job on one accelerator.
+#[derive(Debug, Clone, Copy)]
+pub struct CostModel {
+    spec: ArraySpec,
+    vector_lanes: u64,
+}
+
+impl CostModel {
+    /// The cost model of `cfg`.
+    pub fn new(cfg: &AcceleratorConfig) -> CostModel {
+        CostModel {
+            spec: ArraySpec::from_config(cfg),
+            vector_lanes: cfg.vector_lanes.max(1) as u64,
+        }
+    }
+
+    /// Tile job `t` of GEMM kernel `g`: its M-block × N-block with all of K.
+    pub fn tile(&self, g: &GemmKernel, t: &TileJob) -> JobCost {
+        JobCost {
+            compute: tile_cycles(&self.spec, tile_shape(g, t)),
+            bytes: g.tile_bytes(t),
+        }
+    }
+
+    /// A vector kernel's one job on the vector unit (no DRAM traffic of its own).
+    pub fn vector(&self, v: &VectorKernel) -> JobCost {
+        JobCost {
+            compute: Cycles(v.work.div_ceil(self.vector_lanes)),
+            bytes: 0,
+        }
+    }
+
+    /// Two tile jobs of shapes `a` and `b` fused block-diagonally on one array: one fold of
+    /// the joint tile (the longer stream, the joint K and N), moving both jobs' bytes.
+    pub fn fused(&self, a: (GemmShape, JobCost), b: (GemmShape, JobCost)) -> (GemmShape, JobCost) {
+        let ((a, ca), (b, cb)) = (a, b);
+        let joint = GemmShape {
+            m: a.m.max(b.m),
+            k: a.k + b.k,
+            n: a.n + b.n,
+        };
+        let cost = JobCost {
+            compute: tile_cycles(&self.spec, joint),
+            bytes: ca.bytes + cb.bytes,
+        };
+        (joint, cost)
+    }
+
+    /// Splits a tile job of `shape` and `cost`, started `elapsed` cycles ago and lasting
+    /// `duration`, at its next K-tile (fold) boundary, its partial sums written to DRAM at
+    /// `dram_bytes_per_cycle`; `None` when it has a single fold or is in its last one.
+    pub fn split_k(
+        &self,
+        shape: GemmShape,
+        cost: JobCost,
+        elapsed: Cycles,
+        duration: Cycles,
+        dram_bytes_per_cycle: u64,
+    ) -> Option<KSplit> {
+        let rows = self.spec.rows;
+        let folds = shape.k.div_ceil(rows.max(1)) as u64;
+        let d = duration.0.max(1);
+        let boundary = elapsed.0 * folds / d + 1;
+        if folds < 2 || boundary >= folds {
+            return None;
+        }
+        let psum_bytes = (shape.m * shape.n * PARTIAL_SUM_BYTES) as u64;
+        let save = dram_cycles(psum_bytes, dram_bytes_per_cycle);
+        let left = folds - boundary;
+        Some(KSplit {
+            until_free: Cycles((d * boundary).div_ceil(folds)) + save,
+            rest: JobCost {
+                compute: Cycles((cost.compute.0 * left).div_ceil(folds)),
+                bytes: cost.bytes * left / folds + psum_bytes,
+            },
+            rest_shape: GemmShape {
+                k: shape.k.saturating_sub(boundary as usize * rows),
+                ..shape
+            },
+        })
+    }
+}
+
+/// The GEMM shape of tile job `t` of `g`.
+pub fn tile_shape(g: &GemmKernel, t: &TileJob) -> GemmShape {
+    GemmShape {
+        m: t.m,
+        k: g.shape.k,
+        n: t.n,
+    }
+}
 
 /// Cycles and work of one layer (node) run alone on the whole accelerator.
 #[derive(Debug, Clone, Serialize)]
@@ -33,7 +171,7 @@ pub struct LayerCost {
 
 /// Costs every layer of `program` on `cfg`.
 pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost> {
-    let spec = ArraySpec::from_config(cfg);
+    let model = CostModel::new(cfg);
     program
         .graph
         .nodes
@@ -46,17 +184,10 @@ pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost>
                     let mut load = vec![Cycles::ZERO; cfg.arrays];
                     let mut bytes = 0u64;
                     for t in &k.tiles {
-                        let c = tile_cycles(
-                            &spec,
-                            GemmShape {
-                                m: t.m,
-                                k: k.shape.k,
-                                n: t.n,
-                            },
-                        );
+                        let cost = model.tile(k, t);
                         let idle = load.iter_mut().min().expect("at least one array");
-                        *idle += c;
-                        bytes = bytes.saturating_add(k.tile_bytes(t));
+                        *idle += cost.compute;
+                        bytes = bytes.saturating_add(cost.bytes);
                     }
                     (
                         Some(k.shape),
@@ -67,16 +198,9 @@ pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost>
                         bytes,
                     )
                 }
-                Kernel::Vector(v) => (
-                    None,
-                    0,
-                    0,
-                    0,
-                    Cycles(v.work.div_ceil(cfg.vector_lanes as u64)),
-                    0,
-                ),
+                Kernel::Vector(v) => (None, 0, 0, 0, model.vector(v).compute, 0),
             };
-            let dram = Cycles(bytes.div_ceil(cfg.dram_bytes_per_cycle));
+            let dram = dram_cycles(bytes, cfg.dram_bytes_per_cycle);
             LayerCost {
                 name: node.name.clone(),
                 op: node.op.name().to_string(),
@@ -91,4 +215,58 @@ pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost>
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The DRAM-sharing rule by hand: 1,000 bytes at 10 bytes a cycle take 100 cycles alone,
+    /// 300 when three arrays stream at once; compute bounds the job from below.
+    #[test]
+    fn dram_sharing_stretches_a_job_by_the_streams() {
+        let job = JobCost {
+            compute: Cycles(150),
+            bytes: 1_000,
+        };
+        assert_eq!(job.nominal(10), Cycles(150));
+        assert_eq!(job.shared(10, 1), Cycles(150));
+        assert_eq!(job.shared(10, 2), Cycles(200));
+        assert_eq!(job.shared(10, 3), Cycles(300));
+        assert_eq!(dram_cycles(1_001, 10), Cycles(101));
+    }
+
+    /// A 4-fold job (K = 32 on 8 rows) of 400 cycles, cut 150 cycles in: the boundary after
+    /// fold 2 is at cycle 200, then 4 × 4 partial sums of 4 bytes are saved at 8 bytes a
+    /// cycle (8 cycles); half the folds, half the bytes and the partial sums are left.
+    #[test]
+    fn a_k_split_charges_the_partial_sums() {
+        let mut cfg = AcceleratorConfig::preset("tiny").expect("preset");
+        cfg.rows = 8;
+        let model = CostModel::new(&cfg);
+        let shape = GemmShape { m: 4, k: 32, n: 4 };
+        let cost = JobCost {
+            compute: Cycles(400),
+            bytes: 1_000,
+        };
+        let split = model
+            .split_k(shape, cost, Cycles(150), Cycles(400), 8)
+            .expect("splits");
+        assert_eq!(split.until_free, Cycles(208));
+        assert_eq!(
+            split.rest,
+            JobCost {
+                compute: Cycles(200),
+                bytes: 500 + 64
+            }
+        );
+        assert_eq!(split.rest_shape, GemmShape { m: 4, k: 16, n: 4 });
+        // In the last fold, or a single fold: no split.
+        assert_eq!(
+            model.split_k(shape, cost, Cycles(350), Cycles(400), 8),
+            None
+        );
+        let one = GemmShape { m: 4, k: 8, n: 4 };
+        assert_eq!(model.split_k(one, cost, Cycles(0), Cycles(400), 8), None);
+    }
 }

@@ -6,7 +6,7 @@ mod cost;
 mod gemm;
 mod operands;
 
-pub use cost::{LayerCost, layer_costs};
+pub use cost::{CostModel, JobCost, KSplit, LayerCost, dram_cycles, layer_costs, tile_shape};
 pub use gemm::{Fault, TileValues};
 
 use crate::array::{ArraySpec, vector};

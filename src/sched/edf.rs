@@ -1,6 +1,6 @@
 //! EDF: global earliest-deadline-first at tile-job granularity over all arrays.
 
-use super::{Decision, Policy, RequestView, Standing, View};
+use super::{Accelerated, Decision, Policy, RequestView, Standing, View};
 use crate::units::{Cycles, RequestId};
 
 /// EDF's order: deadline, then arrival, then request id (fixed for a request's lifetime).
@@ -21,6 +21,12 @@ impl Policy for Edf {
         out.assign_greedy_by_key(view, key);
     }
 
+    fn accelerated(&mut self) -> Option<&mut dyn Accelerated> {
+        Some(self)
+    }
+}
+
+impl Accelerated for Edf {
     /// Keys never change, and meanwhile only the chosen request's ready jobs run out: the
     /// earliest-deadline request with a ready job keeps taking every idle array it has a
     /// ready job for.
@@ -33,7 +39,7 @@ impl Policy for Edf {
     }
 
     /// Stateless.
-    fn fork(&self) -> Option<Box<dyn Policy>> {
+    fn fork(&mut self) -> Option<Box<dyn Policy>> {
         Some(Box::new(*self))
     }
 }

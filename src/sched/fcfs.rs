@@ -1,6 +1,6 @@
 //! FCFS: one request at a time on every array, non-preemptive (today's accelerators).
 
-use super::{Decision, Policy, Standing, View};
+use super::{Accelerated, Decision, Policy, Standing, View};
 
 /// First come, first served; the oldest request owns the whole accelerator until it finishes.
 #[derive(Debug, Clone, Copy, Default)]
@@ -16,6 +16,12 @@ impl Policy for Fcfs {
         out.assign_greedy(view, view.requests.iter().take(1));
     }
 
+    fn accelerated(&mut self) -> Option<&mut dyn Accelerated> {
+        Some(self)
+    }
+}
+
+impl Accelerated for Fcfs {
     /// The oldest request takes every idle array it has a ready job for.
     fn standing_order(&mut self, view: &View, _decision: &Decision) -> Option<Standing> {
         view.requests
@@ -25,7 +31,7 @@ impl Policy for Fcfs {
     }
 
     /// Stateless.
-    fn fork(&self) -> Option<Box<dyn Policy>> {
+    fn fork(&mut self) -> Option<Box<dyn Policy>> {
         Some(Box::new(*self))
     }
 }

@@ -1,7 +1,7 @@
 //! LLF: global least-laxity-first, re-decided only at tile-job boundaries (the usual guard
 //! against thrashing between equal-laxity tasks).
 
-use super::{Decision, Policy, View};
+use super::{Accelerated, Decision, Policy, View};
 
 /// Least laxity first; laxity uses every array the request could use.
 #[derive(Debug, Clone, Copy, Default)]
@@ -19,8 +19,14 @@ impl Policy for Llf {
         });
     }
 
+    fn accelerated(&mut self) -> Option<&mut dyn Accelerated> {
+        Some(self)
+    }
+}
+
+impl Accelerated for Llf {
     /// Stateless.
-    fn fork(&self) -> Option<Box<dyn Policy>> {
+    fn fork(&mut self) -> Option<Box<dyn Policy>> {
         Some(Box::new(*self))
     }
 }

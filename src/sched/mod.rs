@@ -2,6 +2,7 @@
 //! policy decides on, and every scheduler. Policies decide who runs where; they never
 //! compute values. A researcher adds a scheduler in one file implementing [`Policy`].
 
+mod accelerated;
 pub mod admission;
 mod cdmsa;
 pub mod demand;
@@ -12,6 +13,7 @@ mod planaria;
 mod prema;
 mod static_partition;
 
+pub use accelerated::{Accelerated, Standing};
 pub use cdmsa::{CdMsa, CdMsaOptions};
 pub use edf::Edf;
 pub use fcfs::Fcfs;
@@ -282,49 +284,8 @@ impl Decision {
     }
 }
 
-/// A policy's standing order (see [`Policy::standing_order`]): what the next decision points
-/// decide without the policy being asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Standing {
-    /// The request given every idle array.
-    pub request: RequestId,
-    /// The request whose next tile job joins the request's on the idle array, fused (the
-    /// order then covers decision points with one idle array).
-    pub partner: Option<RequestId>,
-    /// The order also ends when a job of any other request completes, and each use needs
-    /// [`Policy::confirm`].
-    pub checked: bool,
-}
-
-impl Standing {
-    /// An order that holds until the requests or their layers change.
-    pub fn open(request: RequestId) -> Standing {
-        Standing {
-            request,
-            partner: None,
-            checked: false,
-        }
-    }
-
-    /// An order that holds only while no other request's job completes and
-    /// [`Policy::confirm`] approves.
-    pub fn checked(request: RequestId) -> Standing {
-        Standing {
-            checked: true,
-            ..Standing::open(request)
-        }
-    }
-
-    /// A checked order that gives the idle array to `request` and `partner`, fused.
-    pub fn fused(request: RequestId, partner: RequestId) -> Standing {
-        Standing {
-            partner: Some(partner),
-            ..Standing::checked(request)
-        }
-    }
-}
-
-/// A scheduling policy.
+/// A scheduling policy: what a researcher implements to add a scheduler. The simulator asks
+/// it at every decision point; the optional [`Accelerated`] hooks only make that faster.
 pub trait Policy: Send + std::any::Any {
     /// The name used on the command line and in reports.
     fn name(&self) -> &'static str;
@@ -346,42 +307,11 @@ pub trait Policy: Send + std::any::Any {
     fn preempts_within_jobs(&self) -> bool {
         false
     }
-    /// A standing order, asked right after `decision` on `view` when it dropped and cut
-    /// nothing: `Some(s)` promises that every later decision point at which `s.request` has
-    /// at least as many ready jobs as there are idle arrays gives every idle array to that
-    /// request and decides nothing else (with a partner: at which there is one idle array and
-    /// both requests have a ready job, runs their next tile jobs fused on it), for as long as
-    ///
-    /// * the active requests are the same and each is in the same layer,
-    /// * no job has been cut between K-tiles,
-    /// * for an open order, no fused job has completed,
-    /// * for a checked order, only jobs of its request and partner have completed, and
-    ///   [`Policy::confirm`] approves the decision point.
-    ///
-    /// Meanwhile the simulator dispatches those jobs without asking, so a policy whose state
-    /// changes at every decision must not promise, and one whose choice depends on time or on
-    /// the requests' progress within a layer must promise only checked orders.
-    /// The default promises nothing.
-    fn standing_order(&mut self, _view: &View, _decision: &Decision) -> Option<Standing> {
+    /// The policy's speed hooks, when it offers them. The default (`None`): the simulator
+    /// asks the policy at every decision point, in one pass.
+    fn accelerated(&mut self) -> Option<&mut dyn Accelerated> {
         None
     }
-    /// Whether a [`Standing::checked`] order still holds at a decision point, on `view` with
-    /// `idle` arrays idle. Since the order only its request and partner have changed: the
-    /// other requests have neither dispatched nor completed a job. The default approves.
-    fn confirm(&mut self, _view: &View, _idle: usize) -> bool {
-        true
-    }
-    /// Called right after [`Policy::reset`]: a copy to simulate a later busy period with, on
-    /// another thread, from an empty accelerator. `Some` only if this policy, once the
-    /// accelerator is empty (no request active, every array idle), decides exactly as the
-    /// copy would from then on: its state carries nothing across an empty accelerator that
-    /// changes a decision. The default (`None`) keeps the simulation in one pass.
-    fn fork(&self) -> Option<Box<dyn Policy>> {
-        None
-    }
-    /// Takes in what a copy made by [`Policy::fork`] recorded over the busy periods it
-    /// simulated (statistics such as CD-MSA's rejections). The default ignores it.
-    fn join(&mut self, _fork: Box<dyn Policy>) {}
 }
 
 /// The CD-MSA ablation variants, each with one mechanism switched off.

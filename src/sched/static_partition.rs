@@ -2,7 +2,7 @@
 //! within its partition a tenant's requests run oldest first. With more tenants than arrays,
 //! tenants share arrays round-robin (tenant i on array i mod arrays), oldest request first.
 
-use super::{Decision, Policy, View};
+use super::{Accelerated, Decision, Policy, View};
 use crate::units::{ArrayId, TenantId};
 use std::collections::HashMap;
 
@@ -87,8 +87,14 @@ impl Policy for StaticPartition {
         }
     }
 
+    fn accelerated(&mut self) -> Option<&mut dyn Accelerated> {
+        Some(self)
+    }
+}
+
+impl Accelerated for StaticPartition {
     /// The partition is fixed at reset.
-    fn fork(&self) -> Option<Box<dyn Policy>> {
+    fn fork(&mut self) -> Option<Box<dyn Policy>> {
         Some(Box::new(self.clone()))
     }
 }

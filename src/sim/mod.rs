@@ -3,15 +3,28 @@
 //! split among the arrays streaming at once, and complete. Time is integer cycles. In
 //! functional mode every tile is computed on the array datapath when it is dispatched, and
 //! every request's values are checked against the tenant's isolated run.
+//!
+//! The layers, each in its own file: [`queue`] (the event queue), [`machine`] (the
+//! accelerator's state and its transitions: arrive, dispatch, complete, preempt between
+//! K-tiles), [`views`] (the policy's view of it), [`check`] (functional value checks),
+//! [`engine`] (the event loop and decision point: the definition), [`replay`] (the
+//! standing-order replay around the decision point), [`segments`] (busy periods in parallel),
+//! [`run`] (the entry points). Job costs come from [`crate::exec::CostModel`].
 
+mod check;
 mod engine;
+mod machine;
 mod queue;
 mod record;
+mod replay;
+mod run;
+mod segments;
 mod setup;
 mod tenant;
+mod views;
 
-pub use engine::{simulate, simulate_with};
 pub use record::{RequestRecord, TenantCounters};
+pub use run::{simulate, simulate_with};
 pub use setup::{isolated_latency, requests, tenants, tenants_within};
 pub use tenant::{Job, Layer, TenantModel};
 
@@ -34,12 +47,12 @@ pub struct RequestSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SimOptions {
     /// Record every job as a [`Slice`] (for the Chrome trace); memory grows with the jobs.
-    pub slices: bool,
+    pub trace: bool,
 }
 
 impl Default for SimOptions {
     fn default() -> Self {
-        SimOptions { slices: true }
+        SimOptions { trace: true }
     }
 }
 

@@ -26,7 +26,7 @@ pub fn isolated_latency(cfg: &AcceleratorConfig, tenant: &TenantModel) -> Result
         &one,
         &mut Edf,
         Mode::Timing,
-        SimOptions { slices: false },
+        SimOptions { trace: false },
     )?;
     out.records[0]
         .finish

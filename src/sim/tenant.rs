@@ -1,10 +1,9 @@
 //! A tenant as the simulator runs it: its lowered program cut into jobs (tile jobs and vector
 //! jobs), layer by layer, with their nominal costs.
 
-use crate::array::{ArraySpec, tile_cycles};
 use crate::config::AcceleratorConfig;
-use crate::exec::Recording;
-use crate::kernel::{GemmShape, Kernel, Program, TileProfile};
+use crate::exec::{CostModel, JobCost, Recording, tile_shape};
+use crate::kernel::{Kernel, Program, TileProfile};
 use crate::sched::{LayerProfile, Outlook, outlook};
 use crate::tensor::Tensor;
 use crate::units::{Cycles, TenantId};
@@ -16,25 +15,8 @@ pub struct Job {
     pub tile: Option<usize>,
     /// The tile job's GEMM shape and datapath (`None` for a vector job).
     pub profile: Option<TileProfile>,
-    /// Compute cycles on the array (or its vector unit).
-    pub compute: Cycles,
-    /// DRAM bytes it moves.
-    pub bytes: u64,
-}
-
-impl Job {
-    /// Cycles when it has the DRAM to itself.
-    pub fn nominal(&self, dram_bytes_per_cycle: u64) -> Cycles {
-        self.compute
-            .max(Cycles(self.bytes.div_ceil(dram_bytes_per_cycle.max(1))))
-    }
-
-    /// Cycles when `sharing` arrays (itself included) stream from DRAM at once.
-    pub fn duration(&self, dram_bytes_per_cycle: u64, sharing: usize) -> Cycles {
-        let bytes = self.bytes.saturating_mul(sharing.max(1) as u64);
-        self.compute
-            .max(Cycles(bytes.div_ceil(dram_bytes_per_cycle.max(1))))
-    }
+    /// Its compute cycles and DRAM bytes.
+    pub cost: JobCost,
 }
 
 /// One node of the program as jobs.
@@ -84,7 +66,7 @@ impl TenantModel {
         inputs: Vec<Tensor>,
         cfg: &AcceleratorConfig,
     ) -> TenantModel {
-        let spec = ArraySpec::from_config(cfg);
+        let costs = CostModel::new(cfg);
         let layers: Vec<Layer> = program
             .kernels
             .iter()
@@ -96,29 +78,20 @@ impl TenantModel {
                         .tiles
                         .iter()
                         .enumerate()
-                        .map(|(i, t)| {
-                            let shape = GemmShape {
-                                m: t.m,
-                                k: g.shape.k,
-                                n: t.n,
-                            };
-                            Job {
-                                tile: Some(i),
-                                profile: Some(TileProfile {
-                                    shape,
-                                    datapath: g.datapath,
-                                }),
-                                compute: tile_cycles(&spec, shape),
-                                bytes: g.tile_bytes(t),
-                            }
+                        .map(|(i, t)| Job {
+                            tile: Some(i),
+                            profile: Some(TileProfile {
+                                shape: tile_shape(g, t),
+                                datapath: g.datapath,
+                            }),
+                            cost: costs.tile(g, t),
                         })
                         .collect(),
                     Kernel::Vector(v) if v.work == 0 => Vec::new(),
                     Kernel::Vector(v) => vec![Job {
                         tile: None,
                         profile: None,
-                        compute: Cycles(v.work.div_ceil(cfg.vector_lanes as u64)),
-                        bytes: 0,
+                        cost: costs.vector(v),
                     }],
                 },
             })
@@ -130,7 +103,7 @@ impl TenantModel {
                 cost: l
                     .jobs
                     .iter()
-                    .map(|j| j.nominal(cfg.dram_bytes_per_cycle))
+                    .map(|j| j.cost.nominal(cfg.dram_bytes_per_cycle))
                     .sum(),
             })
             .collect();

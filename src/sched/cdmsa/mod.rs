@@ -18,11 +18,12 @@
 //! Each mechanism can be switched off for ablation: without admission every request is
 //! admitted; without cooperation a request runs on at most one array at a time.
 
+mod definition;
 mod standing;
 
 use super::admission::moore_hodgson;
 use super::demand::Demand;
-use super::{Decision, Policy, RequestView, Standing, View};
+use super::{Accelerated, Decision, Policy, RequestView, Standing, View};
 use crate::units::{Cycles, RequestId};
 use standing::Promise;
 use std::collections::HashSet;
@@ -52,6 +53,8 @@ impl Default for CdMsaOptions {
 #[derive(Debug, Clone, Default)]
 pub struct CdMsa {
     options: CdMsaOptions,
+    /// Decides by the readable definition ([`definition::decide`]), without speed hooks.
+    reference: bool,
     /// The requests of the last admission, in view order.
     known: Vec<RequestId>,
     /// Whether `known[i]` is admitted.
@@ -126,6 +129,15 @@ impl CdMsa {
         CdMsa {
             options,
             ..CdMsa::default()
+        }
+    }
+
+    /// CD-MSA deciding by its readable definition: the same decisions as [`CdMsa::new`]
+    /// (a test proves it), each by a full sort and one array at a time, and no speed hooks.
+    pub fn reference(options: CdMsaOptions) -> CdMsa {
+        CdMsa {
+            reference: true,
+            ..CdMsa::new(options)
         }
     }
 
@@ -273,9 +285,27 @@ impl Policy for CdMsa {
     }
 
     fn reset(&mut self, _tenants: &[(crate::units::TenantId, u8, f64)], _arrays: usize) {
-        *self = CdMsa::new(self.options);
+        *self = CdMsa {
+            reference: self.reference,
+            ..CdMsa::new(self.options)
+        };
     }
 
+    fn accelerated(&mut self) -> Option<&mut dyn Accelerated> {
+        (!self.reference).then_some(self as &mut dyn Accelerated)
+    }
+
+    fn decide_into(&mut self, view: &View, out: &mut Decision) {
+        self.admit(view);
+        if self.reference {
+            definition::decide(self.options, &self.admitted, view, out);
+        } else {
+            self.decide_fast(view, out);
+        }
+    }
+}
+
+impl Accelerated for CdMsa {
     /// With cooperation, a request that alone has ready jobs takes every idle array it has a
     /// job for: no other request can be granted one or join it fused, and its grant is
     /// capped only by the arrays. Only a layer change, an arrival or a finish gives another
@@ -313,7 +343,7 @@ impl Policy for CdMsa {
 
     /// Between busy periods only the rejections carry over, and they decide nothing: the
     /// admission reruns at the first decision of a new set of requests.
-    fn fork(&self) -> Option<Box<dyn Policy>> {
+    fn fork(&mut self) -> Option<Box<dyn Policy>> {
         Some(Box::new(CdMsa::new(self.options)))
     }
 
@@ -323,9 +353,12 @@ impl Policy for CdMsa {
             self.rejected.extend(fork.rejected);
         }
     }
+}
 
-    fn decide_into(&mut self, view: &View, out: &mut Decision) {
-        self.admit(view);
+impl CdMsa {
+    /// [`definition::decide`], fast: the best-effort requests ranked only as far as they are
+    /// read, each minimum found from the fewest arrays up, grants whole.
+    fn decide_fast(&mut self, view: &View, out: &mut Decision) {
         let n = view.num_arrays();
         let rs = view.requests;
         let (mut admitted, mut best_effort) = (
@@ -484,92 +517,6 @@ mod tests {
     use crate::units::{ArrayId, TenantId};
     use proptest::prelude::*;
 
-    /// The definition of a decision, after `p`'s admission: every request ranked by one full
-    /// sort, each admitted request's minimum found by trying 1, 2, … arrays, idle arrays
-    /// handed out one at a time, requests in the order they were first considered.
-    fn by_definition(p: &CdMsa, view: &View) -> Decision {
-        let (n, rs) = (view.num_arrays(), view.requests);
-        let cap = if p.options.cooperation { n } else { 1 };
-        let laxity = |r: &RequestView| r.laxity(view.now, r.parallelism().min(n));
-        let mut admitted: Vec<usize> = (0..rs.len()).filter(|&i| p.admitted[i]).collect();
-        admitted.sort_by_key(|&i| {
-            let r = &rs[i];
-            (laxity(r) > 0, r.deadline, r.arrival, r.id)
-        });
-        let mut best_effort: Vec<usize> = (0..rs.len()).filter(|&i| !p.admitted[i]).collect();
-        best_effort.sort_by_key(|&i| {
-            let r = &rs[i];
-            (laxity(r) < 0, r.remaining, r.deadline, r.id)
-        });
-        let ranked: Vec<usize> = admitted.iter().chain(&best_effort).copied().collect();
-        let needed = |r: &RequestView| {
-            let max = r.parallelism().min(n).max(1);
-            let slack = r.deadline.0.saturating_sub(view.now.0);
-            (1..=max).find(|&k| r.estimate(k).0 <= slack).unwrap_or(max)
-        };
-        // (view position, arrays held, arrays granted), in the order first considered.
-        let mut grants: Vec<(usize, usize, usize)> = Vec::new();
-        let mut idle = view.idle().count();
-        let mut grant = |i: usize, limit: usize, idle: &mut usize| {
-            let g = match grants.iter().position(|g| g.0 == i) {
-                Some(g) => g,
-                None => {
-                    grants.push((i, rs[i].running, 0));
-                    grants.len() - 1
-                }
-            };
-            let g = &mut grants[g];
-            while *idle > 0 && g.1 < limit && g.2 < rs[i].ready {
-                (g.1, g.2, *idle) = (g.1 + 1, g.2 + 1, *idle - 1);
-            }
-        };
-        for &i in admitted.iter() {
-            if idle == 0 {
-                break;
-            }
-            grant(i, needed(&rs[i]).min(cap), &mut idle);
-        }
-        for &i in &ranked {
-            if idle == 0 {
-                break;
-            }
-            grant(i, cap, &mut idle);
-        }
-        let mut d = Decision::default();
-        let mut arrays = view.idle();
-        let mut taken: Vec<RequestId> = Vec::new();
-        let mut plan: Vec<(ArrayId, usize, bool)> = Vec::new();
-        for &(i, _, granted) in &grants {
-            for _ in 0..granted {
-                if let Some(a) = arrays.next() {
-                    plan.push((a, i, granted == 1));
-                    taken.push(rs[i].id);
-                }
-            }
-        }
-        for (a, i, single) in plan {
-            let room = |s: &crate::kernel::TileProfile| view.has_room(&s.shape);
-            let partner = rs[i]
-                .next_tile
-                .filter(|s| p.options.fusion && single && room(s))
-                .and_then(|s| {
-                    ranked.iter().map(|&j| &rs[j]).find(|q| {
-                        !taken.contains(&q.id)
-                            && q.ready > 0
-                            && q.next_tile.is_some_and(|t| view.fusible(s, t))
-                    })
-                });
-            match partner {
-                Some(q) => {
-                    taken.push(q.id);
-                    d.fuse.push((a, rs[i].id, q.id));
-                }
-                None => d.assign.push((a, rs[i].id)),
-            }
-        }
-        d
-    }
-
     /// A request: (deadline, arrival, remaining in layer, ready, running, outlook, next tile).
     type Raw = (u64, u64, u64, usize, usize, usize, Option<(usize, usize)>);
 
@@ -657,7 +604,9 @@ mod tests {
                     reference.admit(&view);
                     known = ids;
                 }
-                prop_assert_eq!(decided, by_definition(&reference, &view));
+                let mut defined = Decision::default();
+                definition::decide(options, &reference.admitted, &view, &mut defined);
+                prop_assert_eq!(decided, defined);
                 let (c, b) = (pick % raw.len(), second[pick % second.len()]);
                 let r = &mut raw[c];
                 match field {

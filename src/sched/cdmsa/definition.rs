@@ -1,0 +1,93 @@
+//! CD-MSA's decision as the readable specification says it (after admission): the
+//! production policy decides by it when built with [`CdMsa::reference`](super::CdMsa), and
+//! the fast path in `super` is proven to decide the same.
+
+use super::CdMsaOptions;
+use crate::kernel::TileProfile;
+use crate::sched::{Decision, RequestView, View};
+use crate::units::{ArrayId, RequestId};
+
+/// CD-MSA's decision on `view` with `options`, once admission has marked each request
+/// `is_admitted` or best-effort (by view position): every request ranked by one full sort, each
+/// admitted request's minimum found by trying 1, 2, … arrays, idle arrays handed out one at
+/// a time, requests in the order they were first considered; then fusion.
+pub(super) fn decide(options: CdMsaOptions, is_admitted: &[bool], view: &View, d: &mut Decision) {
+    let (n, rs) = (view.num_arrays(), view.requests);
+    let cap = if options.cooperation { n } else { 1 };
+    let laxity = |r: &RequestView| r.laxity(view.now, r.parallelism().min(n));
+    let mut admitted: Vec<usize> = (0..rs.len()).filter(|&i| is_admitted[i]).collect();
+    admitted.sort_by_key(|&i| {
+        let r = &rs[i];
+        (laxity(r) > 0, r.deadline, r.arrival, r.id)
+    });
+    let mut best_effort: Vec<usize> = (0..rs.len()).filter(|&i| !is_admitted[i]).collect();
+    best_effort.sort_by_key(|&i| {
+        let r = &rs[i];
+        (laxity(r) < 0, r.remaining, r.deadline, r.id)
+    });
+    let ranked: Vec<usize> = admitted.iter().chain(&best_effort).copied().collect();
+    let needed = |r: &RequestView| {
+        let max = r.parallelism().min(n).max(1);
+        let slack = r.deadline.0.saturating_sub(view.now.0);
+        (1..=max).find(|&k| r.estimate(k).0 <= slack).unwrap_or(max)
+    };
+    // (view position, arrays held, arrays granted), in the order first considered.
+    let mut grants: Vec<(usize, usize, usize)> = Vec::new();
+    let mut idle = view.idle().count();
+    let mut grant = |i: usize, limit: usize, idle: &mut usize| {
+        let g = match grants.iter().position(|g| g.0 == i) {
+            Some(g) => g,
+            None => {
+                grants.push((i, rs[i].running, 0));
+                grants.len() - 1
+            }
+        };
+        let g = &mut grants[g];
+        while *idle > 0 && g.1 < limit && g.2 < rs[i].ready {
+            (g.1, g.2, *idle) = (g.1 + 1, g.2 + 1, *idle - 1);
+        }
+    };
+    for &i in admitted.iter() {
+        if idle == 0 {
+            break;
+        }
+        grant(i, needed(&rs[i]).min(cap), &mut idle);
+    }
+    for &i in &ranked {
+        if idle == 0 {
+            break;
+        }
+        grant(i, cap, &mut idle);
+    }
+    let mut arrays = view.idle();
+    let mut taken: Vec<RequestId> = Vec::new();
+    let mut plan: Vec<(ArrayId, usize, bool)> = Vec::new();
+    for &(i, _, granted) in &grants {
+        for _ in 0..granted {
+            if let Some(a) = arrays.next() {
+                plan.push((a, i, granted == 1));
+                taken.push(rs[i].id);
+            }
+        }
+    }
+    for (a, i, single) in plan {
+        let room = |s: &TileProfile| view.has_room(&s.shape);
+        let partner = rs[i]
+            .next_tile
+            .filter(|s| options.fusion && single && room(s))
+            .and_then(|s| {
+                ranked.iter().map(|&j| &rs[j]).find(|q| {
+                    !taken.contains(&q.id)
+                        && q.ready > 0
+                        && q.next_tile.is_some_and(|t| view.fusible(s, t))
+                })
+            });
+        match partner {
+            Some(q) => {
+                taken.push(q.id);
+                d.fuse.push((a, rs[i].id, q.id));
+            }
+            None => d.assign.push((a, rs[i].id)),
+        }
+    }
+}

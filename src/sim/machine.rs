@@ -1,0 +1,578 @@
+//! The accelerator's state and its transitions: a request arrives, a job is dispatched to an
+//! array, a job completes, a tile job is preempted between K-tiles, a request is dropped.
+//! Each transition updates the requests, the arrays, the outcome and the policy's view, and
+//! notes in [`Changes`] what a standing order depends on; none of them knows the event
+//! queue (a dispatch returns when it ends) or the policy.
+
+use super::run::Sim;
+use super::views::Views;
+use super::{Job, Mode, SimOutcome, Slice, TenantCounters, check};
+use crate::error::Result;
+use crate::exec::{Fault, Interpreter, JobCost};
+use crate::kernel::{GemmShape, TileProfile};
+use crate::sched::Outlook;
+use crate::units::{ArrayId, Cycles, RequestId};
+
+/// A request in the system.
+pub(super) struct Active<'t> {
+    pub(super) id: RequestId,
+    pub(super) tenant: usize,
+    pub(super) arrival: Cycles,
+    pub(super) deadline: Cycles,
+    pub(super) start: Option<Cycles>,
+    layer: usize,
+    /// The current layer's jobs and the outlook after it (cached from the tenant).
+    pub(super) jobs: &'t [Job],
+    pub(super) after: &'t Outlook,
+    pub(super) next_job: usize,
+    pub(super) running: usize,
+    pub(super) remaining: Cycles,
+    pub(super) remaining_in_layer: Cycles,
+    pub(super) served: Cycles,
+    interp: Option<Interpreter<'t>>,
+    dropped: bool,
+    /// Tile jobs preempted at a K-tile boundary, waiting to resume (before any new job).
+    resume: Vec<Resume>,
+    /// Functional mode: the current layer's completed tile jobs, in completion order, with
+    /// the fault injected into each; their values are computed when the layer ends.
+    finished: Vec<(usize, Option<Fault>)>,
+}
+
+impl Active<'_> {
+    /// Jobs ready to dispatch: preempted jobs waiting to resume and the layer's undispatched
+    /// ones.
+    pub(super) fn ready(&self) -> usize {
+        self.jobs.len() - self.next_job + self.resume.len()
+    }
+}
+
+/// The rest of a tile job preempted between K-tiles: its remaining folds, plus restoring the
+/// saved partial sums.
+struct Resume {
+    job: usize,
+    rest: Job,
+    fault: Option<Fault>,
+}
+
+/// One request's job on an array (two of them when fused).
+#[derive(Debug, Clone, Copy, Default)]
+struct Part {
+    request: usize,
+    job: usize,
+    fault: Option<Fault>,
+    /// Its slice in the trace, when recorded.
+    slice: Option<usize>,
+}
+
+/// What an array runs: one job, or two tile jobs of different requests fused. Each array's
+/// is updated in place (the engine's hottest data).
+#[derive(Debug, Clone, Copy)]
+struct Running {
+    /// Whether the array is running it (otherwise it is idle and the rest is stale).
+    busy: bool,
+    /// `parts[0]`, and `parts[1]` when fused.
+    parts: [Part; 2],
+    fused: bool,
+    /// The job as dispatched: a single request's (a resumed job's remaining folds), or the
+    /// fused pair's joint tile.
+    job: Job,
+    /// Preempted between K-tiles (single jobs only): the rest resumes later instead of
+    /// completing.
+    rest: Option<Job>,
+    start: Cycles,
+    duration: Cycles,
+    generation: u64,
+}
+
+impl Running {
+    /// An idle array.
+    const IDLE: Running = Running {
+        busy: false,
+        parts: [Part {
+            request: 0,
+            job: 0,
+            fault: None,
+            slice: None,
+        }; 2],
+        fused: false,
+        job: Job {
+            tile: None,
+            profile: None,
+            cost: JobCost {
+                compute: Cycles::ZERO,
+                bytes: 0,
+            },
+        },
+        rest: None,
+        start: Cycles::ZERO,
+        duration: Cycles::ZERO,
+        generation: 0,
+    };
+}
+
+/// What changed since the last decision point that a standing order depends on.
+#[derive(Debug, Default)]
+pub(super) struct Changes {
+    /// The active requests changed, a request changed layer, or a job was preempted between
+    /// K-tiles.
+    pub(super) reshaped: bool,
+    /// A fused job completed.
+    pub(super) fused_completed: bool,
+    /// The requests a job of which completed.
+    pub(super) completed: Vec<usize>,
+}
+
+impl Changes {
+    /// Forgets every change (keeping the memory).
+    pub(super) fn clear(&mut self) {
+        self.reshaped = false;
+        self.fused_completed = false;
+        self.completed.clear();
+    }
+}
+
+/// The outlook of a tenant without layers.
+static NO_OUTLOOK: Outlook = Outlook {
+    by_arrays: Vec::new(),
+    widest: 0,
+};
+
+/// The accelerator at `now`: its requests, its arrays and what they have produced.
+pub(super) struct Machine<'t, 'c> {
+    pub(super) sim: Sim<'t, 'c>,
+    /// The first arrival position this machine simulates: its per-request state (`active`,
+    /// the views, `out.records`) covers the arrivals from here on, by position less `base`,
+    /// and grows as they arrive, so that memory follows the requests simulated, not the
+    /// requests times the segments.
+    pub(super) base: usize,
+    pub(super) now: Cycles,
+    /// Boxed, so that a finished request leaves only a pointer behind.
+    pub(super) active: Vec<Option<Box<Active<'t>>>>,
+    arrays: Vec<Running>,
+    /// Arrays running a job.
+    pub(super) busy: usize,
+    last_owner: Vec<Option<usize>>,
+    dispatched: u64,
+    /// Bumped at every dispatch and preemption, to recognise stale completion events.
+    generation: u64,
+    /// The policy's view of the active requests and the arrays.
+    pub(super) views: Views<'t>,
+    /// What changed since the last decision point.
+    pub(super) changes: Changes,
+    pub(super) out: SimOutcome,
+}
+
+impl<'t, 'c> Machine<'t, 'c> {
+    /// An empty accelerator at cycle 0 whose first arrival is at position `base`.
+    pub(super) fn new(sim: Sim<'t, 'c>, base: usize) -> Self {
+        Machine {
+            sim,
+            base,
+            now: Cycles::ZERO,
+            active: Vec::new(),
+            arrays: vec![Running::IDLE; sim.cfg.arrays],
+            busy: 0,
+            last_owner: vec![None; sim.cfg.arrays],
+            dispatched: 0,
+            generation: 0,
+            views: Views::new(sim.cfg.arrays),
+            changes: Changes::default(),
+            out: SimOutcome {
+                counters: vec![TenantCounters::default(); sim.tenants.len()],
+                ..SimOutcome::default()
+            },
+        }
+    }
+
+    /// Arrays.
+    pub(super) fn arrays(&self) -> usize {
+        self.arrays.len()
+    }
+
+    /// Whether `array` exists and is idle.
+    pub(super) fn is_idle(&self, array: usize) -> bool {
+        self.arrays.get(array).is_some_and(|a| !a.busy)
+    }
+
+    /// The position of request `i` (arrived here) in the per-request state.
+    #[inline(always)]
+    pub(super) fn at(&self, i: usize) -> usize {
+        self.sim.rank[i] - self.base
+    }
+
+    /// [`Machine::at`] for a request that may not have arrived here (`None` then).
+    #[inline(always)]
+    fn slot(&self, i: usize) -> Option<usize> {
+        let k = self.sim.rank.get(i)?.checked_sub(self.base)?;
+        (k < self.active.len()).then_some(k)
+    }
+
+    /// No request active and no array busy.
+    pub(super) fn is_idle_everywhere(&self) -> bool {
+        self.views.is_empty() && self.busy == 0
+    }
+
+    /// Request `i` arrives (in arrival order) and enters its first layer.
+    pub(super) fn arrive(&mut self, i: usize) -> Result<()> {
+        let spec = self.sim.requests[i];
+        let tenant = &self.sim.tenants[spec.tenant];
+        let interp = match self.sim.mode {
+            Mode::Timing => None,
+            Mode::Functional { .. } => Some(Interpreter::new(
+                &tenant.program,
+                &tenant.inputs,
+                self.sim.cfg,
+            )?),
+        };
+        let k = self.at(i);
+        debug_assert_eq!(k, self.active.len(), "arrivals in order");
+        self.out.records.push(self.sim.record(i));
+        self.active.push(Some(Box::new(Active {
+            id: RequestId(i as u64),
+            tenant: spec.tenant,
+            arrival: spec.arrival,
+            deadline: spec.deadline,
+            start: None,
+            layer: 0,
+            jobs: tenant.layers.first().map_or(&[], |l| &l.jobs),
+            after: tenant.outlook.first().unwrap_or(&NO_OUTLOOK),
+            next_job: 0,
+            running: 0,
+            remaining: tenant.work(),
+            remaining_in_layer: tenant.profile.first().map_or(Cycles::ZERO, |l| l.cost),
+            served: Cycles::ZERO,
+            interp,
+            dropped: false,
+            resume: Vec::new(),
+            finished: Vec::new(),
+        })));
+        self.changes.reshaped = true;
+        let a = self.active[k].as_ref().expect("just arrived");
+        self.views.insert(k, a, tenant);
+        self.views.touch(k);
+        self.enter_layer(k)
+    }
+
+    /// Starts the current layer of the request in slot `k`; layers without jobs complete at
+    /// once.
+    fn enter_layer(&mut self, k: usize) -> Result<()> {
+        self.changes.reshaped = true;
+        loop {
+            let a = self.active[k].as_mut().expect("active");
+            let tenant = &self.sim.tenants[a.tenant];
+            if a.layer == tenant.layers.len() {
+                return self.finish(k);
+            }
+            let layer = &tenant.layers[a.layer];
+            a.jobs = &layer.jobs;
+            a.after = &tenant.outlook[a.layer];
+            a.next_job = 0;
+            a.remaining_in_layer = tenant.profile[a.layer].cost;
+            if let Some(it) = a.interp.as_mut() {
+                it.begin(layer.node)?;
+            }
+            if !layer.jobs.is_empty() {
+                return Ok(());
+            }
+            self.leave_layer(k)?;
+        }
+    }
+
+    /// Ends the current layer of the request in slot `k` (its values checked against the
+    /// isolated run) and moves on.
+    fn leave_layer(&mut self, k: usize) -> Result<()> {
+        let a = self.active[k].as_mut().expect("active");
+        let tenant = &self.sim.tenants[a.tenant];
+        let node = tenant.layers[a.layer].node;
+        if let Some(it) = a.interp.as_mut() {
+            check::layer(it, tenant, a.id, node, &mut a.finished, &mut self.out)?;
+        }
+        a.layer += 1;
+        Ok(())
+    }
+
+    /// The request in slot `k` has finished its last layer.
+    fn finish(&mut self, k: usize) -> Result<()> {
+        let a = self.active[k].take().expect("active");
+        self.forget(k);
+        let rec = &mut self.out.records[k];
+        rec.start = a.start.or(Some(self.now));
+        rec.finish = Some(self.now);
+        if let Some(it) = a.interp {
+            check::outputs(it, &self.sim.tenants[a.tenant], a.id, &mut self.out)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the request in slot `k` from the policy's view.
+    fn forget(&mut self, k: usize) {
+        self.changes.reshaped = true;
+        self.views.remove(k);
+    }
+
+    /// Gives up on request `i` (nothing when it is not active here).
+    pub(super) fn drop_request(&mut self, i: usize) {
+        if let Some(k) = self.slot(i)
+            && let Some(a) = self.active[k].as_mut()
+        {
+            a.dropped = true;
+            self.out.records[k].start = a.start;
+            self.forget(k);
+        }
+    }
+
+    /// How many jobs request `i` has ready.
+    pub(super) fn ready_jobs(&self, i: usize) -> usize {
+        self.slot(i)
+            .and_then(|k| self.active[k].as_ref())
+            .filter(|a| !a.dropped)
+            .map_or(0, |a| a.ready())
+    }
+
+    /// The next ready job of request `i`.
+    pub(super) fn next_job(&self, i: usize) -> Option<Job> {
+        let a = self.active[self.slot(i)?].as_ref().filter(|a| !a.dropped)?;
+        if let Some(r) = a.resume.first() {
+            return Some(r.rest);
+        }
+        a.jobs.get(a.next_job).copied()
+    }
+
+    /// The job on `array` with `generation` completes (nothing when that job was preempted
+    /// and its event is stale).
+    #[inline(always)]
+    pub(super) fn complete(&mut self, array: usize, generation: u64) -> Result<()> {
+        let run = &mut self.arrays[array];
+        if !run.busy || run.generation != generation {
+            return Ok(());
+        }
+        run.busy = false;
+        // Field by field: the whole record is too large to copy at every completion.
+        let (first, fused) = (run.parts[0], run.fused);
+        self.views.set_owner(array, None);
+        self.busy -= 1;
+        self.changes.fused_completed |= fused;
+        self.complete_part(first, array)?;
+        if fused {
+            self.complete_part(self.arrays[array].parts[1], array)?;
+        }
+        Ok(())
+    }
+
+    /// Completes `run`, a part of the job on `array` (or, when the job was preempted, saves
+    /// the rest).
+    #[inline(always)]
+    fn complete_part(&mut self, run: Part, array: usize) -> Result<()> {
+        let k = self.at(run.request);
+        self.views.touch(k);
+        self.changes.completed.push(run.request);
+        let Some(a) = self.active[k].as_mut() else {
+            return Ok(());
+        };
+        a.running -= 1;
+        if a.dropped {
+            return Ok(());
+        }
+        if let Some(rest) = self.arrays[array].rest {
+            // Preempted between K-tiles: the rest waits (first in line) with its values.
+            self.changes.reshaped = true;
+            let nominal = rest.cost.nominal(self.sim.cfg.dram_bytes_per_cycle);
+            a.remaining += nominal;
+            a.remaining_in_layer += nominal;
+            // Counted as a preemption when another request takes the array.
+            a.resume.push(Resume {
+                job: run.job,
+                rest,
+                fault: run.fault,
+            });
+            return Ok(());
+        }
+        if a.interp.is_some()
+            && let Some(tile) = a.jobs[run.job].tile
+        {
+            a.finished.push((tile, run.fault));
+        }
+        if a.next_job == a.jobs.len() && a.running == 0 && a.resume.is_empty() {
+            self.leave_layer(k)?;
+            self.enter_layer(k)?;
+        }
+        Ok(())
+    }
+
+    /// Starts `first`'s request's next job on idle `array`, fused with `second`'s when given;
+    /// each comes with that job ([`Machine::next_job`]). Returns when it ends and the
+    /// array's generation.
+    #[inline(always)]
+    pub(super) fn dispatch(
+        &mut self,
+        array: usize,
+        first: (usize, &Job),
+        second: Option<(usize, &Job)>,
+    ) -> (Cycles, u64) {
+        let sharing = 1 + self.busy;
+        let bw = self.sim.cfg.dram_bytes_per_cycle;
+        let ((i, first), fused) = (first, second.is_some());
+        let job = match second {
+            None => *first,
+            Some((_, second)) => {
+                let none = GemmShape { m: 0, k: 0, n: 0 };
+                let shape = |j: &Job| j.profile.map_or(none, |t| t.shape);
+                let (joint, cost) = self
+                    .sim
+                    .costs
+                    .fused((shape(first), first.cost), (shape(second), second.cost));
+                Job {
+                    tile: None,
+                    profile: first.profile.map(|t| TileProfile {
+                        shape: joint,
+                        datapath: t.datapath,
+                    }),
+                    cost,
+                }
+            }
+        };
+        let duration = job.cost.shared(bw, sharing);
+        let part = self.start_part(array, i, first, duration, fused);
+        self.arrays[array].parts[0] = part;
+        if let Some((j, second)) = second {
+            let part = self.start_part(array, j, second, duration, fused);
+            self.arrays[array].parts[1] = part;
+        }
+        self.views.set_owner(array, Some(RequestId(i as u64)));
+        self.generation += 1;
+        self.busy += 1;
+        let run = &mut self.arrays[array];
+        run.busy = true;
+        run.fused = fused;
+        run.job = job;
+        run.rest = None;
+        run.start = self.now;
+        run.duration = duration;
+        run.generation = self.generation;
+        (self.now + duration, self.generation)
+    }
+
+    /// Starts request `i`'s next job, `own`, on `array` for `duration` (alone or fused):
+    /// advances the request and counts the service.
+    #[inline(always)]
+    fn start_part(
+        &mut self,
+        array: usize,
+        i: usize,
+        own: &Job,
+        duration: Cycles,
+        fused: bool,
+    ) -> Part {
+        let bw = self.sim.cfg.dram_bytes_per_cycle;
+        let fault = match self.sim.mode {
+            Mode::Functional {
+                fault: Some((f, n)),
+            } if n == self.dispatched => Some(f),
+            _ => None,
+        };
+        self.dispatched += 1;
+        let k = self.at(i);
+        self.views.touch(k);
+        self.count_preemption(array, i);
+        self.last_owner[array] = Some(i);
+        let a = self.active[k].as_mut().expect("active");
+        let (job, fault) = match a.resume.is_empty() {
+            false => {
+                let r = a.resume.remove(0);
+                (r.job, r.fault)
+            }
+            true => {
+                a.next_job += 1;
+                (a.next_job - 1, fault)
+            }
+        };
+        let nominal = own.cost.nominal(bw);
+        a.start.get_or_insert(self.now);
+        a.running += 1;
+        a.remaining = a.remaining - nominal;
+        a.remaining_in_layer = a.remaining_in_layer - nominal;
+        a.served += duration;
+        let counters = &mut self.out.counters[a.tenant];
+        counters.busy_cycles += duration.0;
+        counters.fused_tiles += u64::from(fused);
+        let mut slice = None;
+        if self.sim.options.trace {
+            let tenant = &self.sim.tenants[a.tenant];
+            slice = Some(self.out.slices.len());
+            self.out.slices.push(Slice {
+                array: ArrayId(array),
+                tenant: tenant.id,
+                request: a.id,
+                node: tenant.layers[a.layer].node,
+                tile: own.tile,
+                start: self.now,
+                duration,
+                fused,
+            });
+        }
+        Part {
+            request: i,
+            job,
+            fault,
+            slice,
+        }
+    }
+
+    /// Preempts the single tile job on `array` at its next K-tile (fold) boundary: its
+    /// partial sums are written to DRAM and the array frees up then; the rest of the job
+    /// (remaining folds, plus reading the partial sums back) resumes later. Fused jobs,
+    /// single-fold jobs and jobs already in their last fold run on (`None`); otherwise
+    /// returns when the array frees up and its new generation.
+    pub(super) fn preempt_between_k_tiles(&mut self, array: usize) -> Option<(Cycles, u64)> {
+        let run = &mut self.arrays[array];
+        let (true, false, Some(profile), None) = (run.busy, run.fused, run.job.profile, run.rest)
+        else {
+            return None;
+        };
+        let part = run.parts[0];
+        let split = self.sim.costs.split_k(
+            profile.shape,
+            run.job.cost,
+            self.now - run.start,
+            run.duration,
+            self.sim.cfg.dram_bytes_per_cycle,
+        )?;
+        let end = run.start.0 + split.until_free.0;
+        run.rest = Some(Job {
+            tile: run.job.tile,
+            profile: Some(TileProfile {
+                shape: split.rest_shape,
+                ..profile
+            }),
+            cost: split.rest,
+        });
+        let shortened = Cycles(run.duration.0.saturating_sub(end - run.start.0));
+        run.duration = Cycles(end - run.start.0);
+        if let Some(slice) = part.slice {
+            self.out.slices[slice].duration = run.duration;
+        }
+        self.generation += 1;
+        run.generation = self.generation;
+        let k = self.at(part.request);
+        if let Some(a) = self.active[k].as_mut() {
+            a.served = a.served - shortened;
+            self.out.counters[a.tenant].busy_cycles -= shortened.0;
+        }
+        Some((Cycles(end), self.generation))
+    }
+
+    /// Counts a preemption when `array` passes from a request that still has ready jobs to
+    /// another.
+    #[inline(always)]
+    fn count_preemption(&mut self, array: usize, next: usize) {
+        if let Some(prev) = self.last_owner[array]
+            && prev != next
+            && let Some(p) = self.slot(prev).and_then(|k| self.active[k].as_ref())
+            && !p.dropped
+            && p.next_job < p.jobs.len()
+        {
+            let t = p.tenant;
+            self.out.counters[t].preemptions += 1;
+        }
+    }
+}
