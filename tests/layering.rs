@@ -20,6 +20,7 @@ const LAYERS: &[&str] = &[
     "lower",
     "array",
     "exec",
+    "pipeline",
     "workload",
     "sched",
     "sim",
@@ -85,4 +86,62 @@ fn every_layer_is_a_module_of_the_crate() {
     for m in LAYERS {
         assert!(lib.contains(&format!("pub mod {m};")), "lib.rs lacks {m}");
     }
+}
+
+/// The modules `crate::` paths in `text` name first, braced lists (`crate::{a, b::c}`) read.
+fn crate_modules(text: &str) -> Vec<String> {
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut used = Vec::new();
+    for part in text.split("crate::").skip(1) {
+        match part.strip_prefix('{') {
+            Some(list) => {
+                let mut depth = 0;
+                let mut start = 0;
+                for (i, c) in list.char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => {
+                            used.push(ident(&list[start..i]));
+                            break;
+                        }
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            used.push(ident(&list[start..i]));
+                            start = i + 1;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            None => used.push(ident(part)),
+        }
+    }
+    used
+}
+
+#[test]
+fn commands_and_the_simulator_reach_models_only_through_the_pipeline() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    assert_eq!(
+        crate_modules("use crate::{a, b::{c, d}, e};\nuse crate::f::g; crate::h"),
+        ["a", "b", "e", "f", "h"]
+    );
+    let mut files = Vec::new();
+    visit(&src.join("cli"), &mut files);
+    visit(&src.join("sim"), &mut files);
+    let mut violations = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for m in crate_modules(&text) {
+            if m == "onnx" || m == "lower" {
+                violations.push(format!("{} uses {m}", f.display()));
+            }
+        }
+    }
+    assert!(violations.is_empty(), "{violations:#?}");
 }

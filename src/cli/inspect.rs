@@ -1,11 +1,12 @@
 //! `cdmsa inspect`: the lowered kernels of a model and their isolated cost.
 
-use super::inputs::{model, read_tensor};
+use super::inputs::read_tensor;
 use super::{AccelArg, EXIT_PASS, JsonArg};
 use crate::error::Result;
 use crate::exec::{LayerCost, layer_costs};
 use crate::ir::InputBinding;
-use crate::lower::lower;
+use crate::kernel::Precision;
+use crate::pipeline::Model;
 use crate::report::{layer_table, write_json};
 use crate::units::Cycles;
 use serde::Serialize;
@@ -46,18 +47,16 @@ struct InspectReport {
 pub fn run(args: InspectArgs) -> Result<i32> {
     let cfg = args.accel.load()?;
     let limits = args.limits.limits();
-    let graph = model(&args.model, &limits)?;
+    let model = Model::load(&args.model, &limits)?;
     let bindings = if args.inputs.is_empty() {
-        graph
-            .declared_inputs(args.batch)
-            .map_err(|e| e.in_file(&args.model))?
+        model.declared_inputs(args.batch)?
     } else {
         args.inputs
             .iter()
             .map(|p| read_tensor(p, &limits).map(|t| InputBinding::of(&t)))
             .collect::<Result<_>>()?
     };
-    let program = lower(&graph, &bindings, &cfg).map_err(|e| e.in_file(&args.model))?;
+    let program = model.lower(&bindings, &cfg, Precision::Native)?;
     let layers = layer_costs(&program, &cfg);
     let cycles: Cycles = layers.iter().map(|l| l.cycles).sum();
     let macs: u64 = layers.iter().map(|l| l.macs).sum();
