@@ -1,5 +1,6 @@
 //! Human-readable and JSON renderings of reports.
 
+pub mod inspect;
 pub mod metrics;
 pub mod plot;
 pub mod simulation;
