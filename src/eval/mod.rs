@@ -5,18 +5,23 @@
 //! and one per scheduler's throughput bisection. Any subset of them can be computed
 //! anywhere (a [`Shard`] picks a deterministic one), and [`assemble`] turns all of their
 //! outputs, from one run or from merged [`Part`] files, into the same [`SweepResult`]s.
+//! [`policies`] builds the schedulers a command names; [`table`] prints a sweep.
 
 mod part;
+mod schedulers;
 mod shard;
+mod table;
 mod units;
 
 pub use part::{FORMAT, Part, PartUnit, SweepIdentity, merge};
+pub use schedulers::{policies, scheduler_names};
 pub use shard::Shard;
+pub use table::table;
 pub use units::{Sweep, Unit, UnitOutput, assemble, sweep, units};
 
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
-use crate::report::metrics::{SystemMetrics, compute};
+use crate::report::metrics::{SystemMetrics, of_run};
 use crate::sched::Policy;
 use crate::sim::{Mode, SimOptions, TenantModel, requests, simulate_with};
 use crate::workload::Workload;
@@ -83,15 +88,10 @@ pub fn point(
     // Sweeps need metrics only: no trace.
     let options = SimOptions { slices: false };
     let out = simulate_with(cfg, tenants, &reqs, policy.as_mut(), Mode::Timing, options)?;
-    let info: Vec<_> = tenants
-        .iter()
-        .zip(&out.counters)
-        .map(|(t, c)| (t.id, t.name.clone(), t.weight, *c))
-        .collect();
     Ok(SweepPoint {
         load,
         offered_rps: scaled.offered_rps(),
-        metrics: compute(&out.records, &info, cfg.clock_mhz),
+        metrics: of_run(&out, tenants, cfg.clock_mhz),
     })
 }
 
