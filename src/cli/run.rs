@@ -148,7 +148,6 @@ pub fn run(args: RunArgs) -> Result<i32> {
     };
     let mut all_pass = true;
     let mut reports = Vec::new();
-    let macs_per_cycle = (cfg.arrays * cfg.rows * cfg.cols) as f64;
     for set in &sets {
         let req = RunRequest {
             model: if sets.len() > 1 {
@@ -167,7 +166,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
             Some(p) => e.in_file(p),
             None => e,
         })?;
-        print!("{}", run_text(&report, macs_per_cycle, args.layers));
+        print!("{}", run_text(&report, &cfg, args.layers));
         if let Some(dir) = &args.output_dir {
             write_outputs(dir, &report, &outputs)?;
         }

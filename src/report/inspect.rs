@@ -1,6 +1,6 @@
 //! The report of `cdmsa inspect`: a model's lowered layers and their isolated cost.
 
-use super::layer_table;
+use super::{layer_table, peak};
 use crate::config::AcceleratorConfig;
 use crate::exec::LayerCost;
 use crate::ir::InputBinding;
@@ -77,9 +77,4 @@ impl InspectReport {
         );
         s
     }
-}
-
-/// MACs per cycle of all the arrays together.
-fn peak(cfg: &AcceleratorConfig) -> f64 {
-    (cfg.arrays * cfg.rows * cfg.cols) as f64
 }
