@@ -76,3 +76,31 @@ impl Model {
         lower_at(&self.graph, bindings, cfg, precision).map_err(|e| e.in_file(&self.label))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stage_names_the_model_in_its_errors() {
+        let limits = Limits::default();
+        let zoo = Model::load(Path::new("zoo:gpt_block"), &limits).unwrap();
+        assert_eq!(zoo.label, Path::new("zoo:gpt_block"));
+        let err = Model::load(Path::new("zoo:alexnet"), &limits)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("no zoo model 'alexnet'"), "{err}");
+        let err = Model::decode(b"\xff\xff", Path::new("<bytes>"), &limits)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.starts_with("<bytes>: malformed ONNX model"), "{err}");
+        let cfg = AcceleratorConfig::preset("tiny").unwrap();
+        let err = zoo
+            .lower(&[], &cfg, Precision::Native)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("zoo:gpt_block: "), "{err}");
+    }
+}
