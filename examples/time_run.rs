@@ -10,8 +10,8 @@ use cdmsa::config::AcceleratorConfig;
 use cdmsa::exec::execute;
 use cdmsa::ir::InputBinding;
 use cdmsa::kernel::Precision;
-use cdmsa::lower::lower_at;
-use cdmsa::onnx::load_model;
+use cdmsa::limits::Limits;
+use cdmsa::pipeline::Model;
 use cdmsa::tensor::{Tensor, pb::read_pb};
 use cdmsa::verify::{RunRequest, verified_run};
 use std::path::{Path, PathBuf};
@@ -43,7 +43,7 @@ fn main() -> cdmsa::Result<()> {
     let reps: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(10);
     let preset = args.next().unwrap_or_else(|| "tpu-msa".into());
     let cfg = AcceleratorConfig::load(&preset)?;
-    let graph = load_model(&dir.join("model.onnx"))?;
+    let model = Model::load(&dir.join("model.onnx"), &Limits::default())?;
     let data = dir.join("test_data_set_0");
     let (inputs, outputs) = (numbered(&data, "input_")?, numbered(&data, "output_")?);
     if inputs.is_empty() {
@@ -54,7 +54,7 @@ fn main() -> cdmsa::Result<()> {
     }
     let req = RunRequest {
         model: dir.display().to_string(),
-        graph: &graph,
+        graph: &model.graph,
         inputs: &inputs,
         references: &outputs,
         tolerance: None,
@@ -69,7 +69,7 @@ fn main() -> cdmsa::Result<()> {
         drop(verified_run(&req, &cfg)?);
         total.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
-        let program = lower_at(&graph, &bindings, &cfg, Precision::Native)?;
+        let program = model.lower(&bindings, &cfg, Precision::Native)?;
         lower.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
         drop(execute(&program, &inputs, &cfg)?);

@@ -3,8 +3,9 @@
 //! Data flows one way: an ONNX file is decoded (`onnx`) into the IR (`ir`), lowered
 //! (`lower`) to a `kernel::Program` of tiled GEMMs and vector ops, and run on emulated
 //! systolic arrays (`array`), whose values and cycles are the definition of the result.
-//! `verify` compares outputs with references and `report` prints them; `zoo` builds the
-//! timing model zoo in memory.
+//! `pipeline` names those stages for the commands and the simulator. `verify` compares
+//! outputs with references and `report` prints them; `zoo` builds the timing model zoo in
+//! memory.
 
 pub mod array;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod limits;
 pub mod lower;
 pub mod numeric;
 pub mod onnx;
+pub mod pipeline;
 pub mod proto;
 pub mod reference;
 pub mod report;

@@ -25,6 +25,7 @@ const LAYERS: &[&str] = &[
     "lower",
     "array",
     "exec",
+    "pipeline",
     "workload",
     "sched",
     "sim",
@@ -60,6 +61,26 @@ const NEVER: &[(&str, &str, &str)] = &[
     ("sched", "exec", "sched computes no values"),
     ("sched", "array", "sched computes no values"),
     ("sched", "tensor", "sched computes no values"),
+    (
+        "cli",
+        "onnx",
+        "commands reach models only through the pipeline",
+    ),
+    (
+        "cli",
+        "lower",
+        "commands reach models only through the pipeline",
+    ),
+    (
+        "sim",
+        "onnx",
+        "the simulator reaches models only through the pipeline",
+    ),
+    (
+        "sim",
+        "lower",
+        "the simulator reaches models only through the pipeline",
+    ),
 ];
 
 /// Arrows the design forbids that the code still has, each to be removed; the test fails when

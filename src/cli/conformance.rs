@@ -1,11 +1,12 @@
 //! `cdmsa conformance`: every onnx backend-test directory under the given roots.
 
-use super::inputs::{data_sets, model};
+use super::inputs::data_sets;
 use super::{AccelArg, EXIT_MISMATCH, EXIT_PASS};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::kernel::Precision;
 use crate::limits::Limits;
+use crate::pipeline::Model;
 use crate::verify::{RunRequest, verified_run};
 use std::path::{Path, PathBuf};
 
@@ -57,8 +58,8 @@ fn run_one(dir: &Path, cfg: &AcceleratorConfig, limits: &Limits) -> Outcome {
         Error::Unsupported { .. } | Error::DType(_) => Outcome::Skip(e.to_string()),
         _ => Outcome::Fail(e.to_string()),
     };
-    let graph = match model(&dir.join("model.onnx"), limits) {
-        Ok(g) => g,
+    let model = match Model::load(&dir.join("model.onnx"), limits) {
+        Ok(m) => m,
         Err(e) => return skip_or_fail(e),
     };
     let sets = match data_sets(dir, limits) {
@@ -68,7 +69,7 @@ fn run_one(dir: &Path, cfg: &AcceleratorConfig, limits: &Limits) -> Outcome {
     for set in &sets {
         let req = RunRequest {
             model: dir.display().to_string(),
-            graph: &graph,
+            graph: &model.graph,
             inputs: &set.inputs,
             references: &set.outputs,
             // The default policy of `run`, output by output.

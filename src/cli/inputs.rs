@@ -1,14 +1,12 @@
-//! Finding and reading what a command runs on: models, input and reference tensors,
-//! onnx backend-test directories, and the embedded default.
+//! Finding and reading what a command runs on: input and reference tensors, onnx
+//! backend-test directories, and the embedded default.
 
 use crate::error::{Error, Result};
-use crate::ir::Graph;
 use crate::limits::Limits;
-use crate::onnx::{decode_model_within, load_model_within};
+use crate::pipeline::Model;
 use crate::tensor::Tensor;
 use crate::tensor::npy::read_npy_within;
 use crate::tensor::pb::{decode_pb, read_pb_within};
-use crate::zoo::{self, ModelSource};
 use std::path::{Path, PathBuf};
 
 /// The embedded default: the int8 digits CNN, 16 held-out images, onnxruntime's output, labels.
@@ -102,19 +100,10 @@ pub fn data_sets(dir: &Path, limits: &Limits) -> Result<Vec<DataSet>> {
         .collect()
 }
 
-/// Loads a model file within `limits`, naming it in any error.
-pub fn model(path: &Path, limits: &Limits) -> Result<Graph> {
-    match path.to_str().filter(|s| s.starts_with(zoo::PREFIX)) {
-        Some(spec) => ModelSource::parse(spec, Path::new(""))?.load(limits),
-        None => load_model_within(path, limits).map_err(|e| e.in_file(path)),
-    }
-}
-
 /// The embedded default model (loaded within `limits`), input, reference and labels.
-pub fn embedded_default(limits: &Limits) -> Result<(Graph, Tensor, Tensor, Tensor)> {
-    let here = Path::new("<embedded>");
+pub fn embedded_default(limits: &Limits) -> Result<(Model, Tensor, Tensor, Tensor)> {
     Ok((
-        decode_model_within(embedded::MODEL, None, limits).map_err(|e| e.in_file(here))?,
+        Model::decode(embedded::MODEL, Path::new("<embedded>"), limits)?,
         decode_pb(embedded::INPUT)?,
         decode_pb(embedded::OUTPUT)?,
         decode_pb(embedded::LABELS)?,

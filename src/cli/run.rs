@@ -4,6 +4,7 @@ use super::inputs::{self, DataSet, data_sets, embedded, read_tensor};
 use super::{AccelArg, EXIT_MISMATCH, EXIT_PASS, JsonArg};
 use crate::error::{Error, Result};
 use crate::kernel::Precision;
+use crate::pipeline::Model;
 use crate::report::{run_text, write_json};
 use crate::tensor::Tensor;
 use crate::tensor::npy::write_npy;
@@ -87,7 +88,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         .as_deref()
         .map(|p| read_tensor(p, &limits))
         .transpose()?;
-    let (graph, name, sets, labels) = match &args.model {
+    let (model, name, sets, labels) = match &args.model {
         None => {
             let (g, input, output, labels) = inputs::embedded_default(&limits)?;
             (
@@ -102,7 +103,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
             )
         }
         Some(p) if p.is_dir() => {
-            let g = inputs::model(&p.join("model.onnx"), &limits)?;
+            let g = Model::load(&p.join("model.onnx"), &limits)?;
             let sets = if args.inputs.is_empty() {
                 data_sets(p, &limits)?
             } else {
@@ -111,7 +112,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
             (g, p.display().to_string(), sets, labels)
         }
         Some(p) => (
-            inputs::model(p, &limits)?,
+            Model::load(p, &limits)?,
             p.display().to_string(),
             Vec::new(),
             labels,
@@ -119,7 +120,8 @@ pub fn run(args: RunArgs) -> Result<i32> {
     };
     let sets = if sets.is_empty() {
         let inputs = if args.inputs.is_empty() {
-            graph
+            model
+                .graph
                 .declared_inputs(args.batch)
                 .map_err(|e| e.in_file(args.model.as_deref().unwrap_or(Path::new("<embedded>"))))?
                 .iter()
@@ -146,7 +148,6 @@ pub fn run(args: RunArgs) -> Result<i32> {
     };
     let mut all_pass = true;
     let mut reports = Vec::new();
-    let macs_per_cycle = (cfg.arrays * cfg.rows * cfg.cols) as f64;
     for set in &sets {
         let req = RunRequest {
             model: if sets.len() > 1 {
@@ -154,7 +155,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
             } else {
                 name.clone()
             },
-            graph: &graph,
+            graph: &model.graph,
             inputs: &set.inputs,
             references: &set.outputs,
             tolerance,
@@ -165,7 +166,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
             Some(p) => e.in_file(p),
             None => e,
         })?;
-        print!("{}", run_text(&report, macs_per_cycle, args.layers));
+        print!("{}", run_text(&report, &cfg, args.layers));
         if let Some(dir) = &args.output_dir {
             write_outputs(dir, &report, &outputs)?;
         }

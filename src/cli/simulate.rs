@@ -1,17 +1,14 @@
 //! `cdmsa simulate`: a multi-tenant workload under one scheduler or all of them.
 
 use super::{EXIT_MISMATCH, EXIT_PASS, JsonArg};
-use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result, write_file};
-use crate::report::metrics::compute;
+use crate::eval::policies;
 use crate::report::simulation::{
     SchedulerReport, chrome_trace, comparison_table, requests_csv, scheduler_text,
 };
 use crate::report::write_json;
-use crate::sched::{self, CdMsa, CdMsaOptions, Policy};
-use crate::sim::{
-    Mode, SimOptions, SimOutcome, TenantModel, requests, simulate_with, tenants_within,
-};
+use crate::sched::CdMsaOptions;
+use crate::sim::{Mode, SimOptions, Slice, requests, simulate_with, tenants_within};
 use crate::workload::Workload;
 use serde_json::json;
 use std::path::PathBuf;
@@ -53,60 +50,6 @@ pub struct SimulateArgs {
     json: JsonArg,
     #[command(flatten)]
     limits: super::LimitArgs,
-}
-
-fn report(
-    name: &str,
-    out: SimOutcome,
-    tenants: &[TenantModel],
-    cfg: &AcceleratorConfig,
-) -> SchedulerReport {
-    let info: Vec<_> = tenants
-        .iter()
-        .zip(&out.counters)
-        .map(|(t, c)| (t.id, t.name.clone(), t.weight, *c))
-        .collect();
-    SchedulerReport {
-        scheduler: name.to_string(),
-        metrics: compute(&out.records, &info, cfg.clock_mhz),
-        makespan_cycles: out
-            .records
-            .iter()
-            .filter_map(|r| r.finish)
-            .max()
-            .map_or(0, |c| c.0),
-        events: out.events,
-        checked: out.checked,
-        mismatches: out.mismatches,
-        records: out.records,
-    }
-}
-
-/// The schedulers named by `spec` (`all`, `ablation`, or a comma-separated list); `cd-msa`
-/// takes the mechanism switches of the command line.
-pub fn policies(spec: &str, options: CdMsaOptions) -> Result<Vec<Box<dyn Policy>>> {
-    let names: Vec<&str> = match spec {
-        "all" => sched::ALL.to_vec(),
-        "ablation" => sched::ABLATION.to_vec(),
-        list => list.split(',').map(str::trim).collect(),
-    };
-    names
-        .into_iter()
-        .map(|n| {
-            if n == "all" || n == "ablation" {
-                Err(Error::Config {
-                    field: "scheduler".into(),
-                    msg: format!(
-                        "'{n}' stands for a set of schedulers and must be given alone, not in the list '{spec}'"
-                    ),
-                })
-            } else if n == "cd-msa" {
-                Ok(Box::new(CdMsa::new(options)) as Box<dyn Policy>)
-            } else {
-                sched::by_name(n)
-            }
-        })
-        .collect()
 }
 
 /// Runs the command; returns the exit code.
@@ -175,7 +118,7 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
         };
         let mut out = simulate_with(&cfg, &models, &reqs, p.as_mut(), mode, options)?;
         slices.push((p.name(), std::mem::take(&mut out.slices)));
-        let r = report(p.name(), out, &models, &cfg);
+        let r = SchedulerReport::new(p.name(), out, &models, cfg.clock_mhz);
         print!("\n{}", scheduler_text(&r, functional));
         reports.push(r);
     }
@@ -192,23 +135,10 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
         write_file(path, requests_csv(&reports).as_bytes())?;
     }
     if let Some(path) = &args.trace {
-        let runs: Vec<(&str, &[crate::sim::Slice])> =
-            slices.iter().map(|(n, s)| (*n, s.as_slice())).collect();
-        let tenant_names: Vec<String> = models.iter().map(|t| t.name.clone()).collect();
-        let layers: Vec<Vec<String>> = models
-            .iter()
-            .map(|t| {
-                t.program
-                    .graph
-                    .nodes
-                    .iter()
-                    .map(|n| n.name.clone())
-                    .collect()
-            })
-            .collect();
+        let runs: Vec<(&str, &[Slice])> = slices.iter().map(|(n, s)| (*n, s.as_slice())).collect();
         write_json(
             path,
-            &chrome_trace(&runs, cfg.arrays, &tenant_names, &layers, cfg.clock_mhz),
+            &chrome_trace(&runs, cfg.arrays, &models, cfg.clock_mhz),
         )?;
     }
     let mismatched = reports.iter().any(|r| !r.mismatches.is_empty());

@@ -1,18 +1,16 @@
 //! `cdmsa sweep`: a workload over a range of loads under several schedulers, with each
 //! scheduler's latency-bounded throughput.
 
-use super::simulate::policies;
 use super::{EXIT_PASS, JsonArg};
 use crate::error::{Error, Result};
 use crate::eval::{
-    FORMAT, Part, PartUnit, Shard, Sweep, SweepIdentity, SweepResult, assemble, with_jobs,
+    Part, Shard, Sweep, SweepIdentity, SweepResult, assemble, scheduler_names, table, with_jobs,
 };
 use crate::report::{plot, write_json};
-use crate::sched::{CdMsaOptions, Policy};
+use crate::sched;
 use crate::sim::tenants_within;
 use crate::workload::Workload;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::fmt::Write;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
@@ -71,44 +69,6 @@ fn parse_loads(s: &str) -> Result<Vec<f64>> {
     Ok((0..=n).map(|i| a + step * i as f64).collect())
 }
 
-fn table(results: &[SweepResult]) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:<20} {:>8} {:>10} {:>7} {:>7} {:>7} {:>9}",
-        "scheduler", "load", "offered/s", "SLA", "WSTP", "ANTT", "fairness"
-    );
-    for r in results {
-        for p in &r.points {
-            let m = &p.metrics;
-            let _ = writeln!(
-                s,
-                "{:<20} {:>8.3} {:>10.1} {:>6.1}% {:>7.3} {:>7.3} {:>9.3}",
-                r.scheduler,
-                p.load,
-                p.offered_rps,
-                100.0 * m.sla_satisfaction,
-                m.wstp,
-                m.antt,
-                m.fairness
-            );
-        }
-    }
-    let _ = writeln!(
-        s,
-        "\n{:<20} {:>32}",
-        "scheduler", "latency-bounded throughput (req/s)"
-    );
-    for r in results {
-        let _ = writeln!(
-            s,
-            "{:<20} {:>32.1}",
-            r.scheduler, r.latency_bounded_throughput_rps
-        );
-    }
-    s
-}
-
 /// Prints a whole sweep's table and writes its plot and JSON report: the same for one
 /// run and for merged shards.
 pub(super) fn present(
@@ -154,25 +114,15 @@ pub fn run(args: SweepArgs) -> Result<i32> {
     }
     let cfg = w.accelerator()?;
     let loads = parse_loads(&args.loads)?;
-    let names: Vec<String> = policies(&args.schedulers, CdMsaOptions::default())?
-        .iter()
-        .map(|p| p.name().to_string())
-        .collect();
+    let names = scheduler_names(&args.schedulers)?;
     let models = tenants_within(&w, &cfg, false, &args.limits.limits())?;
-    let spec = args.schedulers.clone();
-    let make = move |name: &str| -> Result<Box<dyn Policy>> {
-        let all = policies(&spec, CdMsaOptions::default())?;
-        all.into_iter()
-            .find(|p| p.name() == name)
-            .ok_or_else(|| Error::Invalid(format!("no scheduler {name}")))
-    };
     let sweep = Sweep {
         workload: &w,
         cfg: &cfg,
         tenants: &models,
         schedulers: &names,
         loads: &loads,
-        make: &make,
+        make: &sched::by_name,
     };
     let identity = SweepIdentity {
         workload: args.workload.display().to_string(),
@@ -195,16 +145,7 @@ pub fn run(args: SweepArgs) -> Result<i32> {
         }
         (Some(shard), Some(path)) => {
             let count = outputs.len();
-            let part = Part {
-                format: FORMAT.into(),
-                sweep: identity,
-                shard,
-                units: outputs
-                    .into_iter()
-                    .map(|(index, output)| PartUnit { index, output })
-                    .collect(),
-            };
-            write_json(path, &part)?;
+            write_json(path, &Part::new(identity, shard, outputs))?;
             println!(
                 "shard {shard}: {count} of {total} units written to {}",
                 path.display()

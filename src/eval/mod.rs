@@ -7,22 +7,27 @@
 //! outputs, from one run or from merged [`Part`] files, into the same [`SweepResult`]s.
 //! A [`tournament`] holds one scheduler against the best of the others on seeded random
 //! workloads, every number over several seeds with its 95 % interval ([`Interval`]).
+//! [`policies`] builds the schedulers a command names; [`table`] prints a sweep.
 
 mod part;
+mod schedulers;
 mod shard;
 mod stats;
+mod table;
 mod tournament;
 mod units;
 
 pub use part::{FORMAT, Part, PartUnit, SweepIdentity, merge};
+pub use schedulers::{policies, scheduler_names};
 pub use shard::Shard;
 pub use stats::{Interval, Outcome, Tally};
+pub use table::table;
 pub use tournament::{Match, Standing, TournamentReport, TournamentSpec, Verdict, tournament};
 pub use units::{Sweep, Unit, UnitOutput, assemble, sweep, units};
 
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
-use crate::report::metrics::{SystemMetrics, compute};
+use crate::report::metrics::{SystemMetrics, of_run};
 use crate::sched::Policy;
 use crate::sim::{Mode, SimOptions, TenantModel, requests, simulate_with};
 use crate::workload::Workload;
@@ -89,15 +94,10 @@ pub fn point(
     // Sweeps need metrics only: no trace.
     let options = SimOptions { trace: false };
     let out = simulate_with(cfg, tenants, &reqs, policy.as_mut(), Mode::Timing, options)?;
-    let info: Vec<_> = tenants
-        .iter()
-        .zip(&out.counters)
-        .map(|(t, c)| (t.id, t.name.clone(), t.weight, *c))
-        .collect();
     Ok(SweepPoint {
         load,
         offered_rps: scaled.offered_rps(),
-        metrics: compute(&out.records, &info, cfg.clock_mhz),
+        metrics: of_run(&out, tenants, cfg.clock_mhz),
     })
 }
 

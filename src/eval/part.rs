@@ -83,6 +83,20 @@ pub struct Part {
 const MAX_PART_BYTES: u64 = 64 << 20;
 
 impl Part {
+    /// Shard `shard`'s part of `sweep`: the outputs of its units, each with its index, in
+    /// index order.
+    pub fn new(sweep: SweepIdentity, shard: Shard, outputs: Vec<(usize, UnitOutput)>) -> Part {
+        Part {
+            format: FORMAT.into(),
+            sweep,
+            shard,
+            units: outputs
+                .into_iter()
+                .map(|(index, output)| PartUnit { index, output })
+                .collect(),
+        }
+    }
+
     /// Reads and checks a part file: its format marker, and that every unit is one of the
     /// sweep's, belongs to the shard and has an output of its kind.
     pub fn read(path: &Path) -> Result<Part> {

@@ -13,6 +13,7 @@
 //!   request, no tenants) is 0, never NaN; so a tenant with no completed request has mean
 //!   NP 0, which makes fairness 0.
 
+use crate::sim::{SimOutcome, TenantModel};
 use crate::units::{Cycles, TenantId};
 use serde::{Deserialize, Serialize};
 
@@ -68,6 +69,17 @@ pub struct SystemMetrics {
     pub fairness: f64,
     /// Per tenant, in the order given.
     pub tenants: Vec<TenantMetrics>,
+}
+
+/// Every metric of a simulation of `tenants` (in tenant order) with outcome `out`, at
+/// `clock_mhz` (see [`compute`]).
+pub fn of_run(out: &SimOutcome, tenants: &[TenantModel], clock_mhz: f64) -> SystemMetrics {
+    let info: Vec<_> = tenants
+        .iter()
+        .zip(&out.counters)
+        .map(|(t, c)| (t.id, t.name.clone(), t.weight, *c))
+        .collect();
+    compute(&out.records, &info, clock_mhz)
 }
 
 /// Computes every metric from the request records and, per tenant, its id, name, WSTP

@@ -1,9 +1,11 @@
 //! Human-readable and JSON renderings of reports.
 
+pub mod inspect;
 pub mod metrics;
 pub mod plot;
 pub mod simulation;
 
+use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result, write_file};
 use crate::exec::LayerCost;
 use crate::verify::{Comparison, RunReport};
@@ -71,8 +73,13 @@ pub fn layer_table(layers: &[LayerCost], arrays_macs_per_cycle: f64) -> String {
     s
 }
 
-/// The text of a `run` report.
-pub fn run_text(r: &RunReport, macs_per_cycle: f64, per_layer: bool) -> String {
+/// MACs per cycle of all the arrays together.
+fn peak(cfg: &AcceleratorConfig) -> f64 {
+    (cfg.arrays * cfg.rows * cfg.cols) as f64
+}
+
+/// The text of a `run` report on `cfg`.
+pub fn run_text(r: &RunReport, cfg: &AcceleratorConfig, per_layer: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "model: {}", r.model);
     let _ = writeln!(s, "accelerator: {}", r.accelerator);
@@ -109,7 +116,7 @@ pub fn run_text(r: &RunReport, macs_per_cycle: f64, per_layer: bool) -> String {
         100.0 * r.utilization
     );
     if per_layer {
-        s.push_str(&layer_table(&r.layers, macs_per_cycle));
+        s.push_str(&layer_table(&r.layers, peak(cfg)));
     }
     let _ = writeln!(
         s,

@@ -1,8 +1,8 @@
 //! Reports of multi-tenant simulations: per-scheduler summaries, the comparison table, the
 //! per-request CSV and the Chrome trace (one track per array, viewable in Perfetto).
 
-use super::metrics::{RequestRecord, SystemMetrics};
-use crate::sim::{Mismatch, Slice};
+use super::metrics::{RequestRecord, SystemMetrics, of_run};
+use crate::sim::{Mismatch, SimOutcome, Slice, TenantModel};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::fmt::Write;
@@ -26,6 +26,32 @@ pub struct SchedulerReport {
     /// Per-request records.
     #[serde(skip)]
     pub records: Vec<RequestRecord>,
+}
+
+impl SchedulerReport {
+    /// The report of scheduler `name`'s simulation of `tenants` with outcome `out`, at
+    /// `clock_mhz`.
+    pub fn new(
+        name: &str,
+        out: SimOutcome,
+        tenants: &[TenantModel],
+        clock_mhz: f64,
+    ) -> SchedulerReport {
+        SchedulerReport {
+            scheduler: name.to_string(),
+            metrics: of_run(&out, tenants, clock_mhz),
+            makespan_cycles: out
+                .records
+                .iter()
+                .filter_map(|r| r.finish)
+                .max()
+                .map_or(0, |c| c.0),
+            events: out.events,
+            checked: out.checked,
+            mismatches: out.mismatches,
+            records: out.records,
+        }
+    }
 }
 
 /// The text summary of one scheduler's run.
@@ -140,14 +166,13 @@ pub fn requests_csv(reports: &[SchedulerReport]) -> String {
     s
 }
 
-/// A Chrome trace (JSON object format): one process per scheduler, one thread (track) per
-/// array, one complete event per job named `tenant/r<request>/<layer>[#tile]`; timestamps in
-/// microseconds at the accelerator clock.
+/// A Chrome trace (JSON object format) of simulations of `tenants`: one process per
+/// scheduler, one thread (track) per array, one complete event per job named
+/// `tenant/r<request>/<layer>[#tile]`; timestamps in microseconds at the accelerator clock.
 pub fn chrome_trace(
     runs: &[(&str, &[Slice])],
     arrays: usize,
-    tenant_names: &[String],
-    layer_names: &[Vec<String>],
+    tenants: &[TenantModel],
     clock_mhz: f64,
 ) -> Value {
     let mut events = Vec::new();
@@ -157,12 +182,11 @@ pub fn chrome_trace(
             events.push(json!({"name": "thread_name", "ph": "M", "pid": pid, "tid": a, "args": {"name": format!("array {a}")}}));
         }
         for sl in slices.iter() {
-            let t = sl.tenant.0 as usize;
-            let layer = layer_names
-                .get(t)
-                .and_then(|l| l.get(sl.node))
-                .map_or("?", String::as_str);
-            let tenant = tenant_names.get(t).map_or("?", String::as_str);
+            let model = tenants.get(sl.tenant.0 as usize);
+            let layer = model
+                .and_then(|m| m.program.graph.nodes.get(sl.node))
+                .map_or("?", |n| n.name.as_str());
+            let tenant = model.map_or("?", |m| m.name.as_str());
             let name = match sl.tile {
                 Some(i) => format!("{tenant}/r{}/{layer}#{i}", sl.request.0),
                 None => format!("{tenant}/r{}/{layer}", sl.request.0),

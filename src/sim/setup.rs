@@ -1,5 +1,6 @@
-//! From a workload file to what the engine runs: each tenant's model lowered and cut into
-//! jobs, its isolated latency (and, for functional runs, its isolated values), and every
+//! From a workload file to what the engine runs: each tenant's model through the
+//! [`pipeline`](crate::pipeline) (loaded, specialised, fused, lowered) and cut into jobs,
+//! its isolated latency (and, for functional runs, its isolated values), and every
 //! request with its deadline.
 
 use super::{Mode, RequestSpec, SimOptions, TenantModel, simulate_with};
@@ -7,7 +8,7 @@ use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::exec::record;
 use crate::limits::Limits;
-use crate::lower::lower_at;
+use crate::pipeline::Model;
 use crate::sched::Edf;
 use crate::tensor::Tensor;
 use crate::units::Cycles;
@@ -33,7 +34,7 @@ pub fn isolated_latency(cfg: &AcceleratorConfig, tenant: &TenantModel) -> Result
         .ok_or_else(|| Error::Invalid(format!("tenant '{}' did not finish alone", tenant.name)))
 }
 
-/// Lowers every tenant's model for `cfg` and measures its isolated latency; with
+/// Lowers every tenant's model for `cfg` (through the pipeline) and measures its isolated latency; with
 /// `functional`, also records its isolated values on a seeded input. Models are loaded within
 /// the default [`Limits`].
 pub fn tenants(
@@ -55,10 +56,8 @@ pub fn tenants_within(
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let graph = t.model.load(limits)?;
-            let bindings = graph
-                .declared_inputs(t.batch)
-                .map_err(|e| e.in_file(t.model.label()))?;
+            let model = Model::from_source(&t.model, limits)?;
+            let bindings = model.declared_inputs(t.batch)?;
             let inputs: Vec<Tensor> = bindings
                 .iter()
                 .enumerate()
@@ -66,15 +65,14 @@ pub fn tenants_within(
                     Tensor::seeded(b.dtype, &b.shape, w.seed ^ ((i as u64) << 32) ^ k as u64)
                 })
                 .collect();
-            let program = lower_at(&graph, &bindings, cfg, t.precision)
-                .map_err(|e| e.in_file(t.model.label()))?;
+            let program = model.lower(&bindings, cfg, t.precision)?;
             let mut tenant =
                 TenantModel::new(t.id, &t.name, t.priority, t.weight, program, inputs, cfg);
             tenant.isolated = isolated_latency(cfg, &tenant)?;
             if functional {
                 tenant.reference = Some(
                     record(&tenant.program, &tenant.inputs, cfg)
-                        .map_err(|e| e.in_file(t.model.label()))?,
+                        .map_err(|e| e.in_file(&model.label))?,
                 );
             }
             Ok(tenant)
