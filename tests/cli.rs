@@ -404,3 +404,44 @@ fn a_bad_workload_file_exits_2_naming_the_field() {
     std::fs::write(&w, "requests = 5\n[[tenants]]\nname = \"a\"\nmodel = \"m.onnx\"\nsla_ms = -1.0\narrival = { kind = \"poisson\", rate_per_s = 10.0 }\n").unwrap();
     expect_error(&["simulate", w.to_str().unwrap()], &["bad.toml", "sla_ms"]);
 }
+
+#[test]
+fn tournament_prints_verdicts_writes_its_workloads_and_refuses_bad_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = cdmsa(&[
+        "tournament",
+        "--workloads",
+        "1",
+        "--requests",
+        "20",
+        "--replicates",
+        "1",
+        "--loads",
+        "1",
+        "--schedulers",
+        "edf,fcfs",
+        "--contender",
+        "edf",
+        "--jobs",
+        "1",
+        "--write-workloads",
+        dir.path().to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        out.contains("load 1 ") && out.contains("LBT req/s"),
+        "{out}"
+    );
+    assert!(
+        out.contains("edf against the best other scheduler over 1 workloads"),
+        "{out}"
+    );
+    // The written workload runs alone.
+    let w = dir.path().join("workload-0.toml");
+    let o = cdmsa(&["simulate", w.to_str().unwrap(), "--scheduler", "edf"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+    let o = cdmsa(&["tournament", "--loads", "1,-2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("'-2'"), "{}", text(&o).1);
+}

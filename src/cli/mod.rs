@@ -7,6 +7,7 @@ mod merge;
 mod run;
 mod simulate;
 mod sweep;
+mod tournament;
 mod zoo;
 
 use crate::config::{AcceleratorConfig, PRESETS};
@@ -47,6 +48,8 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Merge the parts written by `sweep --shard` into the whole sweep's report.
     Merge(merge::MergeArgs),
+    /// One scheduler (CD-MSA) against the best of the others on seeded random workloads
+    Tournament(tournament::TournamentArgs),
     /// List the accelerator presets.
     Presets,
     /// Write the timing model zoo's networks as ONNX files (workloads name them `zoo:NAME`).
@@ -151,6 +154,7 @@ pub fn main() -> i32 {
         Command::Simulate(a) => simulate::run(a),
         Command::Sweep(a) => sweep::run(a),
         Command::Merge(a) => merge::run(a),
+        Command::Tournament(a) => tournament::run(a),
         Command::Presets => presets(),
         Command::Zoo(a) => zoo::run(a),
     };

@@ -15,6 +15,7 @@ use crate::zoo::ModelSource;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::fmt::Write;
 use std::path::PathBuf;
 
 /// What a tournament runs.
@@ -61,6 +62,10 @@ pub struct Verdict {
 pub struct Match {
     /// The workload's index in the tournament.
     pub index: u64,
+    /// The accelerator preset it runs on.
+    pub accelerator: String,
+    /// Its tenants' names (`t<i>-<zoo model>`).
+    pub tenants: Vec<String>,
     /// The workload as a file: `cdmsa sweep` or `simulate` re-run it alone.
     pub workload_toml: String,
     /// Every scheduler's standing, in the spec's order.
@@ -187,6 +192,8 @@ fn play(spec: &TournamentSpec, index: u64, w: &Workload, make: &PolicyFactory) -
     let lbt = verdict(&|s: &Standing| s.lbt_rps);
     Ok(Match {
         index,
+        accelerator: cfg.name.clone(),
+        tenants: w.tenants.iter().map(|t| t.name.clone()).collect(),
         workload_toml: w.to_toml()?,
         standings,
         sla,
@@ -228,5 +235,63 @@ impl IsolatedCache {
         let ms = cycles as f64 / (cfg.clock_mhz * 1e3);
         self.0.insert((model, preset), ms);
         Ok(ms)
+    }
+}
+
+impl TournamentReport {
+    /// The report as text: per workload, its accelerator and tenants, the contender's verdict
+    /// at each load and on LBT with both sides' intervals; then the totals.
+    pub fn text(&self) -> String {
+        let pct = |i: &Interval| format!("{:.1}±{:.1}", 100.0 * i.mean, 100.0 * i.half_width);
+        let rps = |i: &Interval| format!("{:.0}±{:.0}", i.mean, i.half_width);
+        let mut s = String::new();
+        let contender = &self.spec.contender;
+        for m in &self.matches {
+            let _ = writeln!(
+                s,
+                "workload {} on {}: {}",
+                m.index,
+                m.accelerator,
+                m.tenants.join(", ")
+            );
+            let mine = m
+                .standings
+                .iter()
+                .find(|x| &x.scheduler == contender)
+                .expect("the contender stands");
+            let theirs = |name: &str| {
+                m.standings
+                    .iter()
+                    .find(|x| x.scheduler == name)
+                    .expect("the best other stands")
+            };
+            for ((load, v), i) in self.spec.loads.iter().zip(&m.sla).zip(0..) {
+                let _ = writeln!(
+                    s,
+                    "  load {load:<5} SLA %  {contender} {:<12} {:<12} {:<12} {:?}",
+                    pct(&mine.sla[i]),
+                    v.best_other,
+                    pct(&theirs(&v.best_other).sla[i]),
+                    v.outcome
+                );
+            }
+            let _ = writeln!(
+                s,
+                "  LBT req/s      {contender} {:<12} {:<12} {:<12} {:?}",
+                rps(&mine.lbt_rps),
+                m.lbt.best_other,
+                rps(&theirs(&m.lbt.best_other).lbt_rps),
+                m.lbt.outcome
+            );
+        }
+        let t = |x: &Tally| format!("{} wins, {} ties, {} losses", x.wins, x.ties, x.losses);
+        let _ = writeln!(
+            s,
+            "{contender} against the best other scheduler over {} workloads: SLA {}; LBT {}",
+            self.matches.len(),
+            t(&self.sla_totals),
+            t(&self.lbt_totals)
+        );
+        s
     }
 }
