@@ -4,7 +4,9 @@
 //! bit for bit. [`eval`] is the entry point for every op evaluated without floating-point
 //! rounding (these, data movement, Pad and the generators).
 
-use super::{Comparison, Logic, Op, Unary, generate, movement, pad};
+use super::ops::elementwise::broadcast_all;
+use super::ops::{generate, movement, pad};
+use super::{Comparison, Logic, Op, Unary};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use crate::tensor::ops::broadcast_shapes;
@@ -43,13 +45,6 @@ pub fn eval(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Option<Vec<Tensor>>> 
         _ => return Ok(None),
     };
     Ok(Some(vec![one]))
-}
-
-/// The numpy broadcast of any number of shapes.
-pub fn broadcast_all(shapes: &[&[usize]]) -> Result<Vec<usize>> {
-    shapes
-        .iter()
-        .try_fold(Vec::new(), |acc, s| broadcast_shapes(&acc, s))
 }
 
 /// `f` applied elementwise to two arrays broadcast to their common shape.
@@ -205,7 +200,13 @@ pub fn neg_abs(u: Unary, x: &Tensor) -> Result<Tensor> {
         Tensor::I32(a) => signed!(a, I32),
         Tensor::I64(a) => signed!(a, I64),
         Tensor::U8(a) if abs => Tensor::U8(a.clone()),
-        t => return Err(Error::DType(format!("{} of {}", u.name(), t.dtype()))),
+        t => {
+            return Err(Error::DType(format!(
+                "{} of {}",
+                u.kind().name(),
+                t.dtype()
+            )));
+        }
     })
 }
 

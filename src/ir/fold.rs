@@ -3,7 +3,8 @@
 //! vector unit runs ([`exact::eval`]); Shape is folded from the inferred shapes alone.
 
 use super::infer::infer_node;
-use super::{Facts, Graph, Node, Op, exact, generate, movement};
+use super::ops::{generate, movement};
+use super::{Facts, Graph, Node, Op, exact};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 

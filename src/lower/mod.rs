@@ -54,16 +54,6 @@ pub fn lower_at(
     })
 }
 
-/// Position of a GEMM-class node's weight (B) input: after the scale and zero point of A
-/// for the QLinear ops.
-fn weight_input(op: &Op) -> usize {
-    if matches!(op, Op::QLinearConv(..) | Op::QLinearMatMul(_)) {
-        3
-    } else {
-        1
-    }
-}
-
 fn float_format(dt: DType) -> Result<FloatFormat> {
     match dt {
         DType::F32 => Ok(FloatFormat::Fp32),
@@ -92,7 +82,7 @@ fn lower_node(
     let x = node.input(0)?;
     let out = node.outputs[0];
     let datapath = if int {
-        for i in [0, weight_input(&node.op)] {
+        for i in [0, node.op.weight_input()] {
             let d = f.dtype(node.input(i)?);
             if !matches!(d, DType::U8 | DType::I8) {
                 return Err(Error::DType(format!("{d} operand on the int8 datapath")));
@@ -112,7 +102,7 @@ fn lower_node(
     let timing_only = !int && datapath == Datapath::Int8;
     let (layout, shape, problems) = match &node.op {
         Op::Conv(a) | Op::ConvInteger(a) | Op::QLinearConv(a, _) => {
-            let w = node.input(weight_input(&node.op))?;
+            let w = node.input(node.op.weight_input())?;
             let (xs, ws) = (f.shape(x), f.shape(w));
             let window = Window::of_conv(a, xs, &ws[2..])?;
             let groups = a.group.max(1);
@@ -129,7 +119,7 @@ fn lower_node(
                 Op::Gemm(a) => (a.trans_a, a.trans_b),
                 _ => (false, false),
             };
-            let b = node.input(weight_input(&node.op))?;
+            let b = node.input(node.op.weight_input())?;
             matmul_layout(f.shape(x), f.shape(b), trans_a, trans_b)?
         }
     };
@@ -168,7 +158,7 @@ fn traffic(
     cfg: &AcceleratorConfig,
     [ea, ec]: [u64; 2],
 ) -> Result<Traffic> {
-    let b = node.input(weight_input(&node.op))?;
+    let b = node.input(node.op.weight_input())?;
     let elements = |v| f.shape(v).iter().product::<usize>() as u64;
     let weights_constant = g.is_constant(b);
     let mut bytes = elements(node.input(0)?) * ea + elements(node.outputs[0]) * ec;

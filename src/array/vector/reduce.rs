@@ -5,7 +5,7 @@
 //! type.
 
 use crate::error::{Error, Result};
-use crate::ir::reduce::{reduce_axes, reduced_shape};
+use crate::ir::ops::reduce::{reduce_axes, reduced_shape};
 use crate::ir::{ReduceAttrs, Reduction};
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, IxDyn};

@@ -5,7 +5,7 @@
 //! tensors is a pure gather.
 
 use crate::error::{Error, Result};
-use crate::ir::resize::{AxisPlan, ResizePlan, plan};
+use crate::ir::ops::resize::{AxisPlan, ResizePlan, plan};
 use crate::ir::{NearestMode, ResizeAttrs, ResizeMode};
 use crate::tensor::Tensor;
 use ndarray::{ArrayD, Axis, IxDyn};

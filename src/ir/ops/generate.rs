@@ -1,7 +1,9 @@
 //! Ops that make a tensor from scalars: ConstantOfShape and Range. Their output shapes depend
 //! on input values, so specialisation folds them whenever those are known.
 
+use super::{Infer, Typed};
 use crate::error::{Error, Result};
+use crate::ir::Op;
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
 
@@ -107,4 +109,29 @@ pub fn range(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<Tensor> {
     let v: Vec<f32> = (0..n).map(|i| s + i as f32 * d).collect();
     let a = ArrayD::from_shape_vec(IxDyn(&[n]), v).map_err(|e| Error::Shape(e.to_string()))?;
     Ok(Tensor::from_f32(a, dt))
+}
+
+/// ConstantOfShape: the fill value's type, the shape its (constant) input names.
+pub fn infer_constant_of_shape(cx: &Infer, value: &Tensor) -> Result<Typed> {
+    let shape =
+        cx.g.constant(cx.input(0)?)
+            .ok_or_else(|| Error::Shape("ConstantOfShape's shape must be a constant".into()))?;
+    Ok(vec![(value.dtype(), dims(shape)?)])
+}
+
+/// Range: its length depends on its values, so it is always folded; reaching inference
+/// means one of them is computed.
+pub fn infer_range() -> Result<Typed> {
+    Err(Error::Shape(
+        "Range's start, limit and delta must be constants".into(),
+    ))
+}
+
+/// ConstantOfShape's shape (0) and Range's start, limit and delta decide the shape.
+pub fn shape_inputs(op: &Op) -> &'static [usize] {
+    match op {
+        Op::ConstantOfShape { .. } => &[0],
+        Op::Range => &[0, 1, 2],
+        _ => &[],
+    }
 }

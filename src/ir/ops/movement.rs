@@ -1,8 +1,10 @@
-//! Shape rules and evaluation of the data-movement ops (Reshape, Slice, Gather, Split,
-//! Expand, ...): used by constant folding and, at run time, by the vector unit's copy engine.
+//! The data-movement ops (Identity, Reshape, Flatten, Transpose, Concat, Shape, Gather,
+//! Unsqueeze, Squeeze, Cast, Slice, Split, Expand): output shapes, the inputs that decide
+//! them, and their evaluation, used by constant folding and by the vector unit's copy engine.
 
-use super::Op;
+use super::{Infer, Typed};
 use crate::error::{Error, Result};
+use crate::ir::Op;
 use crate::tensor::ops::{broadcast_shapes, normalize_axis};
 use crate::tensor::{DType, Tensor};
 
@@ -401,13 +403,134 @@ pub fn shape_slice(shape: &[usize], start: i64, end: Option<i64>) -> Vec<i64> {
         .collect()
 }
 
-/// The output type of Cast-like ops that name their type.
-pub fn cast_dtype(op: &Op) -> Option<DType> {
+/// The inputs whose values decide the output shape: Reshape's and Expand's shape, Split's
+/// lengths, Unsqueeze's and Squeeze's axes (unless attributes give them), Slice's
+/// starts, ends, axes and steps.
+pub fn shape_inputs(op: &Op) -> &'static [usize] {
     match op {
-        Op::Cast { to } => Some(*to),
-        Op::Shape { .. } => Some(DType::I64),
-        _ => None,
+        Op::Reshape { .. } | Op::Expand | Op::Split { split: None, .. } => &[1],
+        Op::Unsqueeze { axes: None } | Op::Squeeze { axes: None } => &[1],
+        Op::Slice => &[1, 2, 3, 4],
+        _ => &[],
     }
+}
+
+/// Output types and shapes of a data-movement op.
+pub fn infer(cx: &Infer) -> Result<Typed> {
+    let xs = cx.shape(0)?;
+    match &cx.node.op {
+        Op::Flatten { axis } => cx.same(flatten_shape(xs, *axis)?),
+        Op::Reshape { allowzero } => {
+            let target = cx
+                .const_ints(1, "Reshape's shape")?
+                .ok_or_else(|| Error::Shape("Reshape needs a shape".into()))?;
+            cx.same(reshape_shape(xs, &target, *allowzero)?)
+        }
+        Op::Transpose { perm } => {
+            let perm = transpose_perm(xs.len(), perm.as_deref());
+            if perm.len() != xs.len() || perm.iter().any(|&p| p >= xs.len()) {
+                return Err(Error::Shape(format!(
+                    "perm {perm:?} does not fit rank {}",
+                    xs.len()
+                )));
+            }
+            cx.same(perm.iter().map(|&p| xs[p]).collect())
+        }
+        Op::Concat { axis } => concat(cx, *axis),
+        Op::Shape { start, end } => Ok(vec![(
+            DType::I64,
+            vec![shape_slice(xs, *start, *end).len()],
+        )]),
+        Op::Gather { axis } => {
+            let ax = normalize_axis(*axis, xs.len())?;
+            let mut out = xs[..ax].to_vec();
+            out.extend_from_slice(cx.shape(1)?);
+            out.extend_from_slice(&xs[ax + 1..]);
+            cx.same(out)
+        }
+        Op::Unsqueeze { axes } => {
+            let axes = match axes {
+                Some(a) => a.clone(),
+                None => cx
+                    .const_ints(1, "Unsqueeze's axes")?
+                    .ok_or_else(|| Error::Shape("Unsqueeze needs axes".into()))?,
+            };
+            cx.same(unsqueeze_shape(xs, &axes)?)
+        }
+        Op::Squeeze { axes } => {
+            let axes = match axes {
+                Some(a) => Some(a.clone()),
+                None => cx.const_ints(1, "Squeeze's axes")?,
+            };
+            cx.same(squeeze_shape(xs, axes.as_deref())?)
+        }
+        Op::Cast { to } => Ok(vec![(*to, xs.to_vec())]),
+        Op::Slice => {
+            let req = |i, w| {
+                cx.const_ints(i, w)?
+                    .ok_or_else(|| Error::Shape(format!("Slice needs {w}")))
+            };
+            let (starts, ends) = (req(1, "starts")?, req(2, "ends")?);
+            let axes = cx.const_ints(3, "Slice's axes")?;
+            let steps = cx.const_ints(4, "Slice's steps")?;
+            cx.same(sliced_shape(
+                xs,
+                &slice_axes(xs, &starts, &ends, axes.as_deref(), steps.as_deref())?,
+            ))
+        }
+        Op::Split {
+            axis,
+            split,
+            parts,
+            uneven,
+        } => {
+            let ax = normalize_axis(*axis, xs.len())?;
+            let lengths = match split {
+                Some(s) => Some(s.clone()),
+                None => cx.const_ints(1, "Split's lengths")?,
+            };
+            let dt = cx.dtype(0)?;
+            Ok(split_lengths(xs[ax], lengths.as_deref(), *parts, *uneven)?
+                .into_iter()
+                .map(|l| {
+                    let mut s = xs.to_vec();
+                    s[ax] = l;
+                    (dt, s)
+                })
+                .collect())
+        }
+        Op::Expand => {
+            let target = cx
+                .const_ints(1, "Expand's shape")?
+                .ok_or_else(|| Error::Shape("Expand needs a shape".into()))?;
+            cx.same(expand_shape(xs, &target)?)
+        }
+        _ => cx.unchanged(),
+    }
+}
+
+/// Concat: the inputs agree off `axis` and add up along it.
+fn concat(cx: &Infer, axis: i64) -> Result<Typed> {
+    let first = cx.shape(0)?.to_vec();
+    let ax = normalize_axis(axis, first.len())?;
+    let mut out = first.clone();
+    out[ax] = 0;
+    for i in &cx.node.inputs {
+        let s =
+            cx.f.shape(i.ok_or_else(|| Error::Shape("Concat input missing".into()))?);
+        if s.len() != first.len()
+            || s.iter()
+                .zip(&first)
+                .enumerate()
+                .any(|(d, (a, b))| d != ax && a != b)
+        {
+            return Err(Error::Shape(format!(
+                "Concat inputs {first:?} and {s:?} differ off axis {ax}"
+            )));
+        }
+        out[ax] += s[ax];
+    }
+    cx.same(out)
 }
 
 #[cfg(test)]

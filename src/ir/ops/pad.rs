@@ -1,12 +1,25 @@
 //! Pad: the output shape and the copy (constant, reflect, edge or wrap fill; negative pads
 //! crop). Pure data movement, shared by constant folding and the vector unit's copy engine.
 
-use super::PadMode;
+use super::{Infer, Typed};
 use crate::error::{Error, Result};
 use crate::map_tensor_same;
 use crate::tensor::ops::normalize_axis;
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
+
+/// How Pad fills the border.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PadMode {
+    /// A constant value.
+    Constant,
+    /// Mirror without repeating the edge.
+    Reflect,
+    /// Repeat the edge.
+    Edge,
+    /// Wrap around (cyclic).
+    Wrap,
+}
 
 /// Per-axis `(begin, end)` pads of a tensor of rank `rank`: `pads` holds all begins then all
 /// ends for `axes` (every axis when `None`).
@@ -180,6 +193,26 @@ pub fn eval(
         ),
     };
     pad(x, &resolved, mode, &fill)
+}
+
+/// Pad: X's type, the padded (or cropped) shape.
+pub fn infer(cx: &Infer, mode: PadMode, pads: Option<&[i64]>) -> Result<Typed> {
+    let pads = match pads {
+        Some(p) => p.to_vec(),
+        None => cx
+            .const_ints(1, "Pad's pads")?
+            .ok_or_else(|| Error::Shape("Pad needs pads".into()))?,
+    };
+    let axes = cx.const_ints(3, "Pad's axes")?;
+    let xs = cx.shape(0)?;
+    let resolved = resolve(xs.len(), &pads, axes.as_deref())?;
+    check_fill(xs, &resolved, mode)?;
+    cx.same(padded_shape(xs, &resolved)?)
+}
+
+/// The pads (1) and axes (3) inputs decide the shape unless the attribute gives the pads.
+pub fn shape_inputs(pads: Option<&[i64]>) -> &'static [usize] {
+    if pads.is_none() { &[1, 3] } else { &[] }
 }
 
 #[cfg(test)]
