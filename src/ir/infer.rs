@@ -2,7 +2,7 @@
 //! home in [`super::ops`]), with constant folding of shape sub-graphs (Shape → Gather →
 //! Concat → Reshape chains and the like).
 
-use super::fold::try_fold;
+use super::fold::{Evaluator, try_fold};
 use super::ops::{
     Infer, Typed, conv, elementwise, gemm, generate, lstm, movement, norm, pad, pool, quant,
     reduce, resize,
@@ -77,9 +77,14 @@ impl InputBinding {
 }
 
 /// Binds concrete input types and shapes (and the values of small inputs that decide an
-/// output shape, see [`Op::shape_inputs`]), folds what becomes constant, and infers every
-/// remaining value. Returns the specialised graph (folded nodes removed) and its facts.
-pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Facts)> {
+/// output shape, see [`Op::shape_inputs`]), folds what becomes constant (evaluated by
+/// `exact`), and infers every remaining value. Returns the specialised graph (folded nodes
+/// removed) and its facts.
+pub fn specialize(
+    graph: &Graph,
+    inputs: &[InputBinding],
+    exact: Evaluator,
+) -> Result<(Graph, Facts)> {
     if inputs.len() != graph.inputs.len() {
         return Err(Error::Shape(format!(
             "the model has {} inputs, {} given",
@@ -139,7 +144,7 @@ pub fn specialize(graph: &Graph, inputs: &[InputBinding]) -> Result<(Graph, Fact
             }
         };
         rules::check(&facts, &node).map_err(fail)?;
-        if let Some(outs) = try_fold(&g, &facts, &node).map_err(fail)? {
+        if let Some(outs) = try_fold(&g, &facts, &node, exact).map_err(fail)? {
             count(outs.len())?;
             for (&o, t) in node.outputs.iter().zip(outs) {
                 admit(&g.values[o.0].name, t.dtype(), t.shape()).map_err(fail)?;

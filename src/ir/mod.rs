@@ -111,7 +111,6 @@ impl Graph {
     }
 }
 
-pub mod exact;
 mod fold;
 pub mod fuse;
 pub mod geometry;
@@ -119,6 +118,7 @@ mod infer;
 pub mod recurrent;
 mod rules;
 
+pub use fold::Evaluator;
 pub use infer::{Facts, InputBinding, specialize};
 
 impl Graph {

@@ -186,6 +186,12 @@ pub fn reduce(x: &Tensor, r: &ReduceAttrs, axes_input: Option<&Tensor>) -> Resul
     Ok(Tensor::I64(out).cast(x.dtype()))
 }
 
+/// The element-operations of a reduction: it reads every input element once (a mean adds
+/// one division per output).
+pub fn work(inputs: u64, outputs: u64) -> u64 {
+    inputs.saturating_add(outputs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

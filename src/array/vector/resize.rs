@@ -134,6 +134,15 @@ pub fn resize(
     Ok(Tensor::from_f32(a32, x.dtype()))
 }
 
+/// The element-operations of Resize over `outputs` elements of a rank-`rank` input: one
+/// per output for nearest, a multiply-add per blended neighbour along each axis for linear.
+pub fn work(a: &ResizeAttrs, rank: usize, outputs: u64) -> u64 {
+    match a.mode {
+        ResizeMode::Nearest(_) => outputs,
+        ResizeMode::Linear => outputs.saturating_mul(2 * rank as u64),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
