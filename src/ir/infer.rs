@@ -226,19 +226,7 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Typed> {
         Op::MaxPool(p) | Op::AveragePool(p) => pool::pool(cx, p),
         Op::GlobalAveragePool | Op::GlobalMaxPool => pool::global(cx),
         Op::Reduce(r) => reduce::reduce(cx, r),
-        Op::Identity
-        | Op::Flatten { .. }
-        | Op::Reshape { .. }
-        | Op::Transpose { .. }
-        | Op::Concat { .. }
-        | Op::Shape { .. }
-        | Op::Gather { .. }
-        | Op::Unsqueeze { .. }
-        | Op::Squeeze { .. }
-        | Op::Cast { .. }
-        | Op::Slice
-        | Op::Split { .. }
-        | Op::Expand => movement::infer(cx),
+        movement::data_movement!() => movement::infer(cx),
         Op::ConstantOfShape { value } => generate::infer_constant_of_shape(cx, value),
         Op::Range => generate::infer_range(),
         Op::Pad { pads, mode, .. } => pad::infer(cx, *mode, pads.as_deref()),

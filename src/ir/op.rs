@@ -279,17 +279,7 @@ impl Op {
 
     /// True for ops that run on the systolic arrays (GEMM-class).
     pub fn is_gemm_class(&self) -> bool {
-        matches!(
-            self,
-            Op::Conv(_)
-                | Op::ConvTranspose(_)
-                | Op::ConvInteger(_)
-                | Op::QLinearConv(..)
-                | Op::Gemm(_)
-                | Op::MatMul
-                | Op::MatMulInteger
-                | Op::QLinearMatMul(_)
-        )
+        matches!(self, gemm::gemm_class!())
     }
 
     /// Positions of the inputs whose values (not only their shapes) decide the output shape:
@@ -300,7 +290,8 @@ impl Op {
             Op::ConstantOfShape { .. } | Op::Range => generate::shape_inputs(self),
             Op::Pad { pads, .. } => pad::shape_inputs(pads.as_deref()),
             Op::Resize(_) => resize::SHAPE_INPUTS,
-            op => movement::shape_inputs(op),
+            movement::data_movement!() => movement::shape_inputs(self),
+            _ => &[],
         }
     }
 }

@@ -15,6 +15,8 @@ mod reduce;
 mod resize;
 
 use crate::error::{Error, Result};
+use crate::ir::ops::gemm::gemm_class;
+use crate::ir::ops::movement::data_movement;
 use crate::ir::{Op, Unary};
 use crate::tensor::Tensor;
 
@@ -24,19 +26,7 @@ pub fn eval(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let arg = |i: usize| inputs.get(i).copied().flatten();
     let need = |i: usize| arg(i).ok_or_else(|| Error::Shape(format!("input {i} is missing")));
     let one = match op {
-        Op::Identity
-        | Op::Reshape { .. }
-        | Op::Flatten { .. }
-        | Op::Unsqueeze { .. }
-        | Op::Squeeze { .. }
-        | Op::Transpose { .. }
-        | Op::Concat { .. }
-        | Op::Gather { .. }
-        | Op::Slice
-        | Op::Shape { .. }
-        | Op::Cast { .. }
-        | Op::Expand
-        | Op::Split { .. } => return movement::eval(op, inputs),
+        data_movement!() => return movement::eval(op, inputs),
         Op::Pad { mode, pads, value } => pad::eval(*mode, pads.as_deref(), *value, inputs),
         Op::ConstantOfShape { value } => generate::constant_of_shape(need(0)?, value),
         Op::Range => generate::range(need(0)?, need(1)?, need(2)?),
@@ -88,15 +78,7 @@ pub fn eval(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             quant::dequantize(need(0)?, need(1)?, arg(2), *axis, *block_size)
         }
         Op::DynamicQuantizeLinear => return quant::dynamic_quantize(need(0)?),
-        Op::Conv(_)
-        | Op::ConvInteger(_)
-        | Op::QLinearConv(..)
-        | Op::ConvTranspose(_)
-        | Op::Gemm(_)
-        | Op::MatMul
-        | Op::MatMulInteger
-        | Op::QLinearMatMul(_)
-        | Op::DynamicQuantizeLstm(_) => Err(not_vector(op)),
+        gemm_class!() | Op::DynamicQuantizeLstm(_) => Err(not_vector(op)),
     }?;
     Ok(vec![one])
 }
@@ -116,19 +98,7 @@ pub fn work(op: &Op, inputs: &[Option<&[usize]>], outputs: &[&[usize]]) -> Resul
     };
     let inp = |i: usize| input(i).map(elements);
     Ok(match op {
-        Op::Identity
-        | Op::Reshape { .. }
-        | Op::Flatten { .. }
-        | Op::Unsqueeze { .. }
-        | Op::Squeeze { .. }
-        | Op::Transpose { .. }
-        | Op::Concat { .. }
-        | Op::Gather { .. }
-        | Op::Slice
-        | Op::Shape { .. }
-        | Op::Cast { .. }
-        | Op::Expand
-        | Op::Split { .. } => movement::work(op, out),
+        data_movement!() => movement::work(op, out),
         Op::MaxPool(p) | Op::AveragePool(p) => pool::window_work(p, out),
         Op::GlobalAveragePool | Op::GlobalMaxPool => inp(0)?,
         Op::Relu
@@ -150,15 +120,7 @@ pub fn work(op: &Op, inputs: &[Option<&[usize]>], outputs: &[&[usize]]) -> Resul
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => out,
         Op::DynamicQuantizeLinear => quant::dynamic_work(inp(0)?, out),
         Op::Pad { .. } | Op::ConstantOfShape { .. } | Op::Range => out,
-        Op::Conv(_)
-        | Op::ConvInteger(_)
-        | Op::QLinearConv(..)
-        | Op::ConvTranspose(_)
-        | Op::Gemm(_)
-        | Op::MatMul
-        | Op::MatMulInteger
-        | Op::QLinearMatMul(_)
-        | Op::DynamicQuantizeLstm(_) => return Err(not_vector(op)),
+        gemm_class!() | Op::DynamicQuantizeLstm(_) => return Err(not_vector(op)),
     })
 }
 

@@ -5,8 +5,8 @@
 use crate::error::{Error, Result};
 use crate::ir::Op;
 use crate::ir::ops::movement::{
-    expand_shape, flatten_shape, reshape_shape, shape_slice, slice_axes, split_lengths,
-    squeeze_shape, transpose_perm, unsqueeze_shape,
+    data_movement, expand_shape, flatten_shape, reshape_shape, shape_slice, slice_axes,
+    split_lengths, squeeze_shape, transpose_perm, unsqueeze_shape,
 };
 use crate::tensor::Tensor;
 use crate::tensor::ops::normalize_axis;
@@ -49,22 +49,7 @@ fn required<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Result<&'a Tensor> {
 
 /// Whether `op` moves data (and so is evaluated here).
 pub fn moves(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Identity
-            | Op::Reshape { .. }
-            | Op::Flatten { .. }
-            | Op::Unsqueeze { .. }
-            | Op::Squeeze { .. }
-            | Op::Transpose { .. }
-            | Op::Concat { .. }
-            | Op::Gather { .. }
-            | Op::Slice
-            | Op::Shape { .. }
-            | Op::Cast { .. }
-            | Op::Expand
-            | Op::Split { .. }
-    )
+    matches!(op, data_movement!())
 }
 
 /// The element-operations of a data-movement op: none for a change of metadata only

@@ -1,8 +1,8 @@
 //! Resize (nearest and linear) one axis at a time: each output position of an axis reads one
 //! input position (nearest), blends two (linear) or takes the extrapolation value
-//! (tf_crop_and_resize outside the input). Coordinates come from `ir::resize` in f64; linear
-//! blends are f32 and the result is rounded once to the tensor's type. Nearest on non-float
-//! tensors is a pure gather.
+//! (tf_crop_and_resize outside the input). Coordinates come from `ir::ops::resize` in f64;
+//! linear blends are f32 and the result is rounded once to the tensor's type. Nearest on
+//! non-float tensors is a pure gather.
 
 use crate::error::{Error, Result};
 use crate::ir::ops::resize::{AxisPlan, ResizePlan, plan};

@@ -30,6 +30,22 @@ pub enum FusedAct {
     Relu,
 }
 
+/// The pattern of every GEMM-class [`Op`] (those that run on the systolic arrays), for
+/// `match` arms, which stay exhaustive.
+macro_rules! gemm_class {
+    () => {
+        $crate::ir::Op::Conv(_)
+            | $crate::ir::Op::ConvTranspose(_)
+            | $crate::ir::Op::ConvInteger(_)
+            | $crate::ir::Op::QLinearConv(..)
+            | $crate::ir::Op::Gemm(_)
+            | $crate::ir::Op::MatMul
+            | $crate::ir::Op::MatMulInteger
+            | $crate::ir::Op::QLinearMatMul(_)
+    };
+}
+pub(crate) use gemm_class;
+
 /// Positions of a GEMM-class op's inputs by role (ONNX order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GemmInputs {

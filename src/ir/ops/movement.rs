@@ -8,6 +8,27 @@ use crate::ir::Op;
 use crate::tensor::DType;
 use crate::tensor::ops::{broadcast_shapes, normalize_axis};
 
+/// The pattern of every data-movement [`Op`], for `match` arms (which stay exhaustive) in
+/// shape inference and the vector unit's copy engine.
+macro_rules! data_movement {
+    () => {
+        $crate::ir::Op::Identity
+            | $crate::ir::Op::Reshape { .. }
+            | $crate::ir::Op::Flatten { .. }
+            | $crate::ir::Op::Unsqueeze { .. }
+            | $crate::ir::Op::Squeeze { .. }
+            | $crate::ir::Op::Transpose { .. }
+            | $crate::ir::Op::Concat { .. }
+            | $crate::ir::Op::Gather { .. }
+            | $crate::ir::Op::Slice
+            | $crate::ir::Op::Shape { .. }
+            | $crate::ir::Op::Cast { .. }
+            | $crate::ir::Op::Expand
+            | $crate::ir::Op::Split { .. }
+    };
+}
+pub(crate) use data_movement;
+
 /// The output shape of Reshape.
 pub fn reshape_shape(input: &[usize], target: &[i64], allowzero: bool) -> Result<Vec<usize>> {
     let total: usize = input.iter().product();

@@ -1,4 +1,5 @@
-//! MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool: attributes and output shape.
+//! MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool: attributes, the rule on their
+//! pads and the output shape.
 
 use super::{AutoPad, Infer, Typed};
 use crate::error::{Error, Result};
@@ -50,6 +51,25 @@ pub fn global(cx: &Infer) -> Result<Typed> {
     let mut out = xs[..2].to_vec();
     out.extend(std::iter::repeat_n(1, xs.len() - 2));
     cx.same(out)
+}
+
+/// Explicit pooling pads each below the kernel along their dim (onnxruntime: "Pad should be
+/// smaller than kernel").
+pub fn pads_below_kernel(p: &PoolAttrs) -> Result<()> {
+    let n = p.kernel_shape.len();
+    if p.auto_pad != AutoPad::NotSet || p.pads.len() != 2 * n {
+        return Ok(());
+    }
+    match (0..2 * n).find(|&i| p.pads[i] >= p.kernel_shape[i % n]) {
+        Some(i) => Err(Error::Shape(format!(
+            "pads {:?}: pad {} of spatial dim {} is not smaller than the kernel {:?}",
+            p.pads,
+            p.pads[i],
+            i % n,
+            p.kernel_shape
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Pooling of an empty channel or spatial axis is refused (as onnxruntime does); an empty
