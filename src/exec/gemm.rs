@@ -31,30 +31,18 @@ fn roles<'a>(op: &Op, ins: &[Option<&'a Tensor>]) -> Result<Roles<'a>> {
     let get = |i: usize| ins.get(i).copied().flatten();
     let need =
         |i: usize| get(i).ok_or_else(|| Error::Shape(format!("required input {i} is missing")));
-    Ok(match op {
-        Op::QLinearConv(..) | Op::QLinearMatMul(_) => Roles {
-            x: need(0)?,
-            w: need(3)?,
-            x_zp: get(2),
-            w_zp: get(5),
-            bias: get(8),
-            qlinear: Some([Some(need(1)?), Some(need(4)?), Some(need(6)?), get(7)]),
-        },
-        Op::ConvInteger(_) | Op::MatMulInteger => Roles {
-            x: need(0)?,
-            w: need(1)?,
-            x_zp: get(2),
-            w_zp: get(3),
-            bias: None,
-            qlinear: None,
-        },
-        _ => Roles {
-            x: need(0)?,
-            w: need(1)?,
-            x_zp: None,
-            w_zp: None,
-            bias: get(2),
-            qlinear: None,
+    let at = op.gemm_inputs();
+    Ok(Roles {
+        x: need(at.x)?,
+        w: need(at.w)?,
+        x_zp: at.x_zp.and_then(get),
+        w_zp: at.w_zp.and_then(get),
+        bias: at.bias.and_then(get),
+        qlinear: match at.qlinear {
+            Some([xs, ws, ys, yzp]) => {
+                Some([Some(need(xs)?), Some(need(ws)?), Some(need(ys)?), get(yzp)])
+            }
+            None => None,
         },
     })
 }

@@ -1,17 +1,28 @@
 //! Constant folding during specialisation: a node whose inputs are all known (and small) and
-//! whose op needs no floating-point rounding is evaluated once, here, by the same code the
-//! vector unit runs ([`exact::eval`]); Shape is folded from the inferred shapes alone.
+//! whose op needs no floating-point rounding is evaluated once, here, by the evaluator the
+//! caller gives (the vector unit's own, `array::vector::exact::fold`, so that a folded value
+//! and a run-time one agree bit for bit); Shape is folded from the inferred shapes alone.
 
 use super::infer::infer_node;
-use super::{Facts, Graph, Node, Op, exact, generate, movement};
+use super::ops::{generate, movement};
+use super::{Facts, Graph, Node, Op};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
+
+/// Evaluates an op on concrete inputs (positional, `None` for omitted optional ones) when its
+/// result needs no floating-point rounding; `Ok(None)` when it does.
+pub type Evaluator = fn(&Op, &[Option<&Tensor>]) -> Result<Option<Vec<Tensor>>>;
 
 /// Largest tensor constant folding will materialise.
 const MAX_FOLD_ELEMENTS: usize = 1 << 16;
 
 /// The outputs of `node` when it can be folded.
-pub(super) fn try_fold(g: &Graph, facts: &Facts, node: &Node) -> Result<Option<Vec<Tensor>>> {
+pub(super) fn try_fold(
+    g: &Graph,
+    facts: &Facts,
+    node: &Node,
+    exact: Evaluator,
+) -> Result<Option<Vec<Tensor>>> {
     if let Op::Shape { start, end } = &node.op {
         let x = node
             .inputs
@@ -74,65 +85,11 @@ pub(super) fn try_fold(g: &Graph, facts: &Facts, node: &Node) -> Result<Option<V
             _ => return Ok(None),
         }
     }
-    let Some(outs) = exact::eval(&node.op, &consts)? else {
+    let Some(outs) = exact(&node.op, &consts)? else {
         return Ok(None);
     };
     if outs.iter().any(|t| t.len() > MAX_FOLD_ELEMENTS) {
         return Ok(None);
     }
     Ok(Some(outs))
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::ir::{Graph, InputBinding, Node, Op, Value, specialize};
-    use crate::tensor::{DType, Tensor};
-    use ndarray::{ArrayD, IxDyn};
-
-    fn value(g: &mut Graph, name: &str, constant: Option<Tensor>) -> crate::ir::ValueId {
-        g.add_value(Value {
-            name: name.into(),
-            dtype: None,
-            shape: None,
-            constant: constant.map(Tensor::into),
-        })
-    }
-
-    #[test]
-    fn shape_arithmetic_with_the_new_ops_folds_away() {
-        // m = Max(Shape(x), [1, 4]); c = ConstantOfShape(m); y = Expand(x, m): every node but
-        // the Expand folds, and the Expand's target shape [2, 4] is known.
-        let mut g = Graph::default();
-        let x = value(&mut g, "x", None);
-        let floor = Tensor::I64(ArrayD::from_shape_vec(IxDyn(&[2]), vec![1, 4]).unwrap());
-        let floor = value(&mut g, "floor", Some(floor));
-        let one = Tensor::I64(ArrayD::from_elem(IxDyn(&[1]), 1));
-        let [s, m, c, y] = ["s", "m", "c", "y"].map(|n| value(&mut g, n, None));
-        let node = |op, inputs: Vec<_>, out| Node {
-            name: format!("{out:?}"),
-            op,
-            inputs: inputs.into_iter().map(Some).collect(),
-            outputs: vec![out],
-        };
-        g.nodes = vec![
-            node(
-                Op::Shape {
-                    start: 0,
-                    end: None,
-                },
-                vec![x],
-                s,
-            ),
-            node(Op::Max, vec![s, floor], m),
-            node(Op::ConstantOfShape { value: one }, vec![m], c),
-            node(Op::Expand, vec![x, m], y),
-        ];
-        g.inputs = vec![x];
-        g.outputs = vec![c, y];
-        let bind = InputBinding::shape_only(DType::F32, vec![2, 1]);
-        let (sg, facts) = specialize(&g, &[bind]).unwrap();
-        assert_eq!(sg.nodes.len(), 1);
-        assert_eq!(facts.shape(y), &[2, 4]);
-        assert_eq!(sg.constant(c).map(Tensor::shape), Some(&[2usize, 4][..]));
-    }
 }

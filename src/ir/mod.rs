@@ -1,8 +1,16 @@
 //! The intermediate representation: a graph of typed ops over named values, independent of ONNX.
 
+mod kind;
 mod op;
+pub mod ops;
 
-pub use op::*;
+pub use kind::{CONTRIB_DOMAIN, OpKind};
+pub use op::Op;
+pub use ops::{
+    AspectPolicy, AutoPad, Comparison, ConvAttrs, ConvTransposeAttrs, CoordinateTransform,
+    FusedAct, GemmAttrs, Logic, LstmAttrs, LstmDirection, NearestMode, PadMode, PoolAttrs,
+    ReduceAttrs, Reduction, ResizeAttrs, ResizeMode, Unary, matmul_shape, promote_matmul,
+};
 
 use crate::tensor::{Constant, DType, Tensor};
 
@@ -103,20 +111,15 @@ impl Graph {
     }
 }
 
-pub mod exact;
 mod fold;
 pub mod fuse;
-pub mod generate;
 pub mod geometry;
 mod infer;
-pub mod movement;
-pub mod pad;
 pub mod recurrent;
-pub mod reduce;
-pub mod resize;
 mod rules;
 
-pub use infer::{Facts, InputBinding, matmul_shape, promote_matmul, specialize};
+pub use fold::Evaluator;
+pub use infer::{Facts, InputBinding, specialize};
 
 impl Graph {
     /// The runtime inputs as declared, symbolic dims bound to `batch`; an input larger than

@@ -1,297 +1,9 @@
-//! The closed set of operators the IR knows, with their typed attributes.
+//! The closed set of operators the IR knows; each op's attributes live in its home in
+//! [`super::ops`].
 
+use super::OpKind;
+use super::ops::*;
 use crate::tensor::DType;
-
-/// How a convolution or pooling window pads its input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AutoPad {
-    /// Explicit `pads`.
-    #[default]
-    NotSet,
-    /// No padding.
-    Valid,
-    /// Output = ceil(input / stride); extra padding at the end.
-    SameUpper,
-    /// Output = ceil(input / stride); extra padding at the beginning.
-    SameLower,
-}
-
-/// Attributes of Conv, ConvInteger and QLinearConv (2-D and 1-D; spatial dims = `kernel_shape.len()`).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ConvAttrs {
-    /// Spatial kernel size; `None` means "take it from the weight tensor".
-    pub kernel_shape: Option<Vec<usize>>,
-    /// Strides per spatial dim (empty = all 1).
-    pub strides: Vec<usize>,
-    /// Pads: all begins then all ends (empty = all 0).
-    pub pads: Vec<usize>,
-    /// Dilations per spatial dim (empty = all 1).
-    pub dilations: Vec<usize>,
-    /// Number of groups.
-    pub group: usize,
-    /// Auto padding mode.
-    pub auto_pad: AutoPad,
-}
-
-/// Attributes of MaxPool and AveragePool.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct PoolAttrs {
-    /// Window size per spatial dim.
-    pub kernel_shape: Vec<usize>,
-    /// Strides per spatial dim (empty = all 1).
-    pub strides: Vec<usize>,
-    /// Pads: all begins then all ends (empty = all 0).
-    pub pads: Vec<usize>,
-    /// Dilations per spatial dim (empty = all 1).
-    pub dilations: Vec<usize>,
-    /// Output size rounds up instead of down.
-    pub ceil_mode: bool,
-    /// AveragePool: padded cells count in the divisor.
-    pub count_include_pad: bool,
-    /// Auto padding mode.
-    pub auto_pad: AutoPad,
-}
-
-/// Attributes of Gemm: `Y = alpha · op(A) · op(B) + beta · C`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GemmAttrs {
-    /// Scale of the product.
-    pub alpha: f32,
-    /// Scale of C.
-    pub beta: f32,
-    /// A is transposed.
-    pub trans_a: bool,
-    /// B is transposed.
-    pub trans_b: bool,
-}
-
-/// An activation fused into the output unit of a quantized GEMM (clamps the integer output).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FusedAct {
-    /// None.
-    #[default]
-    None,
-    /// ReLU: the output's lower bound becomes the zero point.
-    Relu,
-}
-
-/// Attributes of ConvTranspose (any number of spatial dims).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ConvTransposeAttrs {
-    /// Strides, pads, dilations, group and auto_pad, as for Conv; `pads` are removed from the
-    /// full output (all begins then all ends).
-    pub conv: ConvAttrs,
-    /// Extra size added at the end of each spatial output dim (empty = all 0).
-    pub output_padding: Vec<usize>,
-    /// Requested spatial output size (empty = computed from the pads); pads are then derived.
-    pub output_shape: Vec<usize>,
-}
-
-/// An elementwise function of one tensor: the output has the input's shape and type.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Unary {
-    /// `-x`.
-    Neg,
-    /// `|x|`.
-    Abs,
-    /// `1 / x`.
-    Reciprocal,
-    /// `√x`.
-    Sqrt,
-    /// `eˣ`.
-    Exp,
-    /// `ln x`.
-    Log,
-    /// `1 / (1 + e⁻ˣ)`.
-    Sigmoid,
-    /// `tanh x`.
-    Tanh,
-    /// The error function.
-    Erf,
-    /// `⌊x⌋`.
-    Floor,
-    /// `⌈x⌉`.
-    Ceil,
-    /// `x` rounded to the nearest integer, ties to even.
-    Round,
-    /// `ln(1 + eˣ)`.
-    Softplus,
-    /// `x · max(0, min(1, x/6 + 1/2))`.
-    HardSwish,
-    /// `max(0, min(1, alpha·x + beta))`.
-    HardSigmoid {
-        /// Slope.
-        alpha: f32,
-        /// Offset.
-        beta: f32,
-    },
-    /// `x` for `x ≥ 0`, else `alpha·x`.
-    LeakyRelu {
-        /// Slope of the negative part.
-        alpha: f32,
-    },
-    /// `x · Φ(x)`, exactly (with erf) or by the tanh approximation.
-    Gelu {
-        /// The tanh approximation.
-        tanh: bool,
-    },
-}
-
-impl Unary {
-    /// The ONNX op type name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Unary::Neg => "Neg",
-            Unary::Abs => "Abs",
-            Unary::Reciprocal => "Reciprocal",
-            Unary::Sqrt => "Sqrt",
-            Unary::Exp => "Exp",
-            Unary::Log => "Log",
-            Unary::Sigmoid => "Sigmoid",
-            Unary::Tanh => "Tanh",
-            Unary::Erf => "Erf",
-            Unary::Floor => "Floor",
-            Unary::Ceil => "Ceil",
-            Unary::Round => "Round",
-            Unary::Softplus => "Softplus",
-            Unary::HardSwish => "HardSwish",
-            Unary::HardSigmoid { .. } => "HardSigmoid",
-            Unary::LeakyRelu { .. } => "LeakyRelu",
-            Unary::Gelu { .. } => "Gelu",
-        }
-    }
-}
-
-/// An elementwise comparison with broadcasting; the output is bool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Comparison {
-    /// `a == b`.
-    Equal,
-    /// `a < b`.
-    Less,
-    /// `a <= b`.
-    LessOrEqual,
-    /// `a > b`.
-    Greater,
-    /// `a >= b`.
-    GreaterOrEqual,
-}
-
-/// A binary logical op on bool tensors, with broadcasting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Logic {
-    /// `a ∧ b`.
-    And,
-    /// `a ∨ b`.
-    Or,
-    /// `a ⊕ b`.
-    Xor,
-}
-
-/// What a reduction computes over its axes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reduction {
-    /// Arithmetic mean.
-    Mean,
-    /// Sum.
-    Sum,
-    /// Maximum.
-    Max,
-    /// Minimum.
-    Min,
-}
-
-/// Attributes of ReduceMean, ReduceSum, ReduceMax and ReduceMin.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReduceAttrs {
-    /// What is computed.
-    pub kind: Reduction,
-    /// The `axes` attribute (opsets before axes became an input); `None` = the input, if any.
-    pub axes: Option<Vec<i64>>,
-    /// Keep the reduced dims as size 1.
-    pub keepdims: bool,
-    /// With no axes, pass the input through instead of reducing every axis.
-    pub noop_with_empty_axes: bool,
-}
-
-/// How Pad fills the border.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PadMode {
-    /// A constant value.
-    Constant,
-    /// Mirror without repeating the edge.
-    Reflect,
-    /// Repeat the edge.
-    Edge,
-    /// Wrap around (cyclic).
-    Wrap,
-}
-
-/// How Resize picks or blends input pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResizeMode {
-    /// The nearest input pixel, rounded by the nearest mode.
-    Nearest(NearestMode),
-    /// (Multi-)linear interpolation.
-    Linear,
-}
-
-/// How Resize's nearest mode rounds a source coordinate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NearestMode {
-    /// Round half down.
-    RoundPreferFloor,
-    /// Round half up.
-    RoundPreferCeil,
-    /// Floor.
-    Floor,
-    /// Ceil.
-    Ceil,
-}
-
-/// How Resize maps an output coordinate to an input coordinate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CoordinateTransform {
-    /// `(x + 0.5) / scale − 0.5`.
-    HalfPixel,
-    /// Half pixel, centred on the output canvas when the output size was rounded.
-    HalfPixelSymmetric,
-    /// Half pixel, but `−0.5` for an output of length 1.
-    PytorchHalfPixel,
-    /// `x · (in − 1) / (out − 1)`.
-    AlignCorners,
-    /// `x / scale`.
-    Asymmetric,
-    /// The roi's window of the input, corners aligned; outside the input gives
-    /// `extrapolation_value`.
-    TfCropAndResize,
-}
-
-/// How Resize fits `sizes` when only some axes may keep their aspect ratio.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AspectPolicy {
-    /// Every axis takes its own size.
-    Stretch,
-    /// One scale, the smallest: the output fits inside `sizes`.
-    NotLarger,
-    /// One scale, the largest: the output covers `sizes`.
-    NotSmaller,
-}
-
-/// Attributes of Resize (opset 11 and later).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResizeAttrs {
-    /// Interpolation.
-    pub mode: ResizeMode,
-    /// Coordinate mapping.
-    pub transform: CoordinateTransform,
-    /// Value of output pixels outside the input (tf_crop_and_resize).
-    pub extrapolation_value: f32,
-    /// Axes that `roi`, `scales` and `sizes` refer to (opset 18); `None` = every axis.
-    pub axes: Option<Vec<i64>>,
-    /// How `sizes` are fitted.
-    pub aspect: AspectPolicy,
-}
 
 /// One operator with its attributes. Inputs are positional as in ONNX.
 #[derive(Debug, Clone, PartialEq)]
@@ -486,140 +198,99 @@ pub enum Op {
     DynamicQuantizeLstm(LstmAttrs),
 }
 
-/// Which way an LSTM runs over the sequence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LstmDirection {
-    /// First step to last.
-    Forward,
-    /// Last step to first.
-    Reverse,
-    /// Both, outputs stacked forward then reverse.
-    Bidirectional,
-}
-
-impl LstmDirection {
-    /// The number of directions computed.
-    pub fn count(self) -> usize {
-        if self == LstmDirection::Bidirectional {
-            2
-        } else {
-            1
-        }
-    }
-}
-
-/// Attributes of an LSTM (the default activations: sigmoid gates, tanh cell and output).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LstmAttrs {
-    /// Hidden size.
-    pub hidden: usize,
-    /// Direction.
-    pub direction: LstmDirection,
-    /// The forget gate is `1 − input gate`.
-    pub input_forget: bool,
-}
-
 impl Op {
     /// The ONNX op type name.
     pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// The ONNX op type.
+    pub fn kind(&self) -> OpKind {
         match self {
-            Op::Conv(_) => "Conv",
-            Op::ConvInteger(_) => "ConvInteger",
-            Op::QLinearConv(..) => "QLinearConv",
-            Op::Gemm(_) => "Gemm",
-            Op::MatMul => "MatMul",
-            Op::MatMulInteger => "MatMulInteger",
-            Op::QLinearMatMul(_) => "QLinearMatMul",
-            Op::Relu => "Relu",
-            Op::Clip { .. } => "Clip",
-            Op::Add => "Add",
-            Op::Sub => "Sub",
-            Op::Mul => "Mul",
-            Op::Div => "Div",
-            Op::BatchNormalization { .. } => "BatchNormalization",
-            Op::MaxPool(_) => "MaxPool",
-            Op::AveragePool(_) => "AveragePool",
-            Op::GlobalAveragePool => "GlobalAveragePool",
-            Op::GlobalMaxPool => "GlobalMaxPool",
-            Op::Flatten { .. } => "Flatten",
-            Op::Reshape { .. } => "Reshape",
-            Op::Transpose { .. } => "Transpose",
-            Op::Concat { .. } => "Concat",
-            Op::Softmax { .. } => "Softmax",
-            Op::QuantizeLinear { .. } => "QuantizeLinear",
-            Op::DequantizeLinear { .. } => "DequantizeLinear",
-            Op::Identity => "Identity",
-            Op::Shape { .. } => "Shape",
-            Op::Gather { .. } => "Gather",
-            Op::Unsqueeze { .. } => "Unsqueeze",
-            Op::Squeeze { .. } => "Squeeze",
-            Op::Cast { .. } => "Cast",
-            Op::Slice => "Slice",
-            Op::ConvTranspose(_) => "ConvTranspose",
-            Op::Unary(u) => u.name(),
-            Op::Pow => "Pow",
-            Op::PRelu => "PRelu",
+            Op::Conv(_) => OpKind::Conv,
+            Op::ConvInteger(_) => OpKind::ConvInteger,
+            Op::QLinearConv(..) => OpKind::QLinearConv,
+            Op::Gemm(_) => OpKind::Gemm,
+            Op::MatMul => OpKind::MatMul,
+            Op::MatMulInteger => OpKind::MatMulInteger,
+            Op::QLinearMatMul(_) => OpKind::QLinearMatMul,
+            Op::Relu => OpKind::Relu,
+            Op::Clip { .. } => OpKind::Clip,
+            Op::Add => OpKind::Add,
+            Op::Sub => OpKind::Sub,
+            Op::Mul => OpKind::Mul,
+            Op::Div => OpKind::Div,
+            Op::BatchNormalization { .. } => OpKind::BatchNormalization,
+            Op::MaxPool(_) => OpKind::MaxPool,
+            Op::AveragePool(_) => OpKind::AveragePool,
+            Op::GlobalAveragePool => OpKind::GlobalAveragePool,
+            Op::GlobalMaxPool => OpKind::GlobalMaxPool,
+            Op::Flatten { .. } => OpKind::Flatten,
+            Op::Reshape { .. } => OpKind::Reshape,
+            Op::Transpose { .. } => OpKind::Transpose,
+            Op::Concat { .. } => OpKind::Concat,
+            Op::Softmax { .. } => OpKind::Softmax,
+            Op::QuantizeLinear { .. } => OpKind::QuantizeLinear,
+            Op::DequantizeLinear { .. } => OpKind::DequantizeLinear,
+            Op::Identity => OpKind::Identity,
+            Op::Shape { .. } => OpKind::Shape,
+            Op::Gather { .. } => OpKind::Gather,
+            Op::Unsqueeze { .. } => OpKind::Unsqueeze,
+            Op::Squeeze { .. } => OpKind::Squeeze,
+            Op::Cast { .. } => OpKind::Cast,
+            Op::Slice => OpKind::Slice,
+            Op::ConvTranspose(_) => OpKind::ConvTranspose,
+            Op::Unary(u) => u.kind(),
+            Op::Pow => OpKind::Pow,
+            Op::PRelu => OpKind::PRelu,
             Op::Compare(c) => match c {
-                Comparison::Equal => "Equal",
-                Comparison::Less => "Less",
-                Comparison::LessOrEqual => "LessOrEqual",
-                Comparison::Greater => "Greater",
-                Comparison::GreaterOrEqual => "GreaterOrEqual",
+                Comparison::Equal => OpKind::Equal,
+                Comparison::Less => OpKind::Less,
+                Comparison::LessOrEqual => OpKind::LessOrEqual,
+                Comparison::Greater => OpKind::Greater,
+                Comparison::GreaterOrEqual => OpKind::GreaterOrEqual,
             },
             Op::Logic(l) => match l {
-                Logic::And => "And",
-                Logic::Or => "Or",
-                Logic::Xor => "Xor",
+                Logic::And => OpKind::And,
+                Logic::Or => OpKind::Or,
+                Logic::Xor => OpKind::Xor,
             },
-            Op::Not => "Not",
-            Op::Where => "Where",
-            Op::Min => "Min",
-            Op::Max => "Max",
+            Op::Not => OpKind::Not,
+            Op::Where => OpKind::Where,
+            Op::Min => OpKind::Min,
+            Op::Max => OpKind::Max,
             Op::Reduce(r) => match r.kind {
-                Reduction::Mean => "ReduceMean",
-                Reduction::Sum => "ReduceSum",
-                Reduction::Max => "ReduceMax",
-                Reduction::Min => "ReduceMin",
+                Reduction::Mean => OpKind::ReduceMean,
+                Reduction::Sum => OpKind::ReduceSum,
+                Reduction::Max => OpKind::ReduceMax,
+                Reduction::Min => OpKind::ReduceMin,
             },
-            Op::LayerNormalization { .. } => "LayerNormalization",
-            Op::Split { .. } => "Split",
-            Op::Expand => "Expand",
-            Op::ConstantOfShape { .. } => "ConstantOfShape",
-            Op::Range => "Range",
-            Op::Pad { .. } => "Pad",
-            Op::Resize(_) => "Resize",
-            Op::DynamicQuantizeLinear => "DynamicQuantizeLinear",
-            Op::DynamicQuantizeLstm(_) => "DynamicQuantizeLSTM",
+            Op::LayerNormalization { .. } => OpKind::LayerNormalization,
+            Op::Split { .. } => OpKind::Split,
+            Op::Expand => OpKind::Expand,
+            Op::ConstantOfShape { .. } => OpKind::ConstantOfShape,
+            Op::Range => OpKind::Range,
+            Op::Pad { .. } => OpKind::Pad,
+            Op::Resize(_) => OpKind::Resize,
+            Op::DynamicQuantizeLinear => OpKind::DynamicQuantizeLinear,
+            Op::DynamicQuantizeLstm(_) => OpKind::DynamicQuantizeLstm,
         }
     }
 
     /// True for ops that run on the systolic arrays (GEMM-class).
     pub fn is_gemm_class(&self) -> bool {
-        matches!(
-            self,
-            Op::Conv(_)
-                | Op::ConvTranspose(_)
-                | Op::ConvInteger(_)
-                | Op::QLinearConv(..)
-                | Op::Gemm(_)
-                | Op::MatMul
-                | Op::MatMulInteger
-                | Op::QLinearMatMul(_)
-        )
+        matches!(self, gemm::gemm_class!())
     }
 
     /// Positions of the inputs whose values (not only their shapes) decide the output shape:
     /// they must be constants, or runtime inputs the program is specialised to.
     pub fn shape_inputs(&self) -> &'static [usize] {
         match self {
-            Op::Reshape { .. } | Op::Expand | Op::Split { split: None, .. } => &[1],
-            Op::Unsqueeze { axes: None } | Op::Squeeze { axes: None } => &[1],
-            Op::Reduce(ReduceAttrs { axes: None, .. }) => &[1],
-            Op::Slice => &[1, 2, 3, 4],
-            Op::ConstantOfShape { .. } => &[0],
-            Op::Range => &[0, 1, 2],
-            Op::Pad { pads: None, .. } => &[1, 3],
-            Op::Resize(_) => &[1, 2, 3],
+            Op::Reduce(r) => reduce::shape_inputs(r),
+            Op::ConstantOfShape { .. } | Op::Range => generate::shape_inputs(self),
+            Op::Pad { pads, .. } => pad::shape_inputs(pads.as_deref()),
+            Op::Resize(_) => resize::SHAPE_INPUTS,
+            movement::data_movement!() => movement::shape_inputs(self),
             _ => &[],
         }
     }

@@ -1,11 +1,13 @@
 //! The ONNX type and shape rules between a node's inputs that shape inference does not need
 //! but onnxruntime enforces: operands of one type, zero points of their data's type and of
-//! one element or one per channel, a bias per output channel, pooling pads below the kernel.
+//! one element or one per channel, a bias per output channel, pooling pads below the kernel
+//! (`ops::pool`).
 //! Checked for every node at specialisation, before constant folding, so that a model that
 //! breaks one is refused whether or not its values are known.
 
 use super::infer::Facts;
-use super::{AutoPad, Node, Op, PoolAttrs, ValueId};
+use super::ops::pool;
+use super::{Node, Op, ValueId};
 use crate::error::{Error, Result};
 use crate::tensor::DType;
 
@@ -69,7 +71,7 @@ pub(super) fn check(f: &Facts, node: &Node) -> Result<()> {
             per_channel(f, node, &[4, 5], cols, "b", "column")?;
             per_tensor(f, node, &[6, 7], "y")
         }
-        Op::MaxPool(p) | Op::AveragePool(p) => pads_below_kernel(p),
+        Op::MaxPool(p) | Op::AveragePool(p) => pool::pads_below_kernel(p),
         _ => Ok(()),
     }
 }
@@ -193,23 +195,4 @@ fn matrix_dims(
         n => Some(s[n - 1]),
     });
     (rows, cols)
-}
-
-/// Explicit pooling pads each below the kernel along their dim (onnxruntime: "Pad should be
-/// smaller than kernel").
-fn pads_below_kernel(p: &PoolAttrs) -> Result<()> {
-    let n = p.kernel_shape.len();
-    if p.auto_pad != AutoPad::NotSet || p.pads.len() != 2 * n {
-        return Ok(());
-    }
-    match (0..2 * n).find(|&i| p.pads[i] >= p.kernel_shape[i % n]) {
-        Some(i) => Err(Error::Shape(format!(
-            "pads {:?}: pad {} of spatial dim {} is not smaller than the kernel {:?}",
-            p.pads,
-            p.pads[i],
-            i % n,
-            p.kernel_shape
-        ))),
-        None => Ok(()),
-    }
 }

@@ -1,14 +1,15 @@
-//! Lowering: IR → `kernel::Program`. Fuses (BN, QDQ), specialises shapes, maps every
-//! GEMM-class node to tiled GEMMs on the arrays and every other node to the vector unit.
+//! Lowering: IR → `kernel::Program`. Fuses (BN, QDQ), specialises shapes (folding constants
+//! with the vector unit's exact evaluation), maps every GEMM-class node to tiled GEMMs on the
+//! arrays and every other node to the vector unit, costed by the unit's own model.
 
 pub mod tiling;
 
+use crate::array::vector::{self, exact};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::ir::geometry::Window;
 use crate::ir::{
-    Facts, Graph, InputBinding, Node, Op, ResizeMode, Unary, fuse, promote_matmul, recurrent,
-    specialize,
+    Facts, Graph, InputBinding, Node, Op, fuse, promote_matmul, recurrent, specialize,
 };
 use crate::kernel::{
     Datapath, FloatFormat, GemmKernel, GemmLayout, GemmShape, Kernel, Precision, Program, Traffic,
@@ -31,12 +32,12 @@ pub fn lower_at(
 ) -> Result<Program> {
     // Fusion needs every value's type, so it runs on a specialised graph, which is then
     // specialised again to type the values the rewrites created.
-    let (mut g, mut facts) = specialize(graph, inputs)?;
+    let (mut g, mut facts) = specialize(graph, inputs, exact::fold)?;
     if recurrent::unroll(&mut g, &facts)? {
-        (g, facts) = specialize(&g, inputs)?;
+        (g, facts) = specialize(&g, inputs, exact::fold)?;
     }
     fuse::optimize(&mut g, &facts);
-    let (g, facts) = specialize(&g, inputs)?;
+    let (g, facts) = specialize(&g, inputs, exact::fold)?;
     let kernels = g
         .nodes
         .iter()
@@ -52,16 +53,6 @@ pub fn lower_at(
         facts,
         kernels,
     })
-}
-
-/// Position of a GEMM-class node's weight (B) input: after the scale and zero point of A
-/// for the QLinear ops.
-fn weight_input(op: &Op) -> usize {
-    if matches!(op, Op::QLinearConv(..) | Op::QLinearMatMul(_)) {
-        3
-    } else {
-        1
-    }
 }
 
 fn float_format(dt: DType) -> Result<FloatFormat> {
@@ -92,7 +83,7 @@ fn lower_node(
     let x = node.input(0)?;
     let out = node.outputs[0];
     let datapath = if int {
-        for i in [0, weight_input(&node.op)] {
+        for i in [0, node.op.weight_input()] {
             let d = f.dtype(node.input(i)?);
             if !matches!(d, DType::U8 | DType::I8) {
                 return Err(Error::DType(format!("{d} operand on the int8 datapath")));
@@ -112,7 +103,7 @@ fn lower_node(
     let timing_only = !int && datapath == Datapath::Int8;
     let (layout, shape, problems) = match &node.op {
         Op::Conv(a) | Op::ConvInteger(a) | Op::QLinearConv(a, _) => {
-            let w = node.input(weight_input(&node.op))?;
+            let w = node.input(node.op.weight_input())?;
             let (xs, ws) = (f.shape(x), f.shape(w));
             let window = Window::of_conv(a, xs, &ws[2..])?;
             let groups = a.group.max(1);
@@ -129,7 +120,7 @@ fn lower_node(
                 Op::Gemm(a) => (a.trans_a, a.trans_b),
                 _ => (false, false),
             };
-            let b = node.input(weight_input(&node.op))?;
+            let b = node.input(node.op.weight_input())?;
             matmul_layout(f.shape(x), f.shape(b), trans_a, trans_b)?
         }
     };
@@ -168,7 +159,7 @@ fn traffic(
     cfg: &AcceleratorConfig,
     [ea, ec]: [u64; 2],
 ) -> Result<Traffic> {
-    let b = node.input(weight_input(&node.op))?;
+    let b = node.input(node.op.weight_input())?;
     let elements = |v| f.shape(v).iter().product::<usize>() as u64;
     let weights_constant = g.is_constant(b);
     let mut bytes = elements(node.input(0)?) * ea + elements(node.outputs[0]) * ec;
@@ -273,61 +264,64 @@ fn matmul_layout(
     Ok((layout, GemmShape { m, k, n }, count))
 }
 
-/// Element-operations per element of a unary function: 1 for what a lane does in one step
-/// (sign, compare-and-select, multiply-add), more for what needs a division, a square root or
-/// a transcendental evaluation (a polynomial of several multiply-adds).
-fn unary_ops(u: Unary) -> u64 {
-    match u {
-        Unary::Neg | Unary::Abs | Unary::LeakyRelu { .. } => 1,
-        Unary::Floor | Unary::Ceil | Unary::Round => 1,
-        Unary::HardSigmoid { .. } => 2,
-        Unary::HardSwish => 3,
-        Unary::Reciprocal | Unary::Sqrt => 4,
-        Unary::Exp | Unary::Log | Unary::Erf | Unary::Tanh => 8,
-        Unary::Sigmoid | Unary::Softplus => 10,
-        Unary::Gelu { .. } => 12,
-    }
-}
-
-/// Element-operations a vector-unit node performs.
-/// The product of `dims` as a u64, saturating (work estimates of absurd shapes stay finite).
-fn product(dims: &[usize]) -> u64 {
-    dims.iter().fold(1u64, |n, &d| n.saturating_mul(d as u64))
-}
-
+/// The element-operations of a vector-unit node (see [`vector::work`]).
 fn vector_work(node: &Node, f: &Facts) -> Result<u64> {
-    let out: u64 = node
-        .outputs
-        .iter()
-        .fold(0u64, |s, &o| s.saturating_add(product(f.shape(o))));
-    let inp = |i: usize| -> Result<u64> { Ok(product(f.shape(node.input(i)?))) };
-    Ok(match &node.op {
-        Op::Reshape { .. }
-        | Op::Flatten { .. }
-        | Op::Squeeze { .. }
-        | Op::Unsqueeze { .. }
-        | Op::Identity
-        | Op::Shape { .. } => 0,
-        Op::MaxPool(p) | Op::AveragePool(p) => out.saturating_mul(product(&p.kernel_shape)),
-        Op::GlobalAveragePool | Op::GlobalMaxPool => inp(0)?,
-        Op::BatchNormalization { .. } => out.saturating_mul(2),
-        Op::Softmax { .. } => out.saturating_mul(3),
-        Op::Unary(u) => out.saturating_mul(unary_ops(*u)),
-        // One product of logarithm and exponential per element.
-        Op::Pow => out.saturating_mul(16),
-        // A reduction reads every input element once (a mean adds one division per output).
-        Op::Reduce(_) => inp(0)?.saturating_add(out),
-        // Mean and variance passes over the input, then normalize, scale and shift.
-        Op::LayerNormalization { .. } => inp(0)?.saturating_mul(5),
-        // Variadic Min/Max: one comparison per extra operand.
-        Op::Min | Op::Max => out.saturating_mul(node.inputs.len().saturating_sub(1).max(1) as u64),
-        // Linear: a multiply-add per blended neighbour along each resampled axis.
-        Op::Resize(a) => match a.mode {
-            ResizeMode::Nearest(_) => out,
-            ResizeMode::Linear => out.saturating_mul(2 * f.shape(node.input(0)?).len() as u64),
-        },
-        // Min and max over the input, then a division and rounding per element.
-        Op::DynamicQuantizeLinear => inp(0)?.saturating_add(out).saturating_mul(2),
-        _ => out,
-    })
+    let inputs: Vec<Option<&[usize]>> = node.inputs.iter().map(|i| i.map(|v| f.shape(v))).collect();
+    let outputs: Vec<&[usize]> = node.outputs.iter().map(|&o| f.shape(o)).collect();
+    vector::work(&node.op, &inputs, &outputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::array::vector::exact;
+    use crate::ir::{Graph, InputBinding, Node, Op, Value, specialize};
+    use crate::tensor::{DType, Tensor};
+    use ndarray::{ArrayD, IxDyn};
+
+    fn value(g: &mut Graph, name: &str, constant: Option<Tensor>) -> crate::ir::ValueId {
+        g.add_value(Value {
+            name: name.into(),
+            dtype: None,
+            shape: None,
+            constant: constant.map(Tensor::into),
+        })
+    }
+
+    #[test]
+    fn shape_arithmetic_with_the_new_ops_folds_away() {
+        // m = Max(Shape(x), [1, 4]); c = ConstantOfShape(m); y = Expand(x, m): every node but
+        // the Expand folds, and the Expand's target shape [2, 4] is known.
+        let mut g = Graph::default();
+        let x = value(&mut g, "x", None);
+        let floor = Tensor::I64(ArrayD::from_shape_vec(IxDyn(&[2]), vec![1, 4]).unwrap());
+        let floor = value(&mut g, "floor", Some(floor));
+        let one = Tensor::I64(ArrayD::from_elem(IxDyn(&[1]), 1));
+        let [s, m, c, y] = ["s", "m", "c", "y"].map(|n| value(&mut g, n, None));
+        let node = |op, inputs: Vec<_>, out| Node {
+            name: format!("{out:?}"),
+            op,
+            inputs: inputs.into_iter().map(Some).collect(),
+            outputs: vec![out],
+        };
+        g.nodes = vec![
+            node(
+                Op::Shape {
+                    start: 0,
+                    end: None,
+                },
+                vec![x],
+                s,
+            ),
+            node(Op::Max, vec![s, floor], m),
+            node(Op::ConstantOfShape { value: one }, vec![m], c),
+            node(Op::Expand, vec![x, m], y),
+        ];
+        g.inputs = vec![x];
+        g.outputs = vec![c, y];
+        let bind = InputBinding::shape_only(DType::F32, vec![2, 1]);
+        let (sg, facts) = specialize(&g, &[bind], exact::fold).unwrap();
+        assert_eq!(sg.nodes.len(), 1);
+        assert_eq!(facts.shape(y), &[2, 4]);
+        assert_eq!(sg.constant(c).map(Tensor::shape), Some(&[2usize, 4][..]));
+    }
 }

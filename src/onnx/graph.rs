@@ -8,7 +8,7 @@ use super::topo::{self, Cycle};
 use super::types::declared;
 use super::{WHAT, ops};
 use crate::error::{Error, Result};
-use crate::ir::{Dim, Graph, Node, Op, Value, ValueId};
+use crate::ir::{CONTRIB_DOMAIN, Dim, Graph, Node, Op, OpKind, Value, ValueId};
 use crate::limits::Limits;
 use crate::proto::{GraphProto, NodeProto, TensorProto};
 use crate::tensor::pb::constant_from_proto_within;
@@ -203,8 +203,8 @@ impl Builder<'_> {
             } else {
                 proto.name.clone()
             };
-            let contrib = proto.domain == "com.microsoft"
-                && ops::CONTRIB_OPS.contains(&proto.op_type.as_str());
+            let contrib = proto.domain == CONTRIB_DOMAIN
+                && OpKind::from_name(CONTRIB_DOMAIN, &proto.op_type).is_some();
             if !is_default_domain(&proto.domain) && !contrib {
                 return Err(Error::Unsupported {
                     node: name,
@@ -232,11 +232,7 @@ impl Builder<'_> {
                     .ok_or_else(|| output_defined_twice(&name, "Constant", output))?;
                 continue;
             }
-            let op = if contrib {
-                ops::parse_contrib(&mut cx)?
-            } else {
-                ops::parse(&mut cx)?
-            };
+            let op = ops::parse(&mut cx, if contrib { CONTRIB_DOMAIN } else { "" })?;
             // An omitted output before a given one keeps its position with a placeholder value.
             let outputs = cx
                 .finish()?

@@ -1,6 +1,6 @@
 //! Elementwise activations and math functions of one float tensor, computed in f32 and
 //! rounded once to the tensor's type. (Neg and Abs, exact in every type, normally run through
-//! `ir::exact`; they are here for completeness of the float path.)
+//! `exact`; they are here for completeness of the float path.)
 
 use super::elementwise::map_float;
 use crate::error::Result;
@@ -116,6 +116,27 @@ pub fn unary(u: Unary, x: &Tensor) -> Result<Tensor> {
         Unary::Neg => map_float(x, |v| -v),
         Unary::Abs => map_float(x, f32::abs),
     }
+}
+
+/// Element-operations per element of a unary function: 1 for what a lane does in one step
+/// (sign, compare-and-select, multiply-add), more for what needs a division, a square root or
+/// a transcendental evaluation (a polynomial of several multiply-adds).
+fn unary_ops(u: Unary) -> u64 {
+    match u {
+        Unary::Neg | Unary::Abs | Unary::LeakyRelu { .. } => 1,
+        Unary::Floor | Unary::Ceil | Unary::Round => 1,
+        Unary::HardSigmoid { .. } => 2,
+        Unary::HardSwish => 3,
+        Unary::Reciprocal | Unary::Sqrt => 4,
+        Unary::Exp | Unary::Log | Unary::Erf | Unary::Tanh => 8,
+        Unary::Sigmoid | Unary::Softplus => 10,
+        Unary::Gelu { .. } => 12,
+    }
+}
+
+/// The element-operations of `u` over `outputs` elements.
+pub fn work(u: Unary, outputs: u64) -> u64 {
+    outputs.saturating_mul(unary_ops(u))
 }
 
 #[cfg(test)]

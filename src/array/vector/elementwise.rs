@@ -1,10 +1,10 @@
 //! Elementwise vector ops: Relu, Clip, broadcasting float arithmetic, Pow, PRelu, batch norm,
 //! softmax. Floats compute in f32 and round once to fp16/bf16; integer arithmetic is exact
-//! (`ir::exact`, wrapping like numpy).
+//! (`exact`, wrapping like numpy).
 
+use super::exact::zip_broadcast;
 use crate::error::{Error, Result};
 use crate::ir::Op;
-use crate::ir::exact::zip_broadcast;
 use crate::tensor::ops::normalize_axis;
 use crate::tensor::{DType, Tensor};
 use ndarray::{Axis, IxDyn};
@@ -127,7 +127,7 @@ pub fn clip(
 }
 
 /// Add, Sub, Mul or Div of two float tensors of one type, with numpy broadcasting (integer
-/// operands are `ir::exact`'s).
+/// operands are `exact`'s).
 pub fn binary(op: &Op, x: &Tensor, y: &Tensor) -> Result<Tensor> {
     if x.dtype() != y.dtype() || !x.dtype().is_float() {
         return Err(Error::DType(format!(
@@ -307,4 +307,17 @@ pub fn softmax(x: &Tensor, axis: i64, coerce_2d: bool) -> Result<Tensor> {
         .into_shape_with_order(IxDyn(&shape))
         .map_err(|e| Error::Shape(e.to_string()))?;
     Ok(Tensor::from_f32(out, x.dtype()))
+}
+
+/// The element-operations of an elementwise op over `outputs` elements: a product of
+/// logarithm and exponential per element for Pow, a max, exponential and division pass for
+/// Softmax, a multiply-add pair for BatchNormalization, one operation for the rest.
+pub fn work(op: &Op, outputs: u64) -> u64 {
+    let per_element = match op {
+        Op::Pow => 16,
+        Op::Softmax { .. } => 3,
+        Op::BatchNormalization { .. } => 2,
+        _ => 1,
+    };
+    outputs.saturating_mul(per_element)
 }

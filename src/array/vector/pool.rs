@@ -166,3 +166,8 @@ pub fn global(x: &Tensor, max: bool) -> Result<Tensor> {
     let a = ArrayD::from_shape_vec(IxDyn(&shape), vals).map_err(|e| Error::Shape(e.to_string()))?;
     Ok(Tensor::from_f32(a, x.dtype()))
 }
+
+/// The element-operations of a windowed pooling: one per window tap of every output.
+pub fn window_work(p: &PoolAttrs, outputs: u64) -> u64 {
+    outputs.saturating_mul(super::elements(&p.kernel_shape))
+}

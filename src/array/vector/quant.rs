@@ -149,6 +149,12 @@ pub fn dynamic_quantize(x: &Tensor) -> Result<Vec<Tensor>> {
     ])
 }
 
+/// The element-operations of DynamicQuantizeLinear: min and max over the input, then a
+/// division and rounding per element.
+pub fn dynamic_work(inputs: u64, outputs: u64) -> u64 {
+    inputs.saturating_add(outputs).saturating_mul(2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

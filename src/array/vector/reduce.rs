@@ -5,7 +5,7 @@
 //! type.
 
 use crate::error::{Error, Result};
-use crate::ir::reduce::{reduce_axes, reduced_shape};
+use crate::ir::ops::reduce::{reduce_axes, reduced_shape};
 use crate::ir::{ReduceAttrs, Reduction};
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
@@ -184,6 +184,12 @@ pub fn reduce(x: &Tensor, r: &ReduceAttrs, axes_input: Option<&Tensor>) -> Resul
     };
     let out = ArrayD::from_shape_vec(IxDyn(&out_shape), v).map_err(wrap)?;
     Ok(Tensor::I64(out).cast(x.dtype()))
+}
+
+/// The element-operations of a reduction: it reads every input element once (a mean adds
+/// one division per output).
+pub fn work(inputs: u64, outputs: u64) -> u64 {
+    inputs.saturating_add(outputs)
 }
 
 #[cfg(test)]

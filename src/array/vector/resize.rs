@@ -1,11 +1,11 @@
 //! Resize (nearest and linear) one axis at a time: each output position of an axis reads one
 //! input position (nearest), blends two (linear) or takes the extrapolation value
-//! (tf_crop_and_resize outside the input). Coordinates come from `ir::resize` in f64; linear
-//! blends are f32 and the result is rounded once to the tensor's type. Nearest on non-float
-//! tensors is a pure gather.
+//! (tf_crop_and_resize outside the input). Coordinates come from `ir::ops::resize` in f64;
+//! linear blends are f32 and the result is rounded once to the tensor's type. Nearest on
+//! non-float tensors is a pure gather.
 
 use crate::error::{Error, Result};
-use crate::ir::resize::{AxisPlan, ResizePlan, plan};
+use crate::ir::ops::resize::{AxisPlan, ResizePlan, plan};
 use crate::ir::{NearestMode, ResizeAttrs, ResizeMode};
 use crate::tensor::Tensor;
 use ndarray::{ArrayD, Axis, IxDyn};
@@ -132,6 +132,15 @@ pub fn resize(
         a32 = apply(&a32, *axis, taps, a.extrapolation_value);
     }
     Ok(Tensor::from_f32(a32, x.dtype()))
+}
+
+/// The element-operations of Resize over `outputs` elements of a rank-`rank` input: one
+/// per output for nearest, a multiply-add per blended neighbour along each axis for linear.
+pub fn work(a: &ResizeAttrs, rank: usize, outputs: u64) -> u64 {
+    match a.mode {
+        ResizeMode::Nearest(_) => outputs,
+        ResizeMode::Linear => outputs.saturating_mul(2 * rank as u64),
+    }
 }
 
 #[cfg(test)]

@@ -1,55 +1,44 @@
 //! Ops whose results need no rounding in any element type: comparisons, logic, selection
 //! (Where, Min, Max), Neg and Abs, and integer arithmetic. Constant folding and the vector
 //! unit share this one implementation, so a folded shape computation and a run-time one agree
-//! bit for bit. [`eval`] is the entry point for every op evaluated without floating-point
-//! rounding (these, data movement, Pad and the generators).
+//! bit for bit. [`fold`] evaluates every op that needs no floating-point rounding (these,
+//! data movement, Pad and the generators).
 
-use super::{Comparison, Logic, Op, Unary, generate, movement, pad};
+use super::movement;
 use crate::error::{Error, Result};
+use crate::ir::ops::elementwise::broadcast_all;
+use crate::ir::{Comparison, Logic, Op, Unary};
 use crate::tensor::Tensor;
 use crate::tensor::ops::broadcast_shapes;
 use ndarray::{ArrayD, IxDyn, Zip};
 
-/// Evaluates an op that needs no floating-point rounding on concrete inputs (positional,
-/// `None` for omitted optional ones); `Ok(None)` when `op` (for these input types) is not one.
-pub fn eval(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Option<Vec<Tensor>>> {
-    if let Some(outs) = movement::eval(op, inputs)? {
-        return Ok(Some(outs));
+/// Evaluates `op` on concrete inputs (positional, `None` for omitted optional ones) when its
+/// result needs no floating-point rounding for these inputs; `Ok(None)` when it does.
+/// Constant folding evaluates with it, so a folded value is the vector unit's, bit for bit.
+pub fn fold(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Option<Vec<Tensor>>> {
+    let arg = |i: usize| inputs.get(i).copied().flatten();
+    let exact = match op {
+        Op::Add | Op::Sub | Op::Mul | Op::Div => !matches!(
+            (arg(0), arg(1)),
+            (Some(a), Some(b)) if a.dtype() == b.dtype() && a.dtype().is_float()
+        ),
+        Op::Unary(u) => matches!(u, Unary::Neg | Unary::Abs),
+        Op::Compare(_)
+        | Op::Logic(_)
+        | Op::Not
+        | Op::Where
+        | Op::Min
+        | Op::Max
+        | Op::Pad { .. }
+        | Op::ConstantOfShape { .. }
+        | Op::Range => true,
+        op => movement::moves(op),
+    };
+    if exact {
+        super::eval(op, inputs).map(Some)
+    } else {
+        Ok(None)
     }
-    let arg = |i: usize| {
-        inputs
-            .get(i)
-            .copied()
-            .flatten()
-            .ok_or_else(|| Error::Shape(format!("input {i} is missing")))
-    };
-    let one = match op {
-        Op::Pad { mode, pads, value } => pad::eval(*mode, pads.as_deref(), *value, inputs)?,
-        Op::ConstantOfShape { value } => generate::constant_of_shape(arg(0)?, value)?,
-        Op::Range => generate::range(arg(0)?, arg(1)?, arg(2)?)?,
-        Op::Compare(c) => compare(*c, arg(0)?, arg(1)?)?,
-        Op::Logic(l) => logic(*l, arg(0)?, arg(1)?)?,
-        Op::Not => not(arg(0)?)?,
-        Op::Unary(u @ (Unary::Neg | Unary::Abs)) => neg_abs(*u, arg(0)?)?,
-        Op::Where => select(arg(0)?, arg(1)?, arg(2)?)?,
-        Op::Min | Op::Max => {
-            let all: Vec<&Tensor> = (0..inputs.len()).map(arg).collect::<Result<_>>()?;
-            extremum(matches!(op, Op::Max), &all)?
-        }
-        Op::Add | Op::Sub | Op::Mul | Op::Div => match int_arith(op, arg(0)?, arg(1)?)? {
-            Some(t) => t,
-            None => return Ok(None),
-        },
-        _ => return Ok(None),
-    };
-    Ok(Some(vec![one]))
-}
-
-/// The numpy broadcast of any number of shapes.
-pub fn broadcast_all(shapes: &[&[usize]]) -> Result<Vec<usize>> {
-    shapes
-        .iter()
-        .try_fold(Vec::new(), |acc, s| broadcast_shapes(&acc, s))
 }
 
 /// `f` applied elementwise to two arrays broadcast to their common shape.
@@ -205,7 +194,13 @@ pub fn neg_abs(u: Unary, x: &Tensor) -> Result<Tensor> {
         Tensor::I32(a) => signed!(a, I32),
         Tensor::I64(a) => signed!(a, I64),
         Tensor::U8(a) if abs => Tensor::U8(a.clone()),
-        t => return Err(Error::DType(format!("{} of {}", u.name(), t.dtype()))),
+        t => {
+            return Err(Error::DType(format!(
+                "{} of {}",
+                u.kind().name(),
+                t.dtype()
+            )));
+        }
     })
 }
 
@@ -261,6 +256,12 @@ pub fn extremum(max: bool, inputs: &[&Tensor]) -> Result<Tensor> {
             |p, q| pick(max, p, q)
         )?)))
     })
+}
+
+/// The element-operations of a variadic Min or Max of `operands` inputs: one comparison per
+/// extra operand for every output element.
+pub fn extremum_work(operands: usize, outputs: u64) -> u64 {
+    outputs.saturating_mul(operands.saturating_sub(1).max(1) as u64)
 }
 
 /// Add, Sub, Mul or Div of two integer tensors of one type, wrapping as numpy does (division

@@ -1,9 +1,11 @@
 //! Ops that make a tensor from scalars: ConstantOfShape and Range. Their output shapes depend
-//! on input values, so specialisation folds them whenever those are known.
+//! on input values, so specialisation folds them whenever those are known; their evaluation
+//! is `array::vector::generate`'s.
 
+use super::{Infer, Typed};
 use crate::error::{Error, Result};
+use crate::ir::Op;
 use crate::tensor::{DType, Tensor};
-use ndarray::{ArrayD, IxDyn};
 
 /// The dims named by a 1-D int64 shape tensor (each non-negative).
 pub fn dims(shape: &Tensor) -> Result<Vec<usize>> {
@@ -18,11 +20,6 @@ pub fn dims(shape: &Tensor) -> Result<Vec<usize>> {
         .into_iter()
         .map(|d| usize::try_from(d).map_err(|_| Error::Shape(format!("negative dim {d}"))))
         .collect()
-}
-
-/// ConstantOfShape: a tensor of shape `shape` filled with the one-element `value`.
-pub fn constant_of_shape(shape: &Tensor, value: &Tensor) -> Result<Tensor> {
-    value.reshape(&[])?.broadcast_to(&dims(shape)?)
 }
 
 fn scalar(t: &Tensor, what: &str) -> Result<Tensor> {
@@ -44,7 +41,7 @@ fn count(n: f64) -> Result<usize> {
 }
 
 /// The three Range scalars, of one element type.
-fn range_operands(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<[Tensor; 3]> {
+pub fn range_operands(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<[Tensor; 3]> {
     let (s, l, d) = (
         scalar(start, "start")?,
         scalar(limit, "limit")?,
@@ -83,28 +80,32 @@ pub fn range_len(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<usize
     count(f64::from(l - s) / f64::from(d))
 }
 
-fn first(t: &Tensor) -> f32 {
+/// The first element of `t` as f32 (NaN when empty).
+pub fn first(t: &Tensor) -> f32 {
     t.to_f32().iter().copied().next().unwrap_or(f32::NAN)
 }
 
-/// Range(start, limit, delta): `start + i·delta` for `i < max(ceil((limit − start)/delta), 0)`.
-/// Integers are exact; float32 computes in f32; float16 and bfloat16 compute in f32 (the
-/// default `stash_type`) and round once. Callers bound the length first with [`range_len`].
-pub fn range(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<Tensor> {
-    let n = range_len(start, limit, delta)?;
-    let [s, _, d] = range_operands(start, limit, delta)?;
-    let dt = s.dtype();
-    if matches!(dt, DType::I32 | DType::I64) {
-        let [s, d] = [&s, &d].map(|t| t.to_i64_vec().map(|v| v[0]));
-        let (s, d) = (s?, d?);
-        let v: Vec<i64> = (0..n as i64)
-            .map(|i| s.wrapping_add(i.wrapping_mul(d)))
-            .collect();
-        let a = ArrayD::from_shape_vec(IxDyn(&[n]), v).map_err(|e| Error::Shape(e.to_string()))?;
-        return Ok(Tensor::I64(a).cast(dt));
+/// ConstantOfShape: the fill value's type, the shape its (constant) input names.
+pub fn infer_constant_of_shape(cx: &Infer, value: &Tensor) -> Result<Typed> {
+    let shape =
+        cx.g.constant(cx.input(0)?)
+            .ok_or_else(|| Error::Shape("ConstantOfShape's shape must be a constant".into()))?;
+    Ok(vec![(value.dtype(), dims(shape)?)])
+}
+
+/// Range: its length depends on its values, so it is always folded; reaching inference
+/// means one of them is computed.
+pub fn infer_range() -> Result<Typed> {
+    Err(Error::Shape(
+        "Range's start, limit and delta must be constants".into(),
+    ))
+}
+
+/// ConstantOfShape's shape (0) and Range's start, limit and delta decide the shape.
+pub fn shape_inputs(op: &Op) -> &'static [usize] {
+    match op {
+        Op::ConstantOfShape { .. } => &[0],
+        Op::Range => &[0, 1, 2],
+        _ => &[],
     }
-    let (s, d) = (first(&s), first(&d));
-    let v: Vec<f32> = (0..n).map(|i| s + i as f32 * d).collect();
-    let a = ArrayD::from_shape_vec(IxDyn(&[n]), v).map_err(|e| Error::Shape(e.to_string()))?;
-    Ok(Tensor::from_f32(a, dt))
 }

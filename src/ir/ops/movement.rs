@@ -1,10 +1,33 @@
-//! Shape rules and evaluation of the data-movement ops (Reshape, Slice, Gather, Split,
-//! Expand, ...): used by constant folding and, at run time, by the vector unit's copy engine.
+//! The data-movement ops (Identity, Reshape, Flatten, Transpose, Concat, Shape, Gather,
+//! Unsqueeze, Squeeze, Cast, Slice, Split, Expand): output shapes, the inputs that decide
+//! them (evaluated by `array::vector::movement`).
 
-use super::Op;
+use super::{Infer, Typed};
 use crate::error::{Error, Result};
+use crate::ir::Op;
+use crate::tensor::DType;
 use crate::tensor::ops::{broadcast_shapes, normalize_axis};
-use crate::tensor::{DType, Tensor};
+
+/// The pattern of every data-movement [`Op`], for `match` arms (which stay exhaustive) in
+/// shape inference and the vector unit's copy engine.
+macro_rules! data_movement {
+    () => {
+        $crate::ir::Op::Identity
+            | $crate::ir::Op::Reshape { .. }
+            | $crate::ir::Op::Flatten { .. }
+            | $crate::ir::Op::Unsqueeze { .. }
+            | $crate::ir::Op::Squeeze { .. }
+            | $crate::ir::Op::Transpose { .. }
+            | $crate::ir::Op::Concat { .. }
+            | $crate::ir::Op::Gather { .. }
+            | $crate::ir::Op::Slice
+            | $crate::ir::Op::Shape { .. }
+            | $crate::ir::Op::Cast { .. }
+            | $crate::ir::Op::Expand
+            | $crate::ir::Op::Split { .. }
+    };
+}
+pub(crate) use data_movement;
 
 /// The output shape of Reshape.
 pub fn reshape_shape(input: &[usize], target: &[i64], allowzero: bool) -> Result<Vec<usize>> {
@@ -251,143 +274,6 @@ pub fn expand_shape(input: &[usize], target: &[i64]) -> Result<Vec<usize>> {
     broadcast_shapes(input, &target)
 }
 
-/// Resolves Gather indices (negative counts from the end) to positions along a dim.
-pub fn gather_indices(indices: &Tensor, dim: usize) -> Result<Vec<usize>> {
-    indices
-        .to_i64_vec()?
-        .into_iter()
-        .map(|i| {
-            let j = if i < 0 { i + dim as i64 } else { i };
-            if (0..dim as i64).contains(&j) {
-                Ok(j as usize)
-            } else {
-                Err(Error::Shape(format!(
-                    "gather index {i} out of range for dim {dim}"
-                )))
-            }
-        })
-        .collect()
-}
-
-fn int_input(inputs: &[Option<&Tensor>], i: usize, what: &str) -> Result<Option<Vec<i64>>> {
-    inputs
-        .get(i)
-        .copied()
-        .flatten()
-        .map(|t| t.to_i64_vec())
-        .transpose()
-        .map_err(|e| Error::Shape(format!("{what}: {e}")))
-}
-
-fn required<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Result<&'a Tensor> {
-    inputs
-        .get(i)
-        .copied()
-        .flatten()
-        .ok_or_else(|| Error::Shape(format!("input {i} is missing")))
-}
-
-/// Evaluates a data-movement op on concrete tensors (one tensor per output); `None` when
-/// `op` is not one.
-pub fn eval(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Option<Vec<Tensor>>> {
-    let x = || required(inputs, 0);
-    Ok(Some(vec![match op {
-        Op::Identity => x()?.clone(),
-        Op::Reshape { allowzero } => {
-            let target = int_input(inputs, 1, "reshape shape")?
-                .ok_or_else(|| Error::Shape("reshape: no shape".into()))?;
-            x()?.reshape(&reshape_shape(x()?.shape(), &target, *allowzero)?)?
-        }
-        Op::Flatten { axis } => x()?.reshape(&flatten_shape(x()?.shape(), *axis)?)?,
-        Op::Unsqueeze { axes } => {
-            let axes = match axes {
-                Some(a) => a.clone(),
-                None => int_input(inputs, 1, "unsqueeze axes")?
-                    .ok_or_else(|| Error::Shape("unsqueeze: no axes".into()))?,
-            };
-            x()?.reshape(&unsqueeze_shape(x()?.shape(), &axes)?)?
-        }
-        Op::Squeeze { axes } => {
-            let axes = match axes {
-                Some(a) => Some(a.clone()),
-                None => int_input(inputs, 1, "squeeze axes")?,
-            };
-            x()?.reshape(&squeeze_shape(x()?.shape(), axes.as_deref())?)?
-        }
-        Op::Transpose { perm } => {
-            let t = x()?;
-            t.transpose(&transpose_perm(t.shape().len(), perm.as_deref()))?
-        }
-        Op::Concat { axis } => {
-            let parts: Vec<&Tensor> = inputs
-                .iter()
-                .map(|t| t.ok_or_else(|| Error::Shape("concat: missing input".into())))
-                .collect::<Result<_>>()?;
-            let rank = parts.first().map_or(0, |p| p.shape().len());
-            Tensor::concat(&parts, normalize_axis(*axis, rank)?)?
-        }
-        Op::Gather { axis } => {
-            let t = x()?;
-            let idx = required(inputs, 1)?;
-            let axis = normalize_axis(*axis, t.shape().len())?;
-            t.gather(axis, &gather_indices(idx, t.shape()[axis])?, idx.shape())?
-        }
-        Op::Slice => {
-            let t = x()?;
-            let starts = int_input(inputs, 1, "slice starts")?
-                .ok_or_else(|| Error::Shape("slice: no starts".into()))?;
-            let ends = int_input(inputs, 2, "slice ends")?
-                .ok_or_else(|| Error::Shape("slice: no ends".into()))?;
-            let axes = int_input(inputs, 3, "slice axes")?;
-            let steps = int_input(inputs, 4, "slice steps")?;
-            let mut out = t.clone();
-            for a in slice_axes(t.shape(), &starts, &ends, axes.as_deref(), steps.as_deref())? {
-                out = out.slice_axis(a.axis, a.start, a.end, a.step);
-            }
-            out
-        }
-        Op::Shape { start, end } => {
-            let shape = x()?.shape();
-            let dims = shape_slice(shape, *start, *end);
-            Tensor::I64(
-                ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[dims.len()]), dims)
-                    .map_err(|e| Error::Shape(e.to_string()))?,
-            )
-        }
-        Op::Cast { to } => x()?.cast(*to),
-        Op::Expand => {
-            let target = int_input(inputs, 1, "expand shape")?
-                .ok_or_else(|| Error::Shape("expand: no shape".into()))?;
-            x()?.broadcast_to(&expand_shape(x()?.shape(), &target)?)?
-        }
-        Op::Split {
-            axis,
-            split,
-            parts,
-            uneven,
-        } => {
-            let t = x()?;
-            let ax = normalize_axis(*axis, t.shape().len())?;
-            let lengths = match split {
-                Some(s) => Some(s.clone()),
-                None => int_input(inputs, 1, "split lengths")?,
-            };
-            let lengths = split_lengths(t.shape()[ax], lengths.as_deref(), *parts, *uneven)?;
-            let mut start = 0;
-            let parts = lengths
-                .iter()
-                .map(|&l| {
-                    let part = t.slice_axis(ax, start as isize, (start + l) as isize, 1);
-                    start += l;
-                    part
-                })
-                .collect();
-            return Ok(Some(parts));
-        }
-        _ => return Ok(None),
-    }]))
-}
-
 /// The dims of `shape` selected by Shape's `start`/`end` (clamped, negative from the end).
 pub fn shape_slice(shape: &[usize], start: i64, end: Option<i64>) -> Vec<i64> {
     let r = shape.len() as i64;
@@ -401,13 +287,134 @@ pub fn shape_slice(shape: &[usize], start: i64, end: Option<i64>) -> Vec<i64> {
         .collect()
 }
 
-/// The output type of Cast-like ops that name their type.
-pub fn cast_dtype(op: &Op) -> Option<DType> {
+/// The inputs whose values decide the output shape: Reshape's and Expand's shape, Split's
+/// lengths, Unsqueeze's and Squeeze's axes (unless attributes give them), Slice's
+/// starts, ends, axes and steps.
+pub fn shape_inputs(op: &Op) -> &'static [usize] {
     match op {
-        Op::Cast { to } => Some(*to),
-        Op::Shape { .. } => Some(DType::I64),
-        _ => None,
+        Op::Reshape { .. } | Op::Expand | Op::Split { split: None, .. } => &[1],
+        Op::Unsqueeze { axes: None } | Op::Squeeze { axes: None } => &[1],
+        Op::Slice => &[1, 2, 3, 4],
+        _ => &[],
     }
+}
+
+/// Output types and shapes of a data-movement op.
+pub fn infer(cx: &Infer) -> Result<Typed> {
+    let xs = cx.shape(0)?;
+    match &cx.node.op {
+        Op::Flatten { axis } => cx.same(flatten_shape(xs, *axis)?),
+        Op::Reshape { allowzero } => {
+            let target = cx
+                .const_ints(1, "Reshape's shape")?
+                .ok_or_else(|| Error::Shape("Reshape needs a shape".into()))?;
+            cx.same(reshape_shape(xs, &target, *allowzero)?)
+        }
+        Op::Transpose { perm } => {
+            let perm = transpose_perm(xs.len(), perm.as_deref());
+            if perm.len() != xs.len() || perm.iter().any(|&p| p >= xs.len()) {
+                return Err(Error::Shape(format!(
+                    "perm {perm:?} does not fit rank {}",
+                    xs.len()
+                )));
+            }
+            cx.same(perm.iter().map(|&p| xs[p]).collect())
+        }
+        Op::Concat { axis } => concat(cx, *axis),
+        Op::Shape { start, end } => Ok(vec![(
+            DType::I64,
+            vec![shape_slice(xs, *start, *end).len()],
+        )]),
+        Op::Gather { axis } => {
+            let ax = normalize_axis(*axis, xs.len())?;
+            let mut out = xs[..ax].to_vec();
+            out.extend_from_slice(cx.shape(1)?);
+            out.extend_from_slice(&xs[ax + 1..]);
+            cx.same(out)
+        }
+        Op::Unsqueeze { axes } => {
+            let axes = match axes {
+                Some(a) => a.clone(),
+                None => cx
+                    .const_ints(1, "Unsqueeze's axes")?
+                    .ok_or_else(|| Error::Shape("Unsqueeze needs axes".into()))?,
+            };
+            cx.same(unsqueeze_shape(xs, &axes)?)
+        }
+        Op::Squeeze { axes } => {
+            let axes = match axes {
+                Some(a) => Some(a.clone()),
+                None => cx.const_ints(1, "Squeeze's axes")?,
+            };
+            cx.same(squeeze_shape(xs, axes.as_deref())?)
+        }
+        Op::Cast { to } => Ok(vec![(*to, xs.to_vec())]),
+        Op::Slice => {
+            let req = |i, w| {
+                cx.const_ints(i, w)?
+                    .ok_or_else(|| Error::Shape(format!("Slice needs {w}")))
+            };
+            let (starts, ends) = (req(1, "starts")?, req(2, "ends")?);
+            let axes = cx.const_ints(3, "Slice's axes")?;
+            let steps = cx.const_ints(4, "Slice's steps")?;
+            cx.same(sliced_shape(
+                xs,
+                &slice_axes(xs, &starts, &ends, axes.as_deref(), steps.as_deref())?,
+            ))
+        }
+        Op::Split {
+            axis,
+            split,
+            parts,
+            uneven,
+        } => {
+            let ax = normalize_axis(*axis, xs.len())?;
+            let lengths = match split {
+                Some(s) => Some(s.clone()),
+                None => cx.const_ints(1, "Split's lengths")?,
+            };
+            let dt = cx.dtype(0)?;
+            Ok(split_lengths(xs[ax], lengths.as_deref(), *parts, *uneven)?
+                .into_iter()
+                .map(|l| {
+                    let mut s = xs.to_vec();
+                    s[ax] = l;
+                    (dt, s)
+                })
+                .collect())
+        }
+        Op::Expand => {
+            let target = cx
+                .const_ints(1, "Expand's shape")?
+                .ok_or_else(|| Error::Shape("Expand needs a shape".into()))?;
+            cx.same(expand_shape(xs, &target)?)
+        }
+        _ => cx.unchanged(),
+    }
+}
+
+/// Concat: the inputs agree off `axis` and add up along it.
+fn concat(cx: &Infer, axis: i64) -> Result<Typed> {
+    let first = cx.shape(0)?.to_vec();
+    let ax = normalize_axis(axis, first.len())?;
+    let mut out = first.clone();
+    out[ax] = 0;
+    for i in &cx.node.inputs {
+        let s =
+            cx.f.shape(i.ok_or_else(|| Error::Shape("Concat input missing".into()))?);
+        if s.len() != first.len()
+            || s.iter()
+                .zip(&first)
+                .enumerate()
+                .any(|(d, (a, b))| d != ax && a != b)
+        {
+            return Err(Error::Shape(format!(
+                "Concat inputs {first:?} and {s:?} differ off axis {ax}"
+            )));
+        }
+        out[ax] += s[ax];
+    }
+    cx.same(out)
 }
 
 #[cfg(test)]

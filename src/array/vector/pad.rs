@@ -1,64 +1,12 @@
-//! Pad: the output shape and the copy (constant, reflect, edge or wrap fill; negative pads
-//! crop). Pure data movement, shared by constant folding and the vector unit's copy engine.
+//! Pad on the copy engine: constant, reflect, edge or wrap fill (negative pads crop), exact
+//! in every type; pads and shapes are `ir::ops::pad`'s.
 
-use super::PadMode;
 use crate::error::{Error, Result};
+use crate::ir::PadMode;
+use crate::ir::ops::pad::{check_fill, padded_shape, resolve};
 use crate::map_tensor_same;
-use crate::tensor::ops::normalize_axis;
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
-
-/// Per-axis `(begin, end)` pads of a tensor of rank `rank`: `pads` holds all begins then all
-/// ends for `axes` (every axis when `None`).
-pub fn resolve(rank: usize, pads: &[i64], axes: Option<&[i64]>) -> Result<Vec<(i64, i64)>> {
-    let axes: Vec<usize> = match axes {
-        Some(a) => a
-            .iter()
-            .map(|&x| normalize_axis(x, rank))
-            .collect::<Result<_>>()?,
-        None => (0..rank).collect(),
-    };
-    if pads.len() != 2 * axes.len() {
-        return Err(Error::Shape(format!(
-            "pad: {} pads for {} axes",
-            pads.len(),
-            axes.len()
-        )));
-    }
-    let mut out = vec![(0, 0); rank];
-    for (i, &a) in axes.iter().enumerate() {
-        if out[a] != (0, 0) || axes[..i].contains(&a) {
-            return Err(Error::Shape(format!("pad: axis {a} repeated")));
-        }
-        out[a] = (pads[i], pads[i + axes.len()]);
-    }
-    Ok(out)
-}
-
-/// The largest pad magnitude: a larger one would make a tensor beyond any element limit, and
-/// bounding it keeps every index computation of [`pad`] within i64.
-const MAX_PAD: u64 = 1 << 40;
-
-/// The padded shape (a negative pad removes elements; nothing may go below zero). Every
-/// [`pad`] goes through it, so it also rejects pads too large for the index arithmetic.
-pub fn padded_shape(shape: &[usize], pads: &[(i64, i64)]) -> Result<Vec<usize>> {
-    shape
-        .iter()
-        .zip(pads)
-        .map(|(&d, &(b, e))| {
-            if b.unsigned_abs() > MAX_PAD || e.unsigned_abs() > MAX_PAD {
-                return Err(Error::Shape(format!(
-                    "pad ({b}, {e}) is larger than {MAX_PAD} in magnitude"
-                )));
-            }
-            i64::try_from(d)
-                .ok()
-                .and_then(|d| d.checked_add(b)?.checked_add(e))
-                .and_then(|n| usize::try_from(n).ok())
-                .ok_or_else(|| Error::Shape(format!("pad ({b}, {e}) leaves nothing of dim {d}")))
-        })
-        .collect()
-}
 
 /// The source index along a dim of size `n` of padded position `i` (already shifted by the
 /// begin pad), or `None` for the constant fill.
@@ -75,25 +23,6 @@ fn source(mode: PadMode, i: i64, n: i64) -> Option<i64> {
             let p = i.rem_euclid(2 * (n - 1));
             Some(if p >= n { 2 * (n - 1) - p } else { p })
         }
-    }
-}
-
-/// Edge, reflect and wrap fill from the axis they pad: padding an empty axis in those modes
-/// is an error (as onnxruntime: "cannot pad dimension with a value of 0"), whether or not the
-/// output is empty along another axis.
-pub fn check_fill(shape: &[usize], pads: &[(i64, i64)], mode: PadMode) -> Result<()> {
-    if mode == PadMode::Constant {
-        return Ok(());
-    }
-    match shape
-        .iter()
-        .zip(pads)
-        .position(|(&d, &(b, e))| d == 0 && (b > 0 || e > 0))
-    {
-        Some(ax) => Err(Error::Shape(format!(
-            "pad: {mode:?} mode cannot pad axis {ax}, empty in the input {shape:?}"
-        ))),
-        None => Ok(()),
     }
 }
 

@@ -1,7 +1,35 @@
-//! The axes and output shape of reductions (ReduceMean, ReduceSum, ReduceMax, ReduceMin).
+//! ReduceMean, ReduceSum, ReduceMax and ReduceMin: attributes, the axes reduced and the
+//! output shape.
 
+use super::{Infer, Typed};
 use crate::error::{Error, Result};
 use crate::tensor::ops::normalize_axis;
+
+/// What a reduction computes over its axes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reduction {
+    /// Arithmetic mean.
+    Mean,
+    /// Sum.
+    Sum,
+    /// Maximum.
+    Max,
+    /// Minimum.
+    Min,
+}
+
+/// Attributes of ReduceMean, ReduceSum, ReduceMax and ReduceMin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReduceAttrs {
+    /// What is computed.
+    pub kind: Reduction,
+    /// The `axes` attribute (opsets before axes became an input); `None` = the input, if any.
+    pub axes: Option<Vec<i64>>,
+    /// Keep the reduced dims as size 1.
+    pub keepdims: bool,
+    /// With no axes, pass the input through instead of reducing every axis.
+    pub noop_with_empty_axes: bool,
+}
 
 /// The axes a reduction covers, ascending: the given ones, or — when none are given (absent
 /// or empty) — every axis, or none at all with `noop_with_empty_axes`.
@@ -38,6 +66,22 @@ pub fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usi
             (true, false) => None,
         })
         .collect()
+}
+
+/// The reduction's output: X's type, the covered axes reduced.
+pub fn reduce(cx: &Infer, r: &ReduceAttrs) -> Result<Typed> {
+    let axes = match &r.axes {
+        Some(a) => Some(a.clone()),
+        None => cx.const_ints(1, "the reduction's axes")?,
+    };
+    let xs = cx.shape(0)?;
+    let ax = reduce_axes(xs.len(), axes.as_deref(), r.noop_with_empty_axes)?;
+    cx.same(reduced_shape(xs, &ax, r.keepdims))
+}
+
+/// The axes input (1) decides the shape unless the attribute gives them.
+pub fn shape_inputs(r: &ReduceAttrs) -> &'static [usize] {
+    if r.axes.is_none() { &[1] } else { &[] }
 }
 
 #[cfg(test)]

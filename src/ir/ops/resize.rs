@@ -1,11 +1,78 @@
-//! Resize geometry (ONNX reference semantics): output sizes from `scales` or `sizes`, and the
-//! input coordinate of every output coordinate. Shared by shape inference and the vector unit.
+//! Resize: attributes, and its geometry (ONNX reference semantics): output sizes from `scales`
+//! or `sizes`, and the input coordinate of every output coordinate. Shared by shape inference
+//! and the vector unit.
 //! Coordinates are computed in f64, as the reference does, so that nearest-pixel choices agree
 //! exactly; pixel values are blended in f32 by the vector unit.
 
-use super::{AspectPolicy, CoordinateTransform, ResizeAttrs};
+use super::{Infer, Typed};
 use crate::error::{Error, Result};
 use crate::tensor::ops::normalize_axis;
+
+/// How Resize picks or blends input pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResizeMode {
+    /// The nearest input pixel, rounded by the nearest mode.
+    Nearest(NearestMode),
+    /// (Multi-)linear interpolation.
+    Linear,
+}
+
+/// How Resize's nearest mode rounds a source coordinate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NearestMode {
+    /// Round half down.
+    RoundPreferFloor,
+    /// Round half up.
+    RoundPreferCeil,
+    /// Floor.
+    Floor,
+    /// Ceil.
+    Ceil,
+}
+
+/// How Resize maps an output coordinate to an input coordinate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoordinateTransform {
+    /// `(x + 0.5) / scale − 0.5`.
+    HalfPixel,
+    /// Half pixel, centred on the output canvas when the output size was rounded.
+    HalfPixelSymmetric,
+    /// Half pixel, but `−0.5` for an output of length 1.
+    PytorchHalfPixel,
+    /// `x · (in − 1) / (out − 1)`.
+    AlignCorners,
+    /// `x / scale`.
+    Asymmetric,
+    /// The roi's window of the input, corners aligned; outside the input gives
+    /// `extrapolation_value`.
+    TfCropAndResize,
+}
+
+/// How Resize fits `sizes` when only some axes may keep their aspect ratio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AspectPolicy {
+    /// Every axis takes its own size.
+    Stretch,
+    /// One scale, the smallest: the output fits inside `sizes`.
+    NotLarger,
+    /// One scale, the largest: the output covers `sizes`.
+    NotSmaller,
+}
+
+/// Attributes of Resize (opset 11 and later).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResizeAttrs {
+    /// Interpolation.
+    pub mode: ResizeMode,
+    /// Coordinate mapping.
+    pub transform: CoordinateTransform,
+    /// Value of output pixels outside the input (tf_crop_and_resize).
+    pub extrapolation_value: f32,
+    /// Axes that `roi`, `scales` and `sizes` refer to (opset 18); `None` = every axis.
+    pub axes: Option<Vec<i64>>,
+    /// How `sizes` are fitted.
+    pub aspect: AspectPolicy,
+}
 
 /// One resized axis.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,6 +235,24 @@ impl AxisPlan {
         Some(x)
     }
 }
+
+/// Resize: X's type, the planned shape (roi, scales and sizes are constants).
+pub fn resize(cx: &Infer, a: &ResizeAttrs) -> Result<Typed> {
+    let roi = cx.const_floats(1, "Resize's roi")?;
+    let scales = cx.const_floats(2, "Resize's scales")?;
+    let sizes = cx.const_ints(3, "Resize's sizes")?;
+    let p = plan(
+        a,
+        cx.shape(0)?,
+        roi.as_deref(),
+        scales.as_deref(),
+        sizes.as_deref(),
+    )?;
+    cx.same(p.shape)
+}
+
+/// roi, scales and sizes decide the output shape.
+pub const SHAPE_INPUTS: &[usize] = &[1, 2, 3];
 
 #[cfg(test)]
 mod tests {
