@@ -4,8 +4,9 @@
 //!    (the IR graph and the name its errors carry);
 //! 2. **specialise**: the inputs' types and shapes bound ([`Model::declared_inputs`], or
 //!    [`InputBinding::of`] given tensors);
-//! 3. **fuse** and 4. **lower**: [`Model::lower`] rewrites the specialised graph (QDQ and
-//!    BN fusion, recurrent unrolling) and maps every node to tiled GEMMs on the arrays or to
+//! 3. **rewrite** and 4. **lower**: [`Model::lower`] rewrites the specialised graph
+//!    (BatchNormalization folded into convolutions, QDQ patterns absorbed into integer
+//!    GEMMs, recurrent ops unrolled) and maps every node to tiled GEMMs on the arrays or to
 //!    the vector unit, giving a [`Program`];
 //! 5. **jobs**: the program's tile and vector kernels, cut into the jobs the simulator
 //!    dispatches when it sets up a tenant.
@@ -65,7 +66,7 @@ impl Model {
             .map_err(|e| e.in_file(&self.label))
     }
 
-    /// Fuse and lower: the program for inputs `bindings` on `cfg`, the float GEMMs on the
+    /// Rewrite and lower: the program for inputs `bindings` on `cfg`, the float GEMMs on the
     /// datapath `precision` names.
     pub fn lower(
         &self,

@@ -112,10 +112,10 @@ impl Graph {
 }
 
 mod fold;
-pub mod fuse;
 pub mod geometry;
 mod infer;
 pub mod recurrent;
+pub mod rewrite;
 mod rules;
 
 pub use fold::Evaluator;

@@ -9,7 +9,7 @@ use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::ir::geometry::Window;
 use crate::ir::{
-    Facts, Graph, InputBinding, Node, Op, fuse, promote_matmul, recurrent, specialize,
+    Facts, Graph, InputBinding, Node, Op, promote_matmul, recurrent, rewrite, specialize,
 };
 use crate::kernel::{
     Datapath, FloatFormat, GemmKernel, GemmLayout, GemmShape, Kernel, Precision, Program, Traffic,
@@ -36,7 +36,7 @@ pub fn lower_at(
     if recurrent::unroll(&mut g, &facts)? {
         (g, facts) = specialize(&g, inputs, exact::fold)?;
     }
-    fuse::optimize(&mut g, &facts);
+    rewrite::optimize(&mut g, &facts);
     let (g, facts) = specialize(&g, inputs, exact::fold)?;
     let kernels = g
         .nodes

@@ -194,7 +194,7 @@ fn qlinear_output(
 }
 
 /// Evaluates a GEMM-class op naively.
-pub fn eval(op: &Op, ins: &[Option<&Tensor>]) -> Result<RefOutput> {
+pub fn gemm(op: &Op, ins: &[Option<&Tensor>]) -> Result<RefOutput> {
     let f64s = |t: &Tensor| t.to_f64();
     match op {
         Op::Conv(a) => {

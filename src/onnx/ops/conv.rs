@@ -1,7 +1,7 @@
 //! Conv, ConvInteger, QLinearConv and ConvTranspose.
 
 use super::super::ctx::NodeCtx;
-use super::window::window;
+use super::window::window_attrs;
 use crate::error::Result;
 use crate::ir::{ConvAttrs, ConvTransposeAttrs, FusedAct, Op};
 
@@ -41,7 +41,7 @@ pub(super) fn conv_transpose(cx: &mut NodeCtx) -> Result<Op> {
 
 /// The attributes common to the convolutions; `group` defaults to 1.
 fn conv_attrs(cx: &mut NodeCtx) -> Result<ConvAttrs> {
-    let w = window(cx, true)?;
+    let w = window_attrs(cx, true)?;
     let group = cx.int_or("group", 1)?;
     let group = usize::try_from(group)
         .ok()

@@ -1,7 +1,7 @@
 //! MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool.
 
 use super::super::ctx::NodeCtx;
-use super::window::{Window, window};
+use super::window::{WindowAttrs, window_attrs};
 use crate::error::Result;
 use crate::ir::{Op, PoolAttrs};
 
@@ -11,7 +11,7 @@ use crate::ir::{Op, PoolAttrs};
 pub(super) fn max_pool(cx: &mut NodeCtx) -> Result<Op> {
     cx.inputs(1, 1)?;
     let v10 = cx.opset >= 10;
-    let w = window(cx, v10)?;
+    let w = window_attrs(cx, v10)?;
     let ceil_mode = v10 && cx.bool_or("ceil_mode", false)?;
     if cx.opset >= 8 {
         cx.bool_or("storage_order", false)?;
@@ -22,7 +22,7 @@ pub(super) fn max_pool(cx: &mut NodeCtx) -> Result<Op> {
 /// `AveragePool(X)`; `ceil_mode` from opset 10, `dilations` from opset 19.
 pub(super) fn average_pool(cx: &mut NodeCtx) -> Result<Op> {
     cx.inputs(1, 1)?;
-    let w = window(cx, cx.opset >= 19)?;
+    let w = window_attrs(cx, cx.opset >= 19)?;
     let ceil_mode = cx.opset >= 10 && cx.bool_or("ceil_mode", false)?;
     let count_include_pad = cx.bool_or("count_include_pad", false)?;
     Ok(Op::AveragePool(pool_attrs(
@@ -47,7 +47,7 @@ pub(super) fn global_max_pool(cx: &mut NodeCtx) -> Result<Op> {
 
 fn pool_attrs(
     cx: &NodeCtx,
-    w: Window,
+    w: WindowAttrs,
     ceil_mode: bool,
     count_include_pad: bool,
 ) -> Result<PoolAttrs> {

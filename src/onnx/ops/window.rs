@@ -6,8 +6,8 @@ use crate::error::Result;
 use crate::ir::AutoPad;
 
 /// Validated window attributes (absent lists are empty).
-pub(super) struct Window {
-    /// Window size per spatial dim, when given.
+pub(super) struct WindowAttrs {
+    /// WindowAttrs size per spatial dim, when given.
     pub kernel_shape: Option<Vec<usize>>,
     /// Strides (each ≥ 1).
     pub strides: Vec<usize>,
@@ -22,7 +22,7 @@ pub(super) struct Window {
 /// Reads the window attributes (`dilations` only when the op has it at the model's opset)
 /// and checks that the lists agree on the number of spatial dims and that explicit pads
 /// are not combined with `auto_pad`.
-pub(super) fn window(cx: &mut NodeCtx, with_dilations: bool) -> Result<Window> {
+pub(super) fn window_attrs(cx: &mut NodeCtx, with_dilations: bool) -> Result<WindowAttrs> {
     let kernel_shape = cx.sizes("kernel_shape", 1)?;
     let strides = cx.sizes("strides", 1)?.unwrap_or_default();
     let pads = cx.sizes("pads", 0)?.unwrap_or_default();
@@ -66,7 +66,7 @@ pub(super) fn window(cx: &mut NodeCtx, with_dilations: bool) -> Result<Window> {
             "explicit pads cannot be combined with auto_pad {auto_pad:?}"
         )));
     }
-    Ok(Window {
+    Ok(WindowAttrs {
         kernel_shape,
         strides,
         pads,

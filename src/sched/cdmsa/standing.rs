@@ -44,7 +44,7 @@ pub(super) struct Promise {
     /// that fits beside one of them would fuse with it.
     others: Vec<TileProfile>,
     /// The unchanged requests' part.
-    window: Window,
+    leeway: Leeway,
 }
 
 /// The request of a promise, as the others are ranked against it.
@@ -61,7 +61,7 @@ struct Rival {
 
 /// The other requests' part in a promise: last times, `None` meaning not even now.
 #[derive(Debug, Clone, Copy)]
-struct Window {
+struct Leeway {
     /// Some request with a ready job is ahead of the promise's request.
     ahead: bool,
     /// Last time no request behind has been promoted ahead.
@@ -72,9 +72,9 @@ struct Window {
     content_ahead: Option<Cycles>,
 }
 
-impl Default for Window {
+impl Default for Leeway {
     fn default() -> Self {
-        Window {
+        Leeway {
             ahead: false,
             behind: Some(Cycles::MAX),
             content: Some(Cycles::MAX),
@@ -124,7 +124,7 @@ fn last_content(w: &RequestView, arrays: usize) -> Option<Cycles> {
     }
 }
 
-impl Window {
+impl Leeway {
     /// Adds request `w` (with a ready job; `admitted` or best-effort) at `now`.
     #[inline]
     fn add(&mut self, w: &RequestView, admitted: bool, r: &Rival, now: Cycles, arrays: usize) {
@@ -195,13 +195,13 @@ impl CdMsa {
         p.arrays = n;
         p.fusion_geometry = view.fusion_geometry.filter(|_| self.options.fusion);
         p.others.clear();
-        p.window = Window::default();
+        p.leeway = Leeway::default();
         for (i, w) in rs.iter().enumerate() {
             if i != p.index && Some(i) != p.partner && w.ready > 0 {
                 if let Some(tile) = w.next_tile {
                     p.others.push(tile);
                 }
-                p.window.add(w, self.admitted[i], &p.request, now, n);
+                p.leeway.add(w, self.admitted[i], &p.request, now, n);
             }
         }
         p.known = true;
@@ -228,7 +228,7 @@ impl CdMsa {
         if !lone(r.next_tile) {
             return false;
         }
-        let mut window = p.window;
+        let mut leeway = p.leeway;
         if let Some(qi) = p.partner {
             // The partner changes too: its part is taken as it is now.
             let q = &rs[qi];
@@ -236,11 +236,11 @@ impl CdMsa {
             if idle != 1 || q.ready == 0 || !pair.is_some_and(|(a, b)| fits(a, b)) {
                 return false;
             }
-            window.add(q, self.admitted[qi], &p.request, now, p.arrays);
+            leeway.add(q, self.admitted[qi], &p.request, now, p.arrays);
         }
         // Pass 1 gives r every idle array for its own minimum (cooperation caps it at every
         // array).
-        window.stands(&p.request, now, || {
+        leeway.stands(&p.request, now, || {
             arrays_needed_beyond(r, now, p.arrays, r.running).is_some_and(|m| m >= r.running + idle)
         })
     }

@@ -1,5 +1,5 @@
 //! Graph rewrites an accelerator compiler makes: BatchNormalization folded into the
-//! preceding Conv, QDQ patterns fused into integer kernels, dead nodes removed.
+//! preceding Conv, QDQ patterns absorbed into integer kernels, dead nodes removed.
 
 use super::{Facts, FusedAct, Graph, Node, Op, Value, ValueId};
 use crate::tensor::{DType, Tensor};
@@ -9,7 +9,7 @@ use std::collections::HashMap;
 /// Runs every rewrite on a specialised graph (`facts` gives every value's type).
 pub fn optimize(graph: &mut Graph, facts: &Facts) {
     fold_batchnorm(graph);
-    fuse_qdq(graph, facts);
+    absorb_qdq(graph, facts);
     drop_qdq_around_movement(graph);
     remove_dead(graph);
 }
@@ -146,7 +146,7 @@ fn is_int8(facts: &Facts, v: Option<ValueId>) -> bool {
 }
 
 /// Fuses `DQ → Conv/MatMul/Gemm [→ Relu] → Q` into QLinearConv / QLinearMatMul.
-fn fuse_qdq(g: &mut Graph, facts: &Facts) {
+fn absorb_qdq(g: &mut Graph, facts: &Facts) {
     let cons = consumers(g);
     let prod = producers(g);
     let mut dropped = vec![false; g.nodes.len()];
