@@ -308,7 +308,8 @@ pub trait Policy: Send + std::any::Any {
         false
     }
     /// The policy's speed hooks, when it offers them. The default (`None`): the simulator
-    /// asks the policy at every decision point, in one pass.
+    /// asks the policy at every decision point, in one pass. Whether hooks are offered must
+    /// not change after [`Policy::reset`]: the simulator asks once per run.
     fn accelerated(&mut self) -> Option<&mut dyn Accelerated> {
         None
     }

@@ -34,6 +34,8 @@ pub(super) struct Engine<'t, 'c> {
     pub(super) decision: Decision,
     /// The policy's standing order while it holds (see [`super::replay`]).
     pub(super) standing: Option<Standing>,
+    /// Whether the policy offers speed hooks ([`Policy::accelerated`]), asked once per run.
+    accelerated: bool,
 }
 
 impl<'t, 'c> Engine<'t, 'c> {
@@ -46,6 +48,7 @@ impl<'t, 'c> Engine<'t, 'c> {
             queue: EventQueue::default(),
             decision: Decision::default(),
             standing: None,
+            accelerated: false,
         }
     }
 
@@ -58,6 +61,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         horizon: Option<Cycles>,
     ) -> Result<()> {
         self.end = end;
+        self.accelerated = policy.accelerated().is_some();
         let sim = self.machine.sim;
         loop {
             let arrival_at = sim.arrivals[self.next_arrival..end]
@@ -108,7 +112,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         if !asks {
             return Ok(());
         }
-        if policy.accelerated().is_some() {
+        if self.accelerated {
             return self.replay_or_decide(policy);
         }
         self.machine.changes.clear();
@@ -120,6 +124,7 @@ impl<'t, 'c> Engine<'t, 'c> {
 
     /// Asks `policy` on the views brought up to date, into `self.decision`; `false` (not
     /// asked) when no request has a ready job.
+    #[inline(always)]
     pub(super) fn ask(&mut self, policy: &mut dyn Policy) -> bool {
         let m = &mut self.machine;
         m.views.refresh_stale(&m.active);
