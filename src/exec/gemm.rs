@@ -8,7 +8,7 @@ use crate::array::{
     ArraySpec, PackedF32B, PackedIntB, gemm_float, gemm_float_packed, gemm_int, gemm_int_packed,
 };
 use crate::error::{Error, Result};
-use crate::ir::{FusedAct, Node, Op};
+use crate::ir::{EpilogueAct, Node, Op};
 use crate::kernel::{Datapath, GemmKernel, GemmLayout, GemmShape, TileJob};
 use crate::tensor::{Constant, DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
@@ -503,7 +503,8 @@ pub(super) fn prepare<'a>(
                     };
                     let relu = matches!(
                         node.op,
-                        Op::QLinearConv(_, FusedAct::Relu) | Op::QLinearMatMul(FusedAct::Relu)
+                        Op::QLinearConv(_, EpilogueAct::Relu)
+                            | Op::QLinearMatMul(EpilogueAct::Relu)
                     );
                     Epilogue::Requant {
                         x_scale: xs[0],

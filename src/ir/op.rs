@@ -13,7 +13,7 @@ pub enum Op {
     /// ConvInteger(X, W, [x_zp], [w_zp]) → int32.
     ConvInteger(ConvAttrs),
     /// QLinearConv(X, xs, xzp, W, ws, wzp, ys, yzp, [B]); `act` comes from QDQ fusion.
-    QLinearConv(ConvAttrs, FusedAct),
+    QLinearConv(ConvAttrs, EpilogueAct),
     /// Gemm(A, B, [C]).
     Gemm(GemmAttrs),
     /// MatMul(A, B) with numpy broadcasting.
@@ -22,7 +22,7 @@ pub enum Op {
     MatMulInteger,
     /// QLinearMatMul(A, as, azp, B, bs, bzp, ys, yzp, [bias]); the int32 bias (input 8) and
     /// `act` come from QDQ fusion of Gemm/MatMul.
-    QLinearMatMul(FusedAct),
+    QLinearMatMul(EpilogueAct),
     /// max(x, 0).
     Relu,
     /// Clip(X, [min], [max]); `min`/`max` hold the attribute values of opset < 11.

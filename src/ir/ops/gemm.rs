@@ -20,9 +20,10 @@ pub struct GemmAttrs {
     pub trans_b: bool,
 }
 
-/// An activation fused into the output unit of a quantized GEMM (clamps the integer output).
+/// The activation a quantized GEMM applies in its epilogue, the output unit (clamps the integer
+/// output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FusedAct {
+pub enum EpilogueAct {
     /// None.
     #[default]
     None,
