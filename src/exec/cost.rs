@@ -4,7 +4,8 @@
 
 use crate::array::{ArraySpec, tile_cycles};
 use crate::config::AcceleratorConfig;
-use crate::kernel::{GemmKernel, GemmShape, Kernel, Program, TileJob, VectorKernel};
+use crate::kernel::{GemmKernel, GemmShape, Kernel, TileJob, VectorKernel};
+use crate::lower::Program;
 use crate::units::Cycles;
 use serde::Serialize;
 

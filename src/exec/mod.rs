@@ -12,7 +12,8 @@ pub use gemm::{Fault, TileValues};
 use crate::array::{ArraySpec, vector};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
-use crate::kernel::{GemmKernel, Kernel, Program};
+use crate::kernel::{GemmKernel, Kernel};
+use crate::lower::Program;
 use crate::tensor::{Constant, Tensor};
 use gemm::GemmRun;
 use rayon::prelude::*;
@@ -117,12 +118,12 @@ impl<'p> Interpreter<'p> {
         let n = &p.graph.nodes[node];
         let out = n.outputs[0];
         match &p.kernels[node] {
-            Kernel::Vector(_) => {
+            Kernel::Vector(v) => {
                 if let Some(t) = self.take_identity_input(node) {
                     self.values[out.0] = Some(t);
                     return Ok(());
                 }
-                let ts = vector::eval(&n.op, &self.inputs(node)).map_err(in_node(n))?;
+                let ts = vector::eval(&v.op, &self.inputs(node)).map_err(in_node(n))?;
                 if ts.len() < n.outputs.len() {
                     return Err(in_node(n)(Error::Shape(format!(
                         "{} outputs computed for {}",

@@ -1,8 +1,7 @@
-//! `Program`: a specialised graph with, per node, the kernel it runs as and its tile jobs.
+//! What a node runs as: a tiled GEMM on the arrays or an op on the vector unit.
 
 use super::{FloatFormat, GemmShape};
-use crate::ir::geometry::Window;
-use crate::ir::{Facts, Graph};
+use super::{VectorOp, Window};
 use serde::Serialize;
 
 /// One tile job: an M-block × N-block of one GEMM problem with all its K-tiles.
@@ -120,9 +119,12 @@ impl GemmKernel {
     }
 }
 
-/// A node lowered to the vector unit: `work` element-operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A node lowered to the vector unit: its op and `work` element-operations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VectorKernel {
+    /// The op, attributes resolved.
+    #[serde(skip)]
+    pub op: VectorOp,
     /// Element-operations (0 for pure metadata changes such as Reshape).
     pub work: u64,
 }
@@ -134,15 +136,4 @@ pub enum Kernel {
     Gemm(Box<GemmKernel>),
     /// On the vector unit.
     Vector(VectorKernel),
-}
-
-/// A lowered model: the specialised graph, its facts, and one kernel per node.
-#[derive(Debug, Clone)]
-pub struct Program {
-    /// The graph after fusion and constant folding, specialised to the input shapes.
-    pub graph: Graph,
-    /// Types and shapes of every value.
-    pub facts: Facts,
-    /// `kernels[i]` runs `graph.nodes[i]`.
-    pub kernels: Vec<Kernel>,
 }

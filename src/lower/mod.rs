@@ -1,10 +1,15 @@
-//! Lowering: IR → `kernel::Program`. Fuses (BN, QDQ), specialises shapes (folding constants
+//! Lowering: IR → [`Program`]. Fuses (BN, QDQ), specialises shapes (folding constants
 //! with the vector unit's exact evaluation), maps every GEMM-class node to tiled GEMMs on the
 //! arrays and every other node to the vector unit, costed by the unit's own model.
 
+mod program;
 pub mod tiling;
+mod vector;
 
-use crate::array::vector::{self, exact};
+pub use program::Program;
+pub use vector::{Operands, fold, vector_op};
+
+use crate::array;
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::ir::geometry::Window;
@@ -12,7 +17,7 @@ use crate::ir::{
     Facts, Graph, InputBinding, Node, Op, fuse, promote_matmul, recurrent, specialize,
 };
 use crate::kernel::{
-    Datapath, FloatFormat, GemmKernel, GemmLayout, GemmShape, Kernel, Precision, Program, Traffic,
+    Datapath, FloatFormat, GemmKernel, GemmLayout, GemmShape, Kernel, Precision, Traffic,
     VectorKernel,
 };
 use crate::tensor::DType;
@@ -32,12 +37,12 @@ pub fn lower_at(
 ) -> Result<Program> {
     // Fusion needs every value's type, so it runs on a specialised graph, which is then
     // specialised again to type the values the rewrites created.
-    let (mut g, mut facts) = specialize(graph, inputs, exact::fold)?;
+    let (mut g, mut facts) = specialize(graph, inputs, fold)?;
     if recurrent::unroll(&mut g, &facts)? {
-        (g, facts) = specialize(&g, inputs, exact::fold)?;
+        (g, facts) = specialize(&g, inputs, fold)?;
     }
     fuse::optimize(&mut g, &facts);
-    let (g, facts) = specialize(&g, inputs, exact::fold)?;
+    let (g, facts) = specialize(&g, inputs, fold)?;
     let kernels = g
         .nodes
         .iter()
@@ -72,9 +77,7 @@ fn lower_node(
     precision: Precision,
 ) -> Result<Kernel> {
     if !node.op.is_gemm_class() {
-        return Ok(Kernel::Vector(VectorKernel {
-            work: vector_work(node, f)?,
-        }));
+        return vector_kernel(g, node, f).map(Kernel::Vector);
     }
     let int = matches!(
         node.op,
@@ -264,16 +267,29 @@ fn matmul_layout(
     Ok((layout, GemmShape { m, k, n }, count))
 }
 
-/// The element-operations of a vector-unit node (see [`vector::work`]).
-fn vector_work(node: &Node, f: &Facts) -> Result<u64> {
-    let inputs: Vec<Option<&[usize]>> = node.inputs.iter().map(|i| i.map(|v| f.shape(v))).collect();
+/// A vector-unit node: its op resolved against its input shapes and the constant inputs that
+/// decide them (no other constant is read, so a weight stays undecoded), and the
+/// element-operations it costs (see [`array::vector::work`]).
+fn vector_kernel(g: &Graph, node: &Node, f: &Facts) -> Result<VectorKernel> {
+    let deciding = node.op.shape_inputs();
+    let operands = Operands {
+        shapes: node.inputs.iter().map(|i| i.map(|v| f.shape(v))).collect(),
+        values: (node.inputs.iter().enumerate())
+            .map(|(pos, i)| match i {
+                Some(v) if deciding.contains(&pos) => g.constant(*v),
+                _ => None,
+            })
+            .collect(),
+    };
+    let op = vector_op(&node.op, &operands)?;
     let outputs: Vec<&[usize]> = node.outputs.iter().map(|&o| f.shape(o)).collect();
-    vector::work(&node.op, &inputs, &outputs)
+    let work = array::vector::work(&op, &operands.shapes, &outputs)?;
+    Ok(VectorKernel { op, work })
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::array::vector::exact;
+    use super::fold;
     use crate::ir::{Graph, InputBinding, Node, Op, Value, specialize};
     use crate::tensor::{DType, Tensor};
     use ndarray::{ArrayD, IxDyn};
@@ -319,7 +335,7 @@ mod tests {
         g.inputs = vec![x];
         g.outputs = vec![c, y];
         let bind = InputBinding::shape_only(DType::F32, vec![2, 1]);
-        let (sg, facts) = specialize(&g, &[bind], exact::fold).unwrap();
+        let (sg, facts) = specialize(&g, &[bind], fold).unwrap();
         assert_eq!(sg.nodes.len(), 1);
         assert_eq!(facts.shape(y), &[2, 4]);
         assert_eq!(sg.constant(c).map(Tensor::shape), Some(&[2usize, 4][..]));
