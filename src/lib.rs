@@ -1,7 +1,7 @@
 //! cdmsa: a bit-accurate emulator of a multi-systolic-array DNN inference accelerator.
 //!
 //! Data flows one way: an ONNX file is decoded (`onnx`) into the IR (`ir`), lowered
-//! (`lower`) to a `lower::Program` of tiled GEMMs and vector ops, and run on emulated
+//! (`lower`) to a `kernel::Program` of tiled GEMMs and vector ops, and run on emulated
 //! systolic arrays (`array`), whose values and cycles are the definition of the result.
 //! `pipeline` names those stages for the commands and the simulator. `verify` compares
 //! outputs with references and `report` prints them; `zoo` builds the timing model zoo in

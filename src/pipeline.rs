@@ -16,9 +16,8 @@
 use crate::config::AcceleratorConfig;
 use crate::error::Result;
 use crate::ir::{Graph, InputBinding};
-use crate::kernel::Precision;
+use crate::kernel::{Precision, Program};
 use crate::limits::Limits;
-pub use crate::lower::Program;
 use crate::lower::lower_at;
 use crate::onnx::decode_model_within;
 use crate::zoo::{self, ModelSource};

@@ -4,8 +4,7 @@
 
 use crate::array::{ArraySpec, tile_cycles};
 use crate::config::AcceleratorConfig;
-use crate::kernel::{GemmKernel, GemmShape, Kernel, TileJob, VectorKernel};
-use crate::lower::Program;
+use crate::kernel::{GemmKernel, GemmShape, Kernel, Program, TileJob, VectorKernel};
 use crate::units::Cycles;
 use serde::Serialize;
 
@@ -174,7 +173,6 @@ pub struct LayerCost {
 pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost> {
     let model = CostModel::new(cfg);
     program
-        .graph
         .nodes
         .iter()
         .zip(&program.kernels)
@@ -204,7 +202,7 @@ pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost>
             let dram = dram_cycles(bytes, cfg.dram_bytes_per_cycle);
             LayerCost {
                 name: node.name.clone(),
-                op: node.op.name().to_string(),
+                op: node.op.to_string(),
                 unit: if gemm.is_some() { "array" } else { "vector" },
                 gemm,
                 problems,

@@ -65,12 +65,49 @@ pub enum GemmLayout {
     },
 }
 
+/// Positions of a GEMM-class op's inputs by role (ONNX order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GemmInputs {
+    /// The data (A).
+    pub x: usize,
+    /// The weights (B).
+    pub w: usize,
+    /// The data's zero point, for the integer ops.
+    pub x_zp: Option<usize>,
+    /// The weights' zero point, for the integer ops.
+    pub w_zp: Option<usize>,
+    /// The bias (C).
+    pub bias: Option<usize>,
+    /// The QLinear ops' data scale, weight scale, output scale and output zero point.
+    pub qlinear: Option<[usize; 4]>,
+}
+
+/// What a GEMM kernel's output unit applies besides the product, from its op.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GemmEpilogue {
+    /// Gemm's scale of the product.
+    pub alpha: f32,
+    /// Gemm's scale of C.
+    pub beta: f32,
+    /// The bias preloads the accumulators, one value per output column (a convolution's bias,
+    /// or Gemm's C of `n` values at unit scales); otherwise C is added after the product.
+    pub preload_bias: bool,
+    /// A quantized GEMM clamps its output at the zero point (ReLU in the epilogue).
+    pub relu: bool,
+}
+
 /// A GEMM-class node lowered to the arrays: `problems` independent GEMMs of one shape.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GemmKernel {
     /// Where the operands come from.
     #[serde(skip)]
     pub layout: GemmLayout,
+    /// The node's inputs by role.
+    #[serde(skip)]
+    pub inputs: GemmInputs,
+    /// The output unit.
+    #[serde(skip)]
+    pub epilogue: GemmEpilogue,
     /// Shape of each problem.
     pub shape: GemmShape,
     /// Number of independent problems (batch × groups).

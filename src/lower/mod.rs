@@ -6,7 +6,6 @@ mod program;
 pub mod tiling;
 mod vector;
 
-pub use program::Program;
 pub use vector::{Operands, fold, vector_op};
 
 use crate::array;
@@ -14,11 +13,11 @@ use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::ir::geometry::Window;
 use crate::ir::{
-    Facts, Graph, InputBinding, Node, Op, fuse, promote_matmul, recurrent, specialize,
+    EpilogueAct, Facts, Graph, InputBinding, Node, Op, fuse, promote_matmul, recurrent, specialize,
 };
 use crate::kernel::{
-    Datapath, FloatFormat, GemmKernel, GemmLayout, GemmShape, Kernel, Precision, Traffic,
-    VectorKernel,
+    Datapath, FloatFormat, GemmEpilogue, GemmKernel, GemmLayout, GemmShape, Kernel, Precision,
+    Program, Traffic, VectorKernel,
 };
 use crate::tensor::DType;
 use crate::tensor::ops::broadcast_shapes;
@@ -53,11 +52,7 @@ pub fn lower_at(
             })
         })
         .collect::<Result<_>>()?;
-    Ok(Program {
-        graph: g,
-        facts,
-        kernels,
-    })
+    Ok(program::assemble(g, &facts, kernels))
 }
 
 fn float_format(dt: DType) -> Result<FloatFormat> {
@@ -142,6 +137,8 @@ fn lower_node(
     let tiles = tiling::tile_jobs(shape, problems, cfg, [ea, ea, ec]);
     Ok(Kernel::Gemm(Box::new(GemmKernel {
         layout,
+        inputs: node.op.gemm_inputs(),
+        epilogue: epilogue(node, f, shape.n),
         shape,
         problems,
         datapath,
@@ -150,6 +147,35 @@ fn lower_node(
         traffic,
         timing_only,
     })))
+}
+
+/// The output unit of GEMM-class `node` with `n` output columns: Gemm's scales, whether its
+/// bias preloads the accumulators, and a quantized GEMM's ReLU.
+fn epilogue(node: &Node, f: &Facts, n: usize) -> GemmEpilogue {
+    let (alpha, beta) = match &node.op {
+        Op::Gemm(a) => (a.alpha, a.beta),
+        _ => (1.0, 1.0),
+    };
+    let preload_bias = match &node.op {
+        Op::Conv(_) | Op::ConvTranspose(_) => true,
+        Op::Gemm(_) => node.inputs.get(2).copied().flatten().is_some_and(|c| {
+            let cs = f.shape(c);
+            alpha == 1.0
+                && beta == 1.0
+                && cs.iter().product::<usize>() == n
+                && cs.last() == Some(&n)
+        }),
+        _ => false,
+    };
+    GemmEpilogue {
+        alpha,
+        beta,
+        preload_bias,
+        relu: matches!(
+            node.op,
+            Op::QLinearConv(_, EpilogueAct::Relu) | Op::QLinearMatMul(EpilogueAct::Relu)
+        ),
+    }
 }
 
 /// Activations stay on chip when the layer's inputs and outputs fit half of the arrays'

@@ -3,8 +3,7 @@
 
 use crate::config::AcceleratorConfig;
 use crate::exec::{CostModel, JobCost, Recording, tile_shape};
-use crate::kernel::{Kernel, TileProfile};
-use crate::pipeline::Program;
+use crate::kernel::{Kernel, Program, TileProfile};
 use crate::sched::{LayerProfile, Outlook, outlook};
 use crate::tensor::Tensor;
 use crate::units::{Cycles, TenantId};
