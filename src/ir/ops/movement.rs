@@ -1,6 +1,7 @@
 //! The data-movement ops (Identity, Reshape, Flatten, Transpose, Concat, Shape, Gather,
 //! Unsqueeze, Squeeze, Cast, Slice, Split, Expand): output shapes, the inputs that decide
-//! them (evaluated by `array::vector::movement`).
+//! them; `lower` resolves them into the `kernel::VectorOp` that `array::vector::movement`
+//! runs.
 
 use super::{Infer, Typed};
 use crate::error::{Error, Result};

@@ -1,6 +1,6 @@
 //! Resize: attributes, and its geometry (ONNX reference semantics): output sizes from `scales`
-//! or `sizes`, and the input coordinate of every output coordinate. Shared by shape inference
-//! and the vector unit.
+//! or `sizes` as a `kernel::ResizePlan` (whose axes give the input coordinate of every output
+//! coordinate). Shared by shape inference and lowering, which hands the plan to the vector unit.
 //! Coordinates are computed in f64, as the reference does, so that nearest-pixel choices agree
 //! exactly; pixel values are blended in f32 by the vector unit.
 
