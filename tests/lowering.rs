@@ -8,7 +8,7 @@ use cdmsa::config::AcceleratorConfig;
 use cdmsa::exec::{execute, record};
 use cdmsa::ir::geometry::Window;
 use cdmsa::ir::{
-    AutoPad, ConvAttrs, ConvTransposeAttrs, FusedAct, GemmAttrs, Graph, InputBinding, Node, Op,
+    AutoPad, ConvAttrs, ConvTransposeAttrs, EpilogueAct, GemmAttrs, Graph, InputBinding, Node, Op,
     Value, ValueId,
 };
 use cdmsa::kernel::Precision;
@@ -367,7 +367,7 @@ proptest! {
         let ys = scalar(Tensor::F32(ArrayD::from_elem(IxDyn(&[1]), 0.05)));
         let y_zp = scalar(Tensor::U8(ArrayD::from_elem(IxDyn(&[1]), 100)));
         let bias = Tensor::I32(ArrayD::from_shape_vec(IxDyn(&[cout]), (0..cout).map(|i| i as i32 * 37 - 50).collect()).unwrap());
-        let q = graph(Op::QLinearConv(c.attrs(), FusedAct::None), &x, vec![Some(xs), Some(x_zp), Some(w), Some(ws), Some(w_zp), Some(ys), Some(y_zp), Some(bias)]);
+        let q = graph(Op::QLinearConv(c.attrs(), EpilogueAct::None), &x, vec![Some(xs), Some(x_zp), Some(w), Some(ws), Some(w_zp), Some(ys), Some(y_zp), Some(bias)]);
         let RefOutput::Int(want) = reference_of(&q, &x) else { unreachable!() };
         for cfg in accels() {
             let (whole, tiles) = whole_and_tiles(&q, &x, &cfg, Precision::Native);

@@ -4,7 +4,7 @@
 use cdmsa::Error;
 use cdmsa::ir::{
     AspectPolicy, AutoPad, Comparison, ConvAttrs, ConvTransposeAttrs, CoordinateTransform,
-    FusedAct, GemmAttrs, Logic, NearestMode, Op, PadMode, PoolAttrs, ReduceAttrs, Reduction,
+    EpilogueAct, GemmAttrs, Logic, NearestMode, Op, PadMode, PoolAttrs, ReduceAttrs, Reduction,
     ResizeAttrs, ResizeMode, Unary,
 };
 use cdmsa::onnx::decode_model;
@@ -140,7 +140,7 @@ fn conv_defaults_and_attributes() {
     let qconv = ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz"];
     assert_eq!(
         ok(10, "QLinearConv", &qconv, attrs.clone()),
-        Op::QLinearConv(expected.clone(), FusedAct::None)
+        Op::QLinearConv(expected.clone(), EpilogueAct::None)
     );
     assert_eq!(
         ok(10, "ConvInteger", &["x", "w", "", "wz"], attrs),
@@ -304,7 +304,7 @@ fn gemm_and_matmuls() {
     let q = ["a", "as", "az", "b", "bs", "bz", "ys", "yz"];
     assert_eq!(
         ok(21, "QLinearMatMul", &q, vec![]),
-        Op::QLinearMatMul(FusedAct::None)
+        Op::QLinearMatMul(EpilogueAct::None)
     );
     assert!(rejected(21, "QLinearMatMul", &q[..7], vec![]).contains("expects 8 inputs, has 7"));
 }

@@ -13,7 +13,6 @@ use super::gemm::{Epilogue, Values, int_output, per_channel, prepare, to_format}
 use super::operands::im2col_t;
 use crate::array::{ArraySpec, Bias, gemm_float, gemm_int};
 use crate::error::{Error, Result};
-use crate::ir::Node;
 use crate::kernel::{FloatFormat, GemmKernel, GemmLayout, GemmShape};
 use crate::tensor::{Constant, DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
@@ -30,10 +29,9 @@ pub fn applies(k: &GemmKernel) -> bool {
     )
 }
 
-/// Computes convolution `node` (lowered to `k`, reading `ins`, with the constant behind each
+/// Computes the convolution lowered to `k` (reading `ins`, with the constant behind each
 /// input in `consts`): its output tensor and whether an int32 accumulator wrapped.
 pub fn run(
-    node: &Node,
     k: &GemmKernel,
     ins: &[Option<&Tensor>],
     consts: &[Option<&Constant>],
@@ -62,7 +60,7 @@ pub fn run(
         .ok_or_else(|| Error::Shape("required input 0 is missing".into()))?
         .shape();
     let channels = x_shape.get(1).copied().unwrap_or(0);
-    let prepared = prepare(node, k, ins, consts, out_dtype)?;
+    let prepared = prepare(k, ins, consts, out_dtype)?;
     let total: usize = out_shape.iter().product();
     if total != batch * groups * cpg * plane {
         return Err(Error::Shape(format!(

@@ -173,7 +173,6 @@ pub struct LayerCost {
 pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost> {
     let model = CostModel::new(cfg);
     program
-        .graph
         .nodes
         .iter()
         .zip(&program.kernels)
@@ -203,7 +202,7 @@ pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost>
             let dram = dram_cycles(bytes, cfg.dram_bytes_per_cycle);
             LayerCost {
                 name: node.name.clone(),
-                op: node.op.name().to_string(),
+                op: node.op.to_string(),
                 unit: if gemm.is_some() { "array" } else { "vector" },
                 gemm,
                 problems,

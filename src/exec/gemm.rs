@@ -8,8 +8,9 @@ use crate::array::{
     ArraySpec, PackedF32B, PackedIntB, gemm_float, gemm_float_packed, gemm_int, gemm_int_packed,
 };
 use crate::error::{Error, Result};
-use crate::ir::{FusedAct, Node, Op};
-use crate::kernel::{Datapath, GemmKernel, GemmLayout, GemmShape, TileJob};
+use crate::kernel::{
+    Datapath, GemmEpilogue, GemmInputs, GemmKernel, GemmLayout, GemmShape, TileJob,
+};
 use crate::tensor::{Constant, DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
@@ -27,11 +28,10 @@ struct Roles<'a> {
     qlinear: Option<[Option<&'a Tensor>; 4]>,
 }
 
-fn roles<'a>(op: &Op, ins: &[Option<&'a Tensor>]) -> Result<Roles<'a>> {
+fn roles<'a>(at: GemmInputs, ins: &[Option<&'a Tensor>]) -> Result<Roles<'a>> {
     let get = |i: usize| ins.get(i).copied().flatten();
     let need =
         |i: usize| get(i).ok_or_else(|| Error::Shape(format!("required input {i} is missing")));
-    let at = op.gemm_inputs();
     Ok(Roles {
         x: need(at.x)?,
         w: need(at.w)?,
@@ -447,17 +447,16 @@ pub(super) enum Values<'a> {
     },
 }
 
-/// Reads `node`'s inputs into the datapath's domain (zero-point shift, format rounding) and
+/// Reads the inputs of the node `k` runs into the datapath's domain (zero-point shift, format rounding) and
 /// resolves its bias and output unit. `consts` holds the constant behind each input, if any:
 /// a constant's integer weights are prepared once and kept with it.
 pub(super) fn prepare<'a>(
-    node: &Node,
     k: &GemmKernel,
     ins: &[Option<&'a Tensor>],
     consts: &[Option<&Constant>],
     out_dtype: DType,
 ) -> Result<Prepared<'a>> {
-    let r = roles(&node.op, ins)?;
+    let r = roles(k.inputs, ins)?;
     if k.timing_only {
         return Err(Error::Invalid("int8 precision of a float model is timing-only: values need a quantized model (QDQ or QOperator)".into()));
     }
@@ -501,10 +500,7 @@ pub(super) fn prepare<'a>(
                         DType::I8 => (-128, 127),
                         d => return Err(Error::DType(format!("QLinear output {d}"))),
                     };
-                    let relu = matches!(
-                        node.op,
-                        Op::QLinearConv(_, FusedAct::Relu) | Op::QLinearMatMul(FusedAct::Relu)
-                    );
+                    let relu = k.epilogue.relu;
                     Epilogue::Requant {
                         x_scale: xs[0],
                         w_scales: ws,
@@ -523,22 +519,10 @@ pub(super) fn prepare<'a>(
         Datapath::Float(fmt) => {
             // A wider tensor (an fp32 model on the fp16/bf16 datapath) is rounded at the array boundary.
             let (x, w) = (in_format(fmt, r.x), in_format(fmt, r.w));
-            let (alpha, beta) = match node.op {
-                Op::Gemm(a) => (a.alpha, a.beta),
-                _ => (1.0, 1.0),
-            };
+            let GemmEpilogue { alpha, beta, .. } = k.epilogue;
             // A per-column bias preloads the accumulators; anything else is added after.
             let c_full = r.bias.map(|c| c.to_f32());
-            let as_bias = match (&node.op, &c_full) {
-                (Op::Conv(_) | Op::ConvTranspose(_), Some(_)) => true,
-                (Op::Gemm(_), Some(c)) => {
-                    alpha == 1.0
-                        && beta == 1.0
-                        && c.len() == k.shape.n
-                        && c.shape().last() == Some(&k.shape.n)
-                }
-                _ => false,
-            };
+            let as_bias = c_full.is_some() && k.epilogue.preload_bias;
             let bias: Option<Vec<f32>> = if as_bias {
                 c_full.as_ref().map(|c| c.iter().copied().collect())
             } else {
@@ -558,9 +542,8 @@ pub(super) fn prepare<'a>(
 }
 
 impl<'k> GemmRun<'k> {
-    /// Prepares the operands of every problem of `node` (im2col, zero-point shift, packing).
+    /// Prepares the operands of every problem of `kernel` (im2col, zero-point shift, packing).
     pub fn new(
-        node: &Node,
         kernel: &'k GemmKernel,
         ins: &[Option<&Tensor>],
         consts: &[Option<&Constant>],
@@ -568,10 +551,10 @@ impl<'k> GemmRun<'k> {
         out_shape: &[usize],
     ) -> Result<GemmRun<'k>> {
         let k = kernel;
-        let r = roles(&node.op, ins)?;
+        let r = roles(k.inputs, ins)?;
         let x_shape = r.x.shape().to_vec();
         let w_constant = constant_of(ins, consts, r.w);
-        let Prepared { values, epilogue } = prepare(node, k, ins, consts, out_dtype)?;
+        let Prepared { values, epilogue } = prepare(k, ins, consts, out_dtype)?;
         let operands = match values {
             Values::Int { x, w, bias } => Operands::Int {
                 a: lhs_all(k, Cow::Owned(x), &x_shape, 0),

@@ -1,4 +1,4 @@
-//! Runs a lowered `Program`: values through the array datapath and vector unit, node by node
+//! Runs a lowered `kernel::Program`: values through the array datapath and vector unit, node by node
 //! and tile job by tile job, and the isolated-run cycle cost of every layer.
 
 mod conv;
@@ -12,7 +12,7 @@ pub use gemm::{Fault, TileValues};
 use crate::array::{ArraySpec, vector};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
-use crate::kernel::{GemmKernel, Kernel, Program};
+use crate::kernel::{GemmKernel, Kernel, Program, ProgramNode, VectorOp};
 use crate::tensor::{Constant, Tensor};
 use gemm::GemmRun;
 use rayon::prelude::*;
@@ -40,10 +40,10 @@ pub struct Interpreter<'p> {
     last_use: Option<Vec<usize>>,
 }
 
-fn in_node(node: &crate::ir::Node) -> impl Fn(Error) -> Error + '_ {
+fn in_node(node: &ProgramNode) -> impl Fn(Error) -> Error + '_ {
     move |e| match e {
         e @ (Error::Node { .. } | Error::Unsupported { .. }) => e,
-        e => Error::node(&node.name, node.op.name(), e.to_string()),
+        e => Error::node(&node.name, node.op, e.to_string()),
     }
 }
 
@@ -54,32 +54,32 @@ impl<'p> Interpreter<'p> {
         inputs: &[Tensor],
         cfg: &AcceleratorConfig,
     ) -> Result<Interpreter<'p>> {
-        let g = &program.graph;
-        if inputs.len() != g.inputs.len() {
+        let p = program;
+        if inputs.len() != p.inputs.len() {
             return Err(Error::Shape(format!(
                 "the model has {} inputs, {} given",
-                g.inputs.len(),
+                p.inputs.len(),
                 inputs.len()
             )));
         }
-        let mut values: Vec<Option<Tensor>> = vec![None; g.values.len()];
-        for (&id, t) in g.inputs.iter().zip(inputs) {
-            let (dt, shape) = (program.facts.dtype(id), program.facts.shape(id));
+        let mut values: Vec<Option<Tensor>> = vec![None; p.values.len()];
+        for (&id, t) in p.inputs.iter().zip(inputs) {
+            let (dt, shape) = (p.dtype(id), p.shape(id));
             if t.shape() != shape || t.dtype() != dt {
                 return Err(Error::Shape(format!(
                     "input '{}' was lowered for {dt} {shape:?}, got {} {:?}",
-                    g.value(id).name,
+                    p.values[id].name,
                     t.dtype(),
                     t.shape()
                 )));
             }
-            if g.constant(id).is_some_and(|bound| bound != t) {
+            if p.constant(id).is_some_and(|bound| bound != t) {
                 return Err(Error::Shape(format!(
                     "input '{}' differs from the value the program was specialised to",
-                    g.value(id).name
+                    p.values[id].name
                 )));
             }
-            values[id.0] = Some(t.clone());
+            values[id] = Some(t.clone());
         }
         Ok(Interpreter {
             program,
@@ -93,20 +93,20 @@ impl<'p> Interpreter<'p> {
 
     /// The constant behind each input of `node`, if any (its prepared forms are kept with it).
     fn constants(&self, node: usize) -> Vec<Option<&Constant>> {
-        let g = &self.program.graph;
-        g.nodes[node]
+        let p = self.program;
+        p.nodes[node]
             .inputs
             .iter()
-            .map(|i| i.and_then(|v| g.value(v).constant.as_ref()))
+            .map(|i| i.and_then(|v| p.values[v].constant.as_ref()))
             .collect()
     }
 
     fn inputs(&self, node: usize) -> Vec<Option<&Tensor>> {
-        let g = &self.program.graph;
-        g.nodes[node]
+        let p = self.program;
+        p.nodes[node]
             .inputs
             .iter()
-            .map(|i| i.and_then(|v| self.values[v.0].as_ref().or(g.constant(v))))
+            .map(|i| i.and_then(|v| self.values[v].as_ref().or(p.constant(v))))
             .collect()
     }
 
@@ -114,15 +114,15 @@ impl<'p> Interpreter<'p> {
     /// prepared and its tile jobs await [`Interpreter::compute_tile`].
     pub fn begin(&mut self, node: usize) -> Result<()> {
         let p = self.program;
-        let n = &p.graph.nodes[node];
+        let n = &p.nodes[node];
         let out = n.outputs[0];
         match &p.kernels[node] {
-            Kernel::Vector(_) => {
+            Kernel::Vector(v) => {
                 if let Some(t) = self.take_identity_input(node) {
-                    self.values[out.0] = Some(t);
+                    self.values[out] = Some(t);
                     return Ok(());
                 }
-                let ts = vector::eval(&n.op, &self.inputs(node)).map_err(in_node(n))?;
+                let ts = vector::eval(&v.op, &self.inputs(node)).map_err(in_node(n))?;
                 if ts.len() < n.outputs.len() {
                     return Err(in_node(n)(Error::Shape(format!(
                         "{} outputs computed for {}",
@@ -131,17 +131,16 @@ impl<'p> Interpreter<'p> {
                     ))));
                 }
                 for (&o, t) in n.outputs.iter().zip(ts) {
-                    self.values[o.0] = Some(t);
+                    self.values[o] = Some(t);
                 }
             }
             Kernel::Gemm(k) => {
                 let run = GemmRun::new(
-                    n,
                     k,
                     &self.inputs(node),
                     &self.constants(node),
-                    p.facts.dtype(out),
-                    p.facts.shape(out),
+                    p.dtype(out),
+                    p.shape(out),
                 )
                 .map_err(in_node(n))?;
                 self.current = Some((node, run));
@@ -166,22 +165,21 @@ impl<'p> Interpreter<'p> {
             return self.end(node);
         }
         let p = self.program;
-        let n = &p.graph.nodes[node];
+        let n = &p.nodes[node];
         let out = n.outputs[0];
         let (t, overflow) = conv::run(
-            n,
             k,
             &self.inputs(node),
             &self.constants(node),
             &self.spec,
-            p.facts.dtype(out),
-            p.facts.shape(out),
+            p.dtype(out),
+            p.shape(out),
         )
         .map_err(in_node(n))?;
         if overflow {
             self.overflowed.push(n.name.clone());
         }
-        self.values[out.0] = Some(t);
+        self.values[out] = Some(t);
         Ok(())
     }
 
@@ -195,69 +193,72 @@ impl<'p> Interpreter<'p> {
     pub fn end(&mut self, node: usize) -> Result<()> {
         if let Some((current, run)) = self.current.take() {
             debug_assert_eq!(current, node);
-            let n = &self.program.graph.nodes[node];
+            let n = &self.program.nodes[node];
             let (t, overflow) = run.finish().map_err(in_node(n))?;
             if overflow {
                 self.overflowed.push(n.name.clone());
             }
-            self.values[n.outputs[0].0] = Some(t);
+            self.values[n.outputs[0]] = Some(t);
         }
         Ok(())
     }
 
-    /// The input of an Identity node, or of a Cast to the input's own type, moved out when
-    /// this node is its last reader in a functional run: the value the node would copy.
+    /// The input of a node that changes nothing (a reshape to the input's own shape, a Cast
+    /// to its own type), moved out when this node is its last reader in a functional run: the
+    /// value the node would copy.
     fn take_identity_input(&mut self, node: usize) -> Option<Tensor> {
-        let g = &self.program.graph;
-        let n = &g.nodes[node];
+        let p = self.program;
+        let n = &p.nodes[node];
         let input = (*n.inputs.first()?)?;
         let last = self.last_use.as_ref()?;
-        let value = self.values[input.0].as_ref()?;
-        let identity = match n.op {
-            crate::ir::Op::Identity => true,
-            crate::ir::Op::Cast { to } => value.dtype() == to,
-            _ => false,
+        let value = self.values[input].as_ref()?;
+        let identity = match &p.kernels[node] {
+            Kernel::Vector(v) => match &v.op {
+                VectorOp::Reshape { shape } => shape == value.shape(),
+                VectorOp::Cast { to } => value.dtype() == *to,
+                _ => false,
+            },
+            Kernel::Gemm(_) => false,
         };
-        if !identity || n.outputs.len() != 1 || last[input.0] != node || g.outputs.contains(&input)
-        {
+        if !identity || n.outputs.len() != 1 || last[input] != node || p.outputs.contains(&input) {
             return None;
         }
-        self.values[input.0].take()
+        self.values[input].take()
     }
 
     /// Drops the values no node from `node` on reads (node `node` has ended): the graph
     /// outputs and the values later nodes read are kept. Frees an inference's intermediate
     /// tensors as it goes, so their memory is reused instead of held to the end.
     fn release_after(&mut self, node: usize) {
-        let g = &self.program.graph;
+        let p = self.program;
         let Some(last_use) = &self.last_use else {
             return;
         };
-        for v in g.nodes[node].inputs.iter().flatten() {
-            if last_use[v.0] == node && !g.outputs.contains(v) {
-                self.values[v.0] = None;
+        for &v in p.nodes[node].inputs.iter().flatten() {
+            if last_use[v] == node && !p.outputs.contains(&v) {
+                self.values[v] = None;
             }
         }
     }
 
     /// The (first) output of node `node`, once it has ended.
     pub fn node_output(&self, node: usize) -> Option<&Tensor> {
-        let out = self.program.graph.nodes.get(node)?.outputs[0];
-        self.values[out.0].as_ref()
+        let out = self.program.nodes.get(node)?.outputs[0];
+        self.values[out].as_ref()
     }
 
     /// The graph outputs, once every node has ended.
     pub fn finish(self) -> Result<Execution> {
-        let g = &self.program.graph;
-        let outputs = g
+        let p = self.program;
+        let outputs = p
             .outputs
             .iter()
             .map(|&o| {
-                self.values[o.0]
+                self.values[o]
                     .clone()
-                    .or_else(|| g.constant(o).cloned())
+                    .or_else(|| p.constant(o).cloned())
                     .ok_or_else(|| {
-                        Error::Shape(format!("output '{}' was not computed", g.value(o).name))
+                        Error::Shape(format!("output '{}' was not computed", p.values[o].name))
                     })
             })
             .collect::<Result<_>>()?;
@@ -289,10 +290,10 @@ fn run(
     let mut it = Interpreter::new(program, inputs, cfg)?;
     let (mut nodes, mut tiles) = (Vec::new(), Vec::new());
     // The last node reading each value.
-    let mut last_use = vec![0usize; program.graph.values.len()];
-    for (i, n) in program.graph.nodes.iter().enumerate() {
-        for v in n.inputs.iter().flatten() {
-            last_use[v.0] = i;
+    let mut last_use = vec![0usize; program.values.len()];
+    for (i, n) in program.nodes.iter().enumerate() {
+        for &v in n.inputs.iter().flatten() {
+            last_use[v] = i;
         }
     }
     if !record {

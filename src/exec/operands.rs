@@ -2,7 +2,7 @@
 //! in the weights' layout), weight packing, batch selection, and the scatter of GEMM results
 //! back into the output tensor's layout.
 
-use crate::ir::geometry::Window;
+use crate::kernel::Window;
 use crate::kernel::{GemmKernel, GemmLayout};
 use std::borrow::Cow;
 

@@ -1,6 +1,6 @@
 //! Constant folding during specialisation: a node whose inputs are all known (and small) and
 //! whose op needs no floating-point rounding is evaluated once, here, by the evaluator the
-//! caller gives (the vector unit's own, `array::vector::exact::fold`, so that a folded value
+//! caller gives (`lower::fold`, which runs the vector unit's own code, so that a folded value
 //! and a run-time one agree bit for bit); Shape is folded from the inferred shapes alone.
 
 use super::infer::infer_node;

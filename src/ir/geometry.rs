@@ -2,25 +2,7 @@
 
 use super::{AutoPad, ConvAttrs, ConvTransposeAttrs, PoolAttrs};
 use crate::error::{Error, Result};
-
-/// The resolved geometry of one sliding-window op over `spatial` input dims.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Window {
-    /// Kernel size per spatial dim.
-    pub kernel: Vec<usize>,
-    /// Stride per spatial dim.
-    pub strides: Vec<usize>,
-    /// Dilation per spatial dim.
-    pub dilations: Vec<usize>,
-    /// Padding before each spatial dim.
-    pub pad_begin: Vec<usize>,
-    /// Padding after each spatial dim (as declared; ceil mode may read past it).
-    pub pad_end: Vec<usize>,
-    /// Input size per spatial dim.
-    pub input: Vec<usize>,
-    /// Output size per spatial dim.
-    pub output: Vec<usize>,
-}
+pub use crate::kernel::Window;
 
 fn or_ones(v: &[usize], n: usize, what: &str) -> Result<Vec<usize>> {
     match v.len() {
@@ -305,16 +287,6 @@ impl Window {
             &a.output_shape,
             c.auto_pad,
         )
-    }
-
-    /// Number of output positions.
-    pub fn output_size(&self) -> usize {
-        self.output.iter().product()
-    }
-
-    /// Number of taps of the kernel.
-    pub fn kernel_size(&self) -> usize {
-        self.kernel.iter().product()
     }
 }
 

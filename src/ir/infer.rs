@@ -28,6 +28,11 @@ impl Facts {
         &self.get(v).1
     }
 
+    /// Element type and shape of a value, when it is live.
+    pub fn typed(&self, v: ValueId) -> Option<&(DType, Vec<usize>)> {
+        self.types.get(v.0)?.as_ref()
+    }
+
     fn get(&self, v: ValueId) -> &(DType, Vec<usize>) {
         self.types[v.0]
             .as_ref()

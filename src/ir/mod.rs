@@ -8,7 +8,7 @@ pub use kind::{CONTRIB_DOMAIN, OpKind};
 pub use op::Op;
 pub use ops::{
     AspectPolicy, AutoPad, Comparison, ConvAttrs, ConvTransposeAttrs, CoordinateTransform,
-    FusedAct, GemmAttrs, Logic, LstmAttrs, LstmDirection, NearestMode, PadMode, PoolAttrs,
+    EpilogueAct, GemmAttrs, Logic, LstmAttrs, LstmDirection, NearestMode, PadMode, PoolAttrs,
     ReduceAttrs, Reduction, ResizeAttrs, ResizeMode, Unary, matmul_shape, promote_matmul,
 };
 

@@ -12,8 +12,8 @@ pub enum Op {
     Conv(ConvAttrs),
     /// ConvInteger(X, W, [x_zp], [w_zp]) → int32.
     ConvInteger(ConvAttrs),
-    /// QLinearConv(X, xs, xzp, W, ws, wzp, ys, yzp, [B]); `act` comes from QDQ fusion.
-    QLinearConv(ConvAttrs, FusedAct),
+    /// QLinearConv(X, xs, xzp, W, ws, wzp, ys, yzp, [B]); `act` comes from the QDQ rewrite.
+    QLinearConv(ConvAttrs, EpilogueAct),
     /// Gemm(A, B, [C]).
     Gemm(GemmAttrs),
     /// MatMul(A, B) with numpy broadcasting.
@@ -21,8 +21,8 @@ pub enum Op {
     /// MatMulInteger(A, B, [a_zp], [b_zp]) → int32.
     MatMulInteger,
     /// QLinearMatMul(A, as, azp, B, bs, bzp, ys, yzp, [bias]); the int32 bias (input 8) and
-    /// `act` come from QDQ fusion of Gemm/MatMul.
-    QLinearMatMul(FusedAct),
+    /// `act` come from the QDQ rewrite of Gemm/MatMul.
+    QLinearMatMul(EpilogueAct),
     /// max(x, 0).
     Relu,
     /// Clip(X, [min], [max]); `min`/`max` hold the attribute values of opset < 11.

@@ -1,7 +1,7 @@
 //! Graph rewrites an accelerator compiler makes: BatchNormalization folded into the
 //! preceding Conv, QDQ patterns absorbed into integer kernels, dead nodes removed.
 
-use super::{Facts, FusedAct, Graph, Node, Op, Value, ValueId};
+use super::{EpilogueAct, Facts, Graph, Node, Op, Value, ValueId};
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, Axis, IxDyn};
 use std::collections::HashMap;
@@ -222,9 +222,9 @@ fn absorb_qdq(g: &mut Graph, facts: &Facts) {
         ];
         inputs.push(bias);
         let act = if relu.is_some() {
-            FusedAct::Relu
+            EpilogueAct::Relu
         } else {
-            FusedAct::None
+            EpilogueAct::None
         };
         let op = if gemm_like {
             Op::QLinearMatMul(act)

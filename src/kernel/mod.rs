@@ -1,8 +1,19 @@
-//! Plain data that flows from `lower` to the arrays: GEMM shapes, tile jobs, vector ops, programs.
+//! Plain data that flows from `lower` to the arrays: GEMM shapes, tile jobs, vector ops and
+//! their resolved attributes, programs.
 
+mod attrs;
+mod node;
 mod program;
+mod resize;
+mod vector;
+mod window;
 
+pub use attrs::*;
+pub use node::*;
 pub use program::*;
+pub use resize::*;
+pub use vector::*;
+pub use window::*;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,148 +1,68 @@
-//! `Program`: a specialised graph with, per node, the kernel it runs as and its tile jobs.
+//! `Program`: a lowered model as plain data: its values, and per node the values it reads and
+//! writes and the kernel it runs as.
 
-use super::{FloatFormat, GemmShape};
-use crate::ir::geometry::Window;
-use crate::ir::{Facts, Graph};
-use serde::Serialize;
+use super::Kernel;
+use crate::tensor::{Constant, DType, Tensor};
 
-/// One tile job: an M-block × N-block of one GEMM problem with all its K-tiles.
-/// It leaves no partial sum behind, so a task can be preempted between tile jobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct TileJob {
-    /// Which GEMM problem of the kernel (batch × group).
-    pub problem: usize,
-    /// First row of the block.
-    pub m0: usize,
-    /// Rows in the block.
-    pub m: usize,
-    /// First column of the block.
-    pub n0: usize,
-    /// Columns in the block.
-    pub n: usize,
+/// One value of a program.
+#[derive(Debug, Clone)]
+pub struct ProgramValue {
+    /// Its name, for reports and errors.
+    pub name: String,
+    /// Its element type and shape (`None` for a value no node reads or writes).
+    pub typed: Option<(DType, Vec<usize>)>,
+    /// Its value, when it is a constant (its prepared forms are kept with it).
+    pub constant: Option<Constant>,
 }
 
-/// The arithmetic of a GEMM kernel on the array.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Datapath {
-    /// 8-bit integers with zero points, i32 accumulation.
-    Int8,
-    /// Floating point of the given operand format.
-    Float(FloatFormat),
+/// One node of a program.
+#[derive(Debug, Clone)]
+pub struct ProgramNode {
+    /// Its name, for reports and errors.
+    pub name: String,
+    /// Its ONNX op type, for reports and errors.
+    pub op: &'static str,
+    /// The values it reads (positional, `None` for an omitted optional input).
+    pub inputs: Vec<Option<usize>>,
+    /// The values it writes.
+    pub outputs: Vec<usize>,
 }
 
-/// How the operands of each GEMM problem are cut out of the node's input tensors.
-#[derive(Debug, Clone, PartialEq)]
-pub enum GemmLayout {
-    /// A convolution by im2col: problem `g` is group `g`; rows are (batch, output position),
-    /// columns of A are (input channel in group, kernel tap), B is the group's weights transposed.
-    Conv {
-        /// The resolved sliding window.
-        window: Window,
-        /// A transposed convolution (ConvTranspose) as a convolution over the zero-inserted
-        /// input: row (batch, output position `o`), column (input channel, tap `k`) reads input
-        /// position `(o + pad − k·dilation) / stride` when that divides exactly and lies inside,
-        /// else 0; weights are `[cin, cout/groups, taps…]`.
-        transposed: bool,
-        /// Groups.
-        groups: usize,
-        /// Batch size.
-        batch: usize,
-        /// Input channels per group.
-        cin_per_group: usize,
-        /// Output channels per group.
-        cout_per_group: usize,
-    },
-    /// A (batched) matrix product: problem `p` multiplies A batch `a_batch[p]` by B batch `b_batch[p]`.
-    MatMul {
-        /// A is stored transposed (Gemm's transA).
-        trans_a: bool,
-        /// B is stored transposed (Gemm's transB).
-        trans_b: bool,
-        /// For each problem, the index of its A matrix among A's stacked matrices.
-        a_batch: Vec<usize>,
-        /// For each problem, the index of its B matrix among B's stacked matrices.
-        b_batch: Vec<usize>,
-    },
-}
-
-/// A GEMM-class node lowered to the arrays: `problems` independent GEMMs of one shape.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GemmKernel {
-    /// Where the operands come from.
-    #[serde(skip)]
-    pub layout: GemmLayout,
-    /// Shape of each problem.
-    pub shape: GemmShape,
-    /// Number of independent problems (batch × groups).
-    pub problems: usize,
-    /// Datapath.
-    pub datapath: Datapath,
-    /// The tile jobs, in issue order.
-    pub tiles: Vec<TileJob>,
-    /// Bytes per element of A, B and C as moved to and from DRAM.
-    pub elem_bytes: [u64; 3],
-    /// Where the operands live: which of them each tile job moves over the DRAM.
-    pub traffic: Traffic,
-    /// Costed only: a float GEMM assumed on the int8 datapath has no values to compute.
-    pub timing_only: bool,
-}
-
-/// Which operands of a GEMM kernel cross the DRAM interface. Activations stay in the
-/// scratchpads when the layer's inputs and outputs fit; constant weights always stream from
-/// DRAM (each array fetches the B block of every tile job it runs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Traffic {
-    /// A rows and C blocks are read from and written to DRAM.
-    pub activations: bool,
-    /// The B block is read from DRAM.
-    pub weights: bool,
-}
-
-impl GemmKernel {
-    /// Total multiply-accumulates.
-    pub fn macs(&self) -> u64 {
-        self.shape.macs().saturating_mul(self.problems as u64)
-    }
-
-    /// DRAM bytes one tile job moves: its B block when weights stream, its A rows and C
-    /// block when activations do not fit on chip.
-    pub fn tile_bytes(&self, t: &TileJob) -> u64 {
-        let (m, k, n) = (t.m as u64, self.shape.k as u64, t.n as u64);
-        let [ea, eb, ec] = self.elem_bytes;
-        let weights = if self.traffic.weights { k * n * eb } else { 0 };
-        let activations = if self.traffic.activations {
-            m * k * ea + m * n * ec
-        } else {
-            0
-        };
-        weights + activations
-    }
-}
-
-/// A node lowered to the vector unit: `work` element-operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct VectorKernel {
-    /// Element-operations (0 for pure metadata changes such as Reshape).
-    pub work: u64,
-}
-
-/// What one node runs as.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum Kernel {
-    /// On the systolic arrays.
-    Gemm(Box<GemmKernel>),
-    /// On the vector unit.
-    Vector(VectorKernel),
-}
-
-/// A lowered model: the specialised graph, its facts, and one kernel per node.
+/// A lowered model: its values, its nodes in order, and one kernel per node.
 #[derive(Debug, Clone)]
 pub struct Program {
-    /// The graph after fusion and constant folding, specialised to the input shapes.
-    pub graph: Graph,
-    /// Types and shapes of every value.
-    pub facts: Facts,
-    /// `kernels[i]` runs `graph.nodes[i]`.
+    /// Every value, by id.
+    pub values: Vec<ProgramValue>,
+    /// The model's inputs.
+    pub inputs: Vec<usize>,
+    /// The model's outputs.
+    pub outputs: Vec<usize>,
+    /// The nodes, in an order that computes every input before it is read.
+    pub nodes: Vec<ProgramNode>,
+    /// `kernels[i]` runs `nodes[i]`.
     pub kernels: Vec<Kernel>,
+}
+
+impl Program {
+    /// The element type of value `v`.
+    pub fn dtype(&self, v: usize) -> DType {
+        self.typed(v).0
+    }
+
+    /// The shape of value `v`.
+    pub fn shape(&self, v: usize) -> &[usize] {
+        &self.typed(v).1
+    }
+
+    /// The constant value `v` holds, if any.
+    pub fn constant(&self, v: usize) -> Option<&Tensor> {
+        self.values[v].constant.as_ref().map(Constant::tensor)
+    }
+
+    fn typed(&self, v: usize) -> &(DType, Vec<usize>) {
+        self.values[v]
+            .typed
+            .as_ref()
+            .expect("lowering types every value a node reads or writes")
+    }
 }

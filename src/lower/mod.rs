@@ -1,19 +1,24 @@
-//! Lowering: IR → `kernel::Program`. Fuses (BN, QDQ), specialises shapes (folding constants
+//! Lowering: IR → [`Program`]. Rewrites the graph (BN, QDQ), specialises shapes (folding constants
 //! with the vector unit's exact evaluation), maps every GEMM-class node to tiled GEMMs on the
 //! arrays and every other node to the vector unit, costed by the unit's own model.
 
+mod program;
 pub mod tiling;
+mod vector;
 
-use crate::array::vector::{self, exact};
+pub use vector::{Operands, fold, vector_op};
+
+use crate::array;
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::ir::geometry::Window;
 use crate::ir::{
-    Facts, Graph, InputBinding, Node, Op, promote_matmul, recurrent, rewrite, specialize,
+    EpilogueAct, Facts, Graph, InputBinding, Node, Op, promote_matmul, recurrent, rewrite,
+    specialize,
 };
 use crate::kernel::{
-    Datapath, FloatFormat, GemmKernel, GemmLayout, GemmShape, Kernel, Precision, Program, Traffic,
-    VectorKernel,
+    Datapath, FloatFormat, GemmEpilogue, GemmKernel, GemmLayout, GemmShape, Kernel, Precision,
+    Program, Traffic, VectorKernel,
 };
 use crate::tensor::DType;
 use crate::tensor::ops::broadcast_shapes;
@@ -30,14 +35,14 @@ pub fn lower_at(
     cfg: &AcceleratorConfig,
     precision: Precision,
 ) -> Result<Program> {
-    // Fusion needs every value's type, so it runs on a specialised graph, which is then
+    // The rewrites need every value's type, so they run on a specialised graph, which is then
     // specialised again to type the values the rewrites created.
-    let (mut g, mut facts) = specialize(graph, inputs, exact::fold)?;
+    let (mut g, mut facts) = specialize(graph, inputs, fold)?;
     if recurrent::unroll(&mut g, &facts)? {
-        (g, facts) = specialize(&g, inputs, exact::fold)?;
+        (g, facts) = specialize(&g, inputs, fold)?;
     }
     rewrite::optimize(&mut g, &facts);
-    let (g, facts) = specialize(&g, inputs, exact::fold)?;
+    let (g, facts) = specialize(&g, inputs, fold)?;
     let kernels = g
         .nodes
         .iter()
@@ -48,11 +53,7 @@ pub fn lower_at(
             })
         })
         .collect::<Result<_>>()?;
-    Ok(Program {
-        graph: g,
-        facts,
-        kernels,
-    })
+    Ok(program::assemble(g, &facts, kernels))
 }
 
 fn float_format(dt: DType) -> Result<FloatFormat> {
@@ -72,9 +73,7 @@ fn lower_node(
     precision: Precision,
 ) -> Result<Kernel> {
     if !node.op.is_gemm_class() {
-        return Ok(Kernel::Vector(VectorKernel {
-            work: vector_work(node, f)?,
-        }));
+        return vector_kernel(g, node, f).map(Kernel::Vector);
     }
     let int = matches!(
         node.op,
@@ -139,6 +138,8 @@ fn lower_node(
     let tiles = tiling::tile_jobs(shape, problems, cfg, [ea, ea, ec]);
     Ok(Kernel::Gemm(Box::new(GemmKernel {
         layout,
+        inputs: node.op.gemm_inputs(),
+        epilogue: epilogue(node, f, shape.n),
         shape,
         problems,
         datapath,
@@ -147,6 +148,35 @@ fn lower_node(
         traffic,
         timing_only,
     })))
+}
+
+/// The output unit of GEMM-class `node` with `n` output columns: Gemm's scales, whether its
+/// bias preloads the accumulators, and a quantized GEMM's ReLU.
+fn epilogue(node: &Node, f: &Facts, n: usize) -> GemmEpilogue {
+    let (alpha, beta) = match &node.op {
+        Op::Gemm(a) => (a.alpha, a.beta),
+        _ => (1.0, 1.0),
+    };
+    let preload_bias = match &node.op {
+        Op::Conv(_) | Op::ConvTranspose(_) => true,
+        Op::Gemm(_) => node.inputs.get(2).copied().flatten().is_some_and(|c| {
+            let cs = f.shape(c);
+            alpha == 1.0
+                && beta == 1.0
+                && cs.iter().product::<usize>() == n
+                && cs.last() == Some(&n)
+        }),
+        _ => false,
+    };
+    GemmEpilogue {
+        alpha,
+        beta,
+        preload_bias,
+        relu: matches!(
+            node.op,
+            Op::QLinearConv(_, EpilogueAct::Relu) | Op::QLinearMatMul(EpilogueAct::Relu)
+        ),
+    }
 }
 
 /// Activations stay on chip when the layer's inputs and outputs fit half of the arrays'
@@ -264,16 +294,29 @@ fn matmul_layout(
     Ok((layout, GemmShape { m, k, n }, count))
 }
 
-/// The element-operations of a vector-unit node (see [`vector::work`]).
-fn vector_work(node: &Node, f: &Facts) -> Result<u64> {
-    let inputs: Vec<Option<&[usize]>> = node.inputs.iter().map(|i| i.map(|v| f.shape(v))).collect();
+/// A vector-unit node: its op resolved against its input shapes and the constant inputs that
+/// decide them (no other constant is read, so a weight stays undecoded), and the
+/// element-operations it costs (see [`array::vector::work`]).
+fn vector_kernel(g: &Graph, node: &Node, f: &Facts) -> Result<VectorKernel> {
+    let deciding = node.op.shape_inputs();
+    let operands = Operands {
+        shapes: node.inputs.iter().map(|i| i.map(|v| f.shape(v))).collect(),
+        values: (node.inputs.iter().enumerate())
+            .map(|(pos, i)| match i {
+                Some(v) if deciding.contains(&pos) => g.constant(*v),
+                _ => None,
+            })
+            .collect(),
+    };
+    let op = vector_op(&node.op, &operands)?;
     let outputs: Vec<&[usize]> = node.outputs.iter().map(|&o| f.shape(o)).collect();
-    vector::work(&node.op, &inputs, &outputs)
+    let work = array::vector::work(&op, &operands.shapes, &outputs)?;
+    Ok(VectorKernel { op, work })
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::array::vector::exact;
+    use super::fold;
     use crate::ir::{Graph, InputBinding, Node, Op, Value, specialize};
     use crate::tensor::{DType, Tensor};
     use ndarray::{ArrayD, IxDyn};
@@ -319,7 +362,7 @@ mod tests {
         g.inputs = vec![x];
         g.outputs = vec![c, y];
         let bind = InputBinding::shape_only(DType::F32, vec![2, 1]);
-        let (sg, facts) = specialize(&g, &[bind], exact::fold).unwrap();
+        let (sg, facts) = specialize(&g, &[bind], fold).unwrap();
         assert_eq!(sg.nodes.len(), 1);
         assert_eq!(facts.shape(y), &[2, 4]);
         assert_eq!(sg.constant(c).map(Tensor::shape), Some(&[2usize, 4][..]));

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::ir::geometry::Window;
-use crate::ir::{ConvAttrs, FusedAct, Op, matmul_shape};
+use crate::ir::{ConvAttrs, EpilogueAct, Op, matmul_shape};
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
 
@@ -161,7 +161,7 @@ fn qlinear_output(
     acc: &ArrayD<f64>,
     ins: &[Option<&Tensor>],
     axis: usize,
-    act: FusedAct,
+    act: EpilogueAct,
 ) -> Result<ArrayD<i64>> {
     let first = |i: usize| -> Result<f64> {
         get(ins, i)?
@@ -179,7 +179,7 @@ fn qlinear_output(
         Some(DType::I8) => (-128, 127),
         _ => (0, 255),
     };
-    let lo = if act == FusedAct::Relu {
+    let lo = if act == EpilogueAct::Relu {
         qmin.max(yzp)
     } else {
         qmin

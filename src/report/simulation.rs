@@ -184,7 +184,7 @@ pub fn chrome_trace(
         for sl in slices.iter() {
             let model = tenants.get(sl.tenant.0 as usize);
             let layer = model
-                .and_then(|m| m.program.graph.nodes.get(sl.node))
+                .and_then(|m| m.program.nodes.get(sl.node))
                 .map_or("?", |n| n.name.as_str());
             let tenant = model.map_or("?", |m| m.name.as_str());
             let name = match sl.tile {

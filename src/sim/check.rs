@@ -22,7 +22,7 @@ pub(super) fn layer(
     let mismatch = |tile: Option<usize>, what: &str| Mismatch {
         tenant: tenant.id,
         request,
-        layer: tenant.program.graph.nodes[node].name.clone(),
+        layer: tenant.program.nodes[node].name.clone(),
         tile,
         what: what.into(),
     };

@@ -18,6 +18,13 @@ pub fn normalize_axis(axis: i64, rank: usize) -> Result<usize> {
     Ok(a as usize)
 }
 
+/// The numpy broadcast of any number of shapes.
+pub fn broadcast_all(shapes: &[&[usize]]) -> Result<Vec<usize>> {
+    shapes
+        .iter()
+        .try_fold(Vec::new(), |acc, s| broadcast_shapes(&acc, s))
+}
+
 /// The numpy broadcast of two shapes.
 pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     let rank = a.len().max(b.len());

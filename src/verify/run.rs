@@ -96,10 +96,9 @@ pub fn verified_run(req: &RunRequest, cfg: &AcceleratorConfig) -> Result<(RunRep
         .iter()
         .any(|k| matches!(k, Kernel::Gemm(g) if g.datapath == Datapath::Int8));
     let names: Vec<String> = program
-        .graph
         .outputs
         .iter()
-        .map(|&o| program.graph.value(o).name.clone())
+        .map(|&o| program.values[o].name.clone())
         .collect();
     if !req.references.is_empty() && req.references.len() != exec.outputs.len() {
         return Err(Error::Shape(format!(

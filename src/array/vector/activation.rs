@@ -4,7 +4,7 @@
 
 use super::elementwise::map_float;
 use crate::error::Result;
-use crate::ir::Unary;
+use crate::kernel::Unary;
 use crate::tensor::Tensor;
 
 /// erf in f32, correctly rounded: the double-precision erf rounded once to f32.

@@ -4,7 +4,7 @@
 
 use super::exact::zip_broadcast;
 use crate::error::{Error, Result};
-use crate::ir::Op;
+use crate::kernel::VectorOp;
 use crate::tensor::ops::normalize_axis;
 use crate::tensor::{DType, Tensor};
 use ndarray::{Axis, IxDyn};
@@ -128,27 +128,26 @@ pub fn clip(
 
 /// Add, Sub, Mul or Div of two float tensors of one type, with numpy broadcasting (integer
 /// operands are `exact`'s).
-pub fn binary(op: &Op, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+pub fn binary(op: &VectorOp, x: &Tensor, y: &Tensor) -> Result<Tensor> {
     if x.dtype() != y.dtype() || !x.dtype().is_float() {
         return Err(Error::DType(format!(
-            "{} of {} and {}",
-            op.name(),
+            "{op:?} of {} and {}",
             x.dtype(),
             y.dtype()
         )));
     }
     let f = |p: f32, q: f32| match op {
-        Op::Add => p + q,
-        Op::Sub => p - q,
-        Op::Mul => p * q,
+        VectorOp::Add => p + q,
+        VectorOp::Sub => p - q,
+        VectorOp::Mul => p * q,
         _ => p / q,
     };
     if let (Tensor::F32(a), Tensor::F32(b)) = (x, y) {
         // One monomorphic loop per operator, so that it vectorises.
         let fast = match op {
-            Op::Add => binary_f32_fast(a, b, |p, q| p + q),
-            Op::Sub => binary_f32_fast(a, b, |p, q| p - q),
-            Op::Mul => binary_f32_fast(a, b, |p, q| p * q),
+            VectorOp::Add => binary_f32_fast(a, b, |p, q| p + q),
+            VectorOp::Sub => binary_f32_fast(a, b, |p, q| p - q),
+            VectorOp::Mul => binary_f32_fast(a, b, |p, q| p * q),
             _ => binary_f32_fast(a, b, |p, q| p / q),
         };
         if let Some(out) = fast {
@@ -312,11 +311,11 @@ pub fn softmax(x: &Tensor, axis: i64, coerce_2d: bool) -> Result<Tensor> {
 /// The element-operations of an elementwise op over `outputs` elements: a product of
 /// logarithm and exponential per element for Pow, a max, exponential and division pass for
 /// Softmax, a multiply-add pair for BatchNormalization, one operation for the rest.
-pub fn work(op: &Op, outputs: u64) -> u64 {
+pub fn work(op: &VectorOp, outputs: u64) -> u64 {
     let per_element = match op {
-        Op::Pow => 16,
-        Op::Softmax { .. } => 3,
-        Op::BatchNormalization { .. } => 2,
+        VectorOp::Pow => 16,
+        VectorOp::Softmax { .. } => 3,
+        VectorOp::BatchNormalization { .. } => 2,
         _ => 1,
     };
     outputs.saturating_mul(per_element)

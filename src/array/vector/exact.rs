@@ -1,45 +1,13 @@
 //! Ops whose results need no rounding in any element type: comparisons, logic, selection
 //! (Where, Min, Max), Neg and Abs, and integer arithmetic. Constant folding and the vector
 //! unit share this one implementation, so a folded shape computation and a run-time one agree
-//! bit for bit. [`fold`] evaluates every op that needs no floating-point rounding (these,
-//! data movement, Pad and the generators).
+//! bit for bit.
 
-use super::movement;
 use crate::error::{Error, Result};
-use crate::ir::ops::elementwise::broadcast_all;
-use crate::ir::{Comparison, Logic, Op, Unary};
+use crate::kernel::{Comparison, Logic, Unary, VectorOp};
 use crate::tensor::Tensor;
-use crate::tensor::ops::broadcast_shapes;
+use crate::tensor::ops::{broadcast_all, broadcast_shapes};
 use ndarray::{ArrayD, IxDyn, Zip};
-
-/// Evaluates `op` on concrete inputs (positional, `None` for omitted optional ones) when its
-/// result needs no floating-point rounding for these inputs; `Ok(None)` when it does.
-/// Constant folding evaluates with it, so a folded value is the vector unit's, bit for bit.
-pub fn fold(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Option<Vec<Tensor>>> {
-    let arg = |i: usize| inputs.get(i).copied().flatten();
-    let exact = match op {
-        Op::Add | Op::Sub | Op::Mul | Op::Div => !matches!(
-            (arg(0), arg(1)),
-            (Some(a), Some(b)) if a.dtype() == b.dtype() && a.dtype().is_float()
-        ),
-        Op::Unary(u) => matches!(u, Unary::Neg | Unary::Abs),
-        Op::Compare(_)
-        | Op::Logic(_)
-        | Op::Not
-        | Op::Where
-        | Op::Min
-        | Op::Max
-        | Op::Pad { .. }
-        | Op::ConstantOfShape { .. }
-        | Op::Range => true,
-        op => movement::moves(op),
-    };
-    if exact {
-        super::eval(op, inputs).map(Some)
-    } else {
-        Ok(None)
-    }
-}
 
 /// `f` applied elementwise to two arrays broadcast to their common shape.
 pub fn zip_broadcast<T: Clone, U: Clone, V>(
@@ -266,16 +234,16 @@ pub fn extremum_work(operands: usize, outputs: u64) -> u64 {
 
 /// Add, Sub, Mul or Div of two integer tensors of one type, wrapping as numpy does (division
 /// truncates toward zero); `None` for float operands.
-pub fn int_arith(op: &Op, a: &Tensor, b: &Tensor) -> Result<Option<Tensor>> {
+pub fn int_arith(op: &VectorOp, a: &Tensor, b: &Tensor) -> Result<Option<Tensor>> {
     macro_rules! arith {
         ($x:expr, $y:expr, $variant:ident) => {{
-            if matches!(op, Op::Div) && $y.iter().any(|v| *v == 0) {
+            if matches!(op, VectorOp::Div) && $y.iter().any(|v| *v == 0) {
                 return Err(Error::Invalid("integer division by zero".into()));
             }
             Tensor::$variant(zip_broadcast($x, $y, |p, q| match op {
-                Op::Add => p.wrapping_add(q),
-                Op::Sub => p.wrapping_sub(q),
-                Op::Mul => p.wrapping_mul(q),
+                VectorOp::Add => p.wrapping_add(q),
+                VectorOp::Sub => p.wrapping_sub(q),
+                VectorOp::Mul => p.wrapping_mul(q),
                 _ => p.wrapping_div(q),
             })?)
         }};
@@ -288,8 +256,7 @@ pub fn int_arith(op: &Op, a: &Tensor, b: &Tensor) -> Result<Option<Tensor>> {
         _ if a.dtype() == b.dtype() && a.dtype().is_float() => return Ok(None),
         _ => {
             return Err(Error::DType(format!(
-                "{} of {} and {}",
-                op.name(),
+                "{op:?} of {} and {}",
                 a.dtype(),
                 b.dtype()
             )));
@@ -332,13 +299,13 @@ mod tests {
         let a = i64s(&[2], vec![i64::MAX, -7]);
         let b = i64s(&[2], vec![1, 2]);
         assert_eq!(
-            int_arith(&Op::Add, &a, &b).unwrap(),
+            int_arith(&VectorOp::Add, &a, &b).unwrap(),
             Some(i64s(&[2], vec![i64::MIN, -5]))
         );
         assert_eq!(
-            int_arith(&Op::Div, &a, &b).unwrap(),
+            int_arith(&VectorOp::Div, &a, &b).unwrap(),
             Some(i64s(&[2], vec![i64::MAX, -3]))
         );
-        assert!(int_arith(&Op::Div, &b, &i64s(&[1], vec![0])).is_err());
+        assert!(int_arith(&VectorOp::Div, &b, &i64s(&[1], vec![0])).is_err());
     }
 }

@@ -1,8 +1,7 @@
 //! Pooling on the vector unit: max and average windows over any number of spatial dims.
 
 use crate::error::{Error, Result};
-use crate::ir::PoolAttrs;
-use crate::ir::geometry::Window;
+use crate::kernel::Window;
 use crate::tensor::Tensor;
 use ndarray::{ArrayD, IxDyn};
 
@@ -48,16 +47,6 @@ fn for_each_window(win: &Window, mut f: impl FnMut(usize, &[(Option<usize>, bool
     }
 }
 
-fn window(x: &Tensor, p: &PoolAttrs) -> Result<Window> {
-    let s = x.shape();
-    if s.len() < 3 || s.len() > 10 {
-        return Err(Error::Shape(format!(
-            "pooling needs N,C and 1 to 8 spatial dims, got {s:?}"
-        )));
-    }
-    Window::of_pool(p, s)
-}
-
 fn out_shape(x: &Tensor, win: &Window) -> Vec<usize> {
     let mut s = x.shape()[..2].to_vec();
     s.extend(&win.output);
@@ -65,9 +54,8 @@ fn out_shape(x: &Tensor, win: &Window) -> Vec<usize> {
 }
 
 /// MaxPool (floats and 8-bit integers).
-pub fn max_pool(x: &Tensor, p: &PoolAttrs) -> Result<Tensor> {
-    let win = window(x, p)?;
-    let shape = out_shape(x, &win);
+pub fn max_pool(x: &Tensor, win: &Window) -> Result<Tensor> {
+    let shape = out_shape(x, win);
     let plane: usize = win.input.iter().product();
     let oplane = win.output_size();
     macro_rules! pool {
@@ -76,7 +64,7 @@ pub fn max_pool(x: &Tensor, p: &PoolAttrs) -> Result<Tensor> {
             let mut out = Vec::with_capacity(shape.iter().product());
             // The window of every output position, computed once for all planes.
             let mut taps_of = Vec::with_capacity(oplane);
-            for_each_window(&win, |_, taps| {
+            for_each_window(win, |_, taps| {
                 taps_of.push(taps.iter().filter_map(|&(off, _)| off).collect::<Vec<_>>());
             });
             for base in (0..src.len()).step_by(plane.max(1)) {
@@ -109,24 +97,23 @@ pub fn max_pool(x: &Tensor, p: &PoolAttrs) -> Result<Tensor> {
 }
 
 /// AveragePool (floats), with ONNX's `count_include_pad` divisor.
-pub fn average_pool(x: &Tensor, p: &PoolAttrs) -> Result<Tensor> {
+pub fn average_pool(x: &Tensor, win: &Window, count_include_pad: bool) -> Result<Tensor> {
     if !x.dtype().is_float() {
         return Err(Error::DType(format!("AveragePool of {}", x.dtype())));
     }
-    let win = window(x, p)?;
-    let shape = out_shape(x, &win);
+    let shape = out_shape(x, win);
     let plane: usize = win.input.iter().product();
     let src: Vec<f32> = x.to_f32().iter().copied().collect();
     let mut out = Vec::with_capacity(shape.iter().product());
     for base in (0..src.len()).step_by(plane.max(1)) {
         let mut vals = vec![0f32; win.output_size()];
-        for_each_window(&win, |o, taps| {
+        for_each_window(win, |o, taps| {
             let (mut sum, mut n) = (0f32, 0usize);
             for &(off, in_pad) in taps {
                 if let Some(off) = off {
                     sum += src[base + off];
                     n += 1;
-                } else if p.count_include_pad && in_pad {
+                } else if count_include_pad && in_pad {
                     n += 1;
                 }
             }
@@ -168,6 +155,6 @@ pub fn global(x: &Tensor, max: bool) -> Result<Tensor> {
 }
 
 /// The element-operations of a windowed pooling: one per window tap of every output.
-pub fn window_work(p: &PoolAttrs, outputs: u64) -> u64 {
-    outputs.saturating_mul(super::elements(&p.kernel_shape))
+pub fn window_work(win: &Window, outputs: u64) -> u64 {
+    outputs.saturating_mul(super::elements(&win.kernel))
 }

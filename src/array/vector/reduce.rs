@@ -5,8 +5,7 @@
 //! type.
 
 use crate::error::{Error, Result};
-use crate::ir::ops::reduce::{reduce_axes, reduced_shape};
-use crate::ir::{ReduceAttrs, Reduction};
+use crate::kernel::Reduction;
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
 
@@ -107,28 +106,22 @@ fn trailing(shape: &[usize], axes: &[usize]) -> bool {
     }
 }
 
-/// Reduces `x` over the axes of `r` (the attribute, else `axes_input`).
-pub fn reduce(x: &Tensor, r: &ReduceAttrs, axes_input: Option<&Tensor>) -> Result<Tensor> {
-    let axes = match &r.axes {
-        Some(a) => Some(a.clone()),
-        None => axes_input.map(Tensor::to_i64_vec).transpose()?,
-    };
+/// Reduces `x` over `axes` (ascending; none passes `x` through) to `out_shape`.
+pub fn reduce(x: &Tensor, kind: Reduction, axes: &[usize], out_shape: &[usize]) -> Result<Tensor> {
     let shape = x.shape();
-    let axes = reduce_axes(shape.len(), axes.as_deref(), r.noop_with_empty_axes)?;
     if axes.is_empty() {
         return Ok(x.clone());
     }
-    let out_shape = reduced_shape(shape, &axes, r.keepdims);
     let n_out: usize = out_shape.iter().product();
     let count: usize = axes.iter().map(|&a| shape[a]).product();
-    let index = || output_index(shape, &axes);
+    let index = || output_index(shape, axes);
     let wrap = |e: ndarray::ShapeError| Error::Shape(e.to_string());
     if x.dtype().is_float() {
         let a = x.to_f32();
-        let v = match r.kind {
+        let v = match kind {
             Reduction::Sum | Reduction::Mean => {
                 let sums = match a.as_slice() {
-                    Some(flat) if count > 0 && trailing(shape, &axes) => flat
+                    Some(flat) if count > 0 && trailing(shape, axes) => flat
                         .chunks(count)
                         .enumerate()
                         .map(|(i, row)| lane_sum(row, i * count))
@@ -137,7 +130,7 @@ pub fn reduce(x: &Tensor, r: &ReduceAttrs, axes_input: Option<&Tensor>) -> Resul
                 };
                 // The mean of nothing is undefined in the ONNX spec; onnxruntime gives the
                 // empty sum, 0 (not 0/0, a NaN no value equals).
-                if r.kind == Reduction::Mean && count > 0 {
+                if kind == Reduction::Mean && count > 0 {
                     sums.into_iter().map(|s| s / count as f32).collect()
                 } else {
                     sums
@@ -156,7 +149,7 @@ pub fn reduce(x: &Tensor, r: &ReduceAttrs, axes_input: Option<&Tensor>) -> Resul
                 if v < m || v.is_nan() { v } else { m }
             }),
         };
-        let out = ArrayD::from_shape_vec(IxDyn(&out_shape), v).map_err(wrap)?;
+        let out = ArrayD::from_shape_vec(IxDyn(out_shape), v).map_err(wrap)?;
         return Ok(Tensor::from_f32(out, x.dtype()));
     }
     let (lo, hi) = match x.dtype() {
@@ -167,10 +160,10 @@ pub fn reduce(x: &Tensor, r: &ReduceAttrs, axes_input: Option<&Tensor>) -> Resul
         _ => (i64::MIN, i64::MAX),
     };
     let a = x.to_i64()?;
-    let v = match r.kind {
+    let v = match kind {
         Reduction::Sum | Reduction::Mean => {
             let sums = fold(a.iter().copied(), &index(), n_out, 0i64, i64::wrapping_add);
-            if r.kind == Reduction::Mean {
+            if kind == Reduction::Mean {
                 if count == 0 {
                     return Err(Error::Shape("integer mean of an empty set".into()));
                 }
@@ -182,7 +175,7 @@ pub fn reduce(x: &Tensor, r: &ReduceAttrs, axes_input: Option<&Tensor>) -> Resul
         Reduction::Max => fold(a.iter().copied(), &index(), n_out, lo, i64::max),
         Reduction::Min => fold(a.iter().copied(), &index(), n_out, hi, i64::min),
     };
-    let out = ArrayD::from_shape_vec(IxDyn(&out_shape), v).map_err(wrap)?;
+    let out = ArrayD::from_shape_vec(IxDyn(out_shape), v).map_err(wrap)?;
     Ok(Tensor::I64(out).cast(x.dtype()))
 }
 
@@ -195,15 +188,6 @@ pub fn work(inputs: u64, outputs: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn attrs(kind: Reduction, axes: &[i64], keepdims: bool) -> ReduceAttrs {
-        ReduceAttrs {
-            kind,
-            axes: Some(axes.to_vec()),
-            keepdims,
-            noop_with_empty_axes: false,
-        }
-    }
 
     const BIG: f32 = 16_777_216.0; // 2^24: adding 1 rounds back to it (ties to even)
 
@@ -238,26 +222,21 @@ mod tests {
         let x = Tensor::F32(
             ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap(),
         );
-        let r = reduce(&x, &attrs(Reduction::Sum, &[1], false), None).unwrap();
+        let r = reduce(&x, Reduction::Sum, &[1], &[2]).unwrap();
         assert_eq!(
             r.to_f32().iter().copied().collect::<Vec<_>>(),
             vec![6.0, 15.0]
         );
-        let r = reduce(&x, &attrs(Reduction::Mean, &[0], true), None).unwrap();
+        let r = reduce(&x, Reduction::Mean, &[0], &[1, 3]).unwrap();
         assert_eq!(r.shape(), &[1, 3]);
         assert_eq!(
             r.to_f32().iter().copied().collect::<Vec<_>>(),
             vec![2.5, 3.5, 4.5]
         );
-        let r = reduce(
-            &x.cast(DType::I32),
-            &attrs(Reduction::Max, &[-1], false),
-            None,
-        )
-        .unwrap();
+        let r = reduce(&x.cast(DType::I32), Reduction::Max, &[1], &[2]).unwrap();
         assert_eq!(r.to_i64_vec().unwrap(), vec![3, 6]);
         let empty = Tensor::zeros(DType::F32, &[2, 0]);
-        let r = reduce(&empty, &attrs(Reduction::Max, &[1], false), None).unwrap();
+        let r = reduce(&empty, Reduction::Max, &[1], &[2]).unwrap();
         assert_eq!(r.to_f32()[[0]], f32::NEG_INFINITY);
     }
 }

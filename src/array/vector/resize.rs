@@ -1,12 +1,11 @@
 //! Resize (nearest and linear) one axis at a time: each output position of an axis reads one
 //! input position (nearest), blends two (linear) or takes the extrapolation value
-//! (tf_crop_and_resize outside the input). Coordinates come from `ir::ops::resize` in f64;
+//! (tf_crop_and_resize outside the input). Coordinates come from the resolved plan in f64;
 //! linear blends are f32 and the result is rounded once to the tensor's type. Nearest on
 //! non-float tensors is a pure gather.
 
 use crate::error::{Error, Result};
-use crate::ir::ops::resize::{AxisPlan, ResizePlan, plan};
-use crate::ir::{NearestMode, ResizeAttrs, ResizeMode};
+use crate::kernel::{AxisPlan, CoordinateTransform, NearestMode, ResizeMode, ResizePlan};
 use crate::tensor::Tensor;
 use ndarray::{ArrayD, Axis, IxDyn};
 
@@ -37,13 +36,13 @@ fn nearest(x: f64, mode: NearestMode) -> i64 {
     floor as i64 + i64::from(up)
 }
 
-fn taps(a: &ResizeAttrs, p: &AxisPlan) -> Vec<Tap> {
+fn taps(mode: ResizeMode, transform: CoordinateTransform, p: &AxisPlan) -> Vec<Tap> {
     let last = p.input.saturating_sub(1) as i64;
     let clamp = |i: i64| i.clamp(0, last) as usize;
     (0..p.output)
-        .map(|y| match p.source(a.transform, y) {
+        .map(|y| match p.source(transform, y) {
             None => Tap::Fill,
-            Some(x) => match a.mode {
+            Some(x) => match mode {
                 ResizeMode::Nearest(m) => Tap::Pick(clamp(nearest(x, m))),
                 ResizeMode::Linear => {
                     let floor = x.floor();
@@ -81,35 +80,19 @@ fn apply(a: &ArrayD<f32>, axis: usize, taps: &[Tap], fill: f32) -> ArrayD<f32> {
     out
 }
 
-/// The resolved geometry of Resize on concrete inputs.
-fn geometry(
-    x: &Tensor,
-    a: &ResizeAttrs,
-    roi: Option<&Tensor>,
-    scales: Option<&Tensor>,
-    sizes: Option<&Tensor>,
-) -> Result<ResizePlan> {
-    let floats = |t: Option<&Tensor>| t.map(|t| t.to_f64().iter().copied().collect::<Vec<f64>>());
-    let sizes = sizes.map(Tensor::to_i64_vec).transpose()?;
-    plan(
-        a,
-        x.shape(),
-        floats(roi).as_deref(),
-        floats(scales).as_deref(),
-        sizes.as_deref(),
-    )
-}
-
-/// Resize(X, [roi], [scales], [sizes]).
+/// Resize(X) along the axes of plan `p`; `fill` is the extrapolation value.
 pub fn resize(
     x: &Tensor,
-    a: &ResizeAttrs,
-    roi: Option<&Tensor>,
-    scales: Option<&Tensor>,
-    sizes: Option<&Tensor>,
+    mode: ResizeMode,
+    transform: CoordinateTransform,
+    fill: f32,
+    p: &ResizePlan,
 ) -> Result<Tensor> {
-    let p = geometry(x, a, roi, scales, sizes)?;
-    let per_axis: Vec<(usize, Vec<Tap>)> = p.axes.iter().map(|ap| (ap.axis, taps(a, ap))).collect();
+    let per_axis: Vec<(usize, Vec<Tap>)> = p
+        .axes
+        .iter()
+        .map(|ap| (ap.axis, taps(mode, transform, ap)))
+        .collect();
     if !x.dtype().is_float() {
         let mut out = x.clone();
         for (axis, taps) in &per_axis {
@@ -129,15 +112,15 @@ pub fn resize(
     }
     let mut a32 = x.to_f32();
     for (axis, taps) in &per_axis {
-        a32 = apply(&a32, *axis, taps, a.extrapolation_value);
+        a32 = apply(&a32, *axis, taps, fill);
     }
     Ok(Tensor::from_f32(a32, x.dtype()))
 }
 
 /// The element-operations of Resize over `outputs` elements of a rank-`rank` input: one
 /// per output for nearest, a multiply-add per blended neighbour along each axis for linear.
-pub fn work(a: &ResizeAttrs, rank: usize, outputs: u64) -> u64 {
-    match a.mode {
+pub fn work(mode: ResizeMode, rank: usize, outputs: u64) -> u64 {
+    match mode {
         ResizeMode::Nearest(_) => outputs,
         ResizeMode::Linear => outputs.saturating_mul(2 * rank as u64),
     }
@@ -146,7 +129,6 @@ pub fn work(a: &ResizeAttrs, rank: usize, outputs: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{AspectPolicy, CoordinateTransform};
 
     #[test]
     fn nearest_rounding_and_linear_blend() {
@@ -154,16 +136,26 @@ mod tests {
         assert_eq!(nearest(1.5, NearestMode::RoundPreferCeil), 2);
         assert_eq!(nearest(-0.25, NearestMode::Floor), -1);
         assert_eq!(nearest(2.0, NearestMode::Ceil), 2);
-        let a = ResizeAttrs {
-            mode: ResizeMode::Linear,
-            transform: CoordinateTransform::AlignCorners,
-            extrapolation_value: 0.0,
-            axes: None,
-            aspect: AspectPolicy::Stretch,
+        // [0, 1] to 5 samples, corners aligned: steps of a quarter.
+        let plan = ResizePlan {
+            shape: vec![5],
+            axes: vec![AxisPlan {
+                axis: 0,
+                input: 2,
+                output: 5,
+                scale: 2.5,
+                roi: (0.0, 1.0),
+            }],
         };
         let x = Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[2]), vec![0.0, 1.0]).unwrap());
-        let sizes = Tensor::I64(ArrayD::from_elem(IxDyn(&[1]), 5));
-        let y = resize(&x, &a, None, None, Some(&sizes)).unwrap();
+        let y = resize(
+            &x,
+            ResizeMode::Linear,
+            CoordinateTransform::AlignCorners,
+            0.0,
+            &plan,
+        )
+        .unwrap();
         assert_eq!(
             y.to_f32().iter().copied().collect::<Vec<_>>(),
             vec![0.0, 0.25, 0.5, 0.75, 1.0]

@@ -5,58 +5,9 @@
 use super::{Infer, Typed};
 use crate::error::{Error, Result};
 use crate::ir::{Facts, Op, OpKind, ValueId};
+pub use crate::kernel::{Comparison, Logic, Unary};
 use crate::tensor::DType;
-use crate::tensor::ops::broadcast_shapes;
-
-/// An elementwise function of one tensor: the output has the input's shape and type.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Unary {
-    /// `-x`.
-    Neg,
-    /// `|x|`.
-    Abs,
-    /// `1 / x`.
-    Reciprocal,
-    /// `√x`.
-    Sqrt,
-    /// `eˣ`.
-    Exp,
-    /// `ln x`.
-    Log,
-    /// `1 / (1 + e⁻ˣ)`.
-    Sigmoid,
-    /// `tanh x`.
-    Tanh,
-    /// The error function.
-    Erf,
-    /// `⌊x⌋`.
-    Floor,
-    /// `⌈x⌉`.
-    Ceil,
-    /// `x` rounded to the nearest integer, ties to even.
-    Round,
-    /// `ln(1 + eˣ)`.
-    Softplus,
-    /// `x · max(0, min(1, x/6 + 1/2))`.
-    HardSwish,
-    /// `max(0, min(1, alpha·x + beta))`.
-    HardSigmoid {
-        /// Slope.
-        alpha: f32,
-        /// Offset.
-        beta: f32,
-    },
-    /// `x` for `x ≥ 0`, else `alpha·x`.
-    LeakyRelu {
-        /// Slope of the negative part.
-        alpha: f32,
-    },
-    /// `x · Φ(x)`, exactly (with erf) or by the tanh approximation.
-    Gelu {
-        /// The tanh approximation.
-        tanh: bool,
-    },
-}
+use crate::tensor::ops::{broadcast_all, broadcast_shapes};
 
 impl Unary {
     /// The ONNX op type.
@@ -81,32 +32,6 @@ impl Unary {
             Unary::Gelu { .. } => OpKind::Gelu,
         }
     }
-}
-
-/// An elementwise comparison with broadcasting; the output is bool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Comparison {
-    /// `a == b`.
-    Equal,
-    /// `a < b`.
-    Less,
-    /// `a <= b`.
-    LessOrEqual,
-    /// `a > b`.
-    Greater,
-    /// `a >= b`.
-    GreaterOrEqual,
-}
-
-/// A binary logical op on bool tensors, with broadcasting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Logic {
-    /// `a ∧ b`.
-    And,
-    /// `a ∨ b`.
-    Or,
-    /// `a ⊕ b`.
-    Xor,
 }
 
 /// Add, Sub, Mul, Div (operands of one type) and the comparisons and logic (bool output):
@@ -138,13 +63,6 @@ pub fn variadic(cx: &Infer) -> Result<Typed> {
     let dt = same_dtype(cx.f, values)?;
     let shapes: Vec<&[usize]> = ids.iter().map(|&v| cx.f.shape(v)).collect();
     Ok(vec![(dt, broadcast_all(&shapes)?)])
-}
-
-/// The numpy broadcast of any number of shapes.
-pub fn broadcast_all(shapes: &[&[usize]]) -> Result<Vec<usize>> {
-    shapes
-        .iter()
-        .try_fold(Vec::new(), |acc, s| broadcast_shapes(&acc, s))
 }
 
 /// The common type of inputs that must agree.

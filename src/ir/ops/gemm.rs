@@ -4,6 +4,7 @@
 use super::{Infer, Typed};
 use crate::error::{Error, Result};
 use crate::ir::Op;
+pub use crate::kernel::GemmInputs;
 use crate::tensor::DType;
 use crate::tensor::ops::broadcast_shapes;
 
@@ -20,9 +21,10 @@ pub struct GemmAttrs {
     pub trans_b: bool,
 }
 
-/// An activation fused into the output unit of a quantized GEMM (clamps the integer output).
+/// The activation a quantized GEMM applies in its epilogue, the output unit (clamps the integer
+/// output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FusedAct {
+pub enum EpilogueAct {
     /// None.
     #[default]
     None,
@@ -45,23 +47,6 @@ macro_rules! gemm_class {
     };
 }
 pub(crate) use gemm_class;
-
-/// Positions of a GEMM-class op's inputs by role (ONNX order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GemmInputs {
-    /// The data (A).
-    pub x: usize,
-    /// The weights (B).
-    pub w: usize,
-    /// The data's zero point, for the integer ops.
-    pub x_zp: Option<usize>,
-    /// The weights' zero point, for the integer ops.
-    pub w_zp: Option<usize>,
-    /// The bias (C).
-    pub bias: Option<usize>,
-    /// The QLinear ops' data scale, weight scale, output scale and output zero point.
-    pub qlinear: Option<[usize; 4]>,
-}
 
 impl Op {
     /// Where a GEMM-class op's operands are: QLinearConv and QLinearMatMul put A's scale and

@@ -81,7 +81,7 @@ pub fn range_len(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<usize
 }
 
 /// The first element of `t` as f32 (NaN when empty).
-pub fn first(t: &Tensor) -> f32 {
+fn first(t: &Tensor) -> f32 {
     t.to_f32().iter().copied().next().unwrap_or(f32::NAN)
 }
 

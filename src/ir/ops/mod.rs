@@ -16,7 +16,7 @@ pub mod resize;
 
 pub use conv::{AutoPad, ConvAttrs, ConvTransposeAttrs};
 pub use elementwise::{Comparison, Logic, Unary};
-pub use gemm::{FusedAct, GemmAttrs, GemmInputs, matmul_shape, promote_matmul};
+pub use gemm::{EpilogueAct, GemmAttrs, GemmInputs, matmul_shape, promote_matmul};
 pub use lstm::{LstmAttrs, LstmDirection};
 pub use pad::PadMode;
 pub use pool::PoolAttrs;

@@ -1,10 +1,12 @@
 //! The data-movement ops (Identity, Reshape, Flatten, Transpose, Concat, Shape, Gather,
 //! Unsqueeze, Squeeze, Cast, Slice, Split, Expand): output shapes, the inputs that decide
-//! them (evaluated by `array::vector::movement`).
+//! them; `lower` resolves them into the `kernel::VectorOp` that `array::vector::movement`
+//! runs.
 
 use super::{Infer, Typed};
 use crate::error::{Error, Result};
 use crate::ir::Op;
+pub use crate::kernel::SliceAxis;
 use crate::tensor::DType;
 use crate::tensor::ops::{broadcast_shapes, normalize_axis};
 
@@ -136,38 +138,6 @@ pub fn squeeze_shape(input: &[usize], axes: Option<&[i64]>) -> Result<Vec<usize>
 pub fn transpose_perm(rank: usize, perm: Option<&[usize]>) -> Vec<usize> {
     perm.map(<[usize]>::to_vec)
         .unwrap_or_else(|| (0..rank).rev().collect())
-}
-
-/// One resolved axis of a Slice: `start` to `end` (exclusive) by `step`, clamped per ONNX.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SliceAxis {
-    /// The axis.
-    pub axis: usize,
-    /// First index.
-    pub start: isize,
-    /// End (exclusive; may be -1 for negative steps).
-    pub end: isize,
-    /// Step (non-zero).
-    pub step: isize,
-}
-
-impl SliceAxis {
-    /// Elements selected along the axis.
-    pub fn len(&self) -> usize {
-        // In i128: a step of ±2^63 or a start and end at opposite extremes stay exact.
-        let (start, end, step) = (self.start as i128, self.end as i128, self.step as i128);
-        let n = if step > 0 {
-            (end - start + step - 1) / step
-        } else {
-            (start - end - step - 1) / -step
-        };
-        usize::try_from(n.max(0)).unwrap_or(usize::MAX)
-    }
-
-    /// True when nothing is selected.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Resolves Slice's starts/ends/axes/steps against an input shape.

@@ -3,20 +3,8 @@
 
 use super::{Infer, Typed};
 use crate::error::{Error, Result};
+pub use crate::kernel::PadMode;
 use crate::tensor::ops::normalize_axis;
-
-/// How Pad fills the border.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PadMode {
-    /// A constant value.
-    Constant,
-    /// Mirror without repeating the edge.
-    Reflect,
-    /// Repeat the edge.
-    Edge,
-    /// Wrap around (cyclic).
-    Wrap,
-}
 
 /// Per-axis `(begin, end)` pads of a tensor of rank `rank`: `pads` holds all begins then all
 /// ends for `axes` (every axis when `None`).
@@ -107,4 +95,16 @@ pub fn infer(cx: &Infer, mode: PadMode, pads: Option<&[i64]>) -> Result<Typed> {
 /// The pads (1) and axes (3) inputs decide the shape unless the attribute gives the pads.
 pub fn shape_inputs(pads: Option<&[i64]>) -> &'static [usize] {
     if pads.is_none() { &[1, 3] } else { &[] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_axes_and_over_crops_are_refused() {
+        assert!(resolve(2, &[1, 1], Some(&[0, -2])).is_err());
+        assert!(padded_shape(&[2], &[(-2, -1)]).is_err());
+        assert_eq!(padded_shape(&[3], &[(2, -1)]).unwrap(), vec![4]);
+    }
 }

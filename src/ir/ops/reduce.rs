@@ -3,20 +3,8 @@
 
 use super::{Infer, Typed};
 use crate::error::{Error, Result};
+pub use crate::kernel::Reduction;
 use crate::tensor::ops::normalize_axis;
-
-/// What a reduction computes over its axes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reduction {
-    /// Arithmetic mean.
-    Mean,
-    /// Sum.
-    Sum,
-    /// Maximum.
-    Max,
-    /// Minimum.
-    Min,
-}
 
 /// Attributes of ReduceMean, ReduceSum, ReduceMax and ReduceMin.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,7 @@
 use super::super::ctx::NodeCtx;
 use super::window::window_attrs;
 use crate::error::Result;
-use crate::ir::{ConvAttrs, ConvTransposeAttrs, FusedAct, Op};
+use crate::ir::{ConvAttrs, ConvTransposeAttrs, EpilogueAct, Op};
 
 /// `Conv(X, W, [B])`.
 pub(super) fn conv(cx: &mut NodeCtx) -> Result<Op> {
@@ -22,7 +22,7 @@ pub(super) fn conv_integer(cx: &mut NodeCtx) -> Result<Op> {
 pub(super) fn qlinear_conv(cx: &mut NodeCtx) -> Result<Op> {
     cx.since(10)?;
     cx.inputs(8, 9)?;
-    Ok(Op::QLinearConv(conv_attrs(cx)?, FusedAct::None))
+    Ok(Op::QLinearConv(conv_attrs(cx)?, EpilogueAct::None))
 }
 
 /// `ConvTranspose(X, W, [B])`: the convolution attributes plus `output_padding` and

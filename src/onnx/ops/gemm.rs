@@ -2,7 +2,7 @@
 
 use super::super::ctx::NodeCtx;
 use crate::error::Result;
-use crate::ir::{FusedAct, GemmAttrs, Op};
+use crate::ir::{EpilogueAct, GemmAttrs, Op};
 
 /// `Gemm(A, B, [C])`; C is required before opset 11.
 pub(super) fn gemm(cx: &mut NodeCtx) -> Result<Op> {
@@ -32,5 +32,5 @@ pub(super) fn matmul_integer(cx: &mut NodeCtx) -> Result<Op> {
 pub(super) fn qlinear_matmul(cx: &mut NodeCtx) -> Result<Op> {
     cx.since(10)?;
     cx.inputs(8, 8)?;
-    Ok(Op::QLinearMatMul(FusedAct::None))
+    Ok(Op::QLinearMatMul(EpilogueAct::None))
 }
