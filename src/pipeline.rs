@@ -61,8 +61,18 @@ impl Model {
 
     /// Specialise: the graph's runtime inputs as declared, symbolic dims bound to `batch`.
     pub fn declared_inputs(&self, batch: usize) -> Result<Vec<InputBinding>> {
+        self.declared_inputs_with(batch, &[])
+    }
+
+    /// [`Model::declared_inputs`] with the symbolic dims `named` bound to their sizes (a
+    /// decoder's `past` and `seq`, say).
+    pub fn declared_inputs_with(
+        &self,
+        batch: usize,
+        named: &[(String, usize)],
+    ) -> Result<Vec<InputBinding>> {
         self.graph
-            .declared_inputs(batch)
+            .declared_inputs_with(batch, named)
             .map_err(|e| e.in_file(&self.label))
     }
 

@@ -445,3 +445,25 @@ fn tournament_prints_verdicts_writes_its_workloads_and_refuses_bad_loads() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("'-2'"), "{}", text(&o).1);
 }
+
+#[test]
+fn inspect_binds_symbolic_dims_by_name_and_refuses_unknown_names() {
+    let model = models().join("decoder/model.onnx");
+    let model = model.to_str().unwrap();
+    let o = cdmsa(&[
+        "inspect", model, "--dim", "seq=1", "--dim", "past=6", "--dim", "total=7",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    // One decode step: each head's scores are 1 query × 16 × (6 cached + 1 new) keys.
+    assert!(out.contains("4·1×16×7"), "{out}");
+    let o = cdmsa(&["inspect", model, "--dim", "sek=1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).1.contains("dimension named 'sek'"),
+        "{}",
+        text(&o).1
+    );
+    let o = cdmsa(&["inspect", model, "--dim", "seq"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -109,3 +109,50 @@ fn greedy_decode_on_its_own_cache_follows_onnxruntime() {
     }
     assert_eq!(got, want);
 }
+
+/// The decoder specialised by dim name for its prefill (6 tokens, empty cache) and a decode
+/// step (1 token over a cache of 6): the attention-score GEMMs, one per head, and their tile
+/// cycles on `tpu-msa` (128×128 weight-stationary, pipelined), worked by hand from the
+/// closed form `R + (F−1)·max(m, R) + m + R + C − 2` with `F = ⌈k/R⌉ = 1`.
+#[test]
+fn prefill_and_decode_attention_cost_their_gemm_shapes() {
+    use cdmsa::kernel::{GemmShape, Kernel, Precision};
+    use cdmsa::pipeline::Model;
+    let cfg = AcceleratorConfig::preset("tpu-msa").unwrap();
+    let model = Model::load(&dir().join("model.onnx"), &Default::default()).unwrap();
+    let spec = cdmsa::array::ArraySpec::from_config(&cfg);
+    for (seq, past, want, cycles) in [
+        (6, 0, (6, 16, 6), 128 + 6 + 128 + 128 - 2),
+        (1, 6, (1, 16, 7), 128 + 1 + 128 + 128 - 2),
+    ] {
+        let dims =
+            [("seq", seq), ("past", past), ("total", past + seq)].map(|(n, v)| (n.to_string(), v));
+        let bindings = model.declared_inputs_with(1, &dims).unwrap();
+        let program = model.lower(&bindings, &cfg, Precision::Native).unwrap();
+        let scores: Vec<_> = program
+            .nodes
+            .iter()
+            .zip(&program.kernels)
+            .filter(|(n, _)| n.name.starts_with("h.0.attn.scores"))
+            .collect();
+        assert_eq!(scores.len(), 1);
+        let Kernel::Gemm(g) = scores[0].1 else {
+            panic!("the scores are a GEMM")
+        };
+        let (m, k, n) = want;
+        assert_eq!(
+            (g.shape, g.problems),
+            (GemmShape { m, k, n }, 4),
+            "seq {seq}"
+        );
+        assert_eq!(cdmsa::array::tile_cycles(&spec, g.shape).0, cycles as u64);
+    }
+    let err = model
+        .declared_inputs_with(1, &[("sek".to_string(), 1)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no input of the model has a dimension named 'sek'"),
+        "{err}"
+    );
+}

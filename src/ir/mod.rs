@@ -125,7 +125,38 @@ impl Graph {
     /// The runtime inputs as declared, symbolic dims bound to `batch`; an input larger than
     /// the graph's [`limits`](Graph::limits) is an error.
     pub fn declared_inputs(&self, batch: usize) -> crate::error::Result<Vec<InputBinding>> {
+        self.declared_inputs_with(batch, &[])
+    }
+
+    /// [`Graph::declared_inputs`] with the symbolic dims `named` (name, size) bound to their
+    /// sizes and the others to `batch`, e.g. a decoder's `past` and `seq`. A name that no
+    /// input's shape uses is an error, so a misspelt one is not silently ignored.
+    pub fn declared_inputs_with(
+        &self,
+        batch: usize,
+        named: &[(String, usize)],
+    ) -> crate::error::Result<Vec<InputBinding>> {
         use crate::error::Error;
+        let symbolic = |name: &str| {
+            self.inputs.iter().any(|&i| {
+                let shape = self.value(i).shape.as_deref().unwrap_or_default();
+                shape
+                    .iter()
+                    .any(|d| matches!(d, Dim::Symbolic(s) if s == name))
+            })
+        };
+        if let Some((name, _)) = named.iter().find(|(name, _)| !symbolic(name)) {
+            return Err(Error::Shape(format!(
+                "no input of the model has a dimension named '{name}'"
+            )));
+        }
+        let size = |d: &Dim| match d {
+            Dim::Fixed(n) => *n,
+            Dim::Symbolic(s) => named
+                .iter()
+                .find(|(name, _)| name == s)
+                .map_or(batch, |&(_, n)| n),
+        };
         self.inputs
             .iter()
             .map(|&i| {
@@ -136,10 +167,7 @@ impl Graph {
                 let shape = v.shape.as_ref().ok_or_else(|| {
                     Error::Shape(format!("input '{}' has no declared shape", v.name))
                 })?;
-                let dims: Vec<usize> = shape
-                    .iter()
-                    .map(|d| if let Dim::Fixed(n) = d { *n } else { batch })
-                    .collect();
+                let dims: Vec<usize> = shape.iter().map(size).collect();
                 self.limits
                     .elements(&dims, &format!("input '{}'", v.name))?;
                 Ok(InputBinding::shape_only(dtype, dims))
