@@ -19,10 +19,8 @@ pub struct InspectArgs {
     /// Batch size bound to symbolic dims.
     #[arg(long, default_value_t = 1)]
     batch: usize,
-    /// A symbolic dim bound by name, NAME=SIZE (repeatable), e.g. a decoder's
-    /// `--dim past=6 --dim seq=1`; the others take --batch.
-    #[arg(long = "dim", value_name = "NAME=SIZE", value_parser = parse_dim)]
-    dims: Vec<(String, usize)>,
+    #[command(flatten)]
+    dims: super::DimArgs,
     /// Input tensors whose shapes to use instead of the declared ones.
     #[arg(long = "input")]
     inputs: Vec<PathBuf>,
@@ -34,25 +32,13 @@ pub struct InspectArgs {
     limits: super::LimitArgs,
 }
 
-/// `NAME=SIZE`.
-fn parse_dim(s: &str) -> std::result::Result<(String, usize), String> {
-    match s.split_once('=') {
-        Some((name, size)) if !name.trim().is_empty() => size
-            .trim()
-            .parse()
-            .map(|n| (name.trim().to_string(), n))
-            .map_err(|_| format!("'{size}' is not a size")),
-        _ => Err(format!("'{s}' is not NAME=SIZE")),
-    }
-}
-
 /// Runs the command; returns the exit code.
 pub fn run(args: InspectArgs) -> Result<i32> {
     let cfg = args.accel.load()?;
     let limits = args.limits.limits();
     let model = Model::load(&args.model, &limits)?;
     let bindings = if args.inputs.is_empty() {
-        model.declared_inputs_with(args.batch, &args.dims)?
+        model.declared_inputs_with(args.batch, &args.dims.dims)?
     } else {
         args.inputs
             .iter()

@@ -95,6 +95,27 @@ impl LimitArgs {
 }
 
 /// Optional JSON output file.
+/// Symbolic dims bound by name.
+#[derive(clap::Args)]
+struct DimArgs {
+    /// A symbolic dim bound by name, NAME=SIZE (repeatable), e.g. a decoder's
+    /// `--dim past=6 --dim seq=1`; the others take --batch.
+    #[arg(long = "dim", value_name = "NAME=SIZE", value_parser = parse_dim)]
+    dims: Vec<(String, usize)>,
+}
+
+/// `NAME=SIZE`.
+fn parse_dim(s: &str) -> std::result::Result<(String, usize), String> {
+    match s.split_once('=') {
+        Some((name, size)) if !name.trim().is_empty() => size
+            .trim()
+            .parse()
+            .map(|n| (name.trim().to_string(), n))
+            .map_err(|_| format!("'{size}' is not a size")),
+        _ => Err(format!("'{s}' is not NAME=SIZE")),
+    }
+}
+
 #[derive(clap::Args)]
 struct JsonArg {
     /// Also write the report as JSON to this file.

@@ -32,6 +32,8 @@ pub struct RunArgs {
     /// Batch size bound to symbolic dims when no input is given.
     #[arg(long, default_value_t = 1)]
     batch: usize,
+    #[command(flatten)]
+    dims: super::DimArgs,
     /// Seed of the synthetic input used when no input is given.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -122,7 +124,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         let inputs = if args.inputs.is_empty() {
             model
                 .graph
-                .declared_inputs(args.batch)
+                .declared_inputs_with(args.batch, &args.dims.dims)
                 .map_err(|e| e.in_file(args.model.as_deref().unwrap_or(Path::new("<embedded>"))))?
                 .iter()
                 .map(|b| Tensor::seeded(b.dtype, &b.shape, args.seed))
