@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::files;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Which operand stays in the PEs while the others stream.
@@ -37,6 +38,35 @@ pub enum PsumType {
     Fp16,
 }
 
+/// What each array's scratchpad keeps between tile jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Residency {
+    /// Operand tiles stay resident until evicted, least recently used first: a weight tile is
+    /// fetched once for the M-blocks that reuse it on that array, an input tile once for its
+    /// N-blocks.
+    #[default]
+    Lru,
+    /// Nothing stays: every tile job fetches all its operands (an ablation).
+    None,
+}
+
+/// A tenant's claim on the shared DRAM bandwidth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DramClaim {
+    /// Weight of each of the tenant's streams when the bandwidth is divided (default 1).
+    #[serde(default = "one")]
+    pub share: u32,
+    /// Most bytes per cycle all the tenant's streams together may take (default: no cap).
+    #[serde(default)]
+    pub cap: Option<u64>,
+}
+
+fn one() -> u32 {
+    1
+}
+
 /// One accelerator: `arrays` systolic arrays of `rows`×`cols` PEs sharing one DRAM.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,10 +89,21 @@ pub struct AcceleratorConfig {
     pub clock_mhz: f64,
     /// Scratchpad per array in KiB (double-buffered).
     pub sram_kib_per_array: u64,
+    /// The scratchpad split per operand, `[inputs, weights, outputs]` in KiB (summing to
+    /// `sram_kib_per_array`); unified when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sram_split_kib: Option<[u64; 3]>,
+    /// What the scratchpad keeps between tile jobs.
+    #[serde(default)]
+    pub residency: Residency,
     /// Shared DRAM bandwidth in bytes per cycle.
     pub dram_bytes_per_cycle: u64,
     /// Lanes of the vector unit (elements per cycle).
     pub vector_lanes: usize,
+    /// Per-tenant DRAM shares and caps, by tenant name (MoCA-style partitioning); a tenant
+    /// not named has share 1 and no cap.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dram_tenants: BTreeMap<String, DramClaim>,
 }
 
 /// The slowest clock an accelerator may have, in MHz (1 kHz): times in ms stay finite.
@@ -171,7 +212,49 @@ impl AcceleratorConfig {
             self.sram_kib_per_array > 0,
             "sram_kib_per_array",
             "must be positive",
-        )
+        )?;
+        if let Some(split) = self.sram_split_kib {
+            check(
+                split.iter().all(|&p| p > 0)
+                    && split.iter().try_fold(0u64, |a, &p| a.checked_add(p))
+                        == Some(self.sram_kib_per_array),
+                "sram_split_kib",
+                "must be three positive sizes [inputs, weights, outputs] summing to sram_kib_per_array",
+            )?;
+        }
+        for (name, claim) in &self.dram_tenants {
+            check(
+                claim.share > 0,
+                &format!("dram_tenants.{name}.share"),
+                "must be positive",
+            )?;
+            check(
+                claim.cap != Some(0),
+                &format!("dram_tenants.{name}.cap"),
+                "must be positive",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The scratchpad of one array in bytes per operand, `[inputs, weights, outputs]`, or
+    /// `None` when unified.
+    pub fn sram_split_bytes(&self) -> Option<[u64; 3]> {
+        self.sram_split_kib
+            .map(|s| s.map(|kib| kib.saturating_mul(1024)))
+    }
+
+    /// The scratchpad of one array in bytes.
+    pub fn sram_bytes(&self) -> u64 {
+        self.sram_kib_per_array.saturating_mul(1024)
+    }
+
+    /// The DRAM claim of the tenant named `name`.
+    pub fn dram_claim(&self, name: &str) -> DramClaim {
+        self.dram_tenants.get(name).copied().unwrap_or(DramClaim {
+            share: 1,
+            cap: None,
+        })
     }
 }
 
@@ -198,5 +281,29 @@ mod tests {
         ));
         let text = format!("{}\nbogus = 1\n", PRESETS[3].1);
         assert!(AcceleratorConfig::from_toml(&text).is_err());
+    }
+
+    /// The scratchpad split must add up to the scratchpad; shares and caps must be positive.
+    #[test]
+    fn split_and_claims_are_validated() {
+        let tiny = PRESETS[3].1;
+        let ok = format!("{tiny}sram_split_kib = [16, 32, 16]\n");
+        let cfg = AcceleratorConfig::from_toml(&ok).unwrap();
+        assert_eq!(cfg.sram_split_bytes(), Some([16384, 32768, 16384]));
+        for bad in [
+            "sram_split_kib = [16, 32, 8]\n",
+            "sram_split_kib = [0, 32, 32]\n",
+            "[dram_tenants.a]\nshare = 0\n",
+            "[dram_tenants.a]\ncap = 0\n",
+            "[dram_tenants.a]\nweight = 2\n",
+        ] {
+            let text = format!("{tiny}{bad}");
+            assert!(AcceleratorConfig::from_toml(&text).is_err(), "{bad}");
+        }
+        let text = format!("{tiny}residency = \"none\"\n[dram_tenants.a]\ncap = 4\n");
+        let cfg = AcceleratorConfig::from_toml(&text).unwrap();
+        assert_eq!(cfg.residency, Residency::None);
+        assert_eq!(cfg.dram_claim("a"), DramClaim { share: 1, cap: Some(4) });
+        assert_eq!(cfg.dram_claim("b").share, 1);
     }
 }
