@@ -1,6 +1,6 @@
 //! Isolated-run timing of one layer, worked by hand from DESIGN section 4.
 
-use cdmsa::config::AcceleratorConfig;
+use cdmsa::config::{AcceleratorConfig, Residency};
 use cdmsa::exec::layer_costs;
 use cdmsa::ir::{Graph, InputBinding, Node, Op, Value};
 use cdmsa::lower::lower;
@@ -57,20 +57,39 @@ fn a_layer_costs_its_busiest_array_or_its_dram_time() {
     assert_eq!(c.tiles, 4);
     assert_eq!(c.macs, 20 * 10 * 12);
     assert_eq!(c.compute_cycles, Cycles(84));
-    // DRAM: the activations (200 B in, 960 B out) fit on chip, so only the weights stream:
-    // each tile job fetches its B block, k·n = 80 (n = 8) or 40 (n = 4) bytes:
-    // 80 + 40 + 80 + 40 = 240 bytes at 16 B/cycle = 15 cycles; the layer is compute-bound.
-    assert_eq!(c.dram_cycles, Cycles(15));
+    // DRAM: the activations (200 B in, 960 B out) fit on chip, so only the weights come from
+    // DRAM: a B block of k·n = 80 (n = 8) or 40 (n = 4) bytes. Tile jobs go in order to the
+    // array that frees first: (m0, n0) and (m10, n0) to array 0, (m0, n8) and (m10, n8) to
+    // array 1, so each array fetches its B block once and finds it resident the second time:
+    // 80 + 40 = 120 bytes at 16 B/cycle = 8 cycles; the layer is compute-bound.
+    assert_eq!(c.traffic.dram_read_bytes, 120);
+    assert_eq!((c.traffic.sram_hits, c.traffic.sram_hit_bytes), (2, 120));
+    assert_eq!(c.dram_cycles, Cycles(8));
     assert_eq!(c.cycles, Cycles(84));
-    // At 1 B/cycle the weights take 240 cycles and bound the layer.
+    // At 1 B/cycle the weights take 120 cycles and bound the layer.
     cfg.dram_bytes_per_cycle = 1;
+    let c = &layer_costs(&lower(&g, &bind, &cfg).unwrap(), &cfg)[0];
+    assert_eq!((c.dram_cycles, c.cycles), (Cycles(120), Cycles(120)));
+    // Without residency every tile job fetches its block: 240 bytes.
+    cfg.residency = Residency::None;
     let c = &layer_costs(&lower(&g, &bind, &cfg).unwrap(), &cfg)[0];
     assert_eq!((c.dram_cycles, c.cycles), (Cycles(240), Cycles(240)));
     // With 1 KiB of scratchpad per array (half of 2 KiB < 1160 B) the activations stream too:
-    // per tile m·k + k·n + m·n·4: n = 8 → 100 + 80 + 320 = 500, n = 4 → 100 + 40 + 160 = 300;
-    // 1600 bytes at 16 B/cycle = 100 cycles.
+    // an A block m·k = 100, outputs m·n·4 = 320 (n = 8) or 160 (n = 4). Array 0 reads B(n0) 80
+    // and A(m0) 100, then A(m10) 100 with B(n0) resident; array 1 reads B(n8) 40 and A(m0),
+    // then A(m10): reads 80 + 100 + 100 + 40 + 100 + 100 = 520, writes 2·320 + 2·160 = 960;
+    // 1480 bytes at 16 B/cycle = 93 cycles.
     cfg.dram_bytes_per_cycle = 16;
     cfg.sram_kib_per_array = 1;
+    cfg.residency = Residency::Lru;
+    let c = &layer_costs(&lower(&g, &bind, &cfg).unwrap(), &cfg)[0];
+    assert_eq!(
+        (c.traffic.dram_read_bytes, c.traffic.dram_write_bytes),
+        (520, 960)
+    );
+    assert_eq!((c.dram_cycles, c.cycles), (Cycles(93), Cycles(93)));
+    // Without residency: per tile m·k + k·n + m·n·4: 500, 300, 500, 300 = 1600 bytes, 100 cycles.
+    cfg.residency = Residency::None;
     let c = &layer_costs(&lower(&g, &bind, &cfg).unwrap(), &cfg)[0];
     assert_eq!((c.dram_cycles, c.cycles), (Cycles(100), Cycles(100)));
 }

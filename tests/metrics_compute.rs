@@ -56,11 +56,13 @@ fn three_requests_two_tenants_by_hand() {
         busy_cycles: 30,
         preemptions: 1,
         fused_tiles: 2,
+        ..TenantCounters::default()
     };
     ts[1].3 = TenantCounters {
         busy_cycles: 20,
         preemptions: 0,
         fused_tiles: 5,
+        ..TenantCounters::default()
     };
     let m = compute(&three_requests(), &ts, ONE_CYCLE_PER_MS);
     let [a, b] = &m.tenants[..] else {

@@ -122,7 +122,10 @@ fn tied_arrivals_enter_in_request_order() {
     // Request 1 runs first (earliest), then 0 before 2 (tie at `late`, index order).
     assert!(finish(1) <= finish(0));
     assert!(finish(0) < finish(2));
-    assert_eq!(out.events as usize, 3 + out.slices.len());
+    // Three arrivals, a completion per job, and at most one event per job when its stream
+    // moves its last byte before its compute is done.
+    let events = out.events as usize;
+    assert!((3 + out.slices.len()..=3 + 2 * out.slices.len()).contains(&events));
 }
 
 /// A policy as the simulator would see it without standing orders or parallel segments:

@@ -4,11 +4,12 @@ use super::{EXIT_MISMATCH, EXIT_PASS, JsonArg};
 use crate::error::{Error, Result, write_file};
 use crate::eval::policies;
 use crate::report::simulation::{
-    SchedulerReport, chrome_trace, comparison_table, requests_csv, scheduler_text,
+    SchedulerReport, TraceRun, chrome_trace, comparison_table, requests_csv, scheduler_text,
+    traffic_csv,
 };
 use crate::report::write_json;
 use crate::sched::CdMsaOptions;
-use crate::sim::{Mode, SimOptions, Slice, requests, simulate_with, tenants_within};
+use crate::sim::{Mode, SimOptions, requests, simulate_with, tenants_within};
 use crate::workload::Workload;
 use serde_json::json;
 use std::path::PathBuf;
@@ -43,6 +44,9 @@ pub struct SimulateArgs {
     /// Per-request CSV output.
     #[arg(long)]
     csv: Option<PathBuf>,
+    /// DRAM traffic and scratchpad hits as CSV: a row per tenant, per array and per layer.
+    #[arg(long)]
+    traffic_csv: Option<PathBuf>,
     /// Chrome trace output (one track per array; open in Perfetto).
     #[arg(long)]
     trace: Option<PathBuf>,
@@ -111,13 +115,17 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
         );
     }
     let mut reports = Vec::new();
-    let mut slices = Vec::new();
+    let mut traces = Vec::new();
     for p in policies.iter_mut() {
         let options = SimOptions {
             trace: args.trace.is_some(),
         };
         let mut out = simulate_with(&cfg, &models, &reqs, p.as_mut(), mode, options)?;
-        slices.push((p.name(), std::mem::take(&mut out.slices)));
+        traces.push((
+            p.name(),
+            std::mem::take(&mut out.slices),
+            std::mem::take(&mut out.bandwidth),
+        ));
         let r = SchedulerReport::new(p.name(), out, &models, cfg.clock_mhz);
         print!("\n{}", scheduler_text(&r, functional));
         reports.push(r);
@@ -134,8 +142,18 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
     if let Some(path) = &args.csv {
         write_file(path, requests_csv(&reports).as_bytes())?;
     }
+    if let Some(path) = &args.traffic_csv {
+        write_file(path, traffic_csv(&reports).as_bytes())?;
+    }
     if let Some(path) = &args.trace {
-        let runs: Vec<(&str, &[Slice])> = slices.iter().map(|(n, s)| (*n, s.as_slice())).collect();
+        let runs: Vec<TraceRun> = traces
+            .iter()
+            .map(|(scheduler, slices, bandwidth)| TraceRun {
+                scheduler,
+                slices,
+                bandwidth,
+            })
+            .collect();
         write_json(
             path,
             &chrome_trace(&runs, cfg.arrays, &models, cfg.clock_mhz),

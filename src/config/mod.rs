@@ -303,7 +303,13 @@ mod tests {
         let text = format!("{tiny}residency = \"none\"\n[dram_tenants.a]\ncap = 4\n");
         let cfg = AcceleratorConfig::from_toml(&text).unwrap();
         assert_eq!(cfg.residency, Residency::None);
-        assert_eq!(cfg.dram_claim("a"), DramClaim { share: 1, cap: Some(4) });
+        assert_eq!(
+            cfg.dram_claim("a"),
+            DramClaim {
+                share: 1,
+                cap: Some(4)
+            }
+        );
         assert_eq!(cfg.dram_claim("b").share, 1);
     }
 }

@@ -1,7 +1,8 @@
-//! The cost model: what a tile job and a vector job cost (compute cycles and DRAM bytes), how
-//! the shared DRAM stretches a job, what a fused pair and a K-tile split cost, and the
-//! isolated-run cost of every layer. The simulator and `inspect`/`run` both cost jobs here.
+//! The cost model: what a tile job and a vector job cost (compute cycles and DRAM bytes, by
+//! operand), what a fused pair and a K-tile split cost, and the isolated-run cost and traffic
+//! of every layer. The simulator and `inspect`/`run` both cost jobs here.
 
+use super::memory::{BlockRef, JobTraffic, Scratchpad, Traffic};
 use crate::array::{ArraySpec, tile_cycles};
 use crate::config::AcceleratorConfig;
 use crate::kernel::{GemmKernel, GemmShape, Kernel, Program, TileJob, VectorKernel};
@@ -19,16 +20,12 @@ pub struct JobCost {
 }
 
 impl JobCost {
-    /// Cycles when the job has the DRAM (`dram_bytes_per_cycle`) to itself.
+    /// Cycles when the job has the DRAM (`dram_bytes_per_cycle`) to itself and nothing is
+    /// resident: the longer of its compute and its traffic. The policies' estimates rest on
+    /// it (an upper bound of the job alone).
     pub fn nominal(&self, dram_bytes_per_cycle: u64) -> Cycles {
-        self.shared(dram_bytes_per_cycle, 1)
-    }
-
-    /// Cycles when `sharing` arrays (itself included) stream from DRAM at once: the DRAM is
-    /// split evenly among them, and the job lasts the longer of its compute and its traffic.
-    pub fn shared(&self, dram_bytes_per_cycle: u64, sharing: usize) -> Cycles {
-        let bytes = self.bytes.saturating_mul(sharing.max(1) as u64);
-        self.compute.max(dram_cycles(bytes, dram_bytes_per_cycle))
+        self.compute
+            .max(dram_cycles(self.bytes, dram_bytes_per_cycle))
     }
 }
 
@@ -45,6 +42,10 @@ pub struct KSplit {
     pub until_free: Cycles,
     /// The rest: its remaining folds, with reading the partial sums back.
     pub rest: JobCost,
+    /// The rest's traffic: the rest of its blocks, the partial sums read back, its outputs.
+    pub rest_traffic: JobTraffic,
+    /// Bytes of partial sums written at the cut.
+    pub saved: u64,
     /// The rest's GEMM shape (the K rows left).
     pub rest_shape: GemmShape,
 }
@@ -72,15 +73,15 @@ impl CostModel {
     pub fn tile(&self, g: &GemmKernel, t: &TileJob) -> JobCost {
         JobCost {
             compute: tile_cycles(&self.spec, tile_shape(g, t)),
-            bytes: g.tile_bytes(t),
+            bytes: tile_traffic(g, t).bytes(),
         }
     }
 
-    /// A vector kernel's one job on the vector unit (no DRAM traffic of its own).
+    /// A vector kernel's one job on the vector unit.
     pub fn vector(&self, v: &VectorKernel) -> JobCost {
         JobCost {
             compute: Cycles(v.work.div_ceil(self.vector_lanes)),
-            bytes: 0,
+            bytes: vector_traffic(v).bytes(),
         }
     }
 
@@ -107,6 +108,7 @@ impl CostModel {
         &self,
         shape: GemmShape,
         cost: JobCost,
+        traffic: &JobTraffic,
         elapsed: Cycles,
         duration: Cycles,
         dram_bytes_per_cycle: u64,
@@ -121,17 +123,63 @@ impl CostModel {
         let psum_bytes = (shape.m * shape.n * PARTIAL_SUM_BYTES) as u64;
         let save = dram_cycles(psum_bytes, dram_bytes_per_cycle);
         let left = folds - boundary;
+        let rest_of = |b: BlockRef| BlockRef {
+            bytes: b.bytes * left / folds,
+            ..b
+        };
+        let rest_traffic = JobTraffic {
+            weights: traffic.weights.map(rest_of),
+            inputs: traffic.inputs.map(rest_of),
+            streamed: traffic.streamed + psum_bytes,
+            writes: traffic.writes,
+            keep: false,
+        };
         Some(KSplit {
             until_free: Cycles((d * boundary).div_ceil(folds)) + save,
             rest: JobCost {
                 compute: Cycles((cost.compute.0 * left).div_ceil(folds)),
-                bytes: cost.bytes * left / folds + psum_bytes,
+                bytes: rest_traffic.bytes(),
             },
+            rest_traffic,
+            saved: psum_bytes,
             rest_shape: GemmShape {
                 k: shape.k.saturating_sub(boundary as usize * rows),
                 ..shape
             },
         })
+    }
+}
+
+/// The DRAM traffic of tile job `t` of `g`: its B block (K × its columns) when weights
+/// stream, its A rows (its rows × K) and its C block when activations do not stay on chip.
+/// A weight block is numbered by (problem, first column), an input block by (problem, first
+/// row), so that the tile jobs sharing one have the same.
+pub fn tile_traffic(g: &GemmKernel, t: &TileJob) -> JobTraffic {
+    let (m, k, n) = (t.m as u64, g.shape.k as u64, t.n as u64);
+    let [ea, eb, ec] = g.elem_bytes;
+    let problem = t.problem as u64;
+    let (acts, weights) = (g.traffic.activations, g.traffic.weights);
+    JobTraffic {
+        weights: weights.then_some(BlockRef {
+            block: problem * g.shape.n as u64 + t.n0 as u64,
+            bytes: k * n * eb,
+        }),
+        inputs: acts.then_some(BlockRef {
+            block: problem * g.shape.m as u64 + t.m0 as u64,
+            bytes: m * k * ea,
+        }),
+        streamed: 0,
+        writes: if acts { m * n * ec } else { 0 },
+        keep: true,
+    }
+}
+
+/// The DRAM traffic of vector kernel `v`'s job: its operands stream.
+pub fn vector_traffic(v: &VectorKernel) -> JobTraffic {
+    JobTraffic {
+        streamed: v.reads,
+        writes: v.writes,
+        ..JobTraffic::default()
     }
 }
 
@@ -165,28 +213,34 @@ pub struct LayerCost {
     pub compute_cycles: Cycles,
     /// Cycles to move the layer's DRAM traffic at the shared bandwidth.
     pub dram_cycles: Cycles,
+    /// Its DRAM traffic and scratchpad hits, from cold scratchpads.
+    #[serde(flatten)]
+    pub traffic: Traffic,
     /// The layer's latency: the larger of the two.
     pub cycles: Cycles,
 }
 
-/// Costs every layer of `program` on `cfg`.
+/// Costs every layer of `program` on `cfg`, alone on the accelerator with cold scratchpads:
+/// tile jobs go, in order, to the array that frees up first, each array's scratchpad keeping
+/// what its tile jobs reuse.
 pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost> {
     let model = CostModel::new(cfg);
     program
         .nodes
         .iter()
         .zip(&program.kernels)
-        .map(|(node, kernel)| {
-            let (gemm, problems, tiles, macs, compute, bytes) = match kernel {
+        .enumerate()
+        .map(|(index, (node, kernel))| {
+            let mut traffic = Traffic::default();
+            let (gemm, problems, tiles, macs, compute) = match kernel {
                 Kernel::Gemm(k) => {
-                    // Tile jobs go, in order, to the array that frees up first.
                     let mut load = vec![Cycles::ZERO; cfg.arrays];
-                    let mut bytes = 0u64;
+                    let mut pads = vec![Scratchpad::new(cfg); cfg.arrays];
                     for t in &k.tiles {
                         let cost = model.tile(k, t);
-                        let idle = load.iter_mut().min().expect("at least one array");
-                        *idle += cost.compute;
-                        bytes = bytes.saturating_add(cost.bytes);
+                        let idle = (0..cfg.arrays).min_by_key(|&a| load[a]).unwrap_or(0);
+                        load[idle] += cost.compute;
+                        traffic += pads[idle].traffic_of(&tile_traffic(k, t), 0, 0, index as u32);
                     }
                     (
                         Some(k.shape),
@@ -194,11 +248,15 @@ pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost>
                         k.tiles.len(),
                         k.macs(),
                         load.into_iter().max().unwrap_or_default(),
-                        bytes,
                     )
                 }
-                Kernel::Vector(v) => (None, 0, 0, 0, model.vector(v).compute, 0),
+                Kernel::Vector(v) => {
+                    traffic.dram_read_bytes = v.reads;
+                    traffic.dram_write_bytes = v.writes;
+                    (None, 0, 0, 0, model.vector(v).compute)
+                }
             };
+            let bytes = traffic.dram_read_bytes + traffic.dram_write_bytes;
             let dram = dram_cycles(bytes, cfg.dram_bytes_per_cycle);
             LayerCost {
                 name: node.name.clone(),
@@ -210,6 +268,7 @@ pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost>
                 macs,
                 compute_cycles: compute,
                 dram_cycles: dram,
+                traffic,
                 cycles: compute.max(dram),
             }
         })
@@ -220,18 +279,16 @@ pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost>
 mod tests {
     use super::*;
 
-    /// The DRAM-sharing rule by hand: 1,000 bytes at 10 bytes a cycle take 100 cycles alone,
-    /// 300 when three arrays stream at once; compute bounds the job from below.
+    /// A job alone: 1,000 bytes at 10 bytes a cycle take 100 cycles, so 150 cycles of
+    /// compute bound it; at 5 bytes a cycle the traffic does (200).
     #[test]
-    fn dram_sharing_stretches_a_job_by_the_streams() {
+    fn a_job_alone_lasts_the_longer_of_compute_and_traffic() {
         let job = JobCost {
             compute: Cycles(150),
             bytes: 1_000,
         };
         assert_eq!(job.nominal(10), Cycles(150));
-        assert_eq!(job.shared(10, 1), Cycles(150));
-        assert_eq!(job.shared(10, 2), Cycles(200));
-        assert_eq!(job.shared(10, 3), Cycles(300));
+        assert_eq!(job.nominal(5), Cycles(200));
         assert_eq!(dram_cycles(1_001, 10), Cycles(101));
     }
 
@@ -248,24 +305,43 @@ mod tests {
             compute: Cycles(400),
             bytes: 1_000,
         };
+        let traffic = JobTraffic {
+            weights: Some(BlockRef {
+                block: 0,
+                bytes: 600,
+            }),
+            inputs: Some(BlockRef {
+                block: 0,
+                bytes: 300,
+            }),
+            streamed: 0,
+            writes: 100,
+            keep: true,
+        };
         let split = model
-            .split_k(shape, cost, Cycles(150), Cycles(400), 8)
+            .split_k(shape, cost, &traffic, Cycles(150), Cycles(400), 8)
             .expect("splits");
         assert_eq!(split.until_free, Cycles(208));
+        // Half of each block is left to read, the partial sums come back, the outputs go.
         assert_eq!(
             split.rest,
             JobCost {
                 compute: Cycles(200),
-                bytes: 500 + 64
+                bytes: 300 + 150 + 64 + 100
             }
         );
+        assert_eq!(split.saved, 64);
+        assert!(!split.rest_traffic.keep);
         assert_eq!(split.rest_shape, GemmShape { m: 4, k: 16, n: 4 });
         // In the last fold, or a single fold: no split.
         assert_eq!(
-            model.split_k(shape, cost, Cycles(350), Cycles(400), 8),
+            model.split_k(shape, cost, &traffic, Cycles(350), Cycles(400), 8),
             None
         );
         let one = GemmShape { m: 4, k: 8, n: 4 };
-        assert_eq!(model.split_k(one, cost, Cycles(0), Cycles(400), 8), None);
+        assert_eq!(
+            model.split_k(one, cost, &traffic, Cycles(0), Cycles(400), 8),
+            None
+        );
     }
 }

@@ -4,10 +4,15 @@
 mod conv;
 mod cost;
 mod gemm;
+pub mod memory;
 mod operands;
 
-pub use cost::{CostModel, JobCost, KSplit, LayerCost, dram_cycles, layer_costs, tile_shape};
+pub use cost::{
+    CostModel, JobCost, KSplit, LayerCost, dram_cycles, layer_costs, tile_shape, tile_traffic,
+    vector_traffic,
+};
 pub use gemm::{Fault, TileValues};
+pub use memory::{Fetched, JobTraffic, Scratchpad, Traffic};
 
 use crate::array::{ArraySpec, vector};
 use crate::config::AcceleratorConfig;

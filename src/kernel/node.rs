@@ -125,8 +125,8 @@ pub struct GemmKernel {
 }
 
 /// Which operands of a GEMM kernel cross the DRAM interface. Activations stay in the
-/// scratchpads when the layer's inputs and outputs fit; constant weights always stream from
-/// DRAM (each array fetches the B block of every tile job it runs).
+/// scratchpads when the layer's inputs and outputs fit; constant weights always come from
+/// DRAM (an array fetches the B block of a tile job it runs unless its scratchpad holds it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Traffic {
     /// A rows and C blocks are read from and written to DRAM.
@@ -140,20 +140,6 @@ impl GemmKernel {
     pub fn macs(&self) -> u64 {
         self.shape.macs().saturating_mul(self.problems as u64)
     }
-
-    /// DRAM bytes one tile job moves: its B block when weights stream, its A rows and C
-    /// block when activations do not fit on chip.
-    pub fn tile_bytes(&self, t: &TileJob) -> u64 {
-        let (m, k, n) = (t.m as u64, self.shape.k as u64, t.n as u64);
-        let [ea, eb, ec] = self.elem_bytes;
-        let weights = if self.traffic.weights { k * n * eb } else { 0 };
-        let activations = if self.traffic.activations {
-            m * k * ea + m * n * ec
-        } else {
-            0
-        };
-        weights + activations
-    }
 }
 
 /// A node lowered to the vector unit: its op and `work` element-operations.
@@ -164,6 +150,10 @@ pub struct VectorKernel {
     pub op: VectorOp,
     /// Element-operations (0 for pure metadata changes such as Reshape).
     pub work: u64,
+    /// DRAM bytes it reads (its non-constant inputs, when they do not stay on chip).
+    pub reads: u64,
+    /// DRAM bytes it writes (its outputs, when they do not stay on chip).
+    pub writes: u64,
 }
 
 /// What one node runs as.

@@ -13,7 +13,7 @@ use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::ir::geometry::Window;
 use crate::ir::{
-    EpilogueAct, Facts, Graph, InputBinding, Node, Op, promote_matmul, recurrent, rewrite,
+    EpilogueAct, Facts, Graph, InputBinding, Node, Op, ValueId, promote_matmul, recurrent, rewrite,
     specialize,
 };
 use crate::kernel::{
@@ -73,7 +73,7 @@ fn lower_node(
     precision: Precision,
 ) -> Result<Kernel> {
     if !node.op.is_gemm_class() {
-        return vector_kernel(g, node, f).map(Kernel::Vector);
+        return vector_kernel(g, node, f, cfg).map(Kernel::Vector);
     }
     let int = matches!(
         node.op,
@@ -196,14 +196,19 @@ fn traffic(
     if !weights_constant {
         bytes += elements(b) * ea;
     }
-    let on_chip = (cfg.arrays as u64)
-        .saturating_mul(cfg.sram_kib_per_array)
-        .saturating_mul(512);
-    let activations = bytes > on_chip;
+    let activations = bytes > on_chip_bytes(cfg);
     Ok(Traffic {
         activations,
         weights: weights_constant || activations,
     })
+}
+
+/// Activation bytes that stay on chip: half of the arrays' scratchpads (the other half
+/// double-buffers).
+fn on_chip_bytes(cfg: &AcceleratorConfig) -> u64 {
+    (cfg.arrays as u64)
+        .saturating_mul(cfg.sram_kib_per_array)
+        .saturating_mul(512)
 }
 
 /// A convolution (or a transposed one over its zero-inserted input) as `groups` im2col
@@ -296,8 +301,14 @@ fn matmul_layout(
 
 /// A vector-unit node: its op resolved against its input shapes and the constant inputs that
 /// decide them (no other constant is read, so a weight stays undecoded), and the
-/// element-operations it costs (see [`array::vector::work`]).
-fn vector_kernel(g: &Graph, node: &Node, f: &Facts) -> Result<VectorKernel> {
+/// element-operations it costs (see [`array::vector::work`]). Like a GEMM's activations, its
+/// non-constant inputs and its outputs cross the DRAM interface when they do not fit on chip.
+fn vector_kernel(
+    g: &Graph,
+    node: &Node,
+    f: &Facts,
+    cfg: &AcceleratorConfig,
+) -> Result<VectorKernel> {
     let deciding = node.op.shape_inputs();
     let operands = Operands {
         shapes: node.inputs.iter().map(|i| i.map(|v| f.shape(v))).collect(),
@@ -311,7 +322,26 @@ fn vector_kernel(g: &Graph, node: &Node, f: &Facts) -> Result<VectorKernel> {
     let op = vector_op(&node.op, &operands)?;
     let outputs: Vec<&[usize]> = node.outputs.iter().map(|&o| f.shape(o)).collect();
     let work = array::vector::work(&op, &operands.shapes, &outputs)?;
-    Ok(VectorKernel { op, work })
+    let bytes =
+        |v: ValueId| (f.shape(v).iter().product::<usize>() * f.dtype(v).size_bytes()) as u64;
+    let reads: u64 = node
+        .inputs
+        .iter()
+        .flatten()
+        .filter(|&&v| !g.is_constant(v))
+        .map(|&v| bytes(v))
+        .sum();
+    let writes: u64 = node.outputs.iter().map(|&v| bytes(v)).sum();
+    let (reads, writes) = match reads.saturating_add(writes) > on_chip_bytes(cfg) {
+        true => (reads, writes),
+        false => (0, 0),
+    };
+    Ok(VectorKernel {
+        op,
+        work,
+        reads,
+        writes,
+    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use super::{layer_table, peak};
 use crate::config::AcceleratorConfig;
-use crate::exec::LayerCost;
+use crate::exec::{LayerCost, Traffic};
 use crate::ir::InputBinding;
 use crate::units::Cycles;
 use serde::Serialize;
@@ -25,6 +25,8 @@ pub struct InspectReport {
     pub utilization: f64,
     /// Tile jobs.
     pub tiles: usize,
+    /// DRAM traffic and scratchpad hits of all the layers.
+    pub traffic: Traffic,
     /// Per-layer costs.
     pub layers: Vec<LayerCost>,
 }
@@ -46,6 +48,10 @@ impl InspectReport {
                 macs as f64 / (cycles.0 as f64 * peak(cfg))
             },
             tiles: layers.iter().map(|l| l.tiles).sum(),
+            traffic: layers.iter().fold(Traffic::default(), |mut t, l| {
+                t += l.traffic;
+                t
+            }),
             layers,
         }
     }
@@ -74,6 +80,12 @@ impl InspectReport {
             self.cycles,
             self.latency_ms,
             100.0 * self.utilization
+        );
+        let t = &self.traffic;
+        let _ = writeln!(
+            s,
+            "dram: {} bytes read, {} written; scratchpad hits: {} blocks, {} bytes",
+            t.dram_read_bytes, t.dram_write_bytes, t.sram_hits, t.sram_hit_bytes
         );
         s
     }

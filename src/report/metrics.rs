@@ -17,7 +17,7 @@ use crate::sim::{SimOutcome, TenantModel};
 use crate::units::{Cycles, TenantId};
 use serde::{Deserialize, Serialize};
 
-pub use crate::sim::{RequestRecord, TenantCounters};
+pub use crate::sim::{RequestRecord, TenantCounters, Traffic};
 
 /// The metrics of one tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +50,9 @@ pub struct TenantMetrics {
     pub preemptions: u64,
     /// Fused tile jobs.
     pub fused_tiles: u64,
+    /// DRAM traffic and scratchpad hits.
+    #[serde(flatten)]
+    pub traffic: Traffic,
 }
 
 /// The metrics of a whole run.
@@ -164,6 +167,7 @@ fn tenant_metrics<'a>(
         busy_cycles: counters.busy_cycles,
         preemptions: counters.preemptions,
         fused_tiles: counters.fused_tiles,
+        traffic: counters.traffic,
     }
 }
 

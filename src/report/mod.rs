@@ -43,8 +43,18 @@ pub fn layer_table(layers: &[LayerCost], arrays_macs_per_cycle: f64) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<28} {:<18} {:<6} {:>18} {:>6} {:>12} {:>12} {:>7}",
-        "layer", "op", "unit", "gemm m×k×n", "tiles", "macs", "cycles", "util"
+        "{:<28} {:<18} {:<6} {:>18} {:>6} {:>12} {:>12} {:>7} {:>12} {:>12} {:>12}",
+        "layer",
+        "op",
+        "unit",
+        "gemm m×k×n",
+        "tiles",
+        "macs",
+        "cycles",
+        "util",
+        "dram read",
+        "dram write",
+        "sram hit"
     );
     for l in layers {
         let gemm = l.gemm.map_or(String::from("-"), |g| {
@@ -64,10 +74,18 @@ pub fn layer_table(layers: &[LayerCost], arrays_macs_per_cycle: f64) -> String {
             )
         };
         let name: String = l.name.chars().take(28).collect();
+        let t = &l.traffic;
         let _ = writeln!(
             s,
-            "{name:<28} {:<18} {:<6} {gemm:>18} {:>6} {:>12} {:>12} {util:>7}",
-            l.op, l.unit, l.tiles, l.macs, l.cycles.0
+            "{name:<28} {:<18} {:<6} {gemm:>18} {:>6} {:>12} {:>12} {util:>7} {:>12} {:>12} {:>12}",
+            l.op,
+            l.unit,
+            l.tiles,
+            l.macs,
+            l.cycles.0,
+            t.dram_read_bytes,
+            t.dram_write_bytes,
+            t.sram_hit_bytes
         );
     }
     s

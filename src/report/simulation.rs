@@ -1,8 +1,8 @@
 //! Reports of multi-tenant simulations: per-scheduler summaries, the comparison table, the
 //! per-request CSV and the Chrome trace (one track per array, viewable in Perfetto).
 
-use super::metrics::{RequestRecord, SystemMetrics, of_run};
-use crate::sim::{Mismatch, SimOutcome, Slice, TenantModel};
+use super::metrics::{RequestRecord, SystemMetrics, Traffic, of_run};
+use crate::sim::{ArrayCounters, BandwidthSample, Mismatch, SimOutcome, Slice, TenantModel};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::fmt::Write;
@@ -23,9 +23,26 @@ pub struct SchedulerReport {
     pub checked: usize,
     /// Every difference found (functional mode).
     pub mismatches: Vec<Mismatch>,
+    /// Per-array busy cycles, DRAM traffic and scratchpad hits, in array order.
+    pub arrays: Vec<ArrayCounters>,
+    /// Per tenant and layer, the DRAM traffic and scratchpad hits (layers that moved or hit
+    /// anything).
+    pub layers: Vec<LayerTraffic>,
     /// Per-request records.
     #[serde(skip)]
     pub records: Vec<RequestRecord>,
+}
+
+/// One tenant's layer's traffic in a simulation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerTraffic {
+    /// The tenant's name.
+    pub tenant: String,
+    /// The layer (node) name.
+    pub layer: String,
+    /// Its DRAM traffic and scratchpad hits over every request.
+    #[serde(flatten)]
+    pub traffic: Traffic,
 }
 
 impl SchedulerReport {
@@ -49,6 +66,18 @@ impl SchedulerReport {
             events: out.events,
             checked: out.checked,
             mismatches: out.mismatches,
+            arrays: out.arrays,
+            layers: (tenants.iter().zip(&out.layers))
+                .flat_map(|(t, layers)| {
+                    (t.program.nodes.iter().zip(layers))
+                        .filter(|(_, traffic)| **traffic != Traffic::default())
+                        .map(|(node, traffic)| LayerTraffic {
+                            tenant: t.name.clone(),
+                            layer: node.name.clone(),
+                            traffic: *traffic,
+                        })
+                })
+                .collect(),
             records: out.records,
         }
     }
@@ -61,7 +90,7 @@ pub fn scheduler_text(r: &SchedulerReport, functional: bool) -> String {
     let _ = writeln!(s, "scheduler: {}", r.scheduler);
     let _ = writeln!(
         s,
-        "{:<16} {:>8} {:>6} {:>7} {:>8} {:>10} {:>10} {:>14} {:>11}",
+        "{:<16} {:>8} {:>6} {:>7} {:>8} {:>10} {:>10} {:>14} {:>11} {:>10} {:>10} {:>7}",
         "tenant",
         "requests",
         "met",
@@ -70,13 +99,16 @@ pub fn scheduler_text(r: &SchedulerReport, functional: bool) -> String {
         "p50 ms",
         "p99 ms",
         "busy cycles",
-        "preemptions"
+        "preemptions",
+        "dram rd MB",
+        "dram wr MB",
+        "hit %"
     );
     for t in &m.tenants {
         let name: String = t.name.chars().take(16).collect();
         let _ = writeln!(
             s,
-            "{name:<16} {:>8} {:>6} {:>6.1}% {:>8.3} {:>10.4} {:>10.4} {:>14} {:>11}",
+            "{name:<16} {:>8} {:>6} {:>6.1}% {:>8.3} {:>10.4} {:>10.4} {:>14} {:>11} {:>10.3} {:>10.3} {:>6.1}%",
             t.requests,
             t.met,
             100.0 * t.sla_satisfaction,
@@ -84,7 +116,10 @@ pub fn scheduler_text(r: &SchedulerReport, functional: bool) -> String {
             t.latency_p50_ms,
             t.latency_p99_ms,
             t.busy_cycles,
-            t.preemptions
+            t.preemptions,
+            t.traffic.dram_read_bytes as f64 / 1e6,
+            t.traffic.dram_write_bytes as f64 / 1e6,
+            100.0 * hit_ratio(&t.traffic)
         );
     }
     let _ = writeln!(
@@ -113,6 +148,16 @@ pub fn scheduler_text(r: &SchedulerReport, functional: bool) -> String {
         }
     }
     s
+}
+
+/// The share of operand bytes read that a scratchpad held.
+fn hit_ratio(t: &Traffic) -> f64 {
+    let asked = t.sram_hit_bytes + t.dram_read_bytes;
+    if asked == 0 {
+        0.0
+    } else {
+        t.sram_hit_bytes as f64 / asked as f64
+    }
 }
 
 /// One row per scheduler.
@@ -166,17 +211,58 @@ pub fn requests_csv(reports: &[SchedulerReport]) -> String {
     s
 }
 
+/// Every scheduler's DRAM traffic and scratchpad hits as CSV: a row per tenant, per array
+/// and per tenant's layer (`scope` says which).
+pub fn traffic_csv(reports: &[SchedulerReport]) -> String {
+    let mut s = String::from(
+        "scheduler,scope,tenant,array,layer,dram_read_bytes,dram_write_bytes,sram_hit_bytes,sram_hits\n",
+    );
+    let mut row =
+        |scheduler: &str, scope: &str, tenant: &str, array: &str, layer: &str, t: &Traffic| {
+            let _ = writeln!(
+                s,
+                "{scheduler},{scope},{tenant},{array},{layer},{},{},{},{}",
+                t.dram_read_bytes, t.dram_write_bytes, t.sram_hit_bytes, t.sram_hits
+            );
+        };
+    for r in reports {
+        for t in &r.metrics.tenants {
+            row(&r.scheduler, "tenant", &t.name, "", "", &t.traffic);
+        }
+        for (a, c) in r.arrays.iter().enumerate() {
+            row(&r.scheduler, "array", "", &a.to_string(), "", &c.traffic);
+        }
+        for l in &r.layers {
+            row(&r.scheduler, "layer", &l.tenant, "", &l.layer, &l.traffic);
+        }
+    }
+    s
+}
+
+/// One simulation as the trace draws it.
+pub struct TraceRun<'a> {
+    /// The scheduler.
+    pub scheduler: &'a str,
+    /// Every job as it ran.
+    pub slices: &'a [Slice],
+    /// The DRAM bandwidth in use over time.
+    pub bandwidth: &'a [BandwidthSample],
+}
+
 /// A Chrome trace (JSON object format) of simulations of `tenants`: one process per
 /// scheduler, one thread (track) per array, one complete event per job named
-/// `tenant/r<request>/<layer>[#tile]`; timestamps in microseconds at the accelerator clock.
+/// `tenant/r<request>/<layer>[#tile]`, and a counter track of the DRAM bandwidth in use
+/// (bytes per cycle, in total and by tenant); timestamps in microseconds at the accelerator
+/// clock.
 pub fn chrome_trace(
-    runs: &[(&str, &[Slice])],
+    runs: &[TraceRun],
     arrays: usize,
     tenants: &[TenantModel],
     clock_mhz: f64,
 ) -> Value {
     let mut events = Vec::new();
-    for (pid, (scheduler, slices)) in runs.iter().enumerate() {
+    for (pid, run) in runs.iter().enumerate() {
+        let (scheduler, slices) = (run.scheduler, run.slices);
         events.push(json!({"name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": {"name": scheduler}}));
         for a in 0..arrays {
             events.push(json!({"name": "thread_name", "ph": "M", "pid": pid, "tid": a, "args": {"name": format!("array {a}")}}));
@@ -200,6 +286,20 @@ pub fn chrome_trace(
                 "ts": sl.start.0 as f64 / clock_mhz,
                 "dur": sl.duration.0 as f64 / clock_mhz,
                 "args": {"request": sl.request.0, "cycles": sl.duration.0, "start_cycle": sl.start.0},
+            }));
+        }
+        for b in run.bandwidth {
+            let mut args = serde_json::Map::new();
+            args.insert("total".into(), json!(b.total));
+            for (t, v) in tenants.iter().zip(&b.by_tenant) {
+                args.insert(t.name.clone(), json!(v));
+            }
+            events.push(json!({
+                "name": "DRAM bytes/cycle",
+                "ph": "C",
+                "pid": pid,
+                "ts": b.at.0 as f64 / clock_mhz,
+                "args": args,
             }));
         }
     }

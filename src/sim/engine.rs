@@ -15,8 +15,9 @@ use crate::units::{ArrayId, Cycles};
 
 /// A queued event (arrivals stream from a sorted list beside the queue).
 enum Event {
-    /// The job on an array with the generation ends; stale when the array's generation moved
-    /// on (a job preempted between K-tiles).
+    /// The job on an array with the generation moves its last byte or ends; stale when the
+    /// array's generation moved on (the job re-timed by the DRAM or preempted between
+    /// K-tiles).
     Done(usize, u64),
 }
 
@@ -76,6 +77,7 @@ impl<'t, 'c> Engine<'t, 'c> {
             if horizon.is_some_and(|h| t >= h) {
                 return Ok(());
             }
+            debug_assert!(t >= self.machine.now, "events in time order");
             self.machine.now = t;
             let arrived = arrival_at == Some(t);
             while let Some(&i) = sim.arrivals[self.next_arrival..end].first()
@@ -86,12 +88,17 @@ impl<'t, 'c> Engine<'t, 'c> {
                 self.machine.out.events += 1;
                 self.machine.arrive(i)?;
             }
+            self.queue_retimed();
             while self.queue.peek_time() == Some(t) {
                 let (_, Event::Done(array, generation)) = self.queue.pop().expect("peeked");
-                self.machine.out.events += 1;
-                self.machine.complete(array, generation)?;
+                if self.machine.event(array, generation)? {
+                    self.machine.out.events += 1;
+                }
+                self.queue_retimed();
             }
+            self.machine.clear_when_idle();
             self.decision_point(policy, arrived)?;
+            self.queue_retimed();
         }
     }
 
@@ -136,8 +143,15 @@ impl<'t, 'c> Engine<'t, 'c> {
         true
     }
 
-    /// Starts `first`'s request's next job on `array` (fused with `second`'s) and queues its
-    /// end.
+    /// Queues the events the machine's transitions set.
+    #[inline(always)]
+    fn queue_retimed(&mut self) {
+        for (at, array, generation) in self.machine.retimed.drain(..) {
+            self.queue.push(at, Event::Done(array, generation));
+        }
+    }
+
+    /// Starts `first`'s request's next job on `array` (fused with `second`'s).
     #[inline(always)]
     pub(super) fn dispatch(
         &mut self,
@@ -145,8 +159,7 @@ impl<'t, 'c> Engine<'t, 'c> {
         first: (usize, &Job),
         second: Option<(usize, &Job)>,
     ) {
-        let (at, generation) = self.machine.dispatch(array, first, second);
-        self.queue.push(at, Event::Done(array, generation));
+        self.machine.dispatch(array, first, second);
     }
 
     /// Carries out `self.decision`, which `policy` made; a decision the accelerator cannot
@@ -165,9 +178,7 @@ impl<'t, 'c> Engine<'t, 'c> {
                     self.machine.arrays()
                 )));
             }
-            if let Some((at, generation)) = self.machine.preempt_between_k_tiles(array) {
-                self.queue.push(at, Event::Done(array, generation));
-            }
+            self.machine.preempt_between_k_tiles(array);
         }
         for k in 0..self.decision.assign.len() {
             let (ArrayId(array), r) = self.decision.assign[k];

@@ -4,11 +4,14 @@
 //! notes in [`Changes`] what a standing order depends on; none of them knows the event
 //! queue (a dispatch returns when it ends) or the policy.
 
+use super::dram::Dram;
 use super::run::Sim;
 use super::views::Views;
-use super::{Job, Mode, SimOutcome, Slice, TenantCounters, check};
+use super::{
+    ArrayCounters, BandwidthSample, Job, Mode, SimOutcome, Slice, TenantCounters, Traffic, check,
+};
 use crate::error::Result;
-use crate::exec::{Fault, Interpreter, JobCost};
+use crate::exec::{Fault, Interpreter, JobCost, JobTraffic, Scratchpad};
 use crate::kernel::{GemmShape, TileProfile};
 use crate::sched::Outlook;
 use crate::units::{ArrayId, Cycles, RequestId};
@@ -65,7 +68,8 @@ struct Part {
 }
 
 /// What an array runs: one job, or two tile jobs of different requests fused. Each array's
-/// is updated in place (the engine's hottest data).
+/// is updated in place (the engine's hottest data). The job ends when its compute is done
+/// and the DRAM has moved its bytes, whichever is later.
 #[derive(Debug, Clone, Copy)]
 struct Running {
     /// Whether the array is running it (otherwise it is idle and the rest is stale).
@@ -80,7 +84,12 @@ struct Running {
     /// completing.
     rest: Option<Job>,
     start: Cycles,
-    duration: Cycles,
+    /// When its compute is done.
+    compute_end: Cycles,
+    /// Its pending event: when its stream will have moved its bytes, or else when it ends.
+    next: Cycles,
+    /// The duration credited to its requests at dispatch (corrected when it ends).
+    credited: Cycles,
     generation: u64,
 }
 
@@ -102,10 +111,19 @@ impl Running {
                 compute: Cycles::ZERO,
                 bytes: 0,
             },
+            traffic: JobTraffic {
+                weights: None,
+                inputs: None,
+                streamed: 0,
+                writes: 0,
+                keep: false,
+            },
         },
         rest: None,
         start: Cycles::ZERO,
-        duration: Cycles::ZERO,
+        compute_end: Cycles::ZERO,
+        next: Cycles::ZERO,
+        credited: Cycles::ZERO,
         generation: 0,
     };
 }
@@ -151,6 +169,16 @@ pub(super) struct Machine<'t, 'c> {
     arrays: Vec<Running>,
     /// Arrays running a job.
     pub(super) busy: usize,
+    /// Each array's scratchpad.
+    pads: Vec<Scratchpad>,
+    /// The DRAM and its streams.
+    dram: Dram,
+    /// The DRAM's re-rates seen by [`Machine::retime`].
+    rates_seen: u64,
+    /// Pending events (time, array, generation) to queue, set by the transitions.
+    pub(super) retimed: Vec<(Cycles, usize, u64)>,
+    /// Scratch space for the bandwidth samples.
+    by_tenant: Vec<f64>,
     last_owner: Vec<Option<usize>>,
     dispatched: u64,
     /// Bumped at every dispatch and preemption, to recognise stale completion events.
@@ -172,6 +200,11 @@ impl<'t, 'c> Machine<'t, 'c> {
             active: Vec::new(),
             arrays: vec![Running::IDLE; sim.cfg.arrays],
             busy: 0,
+            pads: vec![Scratchpad::new(sim.cfg); sim.cfg.arrays],
+            dram: Dram::new(sim.cfg, sim.tenants.iter().map(|t| t.name.as_str())),
+            rates_seen: 0,
+            retimed: Vec::new(),
+            by_tenant: vec![0.0; sim.tenants.len()],
             last_owner: vec![None; sim.cfg.arrays],
             dispatched: 0,
             generation: 0,
@@ -179,6 +212,12 @@ impl<'t, 'c> Machine<'t, 'c> {
             changes: Changes::default(),
             out: SimOutcome {
                 counters: vec![TenantCounters::default(); sim.tenants.len()],
+                arrays: vec![ArrayCounters::default(); sim.cfg.arrays],
+                layers: sim
+                    .tenants
+                    .iter()
+                    .map(|t| vec![Traffic::default(); t.program.nodes.len()])
+                    .collect(),
                 ..SimOutcome::default()
             },
         }
@@ -210,6 +249,16 @@ impl<'t, 'c> Machine<'t, 'c> {
     /// No request active and no array busy.
     pub(super) fn is_idle_everywhere(&self) -> bool {
         self.views.is_empty() && self.busy == 0
+    }
+
+    /// When no request is active and no array busy, the scratchpads are cleared: a busy
+    /// period starts from cold scratchpads, as at cycle 0, so that busy periods are
+    /// independent of each other (an input block dies with its request anyway; only weight
+    /// blocks could outlive an idle spell).
+    pub(super) fn clear_when_idle(&mut self) {
+        if self.is_idle_everywhere() {
+            self.pads.iter_mut().for_each(Scratchpad::clear);
+        }
     }
 
     /// Request `i` arrives (in arrival order) and enters its first layer.
@@ -338,25 +387,88 @@ impl<'t, 'c> Machine<'t, 'c> {
         a.jobs.get(a.next_job).copied()
     }
 
-    /// The job on `array` with `generation` completes (nothing when that job was preempted
-    /// and its event is stale).
+    /// The event of the job on `array` with `generation`: its stream has moved its bytes
+    /// (the DRAM re-rates), and the job completes when its compute is done too. Returns
+    /// `false` when the event is stale (the job was re-timed or preempted since).
     #[inline(always)]
-    pub(super) fn complete(&mut self, array: usize, generation: u64) -> Result<()> {
-        let run = &mut self.arrays[array];
+    pub(super) fn event(&mut self, array: usize, generation: u64) -> Result<bool> {
+        let run = &self.arrays[array];
         if !run.busy || run.generation != generation {
-            return Ok(());
+            return Ok(false);
         }
+        let drained = self.dram.drain(self.now, array);
+        if !drained || self.now < self.arrays[array].compute_end {
+            self.retime(Some(array));
+        } else {
+            self.complete(array)?;
+            self.retime(None);
+        }
+        Ok(true)
+    }
+
+    /// The job on `array` completes now.
+    #[inline(always)]
+    fn complete(&mut self, array: usize) -> Result<()> {
+        let run = &mut self.arrays[array];
         run.busy = false;
         // Field by field: the whole record is too large to copy at every completion.
         let (first, fused) = (run.parts[0], run.fused);
+        let (took, credited) = (self.now - run.start, run.credited);
         self.views.set_owner(array, None);
         self.busy -= 1;
+        self.out.arrays[array].busy_cycles += took.0;
         self.changes.fused_completed |= fused;
+        self.settle_part(first, took, credited);
         self.complete_part(first, array)?;
         if fused {
-            self.complete_part(self.arrays[array].parts[1], array)?;
+            let second = self.arrays[array].parts[1];
+            self.settle_part(second, took, credited);
+            self.complete_part(second, array)?;
         }
         Ok(())
+    }
+
+    /// Corrects the service credited to `run`'s request and tenant at dispatch (`credited`)
+    /// to what the job took.
+    #[inline(always)]
+    fn settle_part(&mut self, run: Part, took: Cycles, credited: Cycles) {
+        if took == credited {
+            return;
+        }
+        if let Some(slice) = run.slice {
+            self.out.slices[slice].duration = took;
+        }
+        let k = self.at(run.request);
+        if let Some(a) = self.active[k].as_mut() {
+            a.served = a.served - credited + took;
+            let c = &mut self.out.counters[a.tenant];
+            c.busy_cycles = c.busy_cycles - credited.0 + took.0;
+        }
+    }
+
+    /// Brings every busy array's pending event up to date after the DRAM re-rated (or only
+    /// `array`'s, when it did not) and queues those that moved.
+    #[inline(always)]
+    fn retime(&mut self, array: Option<usize>) {
+        let version = self.dram.rerates();
+        let all = version != self.rates_seen;
+        self.rates_seen = version;
+        if self.sim.options.trace && all {
+            self.sample_bandwidth();
+        }
+        for a in 0..self.arrays.len() {
+            if !(all || array == Some(a)) || !self.arrays[a].busy {
+                continue;
+            }
+            let run = &mut self.arrays[a];
+            let next = self.dram.done_at(a).unwrap_or(run.compute_end);
+            if next != run.next || array == Some(a) {
+                self.generation += 1;
+                run.generation = self.generation;
+                run.next = next;
+                self.retimed.push((next, a, self.generation));
+            }
+        }
     }
 
     /// Completes `run`, a part of the job on `array` (or, when the job was preempted, saves
@@ -400,17 +512,16 @@ impl<'t, 'c> Machine<'t, 'c> {
     }
 
     /// Starts `first`'s request's next job on idle `array`, fused with `second`'s when given;
-    /// each comes with that job ([`Machine::next_job`]). Returns when it ends and the
-    /// array's generation.
+    /// each comes with that job ([`Machine::next_job`]). Its operands not resident in the
+    /// array's scratchpad and its outputs stream over the DRAM; its event is queued through
+    /// [`Machine::retimed`].
     #[inline(always)]
     pub(super) fn dispatch(
         &mut self,
         array: usize,
         first: (usize, &Job),
         second: Option<(usize, &Job)>,
-    ) -> (Cycles, u64) {
-        let sharing = 1 + self.busy;
-        let bw = self.sim.cfg.dram_bytes_per_cycle;
+    ) {
         let ((i, first), fused) = (first, second.is_some());
         let job = match second {
             None => *first,
@@ -428,10 +539,22 @@ impl<'t, 'c> Machine<'t, 'c> {
                         datapath: t.datapath,
                     }),
                     cost,
+                    traffic: first.traffic,
                 }
             }
         };
-        let duration = job.cost.shared(bw, sharing);
+        let mut moved = self.fetch(array, i, first);
+        if let Some((j, second)) = second {
+            moved += self.fetch(array, j, second);
+        }
+        let tenant = self.active[self.at(i)].as_ref().expect("active").tenant;
+        self.dram.start(self.now, array, tenant, moved);
+        let compute_end = self.now + job.cost.compute;
+        let duration = self
+            .dram
+            .done_at(array)
+            .map_or(compute_end, |t| t.max(compute_end))
+            - self.now;
         let part = self.start_part(array, i, first, duration, fused);
         self.arrays[array].parts[0] = part;
         if let Some((j, second)) = second {
@@ -439,7 +562,6 @@ impl<'t, 'c> Machine<'t, 'c> {
             self.arrays[array].parts[1] = part;
         }
         self.views.set_owner(array, Some(RequestId(i as u64)));
-        self.generation += 1;
         self.busy += 1;
         let run = &mut self.arrays[array];
         run.busy = true;
@@ -447,9 +569,52 @@ impl<'t, 'c> Machine<'t, 'c> {
         run.job = job;
         run.rest = None;
         run.start = self.now;
-        run.duration = duration;
-        run.generation = self.generation;
-        (self.now + duration, self.generation)
+        run.compute_end = compute_end;
+        run.credited = duration;
+        self.retime(Some(array));
+    }
+
+    /// Fetches what request `i`'s job `own` on `array` reads and is not resident there, and
+    /// counts its traffic; returns the bytes it moves over the DRAM (reads and writes).
+    #[inline(always)]
+    fn fetch(&mut self, array: usize, i: usize, own: &Job) -> u64 {
+        let a = self.active[self.at(i)].as_ref().expect("active");
+        let (tenant, layer) = (a.tenant, a.layer);
+        let t = &self.sim.tenants[tenant];
+        let node = t.layers[layer].node as u32;
+        let traffic = self.pads[array].traffic_of(&own.traffic, t.id.0.into(), i as u64, node);
+        self.count(tenant, layer, array, traffic);
+        traffic.dram_read_bytes + traffic.dram_write_bytes
+    }
+
+    /// Records the DRAM bandwidth in use from now on (replacing a sample of the same cycle,
+    /// leaving out one that changes nothing).
+    fn sample_bandwidth(&mut self) {
+        let total = self.dram.in_use(&mut self.by_tenant);
+        let samples = &mut self.out.bandwidth;
+        if samples.last().is_some_and(|b| b.at == self.now) {
+            samples.pop();
+        }
+        if samples
+            .last()
+            .is_some_and(|b| b.total == total && b.by_tenant == self.by_tenant)
+        {
+            return;
+        }
+        samples.push(BandwidthSample {
+            at: self.now,
+            total,
+            by_tenant: self.by_tenant.clone(),
+        });
+    }
+
+    /// Counts `traffic` for `tenant`'s layer `layer` on `array`.
+    #[inline(always)]
+    fn count(&mut self, tenant: usize, layer: usize, array: usize, traffic: Traffic) {
+        let node = self.sim.tenants[tenant].layers[layer].node;
+        self.out.counters[tenant].traffic += traffic;
+        self.out.arrays[array].traffic += traffic;
+        self.out.layers[tenant][node] += traffic;
     }
 
     /// Starts request `i`'s next job, `own`, on `array` for `duration` (alone or fused):
@@ -518,47 +683,56 @@ impl<'t, 'c> Machine<'t, 'c> {
         }
     }
 
-    /// Preempts the single tile job on `array` at its next K-tile (fold) boundary: its
-    /// partial sums are written to DRAM and the array frees up then; the rest of the job
-    /// (remaining folds, plus reading the partial sums back) resumes later. Fused jobs,
-    /// single-fold jobs and jobs already in their last fold run on (`None`); otherwise
-    /// returns when the array frees up and its new generation.
-    pub(super) fn preempt_between_k_tiles(&mut self, array: usize) -> Option<(Cycles, u64)> {
-        let run = &mut self.arrays[array];
+    /// Preempts the single tile job on `array` at its next K-tile (fold) boundary, as its
+    /// timing stands now: its stream stops (the rest of its blocks is the rest's to read),
+    /// its partial sums are written to DRAM and the array frees up then; the rest of the job
+    /// (remaining folds, the rest of its blocks, reading the partial sums back) resumes
+    /// later. Fused jobs, single-fold jobs and jobs already in their last fold run on
+    /// (`false`); otherwise the array's new event is queued through [`Machine::retimed`].
+    pub(super) fn preempt_between_k_tiles(&mut self, array: usize) -> bool {
+        let run = &self.arrays[array];
         let (true, false, Some(profile), None) = (run.busy, run.fused, run.job.profile, run.rest)
         else {
-            return None;
+            return false;
         };
-        let part = run.parts[0];
-        let split = self.sim.costs.split_k(
+        let (part, start, job) = (run.parts[0], run.start, run.job);
+        let end = self
+            .dram
+            .done_at(array)
+            .map_or(run.compute_end, |t| t.max(run.compute_end));
+        let Some(split) = self.sim.costs.split_k(
             profile.shape,
-            run.job.cost,
-            self.now - run.start,
-            run.duration,
+            job.cost,
+            &job.traffic,
+            self.now - start,
+            end - start,
             self.sim.cfg.dram_bytes_per_cycle,
-        )?;
-        let end = run.start.0 + split.until_free.0;
+        ) else {
+            return false;
+        };
+        self.dram.stop(self.now, array);
+        let run = &mut self.arrays[array];
         run.rest = Some(Job {
-            tile: run.job.tile,
+            tile: job.tile,
             profile: Some(TileProfile {
                 shape: split.rest_shape,
                 ..profile
             }),
             cost: split.rest,
+            traffic: split.rest_traffic,
         });
-        let shortened = Cycles(run.duration.0.saturating_sub(end - run.start.0));
-        run.duration = Cycles(end - run.start.0);
-        if let Some(slice) = part.slice {
-            self.out.slices[slice].duration = run.duration;
-        }
-        self.generation += 1;
-        run.generation = self.generation;
+        run.compute_end = start + split.until_free;
         let k = self.at(part.request);
-        if let Some(a) = self.active[k].as_mut() {
-            a.served = a.served - shortened;
-            self.out.counters[a.tenant].busy_cycles -= shortened.0;
+        if let Some(a) = self.active[k].as_ref() {
+            let saved = Traffic {
+                dram_write_bytes: split.saved,
+                ..Traffic::default()
+            };
+            let (tenant, layer) = (a.tenant, a.layer);
+            self.count(tenant, layer, array, saved);
         }
-        Some((Cycles(end), self.generation))
+        self.retime(Some(array));
+        true
     }
 
     /// Counts a preemption when `array` passes from a request that still has ready jobs to

@@ -1,10 +1,12 @@
 //! The discrete-event engine: requests arrive, their jobs (tile jobs and vector jobs) are
-//! dispatched to arrays by a [`Policy`], run for their timing-model cost with the shared DRAM
-//! split among the arrays streaming at once, and complete. Time is integer cycles. In
+//! dispatched to arrays by a [`Policy`], fetch from DRAM what their array's scratchpad does
+//! not hold, run for their compute cycles or until the shared DRAM, divided among the streams
+//! active at each instant, has moved their bytes, whichever is later, and complete. Time is integer cycles. In
 //! functional mode every tile is computed on the array datapath when it is dispatched, and
 //! every request's values are checked against the tenant's isolated run.
 //!
-//! The layers, each in its own file: [`queue`] (the event queue), [`machine`] (the
+//! The layers, each in its own file: [`queue`] (the event queue), [`dram`] (the DRAM as a
+//! fluid shared by the streams), [`machine`] (the
 //! accelerator's state and its transitions: arrive, dispatch, complete, preempt between
 //! K-tiles), [`views`] (the policy's view of it), [`check`] (functional value checks),
 //! [`engine`] (the event loop and decision point: the definition), [`replay`] (the
@@ -12,6 +14,7 @@
 //! [`run`] (the entry points). Job costs come from [`crate::exec::CostModel`].
 
 mod check;
+mod dram;
 mod engine;
 mod machine;
 mod queue;
@@ -23,7 +26,7 @@ mod setup;
 mod tenant;
 mod views;
 
-pub use record::{RequestRecord, TenantCounters};
+pub use record::{ArrayCounters, RequestRecord, TenantCounters, Traffic};
 pub use run::{simulate, simulate_with};
 pub use setup::{isolated_latency, requests, tenants, tenants_within};
 pub use tenant::{Job, Layer, TenantModel};
@@ -90,6 +93,17 @@ pub struct Slice {
     pub fused: bool,
 }
 
+/// The DRAM bandwidth in use from `at` on (a counter track of the trace).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BandwidthSample {
+    /// When it changed.
+    pub at: Cycles,
+    /// Bytes per cycle in use in total.
+    pub total: f64,
+    /// Bytes per cycle in use by each tenant, in tenant order.
+    pub by_tenant: Vec<f64>,
+}
+
 /// A value that differed from the isolated run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Mismatch {
@@ -112,6 +126,12 @@ pub struct SimOutcome {
     pub records: Vec<RequestRecord>,
     /// Per-tenant counters, in tenant order.
     pub counters: Vec<TenantCounters>,
+    /// Per-array counters, in array order.
+    pub arrays: Vec<ArrayCounters>,
+    /// Per tenant, per node of its program: the DRAM traffic and scratchpad hits.
+    pub layers: Vec<Vec<Traffic>>,
+    /// The DRAM bandwidth in use over time (recorded with the trace).
+    pub bandwidth: Vec<BandwidthSample>,
     /// Every job as it ran, in dispatch order.
     pub slices: Vec<Slice>,
     /// Requests whose values were checked (functional mode).

@@ -1,6 +1,7 @@
 //! What the simulator records of each request and tenant: the raw facts the metrics of
 //! DESIGN section 6 (in `report::metrics`) are computed from.
 
+pub use crate::exec::Traffic;
 use crate::units::{Cycles, RequestId, TenantId};
 use serde::Serialize;
 
@@ -50,6 +51,9 @@ pub struct TenantCounters {
     pub preemptions: u64,
     /// Its tile jobs that ran fused with another tenant's on one array.
     pub fused_tiles: u64,
+    /// Its DRAM traffic and scratchpad hits.
+    #[serde(flatten)]
+    pub traffic: Traffic,
 }
 
 impl std::ops::AddAssign for TenantCounters {
@@ -57,5 +61,23 @@ impl std::ops::AddAssign for TenantCounters {
         self.busy_cycles += other.busy_cycles;
         self.preemptions += other.preemptions;
         self.fused_tiles += other.fused_tiles;
+        self.traffic += other.traffic;
+    }
+}
+
+/// Per-array counters the simulator accumulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct ArrayCounters {
+    /// Cycles the array ran a job.
+    pub busy_cycles: u64,
+    /// The DRAM traffic and scratchpad hits of its jobs.
+    #[serde(flatten)]
+    pub traffic: Traffic,
+}
+
+impl std::ops::AddAssign for ArrayCounters {
+    fn add_assign(&mut self, o: ArrayCounters) {
+        self.busy_cycles += o.busy_cycles;
+        self.traffic += o.traffic;
     }
 }

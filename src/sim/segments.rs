@@ -88,11 +88,24 @@ impl Sim<'_, '_> {
             {
                 out.records[i] = *r;
             }
-            for (total, part) in out.counters.iter_mut().zip(&e.machine.out.counters) {
+            let part = &mut e.machine.out;
+            for (total, part) in out.counters.iter_mut().zip(&part.counters) {
                 *total += *part;
             }
-            out.slices.append(&mut e.machine.out.slices);
-            out.events += e.machine.out.events;
+            for (total, part) in out.arrays.iter_mut().zip(&part.arrays) {
+                *total += *part;
+            }
+            for (total, part) in out
+                .layers
+                .iter_mut()
+                .flatten()
+                .zip(part.layers.iter().flatten())
+            {
+                *total += *part;
+            }
+            out.slices.append(&mut part.slices);
+            out.bandwidth.append(&mut part.bandwidth);
+            out.events += part.events;
         }
         Ok(out)
     }

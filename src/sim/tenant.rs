@@ -2,7 +2,9 @@
 //! jobs), layer by layer, with their nominal costs.
 
 use crate::config::AcceleratorConfig;
-use crate::exec::{CostModel, JobCost, Recording, tile_shape};
+use crate::exec::{
+    CostModel, JobCost, JobTraffic, Recording, tile_shape, tile_traffic, vector_traffic,
+};
 use crate::kernel::{Kernel, Program, TileProfile};
 use crate::sched::{LayerProfile, Outlook, outlook};
 use crate::tensor::Tensor;
@@ -15,8 +17,10 @@ pub struct Job {
     pub tile: Option<usize>,
     /// The tile job's GEMM shape and datapath (`None` for a vector job).
     pub profile: Option<TileProfile>,
-    /// Its compute cycles and DRAM bytes.
+    /// Its compute cycles and DRAM bytes (when nothing is resident).
     pub cost: JobCost,
+    /// Its DRAM traffic by operand.
+    pub traffic: JobTraffic,
 }
 
 /// One node of the program as jobs.
@@ -85,6 +89,7 @@ impl TenantModel {
                                 datapath: g.datapath,
                             }),
                             cost: costs.tile(g, t),
+                            traffic: tile_traffic(g, t),
                         })
                         .collect(),
                     Kernel::Vector(v) if v.work == 0 => Vec::new(),
@@ -92,6 +97,7 @@ impl TenantModel {
                         tile: None,
                         profile: None,
                         cost: costs.vector(v),
+                        traffic: vector_traffic(v),
                     }],
                 },
             })

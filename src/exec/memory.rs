@@ -1,0 +1,324 @@
+//! Each array's scratchpad between jobs: the operand blocks a job reads and writes over the
+//! DRAM interface, which of them stay resident on the array afterwards, and what a job must
+//! fetch given what is resident (least recently used evicted first).
+//!
+//! A weight block (a tile job's K×N-block of B) belongs to its tenant and layer: it is fetched
+//! once for the M-blocks that reuse it on the same array, by any request of that tenant. An
+//! input block (a tile job's M-block×K of A) belongs to its request and layer: it is fetched
+//! once for the N-blocks that reuse it on the same array. Outputs drain to DRAM as they are
+//! produced (the output partition is a write buffer) and vector jobs stream their operands,
+//! so neither stays resident.
+
+use crate::config::{AcceleratorConfig, Residency};
+use serde::{Deserialize, Serialize};
+
+/// Which operand a resident block holds (and, in a split scratchpad, its partition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Operand {
+    /// Rows of A.
+    Inputs = 0,
+    /// A block of B.
+    Weights = 1,
+}
+
+/// A block of operands a job reads, identified within its layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BlockRef {
+    /// Its index within the layer's blocks of its operand.
+    pub block: u64,
+    /// Its size.
+    pub bytes: u64,
+}
+
+/// The DRAM traffic of one job, by operand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JobTraffic {
+    /// The weight block read (fetched unless resident).
+    pub weights: Option<BlockRef>,
+    /// The input block read (fetched unless resident).
+    pub inputs: Option<BlockRef>,
+    /// Bytes read that never stay resident (a vector job's operands, restored partial sums).
+    pub streamed: u64,
+    /// Bytes written.
+    pub writes: u64,
+    /// Whether fetched blocks stay resident (a job resumed after a K-tile cut reads only the
+    /// rest of its blocks, which does not make them resident).
+    pub keep: bool,
+}
+
+impl JobTraffic {
+    /// Every byte the job moves when nothing is resident.
+    pub fn bytes(&self) -> u64 {
+        self.reads() + self.writes
+    }
+
+    /// Every byte the job reads when nothing is resident.
+    pub fn reads(&self) -> u64 {
+        self.weights.map_or(0, |b| b.bytes) + self.inputs.map_or(0, |b| b.bytes) + self.streamed
+    }
+}
+
+/// A resident block's identity on an array: its operand, its owner (the tenant of a weight
+/// block, the request of an input block), its layer and its index there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BlockKey {
+    /// The operand.
+    pub operand: Operand,
+    /// The tenant (weights) or request (inputs).
+    pub owner: u64,
+    /// The node of the owner's program.
+    pub node: u32,
+    /// The block within the node.
+    pub block: u64,
+}
+
+/// What fetching a job's operands did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Fetched {
+    /// Bytes read from DRAM.
+    pub read: u64,
+    /// Bytes found resident (scratchpad hits, in bytes).
+    pub hit: u64,
+    /// Blocks found resident.
+    pub hits: u64,
+}
+
+impl std::ops::AddAssign for Fetched {
+    fn add_assign(&mut self, o: Fetched) {
+        self.read += o.read;
+        self.hit += o.hit;
+        self.hits += o.hits;
+    }
+}
+
+/// DRAM traffic and scratchpad hits of a tenant, an array or a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Traffic {
+    /// Bytes read from DRAM.
+    pub dram_read_bytes: u64,
+    /// Bytes written to DRAM.
+    pub dram_write_bytes: u64,
+    /// Operand bytes found resident in a scratchpad instead of read from DRAM.
+    pub sram_hit_bytes: u64,
+    /// Operand blocks found resident.
+    pub sram_hits: u64,
+}
+
+impl std::ops::AddAssign for Traffic {
+    fn add_assign(&mut self, o: Traffic) {
+        self.dram_read_bytes += o.dram_read_bytes;
+        self.dram_write_bytes += o.dram_write_bytes;
+        self.sram_hit_bytes += o.sram_hit_bytes;
+        self.sram_hits += o.sram_hits;
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    key: BlockKey,
+    bytes: u64,
+    /// When it was last used (a counter of uses).
+    used: u64,
+}
+
+/// One array's scratchpad: the blocks resident on it.
+#[derive(Debug, Clone)]
+pub struct Scratchpad {
+    residency: Residency,
+    /// Capacity of the inputs and weights partitions, or of the whole (both the same
+    /// partition) when unified.
+    capacity: [u64; 2],
+    unified: bool,
+    used: [u64; 2],
+    entries: Vec<Entry>,
+    clock: u64,
+}
+
+impl Scratchpad {
+    /// An empty scratchpad of an array of `cfg`.
+    pub fn new(cfg: &AcceleratorConfig) -> Scratchpad {
+        let (capacity, unified) = match cfg.sram_split_bytes() {
+            Some([inputs, weights, _]) => ([inputs, weights], false),
+            None => ([cfg.sram_bytes(); 2], true),
+        };
+        Scratchpad {
+            residency: cfg.residency,
+            capacity,
+            unified,
+            used: [0; 2],
+            entries: Vec::new(),
+            clock: 0,
+        }
+    }
+
+    /// Forgets every block.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.used = [0; 2];
+    }
+
+    /// The partition of `operand`.
+    fn part(&self, operand: Operand) -> usize {
+        if self.unified { 0 } else { operand as usize }
+    }
+
+    /// Reads `block` as `key`: a hit when resident (it becomes the most recently used);
+    /// otherwise its bytes are read from DRAM and, when `keep` and it fits its partition,
+    /// it becomes resident, the least recently used blocks of the partition evicted first.
+    pub fn fetch(&mut self, key: BlockKey, block: BlockRef, keep: bool) -> Fetched {
+        self.clock += 1;
+        if self.residency == Residency::None {
+            return Fetched {
+                read: block.bytes,
+                ..Fetched::default()
+            };
+        }
+        if let Some(e) = self.entries.iter_mut().find(|e| e.key == key) {
+            e.used = self.clock;
+            return Fetched {
+                read: 0,
+                hit: block.bytes,
+                hits: 1,
+            };
+        }
+        let part = self.part(key.operand);
+        if keep && block.bytes <= self.capacity[part] {
+            while self.used[part] + block.bytes > self.capacity[part] {
+                let lru = (0..self.entries.len())
+                    .filter(|&i| self.part(self.entries[i].key.operand) == part)
+                    .min_by_key(|&i| self.entries[i].used)
+                    .expect("a full partition holds a block");
+                let gone = self.entries.swap_remove(lru);
+                self.used[part] -= gone.bytes;
+            }
+            self.used[part] += block.bytes;
+            self.entries.push(Entry {
+                key,
+                bytes: block.bytes,
+                used: self.clock,
+            });
+        }
+        Fetched {
+            read: block.bytes,
+            ..Fetched::default()
+        }
+    }
+
+    /// Reads what a job of `traffic` needs, its weights owned by `tenant` and its inputs by
+    /// `request`, in layer `node`.
+    pub fn fetch_job(
+        &mut self,
+        traffic: &JobTraffic,
+        tenant: u64,
+        request: u64,
+        node: u32,
+    ) -> Fetched {
+        let mut got = Fetched {
+            read: traffic.streamed,
+            ..Fetched::default()
+        };
+        for (operand, owner, block) in [
+            (Operand::Weights, tenant, traffic.weights),
+            (Operand::Inputs, request, traffic.inputs),
+        ] {
+            if let Some(block) = block {
+                let key = BlockKey {
+                    operand,
+                    owner,
+                    node,
+                    block: block.block,
+                };
+                got += self.fetch(key, block, traffic.keep);
+            }
+        }
+        got
+    }
+
+    /// [`Scratchpad::fetch_job`], counted: the job's traffic with its writes.
+    pub fn traffic_of(
+        &mut self,
+        traffic: &JobTraffic,
+        tenant: u64,
+        request: u64,
+        node: u32,
+    ) -> Traffic {
+        let got = self.fetch_job(traffic, tenant, request, node);
+        Traffic {
+            dram_read_bytes: got.read,
+            dram_write_bytes: traffic.writes,
+            sram_hit_bytes: got.hit,
+            sram_hits: got.hits,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pad(kib: u64, split: Option<[u64; 3]>) -> Scratchpad {
+        let mut cfg = AcceleratorConfig::preset("tiny").unwrap();
+        cfg.sram_kib_per_array = kib;
+        cfg.sram_split_kib = split;
+        Scratchpad::new(&cfg)
+    }
+
+    fn key(operand: Operand, block: u64) -> BlockKey {
+        BlockKey {
+            operand,
+            owner: 0,
+            node: 0,
+            block,
+        }
+    }
+
+    fn kib(block: u64, kib: u64) -> BlockRef {
+        BlockRef {
+            block,
+            bytes: kib * 1024,
+        }
+    }
+
+    /// A 4 KiB scratchpad holds two 2 KiB blocks: A, B, A hits; C evicts B (the least
+    /// recently used, A having been used after it); A still hits, B misses again.
+    #[test]
+    fn lru_keeps_the_recently_used() {
+        let mut p = pad(4, None);
+        let w = Operand::Weights;
+        let read = |p: &mut Scratchpad, b| p.fetch(key(w, b), kib(b, 2), true).read;
+        assert_eq!(read(&mut p, 1), 2048);
+        assert_eq!(read(&mut p, 2), 2048);
+        assert_eq!(read(&mut p, 1), 0);
+        assert_eq!(read(&mut p, 3), 2048);
+        assert_eq!(read(&mut p, 1), 0);
+        assert_eq!(read(&mut p, 2), 2048);
+    }
+
+    /// A block larger than its partition streams through and evicts nothing; a split
+    /// scratchpad keeps inputs from evicting weights.
+    #[test]
+    fn oversized_blocks_stream_and_partitions_are_separate() {
+        let mut p = pad(8, Some([2, 4, 2]));
+        let (i, w) = (Operand::Inputs, Operand::Weights);
+        assert_eq!(p.fetch(key(w, 1), kib(1, 4), true).read, 4096);
+        assert_eq!(p.fetch(key(i, 1), kib(1, 3), true).read, 3072);
+        assert_eq!(p.fetch(key(i, 2), kib(2, 2), true).read, 2048);
+        assert_eq!(p.fetch(key(i, 3), kib(3, 2), true).read, 2048);
+        assert_eq!(p.fetch(key(w, 1), kib(1, 4), true).hits, 1);
+        assert_eq!(p.fetch(key(i, 2), kib(2, 2), true).read, 2048);
+        // Not kept: read, not resident.
+        assert_eq!(p.fetch(key(w, 2), kib(2, 1), false).read, 1024);
+        assert_eq!(p.fetch(key(w, 2), kib(2, 1), false).read, 1024);
+    }
+
+    /// With residency off, everything is read every time.
+    #[test]
+    fn no_residency_reads_everything() {
+        let mut cfg = AcceleratorConfig::preset("tiny").unwrap();
+        cfg.residency = Residency::None;
+        let mut p = Scratchpad::new(&cfg);
+        let w = key(Operand::Weights, 0);
+        assert_eq!(p.fetch(w, kib(0, 1), true).read, 1024);
+        assert_eq!(p.fetch(w, kib(0, 1), true).read, 1024);
+    }
+}
