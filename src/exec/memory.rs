@@ -10,6 +10,7 @@
 //! so neither stays resident.
 
 use crate::config::{AcceleratorConfig, Residency};
+use lru::LruCache;
 use serde::{Deserialize, Serialize};
 
 /// Which operand a resident block holds (and, in a split scratchpad, its partition).
@@ -113,15 +114,8 @@ impl std::ops::AddAssign for Traffic {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    key: BlockKey,
-    bytes: u64,
-    /// When it was last used (a counter of uses).
-    used: u64,
-}
-
-/// One array's scratchpad: the blocks resident on it.
+/// One array's scratchpad: the blocks resident in each partition (one when unified), in
+/// the order of their last use.
 #[derive(Debug, Clone)]
 pub struct Scratchpad {
     residency: Residency,
@@ -130,8 +124,8 @@ pub struct Scratchpad {
     capacity: [u64; 2],
     unified: bool,
     used: [u64; 2],
-    entries: Vec<Entry>,
-    clock: u64,
+    /// Per partition: block → its size, least recently used first out.
+    blocks: [LruCache<BlockKey, u64>; 2],
 }
 
 impl Scratchpad {
@@ -146,62 +140,45 @@ impl Scratchpad {
             capacity,
             unified,
             used: [0; 2],
-            entries: Vec::new(),
-            clock: 0,
+            blocks: [LruCache::unbounded(), LruCache::unbounded()],
         }
     }
 
     /// Forgets every block.
     pub fn clear(&mut self) {
-        self.entries.clear();
+        self.blocks.iter_mut().for_each(LruCache::clear);
         self.used = [0; 2];
-    }
-
-    /// The partition of `operand`.
-    fn part(&self, operand: Operand) -> usize {
-        if self.unified { 0 } else { operand as usize }
     }
 
     /// Reads `block` as `key`: a hit when resident (it becomes the most recently used);
     /// otherwise its bytes are read from DRAM and, when `keep` and it fits its partition,
     /// it becomes resident, the least recently used blocks of the partition evicted first.
     pub fn fetch(&mut self, key: BlockKey, block: BlockRef, keep: bool) -> Fetched {
-        self.clock += 1;
+        let miss = Fetched {
+            read: block.bytes,
+            ..Fetched::default()
+        };
         if self.residency == Residency::None {
-            return Fetched {
-                read: block.bytes,
-                ..Fetched::default()
-            };
+            return miss;
         }
-        if let Some(e) = self.entries.iter_mut().find(|e| e.key == key) {
-            e.used = self.clock;
+        let part = if self.unified { 0 } else { key.operand as usize };
+        let blocks = &mut self.blocks[part];
+        if blocks.get(&key).is_some() {
             return Fetched {
                 read: 0,
                 hit: block.bytes,
                 hits: 1,
             };
         }
-        let part = self.part(key.operand);
         if keep && block.bytes <= self.capacity[part] {
             while self.used[part] + block.bytes > self.capacity[part] {
-                let lru = (0..self.entries.len())
-                    .filter(|&i| self.part(self.entries[i].key.operand) == part)
-                    .min_by_key(|&i| self.entries[i].used)
-                    .expect("a full partition holds a block");
-                let gone = self.entries.swap_remove(lru);
-                self.used[part] -= gone.bytes;
+                let (_, bytes) = blocks.pop_lru().expect("a full partition holds a block");
+                self.used[part] -= bytes;
             }
             self.used[part] += block.bytes;
-            self.entries.push(Entry {
-                key,
-                bytes: block.bytes,
-                used: self.clock,
-            });
+            blocks.put(key, block.bytes);
         }
-        Fetched {
-            read: block.bytes,
-            ..Fetched::default()
-        }
+        miss
     }
 
     /// Reads what a job of `traffic` needs, its weights owned by `tenant` and its inputs by
