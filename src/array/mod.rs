@@ -40,6 +40,7 @@ mod datapath;
 mod fast;
 pub mod output;
 pub mod pe;
+mod scalesim_traffic;
 mod spec;
 mod timing;
 pub mod vector;
@@ -49,6 +50,7 @@ pub use fast::{
     gemm_int_on, gemm_int_packed,
 };
 
+pub use scalesim_traffic::{ScalesimSram, ScalesimTraffic, scalesim_traffic, scalesim_traffic_for};
 pub use spec::ArraySpec;
 pub use timing::tile_cycles;
 
