@@ -35,7 +35,9 @@
 //!   next `⌈D/C⌉` lines from its line list, one line per cycle; a drain counts `C` per line
 //!   except for the empty places of the chunk's last line, so a partial line drained inside a
 //!   later chunk counts as full. While a drain runs, a full buffer stalls the array until the
-//!   drain ends. At the end everything left drains. The write count is therefore `M·N` (per K
+//!   drain ends (which needs `D < C`: otherwise the drain's `⌈D/C⌉` cycles end before an
+//!   array writing at most `C` elements a cycle fills the other half, so with 1 KiB or more
+//!   and up to 512 columns nothing stalls). At the end everything left drains. The write count is therefore `M·N` (per K
 //!   fold for WS and IS) plus the padding of partial lines drained mid-chunk, which depends on
 //!   the cycle of each demand; [`WriteBuffer`] replays it row by row of SCALE-Sim's ofmap
 //!   demand matrix (`2R − 1` idle cycles then the skewed `T×C` block per fold for WS and IS,
@@ -530,6 +532,23 @@ mod tests {
         b.lines = 7;
         let (writes, stalls) = b.finish();
         assert_eq!((writes, stalls), (10 + 3 + 1 + 1, 0));
+    }
+
+    #[test]
+    fn a_full_buffer_stalls_until_the_running_drain_ends() {
+        // A buffer of 8 elements, lines of 1: drains of 4 lines (4 cycles) start above 4 held.
+        let mut b = WriteBuffer::new(1, 1);
+        (b.active, b.lines_per_drain, b.free) = (4, 4, 8);
+        // Cycle 0, 5 elements: the 5th starts a drain of 4, running until cycle 3.
+        b.demand_row(5);
+        assert_eq!((b.writes, b.drain_end), (4, 3));
+        // Cycle 1, 8 elements: 7 fill the buffer (free 7 → 0) and the array waits until
+        // cycle 3, where the 8th starts the next drain (until cycle 6): 2 stall cycles.
+        b.demand_row(8);
+        assert_eq!((b.writes, b.drain_end, b.stalls), (8, 6, 2));
+        // The next row's cycle is 2 + 2 = 4; the final drain writes the 5 lines left.
+        assert_eq!(b.row + b.stalls, 4);
+        assert_eq!(b.finish(), (13, 2));
     }
 
     #[test]
