@@ -35,6 +35,11 @@
 //!
 //! See [`tile_cycles`] for the closed forms and [`pe`] for the simulation they are tested
 //! against.
+//!
+//! # Memory traffic
+//!
+//! [`scalesim_traffic`] gives the SRAM and DRAM traffic SCALE-Sim v3 counts for a GEMM on
+//! one array.
 
 mod datapath;
 mod fast;

@@ -35,13 +35,19 @@
 //!   next `⌈D/C⌉` lines from its line list, one line per cycle; a drain counts `C` per line
 //!   except for the empty places of the chunk's last line, so a partial line drained inside a
 //!   later chunk counts as full. While a drain runs, a full buffer stalls the array until the
-//!   drain ends (which needs `D < C`: otherwise the drain's `⌈D/C⌉` cycles end before an
-//!   array writing at most `C` elements a cycle fills the other half, so with 1 KiB or more
-//!   and up to 512 columns nothing stalls). At the end everything left drains. The write count is therefore `M·N` (per K
-//!   fold for WS and IS) plus the padding of partial lines drained mid-chunk, which depends on
-//!   the cycle of each demand; [`WriteBuffer`] replays it row by row of SCALE-Sim's ofmap
-//!   demand matrix (`2R − 1` idle cycles then the skewed `T×C` block per fold for WS and IS,
-//!   `K − 1` idle cycles then the skewed, row-flipped `R×C` block for OS).
+//!   drain ends; a drain lasts `⌈D/C⌉` cycles and the array writes at most `C` elements a
+//!   cycle, so this needs an array wider than half the buffer (`C > E/2`: never with 1 KiB or
+//!   more and up to 512 columns). At the end everything left drains. The write count is
+//!   therefore `M·N` (per K fold for WS and IS) plus the padding of partial lines drained
+//!   mid-chunk, which depends on the cycle of each demand; [`WriteBuffer`] replays it row by
+//!   row of SCALE-Sim's ofmap demand matrix (per fold, `2R − 1` idle cycles then the skewed
+//!   `M×C` block for WS, `N×C` for IS; `K − 1` idle cycles then the skewed, row-flipped `R×C`
+//!   block for OS), in time linear in SCALE-Sim's cycles: milliseconds for a ResNet-50 layer.
+//!
+//! The counts depend on the dataflow, `R`, `C` and the three SRAM sizes only; not on the
+//! address offsets, `Bandwidth`, the request buffers or the layout and bank settings, which
+//! CALC mode does not use. (`InterfaceBandwidth: USER` uses another read buffer and sizes
+//! ofmap lines by the user's bandwidth: not reproduced.)
 
 use crate::config::{AcceleratorConfig, Dataflow};
 use crate::kernel::GemmShape;
