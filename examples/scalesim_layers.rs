@@ -7,8 +7,14 @@
 //! prints one JSON object: per layer the shape, its M-blocks (`[rows, count]`), tile jobs
 //! and cycles, and the mean wall time of costing every layer once (over REPEATS, default
 //! 1000).
+//!
+//! Per layer it also prints SCALE-Sim v3's DRAM traffic of the whole layer run as one GEMM
+//! (`array::scalesim_traffic_for`: the accelerator file's `sram_split_kib`, else its
+//! `sram_kib_per_array` in thirds):
+//! `dram_ifmap_reads`, `dram_filter_reads` and `dram_ofmap_writes` in bytes, for int8
+//! operands (one byte per element; SCALE-Sim itself counts one byte per element).
 
-use cdmsa::array::{ArraySpec, tile_cycles};
+use cdmsa::array::{ArraySpec, scalesim_traffic_for, tile_cycles};
 use cdmsa::config::AcceleratorConfig;
 use cdmsa::kernel::GemmShape;
 use cdmsa::lower::tiling::tile_jobs;
@@ -17,6 +23,9 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// Bytes per element of the int8 operands the traffic is printed for.
+const INT8_BYTES: u64 = 1;
 
 /// One layer's name and GEMM shape.
 struct Layer {
@@ -109,8 +118,12 @@ fn main() -> ExitCode {
             .iter()
             .map(|l| {
                 let (cycles, tiles, blocks) = cost(l.shape, &cfg, &spec);
+                let traffic = scalesim_traffic_for(&cfg, l.shape);
                 json!({"name": l.name, "m": l.shape.m, "k": l.shape.k, "n": l.shape.n,
-                       "tiles": tiles, "m_blocks": blocks, "cycles": cycles})
+                       "tiles": tiles, "m_blocks": blocks, "cycles": cycles,
+                       "dram_ifmap_reads": traffic.dram_ifmap_reads * INT8_BYTES,
+                       "dram_filter_reads": traffic.dram_filter_reads * INT8_BYTES,
+                       "dram_ofmap_writes": traffic.dram_ofmap_writes * INT8_BYTES})
             })
             .collect();
         Ok(

@@ -35,11 +35,17 @@
 //!
 //! See [`tile_cycles`] for the closed forms and [`pe`] for the simulation they are tested
 //! against.
+//!
+//! # Memory traffic
+//!
+//! [`scalesim_traffic`] gives the SRAM and DRAM traffic SCALE-Sim v3 counts for a GEMM on
+//! one array.
 
 mod datapath;
 mod fast;
 pub mod output;
 pub mod pe;
+mod scalesim_traffic;
 mod spec;
 mod timing;
 pub mod vector;
@@ -49,6 +55,7 @@ pub use fast::{
     gemm_int_on, gemm_int_packed,
 };
 
+pub use scalesim_traffic::{ScalesimSram, ScalesimTraffic, scalesim_traffic, scalesim_traffic_for};
 pub use spec::ArraySpec;
 pub use timing::tile_cycles;
 
