@@ -93,3 +93,37 @@ fn a_layer_costs_its_busiest_array_or_its_dram_time() {
     let c = &layer_costs(&lower(&g, &bind, &cfg).unwrap(), &cfg)[0];
     assert_eq!((c.dram_cycles, c.cycles), (Cycles(100), Cycles(100)));
 }
+
+/// With `timing = "scalesim"`, inspect's traffic of a GEMM layer is SCALE-Sim v3's for the
+/// layer on one array (checked against SCALE-Sim itself in tests/scalesim_traffic.rs), in
+/// bytes: the u8 A and i8 B of one byte, the i32 C of four.
+#[test]
+fn scalesim_timing_reports_scalesim_traffic() {
+    use cdmsa::array::scalesim_traffic_for;
+    use cdmsa::config::TimingMode;
+    use cdmsa::kernel::GemmShape;
+    let g = matmul_integer();
+    let cfg = AcceleratorConfig {
+        arrays: 1,
+        timing: TimingMode::Scalesim,
+        ..AcceleratorConfig::preset("tiny").unwrap()
+    };
+    let bind = [InputBinding::shape_only(DType::U8, vec![20, 10])];
+    let c = &layer_costs(&lower(&g, &bind, &cfg).unwrap(), &cfg)[0];
+    let s = scalesim_traffic_for(
+        &cfg,
+        GemmShape {
+            m: 20,
+            k: 10,
+            n: 12,
+        },
+    );
+    assert_eq!(
+        c.traffic.dram_read_bytes,
+        s.dram_ifmap_reads + s.dram_filter_reads
+    );
+    assert_eq!(c.traffic.dram_write_bytes, 4 * s.dram_ofmap_writes);
+    // A and B are read once each (they fit SCALE-Sim's window); C once per K fold (2).
+    assert_eq!((s.dram_ifmap_reads, s.dram_filter_reads), (200, 120));
+    assert!(s.dram_ofmap_writes >= 2 * 240);
+}

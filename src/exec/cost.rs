@@ -3,8 +3,8 @@
 //! of every layer. The simulator and `inspect`/`run` both cost jobs here.
 
 use super::memory::{BlockRef, JobTraffic, Scratchpad, Traffic};
-use crate::array::{ArraySpec, tile_cycles};
-use crate::config::AcceleratorConfig;
+use crate::array::{ArraySpec, scalesim_traffic_for, tile_cycles};
+use crate::config::{AcceleratorConfig, TimingMode};
 use crate::kernel::{GemmKernel, GemmShape, Kernel, Program, TileJob, VectorKernel};
 use crate::units::Cycles;
 use serde::Serialize;
@@ -183,6 +183,20 @@ pub fn vector_traffic(v: &VectorKernel) -> JobTraffic {
     }
 }
 
+/// A GEMM layer's DRAM traffic as SCALE-Sim v3 counts it for one problem on one array
+/// ([`crate::array::scalesim_traffic`]), times its problems, in bytes of its operands. It has
+/// no notion of residency between layers, so it reports no scratchpad hits.
+pub fn scalesim_layer_traffic(g: &GemmKernel, cfg: &AcceleratorConfig) -> Traffic {
+    let s = scalesim_traffic_for(cfg, g.shape);
+    let [ea, eb, ec] = g.elem_bytes;
+    let problems = g.problems as u64;
+    Traffic {
+        dram_read_bytes: problems * (s.dram_ifmap_reads * ea + s.dram_filter_reads * eb),
+        dram_write_bytes: problems * s.dram_ofmap_writes * ec,
+        ..Traffic::default()
+    }
+}
+
 /// The GEMM shape of tile job `t` of `g`.
 pub fn tile_shape(g: &GemmKernel, t: &TileJob) -> GemmShape {
     GemmShape {
@@ -222,7 +236,8 @@ pub struct LayerCost {
 
 /// Costs every layer of `program` on `cfg`, alone on the accelerator with cold scratchpads:
 /// tile jobs go, in order, to the array that frees up first, each array's scratchpad keeping
-/// what its tile jobs reuse.
+/// what its tile jobs reuse. With `timing = "scalesim"` a GEMM layer's traffic is SCALE-Sim
+/// v3's for the layer on one array ([`scalesim_layer_traffic`]).
 pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost> {
     let model = CostModel::new(cfg);
     program
@@ -241,6 +256,9 @@ pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost>
                         let idle = (0..cfg.arrays).min_by_key(|&a| load[a]).unwrap_or(0);
                         load[idle] += cost.compute;
                         traffic += pads[idle].traffic_of(&tile_traffic(k, t), 0, 0, index as u32);
+                    }
+                    if cfg.timing == TimingMode::Scalesim {
+                        traffic = scalesim_layer_traffic(k, cfg);
                     }
                     (
                         Some(k.shape),

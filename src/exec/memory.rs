@@ -161,7 +161,11 @@ impl Scratchpad {
         if self.residency == Residency::None {
             return miss;
         }
-        let part = if self.unified { 0 } else { key.operand as usize };
+        let part = if self.unified {
+            0
+        } else {
+            key.operand as usize
+        };
         let blocks = &mut self.blocks[part];
         if blocks.get(&key).is_some() {
             return Fetched {
