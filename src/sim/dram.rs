@@ -156,6 +156,17 @@ impl Dram {
     /// would exceed its cap held at it and the rest divided again among the others.
     fn rerate(&mut self) {
         self.rerates += 1;
+        if !self.capped {
+            // Without caps the bandwidth divides by share alone.
+            let open: u128 = (self.streams.iter().filter(|s| s.flowing()))
+                .map(|s| self.claims[s.tenant].share)
+                .sum();
+            for s in self.streams.iter_mut().filter(|s| s.flowing()) {
+                let share = self.claims[s.tenant].share;
+                s.rate = (self.bandwidth * share).div_ceil(open).max(1);
+            }
+            return;
+        }
         self.weight.fill(0);
         self.held.fill(false);
         let mut open = 0u128;

@@ -6,20 +6,11 @@
 
 use super::Job;
 use super::machine::Machine;
-use super::queue::EventQueue;
 use super::run::Sim;
 use crate::config::Dataflow;
 use crate::error::{Error, Result};
 use crate::sched::{Decision, Policy, Standing, fusible};
 use crate::units::{ArrayId, Cycles};
-
-/// A queued event (arrivals stream from a sorted list beside the queue).
-enum Event {
-    /// The job on an array with the generation moves its last byte or ends; stale when the
-    /// array's generation moved on (the job re-timed by the DRAM or preempted between
-    /// K-tiles).
-    Done(usize, u64),
-}
 
 /// One pass of the simulation over a range of the sorted arrivals.
 pub(super) struct Engine<'t, 'c> {
@@ -29,8 +20,6 @@ pub(super) struct Engine<'t, 'c> {
     next_arrival: usize,
     /// Arrivals at positions `end..` are not this engine's (yet).
     end: usize,
-    /// Pending completions.
-    queue: EventQueue<Event>,
     /// The decision lent to the policy at every decision point.
     pub(super) decision: Decision,
     /// The policy's standing order while it holds (see [`super::replay`]).
@@ -46,7 +35,6 @@ impl<'t, 'c> Engine<'t, 'c> {
             machine: Machine::new(sim, base),
             next_arrival: base,
             end: base,
-            queue: EventQueue::default(),
             decision: Decision::default(),
             standing: None,
             accelerated: false,
@@ -68,7 +56,7 @@ impl<'t, 'c> Engine<'t, 'c> {
             let arrival_at = sim.arrivals[self.next_arrival..end]
                 .first()
                 .map(|&i| sim.requests[i].arrival);
-            let t = match (arrival_at, self.queue.peek_time()) {
+            let t = match (arrival_at, self.machine.next_event().map(|e| e.0)) {
                 (Some(a), Some(q)) => a.min(q),
                 (Some(a), None) => a,
                 (None, Some(q)) => q,
@@ -88,26 +76,23 @@ impl<'t, 'c> Engine<'t, 'c> {
                 self.machine.out.events += 1;
                 self.machine.arrive(i)?;
             }
-            self.queue_retimed();
-            while self.queue.peek_time() == Some(t) {
-                let (_, Event::Done(array, generation)) = self.queue.pop().expect("peeked");
-                if self.machine.event(array, generation)? {
-                    self.machine.out.events += 1;
-                }
-                self.queue_retimed();
+            // Each busy array's pending event (a stream's last byte or a job's end) is
+            // kept on the array, so no event is ever stale.
+            while let Some((at, array)) = self.machine.next_event()
+                && at == t
+            {
+                self.machine.out.events += 1;
+                self.machine.event(array)?;
             }
             self.machine.clear_when_idle();
             self.decision_point(policy, arrived)?;
-            self.queue_retimed();
         }
     }
 
-    /// Every arrival of its own in, no request active, no array busy, no event pending: the
-    /// accelerator as at cycle 0.
+    /// Every arrival of its own in, no request active, no array busy (so no event pending):
+    /// the accelerator as at cycle 0.
     pub(super) fn is_empty(&self) -> bool {
-        self.next_arrival == self.end
-            && self.machine.is_idle_everywhere()
-            && self.queue.peek_time().is_none()
+        self.next_arrival == self.end && self.machine.is_idle_everywhere()
     }
 
     /// A decision point: with an array idle (or at an arrival, for a policy that preempts
@@ -141,14 +126,6 @@ impl<'t, 'c> Engine<'t, 'c> {
         self.decision.clear();
         policy.decide_into(&m.views.view(m.now, m.sim.cfg), &mut self.decision);
         true
-    }
-
-    /// Queues the events the machine's transitions set.
-    #[inline(always)]
-    fn queue_retimed(&mut self) {
-        for (at, array, generation) in self.machine.retimed.drain(..) {
-            self.queue.push(at, Event::Done(array, generation));
-        }
     }
 
     /// Starts `first`'s request's next job on `array` (fused with `second`'s).

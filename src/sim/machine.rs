@@ -1,8 +1,8 @@
 //! The accelerator's state and its transitions: a request arrives, a job is dispatched to an
 //! array, a job completes, a tile job is preempted between K-tiles, a request is dropped.
 //! Each transition updates the requests, the arrays, the outcome and the policy's view, and
-//! notes in [`Changes`] what a standing order depends on; none of them knows the event
-//! queue (a dispatch returns when it ends) or the policy.
+//! notes in [`Changes`] what a standing order depends on; none of them knows the
+//! policy; each busy array holds its one pending event, which the engine reads.
 
 use super::dram::Dram;
 use super::run::Sim;
@@ -175,8 +175,6 @@ pub(super) struct Machine<'t, 'c> {
     dram: Dram,
     /// The DRAM's re-rates seen by [`Machine::retime`].
     rates_seen: u64,
-    /// Pending events (time, array, generation) to queue, set by the transitions.
-    pub(super) retimed: Vec<(Cycles, usize, u64)>,
     /// Scratch space for the bandwidth samples.
     by_tenant: Vec<f64>,
     last_owner: Vec<Option<usize>>,
@@ -203,7 +201,6 @@ impl<'t, 'c> Machine<'t, 'c> {
             pads: vec![Scratchpad::new(sim.cfg); sim.cfg.arrays],
             dram: Dram::new(sim.cfg, sim.tenants.iter().map(|t| t.name.as_str())),
             rates_seen: 0,
-            retimed: Vec::new(),
             by_tenant: vec![0.0; sim.tenants.len()],
             last_owner: vec![None; sim.cfg.arrays],
             dispatched: 0,
@@ -387,15 +384,23 @@ impl<'t, 'c> Machine<'t, 'c> {
         a.jobs.get(a.next_job).copied()
     }
 
-    /// The event of the job on `array` with `generation`: its stream has moved its bytes
-    /// (the DRAM re-rates), and the job completes when its compute is done too. Returns
-    /// `false` when the event is stale (the job was re-timed or preempted since).
+    /// The next pending event: the busy array whose event comes first, equal times in the
+    /// order the events were set (by generation). Each busy array has exactly one.
     #[inline(always)]
-    pub(super) fn event(&mut self, array: usize, generation: u64) -> Result<bool> {
-        let run = &self.arrays[array];
-        if !run.busy || run.generation != generation {
-            return Ok(false);
+    pub(super) fn next_event(&self) -> Option<(Cycles, usize)> {
+        let mut best: Option<(Cycles, u64, usize)> = None;
+        for (a, run) in self.arrays.iter().enumerate() {
+            if run.busy && best.is_none_or(|b| (run.next, run.generation) < (b.0, b.1)) {
+                best = Some((run.next, run.generation, a));
+            }
         }
+        best.map(|(at, _, a)| (at, a))
+    }
+
+    /// The event of the job on `array` (its pending one, now): its stream has moved its
+    /// bytes (the DRAM re-rates), and the job completes when its compute is done too.
+    #[inline(always)]
+    pub(super) fn event(&mut self, array: usize) -> Result<()> {
         let drained = self.dram.drain(self.now, array);
         if !drained || self.now < self.arrays[array].compute_end {
             self.retime(Some(array));
@@ -403,7 +408,7 @@ impl<'t, 'c> Machine<'t, 'c> {
             self.complete(array)?;
             self.retime(None);
         }
-        Ok(true)
+        Ok(())
     }
 
     /// The job on `array` completes now.
@@ -447,7 +452,7 @@ impl<'t, 'c> Machine<'t, 'c> {
     }
 
     /// Brings every busy array's pending event up to date after the DRAM re-rated (or only
-    /// `array`'s, when it did not) and queues those that moved.
+    /// `array`'s, when it did not); an event set anew takes a new generation.
     #[inline(always)]
     fn retime(&mut self, array: Option<usize>) {
         let version = self.dram.rerates();
@@ -466,7 +471,6 @@ impl<'t, 'c> Machine<'t, 'c> {
                 self.generation += 1;
                 run.generation = self.generation;
                 run.next = next;
-                self.retimed.push((next, a, self.generation));
             }
         }
     }
@@ -513,8 +517,7 @@ impl<'t, 'c> Machine<'t, 'c> {
 
     /// Starts `first`'s request's next job on idle `array`, fused with `second`'s when given;
     /// each comes with that job ([`Machine::next_job`]). Its operands not resident in the
-    /// array's scratchpad and its outputs stream over the DRAM; its event is queued through
-    /// [`Machine::retimed`].
+    /// array's scratchpad and its outputs stream over the DRAM.
     #[inline(always)]
     pub(super) fn dispatch(
         &mut self,
@@ -688,7 +691,7 @@ impl<'t, 'c> Machine<'t, 'c> {
     /// its partial sums are written to DRAM and the array frees up then; the rest of the job
     /// (remaining folds, the rest of its blocks, reading the partial sums back) resumes
     /// later. Fused jobs, single-fold jobs and jobs already in their last fold run on
-    /// (`false`); otherwise the array's new event is queued through [`Machine::retimed`].
+    /// (`false`).
     pub(super) fn preempt_between_k_tiles(&mut self, array: usize) -> bool {
         let run = &self.arrays[array];
         let (true, false, Some(profile), None) = (run.busy, run.fused, run.job.profile, run.rest)

@@ -5,8 +5,8 @@
 //! functional mode every tile is computed on the array datapath when it is dispatched, and
 //! every request's values are checked against the tenant's isolated run.
 //!
-//! The layers, each in its own file: [`queue`] (the event queue), [`dram`] (the DRAM as a
-//! fluid shared by the streams), [`machine`] (the
+//! The layers, each in its own file: [`dram`] (the DRAM as a fluid shared by the streams),
+//! [`machine`] (the
 //! accelerator's state and its transitions: arrive, dispatch, complete, preempt between
 //! K-tiles), [`views`] (the policy's view of it), [`check`] (functional value checks),
 //! [`engine`] (the event loop and decision point: the definition), [`replay`] (the
@@ -17,7 +17,6 @@ mod check;
 mod dram;
 mod engine;
 mod machine;
-mod queue;
 mod record;
 mod replay;
 mod run;
