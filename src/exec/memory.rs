@@ -10,7 +10,7 @@
 //! so neither stays resident.
 
 use crate::config::{AcceleratorConfig, Residency};
-use lru::LruCache;
+use hashlink::LinkedHashMap;
 use serde::{Deserialize, Serialize};
 
 /// Which operand a resident block holds (and, in a split scratchpad, its partition).
@@ -124,8 +124,9 @@ pub struct Scratchpad {
     capacity: [u64; 2],
     unified: bool,
     used: [u64; 2],
-    /// Per partition: block → its size, least recently used first out.
-    blocks: [LruCache<BlockKey, u64>; 2],
+    /// Per partition: block → its size, least recently used first (a linked hash map keeps
+    /// its freed nodes for reuse, so a miss that evicts allocates nothing).
+    blocks: [LinkedHashMap<BlockKey, u64>; 2],
 }
 
 impl Scratchpad {
@@ -140,13 +141,13 @@ impl Scratchpad {
             capacity,
             unified,
             used: [0; 2],
-            blocks: [LruCache::unbounded(), LruCache::unbounded()],
+            blocks: [LinkedHashMap::new(), LinkedHashMap::new()],
         }
     }
 
     /// Forgets every block.
     pub fn clear(&mut self) {
-        self.blocks.iter_mut().for_each(LruCache::clear);
+        self.blocks.iter_mut().for_each(LinkedHashMap::clear);
         self.used = [0; 2];
     }
 
@@ -167,7 +168,10 @@ impl Scratchpad {
             key.operand as usize
         };
         let blocks = &mut self.blocks[part];
-        if blocks.get(&key).is_some() {
+        if let hashlink::linked_hash_map::RawEntryMut::Occupied(mut hit) =
+            blocks.raw_entry_mut().from_key(&key)
+        {
+            hit.to_back();
             return Fetched {
                 read: 0,
                 hit: block.bytes,
@@ -176,11 +180,11 @@ impl Scratchpad {
         }
         if keep && block.bytes <= self.capacity[part] {
             while self.used[part] + block.bytes > self.capacity[part] {
-                let (_, bytes) = blocks.pop_lru().expect("a full partition holds a block");
+                let (_, bytes) = blocks.pop_front().expect("a full partition holds a block");
                 self.used[part] -= bytes;
             }
             self.used[part] += block.bytes;
-            blocks.put(key, block.bytes);
+            blocks.insert(key, block.bytes);
         }
         miss
     }

@@ -78,14 +78,19 @@ impl<'t, 'c> Engine<'t, 'c> {
             }
             // Each busy array's pending event (a stream's last byte or a job's end) is
             // kept on the array, so no event is ever stale.
+            let mut completed = false;
             while let Some((at, array)) = self.machine.next_event()
                 && at == t
             {
                 self.machine.out.events += 1;
-                self.machine.event(array)?;
+                completed |= self.machine.event(array)?;
             }
             self.machine.clear_when_idle();
-            self.decision_point(policy, arrived)?;
+            // A stream's last byte frees no array and readies no job: the policy is asked at
+            // arrivals and completions only.
+            if arrived || completed {
+                self.decision_point(policy, arrived)?;
+            }
         }
     }
 

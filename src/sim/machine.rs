@@ -399,16 +399,17 @@ impl<'t, 'c> Machine<'t, 'c> {
 
     /// The event of the job on `array` (its pending one, now): its stream has moved its
     /// bytes (the DRAM re-rates), and the job completes when its compute is done too.
+    /// Returns whether it completed.
     #[inline(always)]
-    pub(super) fn event(&mut self, array: usize) -> Result<()> {
+    pub(super) fn event(&mut self, array: usize) -> Result<bool> {
         let drained = self.dram.drain(self.now, array);
         if !drained || self.now < self.arrays[array].compute_end {
             self.retime(Some(array));
-        } else {
-            self.complete(array)?;
-            self.retime(None);
+            return Ok(false);
         }
-        Ok(())
+        self.complete(array)?;
+        self.retime(None);
+        Ok(true)
     }
 
     /// The job on `array` completes now.
