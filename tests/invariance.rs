@@ -5,7 +5,7 @@
 //! precision and accelerator). A sample of the same schedules with an injected fault must all
 //! be reported as mismatches, proving the check can fail.
 
-use cdmsa::config::{AcceleratorConfig, Dataflow, PsumType, TimingMode};
+use cdmsa::config::{AcceleratorConfig, Dataflow, DramClaim, PsumType, TimingMode};
 use cdmsa::exec::Fault;
 use cdmsa::sched::{self, Decision, Policy, View};
 use cdmsa::sim::{Mode, RequestSpec, SimOutcome, TenantModel, simulate, tenants};
@@ -87,6 +87,21 @@ fn accelerators() -> Vec<AcceleratorConfig> {
         AcceleratorConfig {
             dataflow: Dataflow::Os,
             ..with(2, 8, 8)
+        },
+        // A scratchpad split into 1 KiB partitions: blocks evicted and reloaded all the time,
+        // and a tenant capped at 1 byte a cycle sharing the DRAM with the others.
+        AcceleratorConfig {
+            sram_kib_per_array: 3,
+            sram_split_kib: Some([1, 1, 1]),
+            dram_tenants: [(
+                "int8".to_string(),
+                DramClaim {
+                    share: 2,
+                    cap: Some(1),
+                },
+            )]
+            .into(),
+            ..with(3, 8, 8)
         },
     ]
 }

@@ -162,3 +162,32 @@ fn interleaving_tenants_pays_in_reloads() {
     assert_eq!(end(&serial), Cycles(2 * (2304 + 1280) / 8));
     assert_eq!(end(&mixed), Cycles(4 * 2304 / 8));
 }
+
+/// A DRAM claim naming no tenant of the workload is refused, naming the field.
+#[test]
+fn a_claim_for_no_tenant_is_an_error() {
+    use cdmsa::config::DramClaim;
+    use cdmsa::workload::Workload;
+    let text = r#"
+seed = 1
+requests = 1
+accel = "tiny"
+[[tenants]]
+name = "int8"
+model = "models/digits/int8_qop/model.onnx"
+sla_factor = 3.0
+arrival = { kind = "poisson", rate_per_s = 1.0 }
+"#;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let w = Workload::from_toml(text, root).unwrap();
+    let mut cfg = w.accelerator().unwrap();
+    let claim = DramClaim {
+        share: 1,
+        cap: Some(2),
+    };
+    cfg.dram_tenants.insert("int8".into(), claim);
+    assert!(cdmsa::sim::tenants(&w, &cfg, false).is_ok());
+    cfg.dram_tenants.insert("nobody".into(), claim);
+    let err = cdmsa::sim::tenants(&w, &cfg, false).unwrap_err().to_string();
+    assert!(err.contains("dram_tenants.nobody"), "{err}");
+}

@@ -52,6 +52,13 @@ pub fn tenants_within(
     functional: bool,
     limits: &Limits,
 ) -> Result<Vec<TenantModel>> {
+    if let Some(name) = (cfg.dram_tenants.keys()).find(|n| !w.tenants.iter().any(|t| &t.name == *n))
+    {
+        return Err(Error::Config {
+            field: format!("dram_tenants.{name}"),
+            msg: format!("accelerator '{}' names no tenant of the workload", cfg.name),
+        });
+    }
     w.tenants
         .iter()
         .enumerate()
