@@ -73,7 +73,7 @@ fn lower_node(
     precision: Precision,
 ) -> Result<Kernel> {
     if !node.op.is_gemm_class() {
-        return vector_kernel(g, node, f, cfg).map(Kernel::Vector);
+        return vector_kernel(g, node, f, cfg, precision).map(Kernel::Vector);
     }
     let int = matches!(
         node.op,
@@ -302,12 +302,14 @@ fn matmul_layout(
 /// A vector-unit node: its op resolved against its input shapes and the constant inputs that
 /// decide them (no other constant is read, so a weight stays undecoded), and the
 /// element-operations it costs (see [`array::vector::work`]). Like a GEMM's activations, its
-/// non-constant inputs and its outputs cross the DRAM interface when they do not fit on chip.
+/// non-constant inputs and its outputs cross the DRAM interface when they do not fit on chip,
+/// float values in the width `precision` gives the GEMMs' activations.
 fn vector_kernel(
     g: &Graph,
     node: &Node,
     f: &Facts,
     cfg: &AcceleratorConfig,
+    precision: Precision,
 ) -> Result<VectorKernel> {
     let deciding = node.op.shape_inputs();
     let operands = Operands {
@@ -322,8 +324,13 @@ fn vector_kernel(
     let op = vector_op(&node.op, &operands)?;
     let outputs: Vec<&[usize]> = node.outputs.iter().map(|&o| f.shape(o)).collect();
     let work = array::vector::work(&op, &operands.shapes, &outputs)?;
-    let bytes =
-        |v: ValueId| (f.shape(v).iter().product::<usize>() * f.dtype(v).size_bytes()) as u64;
+    let width = |d: DType| match (d.is_float(), precision) {
+        (true, Precision::Int8) => 1,
+        (true, Precision::Fp16 | Precision::Bf16) => 2,
+        (true, Precision::Fp32) => 4,
+        _ => d.size_bytes(),
+    };
+    let bytes = |v: ValueId| (f.shape(v).iter().product::<usize>() * width(f.dtype(v))) as u64;
     let reads: u64 = node
         .inputs
         .iter()
