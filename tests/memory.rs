@@ -188,6 +188,8 @@ arrival = { kind = "poisson", rate_per_s = 1.0 }
     cfg.dram_tenants.insert("int8".into(), claim);
     assert!(cdmsa::sim::tenants(&w, &cfg, false).is_ok());
     cfg.dram_tenants.insert("nobody".into(), claim);
-    let err = cdmsa::sim::tenants(&w, &cfg, false).unwrap_err().to_string();
+    let err = cdmsa::sim::tenants(&w, &cfg, false)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("dram_tenants.nobody"), "{err}");
 }
