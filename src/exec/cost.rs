@@ -251,13 +251,17 @@ pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost>
                 Kernel::Gemm(k) => {
                     let mut load = vec![Cycles::ZERO; cfg.arrays];
                     let mut pads = vec![Scratchpad::new(cfg); cfg.arrays];
+                    let scalesim = cfg.timing == TimingMode::Scalesim;
                     for t in &k.tiles {
                         let cost = model.tile(k, t);
                         let idle = (0..cfg.arrays).min_by_key(|&a| load[a]).unwrap_or(0);
                         load[idle] += cost.compute;
-                        traffic += pads[idle].traffic_of(&tile_traffic(k, t), 0, 0, index as u32);
+                        if !scalesim {
+                            traffic +=
+                                pads[idle].fetch_job(&tile_traffic(k, t), 0, 0, index as u32);
+                        }
                     }
-                    if cfg.timing == TimingMode::Scalesim {
+                    if scalesim {
                         traffic = scalesim_layer_traffic(k, cfg);
                     }
                     (

@@ -73,25 +73,6 @@ pub struct BlockKey {
     pub block: u64,
 }
 
-/// What fetching a job's operands did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Fetched {
-    /// Bytes read from DRAM.
-    pub read: u64,
-    /// Bytes found resident (scratchpad hits, in bytes).
-    pub hit: u64,
-    /// Blocks found resident.
-    pub hits: u64,
-}
-
-impl std::ops::AddAssign for Fetched {
-    fn add_assign(&mut self, o: Fetched) {
-        self.read += o.read;
-        self.hit += o.hit;
-        self.hits += o.hits;
-    }
-}
-
 /// DRAM traffic and scratchpad hits of a tenant, an array or a layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Traffic {
@@ -154,10 +135,10 @@ impl Scratchpad {
     /// Reads `block` as `key`: a hit when resident (it becomes the most recently used);
     /// otherwise its bytes are read from DRAM and, when `keep` and it fits its partition,
     /// it becomes resident, the least recently used blocks of the partition evicted first.
-    pub fn fetch(&mut self, key: BlockKey, block: BlockRef, keep: bool) -> Fetched {
-        let miss = Fetched {
-            read: block.bytes,
-            ..Fetched::default()
+    pub fn fetch(&mut self, key: BlockKey, block: BlockRef, keep: bool) -> Traffic {
+        let miss = Traffic {
+            dram_read_bytes: block.bytes,
+            ..Traffic::default()
         };
         if self.residency == Residency::None {
             return miss;
@@ -172,10 +153,10 @@ impl Scratchpad {
             blocks.raw_entry_mut().from_key(&key)
         {
             hit.to_back();
-            return Fetched {
-                read: 0,
-                hit: block.bytes,
-                hits: 1,
+            return Traffic {
+                sram_hit_bytes: block.bytes,
+                sram_hits: 1,
+                ..Traffic::default()
             };
         }
         if keep && block.bytes <= self.capacity[part] {
@@ -190,17 +171,18 @@ impl Scratchpad {
     }
 
     /// Reads what a job of `traffic` needs, its weights owned by `tenant` and its inputs by
-    /// `request`, in layer `node`.
+    /// `request`, in layer `node`: the job's DRAM traffic (its writes included) and hits.
     pub fn fetch_job(
         &mut self,
         traffic: &JobTraffic,
         tenant: u64,
         request: u64,
         node: u32,
-    ) -> Fetched {
-        let mut got = Fetched {
-            read: traffic.streamed,
-            ..Fetched::default()
+    ) -> Traffic {
+        let mut got = Traffic {
+            dram_read_bytes: traffic.streamed,
+            dram_write_bytes: traffic.writes,
+            ..Traffic::default()
         };
         for (operand, owner, block) in [
             (Operand::Weights, tenant, traffic.weights),
@@ -217,23 +199,6 @@ impl Scratchpad {
             }
         }
         got
-    }
-
-    /// [`Scratchpad::fetch_job`], counted: the job's traffic with its writes.
-    pub fn traffic_of(
-        &mut self,
-        traffic: &JobTraffic,
-        tenant: u64,
-        request: u64,
-        node: u32,
-    ) -> Traffic {
-        let got = self.fetch_job(traffic, tenant, request, node);
-        Traffic {
-            dram_read_bytes: got.read,
-            dram_write_bytes: traffic.writes,
-            sram_hit_bytes: got.hit,
-            sram_hits: got.hits,
-        }
     }
 }
 
@@ -270,7 +235,7 @@ mod tests {
     fn lru_keeps_the_recently_used() {
         let mut p = pad(4, None);
         let w = Operand::Weights;
-        let read = |p: &mut Scratchpad, b| p.fetch(key(w, b), kib(b, 2), true).read;
+        let read = |p: &mut Scratchpad, b| p.fetch(key(w, b), kib(b, 2), true).dram_read_bytes;
         assert_eq!(read(&mut p, 1), 2048);
         assert_eq!(read(&mut p, 2), 2048);
         assert_eq!(read(&mut p, 1), 0);
@@ -285,15 +250,15 @@ mod tests {
     fn oversized_blocks_stream_and_partitions_are_separate() {
         let mut p = pad(8, Some([2, 4, 2]));
         let (i, w) = (Operand::Inputs, Operand::Weights);
-        assert_eq!(p.fetch(key(w, 1), kib(1, 4), true).read, 4096);
-        assert_eq!(p.fetch(key(i, 1), kib(1, 3), true).read, 3072);
-        assert_eq!(p.fetch(key(i, 2), kib(2, 2), true).read, 2048);
-        assert_eq!(p.fetch(key(i, 3), kib(3, 2), true).read, 2048);
-        assert_eq!(p.fetch(key(w, 1), kib(1, 4), true).hits, 1);
-        assert_eq!(p.fetch(key(i, 2), kib(2, 2), true).read, 2048);
+        assert_eq!(p.fetch(key(w, 1), kib(1, 4), true).dram_read_bytes, 4096);
+        assert_eq!(p.fetch(key(i, 1), kib(1, 3), true).dram_read_bytes, 3072);
+        assert_eq!(p.fetch(key(i, 2), kib(2, 2), true).dram_read_bytes, 2048);
+        assert_eq!(p.fetch(key(i, 3), kib(3, 2), true).dram_read_bytes, 2048);
+        assert_eq!(p.fetch(key(w, 1), kib(1, 4), true).sram_hits, 1);
+        assert_eq!(p.fetch(key(i, 2), kib(2, 2), true).dram_read_bytes, 2048);
         // Not kept: read, not resident.
-        assert_eq!(p.fetch(key(w, 2), kib(2, 1), false).read, 1024);
-        assert_eq!(p.fetch(key(w, 2), kib(2, 1), false).read, 1024);
+        assert_eq!(p.fetch(key(w, 2), kib(2, 1), false).dram_read_bytes, 1024);
+        assert_eq!(p.fetch(key(w, 2), kib(2, 1), false).dram_read_bytes, 1024);
     }
 
     /// With residency off, everything is read every time.
@@ -303,7 +268,7 @@ mod tests {
         cfg.residency = Residency::None;
         let mut p = Scratchpad::new(&cfg);
         let w = key(Operand::Weights, 0);
-        assert_eq!(p.fetch(w, kib(0, 1), true).read, 1024);
-        assert_eq!(p.fetch(w, kib(0, 1), true).read, 1024);
+        assert_eq!(p.fetch(w, kib(0, 1), true).dram_read_bytes, 1024);
+        assert_eq!(p.fetch(w, kib(0, 1), true).dram_read_bytes, 1024);
     }
 }

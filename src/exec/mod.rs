@@ -12,7 +12,7 @@ pub use cost::{
     vector_traffic,
 };
 pub use gemm::{Fault, TileValues};
-pub use memory::{Fetched, JobTraffic, Scratchpad, Traffic};
+pub use memory::{JobTraffic, Scratchpad, Traffic};
 
 use crate::array::{ArraySpec, vector};
 use crate::config::AcceleratorConfig;

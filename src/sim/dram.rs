@@ -53,7 +53,7 @@ pub(super) struct Dram {
     /// How many times the bandwidth was divided anew.
     rerates: u64,
     /// Per tenant: the weight of its flowing streams, and whether it is held at its cap
-    /// (scratch space of [`Dram::rerate`]).
+    /// (scratch space of [`Dram::water_fill`]).
     weight: Vec<u128>,
     held: Vec<bool>,
 }
@@ -156,53 +156,50 @@ impl Dram {
     /// would exceed its cap held at it and the rest divided again among the others.
     fn rerate(&mut self) {
         self.rerates += 1;
-        if !self.capped {
-            // Without caps the bandwidth divides by share alone.
-            let open: u128 = (self.streams.iter().filter(|s| s.flowing()))
-                .map(|s| self.claims[s.tenant].share)
-                .sum();
-            for s in self.streams.iter_mut().filter(|s| s.flowing()) {
-                let share = self.claims[s.tenant].share;
-                s.rate = (self.bandwidth * share).div_ceil(open).max(1);
-            }
-            return;
-        }
-        self.weight.fill(0);
-        self.held.fill(false);
         let mut open = 0u128;
         for s in self.streams.iter().filter(|s| s.flowing()) {
-            let w = self.claims[s.tenant].share;
-            self.weight[s.tenant] += w;
-            open += w;
+            open += self.claims[s.tenant].share;
         }
         let mut free = self.bandwidth;
         if self.capped {
-            loop {
-                let mut changed = false;
-                for (t, c) in self.claims.iter().enumerate() {
-                    if let Some(cap) = c.cap
-                        && !self.held[t]
-                        && self.weight[t] > 0
-                        && free * self.weight[t] > cap * open
-                    {
-                        self.held[t] = true;
-                        free = free.saturating_sub(cap);
-                        open -= self.weight[t];
-                        changed = true;
-                    }
-                }
-                if !changed || open == 0 {
-                    break;
-                }
-            }
+            self.water_fill(&mut free, &mut open);
         }
         for s in self.streams.iter_mut().filter(|s| s.flowing()) {
             let c = self.claims[s.tenant];
-            s.rate = match (self.held[s.tenant], c.cap) {
+            s.rate = match (self.capped && self.held[s.tenant], c.cap) {
                 (true, Some(cap)) => (cap * c.share).div_ceil(self.weight[s.tenant]),
                 _ => (free * c.share).div_ceil(open.max(1)),
             }
             .max(1);
+        }
+    }
+
+    /// Holds at its cap every tenant whose flowing streams (of weight `open` in all) would
+    /// exceed it with `free` divided by share, taking its cap out of `free` and its weight
+    /// out of `open`, until no other tenant exceeds its cap.
+    fn water_fill(&mut self, free: &mut u128, open: &mut u128) {
+        self.weight.fill(0);
+        self.held.fill(false);
+        for s in self.streams.iter().filter(|s| s.flowing()) {
+            self.weight[s.tenant] += self.claims[s.tenant].share;
+        }
+        loop {
+            let mut changed = false;
+            for (t, c) in self.claims.iter().enumerate() {
+                if let Some(cap) = c.cap
+                    && !self.held[t]
+                    && self.weight[t] > 0
+                    && *free * self.weight[t] > cap * *open
+                {
+                    self.held[t] = true;
+                    *free = free.saturating_sub(cap);
+                    *open -= self.weight[t];
+                    changed = true;
+                }
+            }
+            if !changed || *open == 0 {
+                break;
+            }
         }
     }
 }

@@ -554,11 +554,7 @@ impl<'t, 'c> Machine<'t, 'c> {
         let tenant = self.active[self.at(i)].as_ref().expect("active").tenant;
         self.dram.start(self.now, array, tenant, moved);
         let compute_end = self.now + job.cost.compute;
-        let duration = self
-            .dram
-            .done_at(array)
-            .map_or(compute_end, |t| t.max(compute_end))
-            - self.now;
+        let duration = self.end(array, compute_end) - self.now;
         let part = self.start_part(array, i, first, duration, fused);
         self.arrays[array].parts[0] = part;
         if let Some((j, second)) = second {
@@ -578,6 +574,14 @@ impl<'t, 'c> Machine<'t, 'c> {
         self.retime(Some(array));
     }
 
+    /// When the job on `array`, computing until `compute_end`, ends at the DRAM's present
+    /// rates: when its compute is done or its stream has moved its bytes, whichever is later.
+    fn end(&self, array: usize, compute_end: Cycles) -> Cycles {
+        self.dram
+            .done_at(array)
+            .map_or(compute_end, |t| t.max(compute_end))
+    }
+
     /// Fetches what request `i`'s job `own` on `array` reads and is not resident there, and
     /// counts its traffic; returns the bytes it moves over the DRAM (reads and writes).
     #[inline(always)]
@@ -586,7 +590,7 @@ impl<'t, 'c> Machine<'t, 'c> {
         let (tenant, layer) = (a.tenant, a.layer);
         let t = &self.sim.tenants[tenant];
         let node = t.layers[layer].node as u32;
-        let traffic = self.pads[array].traffic_of(&own.traffic, t.id.0.into(), i as u64, node);
+        let traffic = self.pads[array].fetch_job(&own.traffic, t.id.0.into(), i as u64, node);
         self.count(tenant, layer, array, traffic);
         traffic.dram_read_bytes + traffic.dram_write_bytes
     }
@@ -691,19 +695,15 @@ impl<'t, 'c> Machine<'t, 'c> {
     /// timing stands now: its stream stops (the rest of its blocks is the rest's to read),
     /// its partial sums are written to DRAM and the array frees up then; the rest of the job
     /// (remaining folds, the rest of its blocks, reading the partial sums back) resumes
-    /// later. Fused jobs, single-fold jobs and jobs already in their last fold run on
-    /// (`false`).
-    pub(super) fn preempt_between_k_tiles(&mut self, array: usize) -> bool {
+    /// later. Fused jobs, single-fold jobs and jobs already in their last fold run on.
+    pub(super) fn preempt_between_k_tiles(&mut self, array: usize) {
         let run = &self.arrays[array];
         let (true, false, Some(profile), None) = (run.busy, run.fused, run.job.profile, run.rest)
         else {
-            return false;
+            return;
         };
         let (part, start, job) = (run.parts[0], run.start, run.job);
-        let end = self
-            .dram
-            .done_at(array)
-            .map_or(run.compute_end, |t| t.max(run.compute_end));
+        let end = self.end(array, run.compute_end);
         let Some(split) = self.sim.costs.split_k(
             profile.shape,
             job.cost,
@@ -712,7 +712,7 @@ impl<'t, 'c> Machine<'t, 'c> {
             end - start,
             self.sim.cfg.dram_bytes_per_cycle,
         ) else {
-            return false;
+            return;
         };
         self.dram.stop(self.now, array);
         let run = &mut self.arrays[array];
@@ -736,7 +736,6 @@ impl<'t, 'c> Machine<'t, 'c> {
             self.count(tenant, layer, array, saved);
         }
         self.retime(Some(array));
-        true
     }
 
     /// Counts a preemption when `array` passes from a request that still has ready jobs to
