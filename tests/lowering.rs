@@ -426,3 +426,47 @@ fn u8_input_and_u8_weights_with_zero_points_are_exact_in_matmul_integer() {
         assert_eq!(got.to_i64().unwrap(), want);
     }
 }
+
+#[test]
+fn packed_depthwise_tiles_give_every_channel_its_bits_alone() {
+    // A depthwise 2×2 convolution of 6 channels on the 8×8 arrays: each channel is a GEMM
+    // of K = 4, N = 1, so ⌊8 / 4⌋ = 2 channels share a tile job block-diagonally. Its 5 × 5
+    // outputs are spread over the 2 arrays in M-blocks of ⌈25 / 2⌉ = 13 rows: 3 packs × 2.
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let x = rand_f32(&mut rng, &[1, 6, 5, 5]);
+    let w = rand_f32(&mut rng, &[6, 1, 2, 2]);
+    let b = rand_f32(&mut rng, &[6]);
+    let attrs = ConvAttrs {
+        kernel_shape: None,
+        strides: vec![1, 1],
+        pads: vec![1, 0, 0, 1],
+        dilations: vec![1, 1],
+        group: 6,
+        auto_pad: AutoPad::NotSet,
+    };
+    let g = graph(Op::Conv(attrs), &x, vec![Some(w), Some(b)]);
+    let packed = AcceleratorConfig::preset("tiny").unwrap();
+    let alone = AcceleratorConfig {
+        pack_problems: false,
+        ..packed.clone()
+    };
+    let tiles = |cfg: &AcceleratorConfig| -> Vec<usize> {
+        let p = lower(&g, &[InputBinding::of(&x)], cfg).unwrap();
+        match &p.kernels[0] {
+            cdmsa::kernel::Kernel::Gemm(k) => k.tiles.iter().map(|t| t.packed).collect(),
+            k => panic!("a GEMM kernel, not {k:?}"),
+        }
+    };
+    assert_eq!(tiles(&packed), [2; 6]);
+    assert_eq!(tiles(&alone), [1; 12]);
+    for precision in [Precision::Native, Precision::Fp16, Precision::Bf16] {
+        // Tile by tile (packed) equals the whole node, which equals the unpacked lowering.
+        let (whole, by_tile) = whole_and_tiles(&g, &x, &packed, precision);
+        assert_eq!(whole, by_tile, "{precision:?}");
+        assert_eq!(
+            by_tile,
+            whole_and_tiles(&g, &x, &alone, precision).1,
+            "{precision:?}"
+        );
+    }
+}

@@ -26,9 +26,11 @@ fn read_json(file: &str) -> Value {
 }
 
 fn costs(graph: &Graph) -> Vec<LayerCost> {
-    // The recording predates scratchpad residency: every tile job fetched all its operands.
+    // The recording predates scratchpad residency (every tile job fetched all its operands)
+    // and the packing of under-filling problems (one tile job per problem).
     let cfg = AcceleratorConfig {
         residency: Residency::None,
+        pack_problems: false,
         ..AcceleratorConfig::preset("tpu-msa").unwrap()
     };
     let inputs = graph.declared_inputs(1).unwrap();

@@ -67,6 +67,10 @@ fn one() -> u32 {
     1
 }
 
+fn yes() -> bool {
+    true
+}
+
 /// One accelerator: `arrays` systolic arrays of `rows`×`cols` PEs sharing one DRAM.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,6 +100,11 @@ pub struct AcceleratorConfig {
     /// What the scratchpad keeps between tile jobs.
     #[serde(default)]
     pub residency: Residency,
+    /// Whether the lowering packs independent GEMM problems too small to fill an array
+    /// (depthwise-convolution channels, attention heads) block-diagonally into one tile job,
+    /// as an accelerator compiler does (weight-stationary arrays only; default on).
+    #[serde(default = "yes")]
+    pub pack_problems: bool,
     /// Shared DRAM bandwidth in bytes per cycle.
     pub dram_bytes_per_cycle: u64,
     /// Lanes of the vector unit (elements per cycle).

@@ -150,26 +150,26 @@ impl CostModel {
     }
 }
 
-/// The DRAM traffic of tile job `t` of `g`: its B block (K × its columns) when weights
-/// stream, its A rows (its rows × K) and its C block when activations do not stay on chip.
-/// A weight block is numbered by (problem, first column), an input block by (problem, first
-/// row), so that the tile jobs sharing one have the same.
+/// The DRAM traffic of tile job `t` of `g`: its B blocks (K × its columns) when weights
+/// stream, its A rows (its rows × K) and its C blocks when activations do not stay on chip,
+/// for each problem it packs. A weight block is numbered by (first problem, first column), an
+/// input block by (first problem, first row), so that the tile jobs sharing one have the same.
 pub fn tile_traffic(g: &GemmKernel, t: &TileJob) -> JobTraffic {
-    let (m, k, n) = (t.m as u64, g.shape.k as u64, t.n as u64);
+    let (m, k, n, packed) = (t.m as u64, g.shape.k as u64, t.n as u64, t.packed as u64);
     let [ea, eb, ec] = g.elem_bytes;
     let problem = t.problem as u64;
     let (acts, weights) = (g.traffic.activations, g.traffic.weights);
     JobTraffic {
         weights: weights.then_some(BlockRef {
             block: problem * g.shape.n as u64 + t.n0 as u64,
-            bytes: k * n * eb,
+            bytes: packed * k * n * eb,
         }),
         inputs: acts.then_some(BlockRef {
             block: problem * g.shape.m as u64 + t.m0 as u64,
-            bytes: m * k * ea,
+            bytes: packed * m * k * ea,
         }),
         streamed: 0,
-        writes: if acts { m * n * ec } else { 0 },
+        writes: if acts { packed * m * n * ec } else { 0 },
         keep: true,
     }
 }
@@ -197,12 +197,13 @@ pub fn scalesim_layer_traffic(g: &GemmKernel, cfg: &AcceleratorConfig) -> Traffi
     }
 }
 
-/// The GEMM shape of tile job `t` of `g`.
+/// The GEMM shape tile job `t` of `g` occupies the array with: its block, or the joint
+/// block-diagonal shape of the problems it packs (their K-tiles and N-blocks side by side).
 pub fn tile_shape(g: &GemmKernel, t: &TileJob) -> GemmShape {
     GemmShape {
         m: t.m,
-        k: g.shape.k,
-        n: t.n,
+        k: g.shape.k * t.packed,
+        n: t.n * t.packed,
     }
 }
 

@@ -585,10 +585,38 @@ impl<'k> GemmRun<'k> {
         })
     }
 
-    /// Computes tile job `index` on the array datapath (a pure function of the operands).
+    /// Computes tile job `index` on the array datapath (a pure function of the operands): the
+    /// values of each problem it packs, in order, each computed alone (block-diagonal packing
+    /// leaves the off-diagonal PEs unloaded, so no problem sees another's operands).
     pub fn compute_tile(&self, spec: &ArraySpec, index: usize, fault: Option<Fault>) -> TileValues {
+        let t: &TileJob = &self.kernel.tiles[index];
+        let mut parts =
+            (t.problem..t.problem + t.packed).map(|p| self.compute_block(spec, t, p, fault));
+        let Some(mut values) = parts.next() else {
+            return TileValues::Int(Vec::new(), false);
+        };
+        for part in parts {
+            match (&mut values, part) {
+                (TileValues::Int(v, o), TileValues::Int(w, p)) => {
+                    v.extend(w);
+                    *o |= p;
+                }
+                (TileValues::Float(v), TileValues::Float(w)) => v.extend(w),
+                _ => unreachable!("one datapath per kernel"),
+            }
+        }
+        values
+    }
+
+    /// Computes tile job `t`'s block of `problem`.
+    fn compute_block(
+        &self,
+        spec: &ArraySpec,
+        t: &TileJob,
+        problem: usize,
+        fault: Option<Fault>,
+    ) -> TileValues {
         let k = self.kernel;
-        let t: &TileJob = &k.tiles[index];
         let (kk, n) = (k.shape.k, k.shape.n);
         let shape = GemmShape {
             m: t.m,
@@ -598,8 +626,8 @@ impl<'k> GemmRun<'k> {
         let swap = fault == Some(Fault::SwapKTiles);
         macro_rules! slices {
             ($a:expr, $b:expr) => {{
-                let at = &$a[t.problem][t.m0 * kk..(t.m0 + t.m) * kk];
-                let bt = columns(&$b[t.problem], n, t.n0, t.n);
+                let at = &$a[problem][t.m0 * kk..(t.m0 + t.m) * kk];
+                let bt = columns(&$b[problem], n, t.n0, t.n);
                 if swap {
                     (
                         swap_k_tiles(at, t.m, kk, spec.rows, true),
@@ -613,13 +641,13 @@ impl<'k> GemmRun<'k> {
         match &self.operands {
             Operands::Int { a, b, bias } => {
                 let (at, bt) = slices!(a, b.b_matrices(k).0);
-                let bias = bias.as_ref().map(|v| &v[t.problem][t.n0..t.n0 + t.n]);
+                let bias = bias.as_ref().map(|v| &v[problem][t.n0..t.n0 + t.n]);
                 let o = gemm_int(spec, shape, &at, &bt, bias.into());
                 TileValues::Int(o.acc, o.overflow)
             }
             Operands::Float { fmt, a, b, bias } => {
                 let (at, bt) = slices!(a, b.b);
-                let bias = bias.as_ref().map(|v| &v[t.problem][t.n0..t.n0 + t.n]);
+                let bias = bias.as_ref().map(|v| &v[problem][t.n0..t.n0 + t.n]);
                 TileValues::Float(gemm_float(spec, *fmt, shape, &at, &bt, bias.into()))
             }
         }
@@ -672,19 +700,23 @@ impl<'k> GemmRun<'k> {
             match (&mut self.acc, values) {
                 (Accumulators::Int(acc), TileValues::Int(v, overflow)) => {
                     self.overflow |= *overflow;
-                    for i in 0..t.m {
-                        let row = &mut acc[t.problem][(t.m0 + i) * n + t.n0..][..t.n];
-                        row.iter_mut()
-                            .zip(&v[i * t.n..(i + 1) * t.n])
-                            .for_each(|(a, &x)| *a = a.wrapping_add(x));
+                    for (p, v) in v.chunks(t.m * t.n).enumerate() {
+                        for i in 0..t.m {
+                            let row = &mut acc[t.problem + p][(t.m0 + i) * n + t.n0..][..t.n];
+                            row.iter_mut()
+                                .zip(&v[i * t.n..(i + 1) * t.n])
+                                .for_each(|(a, &x)| *a = a.wrapping_add(x));
+                        }
                     }
                 }
                 (Accumulators::Float(acc), TileValues::Float(v)) => {
-                    for i in 0..t.m {
-                        let row = &mut acc[t.problem][(t.m0 + i) * n + t.n0..][..t.n];
-                        row.iter_mut()
-                            .zip(&v[i * t.n..(i + 1) * t.n])
-                            .for_each(|(a, &x)| *a += x);
+                    for (p, v) in v.chunks(t.m * t.n).enumerate() {
+                        for i in 0..t.m {
+                            let row = &mut acc[t.problem + p][(t.m0 + i) * n + t.n0..][..t.n];
+                            row.iter_mut()
+                                .zip(&v[i * t.n..(i + 1) * t.n])
+                                .for_each(|(a, &x)| *a += x);
+                        }
                     }
                 }
                 _ => unreachable!("tile values match the datapath"),

@@ -4,12 +4,17 @@ use super::{FloatFormat, GemmShape};
 use super::{VectorOp, Window};
 use serde::Serialize;
 
-/// One tile job: an M-block × N-block of one GEMM problem with all its K-tiles.
-/// It leaves no partial sum behind, so a task can be preempted between tile jobs.
+/// One tile job: an M-block × N-block of one GEMM problem with all its K-tiles, or of
+/// `packed` consecutive problems placed block-diagonally on one array (problem `i`'s weights
+/// in rows `i·K..(i+1)·K` and columns `i·n..(i+1)·n`, the off-diagonal PEs unloaded), each of
+/// which then computes its outputs alone. It leaves no partial sum behind, so a task can be
+/// preempted between tile jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct TileJob {
-    /// Which GEMM problem of the kernel (batch × group).
+    /// Which GEMM problem of the kernel (batch × group), the first of the packed ones.
     pub problem: usize,
+    /// How many consecutive problems the job packs (1 when the problems fill the array).
+    pub packed: usize,
     /// First row of the block.
     pub m0: usize,
     /// Rows in the block.

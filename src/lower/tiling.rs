@@ -31,7 +31,21 @@ pub fn m_block(
         .max(1)
 }
 
-/// Every tile job of `problems` GEMMs of `shape`, problem-major, then M-blocks, then N-blocks.
+/// How many of `problems` GEMMs of `shape` one tile job packs block-diagonally: as many as
+/// fit the array side by side, each in one fold (K within the rows, N within the columns),
+/// on a weight-stationary array whose configuration allows packing; 1 otherwise.
+pub fn pack_factor(shape: GemmShape, problems: usize, cfg: &AcceleratorConfig) -> usize {
+    if !cfg.pack_problems || cfg.dataflow != Dataflow::Ws || shape.k == 0 || shape.n == 0 {
+        return 1;
+    }
+    (cfg.rows / shape.k)
+        .min(cfg.cols / shape.n)
+        .min(problems)
+        .max(1)
+}
+
+/// Every tile job of `problems` GEMMs of `shape`, problem-major (packs of
+/// [`pack_factor`] problems), then M-blocks, then N-blocks.
 pub fn tile_jobs(
     shape: GemmShape,
     problems: usize,
@@ -41,14 +55,23 @@ pub fn tile_jobs(
     if shape.m == 0 || shape.n == 0 {
         return Vec::new();
     }
+    let pack = pack_factor(shape, problems, cfg);
     let nb = cfg.cols.min(shape.n);
-    let mb = m_block(shape, nb, cfg, bytes);
-    let mut jobs = Vec::with_capacity(problems * shape.m.div_ceil(mb) * shape.n.div_ceil(nb));
-    for problem in 0..problems {
+    // A pack holds its problems' blocks together: size its M-block by the joint shape.
+    let joint = GemmShape {
+        k: shape.k * pack,
+        n: shape.n * pack,
+        ..shape
+    };
+    let mb = m_block(joint, nb * pack, cfg, bytes);
+    let packs = problems.div_ceil(pack);
+    let mut jobs = Vec::with_capacity(packs * shape.m.div_ceil(mb) * shape.n.div_ceil(nb));
+    for first in (0..problems).step_by(pack) {
         for m0 in (0..shape.m).step_by(mb) {
             for n0 in (0..shape.n).step_by(nb) {
                 jobs.push(TileJob {
-                    problem,
+                    problem: first,
+                    packed: pack.min(problems - first),
                     m0,
                     m: mb.min(shape.m - m0),
                     n0,
@@ -73,15 +96,65 @@ mod tests {
             n: 19,
         };
         let jobs = tile_jobs(shape, 2, &cfg, [1, 1, 1]);
-        let mut seen = vec![0u8; 2 * 37 * 19];
-        for j in &jobs {
-            assert!(j.n <= cfg.cols);
-            for i in j.m0..j.m0 + j.m {
-                for c in j.n0..j.n0 + j.n {
-                    seen[(j.problem * 37 + i) * 19 + c] += 1;
+        assert_covers_once(&jobs, 2, shape, cfg.cols);
+    }
+
+    /// Every output of every problem lies in exactly one job, and no job's N-block is wider
+    /// than the array.
+    fn assert_covers_once(jobs: &[TileJob], problems: usize, shape: GemmShape, cols: usize) {
+        let (m, n) = (shape.m, shape.n);
+        let mut seen = vec![0u8; problems * m * n];
+        for j in jobs {
+            assert!(j.n * j.packed <= cols);
+            for p in j.problem..j.problem + j.packed {
+                for i in j.m0..j.m0 + j.m {
+                    for c in j.n0..j.n0 + j.n {
+                        seen[(p * m + i) * n + c] += 1;
+                    }
                 }
             }
         }
         assert!(seen.iter().all(|&s| s == 1));
+    }
+
+    #[test]
+    fn depthwise_channels_pack_as_many_as_fit_the_array() {
+        // A 3×3 depthwise layer of 40 channels on 128×128 WS arrays: each channel is a GEMM
+        // of K = 9, N = 1; ⌊128 / 9⌋ = 14 fit side by side, so 40 channels make packs of
+        // 14, 14 and 12.
+        let cfg = AcceleratorConfig::preset("tpu-msa").unwrap();
+        let shape = GemmShape { m: 56, k: 9, n: 1 };
+        let jobs = tile_jobs(shape, 40, &cfg, [1, 1, 1]);
+        let packs: Vec<usize> = jobs.iter().map(|j| j.packed).collect();
+        assert_eq!(packs, [14, 14, 12]);
+        assert_covers_once(&jobs, 40, shape, cfg.cols);
+        // Heads of 6 × 16 × 6: ⌊128 / 16⌋ = 8 rows' worth, ⌊128 / 6⌋ = 21 columns' worth.
+        let heads = GemmShape { m: 6, k: 16, n: 6 };
+        assert_eq!(pack_factor(heads, 12, &cfg), 8);
+        // A problem as wide as the array, or one folding over K, is not packed.
+        assert_eq!(
+            pack_factor(
+                GemmShape {
+                    m: 6,
+                    k: 16,
+                    n: 128
+                },
+                4,
+                &cfg
+            ),
+            1
+        );
+        assert_eq!(pack_factor(GemmShape { m: 6, k: 129, n: 6 }, 4, &cfg), 1);
+        // Nor on an output-stationary array, nor when the accelerator turns packing off.
+        let os = AcceleratorConfig {
+            dataflow: Dataflow::Os,
+            ..cfg.clone()
+        };
+        assert_eq!(pack_factor(shape, 40, &os), 1);
+        let off = AcceleratorConfig {
+            pack_problems: false,
+            ..cfg
+        };
+        assert_eq!(tile_jobs(shape, 40, &off, [1, 1, 1]).len(), 40);
     }
 }
