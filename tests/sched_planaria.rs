@@ -36,6 +36,7 @@ fn shares(now: u64, arrays: usize, requests: &[RequestView]) -> Vec<usize> {
     Planaria::shares(&View {
         now: Cycles(now),
         arrays: &vec![None; arrays],
+        last_tenant: &[],
         requests,
         fusion_geometry: None,
     })
@@ -43,15 +44,15 @@ fn shares(now: u64, arrays: usize, requests: &[RequestView]) -> Vec<usize> {
 
 #[test]
 fn the_minimum_is_the_fewest_arrays_whose_estimate_fits_the_slack() {
-    // A 4-job layer of 400 cycles, then a 1-job layer of 50: with k arrays the estimate is
-    // ⌈400 / k⌉ + 50 = 450, 250, 184, 150 for k = 1..4.
+    // A 4-job layer of 400 cycles, then a 1-job layer of 50: with k arrays the 4 jobs take
+    // ⌈4 / k⌉ rounds of 100, so the estimate is 450, 250, 250, 150 for k = 1..4 (a third
+    // array saves nothing: the fourth job still runs in a second round).
     let layers = [layer(4, 400), layer(1, 50)];
     let r = req(0, 1, 1_200, &layers);
     let min = |now| Planaria::min_arrays(&r, Cycles(now), 4);
-    assert_eq!(min(1_000), Some(3)); // slack 200: 250 > 200 ≥ 184
-    assert_eq!(min(1_016), Some(3)); // slack 184, exactly
-    assert_eq!(min(1_017), Some(4)); // slack 183
-    assert_eq!(min(1_050), Some(4)); // slack 150
+    assert_eq!(min(950), Some(2)); // slack 250, exactly
+    assert_eq!(min(951), Some(4)); // slack 249: 3 arrays still take 250
+    assert_eq!(min(1_050), Some(4)); // slack 150, exactly
     assert_eq!(min(1_051), None); // slack 149: hopeless
     assert_eq!(min(750), Some(1)); // slack 450
     assert_eq!(min(1_300), None); // past the deadline
@@ -80,14 +81,15 @@ fn no_request_gets_more_arrays_than_it_can_use() {
 
 #[test]
 fn when_minimums_exceed_the_arrays_requests_rank_by_priority_over_slack_times_minimum() {
-    // 4 arrays; each request has 800 cycles in 4 jobs: estimates 800, 400, 267, 200.
+    // 5 arrays; each request has 800 cycles in 4 jobs: ⌈4 / k⌉ rounds of 200, estimates
+    // 800, 400, 400, 200, 200.
     // X (priority 1, slack 500): minimum 2, score 1 / (500 × 2) = 0.001.
-    // Y (priority 3, slack 300): minimum 3, score 3 / (300 × 3) = 0.0033.
+    // Y (priority 3, slack 250): minimum 4, score 3 / (250 × 4) = 0.003.
     // Z (priority 9, slack 100): hopeless, last despite its priority.
-    // Y takes its 3, X the 1 left (short of its 2), Z nothing.
+    // Y takes its 4, X the 1 left (short of its 2), Z nothing.
     let l = [layer(4, 800)];
-    let rs = [req(0, 1, 500, &l), req(1, 3, 300, &l), req(2, 9, 100, &l)];
-    assert_eq!(shares(0, 4, &rs), vec![1, 3, 0]);
+    let rs = [req(0, 1, 500, &l), req(1, 3, 250, &l), req(2, 9, 100, &l)];
+    assert_eq!(shares(0, 5, &rs), vec![1, 4, 0]);
 }
 
 #[test]
@@ -113,6 +115,7 @@ fn allocations_hold_until_an_arrival_or_completion() {
     let d = p.decide(&View {
         now: Cycles(0),
         arrays: &idle,
+        last_tenant: &[],
         requests: &[x.clone(), y.clone()],
         fusion_geometry: None,
     });
@@ -131,6 +134,7 @@ fn allocations_hold_until_an_arrival_or_completion() {
     let d = p.decide(&View {
         now: Cycles(100),
         arrays: &busy,
+        last_tenant: &[],
         requests: &[late.clone(), y.clone()],
         fusion_geometry: None,
     });
@@ -145,6 +149,7 @@ fn allocations_hold_until_an_arrival_or_completion() {
     p.decide(&View {
         now: Cycles(1_000),
         arrays: &busy,
+        last_tenant: &[],
         requests: &[late, y, z],
         fusion_geometry: None,
     });
@@ -164,6 +169,7 @@ fn an_owner_without_ready_jobs_leaves_its_arrays_idle() {
     p.decide(&View {
         now: Cycles(0),
         arrays: &[None; 8],
+        last_tenant: &[],
         requests: &[x.clone(), y.clone()],
         fusion_geometry: None,
     });
@@ -177,6 +183,7 @@ fn an_owner_without_ready_jobs_leaves_its_arrays_idle() {
     let d = p.decide(&View {
         now: Cycles(10),
         arrays: &arrays,
+        last_tenant: &[],
         requests: &[x, y],
         fusion_geometry: None,
     });
@@ -194,6 +201,7 @@ fn reallocation_keeps_arrays_with_the_requests_running_on_them() {
     p.decide(&View {
         now: Cycles(0),
         arrays: &[None, None, ys, ys],
+        last_tenant: &[],
         requests: &[y, x],
         fusion_geometry: None,
     });

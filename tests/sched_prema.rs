@@ -40,6 +40,7 @@ fn decide(
     p.decide(&View {
         now: Cycles(now),
         arrays,
+        last_tenant: &[],
         requests,
         fusion_geometry: None,
     })

@@ -29,6 +29,17 @@ impl JobCost {
     }
 }
 
+impl JobCost {
+    /// Cycles when the job's stream gets an equal share of the DRAM among `streams` (every
+    /// array streaming at once): the longer of its compute and its traffic at
+    /// `dram_bytes_per_cycle / streams`. The policies' estimates rest on it: with at most
+    /// `streams` streams sharing DRAM equally it bounds the job's time from above.
+    pub fn contended(&self, dram_bytes_per_cycle: u64, streams: usize) -> Cycles {
+        let bytes = self.bytes.saturating_mul(streams.max(1) as u64);
+        self.compute.max(dram_cycles(bytes, dram_bytes_per_cycle))
+    }
+}
+
 /// Cycles to move `bytes` at `dram_bytes_per_cycle`.
 pub fn dram_cycles(bytes: u64, dram_bytes_per_cycle: u64) -> Cycles {
     Cycles(bytes.div_ceil(dram_bytes_per_cycle.max(1)))
@@ -301,6 +312,19 @@ pub fn layer_costs(program: &Program, cfg: &AcceleratorConfig) -> Vec<LayerCost>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 1,000 bytes among 4 equal streams at 10 bytes a cycle: 2.5 bytes a cycle, 400
+    /// cycles, above 150 of compute; alone (1 stream) the compute bounds it.
+    #[test]
+    fn a_contended_job_moves_its_bytes_at_its_equal_share() {
+        let job = JobCost {
+            compute: Cycles(150),
+            bytes: 1_000,
+        };
+        assert_eq!(job.contended(10, 4), Cycles(400));
+        assert_eq!(job.contended(10, 1), Cycles(150));
+        assert_eq!(job.contended(10, 1), job.nominal(10));
+    }
 
     /// A job alone: 1,000 bytes at 10 bytes a cycle take 100 cycles, so 150 cycles of
     /// compute bound it; at 5 bytes a cycle the traffic does (200).

@@ -26,18 +26,19 @@ use crate::error::{Error, Result};
 use crate::kernel::{GemmShape, TileProfile};
 use crate::units::{ArrayId, Cycles, RequestId, TenantId};
 
-/// The work profile of one layer of a request: its jobs and their total nominal cost.
+/// The work profile of one layer of a request: its jobs and their total estimated cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LayerProfile {
     /// Jobs (tile jobs, or one vector job).
     pub jobs: usize,
-    /// Σ of their nominal costs (cycles on one array, no DRAM contention).
+    /// Σ of their estimated costs (cycles on one array, each job's bytes moved at an equal
+    /// share of the DRAM among all arrays: the cost model's `JobCost::contended`).
     pub cost: Cycles,
 }
 
 /// What the layers after some layer hold: their estimated time with `k` arrays (each
-/// layer's work divided by the arrays it can use, layers one after another) and the most
-/// jobs any of them has.
+/// layer's jobs in whole [`rounds`], layers one after another) and the most jobs any of
+/// them has.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Outlook {
     /// `by_arrays[k − 1]`: estimated time with `k` arrays.
@@ -56,6 +57,18 @@ impl Outlook {
     }
 }
 
+/// The time `jobs` jobs of `work` in all take on `k` arrays: ⌈jobs / k⌉ rounds of the
+/// average job (a layer's tile jobs are alike), so that 5 jobs on 4 arrays take two rounds,
+/// not 5/4 of one.
+pub fn rounds(work: Cycles, jobs: usize, k: usize) -> Cycles {
+    let (jobs, k) = (jobs.max(1) as u64, k.max(1) as u64);
+    match jobs.div_ceil(k) {
+        // One array, or one job: all of it (no division).
+        r if r == jobs => work,
+        r => Cycles((u128::from(work.0) * u128::from(r)).div_ceil(u128::from(jobs)) as u64),
+    }
+}
+
 /// For each layer of `profile`, the outlook of the layers after it on up to `arrays` arrays.
 pub fn outlook(profile: &[LayerProfile], arrays: usize) -> Vec<Outlook> {
     let arrays = arrays.max(1);
@@ -70,7 +83,7 @@ pub fn outlook(profile: &[LayerProfile], arrays: usize) -> Vec<Outlook> {
         let next = &profile[l + 1];
         let jobs = next.jobs.max(1);
         let by_arrays = (1..=arrays)
-            .map(|k| out[l + 1].by_arrays[k - 1] + Cycles(next.cost.0.div_ceil(k.min(jobs) as u64)))
+            .map(|k| out[l + 1].by_arrays[k - 1] + rounds(next.cost, jobs, k))
             .collect();
         out[l] = Outlook {
             by_arrays,
@@ -97,7 +110,7 @@ pub struct RequestView<'a> {
     pub deadline: Cycles,
     /// Latency when run alone on the whole accelerator.
     pub isolated: Cycles,
-    /// Σ nominal cost of every job not yet dispatched or running (exact remaining work).
+    /// Σ estimated cost of every job not yet dispatched or running.
     pub remaining: Cycles,
     /// Jobs that can be dispatched now.
     pub ready: usize,
@@ -114,17 +127,11 @@ pub struct RequestView<'a> {
 }
 
 impl RequestView<'_> {
-    /// Estimated time to finish with `k` arrays: each layer's work divided by the arrays it
-    /// can use (at most its job count), layers one after another.
+    /// Estimated time to finish with `k` arrays: each layer's jobs in whole [`rounds`] on the
+    /// arrays, layers one after another.
     pub fn estimate(&self, k: usize) -> Cycles {
-        let k = k.max(1);
-        let jobs = (self.ready + self.running).max(1);
-        let now = match k.min(jobs) as u64 {
-            // Often one array: no division.
-            1 => self.remaining_in_layer,
-            d => Cycles(self.remaining_in_layer.0.div_ceil(d)),
-        };
-        now + self.after.estimate(k)
+        let jobs = self.ready + self.running;
+        rounds(self.remaining_in_layer, jobs, k) + self.after.estimate(k)
     }
 
     /// The most arrays the request can use at once from now on.
@@ -147,6 +154,9 @@ pub struct View<'a> {
     pub now: Cycles,
     /// For each array, the request whose job it runs (`None`: idle).
     pub arrays: &'a [Option<RequestId>],
+    /// For each array, the tenant whose job it ran last in this busy period (`None`: none
+    /// yet): the tenant whose weight blocks its scratchpad most likely holds.
+    pub last_tenant: &'a [Option<TenantId>],
     /// Active requests, by arrival order.
     pub requests: &'a [RequestView<'a>],
     /// Rows and columns of every array, when its dataflow allows fusing two tile jobs
@@ -365,6 +375,17 @@ pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 5 jobs of 100 cycles: one array runs them in 500, two in ⌈5/2⌉ = 3 rounds (300), four
+    /// in 2 rounds (200), five or more in one (100); work that does not divide evenly rounds up.
+    #[test]
+    fn jobs_take_whole_rounds() {
+        let w = Cycles(500);
+        let got: Vec<u64> = [1, 2, 4, 5, 8].iter().map(|&k| rounds(w, 5, k).0).collect();
+        assert_eq!(got, [500, 300, 200, 100, 100]);
+        assert_eq!(rounds(Cycles(10), 3, 2), Cycles(7)); // 2 rounds of 10/3
+        assert_eq!(rounds(Cycles(10), 0, 2), Cycles(10)); // no job counted: all of it
+    }
     use proptest::prelude::*;
     use std::cmp::Reverse;
 
@@ -416,6 +437,7 @@ mod tests {
             let view = View {
                 now: Cycles(0),
                 arrays: &owners,
+                last_tenant: &vec![None; owners.len()],
                 requests: &views,
                 fusion_geometry: None,
             };

@@ -255,6 +255,7 @@ impl<'t, 'c> Machine<'t, 'c> {
     pub(super) fn clear_when_idle(&mut self) {
         if self.is_idle_everywhere() {
             self.pads.iter_mut().for_each(Scratchpad::clear);
+            self.views.forget_tenants();
         }
     }
 
@@ -493,9 +494,11 @@ impl<'t, 'c> Machine<'t, 'c> {
         if let Some(rest) = self.arrays[array].rest {
             // Preempted between K-tiles: the rest waits (first in line) with its values.
             self.changes.reshaped = true;
-            let nominal = rest.cost.nominal(self.sim.cfg.dram_bytes_per_cycle);
-            a.remaining += nominal;
-            a.remaining_in_layer += nominal;
+            let estimate = rest
+                .cost
+                .contended(self.sim.cfg.dram_bytes_per_cycle, self.sim.cfg.arrays);
+            a.remaining += estimate;
+            a.remaining_in_layer += estimate;
             // Counted as a preemption when another request takes the array.
             a.resume.push(Resume {
                 job: run.job,
@@ -562,6 +565,7 @@ impl<'t, 'c> Machine<'t, 'c> {
             self.arrays[array].parts[1] = part;
         }
         self.views.set_owner(array, Some(RequestId(i as u64)));
+        self.views.set_tenant(array, self.sim.tenants[tenant].id);
         self.busy += 1;
         let run = &mut self.arrays[array];
         run.busy = true;
@@ -659,11 +663,11 @@ impl<'t, 'c> Machine<'t, 'c> {
                 (a.next_job - 1, fault)
             }
         };
-        let nominal = own.cost.nominal(bw);
+        let estimate = own.cost.contended(bw, self.sim.cfg.arrays);
         a.start.get_or_insert(self.now);
         a.running += 1;
-        a.remaining = a.remaining - nominal;
-        a.remaining_in_layer = a.remaining_in_layer - nominal;
+        a.remaining = a.remaining - estimate;
+        a.remaining_in_layer = a.remaining_in_layer - estimate;
         a.served += duration;
         let counters = &mut self.out.counters[a.tenant];
         counters.busy_cycles += duration.0;

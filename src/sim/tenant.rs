@@ -1,5 +1,5 @@
 //! A tenant as the simulator runs it: its lowered program cut into jobs (tile jobs and vector
-//! jobs), layer by layer, with their nominal costs.
+//! jobs), layer by layer, with the costs the policies estimate from.
 
 use crate::config::AcceleratorConfig;
 use crate::exec::{
@@ -109,7 +109,7 @@ impl TenantModel {
                 cost: l
                     .jobs
                     .iter()
-                    .map(|j| j.cost.nominal(cfg.dram_bytes_per_cycle))
+                    .map(|j| j.cost.contended(cfg.dram_bytes_per_cycle, cfg.arrays))
                     .sum(),
             })
             .collect();
@@ -128,7 +128,7 @@ impl TenantModel {
         }
     }
 
-    /// Σ nominal cost of every job: the request's work on one array.
+    /// Σ estimated cost of every job: the request's work on one array.
     pub fn work(&self) -> Cycles {
         self.profile.iter().map(|l| l.cost).sum()
     }

@@ -7,7 +7,7 @@ use super::TenantModel;
 use super::machine::Active;
 use crate::config::{AcceleratorConfig, Dataflow};
 use crate::sched::{RequestView, View};
-use crate::units::{Cycles, RequestId};
+use crate::units::{Cycles, RequestId, TenantId};
 
 /// The views of the active requests, each request known by its slot (its arrival position
 /// less the machine's base).
@@ -25,6 +25,8 @@ pub(super) struct Views<'t> {
     ready: usize,
     /// For each array, the request whose job it runs (the first of a fused pair).
     owners: Vec<Option<RequestId>>,
+    /// For each array, the tenant whose job it ran last.
+    last_tenant: Vec<Option<TenantId>>,
 }
 
 /// Sets the fields of `v` that change while request `a` runs (the others are fixed at its
@@ -50,6 +52,7 @@ impl<'t> Views<'t> {
             is_stale: Vec::new(),
             ready: 0,
             owners: vec![None; arrays],
+            last_tenant: vec![None; arrays],
         }
     }
 
@@ -116,6 +119,16 @@ impl<'t> Views<'t> {
         self.owners[array] = owner;
     }
 
+    /// Forgets which tenant every array ran last (its scratchpad is cold again).
+    pub(super) fn forget_tenants(&mut self) {
+        self.last_tenant.fill(None);
+    }
+
+    /// Notes that `array` runs a job of `tenant`.
+    pub(super) fn set_tenant(&mut self, array: usize, tenant: TenantId) {
+        self.last_tenant[array] = Some(tenant);
+    }
+
     /// Refreshes every view noted stale, from `active` (by slot).
     pub(super) fn refresh_stale(&mut self, active: &[Option<Box<Active<'t>>>]) {
         let stale = std::mem::take(&mut self.stale);
@@ -145,6 +158,7 @@ impl<'t> Views<'t> {
         View {
             now,
             arrays: &self.owners,
+            last_tenant: &self.last_tenant,
             requests: &self.views,
             fusion_geometry: (cfg.dataflow == Dataflow::Ws).then_some((cfg.rows, cfg.cols)),
         }

@@ -2,15 +2,17 @@
 //! production policy decides by it when built with [`CdMsa::reference`](super::CdMsa), and
 //! the fast path in `super` is proven to decide the same.
 
-use super::CdMsaOptions;
+use super::{CdMsaOptions, pick_arrays};
 use crate::kernel::TileProfile;
 use crate::sched::{Decision, RequestView, View};
 use crate::units::{ArrayId, RequestId};
 
 /// CD-MSA's decision on `view` with `options`, once admission has marked each request
 /// `is_admitted` or best-effort (by view position): every request ranked by one full sort, each
-/// admitted request's minimum found by trying 1, 2, … arrays, idle arrays handed out one at
-/// a time, requests in the order they were first considered; then fusion.
+/// admitted request granted its minimum (one array, or every array it can use when one does
+/// not meet its deadline by the estimate), then the idle arrays left handed out one at a time
+/// by rank; arrays go out in the order requests were first considered, each request taking
+/// those that last ran its tenant first; then fusion.
 pub(super) fn decide(options: CdMsaOptions, is_admitted: &[bool], view: &View, d: &mut Decision) {
     let (n, rs) = (view.num_arrays(), view.requests);
     let cap = if options.cooperation { n } else { 1 };
@@ -26,10 +28,10 @@ pub(super) fn decide(options: CdMsaOptions, is_admitted: &[bool], view: &View, d
         (laxity(r) < 0, r.remaining, r.deadline, r.id)
     });
     let ranked: Vec<usize> = admitted.iter().chain(&best_effort).copied().collect();
-    let needed = |r: &RequestView| {
-        let max = r.parallelism().min(n).max(1);
+    // One array when one meets the deadline by the estimate, else every array it can use.
+    let minimum = |r: &RequestView| {
         let slack = r.deadline.0.saturating_sub(view.now.0);
-        (1..=max).find(|&k| r.estimate(k).0 <= slack).unwrap_or(max)
+        if r.estimate(1).0 <= slack { 1 } else { cap }
     };
     // (view position, arrays held, arrays granted), in the order first considered.
     let mut grants: Vec<(usize, usize, usize)> = Vec::new();
@@ -51,7 +53,7 @@ pub(super) fn decide(options: CdMsaOptions, is_admitted: &[bool], view: &View, d
         if idle == 0 {
             break;
         }
-        grant(i, needed(&rs[i]).min(cap), &mut idle);
+        grant(i, minimum(&rs[i]), &mut idle);
     }
     for &i in &ranked {
         if idle == 0 {
@@ -59,15 +61,15 @@ pub(super) fn decide(options: CdMsaOptions, is_admitted: &[bool], view: &View, d
         }
         grant(i, cap, &mut idle);
     }
-    let mut arrays = view.idle();
+    // Each grant's arrays: those that last ran its tenant first (see `pick_arrays`).
+    let arrays = pick_arrays(view, grants.iter().map(|g| (rs[g.0].tenant, g.2)));
+    let mut arrays = arrays.iter();
     let mut taken: Vec<RequestId> = Vec::new();
     let mut plan: Vec<(ArrayId, usize, bool)> = Vec::new();
     for &(i, _, granted) in &grants {
-        for _ in 0..granted {
-            if let Some(a) = arrays.next() {
-                plan.push((a, i, granted == 1));
-                taken.push(rs[i].id);
-            }
+        for &a in arrays.by_ref().take(granted) {
+            plan.push((a, i, granted == 1));
+            taken.push(rs[i].id);
         }
     }
     for (a, i, single) in plan {

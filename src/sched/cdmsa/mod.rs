@@ -24,7 +24,7 @@ mod standing;
 use super::admission::moore_hodgson;
 use super::demand::Demand;
 use super::{Accelerated, Decision, Policy, RequestView, Standing, View};
-use crate::units::{Cycles, RequestId};
+use crate::units::{ArrayId, Cycles, RequestId, TenantId};
 use standing::Promise;
 use std::collections::HashSet;
 
@@ -200,18 +200,20 @@ impl CdMsa {
     }
 }
 
-/// Fewest arrays with which `r` is estimated to meet its deadline at `now` (its parallelism,
-/// at most `arrays`, if none), when that is more than `held`; `None` when `held` arrays are
-/// enough (decided from the estimates with at most `held` arrays, usually the first alone).
+/// Whether `r` is tight at `now`: by the estimate it cannot meet its deadline on one array.
 #[inline]
-fn arrays_needed_beyond(r: &RequestView, now: Cycles, arrays: usize, held: usize) -> Option<usize> {
-    let max = r.parallelism().min(arrays).max(1);
-    let slack = r.deadline.0.saturating_sub(now.0);
-    let meets = |k: usize| r.estimate(k).0 <= slack;
-    if held >= max || (1..=held).any(meets) {
-        return None;
-    }
-    Some((held + 1..=max).find(|&k| meets(k)).unwrap_or(max))
+fn is_tight(r: &RequestView, now: Cycles) -> bool {
+    r.estimate(1).0 > r.deadline.0.saturating_sub(now.0)
+}
+
+/// The arrays `r` holds at its minimum at `now`: one when one array meets its deadline by
+/// the estimate, else every array it can use (`cap`). A tight request is not stretched to
+/// the fewest arrays the estimate allows: that minimum would hold only while no other
+/// request took an array it left in a narrow layer, and estimates over several arrays are
+/// the least certain (layer granularity, DRAM sharing, waiting for arrays to free up).
+#[inline]
+fn minimum(r: &RequestView, now: Cycles, cap: usize) -> usize {
+    if is_tight(r, now) { cap } else { 1 }
 }
 
 /// Whether `r`'s laxity with `k` arrays is positive, without dividing when the slack exceeds
@@ -404,9 +406,7 @@ impl CdMsa {
                 break;
             }
             let r = &rs[i];
-            if let Some(needed) = arrays_needed_beyond(r, view.now, n, r.running) {
-                plan.grant(r, pos, i, needed.min(cap));
-            }
+            plan.grant(r, pos, i, minimum(r, view.now, cap));
         }
         for pos in 0..admitted.len() + best_effort.len() {
             if plan.idle == 0 {
@@ -419,16 +419,8 @@ impl CdMsa {
         self.grants.sort_unstable_by_key(|g| g.rank);
         // Every grant gets its arrays: together they take at most the idle arrays.
         let first = out.assign.len();
-        let mut arrays = view.idle();
         self.taken.clear();
-        for g in &self.grants {
-            for _ in 0..g.granted {
-                if let Some(a) = arrays.next() {
-                    out.assign.push((a, g.id));
-                    self.taken.push(g.id);
-                }
-            }
-        }
+        place(view, &self.grants, out, &mut self.taken);
         if self.options.fusion {
             fuse(
                 view,
@@ -443,6 +435,54 @@ impl CdMsa {
         self.admitted_order = admitted;
         self.best_effort_order = best_effort;
     }
+}
+
+/// Hands the idle arrays to `grants`, one `out.assign` entry per array, grants in order
+/// (see [`pick_arrays`]); `taken` gets each array's request.
+fn place(view: &View, grants: &[Grant], out: &mut Decision, taken: &mut Vec<RequestId>) {
+    let wants = grants
+        .iter()
+        .map(|g| (view.requests[g.index].tenant, g.granted));
+    let arrays = pick_arrays(view, wants);
+    let mut arrays = arrays.iter();
+    for g in grants {
+        for &a in arrays.by_ref().take(g.granted) {
+            out.assign.push((a, g.id));
+            taken.push(g.id);
+        }
+    }
+}
+
+/// The idle arrays for grants of (tenant, count), in grant order, each grant's in index
+/// order: every grant first takes the idle arrays that last ran its tenant (whose
+/// scratchpads most likely hold its weight blocks), then the grants in order take the
+/// lowest-numbered arrays left. A grant gets fewer when the arrays run out.
+pub(super) fn pick_arrays(
+    view: &View,
+    wants: impl Iterator<Item = (TenantId, usize)> + Clone,
+) -> Vec<ArrayId> {
+    let mut free: Vec<(ArrayId, Option<TenantId>)> = view
+        .idle()
+        .map(|a| (a, view.last_tenant.get(a.0).copied().flatten()))
+        .collect();
+    let mut own: Vec<Vec<ArrayId>> = Vec::new();
+    for (tenant, count) in wants.clone() {
+        let mine: Vec<ArrayId> = free
+            .iter()
+            .filter(|f| f.1 == Some(tenant))
+            .take(count)
+            .map(|f| f.0)
+            .collect();
+        free.retain(|f| !mine.contains(&f.0));
+        own.push(mine);
+    }
+    let mut rest = free.into_iter().map(|f| f.0);
+    for (mine, (_, count)) in own.iter_mut().zip(wants) {
+        let short = count.saturating_sub(mine.len());
+        mine.extend(rest.by_ref().take(short));
+        mine.sort_unstable();
+    }
+    own.concat()
 }
 
 /// The request at rank `pos` of the priority order: admitted first, then best-effort.
@@ -526,7 +566,7 @@ mod tests {
             .map(
                 |(i, &(deadline, arrival, ril, ready, running, after, tile))| RequestView {
                     id: RequestId((i as u64 * 5) % 23),
-                    tenant: TenantId(0),
+                    tenant: TenantId(i as u32 % 3),
                     priority: 1,
                     weight: 1.0,
                     arrival: Cycles(arrival),
@@ -577,6 +617,7 @@ mod tests {
             second in proptest::collection::vec(request(), 1..9),
             outlooks in proptest::collection::vec(outlook(), 1..4),
             owners in proptest::collection::vec(proptest::option::of(0u64..3), 1..6),
+            lasts in proptest::collection::vec(proptest::option::of(0u32..3), 0..6),
             now in 0u64..30,
             changes in proptest::collection::vec((any::<usize>(), 0usize..6, 0u64..4), 6),
             options in (any::<bool>(), any::<bool>(), any::<bool>()),
@@ -584,6 +625,7 @@ mod tests {
             let (admission, cooperation, fusion) = options;
             let options = CdMsaOptions { admission, cooperation, fusion };
             let owners: Vec<Option<RequestId>> = owners.iter().map(|o| o.map(RequestId)).collect();
+            let last: Vec<Option<TenantId>> = lasts.iter().map(|t| t.map(TenantId)).collect();
             // One policy decides again and again on the same requests as they progress: each
             // time a little later, with one field of one request's progress changed (or all
             // of them); deadlines and arrivals are fixed for a request. So reused buffers are
@@ -595,6 +637,7 @@ mod tests {
                 let view = View {
                     now: Cycles(now),
                     arrays: &owners,
+                    last_tenant: &last,
                     requests: &rs,
                     fusion_geometry: Some((8, 8)),
                 };
@@ -645,6 +688,7 @@ mod tests {
                 1..12,
             ),
             options in (any::<bool>(), any::<bool>()),
+            lasts in proptest::collection::vec(proptest::option::of(0u32..3), 0..6),
         ) {
             let (admission, fusion) = options;
             let options = CdMsaOptions { admission, cooperation: true, fusion };
@@ -655,7 +699,8 @@ mod tests {
             let mut policy = CdMsa::new(options);
             let rs = views(&raw, &outlooks);
             let owners = arrays(idle);
-            let view = View { now: Cycles(now), arrays: &owners, requests: &rs, fusion_geometry: Some((12, 12)) };
+            let lasts: Vec<Option<TenantId>> = (0..n).map(|a| lasts.get(a).copied().flatten().map(TenantId)).collect();
+            let view = View { now: Cycles(now), arrays: &owners, last_tenant: &lasts, requests: &rs, fusion_geometry: Some((12, 12)) };
             let decided = policy.decide(&view);
             let Some(order) = policy.standing_order(&view, &decided).filter(|s| s.checked) else {
                 return Ok(());
@@ -683,7 +728,7 @@ mod tests {
                 raw[r].4 = raw[r].4.min(n - idle);
                 let owners = arrays(idle);
                 let rs = views(&raw, &outlooks);
-                let view = View { now: Cycles(now), arrays: &owners, requests: &rs, fusion_geometry: Some((12, 12)) };
+                let view = View { now: Cycles(now), arrays: &owners, last_tenant: &lasts, requests: &rs, fusion_geometry: Some((12, 12)) };
                 // The engine uses the order only when its jobs are ready.
                 let usable = match p {
                     None => rs[r].ready >= idle,
@@ -700,5 +745,73 @@ mod tests {
                 prop_assert_eq!(policy.clone().decide(&view), want);
             }
         }
+    }
+
+    /// Two requests with 4 ready jobs each on 4 idle arrays, `a` first in deadline order.
+    /// Their current layers are their last: 4 jobs of 100 cycles (400 on one array).
+    fn pair(a_deadline: u64, b_deadline: u64) -> Vec<Raw> {
+        vec![
+            (a_deadline, 0, 400, 4, 0, 0, None),
+            (b_deadline, 0, 400, 4, 0, 0, None),
+        ]
+    }
+
+    fn decide_on(raw: &[Raw], last: &[Option<TenantId>]) -> Decision {
+        let outlooks = [Outlook::default()];
+        let rs = views(raw, &outlooks);
+        let owners = vec![None; 4];
+        let view = View {
+            now: Cycles(0),
+            arrays: &owners,
+            last_tenant: last,
+            requests: &rs,
+            fusion_geometry: None,
+        };
+        let mut fast = CdMsa::new(CdMsaOptions::default());
+        let decided = fast.decide(&view);
+        let mut reference = CdMsa::reference(CdMsaOptions::default());
+        assert_eq!(
+            decided,
+            reference.decide(&view),
+            "the definition decides the same"
+        );
+        decided
+    }
+
+    fn arrays_of(d: &Decision, id: RequestId) -> Vec<usize> {
+        d.assign
+            .iter()
+            .filter(|(_, r)| *r == id)
+            .map(|(a, _)| a.0)
+            .collect()
+    }
+
+    #[test]
+    fn a_request_that_one_array_serves_in_time_gets_one_and_a_tight_one_gets_the_rest() {
+        // Ids are (position · 5) mod 23: 0 and 5. Both fit one array (400 ≤ 1 000): each
+        // gets its minimum of one, then the most urgent, 0, the two left.
+        let d = decide_on(&pair(1_000, 2_000), &[]);
+        assert_eq!(arrays_of(&d, RequestId(0)), [0, 1, 2]);
+        assert_eq!(arrays_of(&d, RequestId(5)), [3]);
+        // Request 0 due at 399 is tight (one array takes 400): it takes every array it has
+        // a job for, before 5's minimum.
+        let d = decide_on(&pair(399, 2_000), &[]);
+        assert_eq!(arrays_of(&d, RequestId(0)), [0, 1, 2, 3]);
+        assert!(arrays_of(&d, RequestId(5)).is_empty());
+    }
+
+    #[test]
+    fn arrays_go_first_to_the_tenant_they_last_ran() {
+        // Position 1 (id 5) is tenant 1: array 2 ran it last, so its one array is array 2;
+        // request 0 (tenant 0) gets the others, in index order.
+        let last = [
+            Some(TenantId(0)),
+            None,
+            Some(TenantId(1)),
+            Some(TenantId(2)),
+        ];
+        let d = decide_on(&pair(1_000, 2_000), &last);
+        assert_eq!(arrays_of(&d, RequestId(5)), [2]);
+        assert_eq!(arrays_of(&d, RequestId(0)), [0, 1, 3]);
     }
 }

@@ -19,7 +19,7 @@
 //! time and falls short of its minimum at a known time. Those times bound the order; `r`'s
 //! and `p`'s part is checked at each use.
 
-use super::{CdMsa, arrays_needed_beyond, has_laxity};
+use super::{CdMsa, has_laxity, minimum};
 use crate::kernel::TileProfile;
 use crate::sched::{RequestView, View, fusible, has_room};
 use crate::units::{Cycles, RequestId};
@@ -110,15 +110,18 @@ fn last_lax(w: &RequestView, arrays: usize) -> Option<Cycles> {
         .map(Cycles)
 }
 
-/// Last time the arrays `w` holds meet its deadline by the estimate, so that it asks for no
-/// more in pass 1 (`Cycles::MAX`: always; `None`: not now).
+/// Last time the arrays `w` holds are at least its minimum, so that it asks for no more in
+/// pass 1 (`Cycles::MAX`: always; `None`: not now). Its minimum is one array until it turns
+/// tight (one array no longer meets its deadline by the estimate, which only gets closer
+/// while it waits), then every array.
 fn last_content(w: &RequestView, arrays: usize) -> Option<Cycles> {
-    let max = w.parallelism().min(arrays).max(1);
-    if w.running >= max {
+    if w.running >= arrays {
         return Some(Cycles::MAX);
     }
-    let best = (1..=w.running).map(|k| w.estimate(k)).min()?;
-    match best.0 {
+    if w.running == 0 {
+        return None;
+    }
+    match w.estimate(1).0 {
         0 => Some(Cycles::MAX),
         e => w.deadline.0.checked_sub(e).map(Cycles),
     }
@@ -241,7 +244,7 @@ impl CdMsa {
         // Pass 1 gives r every idle array for its own minimum (cooperation caps it at every
         // array).
         leeway.stands(&p.request, now, || {
-            arrays_needed_beyond(r, now, p.arrays, r.running).is_some_and(|m| m >= r.running + idle)
+            minimum(r, now, p.arrays) >= r.running + idle
         })
     }
 }
