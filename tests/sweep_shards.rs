@@ -94,7 +94,7 @@ fn three_merged_shards_equal_the_whole_run_byte_for_byte() {
     let parts: Vec<PathBuf> = (0..3).map(|i| shard(d, i, 3)).collect();
     // Every part holds 2 of the 6 units, round robin: shard 1 has units 1 and 4.
     let p1: serde_json::Value = serde_json::from_slice(&read(&parts[1])).unwrap();
-    assert_eq!(p1["format"], "cdmsa-sweep-part/1");
+    assert_eq!(p1["format"], "cdmsa-sweep-part/2");
     let indices: Vec<u64> = p1["units"]
         .as_array()
         .unwrap()

@@ -79,7 +79,8 @@ impl SweepResult {
 /// Builds a fresh policy by name.
 pub type PolicyFactory<'a> = dyn Fn(&str) -> Result<Box<dyn Policy>> + Sync + 'a;
 
-/// Simulates `w` scaled by `load` under a fresh `scheduler` and computes its metrics.
+/// Simulates `w` scaled by `load` under a fresh `scheduler` and computes its metrics (its
+/// warm-up requests left out).
 pub fn point(
     w: &Workload,
     cfg: &AcceleratorConfig,
@@ -97,7 +98,7 @@ pub fn point(
     Ok(SweepPoint {
         load,
         offered_rps: scaled.offered_rps(),
-        metrics: of_run(&out, tenants, cfg.clock_mhz),
+        metrics: of_run(&out, tenants, cfg.clock_mhz, w.warmup),
     })
 }
 

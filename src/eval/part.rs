@@ -11,7 +11,7 @@ use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
 /// The `format` marker of a part file.
-pub const FORMAT: &str = "cdmsa-sweep-part/1";
+pub const FORMAT: &str = "cdmsa-sweep-part/2";
 
 /// What makes two runs the same sweep: shards of one sweep agree on all of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

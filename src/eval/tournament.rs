@@ -213,6 +213,7 @@ impl IsolatedCache {
         let alone = Workload {
             seed: 0,
             stop: Stop::Requests(1),
+            warmup: 0,
             accel: Some(preset.to_string()),
             tenants: vec![crate::workload::TenantSpec {
                 id: crate::units::TenantId(0),

@@ -224,6 +224,7 @@ mod tests {
             offered_rps: 10.0 * load,
             metrics: SystemMetrics {
                 requests: 1,
+                unfinished: 0,
                 sla_satisfaction: 1.0,
                 stp: 1.0,
                 wstp: 1.0,
