@@ -94,7 +94,7 @@ fn three_merged_shards_equal_the_whole_run_byte_for_byte() {
     let parts: Vec<PathBuf> = (0..3).map(|i| shard(d, i, 3)).collect();
     // Every part holds 2 of the 6 units, round robin: shard 1 has units 1 and 4.
     let p1: serde_json::Value = serde_json::from_slice(&read(&parts[1])).unwrap();
-    assert_eq!(p1["format"], "cdmsa-sweep-part/1");
+    assert_eq!(p1["format"], "cdmsa-sweep-part/2");
     let indices: Vec<u64> = p1["units"]
         .as_array()
         .unwrap()
@@ -193,4 +193,69 @@ fn bad_shards_and_jobs_are_refused_with_exit_2() {
             .join("x.json")
             .exists()
     );
+}
+
+/// With two seeds a sweep of 2 schedulers × 2 loads has 8 point units and 4 bisections;
+/// three shards merged give the whole run's table, JSON, CSV and plot byte for byte, and
+/// a part of the same sweep with another seed count is refused.
+#[test]
+fn seeded_shards_merge_to_the_whole_run_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (json, svg, csv) = (
+        d.join("whole.json"),
+        d.join("whole.svg"),
+        d.join("whole.csv"),
+    );
+    let table = sweep(&[
+        "--seeds",
+        "2",
+        "--json",
+        s(&json),
+        "--plot",
+        s(&svg),
+        "--csv",
+        s(&csv),
+    ])
+    .stdout;
+    let parts: Vec<PathBuf> = (0..3)
+        .map(|i| {
+            let part = d.join(format!("seeded-{i}.json"));
+            sweep(&[
+                "--seeds",
+                "2",
+                "--shard",
+                &format!("{i}/3"),
+                "--json",
+                s(&part),
+            ]);
+            part
+        })
+        .collect();
+    let units: usize = parts
+        .iter()
+        .map(|p| {
+            let v: serde_json::Value = serde_json::from_slice(&read(p)).unwrap();
+            v["units"].as_array().unwrap().len()
+        })
+        .sum();
+    assert_eq!(units, 12);
+    let (mj, ms, mc) = (d.join("m.json"), d.join("m.svg"), d.join("m.csv"));
+    let mut args = vec!["merge"];
+    args.extend(parts.iter().rev().map(|p| s(p)));
+    args.extend(["--json", s(&mj), "--plot", s(&ms), "--csv", s(&mc)]);
+    let o = cdmsa(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.stdout, table);
+    assert_eq!(read(&mj), read(&json));
+    assert_eq!(read(&ms), read(&svg));
+    assert_eq!(read(&mc), read(&csv));
+    // Every point of the merged report has its two-seed spread.
+    let v: serde_json::Value = serde_json::from_slice(&read(&mj)).unwrap();
+    assert_eq!(v["results"][1]["points"][1]["over_seeds"]["seeds"], 2);
+    // A shard of the one-seed sweep does not belong to the two-seed one.
+    let lone = shard(d, 1, 3);
+    let o = merge(d, &[&parts[0], &lone, &parts[2]]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("seeds"), "{}", stderr(&o));
 }

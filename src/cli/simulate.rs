@@ -126,7 +126,7 @@ pub fn run(args: SimulateArgs) -> Result<i32> {
             std::mem::take(&mut out.slices),
             std::mem::take(&mut out.bandwidth),
         ));
-        let r = SchedulerReport::new(p.name(), out, &models, cfg.clock_mhz);
+        let r = SchedulerReport::new(p.name(), out, &models, cfg.clock_mhz, w.warmup);
         print!("\n{}", scheduler_text(&r, functional));
         reports.push(r);
     }

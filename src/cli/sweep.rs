@@ -2,9 +2,10 @@
 //! scheduler's latency-bounded throughput.
 
 use super::{EXIT_PASS, JsonArg};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, write_file};
 use crate::eval::{
-    Part, Shard, Sweep, SweepIdentity, SweepResult, assemble, scheduler_names, table, with_jobs,
+    MAX_SEEDS, Part, Shard, Sweep, SweepIdentity, SweepResult, assemble, csv, scheduler_names,
+    sustainable_throughput_rps, table, with_jobs,
 };
 use crate::report::{plot, write_json};
 use crate::sched;
@@ -28,9 +29,17 @@ pub struct SweepArgs {
     /// Overrides the workload's accelerator.
     #[arg(long)]
     accel: Option<String>,
-    /// SVG plot of SLA satisfaction against offered load.
+    /// Arrival seeds per point and per throughput bisection (the workload's seed plus 0, 1,
+    /// …): with more than one, every number is a mean with its 95 % confidence interval.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS as u64))]
+    seeds: u64,
+    /// SVG plot of SLA satisfaction against offered load (with several seeds, the means
+    /// with 95 % error bars).
     #[arg(long, conflicts_with = "shard")]
     plot: Option<PathBuf>,
+    /// CSV of the points: each headline metric's mean and 95 % half-width.
+    #[arg(long, conflicts_with = "shard")]
+    csv: Option<PathBuf>,
     /// Threads to run the sweep on (default: one per core); the results do not depend on it.
     #[arg(long)]
     jobs: Option<NonZeroUsize>,
@@ -69,20 +78,29 @@ fn parse_loads(s: &str) -> Result<Vec<f64>> {
     Ok((0..=n).map(|i| a + step * i as f64).collect())
 }
 
-/// Prints a whole sweep's table and writes its plot and JSON report: the same for one
+/// Where a whole sweep's report goes besides the table on stdout.
+pub(super) struct Outputs<'a> {
+    /// The SVG plot.
+    pub plot: Option<&'a Path>,
+    /// The JSON report.
+    pub json: Option<&'a Path>,
+    /// The CSV of the points.
+    pub csv: Option<&'a Path>,
+}
+
+/// Prints a whole sweep's table and writes its plot, JSON report and CSV: the same for one
 /// run and for merged shards.
 pub(super) fn present(
     identity: &SweepIdentity,
     results: &[SweepResult],
-    plot_path: Option<&Path>,
-    json_path: Option<&Path>,
+    to: Outputs,
 ) -> Result<()> {
-    print!("{}", table(results));
-    if let Some(path) = plot_path {
-        let series: Vec<(String, Vec<(f64, f64)>)> =
-            results.iter().map(SweepResult::sla_series).collect();
+    print!("{}", table(results, identity.sustainable_throughput_rps));
+    if let Some(path) = to.plot {
+        let series: Vec<plot::ErrorSeries> =
+            results.iter().map(SweepResult::sla_error_series).collect();
         let title = format!("{} on {}", identity.workload, identity.accelerator);
-        plot::lines(
+        plot::lines_with_errors(
             path,
             &title,
             "offered load (requests/s)",
@@ -90,8 +108,11 @@ pub(super) fn present(
             &series,
         )?;
     }
-    if let Some(path) = json_path {
+    if let Some(path) = to.json {
         write_json(path, &identity.report(results))?;
+    }
+    if let Some(path) = to.csv {
+        write_file(path, csv(results).as_bytes())?;
     }
     Ok(())
 }
@@ -116,12 +137,15 @@ pub fn run(args: SweepArgs) -> Result<i32> {
     let loads = parse_loads(&args.loads)?;
     let names = scheduler_names(&args.schedulers)?;
     let models = tenants_within(&w, &cfg, false, &args.limits.limits())?;
+    // The parser keeps it within 1..=MAX_SEEDS.
+    let seeds = args.seeds as usize;
     let sweep = Sweep {
         workload: &w,
         cfg: &cfg,
         tenants: &models,
         schedulers: &names,
         loads: &loads,
+        seeds,
         make: &sched::by_name,
     };
     let identity = SweepIdentity {
@@ -129,6 +153,8 @@ pub fn run(args: SweepArgs) -> Result<i32> {
         accelerator: cfg.name.clone(),
         loads: loads.clone(),
         schedulers: names.clone(),
+        seeds,
+        sustainable_throughput_rps: sustainable_throughput_rps(&w, &models, &cfg),
     };
     let shard = args.shard.unwrap_or(Shard { index: 0, count: 1 });
     let total = sweep.units().len();
@@ -140,8 +166,19 @@ pub fn run(args: SweepArgs) -> Result<i32> {
     match (args.shard, &args.json.json) {
         (None, json) => {
             let outputs = outputs.into_iter().map(|(_, o)| o).collect();
-            let results = assemble(&names, loads.len(), outputs)?;
-            present(&identity, &results, args.plot.as_deref(), json.as_deref())?;
+            let results = assemble(
+                &names,
+                loads.len(),
+                seeds,
+                identity.sustainable_throughput_rps,
+                outputs,
+            )?;
+            let to = Outputs {
+                plot: args.plot.as_deref(),
+                json: json.as_deref(),
+                csv: args.csv.as_deref(),
+            };
+            present(&identity, &results, to)?;
         }
         (Some(shard), Some(path)) => {
             let count = outputs.len();

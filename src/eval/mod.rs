@@ -1,33 +1,45 @@
 //! Evaluation: load sweeps of a workload under several schedulers, and each scheduler's
 //! latency-bounded throughput (the highest load at which SLA satisfaction stays ≥ 99 %).
 //!
-//! A sweep is a list of independent work units ([`units`]): one per (scheduler, load) point
-//! and one per scheduler's throughput bisection. Any subset of them can be computed
-//! anywhere (a [`Shard`] picks a deterministic one), and [`assemble`] turns all of their
-//! outputs, from one run or from merged [`Part`] files, into the same [`SweepResult`]s.
+//! A sweep runs every (scheduler, load) point and every scheduler's throughput bisection
+//! with one or several arrival seeds (the workload's seed plus 0, 1, …, [`replica`]); with
+//! several, each point and each throughput is the mean over the seeds with its 95 %
+//! interval ([`Interval`], [`Spread`]). A sweep is a list of independent work units
+//! ([`units`]): one per (scheduler, load, seed) point and one per (scheduler, seed)
+//! bisection. Any subset of them can be computed anywhere (a [`Shard`] picks a
+//! deterministic one), and [`assemble`] turns all of their outputs, from one run or from
+//! merged [`Part`] files, into the same [`SweepResult`]s, each latency-bounded throughput
+//! checked against the accelerator's [`sustainable_throughput_rps`].
 //! A [`tournament`] holds one scheduler against the best of the others on seeded random
 //! workloads, every number over several seeds with its 95 % interval ([`Interval`]).
 //! [`policies`] builds the schedulers a command names; [`table`] prints a sweep.
 
+mod capacity;
+mod csv;
 mod part;
 mod schedulers;
 mod shard;
+mod spread;
 mod stats;
 mod table;
 mod tournament;
 mod units;
 
+pub use capacity::sustainable_throughput_rps;
+pub use csv::csv;
 pub use part::{FORMAT, Part, PartUnit, SweepIdentity, merge};
 pub use schedulers::{policies, scheduler_names};
 pub use shard::Shard;
+pub use spread::Spread;
 pub use stats::{Interval, Outcome, Tally};
 pub use table::table;
 pub use tournament::{Match, Standing, TournamentReport, TournamentSpec, Verdict, tournament};
-pub use units::{Sweep, Unit, UnitOutput, assemble, sweep, units};
+pub use units::{Sweep, Unit, UnitOutput, assemble, seeded_units, sweep, units};
 
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::report::metrics::{SystemMetrics, of_run};
+use crate::report::plot;
 use crate::sched::Policy;
 use crate::sim::{Mode, SimOptions, TenantModel, requests, simulate_with};
 use crate::workload::Workload;
@@ -36,6 +48,9 @@ use std::num::NonZeroUsize;
 
 /// SLA satisfaction that counts as meeting the latency bound.
 pub const SLA_TARGET: f64 = 0.99;
+
+/// The most arrival seeds a sweep may run per point.
+pub const MAX_SEEDS: usize = 1000;
 
 /// Bisection steps on the load factor (each halves the bracket).
 const BISECTION_STEPS: usize = 10;
@@ -47,9 +62,25 @@ pub struct SweepPoint {
     pub load: f64,
     /// Offered requests per second over all tenants.
     pub offered_rps: f64,
-    /// The metrics at that load.
+    /// The metrics at that load, of the run with the workload's own seed (as a one-seed
+    /// sweep gives them).
     #[serde(flatten)]
     pub metrics: SystemMetrics,
+    /// With several seeds: the headline metrics' means over the seeds with their 95 %
+    /// intervals (the unit of replication is the run).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub over_seeds: Option<Spread>,
+}
+
+impl SweepPoint {
+    /// SLA satisfaction over the seeds: the mean and its 95 % interval (one seed: its value,
+    /// half-width 0).
+    pub fn sla(&self) -> Interval {
+        self.over_seeds
+            .map_or(Interval::of(&[self.metrics.sla_satisfaction]), |s| {
+                s.sla_satisfaction
+            })
+    }
 }
 
 /// One scheduler over the sweep.
@@ -59,8 +90,15 @@ pub struct SweepResult {
     pub scheduler: String,
     /// The sweep, in load order.
     pub points: Vec<SweepPoint>,
-    /// Highest offered load (requests/s) found with SLA satisfaction ≥ 99 %.
+    /// Highest offered load (requests/s) found with SLA satisfaction ≥ 99 % (with several
+    /// seeds, the mean of each seed's).
     pub latency_bounded_throughput_rps: f64,
+    /// With several seeds: the latency-bounded throughput's mean and 95 % interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_bounded_throughput_over_seeds: Option<Interval>,
+    /// Whether `latency_bounded_throughput_rps` exceeds the accelerator's sustainable
+    /// throughput ([`sustainable_throughput_rps`]): a run too short to measure the knee.
+    pub exceeds_sustainable_throughput: bool,
 }
 
 impl SweepResult {
@@ -74,12 +112,38 @@ impl SweepResult {
                 .collect(),
         )
     }
+
+    /// Mean SLA satisfaction (%) over the seeds against offered load (requests/s), with the
+    /// 95 % half-width (0 for one seed): one plot line with error bars.
+    pub fn sla_error_series(&self) -> plot::ErrorSeries {
+        plot::ErrorSeries {
+            name: self.scheduler.clone(),
+            points: self
+                .points
+                .iter()
+                .map(|p| {
+                    let sla = p.sla();
+                    (p.offered_rps, 100.0 * sla.mean, 100.0 * sla.half_width)
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Workload `w` with its arrival seed advanced by `r`: replicate `r` of a several-seed
+/// measurement (replicate 0 is `w` itself).
+pub fn replica(w: &Workload, r: u64) -> Workload {
+    Workload {
+        seed: w.seed.wrapping_add(r),
+        ..w.clone()
+    }
 }
 
 /// Builds a fresh policy by name.
 pub type PolicyFactory<'a> = dyn Fn(&str) -> Result<Box<dyn Policy>> + Sync + 'a;
 
-/// Simulates `w` scaled by `load` under a fresh `scheduler` and computes its metrics.
+/// Simulates `w` scaled by `load` under a fresh `scheduler` and computes its metrics (its
+/// warm-up requests left out).
 pub fn point(
     w: &Workload,
     cfg: &AcceleratorConfig,
@@ -97,7 +161,8 @@ pub fn point(
     Ok(SweepPoint {
         load,
         offered_rps: scaled.offered_rps(),
-        metrics: of_run(&out, tenants, cfg.clock_mhz),
+        metrics: of_run(&out, tenants, cfg.clock_mhz, w.warmup),
+        over_seeds: None,
     })
 }
 

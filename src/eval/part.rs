@@ -2,7 +2,7 @@
 //! the outputs of every unit, refusing parts that are missing, repeated or from another
 //! sweep.
 
-use super::{Shard, SweepResult, UnitOutput, units};
+use super::{MAX_SEEDS, Shard, SweepResult, UnitOutput, seeded_units};
 use crate::error::{Error, Result};
 use crate::files;
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
 /// The `format` marker of a part file.
-pub const FORMAT: &str = "cdmsa-sweep-part/1";
+pub const FORMAT: &str = "cdmsa-sweep-part/2";
 
 /// What makes two runs the same sweep: shards of one sweep agree on all of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +24,11 @@ pub struct SweepIdentity {
     pub loads: Vec<f64>,
     /// The scheduler names, in sweep order.
     pub schedulers: Vec<String>,
+    /// Arrival seeds per point and per bisection.
+    pub seeds: usize,
+    /// The accelerator's sustainable throughput for the workload (requests/s), if it has
+    /// any work ([`super::sustainable_throughput_rps`]).
+    pub sustainable_throughput_rps: Option<f64>,
 }
 
 impl SweepIdentity {
@@ -33,8 +38,15 @@ impl SweepIdentity {
             "workload": self.workload,
             "accelerator": self.accelerator,
             "loads": self.loads,
+            "seeds": self.seeds,
+            "sustainable_throughput_rps": self.sustainable_throughput_rps,
             "results": results,
         })
+    }
+
+    /// Every unit of the sweep (see [`seeded_units`]).
+    pub fn units(&self) -> Vec<super::Unit> {
+        seeded_units(self.schedulers.len(), self.loads.len(), self.seeds)
     }
 
     /// The first field in which `other` differs, if any.
@@ -50,6 +62,16 @@ impl SweepIdentity {
             say("loads", &self.loads, &other.loads)
         } else if self.schedulers != other.schedulers {
             say("schedulers", &self.schedulers, &other.schedulers)
+        } else if self.seeds != other.seeds {
+            say("seeds", &self.seeds, &other.seeds)
+        } else if self.sustainable_throughput_rps.map(f64::to_bits)
+            != other.sustainable_throughput_rps.map(f64::to_bits)
+        {
+            say(
+                "sustainable_throughput_rps",
+                &self.sustainable_throughput_rps,
+                &other.sustainable_throughput_rps,
+            )
         } else {
             None
         }
@@ -119,7 +141,13 @@ impl Part {
                 self.shard.index, self.shard.count
             ));
         }
-        let all = units(self.sweep.schedulers.len(), self.sweep.loads.len());
+        if !(1..=MAX_SEEDS).contains(&self.sweep.seeds) {
+            return bad(format!(
+                "{} seeds, outside 1..={MAX_SEEDS}",
+                self.sweep.seeds
+            ));
+        }
+        let all = self.sweep.units();
         for u in &self.units {
             let Some(&unit) = all.get(u.index) else {
                 return bad(format!(
@@ -151,7 +179,7 @@ pub fn merge(parts: Vec<(PathBuf, Part)>) -> Result<(SweepIdentity, Vec<UnitOutp
     };
     let (first_path, identity) = (first_path.clone(), first.sweep.clone());
     let counts: Vec<usize> = parts.iter().map(|(_, p)| p.shard.count).collect();
-    let total = units(identity.schedulers.len(), identity.loads.len()).len();
+    let total = identity.units().len();
     // Each unit's output and the file it came from.
     let mut slots: Vec<Option<(UnitOutput, PathBuf)>> = vec![None; total];
     for (path, part) in parts {
@@ -227,6 +255,8 @@ mod tests {
                 accelerator: "tiny".into(),
                 loads: vec![0.1, 0.2 + 0.1],
                 schedulers: vec!["fcfs".into()],
+                seeds: 1,
+                sustainable_throughput_rps: Some(1e4),
             },
             shard: Shard { index: 0, count: 1 },
             units,
@@ -286,5 +316,27 @@ mod tests {
         assert!(p.check().is_err());
         p.format = "cdmsa-sweep-part/0".into();
         assert!(p.check().is_err());
+    }
+
+    #[test]
+    fn seeds_set_the_units_and_must_be_in_range() {
+        // One scheduler × two loads × three seeds: units 0–5 are points, 6–8 bisections.
+        let knee = |index| PartUnit {
+            index,
+            output: UnitOutput::LatencyBoundedThroughputRps(1.0),
+        };
+        let mut p = part(vec![knee(6), knee(8)]);
+        p.sweep.seeds = 3;
+        assert!(p.check().is_ok());
+        p.units = vec![knee(5)];
+        assert!(p.check().is_err());
+        p.units = vec![knee(9)];
+        assert!(p.check().is_err());
+        for seeds in [0, MAX_SEEDS + 1] {
+            p.units.clear();
+            p.sweep.seeds = seeds;
+            let err = p.check().unwrap_err().to_string();
+            assert!(err.contains("seeds"), "{err}");
+        }
     }
 }

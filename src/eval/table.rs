@@ -1,11 +1,53 @@
 //! The text table of a sweep: every scheduler's points, then each one's latency-bounded
-//! throughput.
+//! throughput, marked when it exceeds the accelerator's sustainable throughput. With several
+//! seeds every number is a mean ± its 95 % half-width.
 
 use super::SweepResult;
+use super::stats::Interval;
 use std::fmt::Write;
 
-/// The table of `results`, scheduler by scheduler.
-pub fn table(results: &[SweepResult]) -> String {
+/// The table of `results`, scheduler by scheduler; `sustainable_rps` is the accelerator's
+/// sustainable throughput, named under the throughputs that exceed it.
+pub fn table(results: &[SweepResult], sustainable_rps: Option<f64>) -> String {
+    let several = results
+        .iter()
+        .any(|r| r.latency_bounded_throughput_over_seeds.is_some());
+    let mut s = if several {
+        seeded_points(results)
+    } else {
+        points(results)
+    };
+    let _ = writeln!(
+        s,
+        "\n{:<20} {:>32}",
+        "scheduler", "latency-bounded throughput (req/s)"
+    );
+    for r in results {
+        let lbt = match r.latency_bounded_throughput_over_seeds {
+            Some(i) => format!("{:.1} ± {:.1}", i.mean, i.half_width),
+            None => format!("{:.1}", r.latency_bounded_throughput_rps),
+        };
+        let mark = if r.exceeds_sustainable_throughput {
+            "  *"
+        } else {
+            ""
+        };
+        let _ = writeln!(s, "{:<20} {lbt:>32}{mark}", r.scheduler);
+    }
+    if let Some(rps) = sustainable_rps
+        && results.iter().any(|r| r.exceeds_sustainable_throughput)
+    {
+        let _ = writeln!(
+            s,
+            "* above the accelerator's sustainable {rps:.1} req/s (arrays or DRAM 100 % busy \
+             on the nominal work): the run is too short to measure the knee"
+        );
+    }
+    s
+}
+
+/// The points of a one-seed sweep.
+fn points(results: &[SweepResult]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -28,17 +70,39 @@ pub fn table(results: &[SweepResult]) -> String {
             );
         }
     }
+    s
+}
+
+/// The points of a several-seed sweep: means ± 95 % half-widths.
+fn seeded_points(results: &[SweepResult]) -> String {
+    let pm = |i: Interval, scale: f64, digits: usize| {
+        format!(
+            "{:.digits$}±{:.digits$}",
+            scale * i.mean,
+            scale * i.half_width
+        )
+    };
+    let mut s = String::new();
     let _ = writeln!(
         s,
-        "\n{:<20} {:>32}",
-        "scheduler", "latency-bounded throughput (req/s)"
+        "{:<20} {:>8} {:>10} {:>12} {:>13} {:>13} {:>13}",
+        "scheduler", "load", "offered/s", "SLA %", "WSTP", "ANTT", "fairness"
     );
     for r in results {
-        let _ = writeln!(
-            s,
-            "{:<20} {:>32.1}",
-            r.scheduler, r.latency_bounded_throughput_rps
-        );
+        for p in &r.points {
+            let Some(o) = p.over_seeds else { continue };
+            let _ = writeln!(
+                s,
+                "{:<20} {:>8.3} {:>10.1} {:>12} {:>13} {:>13} {:>13}",
+                r.scheduler,
+                p.load,
+                p.offered_rps,
+                pm(o.sla_satisfaction, 100.0, 1),
+                pm(o.wstp, 1.0, 3),
+                pm(o.antt, 1.0, 3),
+                pm(o.fairness, 1.0, 3)
+            );
+        }
     }
     s
 }

@@ -5,7 +5,7 @@
 //! LBT, the contender wins, ties or loses against the best other scheduler there.
 
 use super::stats::{Interval, Outcome, Tally};
-use super::{PolicyFactory, knee, point};
+use super::{PolicyFactory, knee, point, replica};
 use crate::error::{Error, Result};
 use crate::sim::tenants;
 use crate::units::Cycles;
@@ -133,12 +133,7 @@ pub fn tournament(spec: &TournamentSpec, make: &PolicyFactory) -> Result<Tournam
 fn play(spec: &TournamentSpec, index: u64, w: &Workload, make: &PolicyFactory) -> Result<Match> {
     let cfg = w.accelerator()?;
     let models = tenants(w, &cfg, false)?;
-    let replicas: Vec<Workload> = (0..spec.replicates as u64)
-        .map(|r| Workload {
-            seed: w.seed.wrapping_add(r),
-            ..w.clone()
-        })
-        .collect();
+    let replicas: Vec<Workload> = (0..spec.replicates as u64).map(|r| replica(w, r)).collect();
     let standings = spec
         .schedulers
         .par_iter()
@@ -213,6 +208,7 @@ impl IsolatedCache {
         let alone = Workload {
             seed: 0,
             stop: Stop::Requests(1),
+            warmup: 0,
             accel: Some(preset.to_string()),
             tenants: vec![crate::workload::TenantSpec {
                 id: crate::units::TenantId(0),

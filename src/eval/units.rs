@@ -1,7 +1,9 @@
 //! A sweep's work units: which there are, computing any subset of them in parallel, and
 //! assembling the per-scheduler results from all of their outputs.
 
-use super::{PolicyFactory, SweepPoint, SweepResult, knee, point};
+use super::spread::Spread;
+use super::stats::Interval;
+use super::{PolicyFactory, SweepPoint, SweepResult, knee, point, replica};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::sim::TenantModel;
@@ -12,17 +14,23 @@ use serde::{Deserialize, Serialize};
 /// One independent piece of a sweep's work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
-    /// Scheduler `scheduler` at load `load` (indices into the sweep's lists).
+    /// Scheduler `scheduler` at load `load` with arrival seed `seed` (indices into the
+    /// sweep's lists; seed `r` is the workload's seed plus `r`).
     Point {
         /// Index of the scheduler.
         scheduler: usize,
         /// Index of the load.
         load: usize,
+        /// Replicate: the workload's seed plus this.
+        seed: usize,
     },
-    /// The latency-bounded-throughput bisection of scheduler `scheduler`.
+    /// The latency-bounded-throughput bisection of scheduler `scheduler` with arrival seed
+    /// `seed`.
     Knee {
         /// Index of the scheduler.
         scheduler: usize,
+        /// Replicate: the workload's seed plus this.
+        seed: usize,
     },
 }
 
@@ -45,23 +53,37 @@ impl Unit {
 #[serde(rename_all = "snake_case")]
 pub enum UnitOutput {
     /// A [`Unit::Point`]'s metrics.
-    Point(SweepPoint),
+    Point(Box<SweepPoint>),
     /// A [`Unit::Knee`]'s highest offered load (requests/s) meeting the SLA target.
     LatencyBoundedThroughputRps(f64),
 }
 
-/// Every unit of a sweep of `schedulers` × `loads`, in index order: the points scheduler by
-/// scheduler, each in load order, then one bisection per scheduler.
+/// Every unit of a one-seed sweep of `schedulers` × `loads` (see [`seeded_units`]).
 pub fn units(schedulers: usize, loads: usize) -> Vec<Unit> {
-    let points = (0..schedulers)
-        .flat_map(|scheduler| (0..loads).map(move |load| Unit::Point { scheduler, load }));
-    points
-        .chain((0..schedulers).map(|scheduler| Unit::Knee { scheduler }))
-        .collect()
+    seeded_units(schedulers, loads, 1)
+}
+
+/// Every unit of a sweep of `schedulers` × `loads` with `seeds` arrival seeds, in index
+/// order: the points scheduler by scheduler, each in load order, each load seed by seed;
+/// then the bisections scheduler by scheduler, seed by seed. With one seed the units and
+/// their indices are those of a sweep without seeds.
+pub fn seeded_units(schedulers: usize, loads: usize, seeds: usize) -> Vec<Unit> {
+    let points = (0..schedulers).flat_map(|scheduler| {
+        (0..loads).flat_map(move |load| {
+            (0..seeds).map(move |seed| Unit::Point {
+                scheduler,
+                load,
+                seed,
+            })
+        })
+    });
+    let knees = (0..schedulers)
+        .flat_map(|scheduler| (0..seeds).map(move |seed| Unit::Knee { scheduler, seed }));
+    points.chain(knees).collect()
 }
 
 /// A sweep: a workload on an accelerator, under `schedulers`, at `loads` (factors on every
-/// tenant's arrival rate).
+/// tenant's arrival rate), with `seeds` arrival seeds.
 pub struct Sweep<'a> {
     /// The workload at load 1.
     pub workload: &'a Workload,
@@ -73,29 +95,35 @@ pub struct Sweep<'a> {
     pub schedulers: &'a [String],
     /// Load factors, in sweep order.
     pub loads: &'a [f64],
+    /// Arrival seeds per point and per bisection: the workload's seed plus 0, 1, …
+    pub seeds: usize,
     /// Builds a fresh policy by name.
     pub make: &'a PolicyFactory<'a>,
 }
 
 impl Sweep<'_> {
-    /// Every unit of this sweep, in index order (see [`units`]).
+    /// Every unit of this sweep, in index order (see [`seeded_units`]).
     pub fn units(&self) -> Vec<Unit> {
-        units(self.schedulers.len(), self.loads.len())
+        seeded_units(self.schedulers.len(), self.loads.len(), self.seeds)
     }
 
     /// Computes one unit.
     pub fn compute(&self, unit: Unit) -> Result<UnitOutput> {
         match unit {
-            Unit::Point { scheduler, load } => point(
-                self.workload,
+            Unit::Point {
+                scheduler,
+                load,
+                seed,
+            } => point(
+                &replica(self.workload, seed as u64),
                 self.cfg,
                 self.tenants,
                 &self.schedulers[scheduler],
                 self.loads[load],
                 self.make,
             )
-            .map(UnitOutput::Point),
-            Unit::Knee { scheduler } => {
+            .map(|p| UnitOutput::Point(Box::new(p))),
+            Unit::Knee { scheduler, seed } => {
                 // The bisection starts from the highest swept load.
                 let start = self
                     .loads
@@ -104,7 +132,7 @@ impl Sweep<'_> {
                     .fold(f64::NAN, f64::max)
                     .max(f64::MIN_POSITIVE);
                 let factor = knee(
-                    self.workload,
+                    &replica(self.workload, seed as u64),
                     self.cfg,
                     self.tenants,
                     &self.schedulers[scheduler],
@@ -142,38 +170,44 @@ impl Sweep<'_> {
     }
 }
 
-/// The per-scheduler results of a sweep from the outputs of all of its units, in index
-/// order (as [`units`] lists them). An output of the wrong kind or a wrong count is an error.
+/// The per-scheduler results of a sweep of `schedulers` × `loads` loads × `seeds` seeds
+/// from the outputs of all of its units, in index order (as [`seeded_units`] lists them).
+/// With several seeds each point carries its [`Spread`] and each throughput its interval;
+/// a throughput above `sustainable_rps` is marked. An output of the wrong kind or a wrong
+/// count is an error.
 pub fn assemble(
     schedulers: &[String],
     loads: usize,
+    seeds: usize,
+    sustainable_rps: Option<f64>,
     outputs: Vec<UnitOutput>,
 ) -> Result<Vec<SweepResult>> {
-    let expected = units(schedulers.len(), loads);
+    if seeds == 0 {
+        return Err(Error::Invalid("a sweep needs at least one seed".into()));
+    }
+    let expected = seeded_units(schedulers.len(), loads, seeds);
     if outputs.len() != expected.len() {
         return Err(Error::Invalid(format!(
-            "a sweep of {} schedulers × {loads} loads has {} units, not {}",
+            "a sweep of {} schedulers × {loads} loads × {seeds} seeds has {} units, not {}",
             schedulers.len(),
             expected.len(),
             outputs.len()
         )));
     }
-    let mut results: Vec<SweepResult> = schedulers
-        .iter()
-        .map(|name| SweepResult {
-            scheduler: name.clone(),
-            points: Vec::with_capacity(loads),
-            latency_bounded_throughput_rps: 0.0,
-        })
-        .collect();
+    // Per scheduler, per load, the seeds' points; per scheduler, the seeds' throughputs.
+    let mut points: Vec<Vec<Vec<SweepPoint>>> = vec![vec![Vec::new(); loads]; schedulers.len()];
+    let mut knees: Vec<Vec<f64>> = vec![Vec::new(); schedulers.len()];
     for (i, (unit, output)) in expected.into_iter().zip(outputs).enumerate() {
         match (unit, output) {
-            // Points come in load order within each scheduler.
-            (Unit::Point { scheduler, .. }, UnitOutput::Point(p)) => {
-                results[scheduler].points.push(p);
-            }
-            (Unit::Knee { scheduler }, UnitOutput::LatencyBoundedThroughputRps(rps)) => {
-                results[scheduler].latency_bounded_throughput_rps = rps;
+            // Seeds come in order within each point.
+            (
+                Unit::Point {
+                    scheduler, load, ..
+                },
+                UnitOutput::Point(p),
+            ) => points[scheduler][load].push(*p),
+            (Unit::Knee { scheduler, .. }, UnitOutput::LatencyBoundedThroughputRps(rps)) => {
+                knees[scheduler].push(rps);
             }
             (unit, _) => {
                 return Err(Error::Invalid(format!(
@@ -182,12 +216,38 @@ pub fn assemble(
             }
         }
     }
-    Ok(results)
+    let several = seeds > 1;
+    Ok(schedulers
+        .iter()
+        .zip(points.into_iter().zip(knees))
+        .map(|(name, (points, knees))| {
+            let lbt = Interval::of(&knees);
+            SweepResult {
+                scheduler: name.clone(),
+                points: points
+                    .into_iter()
+                    .map(|runs| combine(runs, several))
+                    .collect(),
+                latency_bounded_throughput_rps: lbt.mean,
+                latency_bounded_throughput_over_seeds: several.then_some(lbt),
+                exceeds_sustainable_throughput: sustainable_rps.is_some_and(|s| lbt.mean > s),
+            }
+        })
+        .collect())
 }
 
-/// Sweeps `loads` for every scheduler and finds each scheduler's latency-bounded
-/// throughput: all units in parallel on the current rayon pool, results in order; `tick`
-/// is called after each unit.
+/// One point from its seeds' runs (at least one, seed 0 first): seed 0's metrics, and with
+/// `several` seeds their spread.
+fn combine(runs: Vec<SweepPoint>, several: bool) -> SweepPoint {
+    let spread = several.then(|| Spread::of(&runs.iter().map(|p| &p.metrics).collect::<Vec<_>>()));
+    let mut first = runs.into_iter().next().expect("every point has a seed");
+    first.over_seeds = spread;
+    first
+}
+
+/// Sweeps `loads` for every scheduler with the workload's own seed and finds each
+/// scheduler's latency-bounded throughput: all units in parallel on the current rayon
+/// pool, results in order; `tick` is called after each unit.
 pub fn sweep(
     w: &Workload,
     cfg: &AcceleratorConfig,
@@ -203,12 +263,15 @@ pub fn sweep(
         tenants,
         schedulers,
         loads,
+        seeds: 1,
         make,
     };
     let outputs = s.compute_where(|_| true, tick)?;
     assemble(
         schedulers,
         loads.len(),
+        1,
+        super::sustainable_throughput_rps(w, tenants, cfg),
         outputs.into_iter().map(|(_, o)| o).collect(),
     )
 }
@@ -218,66 +281,122 @@ mod tests {
     use super::*;
     use crate::report::metrics::SystemMetrics;
 
-    fn pt(load: f64) -> UnitOutput {
-        UnitOutput::Point(SweepPoint {
+    fn pt(load: f64, sla: f64) -> UnitOutput {
+        UnitOutput::Point(Box::new(SweepPoint {
             load,
             offered_rps: 10.0 * load,
             metrics: SystemMetrics {
                 requests: 1,
-                sla_satisfaction: 1.0,
+                unfinished: 0,
+                sla_satisfaction: sla,
                 stp: 1.0,
                 wstp: 1.0,
                 antt: 1.0,
                 fairness: 1.0,
                 tenants: Vec::new(),
             },
-        })
+            over_seeds: None,
+        }))
     }
 
     #[test]
     fn units_are_points_scheduler_by_scheduler_then_one_knee_each() {
         use Unit::*;
+        let p = |scheduler, load| Point {
+            scheduler,
+            load,
+            seed: 0,
+        };
+        let k = |scheduler| Knee { scheduler, seed: 0 };
         assert_eq!(
             units(2, 2),
-            vec![
-                Point {
-                    scheduler: 0,
-                    load: 0
-                },
-                Point {
-                    scheduler: 0,
-                    load: 1
-                },
-                Point {
-                    scheduler: 1,
-                    load: 0
-                },
-                Point {
-                    scheduler: 1,
-                    load: 1
-                },
-                Knee { scheduler: 0 },
-                Knee { scheduler: 1 },
-            ]
+            vec![p(0, 0), p(0, 1), p(1, 0), p(1, 1), k(0), k(1)]
         );
         assert!(units(0, 3).is_empty());
+        // Seeds innermost: 2 schedulers × 1 load × 2 seeds, then 2 × 2 bisections.
+        let seeded: Vec<(usize, usize)> = seeded_units(2, 1, 2)
+            .into_iter()
+            .map(|u| match u {
+                Point {
+                    scheduler, seed, ..
+                } => (scheduler, seed),
+                Knee { scheduler, seed } => (10 + scheduler, seed),
+            })
+            .collect();
+        assert_eq!(
+            seeded,
+            [
+                (0, 0),
+                (0, 1),
+                (1, 0),
+                (1, 1),
+                (10, 0),
+                (10, 1),
+                (11, 0),
+                (11, 1)
+            ]
+        );
     }
 
     #[test]
     fn assemble_groups_points_by_scheduler_and_refuses_misplaced_outputs() {
         let names = vec!["a".to_string(), "b".to_string()];
         let knee = UnitOutput::LatencyBoundedThroughputRps;
-        let outputs = vec![pt(1.0), pt(2.0), pt(3.0), pt(4.0), knee(5.0), knee(6.0)];
-        let r = assemble(&names, 2, outputs.clone()).unwrap();
+        let outputs = vec![
+            pt(1.0, 1.0),
+            pt(2.0, 1.0),
+            pt(3.0, 1.0),
+            pt(4.0, 1.0),
+            knee(5.0),
+            knee(6.0),
+        ];
+        let r = assemble(&names, 2, 1, Some(5.5), outputs.clone()).unwrap();
         assert_eq!(r[0].scheduler, "a");
         assert_eq!(
             r[1].points.iter().map(|p| p.load).collect::<Vec<_>>(),
             [3.0, 4.0]
         );
         assert_eq!(r[1].latency_bounded_throughput_rps, 6.0);
+        // One seed: no spreads; only b's 6 req/s is above 5.5.
+        assert!(r[1].points[0].over_seeds.is_none());
+        assert!(r[1].latency_bounded_throughput_over_seeds.is_none());
+        assert!(!r[0].exceeds_sustainable_throughput);
+        assert!(r[1].exceeds_sustainable_throughput);
         let mut swapped = outputs.clone();
         swapped.swap(3, 4);
-        assert!(assemble(&names, 2, swapped).is_err());
-        assert!(assemble(&names, 2, outputs[..5].to_vec()).is_err());
+        assert!(assemble(&names, 2, 1, None, swapped).is_err());
+        assert!(assemble(&names, 2, 1, None, outputs[..5].to_vec()).is_err());
+        assert!(assemble(&names, 2, 0, None, Vec::new()).is_err());
+    }
+
+    /// Three seeds of one point with SLA 0.97, 0.98, 0.99: mean 0.98, sample standard
+    /// deviation 0.01, half-width t(0.975, 2) · 0.01 / √3 = 4.303 · 0.005774 = 0.024843;
+    /// bisections 100, 110, 120 req/s: mean 110, half-width 4.303 · 10 / √3 = 24.843.
+    #[test]
+    fn several_seeds_give_each_point_and_throughput_its_interval() {
+        let names = vec!["a".to_string()];
+        let knee = UnitOutput::LatencyBoundedThroughputRps;
+        let outputs = vec![
+            pt(1.0, 0.97),
+            pt(1.0, 0.98),
+            pt(1.0, 0.99),
+            knee(100.0),
+            knee(110.0),
+            knee(120.0),
+        ];
+        let r = assemble(&names, 1, 3, Some(109.0), outputs).unwrap();
+        let p = &r[0].points[0];
+        // The flattened metrics are the workload's own seed's.
+        assert_eq!(p.metrics.sla_satisfaction, 0.97);
+        let sla = p.over_seeds.unwrap().sla_satisfaction;
+        assert_eq!(sla.n, 3);
+        assert!((sla.mean - 0.98).abs() < 1e-12);
+        assert!((sla.half_width - 0.024843).abs() < 1e-6, "{sla:?}");
+        assert_eq!(p.sla(), sla);
+        let lbt = r[0].latency_bounded_throughput_over_seeds.unwrap();
+        assert_eq!(r[0].latency_bounded_throughput_rps, 110.0);
+        assert!((lbt.half_width - 24.843).abs() < 1e-3, "{lbt:?}");
+        // The mean, 110, is above 109.
+        assert!(r[0].exceeds_sustainable_throughput);
     }
 }

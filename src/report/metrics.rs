@@ -5,8 +5,14 @@
 //! progress NP = T_alone / T_shared, with both latencies taken as at least one cycle so NP
 //! is finite and positive.
 //!
-//! * **Dropped requests** (no finish) count as missed in SLA satisfaction and are left out
-//!   of NP, ANTT and the latency percentiles.
+//! * **Warm-up**: a workload's first `warmup` requests (request numbers `0..warmup`, in
+//!   arrival order) load the accelerator but their records are left out of every metric
+//!   here ([`of_run`]); the per-tenant counters are the simulator's, over the whole run.
+//! * **Unfinished requests** (no finish) count as missed in SLA satisfaction, are counted
+//!   in `unfinished` (per tenant `dropped`), and are left out of NP, ANTT and the latency
+//!   percentiles. A simulation does not stop when arrivals stop: it runs until every
+//!   arrived request has finished or no event is left, so a request is unfinished only
+//!   when the policy dropped it or never ran it to the end.
 //! * **Percentiles** use the nearest-rank method on cycles: the p-th percentile of N sorted
 //!   latencies is the ⌈p·N/100⌉-th smallest (so p50 of 10 values is the 5th, p99 the 10th).
 //! * **Empty cases**: a ratio with nothing to count (a tenant with no request, no completed
@@ -30,7 +36,7 @@ pub struct TenantMetrics {
     pub requests: usize,
     /// Requests finished by their deadline.
     pub met: usize,
-    /// Requests dropped.
+    /// Requests with no finish: dropped, or unfinished when the simulation ended (missed).
     pub dropped: usize,
     /// `met / requests`.
     pub sla_satisfaction: f64,
@@ -58,8 +64,10 @@ pub struct TenantMetrics {
 /// The metrics of a whole run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SystemMetrics {
-    /// Requests recorded, dropped ones included.
+    /// Requests measured (warm-up left out), unfinished ones included.
     pub requests: usize,
+    /// Measured requests with no finish when the simulation ended (counted as missed).
+    pub unfinished: usize,
     /// Met requests / all requests.
     pub sla_satisfaction: f64,
     /// System throughput: Σ over tenants of mean NP.
@@ -75,14 +83,29 @@ pub struct SystemMetrics {
 }
 
 /// Every metric of a simulation of `tenants` (in tenant order) with outcome `out`, at
-/// `clock_mhz` (see [`compute`]).
-pub fn of_run(out: &SimOutcome, tenants: &[TenantModel], clock_mhz: f64) -> SystemMetrics {
+/// `clock_mhz` (see [`compute`]), leaving out the records of the first `warmup` requests.
+pub fn of_run(
+    out: &SimOutcome,
+    tenants: &[TenantModel],
+    clock_mhz: f64,
+    warmup: u64,
+) -> SystemMetrics {
     let info: Vec<_> = tenants
         .iter()
         .zip(&out.counters)
         .map(|(t, c)| (t.id, t.name.clone(), t.weight, *c))
         .collect();
-    compute(&out.records, &info, clock_mhz)
+    compute(&measured(&out.records, warmup), &info, clock_mhz)
+}
+
+/// The records measured after a warm-up of `warmup` requests: those numbered `warmup` and
+/// on (request numbers follow arrival order over all tenants).
+pub fn measured(records: &[RequestRecord], warmup: u64) -> Vec<RequestRecord> {
+    records
+        .iter()
+        .filter(|r| r.request.0 >= warmup)
+        .copied()
+        .collect()
 }
 
 /// Computes every metric from the request records and, per tenant, its id, name, WSTP
@@ -122,6 +145,7 @@ pub fn compute(
         });
     SystemMetrics {
         requests: records.len(),
+        unfinished: records.iter().filter(|r| r.finish.is_none()).count(),
         sla_satisfaction: ratio(met as f64, records.len() as f64),
         stp,
         wstp: ratio(tenants.len() as f64 * weighted, total_weight),

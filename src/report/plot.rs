@@ -1,8 +1,18 @@
-//! SVG line plots (plotters): one line per series, e.g. SLA satisfaction against load.
+//! SVG line plots (plotters): one line per series, e.g. SLA satisfaction against load,
+//! optionally with a vertical error bar at each point (a 95 % interval over seeds).
 
 use crate::error::{Error, Result};
 use plotters::prelude::*;
 use std::path::Path;
+
+/// One plot line whose points carry a half-width: (x, y, half-width of y's interval).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorSeries {
+    /// The line's name in the legend.
+    pub name: String,
+    /// Its points; a half-width of 0 draws no bar.
+    pub points: Vec<(f64, f64, f64)>,
+}
 
 /// Draws `series` (name, points) into an SVG file.
 pub fn lines(
@@ -12,14 +22,32 @@ pub fn lines(
     y_label: &str,
     series: &[(String, Vec<(f64, f64)>)],
 ) -> Result<()> {
+    let series: Vec<ErrorSeries> = series
+        .iter()
+        .map(|(name, points)| ErrorSeries {
+            name: name.clone(),
+            points: points.iter().map(|&(x, y)| (x, y, 0.0)).collect(),
+        })
+        .collect();
+    lines_with_errors(path, title, x_label, y_label, &series)
+}
+
+/// Draws `series` into an SVG file, each point with a vertical bar from y − h to y + h
+/// when its half-width h is positive (a plot without any is the one [`lines`] draws).
+pub fn lines_with_errors(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[ErrorSeries],
+) -> Result<()> {
     let err = |e: String| Error::Invalid(format!("{}: plot: {e}", path.display()));
-    let xs = series.iter().flat_map(|(_, p)| p.iter().map(|q| q.0));
-    let ys = series.iter().flat_map(|(_, p)| p.iter().map(|q| q.1));
-    let (x0, x1) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+    let all = || series.iter().flat_map(|s| s.points.iter().copied());
+    let (x0, x1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (x, ..)| {
         (a.min(x), b.max(x))
     });
-    let (y0, y1) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
-        (a.min(y), b.max(y))
+    let (y0, y1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (_, y, h)| {
+        (a.min(y - h), b.max(y + h))
     });
     if !(x0.is_finite() && x1.is_finite() && y0.is_finite() && y1.is_finite()) {
         return Err(err("no points".into()));
@@ -41,21 +69,33 @@ pub fn lines(
         .y_desc(y_label)
         .draw()
         .map_err(|e| err(e.to_string()))?;
-    for (i, (name, points)) in series.iter().enumerate() {
+    for (i, s) in series.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         chart
             .draw_series(LineSeries::new(
-                points.iter().copied(),
+                s.points.iter().map(|&(x, y, _)| (x, y)),
                 color.stroke_width(2),
             ))
             .map_err(|e| err(e.to_string()))?
-            .label(name.clone())
+            .label(s.name.clone())
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
             });
         chart
-            .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .draw_series(
+                s.points
+                    .iter()
+                    .map(|&(x, y, _)| Circle::new((x, y), 3, color.filled())),
+            )
             .map_err(|e| err(e.to_string()))?;
+        let bars = s.points.iter().filter(|p| p.2 > 0.0);
+        if bars.clone().next().is_some() {
+            chart
+                .draw_series(bars.map(|&(x, y, h)| {
+                    ErrorBar::new_vertical(x, y - h, y, y + h, color.stroke_width(1), 8)
+                }))
+                .map_err(|e| err(e.to_string()))?;
+        }
     }
     chart
         .configure_series_labels()

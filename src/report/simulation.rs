@@ -47,16 +47,18 @@ pub struct LayerTraffic {
 
 impl SchedulerReport {
     /// The report of scheduler `name`'s simulation of `tenants` with outcome `out`, at
-    /// `clock_mhz`.
+    /// `clock_mhz`, its metrics leaving out the first `warmup` requests (every record is
+    /// kept for the per-request CSV).
     pub fn new(
         name: &str,
         out: SimOutcome,
         tenants: &[TenantModel],
         clock_mhz: f64,
+        warmup: u64,
     ) -> SchedulerReport {
         SchedulerReport {
             scheduler: name.to_string(),
-            metrics: of_run(&out, tenants, clock_mhz),
+            metrics: of_run(&out, tenants, clock_mhz, warmup),
             makespan_cycles: out
                 .records
                 .iter()

@@ -112,6 +112,7 @@ pub fn generate(
     Ok(Workload {
         seed: rng.random_range(0..1 << 32),
         stop: Stop::Requests(requests),
+        warmup: 0,
         accel: Some(preset.to_string()),
         tenants,
         base_dir: PathBuf::new(),

@@ -6,6 +6,7 @@
 //! ```toml
 //! seed = 42                 # optional, default 0; seeds every Poisson stream
 //! requests = 300            # total requests over all tenants; OR duration_ms = 100.0
+//! warmup = 30               # optional, default 0; the first 30 requests are not measured
 //! accel = "tpu-msa"         # optional preset name or accelerator TOML path, default tpu-msa
 //!
 //! [[tenants]]
@@ -24,7 +25,12 @@
 //! ```
 //!
 //! Exactly one of `requests` / `duration_ms` and exactly one of `sla_ms` / `sla_factor` must
-//! be given. A trace file (relative to the workload file's directory) holds one arrival time
+//! be given. `warmup` counts requests, not a fraction: the first `warmup` arrivals over all
+//! tenants (request numbers `0..warmup`, in arrival order) are simulated like every other
+//! request, so they load the accelerator, but their records are left out of every metric
+//! (`crate::report::metrics`); with `requests`, `warmup` must be below it. The per-tenant
+//! counters (busy cycles, preemptions, fused tiles, DRAM traffic) accumulate over the
+//! whole run, warm-up included. A trace file (relative to the workload file's directory) holds one arrival time
 //! in milliseconds per line, non-negative and non-decreasing; `#` starts a comment. Rates,
 //! periods, SLAs and weights must be positive and finite. Unknown keys are rejected, and
 //! every value error names its field (`tenants[1].sla_ms: ...`). At most [`MAX_ARRIVALS`]
@@ -64,6 +70,9 @@ pub struct Workload {
     pub seed: u64,
     /// When arrival generation stops.
     pub stop: Stop,
+    /// How many of the first requests (in arrival order, over all tenants) are warm-up:
+    /// simulated but left out of every metric.
+    pub warmup: u64,
     /// Accelerator preset name or TOML path, if the file names one.
     pub accel: Option<String>,
     /// The tenants, in file order; `tenants[i].id` is `TenantId(i)`.

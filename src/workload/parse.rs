@@ -29,6 +29,8 @@ struct WorkloadFile {
     requests: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     duration_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    warmup: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     accel: Option<String>,
     #[serde(default)]
@@ -80,6 +82,17 @@ pub(super) fn parse(text: &str, base_dir: &Path) -> Result<Workload> {
     let file: WorkloadFile =
         toml::from_str(text).map_err(|e| crate::files::toml_error("workload TOML", &e, text))?;
     let stop = stop(file.requests, file.duration_ms)?;
+    if let Stop::Requests(n) = stop
+        && file.warmup >= n
+    {
+        return Err(invalid(
+            "warmup",
+            format!(
+                "{} warm-up requests leave none of the {n} requests to measure",
+                file.warmup
+            ),
+        ));
+    }
     if file.accel.as_deref().is_some_and(|a| a.trim().is_empty()) {
         return Err(invalid("accel", "must not be empty"));
     }
@@ -106,10 +119,16 @@ pub(super) fn parse(text: &str, base_dir: &Path) -> Result<Workload> {
     Ok(Workload {
         seed: file.seed,
         stop,
+        warmup: file.warmup,
         accel: file.accel,
         tenants,
         base_dir: base_dir.to_path_buf(),
     })
+}
+
+/// Whether a count is 0 (a field left out of a written file).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Exactly one of `requests` and `duration_ms`.
@@ -232,6 +251,7 @@ pub(super) fn write(w: &Workload) -> Result<String> {
         seed: w.seed,
         requests,
         duration_ms,
+        warmup: w.warmup,
         accel: w.accel.clone(),
         tenants,
     };
