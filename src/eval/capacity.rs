@@ -1,6 +1,6 @@
 //! The accelerator's sustainable throughput for a workload: the offered load at which its
-//! arrays, or its shared DRAM, would be busy all the time on the request mix's nominal
-//! work. No scheduler can serve more than that for long, so a latency-bounded throughput
+//! arrays would compute, or its shared DRAM would move bytes, all the time on the request
+//! mix's work. No scheduler can serve more than that for long, so a latency-bounded throughput
 //! above it comes from a run too short for its backlog to build up, not from the scheduler.
 
 use crate::config::AcceleratorConfig;
@@ -11,17 +11,17 @@ use crate::workload::Workload;
 /// busy, whichever comes first; `tenants` are `w`'s, in order.
 ///
 /// With mean rates r_t (requests/s, [`crate::workload::Arrival::mean_rate_per_s`]), the
-/// arrays are busy Σ r_t·W_t array-cycles per second out of `arrays · clock`, W_t being a
-/// request's work on one array ([`TenantModel::work`], the sum of its jobs' nominal costs);
+/// arrays compute Σ r_t·W_t array-cycles per second out of `arrays · clock`, W_t being a
+/// request's compute cycles on one array (the sum of its jobs' compute);
 /// the DRAM moves Σ r_t·B_t bytes per second out of `dram_bytes_per_cycle · clock`, B_t
 /// being a request's DRAM bytes with nothing resident. Scaling every rate by the smaller
 /// of the two load factors that fill them, L, gives L · Σ r_t requests per second. Load
 /// sweeps scale a trace tenant's rate with the others in the same way
 /// ([`Workload::offered_rps`]), so this compares with their latency-bounded throughput.
 ///
-/// The bound is on nominal costs: scratchpad hits move fewer bytes than B_t, and fusing two
-/// tile jobs into one pass shortens them, so a run may pass it by the share of such
-/// savings; DRAM contention stretches jobs beyond W_t, which only lowers the real bound.
+/// Scratchpad hits move fewer bytes than B_t, and fusing two tile jobs into one pass
+/// shortens them, so a run may pass the bound by the share of such savings; a job waiting
+/// for its bytes holds its array beyond its compute, which only lowers the real bound.
 /// `None` when the mix has no work at all.
 pub fn sustainable_throughput_rps(
     w: &Workload,
@@ -42,10 +42,19 @@ pub fn sustainable_throughput_rps(
     };
     let cycles_per_s = cfg.clock_mhz * 1e6;
     // Load factors that fill the arrays and the DRAM (infinite for no demand).
-    let arrays = cfg.arrays as f64 * cycles_per_s / per_second(&|t| t.work().0 as f64);
+    let arrays = cfg.arrays as f64 * cycles_per_s / per_second(&|t| compute(t) as f64);
     let dram = cfg.dram_bytes_per_cycle as f64 * cycles_per_s / per_second(&|t| bytes(t) as f64);
     let load = arrays.min(dram);
     load.is_finite().then(|| load * rates.iter().sum::<f64>())
+}
+
+/// A request's compute cycles on one array: the sum over its jobs.
+fn compute(t: &TenantModel) -> u64 {
+    t.layers
+        .iter()
+        .flat_map(|l| &l.jobs)
+        .map(|j| j.cost.compute.0)
+        .sum()
 }
 
 /// A request's DRAM bytes with nothing resident: the sum over its jobs.
