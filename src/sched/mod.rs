@@ -8,6 +8,7 @@ mod cdmsa;
 pub mod demand;
 mod edf;
 mod fcfs;
+mod keyed;
 mod llf;
 mod planaria;
 mod prema;
@@ -17,6 +18,7 @@ pub use accelerated::{Accelerated, Standing};
 pub use cdmsa::{CdMsa, CdMsaOptions};
 pub use edf::Edf;
 pub use fcfs::Fcfs;
+pub use keyed::{Keyed, Ordered};
 pub use llf::Llf;
 pub use planaria::Planaria;
 pub use prema::Prema;
@@ -80,6 +82,11 @@ pub fn outlook(profile: &[LayerProfile], arrays: usize) -> Vec<Outlook> {
     out
 }
 
+/// Where a request stands in [`View::requests`], which lists the active requests by arrival,
+/// ties by id: its arrival, then its id. A policy that keeps requests between decisions keeps
+/// their places and finds their views again with [`View::find`].
+pub type Place = (Cycles, RequestId);
+
 /// What a policy sees of one active (arrived, unfinished, not dropped) request.
 #[derive(Debug, Clone)]
 pub struct RequestView<'a> {
@@ -114,6 +121,11 @@ pub struct RequestView<'a> {
 }
 
 impl RequestView<'_> {
+    /// Its place in [`View::requests`].
+    pub fn place(&self) -> Place {
+        (self.arrival, self.id)
+    }
+
     /// Estimated time to finish with `k` arrays: each layer's work divided by the arrays it
     /// can use (at most its job count), layers one after another.
     pub fn estimate(&self, k: usize) -> Cycles {
@@ -147,14 +159,28 @@ pub struct View<'a> {
     pub now: Cycles,
     /// For each array, the request whose job it runs (`None`: idle).
     pub arrays: &'a [Option<RequestId>],
-    /// Active requests, by arrival order.
+    /// Active requests, by arrival order, ties by id (sorted by [`RequestView::place`]).
     pub requests: &'a [RequestView<'a>],
     /// Rows and columns of every array, when its dataflow allows fusing two tile jobs
     /// (weight-stationary); `None` otherwise.
     pub fusion_geometry: Option<(usize, usize)>,
 }
 
-impl View<'_> {
+impl<'a> View<'a> {
+    /// The active request at `place`, found by bisection (`None`: it is not active).
+    pub fn find(&self, place: Place) -> Option<&'a RequestView<'a>> {
+        let i = self
+            .requests
+            .binary_search_by_key(&place, RequestView::place)
+            .ok()?;
+        Some(&self.requests[i])
+    }
+
+    /// The places of every active request (what a policy told of no change assumes changed).
+    pub fn places(&self) -> impl Iterator<Item = Place> + '_ {
+        self.requests.iter().map(RequestView::place)
+    }
+
     /// The idle arrays.
     pub fn idle(&self) -> impl Iterator<Item = ArrayId> + '_ {
         self.arrays
@@ -296,6 +322,16 @@ pub trait Policy: Send + std::any::Any {
     /// one [`Decision`] for every decision point, so deciding allocates nothing once its
     /// lists have grown.
     fn decide_into(&mut self, view: &View, out: &mut Decision);
+    /// [`Policy::decide_into`], told the places of the requests whose views may differ from
+    /// the last view this policy was asked on this way since [`Policy::reset`]: those that
+    /// arrived, changed or left (any other request's view is as it was then). A policy that
+    /// keeps its requests ordered between decisions updates only these, which keeps its time
+    /// per decision independent of how many requests queue. The simulator asks this way; the
+    /// default decides on the view alone. It must decide as [`Policy::decide_into`] does.
+    fn decide_changed(&mut self, view: &View, changed: &[Place], out: &mut Decision) {
+        let _ = changed;
+        self.decide_into(view, out);
+    }
     /// [`Policy::decide_into`] into a new [`Decision`].
     fn decide(&mut self, view: &View) -> Decision {
         let mut d = Decision::default();
@@ -332,8 +368,8 @@ pub const ALL: &[&str] = &[
 pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
     Ok(match name {
         "fcfs" => Box::new(Fcfs),
-        "edf" => Box::new(Edf),
-        "llf" => Box::new(Llf),
+        "edf" => Box::new(Keyed::new(Edf)),
+        "llf" => Box::new(Keyed::new(Llf)),
         "static" => Box::new(StaticPartition::default()),
         "cd-msa" => Box::new(CdMsa::new(CdMsaOptions::default())),
         "cd-msa-nofusion" => Box::new(CdMsa::new(CdMsaOptions {
@@ -382,6 +418,85 @@ mod tests {
         let mut d = Decision::default();
         d.assign_greedy(view, ready.iter().map(|&(_, i)| &view.requests[i]));
         d
+    }
+
+    /// A policy asked on views alone ([`Policy::decide_into`], its definition), at every
+    /// decision point in one pass.
+    struct Definition(Box<dyn Policy>);
+
+    impl Policy for Definition {
+        fn name(&self) -> &'static str {
+            self.0.name()
+        }
+        fn reset(&mut self, tenants: &[(TenantId, u8, f64)], arrays: usize) {
+            self.0.reset(tenants, arrays);
+        }
+        fn decide_into(&mut self, view: &View, out: &mut Decision) {
+            self.0.decide_into(view, out);
+        }
+        fn preempts_within_jobs(&self) -> bool {
+            self.0.preempts_within_jobs()
+        }
+    }
+
+    /// Every scheduler told what changed ([`Policy::decide_changed`], what the simulator asks)
+    /// decides as on views alone: the same records and events, from light load to overload
+    /// (queues of dozens, requests leaving while others wait), with tied arrivals.
+    #[test]
+    fn told_what_changed_every_policy_decides_as_on_views_alone() {
+        use crate::sim::{Mode, requests, simulate, tenants};
+        use crate::workload::Workload;
+        for rate in [40.0, 600.0] {
+            let text = format!(
+                r#"
+seed = 5
+requests = 50
+accel = "planaria-16"
+[[tenants]]
+name = "gpt"
+model = "zoo:gpt_block"
+precision = "int8"
+priority = 9
+sla_factor = 3.0
+arrival = {{ kind = "poisson", rate_per_s = {rate} }}
+[[tenants]]
+name = "camera"
+model = "zoo:googlenet"
+precision = "int8"
+priority = 1
+sla_factor = 6.0
+arrival = {{ kind = "periodic", period_ms = {} }}
+[[tenants]]
+name = "bert"
+model = "zoo:bert_base"
+precision = "int8"
+priority = 3
+sla_factor = 2.0
+arrival = {{ kind = "poisson", rate_per_s = {} }}
+"#,
+                1000.0 / rate,
+                rate / 8.0
+            );
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            let w = Workload::from_toml(&text, root).unwrap();
+            let cfg = w.accelerator().unwrap();
+            let models = tenants(&w, &cfg, false).unwrap();
+            let reqs = requests(&w, &models, &cfg).unwrap();
+            for name in ALL.iter().filter(|n| **n != "cd-msa") {
+                let told = simulate(
+                    &cfg,
+                    &models,
+                    &reqs,
+                    by_name(name).unwrap().as_mut(),
+                    Mode::Timing,
+                )
+                .unwrap();
+                let mut plain = Definition(by_name(name).unwrap());
+                let alone = simulate(&cfg, &models, &reqs, &mut plain, Mode::Timing).unwrap();
+                assert_eq!(told.records, alone.records, "{name} at {rate}/s: records");
+                assert_eq!(told.events, alone.events, "{name} at {rate}/s: events");
+            }
+        }
     }
 
     proptest! {
