@@ -28,10 +28,10 @@ impl Policy for Llf {
 impl Ordered for Llf {
     type Key = (i128, Cycles, RequestId);
     const FIXED: bool = false;
-    /// Laxity plus the decision's time, `deadline − estimate`: the same for every request at a
-    /// decision, the shift leaves the ranking by laxity as it is (laxity saturates only a
-    /// deadline more than 2^63 cycles out, where no ranking by it can differ from this one
-    /// but by ties).
+    /// Laxity plus the decision's time, `deadline − estimate`, then deadline and id, as
+    /// [`Llf`] ranks: the shift is the same for every request at a decision, so the ranking
+    /// is laxity's. (Laxity saturates at ±2^63 cycles, so requests whose deadlines lie beyond
+    /// 2^63 cycles, centuries at any preset's clock, could rank otherwise among themselves.)
     fn key(&self, r: &RequestView, arrays: usize) -> Self::Key {
         let k = arrays.min(r.parallelism());
         (
