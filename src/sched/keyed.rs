@@ -32,6 +32,8 @@ pub struct Keyed<P: Ordered> {
     keys: HashMap<Place, P::Key>,
     /// Places found gone while walking the ranking (removed after the walk).
     gone: Vec<(P::Key, Place)>,
+    /// Whether the last decision was told what changed (and so the ranking is its view's).
+    told: bool,
 }
 
 impl<P: Ordered> Keyed<P> {
@@ -42,6 +44,7 @@ impl<P: Ordered> Keyed<P> {
             ranked: BTreeSet::new(),
             keys: HashMap::new(),
             gone: Vec::new(),
+            told: false,
         }
     }
 
@@ -97,10 +100,12 @@ impl<P: Ordered> Policy for Keyed<P> {
     }
 
     fn decide_into(&mut self, view: &View, out: &mut Decision) {
+        self.told = false;
         self.policy.decide_into(view, out);
     }
 
     fn decide_changed(&mut self, view: &View, changed: &[Place], out: &mut Decision) {
+        self.told = true;
         self.update(view, changed);
         let mut idle = view.idle().peekable();
         for r in Keyed::<P>::ready(&self.ranked, &mut self.gone, view) {
@@ -120,10 +125,17 @@ impl<P: Ordered> Policy for Keyed<P> {
 }
 
 impl<P: Ordered> Accelerated for Keyed<P> {
-    /// With fixed keys, the first ranked request with a ready job (as `P`'s own order).
-    fn standing_order(&mut self, view: &View, _decision: &Decision) -> Option<Standing> {
+    /// With fixed keys, the first ranked request with a ready job (as `P`'s own order); after a
+    /// decision on the view alone, `P`'s own order.
+    fn standing_order(&mut self, view: &View, decision: &Decision) -> Option<Standing> {
         if !P::FIXED {
             return None;
+        }
+        if !self.told {
+            return self
+                .policy
+                .accelerated()
+                .and_then(|a| a.standing_order(view, decision));
         }
         let first = Keyed::<P>::ready(&self.ranked, &mut self.gone, view)
             .next()

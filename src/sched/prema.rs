@@ -98,7 +98,7 @@ impl Prema {
     /// A request's token as of the last decision (`None`: not seen, or gone).
     pub fn token(&self, id: RequestId) -> Option<f64> {
         let (&(arrival, _), e) = self.entries.iter().find(|(p, _)| p.1 == id)?;
-        let waited = (self.last.0 - arrival.0).saturating_sub(e.held);
+        let waited = self.last.0.saturating_sub(arrival.0).saturating_sub(e.held);
         let p = f64::from(e.priority);
         Some(p + p * waited as f64 / e.isolated as f64)
     }
@@ -134,7 +134,7 @@ impl Prema {
     fn update(&mut self, view: &View, changed: &[Place]) {
         let n = view.num_arrays();
         if let Some(e) = self.current.and_then(|c| self.entries.get_mut(&c)) {
-            e.held += view.now.0 - self.last.0;
+            e.held += view.now.0.saturating_sub(self.last.0);
         }
         self.last = view.now;
         for &place in changed {
