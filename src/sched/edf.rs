@@ -1,6 +1,6 @@
 //! EDF: global earliest-deadline-first at tile-job granularity over all arrays.
 
-use super::{Accelerated, Decision, Policy, RequestView, Standing, View};
+use super::{Accelerated, Decision, Ordered, Policy, RequestView, Standing, View};
 use crate::units::{Cycles, RequestId};
 
 /// EDF's order: deadline, then arrival, then request id (fixed for a request's lifetime).
@@ -23,6 +23,14 @@ impl Policy for Edf {
 
     fn accelerated(&mut self) -> Option<&mut dyn Accelerated> {
         Some(self)
+    }
+}
+
+impl Ordered for Edf {
+    type Key = (Cycles, Cycles, RequestId);
+    const FIXED: bool = true;
+    fn key(&self, r: &RequestView, _arrays: usize) -> Self::Key {
+        key(r)
     }
 }
 

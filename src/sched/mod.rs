@@ -8,6 +8,7 @@ mod cdmsa;
 pub mod demand;
 mod edf;
 mod fcfs;
+mod keyed;
 mod llf;
 mod planaria;
 mod prema;
@@ -17,6 +18,7 @@ pub use accelerated::{Accelerated, Standing};
 pub use cdmsa::{CdMsa, CdMsaOptions};
 pub use edf::Edf;
 pub use fcfs::Fcfs;
+pub use keyed::{Keyed, Ordered};
 pub use llf::Llf;
 pub use planaria::Planaria;
 pub use prema::Prema;
@@ -93,6 +95,11 @@ pub fn outlook(profile: &[LayerProfile], arrays: usize) -> Vec<Outlook> {
     out
 }
 
+/// Where a request stands in [`View::requests`], which lists the active requests by arrival,
+/// ties by id: its arrival, then its id. A policy that keeps requests between decisions keeps
+/// their places and finds their views again with [`View::find`].
+pub type Place = (Cycles, RequestId);
+
 /// What a policy sees of one active (arrived, unfinished, not dropped) request.
 #[derive(Debug, Clone)]
 pub struct RequestView<'a> {
@@ -127,6 +134,11 @@ pub struct RequestView<'a> {
 }
 
 impl RequestView<'_> {
+    /// Its place in [`View::requests`].
+    pub fn place(&self) -> Place {
+        (self.arrival, self.id)
+    }
+
     /// Estimated time to finish with `k` arrays: each layer's jobs in whole [`rounds`] on the
     /// arrays, layers one after another.
     pub fn estimate(&self, k: usize) -> Cycles {
@@ -157,14 +169,28 @@ pub struct View<'a> {
     /// For each array, the tenant whose job it ran last in this busy period (`None`: none
     /// yet): the tenant whose weight blocks its scratchpad most likely holds.
     pub last_tenant: &'a [Option<TenantId>],
-    /// Active requests, by arrival order.
+    /// Active requests, by arrival order, ties by id (sorted by [`RequestView::place`]).
     pub requests: &'a [RequestView<'a>],
     /// Rows and columns of every array, when its dataflow allows fusing two tile jobs
     /// (weight-stationary); `None` otherwise.
     pub fusion_geometry: Option<(usize, usize)>,
 }
 
-impl View<'_> {
+impl<'a> View<'a> {
+    /// The active request at `place`, found by bisection (`None`: it is not active).
+    pub fn find(&self, place: Place) -> Option<&'a RequestView<'a>> {
+        let i = self
+            .requests
+            .binary_search_by_key(&place, RequestView::place)
+            .ok()?;
+        Some(&self.requests[i])
+    }
+
+    /// The places of every active request, in order.
+    pub fn places(&self) -> impl Iterator<Item = Place> + '_ {
+        self.requests.iter().map(RequestView::place)
+    }
+
     /// The idle arrays.
     pub fn idle(&self) -> impl Iterator<Item = ArrayId> + '_ {
         self.arrays
@@ -306,6 +332,16 @@ pub trait Policy: Send + std::any::Any {
     /// one [`Decision`] for every decision point, so deciding allocates nothing once its
     /// lists have grown.
     fn decide_into(&mut self, view: &View, out: &mut Decision);
+    /// [`Policy::decide_into`], told the places of the requests whose views may differ from
+    /// the last view this policy was asked on this way since [`Policy::reset`]: those that
+    /// arrived, changed or left (any other request's view is as it was then). A policy that
+    /// keeps its requests ordered between decisions updates only these, which keeps its time
+    /// per decision independent of how many requests queue. The simulator asks this way; the
+    /// default decides on the view alone. It must decide as [`Policy::decide_into`] does.
+    fn decide_changed(&mut self, view: &View, changed: &[Place], out: &mut Decision) {
+        let _ = changed;
+        self.decide_into(view, out);
+    }
     /// [`Policy::decide_into`] into a new [`Decision`].
     fn decide(&mut self, view: &View) -> Decision {
         let mut d = Decision::default();
@@ -342,8 +378,8 @@ pub const ALL: &[&str] = &[
 pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
     Ok(match name {
         "fcfs" => Box::new(Fcfs),
-        "edf" => Box::new(Edf),
-        "llf" => Box::new(Llf),
+        "edf" => Box::new(Keyed::new(Edf)),
+        "llf" => Box::new(Keyed::new(Llf)),
         "static" => Box::new(StaticPartition::default()),
         "cd-msa" => Box::new(CdMsa::new(CdMsaOptions::default())),
         "cd-msa-nofusion" => Box::new(CdMsa::new(CdMsaOptions {

@@ -27,25 +27,53 @@
 //! has no ready job stays idle until the owner has one or the next scheduling event: Planaria
 //! holds a task's subarrays for it between events and lends none, and so does this policy.
 //! No task fusion, no admission test, no drops.
+//!
+//! Cost. A scheduling event re-plans every active request (the definition): O(n log n) for `n`
+//! active requests, at most two events per request. Between events, told which requests
+//! changed ([`Policy::decide_changed`]), a decision only hands each idle array to its owner:
+//! O((a + c) log n) for `a` arrays and `c` changed requests.
 
-use super::{Decision, Policy, RequestView, View};
+use super::{Decision, Place, Policy, RequestView, View};
 use crate::units::{Cycles, RequestId, TenantId};
+use std::collections::{HashMap, HashSet};
 
 /// Planaria's slack-driven spatial allocation of arrays to requests.
 #[derive(Debug, Clone, Default)]
 pub struct Planaria {
     /// The request each array is allocated to.
     owner: Vec<Option<RequestId>>,
-    /// The active requests when `owner` was computed, in arrival order.
-    active: Vec<RequestId>,
+    /// Its place.
+    owner_place: Vec<Option<Place>>,
+    /// The active requests when `owner` was computed.
+    active: HashSet<Place>,
+    /// Their places by id.
+    ids: HashMap<RequestId, Place>,
+    /// Jobs given out in the decision being made, by request.
+    given: Vec<(RequestId, usize)>,
 }
 
 impl Planaria {
     /// The fewest of `arrays` arrays with which `r`'s estimated remaining time fits its slack
     /// at `now` (`None`: hopeless).
+    /// The estimate never grows with `k` (each layer's work is divided by more arrays, or by
+    /// as many), so the fewest is found by bisection.
     pub fn min_arrays(r: &RequestView, now: Cycles, arrays: usize) -> Option<usize> {
         let slack = i128::from(r.deadline.0) - i128::from(now.0);
-        (1..=arrays).find(|&k| i128::from(r.estimate(k).0) <= slack)
+        let fits = |k: usize| i128::from(r.estimate(k).0) <= slack;
+        // The fewest k in lo..=hi that fits, if any fits; every k below lo does not.
+        let (mut lo, mut hi) = (1, arrays);
+        if arrays == 0 || !fits(hi) {
+            return None;
+        }
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if fits(mid) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        Some(lo)
     }
 
     /// How many arrays each of `view`'s requests gets, in `view.requests` order.
@@ -79,8 +107,10 @@ impl Planaria {
                 None => priority(i) * per_cycle(rs[i].estimate(n)),
             })
             .collect();
-        let fitting = ranked(rs, &score, (0..rs.len()).filter(|&i| min[i].is_some()));
-        let hopeless = ranked(rs, &score, (0..rs.len()).filter(|&i| min[i].is_none()));
+        // Each fitting request's minimum is at least one array: past the first `n` of the
+        // ranking every array is taken and the rest get none (the shares of no spare arrays
+        // change nothing), so only those are ranked in full.
+        let fitting = ranked_first(rs, &score, (0..rs.len()).filter(|&i| min[i].is_some()), n);
         let mut counts = vec![0; rs.len()];
         let mut left = n;
         for &i in &fitting {
@@ -88,7 +118,14 @@ impl Planaria {
             counts[i] = k;
             left -= k;
         }
+        if left == 0 {
+            return counts;
+        }
         let left = share(&mut counts, &cap, &score, &fitting, left);
+        if left == 0 {
+            return counts;
+        }
+        let hopeless = ranked(rs, &score, (0..rs.len()).filter(|&i| min[i].is_none()));
         share(&mut counts, &cap, &score, &hopeless, left);
         counts
     }
@@ -109,10 +146,18 @@ impl Planaria {
         let previous: Vec<Option<RequestId>> = (0..n)
             .map(|a| self.owner.get(a).copied().flatten())
             .collect();
+        // A request's position in the view, by bisection on its place.
+        let ids = &self.ids;
+        let index = |id: &RequestId| {
+            let place = ids.get(id)?;
+            view.requests
+                .binary_search_by_key(place, RequestView::place)
+                .ok()
+        };
         for source in [running, previous] {
             for (slot, id) in owner.iter_mut().zip(source) {
                 if let (None, Some(id)) = (*slot, id)
-                    && let Some(i) = view.requests.iter().position(|r| r.id == id)
+                    && let Some(i) = index(&id)
                     && need[i] > 0
                 {
                     *slot = Some(id);
@@ -128,19 +173,43 @@ impl Planaria {
                 owner[a] = Some(r.id);
             }
         }
+        self.owner_place = owner
+            .iter()
+            .map(|o| o.and_then(|id| self.ids.get(&id).copied()))
+            .collect();
         self.owner = owner;
     }
 }
 
-/// `members` by descending score, then arrival, then id.
+/// Planaria's ranking: descending score, then arrival, then id.
+fn by_rank(rs: &[RequestView], score: &[f64], a: usize, b: usize) -> std::cmp::Ordering {
+    score[b]
+        .total_cmp(&score[a])
+        .then(rs[a].arrival.cmp(&rs[b].arrival))
+        .then(rs[a].id.cmp(&rs[b].id))
+}
+
+/// `members` in rank order.
 fn ranked(rs: &[RequestView], score: &[f64], members: impl Iterator<Item = usize>) -> Vec<usize> {
     let mut v: Vec<usize> = members.collect();
-    v.sort_by(|&a, &b| {
-        score[b]
-            .total_cmp(&score[a])
-            .then(rs[a].arrival.cmp(&rs[b].arrival))
-            .then(rs[a].id.cmp(&rs[b].id))
-    });
+    v.sort_by(|&a, &b| by_rank(rs, score, a, b));
+    v
+}
+
+/// The first `first` of `members` in rank order (all of them when fewer), in linear time
+/// plus the sort of those.
+fn ranked_first(
+    rs: &[RequestView],
+    score: &[f64],
+    members: impl Iterator<Item = usize>,
+    first: usize,
+) -> Vec<usize> {
+    let mut v: Vec<usize> = members.collect();
+    if first < v.len() {
+        v.select_nth_unstable_by(first, |&a, &b| by_rank(rs, score, a, b));
+        v.truncate(first);
+    }
+    v.sort_by(|&a, &b| by_rank(rs, score, a, b));
     v
 }
 
@@ -190,18 +259,56 @@ impl Policy for Planaria {
     }
 
     fn decide_into(&mut self, view: &View, out: &mut Decision) {
-        let active: Vec<RequestId> = view.requests.iter().map(|r| r.id).collect();
+        let active: HashSet<Place> = view.places().collect();
         if active != self.active || self.owner.len() != view.num_arrays() {
-            self.place(view, &Planaria::shares(view));
+            self.ids = view.requests.iter().map(|r| (r.id, r.place())).collect();
             self.active = active;
+            self.place(view, &Planaria::shares(view));
         }
-        let mut ready: Vec<usize> = view.requests.iter().map(|r| r.ready).collect();
-        out.assign.extend(view.idle().filter_map(|a| {
-            let id = self.owner.get(a.0).copied().flatten()?;
-            let i = view.requests.iter().position(|r| r.id == id)?;
-            let left = ready[i].checked_sub(1)?;
-            ready[i] = left;
-            Some((a, id))
-        }));
+        self.assign(view, out);
+    }
+
+    /// As [`Policy::decide_into`], keeping the active requests from the ones that changed.
+    fn decide_changed(&mut self, view: &View, changed: &[Place], out: &mut Decision) {
+        // A scheduling event: a request arrived or left since the allocation.
+        let mut event = false;
+        for &p in changed {
+            if view.find(p).is_some() {
+                if self.active.insert(p) {
+                    self.ids.insert(p.1, p);
+                    event = true;
+                }
+            } else if self.active.remove(&p) {
+                self.ids.remove(&p.1);
+                event = true;
+            }
+        }
+        if event || self.owner.len() != view.num_arrays() {
+            self.place(view, &Planaria::shares(view));
+        }
+        self.assign(view, out);
+    }
+}
+
+impl Planaria {
+    /// Each idle array starts a ready job of the request it is allocated to.
+    fn assign(&mut self, view: &View, out: &mut Decision) {
+        self.given.clear();
+        for a in view.idle() {
+            let Some(r) = self.owner_place[a.0].and_then(|p| view.find(p)) else {
+                continue;
+            };
+            let given = match self.given.iter_mut().find(|g| g.0 == r.id) {
+                Some(g) => &mut g.1,
+                None => {
+                    self.given.push((r.id, 0));
+                    &mut self.given.last_mut().expect("pushed").1
+                }
+            };
+            if *given < r.ready {
+                *given += 1;
+                out.assign.push((a, r.id));
+            }
+        }
     }
 }

@@ -1,10 +1,17 @@
 //! Static partitioning: each tenant owns a fixed set of arrays, in proportion to its weight;
 //! within its partition a tenant's requests run oldest first. With more tenants than arrays,
 //! tenants share arrays round-robin (tenant i on array i mod arrays), oldest request first.
+//!
+//! Each tenant's active requests are kept in arrival order between decisions, updated from the
+//! requests that changed ([`Policy::decide_changed`]): an idle array takes the first request
+//! of its tenants' queues with a ready job, passing over only requests whose jobs all run or
+//! were given out in this decision (at most three per array), so a decision costs
+//! O(a² t log n) for `a` arrays, `t` tenants per array and `n` queued requests, however many
+//! queue.
 
-use super::{Accelerated, Decision, Policy, View};
-use crate::units::{ArrayId, TenantId};
-use std::collections::HashMap;
+use super::{Accelerated, Decision, Place, Policy, View};
+use crate::units::{ArrayId, RequestId, TenantId};
+use std::collections::{BTreeSet, HashMap};
 
 /// Fixed spatial partition by tenant weight (every tenant gets at least one array while
 /// arrays last; with more tenants than arrays, tenants share round-robin).
@@ -12,6 +19,12 @@ use std::collections::HashMap;
 pub struct StaticPartition {
     /// The tenants each array serves.
     owners: Vec<Vec<TenantId>>,
+    /// Each tenant's active requests, in arrival order (as of the last decision).
+    queues: HashMap<TenantId, BTreeSet<Place>>,
+    /// The tenant of each request in `queues`.
+    tenant_of: HashMap<Place, TenantId>,
+    /// Jobs given out in the decision being made, by request.
+    given: Vec<(RequestId, usize)>,
 }
 
 impl StaticPartition {
@@ -66,7 +79,49 @@ impl Policy for StaticPartition {
     }
 
     fn reset(&mut self, tenants: &[(TenantId, u8, f64)], arrays: usize) {
-        self.owners = StaticPartition::partition(tenants, arrays);
+        *self = StaticPartition {
+            owners: StaticPartition::partition(tenants, arrays),
+            ..StaticPartition::default()
+        };
+    }
+
+    fn decide_changed(&mut self, view: &View, changed: &[Place], out: &mut Decision) {
+        for &place in changed {
+            if let Some(t) = self.tenant_of.remove(&place)
+                && let Some(q) = self.queues.get_mut(&t)
+            {
+                q.remove(&place);
+            }
+            if let Some(r) = view.find(place) {
+                self.queues.entry(r.tenant).or_default().insert(place);
+                self.tenant_of.insert(place, r.tenant);
+            }
+        }
+        self.given.clear();
+        for ArrayId(a) in view.idle() {
+            let Some(owners) = self.owners.get(a) else {
+                continue;
+            };
+            // The owners' oldest request with a ready job not yet given out.
+            let given = &self.given;
+            let left = |place: &Place| {
+                let r = view.find(*place)?;
+                let taken = given.iter().find(|g| g.0 == r.id).map_or(0, |g| g.1);
+                (r.ready > taken).then_some(r.id)
+            };
+            let first = owners
+                .iter()
+                .filter_map(|t| self.queues.get(t))
+                .filter_map(|q| q.iter().find_map(|p| left(p).map(|id| (*p, id))))
+                .min();
+            if let Some((_, id)) = first {
+                match self.given.iter_mut().find(|g| g.0 == id) {
+                    Some(g) => g.1 += 1,
+                    None => self.given.push((id, 1)),
+                }
+                out.assign.push((ArrayId(a), id));
+            }
+        }
     }
 
     fn decide_into(&mut self, view: &View, out: &mut Decision) {
@@ -93,9 +148,12 @@ impl Policy for StaticPartition {
 }
 
 impl Accelerated for StaticPartition {
-    /// The partition is fixed at reset.
+    /// The partition is fixed at reset; a copy's queues start empty.
     fn fork(&mut self) -> Option<Box<dyn Policy>> {
-        Some(Box::new(self.clone()))
+        Some(Box::new(StaticPartition {
+            owners: self.owners.clone(),
+            ..StaticPartition::default()
+        }))
     }
 }
 

@@ -129,7 +129,9 @@ impl<'t, 'c> Engine<'t, 'c> {
             return false;
         }
         self.decision.clear();
-        policy.decide_into(&m.views.view(m.now, m.sim.cfg), &mut self.decision);
+        let view = m.views.view(m.now, m.sim.cfg);
+        policy.decide_changed(&view, m.views.changed(), &mut self.decision);
+        m.views.clear_changed();
         true
     }
 

@@ -1,12 +1,13 @@
 //! The policy's view of the accelerator, kept between decisions: a [`RequestView`] for each
 //! active request in arrival order, rebuilt only for the requests that changed, and the owner
 //! of each array. The machine tells it what changed; [`Views::view`] is then what building
-//! every view anew would give.
+//! every view anew would give, and [`Views::changed`] the places of the requests whose views
+//! arrived, changed or left since the policy was last asked.
 
 use super::TenantModel;
 use super::machine::Active;
 use crate::config::{AcceleratorConfig, Dataflow};
-use crate::sched::{RequestView, View};
+use crate::sched::{Place, RequestView, View};
 use crate::units::{Cycles, RequestId, TenantId};
 
 /// The views of the active requests, each request known by its slot (its arrival position
@@ -27,6 +28,11 @@ pub(super) struct Views<'t> {
     owners: Vec<Option<RequestId>>,
     /// For each array, the tenant whose job it ran last.
     last_tenant: Vec<Option<TenantId>>,
+    /// Places of the requests inserted, refreshed or removed since [`Views::clear_changed`]
+    /// (each once: their slots are in `changed_slots`, flagged in `is_changed`).
+    changed: Vec<Place>,
+    changed_slots: Vec<usize>,
+    is_changed: Vec<bool>,
 }
 
 /// Sets the fields of `v` that change while request `a` runs (the others are fixed at its
@@ -53,6 +59,9 @@ impl<'t> Views<'t> {
             ready: 0,
             owners: vec![None; arrays],
             last_tenant: vec![None; arrays],
+            changed: Vec::new(),
+            changed_slots: Vec::new(),
+            is_changed: Vec::new(),
         }
     }
 
@@ -71,6 +80,7 @@ impl<'t> Views<'t> {
         debug_assert_eq!(k, self.pos.len(), "arrivals in order");
         self.pos.push(self.order.len());
         self.is_stale.push(false);
+        self.is_changed.push(false);
         self.order.push(k);
         let mut v = RequestView {
             id: a.id,
@@ -90,7 +100,31 @@ impl<'t> Views<'t> {
         };
         refresh_view(&mut v, a);
         self.ready += usize::from(v.ready > 0);
+        self.note_changed(k, &v);
         self.views.push(v);
+    }
+
+    /// Notes that the view of the request in slot `k`, `v`, arrived, changed or left.
+    fn note_changed(&mut self, k: usize, v: &RequestView) {
+        if !std::mem::replace(&mut self.is_changed[k], true) {
+            self.changed.push(v.place());
+            self.changed_slots.push(k);
+        }
+    }
+
+    /// The places of the requests whose views arrived, changed or left since
+    /// [`Views::clear_changed`] (what [`crate::sched::Policy::decide_changed`] is told).
+    pub(super) fn changed(&self) -> &[Place] {
+        &self.changed
+    }
+
+    /// Forgets the changes (the policy has been told).
+    pub(super) fn clear_changed(&mut self) {
+        for &k in &self.changed_slots {
+            self.is_changed[k] = false;
+        }
+        self.changed.clear();
+        self.changed_slots.clear();
     }
 
     /// Removes the request in slot `k` (nothing when it is not in the view).
@@ -100,6 +134,7 @@ impl<'t> Views<'t> {
             self.order.remove(pos);
             let view = self.views.remove(pos);
             self.ready -= usize::from(view.ready > 0);
+            self.note_changed(k, &view);
             for (p, &j) in self.order.iter().enumerate().skip(pos) {
                 self.pos[j] = p;
             }
@@ -150,6 +185,11 @@ impl<'t> Views<'t> {
             let was_ready = v.ready > 0;
             refresh_view(v, a);
             self.ready = self.ready + usize::from(v.ready > 0) - usize::from(was_ready);
+            let place = v.place();
+            if !std::mem::replace(&mut self.is_changed[k], true) {
+                self.changed.push(place);
+                self.changed_slots.push(k);
+            }
         }
     }
 
