@@ -5,7 +5,7 @@
 use cdmsa::array::{ArraySpec, pe, tile_cycles};
 use cdmsa::config::{AcceleratorConfig, Dataflow, PsumType, TimingMode};
 use cdmsa::kernel::{FloatFormat, GemmShape};
-use cdmsa::sched::{CdMsa, CdMsaOptions, fits_diagonally, fusible};
+use cdmsa::sched::{CdMsa, CdMsaOptions, by_name, fits_diagonally, fusible};
 use cdmsa::sim::{Mode, requests, simulate, tenants};
 use cdmsa::workload::Workload;
 use proptest::prelude::*;
@@ -191,51 +191,55 @@ arrival = { kind = "poisson", rate_per_s = 80000.0 }
     let cfg = w.accelerator().unwrap();
     let models = tenants(&w, &cfg, true).unwrap();
     let reqs = requests(&w, &models, &cfg).unwrap();
-    let out = simulate(
-        &cfg,
-        &models,
-        &reqs,
-        &mut CdMsa::new(CdMsaOptions::default()),
-        Mode::Functional { fault: None },
-    )
-    .unwrap();
-    assert_eq!(out.checked, 24);
-    assert!(out.mismatches.is_empty(), "{:?}", out.mismatches);
-    let fused: Vec<_> = out.slices.iter().filter(|s| s.fused).collect();
-    assert!(
-        !fused.is_empty(),
-        "the workload offers fusion opportunities"
-    );
-    assert_eq!(
-        out.counters.iter().map(|c| c.fused_tiles).sum::<u64>(),
-        fused.len() as u64
-    );
-    // Fused slices come in pairs of different requests sharing array, start and duration,
-    // whose tiles fit together on one datapath.
-    for pair in fused.chunks(2) {
-        let [a, b] = pair else {
-            panic!("fused slices come in pairs")
-        };
+    // CD-MSA, and baselines given its fusion rule.
+    for name in ["cd-msa", "edf+fusion", "planaria+fusion", "prema+fusion"] {
+        let mut policy = by_name(name).unwrap();
+        let out = simulate(
+            &cfg,
+            &models,
+            &reqs,
+            policy.as_mut(),
+            Mode::Functional { fault: None },
+        )
+        .unwrap();
+        assert_eq!(out.checked, 24, "{name}");
+        assert!(out.mismatches.is_empty(), "{:?}", out.mismatches);
+        let fused: Vec<_> = out.slices.iter().filter(|s| s.fused).collect();
         assert!(
-            a.array == b.array
-                && a.start == b.start
-                && a.duration == b.duration
-                && a.request != b.request
+            !fused.is_empty(),
+            "{name}: the workload offers fusion opportunities"
         );
-        let shape = |s: &cdmsa::sim::Slice| {
-            let t = &models[s.tenant.0 as usize];
-            let layer = t.layers.iter().find(|l| l.node == s.node).unwrap();
-            layer
-                .jobs
-                .iter()
-                .find(|j| j.tile == s.tile)
-                .unwrap()
-                .profile
-                .unwrap()
-        };
-        let (pa, pb) = (shape(a), shape(b));
-        assert_eq!(pa.datapath, pb.datapath, "{a:?} and {b:?}");
-        assert!(fusible(cfg.rows, cfg.cols, pa, pb));
+        assert_eq!(
+            out.counters.iter().map(|c| c.fused_tiles).sum::<u64>(),
+            fused.len() as u64
+        );
+        // Fused slices come in pairs of different requests sharing array, start and duration,
+        // whose tiles fit together on one datapath.
+        for pair in fused.chunks(2) {
+            let [a, b] = pair else {
+                panic!("fused slices come in pairs")
+            };
+            assert!(
+                a.array == b.array
+                    && a.start == b.start
+                    && a.duration == b.duration
+                    && a.request != b.request
+            );
+            let shape = |s: &cdmsa::sim::Slice| {
+                let t = &models[s.tenant.0 as usize];
+                let layer = t.layers.iter().find(|l| l.node == s.node).unwrap();
+                layer
+                    .jobs
+                    .iter()
+                    .find(|j| j.tile == s.tile)
+                    .unwrap()
+                    .profile
+                    .unwrap()
+            };
+            let (pa, pb) = (shape(a), shape(b));
+            assert_eq!(pa.datapath, pb.datapath, "{a:?} and {b:?}");
+            assert!(fusible(cfg.rows, cfg.cols, pa, pb));
+        }
     }
     // Without fusion the same schedule fuses nothing.
     let off = CdMsaOptions {

@@ -13,6 +13,7 @@ mod llf;
 mod planaria;
 mod prema;
 mod static_partition;
+mod with_fusion;
 
 pub use accelerated::{Accelerated, Standing};
 pub use cdmsa::{CdMsa, CdMsaOptions};
@@ -23,6 +24,7 @@ pub use llf::Llf;
 pub use planaria::Planaria;
 pub use prema::Prema;
 pub use static_partition::StaticPartition;
+pub use with_fusion::WithFusion;
 
 use crate::error::{Error, Result};
 use crate::kernel::{GemmShape, TileProfile};
@@ -361,12 +363,17 @@ pub trait Policy: Send + std::any::Any {
     }
 }
 
-/// The CD-MSA ablation variants, each with one mechanism switched off.
+/// The CD-MSA ablation variants, each with one mechanism switched off, and baselines given
+/// CD-MSA's task fusion ([`WithFusion`]), so that what the scheduler adds beyond fusion
+/// shows.
 pub const ABLATION: &[&str] = &[
     "cd-msa",
     "cd-msa-nofusion",
     "cd-msa-noadmission",
     "cd-msa-nocoop",
+    "edf+fusion",
+    "planaria+fusion",
+    "prema+fusion",
 ];
 
 /// Every scheduler's command-line name.
@@ -396,6 +403,9 @@ pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
         })),
         "prema" => Box::new(Prema::default()),
         "planaria" => Box::new(Planaria::default()),
+        "edf+fusion" => Box::new(WithFusion::new(by_name("edf")?, "edf+fusion")),
+        "planaria+fusion" => Box::new(WithFusion::new(by_name("planaria")?, "planaria+fusion")),
+        "prema+fusion" => Box::new(WithFusion::new(by_name("prema")?, "prema+fusion")),
         other => {
             return Err(Error::Config {
                 field: "scheduler".into(),
