@@ -86,15 +86,22 @@ fn workload(name: &str, env: &str) -> Workload {
     w
 }
 
-/// The overloaded case: every scheduler once on workloads/bench-overload.toml, its wall time
-/// and its ratio to FCFS's in this run.
-fn overload() {
-    let w = workload("bench-overload.toml", "CDMSA_BENCH_OVERLOAD_REQUESTS");
+/// `workloads/NAME` (request count from `env` when set) ready to simulate: its accelerator,
+/// tenants and requests, and the seconds loading, lowering and the isolated runs took.
+fn setup(name: &str, env: &str) -> (AcceleratorConfig, Vec<TenantModel>, Vec<RequestSpec>, f64) {
+    let w = workload(name, env);
     let cfg = w.accelerator().expect("its accelerator");
     let start = Instant::now();
     let models = tenants(&w, &cfg, false).expect("the zoo models");
     let setup = start.elapsed().as_secs_f64();
     let reqs = requests(&w, &models, &cfg).expect("its requests");
+    (cfg, models, reqs, setup)
+}
+
+/// The overloaded case: every scheduler once on workloads/bench-overload.toml, its wall time
+/// and its ratio to FCFS's in this run.
+fn overload() {
+    let (cfg, models, reqs, setup) = setup("bench-overload.toml", "CDMSA_BENCH_OVERLOAD_REQUESTS");
     println!(
         "bench-overload: {} requests, {} tenants on {} ({} arrays) at 4x nominal load; loading + lowering + isolated runs: {setup:.2} s (excluded)",
         reqs.len(),
@@ -130,12 +137,7 @@ fn main() {
         overload();
         return;
     }
-    let w = workload("bench-10k.toml", "CDMSA_BENCH_REQUESTS");
-    let cfg = w.accelerator().expect("its accelerator");
-    let start = Instant::now();
-    let models = tenants(&w, &cfg, false).expect("the zoo models");
-    let setup = start.elapsed().as_secs_f64();
-    let reqs = requests(&w, &models, &cfg).expect("its requests");
+    let (cfg, models, reqs, setup) = setup("bench-10k.toml", "CDMSA_BENCH_REQUESTS");
     println!(
         "bench-10k: {} requests, {} tenants on {} ({} × {}×{}); loading + lowering + isolated runs: {setup:.2} s (excluded)",
         reqs.len(),

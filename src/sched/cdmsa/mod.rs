@@ -5,15 +5,21 @@
 //!    admitted set; whenever the set fails the processor-demand test
 //!    ([`super::demand::feasible`], each request's remaining work and parallelism), the
 //!    request with the most remaining work leaves it (Moore–Hodgson, which maximises the
-//!    number of met deadlines on one array; run incrementally by [`super::admission`]). The rest run best-effort, after every admitted
-//!    request.
+//!    number of met deadlines on one array; run incrementally by [`super::admission`]). The
+//!    rest run best-effort, after every admitted request.
 //! 2. **Order**: admitted requests by deadline, except that a request whose laxity (with
 //!    every array it can use) has reached zero is promoted to the front (zero-laxity
 //!    promotion, as in EDZL); best-effort requests follow by deadline.
-//! 3. **Cooperative allocation**: each admitted request first gets the fewest arrays whose
-//!    estimated finish still meets its deadline; the arrays left over cooperate on the most
-//!    urgent requests (up to the jobs they have ready).
-//! 4. **Preemption** only at tile-job boundaries (the engine never cuts a job).
+//! 3. **Cooperative allocation**: each admitted request first gets its minimum: one array
+//!    when one meets its deadline by the estimate, else (a *tight* request) every array it
+//!    can use. A minimum between the two, the fewest arrays the estimate allows, stretches a
+//!    tight request to finish just in time: it holds only while no other request takes the
+//!    arrays it leaves in a narrow layer, and estimates over several arrays are the least
+//!    certain (layer granularity, DRAM sharing, waiting for arrays to free up). The arrays
+//!    left over cooperate on the most urgent requests (up to the jobs they have ready).
+//! 4. **Placement**: each request takes first the idle arrays that last ran its tenant, whose
+//!    scratchpads most likely still hold its weight blocks.
+//! 5. **Preemption** only at tile-job boundaries (the engine never cuts a job).
 //!
 //! Each mechanism can be switched off for ablation: without admission every request is
 //! admitted; without cooperation a request runs on at most one array at a time.
