@@ -590,12 +590,10 @@ impl<'k> GemmRun<'k> {
     /// leaves the off-diagonal PEs unloaded, so no problem sees another's operands).
     pub fn compute_tile(&self, spec: &ArraySpec, index: usize, fault: Option<Fault>) -> TileValues {
         let t: &TileJob = &self.kernel.tiles[index];
-        let mut parts =
-            (t.problem..t.problem + t.packed).map(|p| self.compute_block(spec, t, p, fault));
-        let Some(mut values) = parts.next() else {
-            return TileValues::Int(Vec::new(), false);
-        };
-        for part in parts {
+        // Every tile job packs at least its first problem.
+        let mut values = self.compute_block(spec, t, t.problem, fault);
+        for p in t.problem + 1..t.problem + t.packed {
+            let part = self.compute_block(spec, t, p, fault);
             match (&mut values, part) {
                 (TileValues::Int(v, o), TileValues::Int(w, p)) => {
                     v.extend(w);
