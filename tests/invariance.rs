@@ -222,6 +222,7 @@ impl Case {
                     tenant,
                     arrival,
                     deadline: arrival + Cycles(slack as u64),
+                    tokens: None,
                 }
             })
             .collect();

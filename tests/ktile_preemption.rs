@@ -88,6 +88,7 @@ fn an_urgent_arrival_preempts_between_k_tiles_and_values_stay_exact() {
             tenant: 0,
             arrival: Cycles::ZERO,
             deadline: Cycles(u64::MAX),
+            tokens: None,
         }],
         &mut Edf,
         Mode::Timing,
@@ -109,11 +110,13 @@ fn an_urgent_arrival_preempts_between_k_tiles_and_values_stay_exact() {
             tenant: 0,
             arrival: Cycles::ZERO,
             deadline: Cycles(1 << 40),
+            tokens: None,
         },
         RequestSpec {
             tenant: 1,
             arrival,
             deadline: arrival + models[1].isolated + Cycles(long.duration.0 / 2),
+            tokens: None,
         },
     ];
     let finish = |out: &SimOutcome, r: usize| out.records[r].finish.unwrap();

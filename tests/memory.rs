@@ -81,6 +81,7 @@ fn at_zero(tenants: &[usize]) -> Vec<RequestSpec> {
             tenant,
             arrival: Cycles::ZERO,
             deadline: Cycles(u64::MAX),
+            tokens: None,
         })
         .collect()
 }

@@ -24,6 +24,7 @@ fn record(
         finish: finish.map(Cycles),
         deadline: Cycles(deadline),
         isolated: Cycles(isolated),
+        tokens: None,
     }
 }
 

@@ -31,6 +31,7 @@ fn digits(id: u32, priority: u8, cfg: &AcceleratorConfig) -> TenantModel {
         tenant: 0,
         arrival: Cycles::ZERO,
         deadline: Cycles(u64::MAX),
+        tokens: None,
     };
     let out = simulate(
         cfg,
@@ -60,6 +61,7 @@ fn run(policy: &mut dyn Policy) -> SimOutcome {
             tenant: (i % 3) as usize,
             arrival: Cycles(i * iso * 3 / 4),
             deadline: Cycles(i * iso * 3 / 4 + 4 * iso),
+            tokens: None,
         })
         .collect();
     simulate(&cfg, &tenants, &requests, policy, Mode::Timing).unwrap()

@@ -75,6 +75,7 @@ fn edf_on_one_array_meets_a_feasible_set_and_misses_when_it_fails_by_one_cycle()
                     tenant: t,
                     arrival: Cycles::ZERO,
                     deadline: Cycles(deadline),
+                    tokens: None,
                 }
             })
             .collect()
@@ -303,6 +304,7 @@ fn cd_msa_admission_never_rejects_a_set_edf_schedules() {
                     tenant: t,
                     arrival: Cycles::ZERO,
                     deadline: Cycles(works[t] * (1 + i) + spread),
+                    tokens: None,
                 }
             })
             .collect();

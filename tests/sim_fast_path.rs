@@ -44,6 +44,7 @@ fn requests(models: &[TenantModel]) -> Vec<RequestSpec> {
                 tenant,
                 arrival,
                 deadline: arrival + Cycles(models[tenant].isolated.0 * 3),
+                tokens: None,
             }
         })
         .collect()
@@ -98,16 +99,19 @@ fn tied_arrivals_enter_in_request_order() {
             tenant: 0,
             arrival: late,
             deadline: Cycles(u64::MAX),
+            tokens: None,
         },
         RequestSpec {
             tenant: 1,
             arrival: Cycles::ZERO,
             deadline: Cycles(u64::MAX),
+            tokens: None,
         },
         RequestSpec {
             tenant: 1,
             arrival: late,
             deadline: Cycles(u64::MAX),
+            tokens: None,
         },
     ];
     let out = simulate(
@@ -325,6 +329,7 @@ fn parallel_busy_periods_equal_one_pass() {
                     tenant,
                     arrival,
                     deadline: arrival + Cycles(models[tenant].isolated.0 * 3),
+                    tokens: None,
                 }
             })
             .collect();

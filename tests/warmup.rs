@@ -22,6 +22,7 @@ fn record(request: u64, arrival: u64, finish: Option<u64>) -> RequestRecord {
         finish: finish.map(Cycles),
         deadline: Cycles(arrival + 30),
         isolated: Cycles(10),
+        tokens: None,
     }
 }
 

@@ -8,12 +8,13 @@ use super::dram::Dram;
 use super::run::Sim;
 use super::views::Views;
 use super::{
-    ArrayCounters, BandwidthSample, Job, Mode, SimOutcome, Slice, TenantCounters, Traffic, check,
+    ArrayCounters, BandwidthSample, Job, Layer, Mode, SimOutcome, Slice, TenantCounters,
+    TenantModel, Tokens, Traffic, check,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exec::{Fault, Interpreter, JobCost, JobTraffic, Scratchpad};
 use crate::kernel::{GemmShape, TileProfile};
-use crate::sched::Outlook;
+use crate::sched::{LayerProfile, Outlook};
 use crate::units::{ArrayId, Cycles, RequestId};
 
 /// A request in the system.
@@ -23,8 +24,16 @@ pub(super) struct Active<'t> {
     pub(super) arrival: Cycles,
     pub(super) deadline: Cycles,
     pub(super) start: Option<Cycles>,
+    /// Latency alone of the pass it runs (of its current step, for a decoder request).
+    pub(super) isolated: Cycles,
+    /// The pass it runs: its tenant's program, or its token loop's current step.
+    layers: &'t [Layer],
+    profile: &'t [LayerProfile],
+    outlook: &'t [Outlook],
+    /// A decoder request's token loop, and the step it is in.
+    tokens: Option<(Tokens, usize)>,
     layer: usize,
-    /// The current layer's jobs and the outlook after it (cached from the tenant).
+    /// The current layer's jobs and the outlook after it (cached from the pass).
     pub(super) jobs: &'t [Job],
     pub(super) after: &'t Outlook,
     pub(super) next_job: usize,
@@ -263,6 +272,24 @@ impl<'t, 'c> Machine<'t, 'c> {
     pub(super) fn arrive(&mut self, i: usize) -> Result<()> {
         let spec = self.sim.requests[i];
         let tenant = &self.sim.tenants[spec.tenant];
+        let ((layers, profile, outlook), isolated, deadline) = match (spec.tokens, &tenant.decoder)
+        {
+            (None, _) => (
+                (&tenant.layers[..], &tenant.profile[..], &tenant.outlook[..]),
+                tenant.isolated,
+                spec.deadline,
+            ),
+            (Some(t), Some(d)) => {
+                let (pass, isolated) = d.pass(t.prompt, 0).ok_or_else(|| no_pass(tenant, &t))?;
+                (pass.parts(), *isolated, t.deadline(spec.arrival, 0))
+            }
+            (Some(_), None) => {
+                return Err(Error::Invalid(format!(
+                    "request {i} is a token loop of tenant '{}', which is not a decoder",
+                    tenant.name
+                )));
+            }
+        };
         let interp = match self.sim.mode {
             Mode::Timing => None,
             Mode::Functional { .. } => Some(Interpreter::new(
@@ -278,15 +305,20 @@ impl<'t, 'c> Machine<'t, 'c> {
             id: RequestId(i as u64),
             tenant: spec.tenant,
             arrival: spec.arrival,
-            deadline: spec.deadline,
+            deadline,
             start: None,
+            isolated,
+            layers,
+            profile,
+            outlook,
+            tokens: spec.tokens.map(|t| (t, 0)),
             layer: 0,
-            jobs: tenant.layers.first().map_or(&[], |l| &l.jobs),
-            after: tenant.outlook.first().unwrap_or(&NO_OUTLOOK),
+            jobs: layers.first().map_or(&[], |l| &l.jobs),
+            after: outlook.first().unwrap_or(&NO_OUTLOOK),
             next_job: 0,
             running: 0,
-            remaining: tenant.work(),
-            remaining_in_layer: tenant.profile.first().map_or(Cycles::ZERO, |l| l.cost),
+            remaining: profile.iter().map(|l| l.cost).sum(),
+            remaining_in_layer: profile.first().map_or(Cycles::ZERO, |l| l.cost),
             served: Cycles::ZERO,
             interp,
             dropped: false,
@@ -306,15 +338,15 @@ impl<'t, 'c> Machine<'t, 'c> {
         self.changes.reshaped = true;
         loop {
             let a = self.active[k].as_mut().expect("active");
-            let tenant = &self.sim.tenants[a.tenant];
-            if a.layer == tenant.layers.len() {
+            if a.layer == a.layers.len() && !self.next_step(k)? {
                 return self.finish(k);
             }
-            let layer = &tenant.layers[a.layer];
+            let a = self.active[k].as_mut().expect("active");
+            let layer = &a.layers[a.layer];
             a.jobs = &layer.jobs;
-            a.after = &tenant.outlook[a.layer];
+            a.after = &a.outlook[a.layer];
             a.next_job = 0;
-            a.remaining_in_layer = tenant.profile[a.layer].cost;
+            a.remaining_in_layer = a.profile[a.layer].cost;
             if let Some(it) = a.interp.as_mut() {
                 it.begin(layer.node)?;
             }
@@ -325,12 +357,44 @@ impl<'t, 'c> Machine<'t, 'c> {
         }
     }
 
+    /// The request in slot `k` has finished its pass: a decoder request's token came; when
+    /// it has more to generate, its next step begins (its pass, work and deadline) and this
+    /// returns `true`.
+    fn next_step(&mut self, k: usize) -> Result<bool> {
+        let a = self.active[k].as_mut().expect("active");
+        let Some((goals, step)) = a.tokens else {
+            return Ok(false);
+        };
+        let rec = &mut self.out.records[k];
+        if let Some(t) = rec.tokens.as_mut() {
+            t.first.get_or_insert(self.now);
+            t.produced = step + 1;
+        }
+        if step + 1 == goals.generate {
+            return Ok(false);
+        }
+        let tenant = &self.sim.tenants[a.tenant];
+        let (pass, isolated) = tenant
+            .decoder
+            .as_ref()
+            .and_then(|d| d.pass(goals.prompt, step + 1))
+            .ok_or_else(|| no_pass(tenant, &goals))?;
+        (a.layers, a.profile, a.outlook) = pass.parts();
+        a.tokens = Some((goals, step + 1));
+        a.isolated = *isolated;
+        a.deadline = goals.deadline(a.arrival, step + 1);
+        a.remaining = pass.work();
+        a.layer = 0;
+        self.views.touch(k);
+        Ok(true)
+    }
+
     /// Ends the current layer of the request in slot `k` (its values checked against the
     /// isolated run) and moves on.
     fn leave_layer(&mut self, k: usize) -> Result<()> {
         let a = self.active[k].as_mut().expect("active");
         let tenant = &self.sim.tenants[a.tenant];
-        let node = tenant.layers[a.layer].node;
+        let node = a.layers[a.layer].node;
         if let Some(it) = a.interp.as_mut() {
             check::layer(it, tenant, a.id, node, &mut a.finished, &mut self.out)?;
         }
@@ -591,11 +655,10 @@ impl<'t, 'c> Machine<'t, 'c> {
     #[inline(always)]
     fn fetch(&mut self, array: usize, i: usize, own: &Job) -> u64 {
         let a = self.active[self.at(i)].as_ref().expect("active");
-        let (tenant, layer) = (a.tenant, a.layer);
-        let t = &self.sim.tenants[tenant];
-        let node = t.layers[layer].node as u32;
-        let traffic = self.pads[array].fetch_job(&own.traffic, t.id.0.into(), i as u64, node);
-        self.count(tenant, layer, array, traffic);
+        let (tenant, node) = (a.tenant, a.layers[a.layer].node);
+        let id = self.sim.tenants[tenant].id;
+        let traffic = self.pads[array].fetch_job(&own.traffic, id.0.into(), i as u64, node as u32);
+        self.count(tenant, node, array, traffic);
         traffic.dram_read_bytes + traffic.dram_write_bytes
     }
 
@@ -620,10 +683,9 @@ impl<'t, 'c> Machine<'t, 'c> {
         });
     }
 
-    /// Counts `traffic` for `tenant`'s layer `layer` on `array`.
+    /// Counts `traffic` for `tenant`'s node `node` on `array`.
     #[inline(always)]
-    fn count(&mut self, tenant: usize, layer: usize, array: usize, traffic: Traffic) {
-        let node = self.sim.tenants[tenant].layers[layer].node;
+    fn count(&mut self, tenant: usize, node: usize, array: usize, traffic: Traffic) {
         self.out.counters[tenant].traffic += traffic;
         self.out.arrays[array].traffic += traffic;
         self.out.layers[tenant][node] += traffic;
@@ -680,7 +742,7 @@ impl<'t, 'c> Machine<'t, 'c> {
                 array: ArrayId(array),
                 tenant: tenant.id,
                 request: a.id,
-                node: tenant.layers[a.layer].node,
+                node: a.layers[a.layer].node,
                 tile: own.tile,
                 start: self.now,
                 duration,
@@ -736,8 +798,8 @@ impl<'t, 'c> Machine<'t, 'c> {
                 dram_write_bytes: split.saved,
                 ..Traffic::default()
             };
-            let (tenant, layer) = (a.tenant, a.layer);
-            self.count(tenant, layer, array, saved);
+            let (tenant, node) = (a.tenant, a.layers[a.layer].node);
+            self.count(tenant, node, array, saved);
         }
         self.retime(Some(array));
     }
@@ -756,4 +818,12 @@ impl<'t, 'c> Machine<'t, 'c> {
             self.out.counters[t].preemptions += 1;
         }
     }
+}
+
+/// The error for a token loop step whose pass the tenant's decoder was not built with.
+fn no_pass(tenant: &TenantModel, goals: &Tokens) -> Error {
+    Error::Invalid(format!(
+        "tenant '{}' has no pass for a request of {} prompt tokens generating {}",
+        tenant.name, goals.prompt, goals.generate
+    ))
 }

@@ -11,9 +11,10 @@
 //! K-tiles), [`views`] (the policy's view of it), [`check`] (functional value checks),
 //! [`engine`] (the event loop and decision point: the definition), [`replay`] (the
 //! standing-order replay around the decision point), [`segments`] (busy periods in parallel),
-//! [`run`] (the entry points). Job costs come from [`crate::exec::CostModel`].
+//! [`run`] (the entry points), [`decoder`] (decoder tenants' token loops). Job costs come from [`crate::exec::CostModel`].
 
 mod check;
+mod decoder;
 mod dram;
 mod engine;
 mod machine;
@@ -25,10 +26,11 @@ mod setup;
 mod tenant;
 mod views;
 
-pub use record::{ArrayCounters, RequestRecord, TenantCounters, Traffic};
+pub use decoder::{Decoder, StepShape, Tokens};
+pub use record::{ArrayCounters, RequestRecord, TenantCounters, TokenRecord, Traffic};
 pub use run::{simulate, simulate_with};
 pub use setup::{isolated_latency, requests, tenants, tenants_within};
-pub use tenant::{Job, Layer, TenantModel};
+pub use tenant::{Job, Layer, Pass, TenantModel};
 
 use crate::exec::Fault;
 use crate::units::{ArrayId, Cycles, RequestId, TenantId};
@@ -41,8 +43,10 @@ pub struct RequestSpec {
     pub tenant: usize,
     /// Arrival time.
     pub arrival: Cycles,
-    /// Absolute deadline.
+    /// Absolute deadline (a decoder request's: its last token's).
     pub deadline: Cycles,
+    /// A decoder request's token loop (`None`: one pass of its tenant's program).
+    pub tokens: Option<Tokens>,
 }
 
 /// What a simulation records besides its results.

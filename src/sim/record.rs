@@ -1,6 +1,7 @@
 //! What the simulator records of each request and tenant: the raw facts the metrics of
 //! DESIGN section 6 (in `report::metrics`) are computed from.
 
+use super::Tokens;
 pub use crate::exec::Traffic;
 use crate::units::{Cycles, RequestId, TenantId};
 use serde::Serialize;
@@ -20,14 +21,52 @@ pub struct RequestRecord {
     pub finish: Option<Cycles>,
     /// Its SLA deadline.
     pub deadline: Cycles,
-    /// Its isolated latency T_alone (the model alone on the accelerator).
+    /// Its isolated latency T_alone (the model alone on the accelerator; a decoder
+    /// request's steps alone, one after another).
     pub isolated: Cycles,
+    /// A decoder request's tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenRecord>,
+}
+
+/// A decoder request's tokens as they came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TokenRecord {
+    /// Its token loop and goals.
+    pub goals: Tokens,
+    /// When its first token came (the prefill's end), if it did.
+    pub first: Option<Cycles>,
+    /// Tokens produced so far (all of them once it finished).
+    pub produced: usize,
 }
 
 impl RequestRecord {
-    /// Finished by the deadline (never for a dropped request).
+    /// Finished by the deadline (never for a dropped request); a decoder request finished
+    /// within both its goals: its time to first token at most its TTFT and its mean time
+    /// per output token after the first at most its TPOT.
     pub fn met(&self) -> bool {
-        self.finish.is_some_and(|f| f <= self.deadline)
+        match (self.finish, self.tokens) {
+            (Some(f), None) => f <= self.deadline,
+            (Some(f), Some(t)) => t.first.is_some_and(|first| {
+                let later = (t.goals.generate as u64).saturating_sub(1);
+                first - self.arrival <= t.goals.ttft
+                    && (f - first).0 <= t.goals.tpot.0.saturating_mul(later)
+            }),
+            (None, _) => false,
+        }
+    }
+
+    /// A decoder request's time to first token, once it came.
+    pub fn ttft(&self) -> Option<Cycles> {
+        Some(self.tokens?.first? - self.arrival)
+    }
+
+    /// A decoder request's mean time per output token after the first, in cycles, once it
+    /// finished with at least two tokens.
+    pub fn tpot(&self) -> Option<f64> {
+        let t = self.tokens?;
+        let later = t.goals.generate.checked_sub(1).filter(|&n| n > 0)?;
+        Some((self.finish? - t.first?).0 as f64 / later as f64)
     }
 
     /// T_shared = finish − arrival; `None` if dropped.

@@ -2,12 +2,12 @@
 //! in one pass or in parallel busy-period segments.
 
 use super::segments::segment_starts;
-use super::{Mode, RequestRecord, RequestSpec, SimOptions, SimOutcome, TenantModel};
+use super::{Mode, RequestRecord, RequestSpec, SimOptions, SimOutcome, TenantModel, TokenRecord};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::exec::CostModel;
 use crate::sched::Policy;
-use crate::units::RequestId;
+use crate::units::{Cycles, RequestId};
 
 /// Simulates `requests` of `tenants` on `cfg` under `policy`, recording every job as a
 /// [`Slice`](super::Slice) (see [`simulate_with`] to leave the trace out).
@@ -109,7 +109,22 @@ impl Sim<'_, '_> {
             start: None,
             finish: None,
             deadline: r.deadline,
-            isolated: self.tenants[r.tenant].isolated,
+            isolated: self.isolated(i),
+            tokens: r.tokens.map(|goals| TokenRecord {
+                goals,
+                first: None,
+                produced: 0,
+            }),
+        }
+    }
+
+    /// Request `i`'s latency alone: its tenant's, or its token loop's steps'.
+    pub(super) fn isolated(&self, i: usize) -> Cycles {
+        let r = self.requests[i];
+        let tenant = &self.tenants[r.tenant];
+        match (r.tokens, &tenant.decoder) {
+            (Some(t), Some(d)) => d.isolated(t.prompt, t.generate).unwrap_or(tenant.isolated),
+            _ => tenant.isolated,
         }
     }
 

@@ -194,6 +194,7 @@ arrival = { kind = "poisson", rate_per_s = 1.0 }
                     tenant,
                     arrival,
                     deadline: arrival + Cycles(models[tenant].isolated.0 * 2),
+                    tokens: None,
                 }
             })
             .collect();

@@ -20,6 +20,7 @@ pub fn isolated_latency(cfg: &AcceleratorConfig, tenant: &TenantModel) -> Result
         tenant: 0,
         arrival: Cycles::ZERO,
         deadline: Cycles(u64::MAX),
+        tokens: None,
     }];
     let out = simulate_with(
         cfg,
@@ -106,6 +107,7 @@ pub fn requests(
                 tenant: t,
                 arrival: a.at,
                 deadline: a.at.saturating_add(budget),
+                tokens: None,
             })
         })
         .collect()

@@ -1,6 +1,7 @@
 //! A tenant as the simulator runs it: its lowered program cut into jobs (tile jobs and vector
 //! jobs), layer by layer, with the costs the policies estimate from.
 
+use super::Decoder;
 use crate::config::AcceleratorConfig;
 use crate::exec::{
     CostModel, JobCost, JobTraffic, Recording, tile_shape, tile_traffic, vector_traffic,
@@ -55,21 +56,28 @@ pub struct TenantModel {
     pub inputs: Vec<Tensor>,
     /// The isolated run's values (functional mode).
     pub reference: Option<Recording>,
-    /// Latency of one request alone on the accelerator ([`crate::sim::isolated_latency`]).
+    /// Latency of one request alone on the accelerator ([`crate::sim::isolated_latency`]);
+    /// for a decoder, of a request of its declared prompt and generation lengths.
     pub isolated: Cycles,
+    /// A decoder's steps: its requests are token loops run pass by pass (`None`: every
+    /// request is one pass of `layers`).
+    pub decoder: Option<Decoder>,
 }
 
-impl TenantModel {
+/// One pass of a lowered program as jobs: its layers with their work profiles and outlooks.
+#[derive(Debug, Clone)]
+pub struct Pass {
+    /// Its layers as jobs, in program order.
+    pub layers: Vec<Layer>,
+    /// Work profile of every layer.
+    pub profile: Vec<LayerProfile>,
+    /// For every layer, what the layers after it hold.
+    pub outlook: Vec<Outlook>,
+}
+
+impl Pass {
     /// Cuts `program` into jobs for `cfg`.
-    pub fn new(
-        id: TenantId,
-        name: &str,
-        priority: u8,
-        weight: f64,
-        program: Program,
-        inputs: Vec<Tensor>,
-        cfg: &AcceleratorConfig,
-    ) -> TenantModel {
+    pub fn new(program: &Program, cfg: &AcceleratorConfig) -> Pass {
         let costs = CostModel::new(cfg);
         let layers: Vec<Layer> = program
             .kernels
@@ -113,6 +121,40 @@ impl TenantModel {
                     .sum(),
             })
             .collect();
+        Pass {
+            outlook: outlook(&profile, cfg.arrays),
+            layers,
+            profile,
+        }
+    }
+
+    /// Its layers, profiles and outlooks.
+    pub fn parts(&self) -> (&[Layer], &[LayerProfile], &[Outlook]) {
+        (&self.layers, &self.profile, &self.outlook)
+    }
+
+    /// Σ estimated cost of every job: the pass's work on one array.
+    pub fn work(&self) -> Cycles {
+        self.profile.iter().map(|l| l.cost).sum()
+    }
+}
+
+impl TenantModel {
+    /// Cuts `program` into jobs for `cfg`.
+    pub fn new(
+        id: TenantId,
+        name: &str,
+        priority: u8,
+        weight: f64,
+        program: Program,
+        inputs: Vec<Tensor>,
+        cfg: &AcceleratorConfig,
+    ) -> TenantModel {
+        let Pass {
+            layers,
+            profile,
+            outlook,
+        } = Pass::new(&program, cfg);
         TenantModel {
             id,
             name: name.to_string(),
@@ -120,11 +162,12 @@ impl TenantModel {
             weight,
             program,
             layers,
-            outlook: outlook(&profile, cfg.arrays),
+            outlook,
             profile,
             inputs,
             reference: None,
             isolated: Cycles::ZERO,
+            decoder: None,
         }
     }
 

@@ -36,8 +36,10 @@ pub(super) struct Views<'t> {
 }
 
 /// Sets the fields of `v` that change while request `a` runs (the others are fixed at its
-/// arrival).
+/// arrival; a decoder request's deadline and isolated latency change with its step).
 fn refresh_view<'t>(v: &mut RequestView<'t>, a: &Active<'t>) {
+    v.deadline = a.deadline;
+    v.isolated = a.isolated;
     v.remaining = a.remaining;
     v.ready = a.ready();
     v.running = a.running;
@@ -89,7 +91,7 @@ impl<'t> Views<'t> {
             weight: tenant.weight,
             arrival: a.arrival,
             deadline: a.deadline,
-            isolated: tenant.isolated,
+            isolated: a.isolated,
             remaining: Cycles::ZERO,
             ready: 0,
             running: 0,

@@ -12,7 +12,7 @@ use super::{Arrival, Sla, Stop, TenantSpec, Workload};
 use crate::error::Result;
 use crate::kernel::Precision;
 use crate::units::TenantId;
-use crate::zoo::{ModelSource, NAMES};
+use crate::zoo::{DECODERS, ModelSource, NAMES};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
@@ -59,7 +59,8 @@ pub fn generate(
     let in_phase = rng.random_bool(0.5);
     let mut tenants = Vec::with_capacity(count);
     for (i, share) in raw.iter().map(|r| r / total).enumerate() {
-        let model = NAMES[rng.random_range(0..NAMES.len())];
+        // The decoders (the last names) run token loops, not single requests.
+        let model = NAMES[rng.random_range(0..NAMES.len() - DECODERS.len())];
         let iso_ms = isolated_ms(model, preset)?;
         let rate_per_s = share * 1e3 / iso_ms;
         let mlperf = MLPERF_SERVER_MS.iter().find(|(m, _)| *m == model);

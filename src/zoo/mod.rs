@@ -1,4 +1,4 @@
-//! The timing model zoo: seven published networks built in memory as ONNX models with their
+//! The timing model zoo: nine published networks built in memory as ONNX models with their
 //! real layer shapes and seeded synthetic weights, for cycles, tiles, MACs and scheduling.
 //!
 //! | name | network | input |
@@ -10,6 +10,8 @@
 //! | `ssd_resnet34` | SSD-ResNet34 1200×1200 (MLPerf Inference) | `input [N,3,1200,1200]` |
 //! | `bert_base` | BERT-base encoder, sequence 128 | `embeddings [N,128,768]` |
 //! | `gpt_block` | one GPT-2-small decoder block and `ln_f`, sequence 128 | `hidden_states [N,128,768]` |
+//! | `gpt2_small` | GPT-2 small with a KV cache and LM head | `hidden_states [N,seq,768]`, cache `[N,12,past,64]` |
+//! | `opt_1_3b` | OPT-1.3B with a KV cache and LM head | `hidden_states [N,seq,2048]`, cache `[N,32,past,64]` |
 //!
 //! A workload names one as `model = "zoo:resnet50"`; `cdmsa zoo --out DIR` writes them as
 //! `.onnx` files. In memory the weights are declared with their types and shapes and made
@@ -18,6 +20,7 @@
 //! gives the layer-shape sources and the published MAC counts they are checked against.
 
 mod cnn;
+mod decoder;
 mod net;
 mod transformer;
 mod weights;
@@ -35,7 +38,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The zoo's models by name, in the order `cdmsa zoo` lists them.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 9] = [
     "resnet50",
     "mobilenet_v2",
     "googlenet",
@@ -43,7 +46,13 @@ pub const NAMES: [&str; 7] = [
     "ssd_resnet34",
     "bert_base",
     "gpt_block",
+    "gpt2_small",
+    "opt_1_3b",
 ];
+
+/// The zoo's decoders with a KV cache, the last of [`NAMES`]: a request of theirs is a token
+/// loop (a workload tenant's `decode`), specialised by the dims `seq`, `past` and `total`.
+pub const DECODERS: [&str; 2] = ["gpt2_small", "opt_1_3b"];
 
 /// The prefix that names a zoo model where a model file is expected.
 pub const PREFIX: &str = "zoo:";
@@ -58,6 +67,8 @@ pub fn build(name: &str) -> Result<ZooModel> {
         "ssd_resnet34" => cnn::ssd_resnet34(),
         "bert_base" => transformer::bert_base(),
         "gpt_block" => transformer::gpt_block(),
+        "gpt2_small" => decoder::gpt2_small(),
+        "opt_1_3b" => decoder::opt_1_3b(),
         _ => return Err(unknown(name)),
     })
 }
@@ -187,5 +198,6 @@ mod tests {
             assert_eq!(build(name).unwrap().name(), name);
         }
         assert!(build("alexnet").is_err());
+        assert_eq!(NAMES[NAMES.len() - DECODERS.len()..], DECODERS);
     }
 }

@@ -13,13 +13,16 @@ use crate::tensor::{DType, Tensor, pb::tensor_to_proto};
 use ndarray::{ArrayD, IxDyn};
 use std::collections::HashSet;
 
-/// A model input or output dimension: fixed, or the symbolic batch `N`.
+/// A model input or output dimension: fixed, the symbolic batch `N`, or another symbolic
+/// dimension by name (a decoder's `seq`, `past` and `total`).
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Dim {
     /// The batch dimension, named `N`.
     Batch,
     /// A fixed size.
     Fixed(usize),
+    /// A symbolic dimension of this name.
+    Named(&'static str),
 }
 
 /// A zoo model: its ONNX graph with every synthetic weight declared (type and shape, no
@@ -240,6 +243,7 @@ fn value_info(name: &str, shape: &[Dim]) -> ValueInfoProto {
         value: Some(match *d {
             Dim::Batch => dimension::Value::DimParam("N".to_string()),
             Dim::Fixed(n) => dimension::Value::DimValue(n as i64),
+            Dim::Named(name) => dimension::Value::DimParam(name.to_string()),
         }),
     };
     ValueInfoProto {

@@ -10,14 +10,14 @@ const FFN: usize = 3072;
 
 impl Net {
     /// x[..., fin] · W[fin, fout] + b as MatMul + Add.
-    fn linear(&mut self, x: &str, name: &str, fin: usize, fout: usize) -> String {
+    pub(super) fn linear(&mut self, x: &str, name: &str, fin: usize, fout: usize) -> String {
         let w = self.weight(&format!("{name}.weight"), &[fin, fout], fin);
         let y = self.node("MatMul", &[x, &w], &format!("{name}.matmul"), vec![]);
         let b = self.bias(&format!("{name}.bias"), fout);
         self.node("Add", &[&y, &b], name, vec![])
     }
 
-    fn layer_norm(&mut self, x: &str, name: &str, dim: usize, eps: f32) -> String {
+    pub(super) fn layer_norm(&mut self, x: &str, name: &str, dim: usize, eps: f32) -> String {
         let scale = self.filled(&format!("{name}.weight"), dim, 1.0);
         let shift = self.filled(&format!("{name}.bias"), dim, 0.0);
         let attrs = vec![("axis", Attr::Int(-1)), ("epsilon", Attr::Float(eps))];

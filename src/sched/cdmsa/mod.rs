@@ -61,8 +61,9 @@ pub struct CdMsa {
     options: CdMsaOptions,
     /// Decides by the readable definition ([`definition::decide`]), without speed hooks.
     reference: bool,
-    /// The requests of the last admission, in view order.
-    known: Vec<RequestId>,
+    /// The requests of the last admission with their deadlines (a decoder request's moves
+    /// with its step), in view order.
+    known: Vec<(RequestId, Cycles)>,
     /// Whether `known[i]` is admitted.
     admitted: Vec<bool>,
     rejected: HashSet<RequestId>,
@@ -157,19 +158,21 @@ impl CdMsa {
         self.options
     }
 
-    /// Re-runs admission when the set of requests changed (an arrival or a completion).
+    /// Re-runs admission when the set of requests or a deadline changed (an arrival, a
+    /// completion, a decoder request's next step).
     fn admit(&mut self, view: &View) {
         let same = self.known.len() == view.requests.len()
             && self
                 .known
                 .iter()
                 .zip(view.requests)
-                .all(|(k, r)| *k == r.id);
+                .all(|(k, r)| *k == (r.id, r.deadline));
         if same {
             return;
         }
         self.known.clear();
-        self.known.extend(view.requests.iter().map(|r| r.id));
+        self.known
+            .extend(view.requests.iter().map(|r| (r.id, r.deadline)));
         self.by_deadline.clear();
         self.by_deadline.extend(0..view.requests.len());
         self.by_deadline.sort_unstable_by_key(|&i| {

@@ -1,0 +1,174 @@
+//! Decoder tenants in the simulator: a request's token loop runs its prefill and its decode
+//! steps as passes of the model specialised for lengths worked out by hand, one after
+//! another, and the policies see each step's own deadline.
+
+use cdmsa::config::{AcceleratorConfig, Residency};
+use cdmsa::kernel::Precision;
+use cdmsa::pipeline::Model;
+use cdmsa::sched::{Decision, Edf, Policy, View};
+use cdmsa::sim::{Decoder, Mode, RequestSpec, TenantModel, Tokens, isolated_latency, simulate};
+use cdmsa::units::{Cycles, TenantId};
+use std::path::Path;
+
+/// `tpu-msa` with nothing kept in the scratchpads between jobs, so a pass takes as long
+/// after another as alone.
+fn config() -> AcceleratorConfig {
+    let mut cfg = AcceleratorConfig::preset("tpu-msa").unwrap();
+    cfg.residency = Residency::None;
+    cfg
+}
+
+fn model() -> Model {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/decoder/model.onnx");
+    Model::load(&path, &Default::default()).unwrap()
+}
+
+/// The decoder tenant for requests of the given (prompt, generate) lengths.
+fn decoder(cfg: &AcceleratorConfig, kv_block: usize, lengths: &[(usize, usize)]) -> TenantModel {
+    let (decoder, program) = Decoder::build(
+        &model(),
+        cfg,
+        Precision::Native,
+        kv_block,
+        lengths.iter().copied(),
+    )
+    .unwrap();
+    let mut t = TenantModel::new(TenantId(0), "chat", 1, 1.0, program, Vec::new(), cfg);
+    t.decoder = Some(decoder);
+    t
+}
+
+/// The model lowered for `seq` new tokens over `past` cached ones as a plain tenant, alone.
+fn alone(cfg: &AcceleratorConfig, seq: usize, past: usize) -> Cycles {
+    let m = model();
+    let dims =
+        [("seq", seq), ("past", past), ("total", past + seq)].map(|(n, v)| (n.to_string(), v));
+    let program = m
+        .lower(
+            &m.declared_inputs_with(1, &dims).unwrap(),
+            cfg,
+            Precision::Native,
+        )
+        .unwrap();
+    let t = TenantModel::new(TenantId(0), "pass", 1, 1.0, program, Vec::new(), cfg);
+    isolated_latency(cfg, &t).unwrap()
+}
+
+fn request(arrival: u64, goals: Tokens) -> RequestSpec {
+    RequestSpec {
+        tenant: 0,
+        arrival: Cycles(arrival),
+        deadline: goals.deadline(Cycles(arrival), goals.generate - 1),
+        tokens: Some(goals),
+    }
+}
+
+/// Six prompt tokens and four generated, in blocks of four: the prefill runs 8 tokens (6
+/// padded to two blocks) over an empty cache; decode step 1 runs one token over a cache of
+/// 6, 7 tokens in all, rounded up to 8 (past 7); step 2 over 7, 8 in all (past 7); step 3
+/// over 8, 9 in all, rounded up to 12 (past 11).
+#[test]
+fn a_token_loop_alone_runs_its_steps_passes_one_after_another() {
+    let cfg = config();
+    let t = decoder(&cfg, 4, &[(6, 4)]);
+    assert_eq!(t.decoder.as_ref().unwrap().passes(), 3);
+    let (prefill, d7, d11) = (alone(&cfg, 8, 0), alone(&cfg, 1, 7), alone(&cfg, 1, 11));
+    assert!(prefill > d7 && d11 > d7, "{prefill:?} {d7:?} {d11:?}");
+    let goals = Tokens {
+        prompt: 6,
+        generate: 4,
+        ttft: prefill,
+        tpot: Cycles((d7.0 * 2 + d11.0).div_ceil(3)),
+    };
+    let out = simulate(&cfg, &[t], &[request(1000, goals)], &mut Edf, Mode::Timing).unwrap();
+    let r = out.records[0];
+    assert_eq!(r.ttft(), Some(prefill));
+    assert_eq!(r.latency(), Some(prefill + d7 + d7 + d11));
+    assert_eq!(r.tokens.unwrap().produced, 4);
+    assert!(r.met());
+    let tpot = r.tpot().unwrap();
+    assert!(
+        (tpot - (d7.0 * 2 + d11.0) as f64 / 3.0).abs() < 1e-9,
+        "{tpot}"
+    );
+    assert_eq!(r.isolated, prefill + d7 + d7 + d11);
+    // One cycle less for either goal misses it.
+    for late in [
+        Tokens {
+            ttft: prefill - Cycles(1),
+            ..goals
+        },
+        Tokens {
+            tpot: Cycles((d7.0 * 2 + d11.0) / 3 - 1),
+            ..goals
+        },
+    ] {
+        let t = decoder(&cfg, 4, &[(6, 4)]);
+        let out = simulate(&cfg, &[t], &[request(1000, late)], &mut Edf, Mode::Timing).unwrap();
+        assert!(!out.records[0].met(), "{late:?}");
+    }
+}
+
+/// EDF that notes the deadline it is shown for each request at each decision.
+struct Watch(Vec<Vec<Cycles>>);
+
+impl Policy for Watch {
+    fn name(&self) -> &'static str {
+        "watch"
+    }
+
+    fn decide_into(&mut self, view: &View, out: &mut Decision) {
+        for r in view.requests {
+            let seen = &mut self.0[r.id.0 as usize];
+            if seen.last() != Some(&r.deadline) {
+                seen.push(r.deadline);
+            }
+        }
+        Edf.decide_into(view, out);
+    }
+}
+
+/// The policy sees each step's deadline in turn, `arrival + ttft + s · tpot`, and a plain
+/// request beside it keeps its own.
+#[test]
+fn each_step_shows_the_policy_its_own_deadline() {
+    let cfg = config();
+    let mut t = decoder(&cfg, 16, &[(5, 6)]);
+    t.isolated = Cycles(1);
+    let goals = Tokens {
+        prompt: 5,
+        generate: 6,
+        ttft: Cycles(70_000),
+        tpot: Cycles(9_000),
+    };
+    let plain = {
+        let m = model();
+        let dims = [("seq", 3), ("past", 0), ("total", 3)].map(|(n, v)| (n.to_string(), v));
+        let program = m
+            .lower(
+                &m.declared_inputs_with(1, &dims).unwrap(),
+                &cfg,
+                Precision::Native,
+            )
+            .unwrap();
+        TenantModel::new(TenantId(1), "plain", 1, 1.0, program, Vec::new(), &cfg)
+    };
+    let requests = [
+        request(500, goals),
+        RequestSpec {
+            tenant: 1,
+            arrival: Cycles(600),
+            deadline: Cycles(123_456),
+            tokens: None,
+        },
+    ];
+    let mut watch = Watch(vec![Vec::new(); 2]);
+    let out = simulate(&cfg, &[t, plain], &requests, &mut watch, Mode::Timing).unwrap();
+    let want: Vec<Cycles> = (0..6u64)
+        .map(|s| Cycles(500 + 70_000 + s * 9_000))
+        .collect();
+    assert_eq!(watch.0[0], want);
+    assert_eq!(watch.0[1], vec![Cycles(123_456)]);
+    assert_eq!(out.records[0].deadline, want[5]);
+    assert!(out.records.iter().all(|r| r.finish.is_some()));
+}
