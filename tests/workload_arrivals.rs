@@ -1,9 +1,9 @@
 //! Arrival generation: exact periodic and trace times, Poisson and bursty statistics,
-//! seeding, merging order and the two stop conditions.
+//! seeding, merging order, the two stop conditions and decoder requests' token counts.
 
 use cdmsa::error::Error;
 use cdmsa::units::{RequestId, TenantId};
-use cdmsa::workload::{Arrival, ArrivalEvent, Workload, arrivals};
+use cdmsa::workload::{Arrival, ArrivalEvent, Decode, Workload, arrivals};
 use std::path::Path;
 
 /// A workload with a stop line (`requests = N` or `duration_ms = D`), seed, and one tenant
@@ -331,4 +331,109 @@ fn bursty_arrivals_have_the_on_off_mean_rate_and_cluster() {
             "{key}: {err}"
         );
     }
+}
+
+/// A workload of a periodic one-pass tenant and a decoder tenant (prompt 128, generate 64)
+/// arriving by `arrival`; trace files are read from `dir`.
+fn with_decoder(dir: &Path, requests: u64, arrival: &str) -> Workload {
+    let text = format!(
+        "requests = {requests}\n\
+         [[tenants]]\nname = \"cnn\"\nmodel = \"m.onnx\"\nsla_ms = 1.0\n\
+         arrival = {{ kind = \"periodic\", period_ms = 1.0, offset_ms = 0.25 }}\n\
+         [[tenants]]\nname = \"chat\"\nmodel = \"d.onnx\"\n\
+         decode = {{ prompt = 128, generate = 64 }}\nttft_ms = 5.0\ntpot_ms = 1.0\n\
+         arrival = {arrival}\n"
+    );
+    Workload::from_toml(&text, dir).unwrap()
+}
+
+/// A request's (prompt, generated) tokens, if it is a decoder's.
+type Tokens = Option<(usize, usize)>;
+
+/// (tenant, cycle, tokens) of every arrival.
+fn with_tokens(events: &[ArrivalEvent]) -> Vec<(u32, u64, Tokens)> {
+    times(events);
+    events
+        .iter()
+        .map(|e| (e.tenant.0, e.at.0, e.tokens))
+        .collect()
+}
+
+#[test]
+fn a_token_trace_gives_each_decoder_arrival_its_pair_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.csv"),
+        "timestamp_ms,context_tokens,generated_tokens\n0.5,100,7\n1.0,3,1\n1.0,2048,256\n",
+    )
+    .unwrap();
+    let w = with_decoder(dir.path(), 10, "{ kind = \"trace\", file = \"t.csv\" }");
+    // 100 000 cycles per ms; the one-pass tenant at 0.25, 1.25, ... ms has no tokens; the
+    // decoder's two arrivals at 1.0 ms keep the trace's order.
+    assert_eq!(
+        with_tokens(&arrivals(&w, 100.0).unwrap())[..6],
+        [
+            (0, 25_000, None),
+            (1, 50_000, Some((100, 7))),
+            (1, 100_000, Some((3, 1))),
+            (1, 100_000, Some((2048, 256))),
+            (0, 125_000, None),
+            (0, 225_000, None),
+        ]
+    );
+}
+
+#[test]
+fn a_decoder_without_token_columns_gives_every_request_its_decode_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.csv"), "t_ms\n0.5\n2.0\n").unwrap();
+    for arrival in [
+        "{ kind = \"trace\", file = \"t.csv\" }",
+        "{ kind = \"periodic\", period_ms = 0.75, offset_ms = 0.5 }",
+    ] {
+        let w = with_decoder(dir.path(), 4, arrival);
+        let events = arrivals(&w, 100.0).unwrap();
+        let decoder: Vec<_> = events.iter().filter(|e| e.tenant == TenantId(1)).collect();
+        assert_eq!(decoder.len(), 2, "{arrival}");
+        assert!(
+            decoder.iter().all(|e| e.tokens == Some((128, 64))),
+            "{arrival}"
+        );
+        assert!(
+            events
+                .iter()
+                .filter(|e| e.tenant == TenantId(0))
+                .all(|e| e.tokens.is_none())
+        );
+    }
+}
+
+#[test]
+fn hand_built_decoders_are_checked_when_arrivals_are_drawn() {
+    let field = |r: cdmsa::Result<Vec<ArrivalEvent>>| match r {
+        Err(Error::Config { field, .. }) => field,
+        other => panic!("expected a Config error, got {other:?}"),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let w = with_decoder(dir.path(), 4, POISSON_100);
+    let mut bad = w.clone();
+    bad.tenants[1].decode = Some(Decode {
+        prompt: 128,
+        generate: 0,
+        kv_block: 16,
+    });
+    assert_eq!(field(arrivals(&bad, 100.0)), "tenants[1].decode.generate");
+    // Token pairs on a tenant without a token loop, or not one per time.
+    let mut bad = w.clone();
+    bad.tenants[0].arrival = Arrival::Trace {
+        times_ms: vec![1.0],
+        tokens: vec![(4, 4)],
+    };
+    assert_eq!(field(arrivals(&bad, 100.0)), "tenants[0].arrival.file");
+    let mut bad = w;
+    bad.tenants[1].arrival = Arrival::Trace {
+        times_ms: vec![1.0, 2.0],
+        tokens: vec![(4, 4)],
+    };
+    assert_eq!(field(arrivals(&bad, 100.0)), "tenants[1].arrival.file");
 }

@@ -2,7 +2,7 @@
 
 use cdmsa::error::Error;
 use cdmsa::units::TenantId;
-use cdmsa::workload::{Arrival, Precision, Sla, Stop, Workload};
+use cdmsa::workload::{Arrival, Decode, MAX_TOKENS, Precision, Sla, Stop, Workload};
 use cdmsa::zoo::ModelSource;
 use std::path::{Path, PathBuf};
 
@@ -266,7 +266,8 @@ fn trace_files_are_read_relative_to_the_base_dir() {
     assert_eq!(
         w.tenants[0].arrival,
         Arrival::Trace {
-            times_ms: vec![0.5, 1.0, 1.0, 7.25]
+            times_ms: vec![0.5, 1.0, 1.0, 7.25],
+            tokens: vec![]
         }
     );
 }
@@ -364,4 +365,263 @@ fn the_accelerator_is_a_preset_or_a_file_next_to_the_workload() {
     let text = edit("seed = 7", "seed = 7\naccel = \"mine.toml\"");
     let w = Workload::from_toml(&text, dir.path()).unwrap();
     assert_eq!(w.accelerator().unwrap().name, "mine");
+}
+
+/// A one-pass tenant and a decoder tenant; the decoder cases edit it.
+const DECODER: &str = r#"
+requests = 10
+
+[[tenants]]
+name = "cnn"
+model = "a.onnx"
+sla_ms = 5.0
+arrival = { kind = "poisson", rate_per_s = 100.0 }
+
+[[tenants]]
+name = "chat"
+model = "d.onnx"
+decode = { prompt = 128, generate = 64 }
+ttft_ms = 50.0
+tpot_ms = 12.0
+arrival = { kind = "poisson", rate_per_s = 10.0 }
+"#;
+
+/// `DECODER` with one piece of text replaced (which must be there).
+fn edit_decoder(from: &str, to: &str) -> String {
+    assert!(DECODER.contains(from), "DECODER has no '{from}'");
+    DECODER.replacen(from, to, 1)
+}
+
+#[test]
+fn a_decoder_tenant_reads_its_token_loop_and_token_goals() {
+    let w = Workload::from_toml(DECODER, Path::new("/w")).unwrap();
+    let [cnn, chat] = &w.tenants[..] else {
+        panic!("two tenants expected")
+    };
+    assert_eq!(cnn.decode, None);
+    assert_eq!(cnn.sla, Sla::Ms(5.0));
+    assert_eq!(
+        chat.decode,
+        Some(Decode {
+            prompt: 128,
+            generate: 64,
+            kv_block: 16
+        })
+    );
+    assert_eq!(
+        chat.sla,
+        Sla::Tokens {
+            ttft_ms: 50.0,
+            tpot_ms: 12.0
+        }
+    );
+    let text = edit_decoder("generate = 64 }", "generate = 1, kv_block = 1024 }");
+    let w = Workload::from_toml(&text, Path::new("/w")).unwrap();
+    assert_eq!(
+        w.tenants[1].decode,
+        Some(Decode {
+            prompt: 128,
+            generate: 1,
+            kv_block: 1024
+        })
+    );
+    let longest = edit_decoder("prompt = 128", &format!("prompt = {MAX_TOKENS}"));
+    assert_eq!(
+        Workload::from_toml(&longest, Path::new("/w"))
+            .unwrap()
+            .tenants[1]
+            .decode
+            .map(|d| d.prompt),
+        Some(32_768)
+    );
+}
+
+#[test]
+fn bad_decoder_tenants_are_rejected_naming_the_field() {
+    let cases = [
+        (edit_decoder("ttft_ms = 50.0\n", ""), "tenants[1].ttft_ms"),
+        (edit_decoder("tpot_ms = 12.0\n", ""), "tenants[1].tpot_ms"),
+        (
+            edit_decoder("ttft_ms = 50.0", "ttft_ms = 0.0"),
+            "tenants[1].ttft_ms",
+        ),
+        (
+            edit_decoder("tpot_ms = 12.0", "tpot_ms = inf"),
+            "tenants[1].tpot_ms",
+        ),
+        (
+            edit_decoder("tpot_ms = 12.0", "tpot_ms = 12.0\nsla_ms = 5.0"),
+            "tenants[1].sla_ms",
+        ),
+        (
+            edit_decoder("tpot_ms = 12.0", "tpot_ms = 12.0\nsla_factor = 3.0"),
+            "tenants[1].sla_factor",
+        ),
+        (
+            edit_decoder("sla_ms = 5.0", "sla_ms = 5.0\nttft_ms = 1.0"),
+            "tenants[0].ttft_ms",
+        ),
+        (
+            edit_decoder("sla_ms = 5.0", "sla_ms = 5.0\ntpot_ms = 1.0"),
+            "tenants[0].tpot_ms",
+        ),
+        (
+            edit_decoder("prompt = 128", "prompt = 0"),
+            "tenants[1].decode.prompt",
+        ),
+        (
+            edit_decoder("prompt = 128", "prompt = 32769"),
+            "tenants[1].decode.prompt",
+        ),
+        (
+            edit_decoder("generate = 64", "generate = 0"),
+            "tenants[1].decode.generate",
+        ),
+        (
+            edit_decoder("generate = 64", "generate = 32769"),
+            "tenants[1].decode.generate",
+        ),
+        (
+            edit_decoder("generate = 64", "generate = 64, kv_block = 0"),
+            "tenants[1].decode.kv_block",
+        ),
+        (
+            edit_decoder("generate = 64", "generate = 64, kv_block = 1025"),
+            "tenants[1].decode.kv_block",
+        ),
+        (
+            edit_decoder("name = \"chat\"", "name = \"chat\"\nbatch = 2"),
+            "tenants[1].batch",
+        ),
+    ];
+    for (text, field) in cases {
+        assert_eq!(bad_field(&text, Path::new("/w")), field, "in\n{text}");
+    }
+    // The batch error says why.
+    let err = Workload::from_toml(
+        &edit_decoder("name = \"chat\"", "name = \"chat\"\nbatch = 2"),
+        Path::new("/w"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("must be 1 for a decoder tenant"), "{err}");
+    let unknown = malformed(&edit_decoder("generate = 64", "generate = 64, beams = 2"));
+    assert!(unknown.contains("beams"), "{unknown}");
+}
+
+/// `DECODER` with tenant `tenant` (0 or 1) arriving by the trace `t.csv`, whose content is
+/// written into `dir`.
+fn on_trace(dir: &Path, tenant: usize, content: &str) -> String {
+    std::fs::write(dir.join("t.csv"), content).unwrap();
+    let rate = ["rate_per_s = 100.0", "rate_per_s = 10.0"][tenant];
+    edit_decoder(
+        &format!("{{ kind = \"poisson\", {rate} }}"),
+        "{ kind = \"trace\", file = \"t.csv\" }",
+    )
+}
+
+#[test]
+fn a_three_column_trace_gives_each_arrival_its_token_pair_after_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let content = "# chat\ntimestamp_ms, context_tokens, generated_tokens\n\
+                   0.5, 100, 7\n\n1.0,1,32768 # longest generation\n2.25 , 32768 , 1\n";
+    let text = on_trace(dir.path(), 1, content);
+    let w = Workload::from_toml(&text, dir.path()).unwrap();
+    assert_eq!(
+        w.tenants[1].arrival,
+        Arrival::Trace {
+            times_ms: vec![0.5, 1.0, 2.25],
+            tokens: vec![(100, 7), (1, 32_768), (32_768, 1)],
+        }
+    );
+    // A header on a times-only trace is skipped too.
+    let text = on_trace(dir.path(), 0, "t_ms\n3.0\n4.0\n");
+    let w = Workload::from_toml(&text, dir.path()).unwrap();
+    assert_eq!(
+        w.tenants[0].arrival,
+        Arrival::Trace {
+            times_ms: vec![3.0, 4.0],
+            tokens: vec![],
+        }
+    );
+}
+
+#[test]
+fn bad_token_traces_name_the_field_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (content, line) in [
+        ("1.0,10,10\n2.0\n", "line 2"),
+        ("1.0\n2.0,10,10\n", "line 2"),
+        ("h\n1.0,10,10\n\n3.0,5\n", "line 4"),
+        ("1.0,10\n", "line 1"),
+        ("1.0,10,10,10\n", "line 1"),
+        ("1.0,0,10\n", "line 1"),
+        ("1.0,10,0\n", "line 1"),
+        ("1.0,10,10\n2.0,32769,10\n", "line 2"),
+        ("1.0,10,32769\n", "line 1"),
+        ("1.0,10,-1\n", "line 1"),
+        ("1.0,ten,10\n", "line 1"),
+        ("1.0,1.5,10\n", "line 1"),
+        ("h\nh\n1.0,1,1\n", "line 2"),
+        ("1.0,1,1\nh\n", "line 2"),
+        ("2.0,1,1\n1.0,1,1\n", "line 2"),
+    ] {
+        let text = on_trace(dir.path(), 1, content);
+        let err = Workload::from_toml(&text, dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tenants[1].arrival.file"),
+            "{content:?}: {err}"
+        );
+        assert!(err.contains("t.csv"), "{content:?}: {err}");
+        assert!(
+            err.contains(line),
+            "{content:?}: '{err}' does not name {line}"
+        );
+    }
+    // Token columns on a tenant without a token loop.
+    let text = on_trace(dir.path(), 0, "1.0,10,10\n");
+    assert_eq!(bad_field(&text, dir.path()), "tenants[0].arrival.file");
+}
+
+#[test]
+fn decoder_workloads_are_written_and_read_back_unchanged() {
+    for text in [
+        DECODER.to_string(),
+        edit_decoder("generate = 64 }", "generate = 64, kv_block = 32 }"),
+    ] {
+        let w = Workload::from_toml(&text, Path::new("/w")).unwrap();
+        let written = w.to_toml().unwrap();
+        assert_eq!(Workload::from_toml(&written, Path::new("/w")).unwrap(), w);
+        assert!(written.contains("ttft_ms = 50.0"), "{written}");
+    }
+    // A tenant without a token loop writes none of its keys.
+    let one_pass = Workload::from_toml(BASE, Path::new("/w")).unwrap();
+    let written = one_pass.to_toml().unwrap();
+    for key in ["decode", "ttft_ms", "tpot_ms"] {
+        assert!(!written.contains(key), "{written}");
+    }
+}
+
+#[test]
+fn the_committed_llm_chat_sample_is_a_valid_decoder_trace() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads");
+    let text = edit_decoder(
+        "{ kind = \"poisson\", rate_per_s = 10.0 }",
+        "{ kind = \"trace\", file = \"traces/llm-chat.csv\" }",
+    );
+    let w = Workload::from_toml(&text, &root).unwrap();
+    let Arrival::Trace { times_ms, tokens } = &w.tenants[1].arrival else {
+        panic!("a trace")
+    };
+    assert_eq!(times_ms.len(), 200);
+    assert_eq!(tokens.len(), 200);
+    // The first data line of the file, read by hand.
+    assert_eq!((times_ms[0], tokens[0]), (9.013, (625, 62)));
+    assert!(
+        tokens
+            .iter()
+            .all(|&(c, g)| (16..=2048).contains(&c) && (8..=256).contains(&g))
+    );
 }

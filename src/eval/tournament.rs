@@ -223,6 +223,7 @@ impl IsolatedCache {
                     period_ms: 1.0,
                     offset_ms: 0.0,
                 },
+                decode: None,
             }],
             base_dir: PathBuf::new(),
         };

@@ -100,7 +100,10 @@ pub fn requests(
         .map(|a| {
             let t = a.tenant.0 as usize;
             let budget = match w.tenants[t].sla {
-                Sla::Ms(ms) => Cycles((ms * cycles_per_ms).round() as u64),
+                // A decoder request's budget is its time to first token for now.
+                Sla::Ms(ms) | Sla::Tokens { ttft_ms: ms, .. } => {
+                    Cycles((ms * cycles_per_ms).round() as u64)
+                }
                 Sla::Factor(f) => Cycles((f * tenants[t].isolated.0 as f64).round() as u64),
             };
             Ok(RequestSpec {

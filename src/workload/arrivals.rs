@@ -1,10 +1,11 @@
-//! Request arrival generation: each tenant's stream of arrival times, merged in time order.
+//! Request arrival generation: each tenant's stream of arrival times, merged in time order,
+//! with each decoder request's token counts.
 //!
 //! Every tenant's times come from its own iterator; a heap merges them lazily, so memory
 //! grows with the arrivals kept, never with the arrivals a stop condition discards.
 
 use super::spec::positive;
-use super::{Arrival, MAX_ARRIVALS, Stop, Workload, invalid};
+use super::{Arrival, MAX_ARRIVALS, Stop, TenantSpec, Workload, invalid};
 use crate::error::Result;
 use crate::units::{Cycles, RequestId, TenantId};
 use rand::{RngExt, SeedableRng};
@@ -21,6 +22,10 @@ pub struct ArrivalEvent {
     pub request: RequestId,
     /// Arrival time.
     pub at: Cycles,
+    /// (prompt tokens, generated tokens) of the request: `None` for a tenant without
+    /// [`decode`](TenantSpec::decode); for a decoder tenant, its trace's pair for this
+    /// arrival when the trace has token columns, else the tenant's `decode` counts.
+    pub tokens: Option<(usize, usize)>,
 }
 
 /// How far generation goes.
@@ -67,6 +72,7 @@ pub fn arrivals(w: &Workload, clock_mhz: f64) -> Result<Vec<ArrivalEvent>> {
     for (index, tenant) in w.tenants.iter().enumerate() {
         let field = format!("tenants[{index}].arrival");
         tenant.arrival.validate(&field)?;
+        check_decode(tenant, index)?;
         span_fits_cycles(&tenant.arrival, &field, clock_mhz)?;
         let mut times = stream(&tenant.arrival, w.seed, index as u64);
         if let Some(ms) = times.next() {
@@ -96,6 +102,7 @@ pub fn arrivals(w: &Workload, clock_mhz: f64) -> Result<Vec<ArrivalEvent>> {
             tenant,
             request: RequestId(events.len() as u64),
             at,
+            tokens: tokens(&w.tenants[index], seq),
         });
         if let Some(ms) = streams[index].next() {
             heap.push(Reverse((
@@ -107,6 +114,36 @@ pub fn arrivals(w: &Workload, clock_mhz: f64) -> Result<Vec<ArrivalEvent>> {
         }
     }
     Ok(events)
+}
+
+/// Checks a hand-built tenant's token loop: valid counts, and token columns in its trace
+/// only if it has a token loop.
+fn check_decode(tenant: &TenantSpec, index: usize) -> Result<()> {
+    if let Some(decode) = &tenant.decode {
+        decode.validate(&format!("tenants[{index}].decode"))?;
+    } else if let Arrival::Trace { tokens, .. } = &tenant.arrival
+        && !tokens.is_empty()
+    {
+        return Err(invalid(
+            format!("tenants[{index}].arrival.file"),
+            "token columns are only for a decoder tenant (one with decode)",
+        ));
+    }
+    Ok(())
+}
+
+/// The (prompt, generated) tokens of the `seq`-th request of `tenant` (see
+/// [`ArrivalEvent::tokens`]).
+fn tokens(tenant: &TenantSpec, seq: u64) -> Option<(usize, usize)> {
+    let decode = tenant.decode?;
+    let from_trace = match &tenant.arrival {
+        // A validated trace has one pair per time.
+        Arrival::Trace { tokens, .. } => usize::try_from(seq)
+            .ok()
+            .and_then(|k| tokens.get(k).copied()),
+        _ => None,
+    };
+    Some(from_trace.unwrap_or((decode.prompt, decode.generate)))
 }
 
 /// The arrival times in ms of one tenant, in order; `stream` selects its random generator.
@@ -153,7 +190,7 @@ fn stream(arrival: &Arrival, seed: u64, stream: u64) -> Box<dyn Iterator<Item = 
             period_ms,
             offset_ms,
         } => Box::new((0u64..).map(move |k| offset_ms + k as f64 * period_ms)),
-        Arrival::Trace { times_ms } => Box::new(times_ms.iter().copied()),
+        Arrival::Trace { times_ms, .. } => Box::new(times_ms.iter().copied()),
     }
 }
 
@@ -209,7 +246,7 @@ fn span_fits_cycles(arrival: &Arrival, field: &str, clock_mhz: f64) -> Result<()
                 clock_mhz,
             )
         }
-        Arrival::Trace { times_ms } => times_ms.last().map_or(Ok(()), |&last| {
+        Arrival::Trace { times_ms, .. } => times_ms.last().map_or(Ok(()), |&last| {
             fits_cycles(last, cycles_per_ms, &format!("{field}.file"), clock_mhz)
         }),
     }

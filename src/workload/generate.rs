@@ -108,6 +108,7 @@ pub fn generate(
             weight: [1.0, 2.0, 4.0][rng.random_range(0..3)],
             sla,
             arrival,
+            decode: None,
         });
     }
     Ok(Workload {
@@ -152,7 +153,21 @@ mod tests {
     #[test]
     fn generated_workloads_are_written_and_read_back_unchanged() {
         for index in 0..50 {
-            let w = make(1, index);
+            let mut w = make(1, index);
+            let text = w.to_toml().unwrap();
+            let back = Workload::from_toml(&text, &w.base_dir).unwrap();
+            assert_eq!(back, w, "{text}");
+            // The same with its first tenant a decoder.
+            let first = &mut w.tenants[0];
+            first.decode = Some(crate::workload::Decode {
+                prompt: index as usize + 1,
+                generate: 2 * index as usize + 1,
+                kv_block: 1 << (index % 11),
+            });
+            first.sla = Sla::Tokens {
+                ttft_ms: 1.5 + index as f64,
+                tpot_ms: 0.25,
+            };
             let text = w.to_toml().unwrap();
             let back = Workload::from_toml(&text, &w.base_dir).unwrap();
             assert_eq!(back, w, "{text}");
@@ -209,6 +224,7 @@ mod tests {
             match t.sla {
                 Sla::Factor(f) => assert!((SLA_FACTORS.0..=SLA_FACTORS.1).contains(&f), "{f}"),
                 Sla::Ms(ms) => assert!(MLPERF_SERVER_MS.iter().any(|&(_, b)| b == ms)),
+                Sla::Tokens { .. } => panic!("generated tenants have no token loop"),
             }
             assert!([1, 3, 9].contains(&t.priority));
         }

@@ -22,16 +22,30 @@
 //! # or { kind = "periodic", period_ms = 10.0, offset_ms = 0.0 }   (offset default 0)
 //! # or { kind = "bursty", rate_per_s = 400.0, on_ms = 50.0, off_ms = 150.0 }
 //! # or { kind = "trace", file = "trace.csv" }
+//!
+//! [[tenants]]
+//! name = "chat"                         # a decoder tenant: a token loop per request
+//! model = "decoder.onnx"   # a decoder-only model with KV-cache inputs and outputs
+//! decode = { prompt = 128, generate = 64 }   # kv_block = 16 optional (1..=1024)
+//! ttft_ms = 50.0            # time to first token; replaces sla_ms / sla_factor
+//! tpot_ms = 12.0            # time per output token after the first
+//! arrival = { kind = "trace", file = "traces/llm-chat.csv" }
 //! ```
 //!
 //! Exactly one of `requests` / `duration_ms` and exactly one of `sla_ms` / `sla_factor` must
-//! be given. `warmup` counts requests, not a fraction: the first `warmup` arrivals over all
-//! tenants (request numbers `0..warmup`, in arrival order) are simulated like every other
-//! request, so they load the accelerator, but their records are left out of every metric
+//! be given, except for a decoder tenant (one with `decode`), which gives `ttft_ms` and
+//! `tpot_ms` instead, has `batch = 1`, and whose `prompt` and `generate` (the prefill's token
+//! included) are 1..=[`MAX_TOKENS`]. `warmup` counts requests, not a fraction: the first
+//! `warmup` arrivals over all tenants (request numbers `0..warmup`, in arrival order) are
+//! simulated like every other request, so they load the accelerator, but their records are
+//! left out of every metric
 //! (`crate::report::metrics`); with `requests`, `warmup` must be below it. The per-tenant
 //! counters (busy cycles, preemptions, fused tiles, DRAM traffic) accumulate over the
-//! whole run, warm-up included. A trace file (relative to the workload file's directory) holds one arrival time
-//! in milliseconds per line, non-negative and non-decreasing; `#` starts a comment. Rates,
+//! whole run, warm-up included. A trace file (relative to the workload file's directory) holds
+//! one arrival time in milliseconds per line, non-negative and non-decreasing, or, for a
+//! decoder tenant, `t_ms, context_tokens, generated_tokens` per line (the column layout of
+//! public LLM inference traces), which give each request its own prompt and generation
+//! lengths; `#` starts a comment and one header line may come before the data. Rates,
 //! periods, SLAs and weights must be positive and finite. Unknown keys are rejected, and
 //! every value error names its field (`tenants[1].sla_ms: ...`). At most [`MAX_ARRIVALS`]
 //! requests are generated, so no file can exhaust memory.
@@ -48,7 +62,7 @@ mod trace;
 
 pub use crate::kernel::Precision;
 pub use arrivals::{ArrivalEvent, arrivals};
-pub use spec::{Arrival, Sla, Stop, TenantSpec};
+pub use spec::{Arrival, Decode, Sla, Stop, TenantSpec};
 
 use crate::config::{AcceleratorConfig, PRESETS};
 use crate::error::{Error, Result};
@@ -56,6 +70,9 @@ use std::path::{Path, PathBuf};
 
 /// The most requests one workload may generate (and the most times a trace may hold).
 pub const MAX_ARRIVALS: u64 = 1_000_000;
+
+/// The longest prompt or generation a request may have, in tokens.
+pub const MAX_TOKENS: usize = 32_768;
 
 /// The accelerator used when a workload names none.
 pub const DEFAULT_ACCEL: &str = "tpu-msa";

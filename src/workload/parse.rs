@@ -5,7 +5,7 @@
 //! and names the offending field in every error, e.g. `tenants[1].sla_ms`.
 
 use super::spec::positive;
-use super::{Arrival, MAX_ARRIVALS, Sla, Stop, TenantSpec, Workload, invalid, trace};
+use super::{Arrival, Decode, MAX_ARRIVALS, Sla, Stop, TenantSpec, Workload, invalid, trace};
 use crate::error::Result;
 use crate::kernel::Precision;
 use crate::units::TenantId;
@@ -52,7 +52,22 @@ struct TenantEntry {
     sla_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sla_factor: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ttft_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tpot_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decode: Option<DecodeEntry>,
     arrival: ArrivalEntry,
+}
+
+/// A tenant's `decode` table as written.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct DecodeEntry {
+    prompt: usize,
+    generate: usize,
+    kv_block: Option<usize>,
 }
 
 /// A tenant's `arrival` table as written; `kind` selects the variant.
@@ -177,22 +192,27 @@ fn tenant(i: usize, entry: TenantEntry, base_dir: &Path) -> Result<TenantSpec> {
     }
     let weight = entry.weight.unwrap_or(1.0);
     positive(weight, &field("weight"))?;
-    let sla = match (entry.sla_ms, entry.sla_factor) {
-        (Some(ms), None) => positive(ms, &field("sla_ms")).map(|()| Sla::Ms(ms))?,
-        (None, Some(f)) => positive(f, &field("sla_factor")).map(|()| Sla::Factor(f))?,
-        (Some(_), Some(_)) => {
-            return Err(invalid(
-                field("sla_factor"),
-                "give either sla_ms or sla_factor, not both",
-            ));
-        }
-        (None, None) => {
-            return Err(invalid(
-                field("sla_ms"),
-                "one of sla_ms or sla_factor is required",
-            ));
-        }
-    };
+    let decode = entry
+        .decode
+        .as_ref()
+        .map(|d| {
+            let decode = Decode {
+                prompt: d.prompt,
+                generate: d.generate,
+                kv_block: d.kv_block.unwrap_or(Decode::DEFAULT_KV_BLOCK),
+            };
+            decode.validate(&field("decode")).map(|()| decode)
+        })
+        .transpose()?;
+    if decode.is_some() && batch != 1 {
+        return Err(invalid(
+            field("batch"),
+            format!(
+                "must be 1 for a decoder tenant (a request is one token sequence), got {batch}"
+            ),
+        ));
+    }
+    let sla = sla(&entry, decode.is_some(), &field)?;
     let arrival = match entry.arrival {
         ArrivalEntry::Poisson { rate_per_s } => Arrival::Poisson { rate_per_s },
         ArrivalEntry::Periodic {
@@ -211,9 +231,23 @@ fn tenant(i: usize, entry: TenantEntry, base_dir: &Path) -> Result<TenantSpec> {
             on_ms,
             off_ms,
         },
-        ArrivalEntry::Trace { file } => Arrival::Trace {
-            times_ms: trace::read(&base_dir.join(file), &field("arrival.file"))?,
-        },
+        ArrivalEntry::Trace { file } => {
+            let path = base_dir.join(file);
+            let trace = trace::read(&path, &field("arrival.file"))?;
+            if decode.is_none() && !trace.tokens.is_empty() {
+                return Err(invalid(
+                    field("arrival.file"),
+                    format!(
+                        "{}: token columns are only for a decoder tenant (one with decode)",
+                        path.display()
+                    ),
+                ));
+            }
+            Arrival::Trace {
+                times_ms: trace.times_ms,
+                tokens: trace.tokens,
+            }
+        }
     };
     arrival.validate(&field("arrival"))?;
     Ok(TenantSpec {
@@ -227,7 +261,52 @@ fn tenant(i: usize, entry: TenantEntry, base_dir: &Path) -> Result<TenantSpec> {
         weight,
         sla,
         arrival,
+        decode,
     })
+}
+
+/// The SLA of a tenant: `sla_ms` or `sla_factor`, or `ttft_ms` and `tpot_ms` for a decoder
+/// tenant; `field` names a key of the tenant in errors.
+fn sla(entry: &TenantEntry, decoder: bool, field: &dyn Fn(&str) -> String) -> Result<Sla> {
+    let refuse = |key: &str, why: &str| invalid(field(key), why);
+    if decoder {
+        for (value, key) in [(entry.sla_ms, "sla_ms"), (entry.sla_factor, "sla_factor")] {
+            if value.is_some() {
+                return Err(refuse(
+                    key,
+                    "a decoder tenant's goals are ttft_ms and tpot_ms, not a request latency",
+                ));
+            }
+        }
+        let token_goal = |value: Option<f64>, key: &str| match value {
+            Some(ms) => positive(ms, &field(key)).map(|()| ms),
+            None => Err(refuse(
+                key,
+                "a decoder tenant (one with decode) needs ttft_ms and tpot_ms",
+            )),
+        };
+        return Ok(Sla::Tokens {
+            ttft_ms: token_goal(entry.ttft_ms, "ttft_ms")?,
+            tpot_ms: token_goal(entry.tpot_ms, "tpot_ms")?,
+        });
+    }
+    for (value, key) in [(entry.ttft_ms, "ttft_ms"), (entry.tpot_ms, "tpot_ms")] {
+        if value.is_some() {
+            return Err(refuse(
+                key,
+                "only a decoder tenant (one with decode) has token goals",
+            ));
+        }
+    }
+    match (entry.sla_ms, entry.sla_factor) {
+        (Some(ms), None) => positive(ms, &field("sla_ms")).map(|()| Sla::Ms(ms)),
+        (None, Some(f)) => positive(f, &field("sla_factor")).map(|()| Sla::Factor(f)),
+        (Some(_), Some(_)) => Err(refuse(
+            "sla_factor",
+            "give either sla_ms or sla_factor, not both",
+        )),
+        (None, None) => Err(refuse("sla_ms", "one of sla_ms or sla_factor is required")),
+    }
 }
 
 /// `w` as a workload file that [`parse`] reads back into `w` (with the same `base_dir`):
@@ -260,10 +339,15 @@ pub(super) fn write(w: &Workload) -> Result<String> {
 
 /// The `[[tenants]]` table of `t`, the `i`-th tenant.
 fn entry(i: usize, t: &TenantSpec, base_dir: &Path) -> Result<TenantEntry> {
-    let (sla_ms, sla_factor) = match t.sla {
-        Sla::Ms(ms) => (Some(ms), None),
-        Sla::Factor(f) => (None, Some(f)),
-    };
+    let (mut sla_ms, mut sla_factor, mut ttft_ms, mut tpot_ms) = (None, None, None, None);
+    match t.sla {
+        Sla::Ms(ms) => sla_ms = Some(ms),
+        Sla::Factor(f) => sla_factor = Some(f),
+        Sla::Tokens {
+            ttft_ms: ttft,
+            tpot_ms: tpot,
+        } => (ttft_ms, tpot_ms) = (Some(ttft), Some(tpot)),
+    }
     let arrival = match &t.arrival {
         &Arrival::Poisson { rate_per_s } => ArrivalEntry::Poisson { rate_per_s },
         &Arrival::Periodic {
@@ -306,6 +390,13 @@ fn entry(i: usize, t: &TenantSpec, base_dir: &Path) -> Result<TenantEntry> {
         weight: Some(t.weight),
         sla_ms,
         sla_factor,
+        ttft_ms,
+        tpot_ms,
+        decode: t.decode.map(|d| DecodeEntry {
+            prompt: d.prompt,
+            generate: d.generate,
+            kv_block: Some(d.kv_block),
+        }),
         arrival,
     })
 }

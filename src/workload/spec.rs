@@ -1,6 +1,7 @@
-//! The validated description of one tenant: model, precision, SLA and arrival process.
+//! The validated description of one tenant: model, precision, SLA, arrival process and, for
+//! a decoder, its token loop.
 
-use super::{MAX_ARRIVALS, invalid};
+use super::{MAX_ARRIVALS, MAX_TOKENS, invalid};
 use crate::error::Result;
 use crate::kernel::Precision;
 use crate::units::TenantId;
@@ -37,15 +38,70 @@ pub struct TenantSpec {
     pub sla: Sla,
     /// How requests arrive.
     pub arrival: Arrival,
+    /// The token loop of a decoder tenant; `None` for a tenant whose request is one pass.
+    pub decode: Option<Decode>,
 }
 
-/// A request's latency objective; its deadline is arrival + this.
+/// A decoder tenant's token loop: each request runs its prompt at once (the prefill, which
+/// gives the first token), then one decode step per further token over a KV cache that grows
+/// by one token per step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decode {
+    /// Prompt tokens of a request (a trace with token columns gives each request its own).
+    pub prompt: usize,
+    /// Tokens generated per request, the prefill's included (at least 1).
+    pub generate: usize,
+    /// KV-cache block in tokens (default 16): a step's prompt and cache are processed in whole blocks.
+    pub kv_block: usize,
+}
+
+impl Decode {
+    /// The KV-cache block used when a workload names none.
+    pub const DEFAULT_KV_BLOCK: usize = 16;
+
+    /// The largest KV-cache block.
+    pub const MAX_KV_BLOCK: usize = 1024;
+
+    /// Checks the counts: `prompt` and `generate` in 1..=[`MAX_TOKENS`], `kv_block` in
+    /// 1..=[`Decode::MAX_KV_BLOCK`]; `field` names the table in errors (e.g.
+    /// `tenants[0].decode`).
+    pub fn validate(&self, field: &str) -> Result<()> {
+        in_range(self.prompt, MAX_TOKENS, &format!("{field}.prompt"))?;
+        in_range(self.generate, MAX_TOKENS, &format!("{field}.generate"))?;
+        in_range(
+            self.kv_block,
+            Self::MAX_KV_BLOCK,
+            &format!("{field}.kv_block"),
+        )
+    }
+}
+
+/// `value` must be in 1..=`max`.
+fn in_range(value: usize, max: usize, field: &str) -> Result<()> {
+    if (1..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(invalid(field, format!("must be 1..={max}, got {value}")))
+    }
+}
+
+/// A request's latency objective: for [`Sla::Ms`] and [`Sla::Factor`] its deadline is
+/// arrival + this; a decoder tenant's goals are per token ([`Sla::Tokens`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Sla {
     /// An absolute latency in milliseconds.
     Ms(f64),
     /// A multiple of the tenant's isolated latency (the model alone on the accelerator).
     Factor(f64),
+    /// Token-level goals of a decoder tenant ([`TenantSpec::decode`]): the first token (the
+    /// prefill's) within `ttft_ms` of the arrival, and each further token within `tpot_ms`
+    /// of the one before.
+    Tokens {
+        /// Time to first token, in milliseconds from the arrival.
+        ttft_ms: f64,
+        /// Time per output token after the first, in milliseconds.
+        tpot_ms: f64,
+    },
 }
 
 /// A tenant's request arrival process.
@@ -80,6 +136,9 @@ pub enum Arrival {
     Trace {
         /// Arrival times in milliseconds, non-negative and non-decreasing.
         times_ms: Vec<f64>,
+        /// Empty for a times-only trace; else one (context tokens, generated tokens) pair per
+        /// time, each count in 1..=[`MAX_TOKENS`] (only a decoder tenant's trace has them).
+        tokens: Vec<(usize, usize)>,
     },
 }
 
@@ -106,7 +165,9 @@ impl Arrival {
                 positive(*on_ms, &format!("{field}.on_ms"))?;
                 positive(*off_ms, &format!("{field}.off_ms"))
             }
-            Arrival::Trace { times_ms } => validate_trace(times_ms, &format!("{field}.file")),
+            Arrival::Trace { times_ms, tokens } => {
+                validate_trace(times_ms, tokens, &format!("{field}.file"))
+            }
         }
     }
 
@@ -120,7 +181,7 @@ impl Arrival {
                 on_ms,
                 off_ms,
             } => rate_per_s * on_ms / (on_ms + off_ms),
-            Arrival::Trace { times_ms } => match (times_ms.first(), times_ms.last()) {
+            Arrival::Trace { times_ms, .. } => match (times_ms.first(), times_ms.last()) {
                 (Some(a), Some(b)) if b > a => times_ms.len() as f64 * 1e3 / (b - a),
                 _ => 0.0,
             },
@@ -128,8 +189,9 @@ impl Arrival {
     }
 }
 
-/// Trace times: at most [`MAX_ARRIVALS`], each finite, non-negative and not before the previous.
-fn validate_trace(times_ms: &[f64], field: &str) -> Result<()> {
+/// Trace times: at most [`MAX_ARRIVALS`], each finite, non-negative and not before the
+/// previous; token pairs: none, or one per time with both counts in 1..=[`MAX_TOKENS`].
+fn validate_trace(times_ms: &[f64], tokens: &[(usize, usize)], field: &str) -> Result<()> {
     if times_ms.len() as u64 > MAX_ARRIVALS {
         return Err(invalid(
             field,
@@ -143,7 +205,30 @@ fn validate_trace(times_ms: &[f64], field: &str) -> Result<()> {
         }
         previous = t;
     }
+    if !tokens.is_empty() && tokens.len() != times_ms.len() {
+        return Err(invalid(
+            field,
+            format!(
+                "{} token pairs for {} arrival times",
+                tokens.len(),
+                times_ms.len()
+            ),
+        ));
+    }
+    for (i, &(context, generated)) in tokens.iter().enumerate() {
+        for (count, what) in [(context, "context"), (generated, "generated")] {
+            if let Some(why) = bad_token_count(count, what) {
+                return Err(invalid(field, format!("arrival #{}: {why}", i + 1)));
+            }
+        }
+    }
     Ok(())
+}
+
+/// Why `count` cannot be a request's number of `what` tokens, or `None` if it can.
+pub(super) fn bad_token_count(count: usize, what: &str) -> Option<String> {
+    (!(1..=MAX_TOKENS).contains(&count))
+        .then(|| format!("{count} {what} tokens, must be 1..={MAX_TOKENS}"))
 }
 
 /// Why a trace time `t` cannot follow `previous` (0 for the first), or `None` if it can.
