@@ -59,6 +59,67 @@ pub struct TenantMetrics {
     /// DRAM traffic and scratchpad hits.
     #[serde(flatten)]
     pub traffic: Traffic,
+    /// A decoder tenant's token metrics (its `met` and `sla_satisfaction` count the
+    /// requests that met both token goals: its goodput).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenMetrics>,
+}
+
+/// A decoder tenant's token metrics over its measured requests: time to first token (TTFT)
+/// of the requests whose first token came, mean time per output token after the first
+/// (TPOT) of the finished requests with two tokens or more, nearest-rank percentiles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenMetrics {
+    /// Tokens produced.
+    pub produced: u64,
+    /// Requests whose time to first token was within their TTFT goal.
+    pub met_ttft: usize,
+    /// Finished requests whose TPOT was within their goal (one-token requests count).
+    pub met_tpot: usize,
+    /// Median TTFT in milliseconds.
+    pub ttft_p50_ms: f64,
+    /// 99th-percentile TTFT in milliseconds.
+    pub ttft_p99_ms: f64,
+    /// Median TPOT in milliseconds.
+    pub tpot_p50_ms: f64,
+    /// 99th-percentile TPOT in milliseconds.
+    pub tpot_p99_ms: f64,
+}
+
+impl TokenMetrics {
+    /// The token metrics of a decoder tenant's `records` (`None` when none is a token loop).
+    fn of<'a>(records: impl Iterator<Item = &'a RequestRecord>, clock_mhz: f64) -> Option<Self> {
+        let (mut any, mut produced, mut met_ttft, mut met_tpot) = (false, 0, 0, 0);
+        let (mut ttfts, mut tpots) = (Vec::new(), Vec::new());
+        for r in records {
+            let Some(t) = r.tokens else { continue };
+            any = true;
+            produced += t.produced as u64;
+            if let Some(ttft) = r.ttft() {
+                ttfts.push(ttft.0);
+                met_ttft += usize::from(ttft <= t.goals.ttft);
+            }
+            if let (Some(first), Some(finish)) = (t.first, r.finish) {
+                let later = (t.goals.generate as u64).saturating_sub(1);
+                met_tpot += usize::from((finish - first).0 <= t.goals.tpot.0.saturating_mul(later));
+            }
+            if let Some(tpot) = r.tpot() {
+                tpots.push(tpot.round() as u64);
+            }
+        }
+        ttfts.sort_unstable();
+        tpots.sort_unstable();
+        let at = |v: &[u64], p| ms(nearest_rank(v, p), clock_mhz);
+        any.then(|| TokenMetrics {
+            produced,
+            met_ttft,
+            met_tpot,
+            ttft_p50_ms: at(&ttfts, 50),
+            ttft_p99_ms: at(&ttfts, 99),
+            tpot_p50_ms: at(&tpots, 50),
+            tpot_p99_ms: at(&tpots, 99),
+        })
+    }
 }
 
 /// The metrics of a whole run.
@@ -160,9 +221,10 @@ fn tenant_metrics<'a>(
     tenant: TenantId,
     name: &str,
     counters: &TenantCounters,
-    records: impl Iterator<Item = &'a RequestRecord>,
+    records: impl Iterator<Item = &'a RequestRecord> + Clone,
     clock_mhz: f64,
 ) -> TenantMetrics {
+    let tokens = TokenMetrics::of(records.clone(), clock_mhz);
     let (mut requests, mut met, mut np_sum) = (0, 0, 0.0);
     let mut latencies = Vec::new();
     for r in records {
@@ -192,6 +254,7 @@ fn tenant_metrics<'a>(
         preemptions: counters.preemptions,
         fused_tiles: counters.fused_tiles,
         traffic: counters.traffic,
+        tokens,
     }
 }
 

@@ -124,6 +124,24 @@ pub fn scheduler_text(r: &SchedulerReport, functional: bool) -> String {
             100.0 * hit_ratio(&t.traffic)
         );
     }
+    for t in &m.tenants {
+        if let Some(k) = &t.tokens {
+            let _ = writeln!(
+                s,
+                "{:<16} tokens {}  TTFT p50 {:.3} p99 {:.3} ms (met {}/{})  TPOT p50 {:.3} p99 {:.3} ms (met {}/{})",
+                t.name.chars().take(16).collect::<String>(),
+                k.produced,
+                k.ttft_p50_ms,
+                k.ttft_p99_ms,
+                k.met_ttft,
+                t.requests,
+                k.tpot_p50_ms,
+                k.tpot_p99_ms,
+                k.met_tpot,
+                t.requests,
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "system: SLA {:.1}%  STP {:.3}  WSTP {:.3}  ANTT {:.3}  fairness {:.3}  makespan {} cycles",
@@ -187,17 +205,18 @@ pub fn comparison_table(reports: &[SchedulerReport]) -> String {
     s
 }
 
-/// Per-request CSV for every scheduler.
+/// Per-request CSV for every scheduler; a decoder request's first token and tokens produced
+/// fill the last two columns (empty for other requests).
 pub fn requests_csv(reports: &[SchedulerReport]) -> String {
-    let mut s =
-        String::from("scheduler,tenant,request,arrival,start,finish,deadline,isolated,met\n");
+    let mut s = String::from(
+        "scheduler,tenant,request,arrival,start,finish,deadline,isolated,met,first_token,tokens\n",
+    );
     let opt = |v: Option<crate::units::Cycles>| v.map_or(String::new(), |c| c.0.to_string());
     for r in reports {
         for q in &r.records {
-            let met = q.finish.is_some_and(|f| f <= q.deadline);
             let _ = writeln!(
                 s,
-                "{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{}",
                 r.scheduler,
                 q.tenant.0,
                 q.request.0,
@@ -206,7 +225,9 @@ pub fn requests_csv(reports: &[SchedulerReport]) -> String {
                 opt(q.finish),
                 q.deadline.0,
                 q.isolated.0,
-                met
+                q.met(),
+                opt(q.tokens.and_then(|t| t.first)),
+                q.tokens.map_or(String::new(), |t| t.produced.to_string()),
             );
         }
     }

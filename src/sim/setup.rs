@@ -3,7 +3,7 @@
 //! its isolated latency (and, for functional runs, its isolated values), and every
 //! request with its deadline.
 
-use super::{Mode, RequestSpec, SimOptions, TenantModel, simulate_with};
+use super::{Decoder, Mode, RequestSpec, SimOptions, TenantModel, Tokens, simulate_with};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::exec::record;
@@ -60,11 +60,37 @@ pub fn tenants_within(
             msg: format!("accelerator '{}' names no tenant of the workload", cfg.name),
         });
     }
+    // A decoder tenant lowers a pass per step shape its requests need: their lengths come
+    // with the arrivals.
+    let drawn = match w.tenants.iter().any(|t| t.decode.is_some()) {
+        true => arrivals(w, cfg.clock_mhz)?,
+        false => Vec::new(),
+    };
     w.tenants
         .iter()
         .enumerate()
         .map(|(i, t)| {
             let model = Model::from_source(&t.model, limits)?;
+            if let Some(decode) = t.decode {
+                if functional {
+                    return Err(Error::Invalid(format!(
+                        "tenant '{}' is a decoder: functional mode does not run decoder tenants (their values are checked step by step against onnxruntime in tests/decoder.rs)",
+                        t.name
+                    )));
+                }
+                let lengths = (drawn.iter().filter(|a| a.tenant == t.id))
+                    .filter_map(|a| a.tokens)
+                    .chain([(decode.prompt, decode.generate)]);
+                let (decoder, program) =
+                    Decoder::build(&model, cfg, t.precision, decode.kv_block, lengths)?;
+                let mut tenant =
+                    TenantModel::new(t.id, &t.name, t.priority, t.weight, program, vec![], cfg);
+                tenant.isolated = decoder
+                    .isolated(decode.prompt, decode.generate)
+                    .unwrap_or_default();
+                tenant.decoder = Some(decoder);
+                return Ok(tenant);
+            }
             let bindings = model.declared_inputs(t.batch)?;
             let inputs: Vec<Tensor> = bindings
                 .iter()
@@ -94,17 +120,35 @@ pub fn requests(
     tenants: &[TenantModel],
     cfg: &AcceleratorConfig,
 ) -> Result<Vec<RequestSpec>> {
-    let cycles_per_ms = cfg.clock_mhz * 1e3;
+    let cycles = |ms: f64| Cycles((ms * cfg.clock_mhz * 1e3).round() as u64);
     arrivals(w, cfg.clock_mhz)?
         .into_iter()
         .map(|a| {
             let t = a.tenant.0 as usize;
+            if a.tokens.is_some() != matches!(w.tenants[t].sla, Sla::Tokens { .. }) {
+                return Err(Error::Invalid(format!(
+                    "tenant '{}': a decoder tenant has token goals (ttft_ms, tpot_ms), and only a decoder tenant",
+                    w.tenants[t].name
+                )));
+            }
             let budget = match w.tenants[t].sla {
-                // A decoder request's budget is its time to first token for now.
-                Sla::Ms(ms) | Sla::Tokens { ttft_ms: ms, .. } => {
-                    Cycles((ms * cycles_per_ms).round() as u64)
-                }
+                Sla::Ms(ms) => cycles(ms),
                 Sla::Factor(f) => Cycles((f * tenants[t].isolated.0 as f64).round() as u64),
+                Sla::Tokens { ttft_ms, tpot_ms } => {
+                    let (prompt, generate) = a.tokens.unwrap_or_default();
+                    let goals = Tokens {
+                        prompt,
+                        generate,
+                        ttft: cycles(ttft_ms),
+                        tpot: cycles(tpot_ms),
+                    };
+                    return Ok(RequestSpec {
+                        tenant: t,
+                        arrival: a.at,
+                        deadline: goals.deadline(a.at, generate - 1),
+                        tokens: Some(goals),
+                    });
+                }
             };
             Ok(RequestSpec {
                 tenant: t,
