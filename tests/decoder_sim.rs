@@ -172,3 +172,72 @@ fn each_step_shows_the_policy_its_own_deadline() {
     assert_eq!(out.records[0].deadline, want[5]);
     assert!(out.records.iter().all(|r| r.finish.is_some()));
 }
+
+/// GPT-2 small's first MLP GEMM (768 → 3072) on `tpu-msa` (128×128 weight-stationary),
+/// worked by hand from the closed form `R + (F−1)·max(m, R) + m + R + C − 2` with
+/// `F = ⌈768/128⌉ = 6` folds. A decode step (m = 1) has 24 tile jobs of 128 output
+/// columns, each 128 + 5·128 + 1 + 128 + 128 − 2 = 1 023 cycles. The prefill of a 256-token
+/// prompt cuts its rows into blocks of 128 (spread over 4 arrays, 64 rows each, but at least
+/// one array's 128 rows): 2 × 24 jobs of 128 + 5·128 + 128 + 128 + 128 − 2 = 1 150 cycles.
+#[test]
+fn prefill_and_decode_passes_cost_their_gemm_shapes() {
+    let cfg = AcceleratorConfig::preset("tpu-msa").unwrap();
+    let model = Model::load(Path::new("zoo:gpt2_small"), &Default::default()).unwrap();
+    let (decoder, program) = Decoder::build(&model, &cfg, Precision::Int8, 16, [(256, 2)]).unwrap();
+    let node = program
+        .nodes
+        .iter()
+        .position(|n| n.name.starts_with("h.0.mlp.fc1"))
+        .expect("the first MLP GEMM");
+    for (step, jobs, cycles) in [(0, 48, 1_150), (1, 24, 1_023)] {
+        let (pass, _) = decoder.pass(256, step).unwrap();
+        let layer = pass.layers.iter().find(|l| l.node == node).unwrap();
+        assert_eq!(layer.jobs.len(), jobs, "step {step}");
+        assert!(
+            layer.jobs.iter().all(|j| j.cost.compute == Cycles(cycles)),
+            "step {step}: {:?}",
+            layer.jobs[0].cost
+        );
+    }
+    assert_eq!(decoder.passes(), 2);
+}
+
+/// The committed `llm` workload, shortened, under every scheduler: each finished decoder
+/// request produced all its tokens, its first before its last; the tenants with token loops
+/// report token metrics and the camera tenant none. Functional mode refuses the decoder tenants by
+/// name.
+#[test]
+fn the_llm_workload_runs_under_every_scheduler() {
+    use cdmsa::workload::{Stop, Workload};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/llm.toml");
+    let mut w = Workload::load(&path).unwrap();
+    w.stop = Stop::Requests(40);
+    w.warmup = 0;
+    let cfg = w.accelerator().unwrap();
+    let tenants = cdmsa::sim::tenants(&w, &cfg, false).unwrap();
+    let requests = cdmsa::sim::requests(&w, &tenants, &cfg).unwrap();
+    let loops = requests.iter().filter(|r| r.tokens.is_some()).count();
+    assert!(loops > 0 && loops < requests.len(), "{loops}");
+    for name in cdmsa::sched::ALL {
+        let mut policy = cdmsa::sched::by_name(name).unwrap();
+        let out = simulate(&cfg, &tenants, &requests, policy.as_mut(), Mode::Timing).unwrap();
+        for (r, spec) in out.records.iter().zip(&requests) {
+            assert_eq!(r.tokens.is_some(), spec.tokens.is_some());
+            if let (Some(t), Some(finish)) = (r.tokens, r.finish) {
+                assert_eq!(t.produced, t.goals.generate, "{name}");
+                assert!(
+                    t.first.is_some_and(|f| f > r.arrival && f <= finish),
+                    "{name}"
+                );
+            }
+        }
+        let m = cdmsa::report::metrics::of_run(&out, &tenants, cfg.clock_mhz, 0);
+        for (i, t) in m.tenants.iter().enumerate() {
+            let decodes = requests.iter().any(|r| r.tenant == i && r.tokens.is_some());
+            assert_eq!(t.tokens.is_some(), decodes, "{name} {}", t.name);
+        }
+        assert!(m.tenants[0].tokens.is_some() && m.tenants[2].tokens.is_none());
+    }
+    let err = cdmsa::sim::tenants(&w, &cfg, true).unwrap_err().to_string();
+    assert!(err.contains("tenant 'chat' is a decoder"), "{err}");
+}

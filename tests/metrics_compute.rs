@@ -244,3 +244,72 @@ fn json_uses_the_design_field_names() {
     assert_eq!(t["name"], "a");
     assert_eq!(t["tenant"], 0);
 }
+
+/// A decoder request of `generate` tokens (goals: first token within 100 cycles, then 10 per
+/// token) arrived at `arrival`, its first token at `first`, finished at `finish` having
+/// produced `produced` tokens.
+fn token_loop(
+    request: u64,
+    arrival: u64,
+    generate: usize,
+    first: Option<u64>,
+    finish: Option<u64>,
+    produced: usize,
+) -> RequestRecord {
+    let goals = cdmsa::sim::Tokens {
+        prompt: 8,
+        generate,
+        ttft: Cycles(100),
+        tpot: Cycles(10),
+    };
+    RequestRecord {
+        tokens: Some(cdmsa::sim::TokenRecord {
+            goals,
+            first: first.map(Cycles),
+            produced,
+        }),
+        ..record(
+            0,
+            request,
+            arrival,
+            finish,
+            goals.deadline(Cycles(arrival), generate - 1).0,
+            50,
+        )
+    }
+}
+
+/// A: TTFT 80, then 4 tokens in 40 cycles (TPOT 10): both goals met. B: TTFT 150 (missed),
+/// then 2 tokens in 10 (TPOT 5). C: TTFT 50, unfinished after 2 of its 4 tokens. Goodput
+/// counts A only; TTFTs 50, 80, 150 (p50 the 2nd, p99 the 3rd); TPOTs 5 and 10.
+#[test]
+fn token_goals_and_percentiles_by_hand() {
+    let records = vec![
+        token_loop(0, 0, 5, Some(80), Some(120), 5),
+        token_loop(1, 1000, 3, Some(1150), Some(1160), 3),
+        token_loop(2, 2000, 4, Some(2050), None, 2),
+    ];
+    let m = compute(&records, &tenants(&[1.0]), ONE_CYCLE_PER_MS);
+    let t = &m.tenants[0];
+    assert_eq!((t.met, t.requests), (1, 3));
+    let k = t
+        .tokens
+        .as_ref()
+        .expect("a decoder tenant has token metrics");
+    assert_eq!(k.produced, 10);
+    assert_eq!((k.met_ttft, k.met_tpot), (2, 2));
+    assert_relative_eq!(k.ttft_p50_ms, 80.0);
+    assert_relative_eq!(k.ttft_p99_ms, 150.0);
+    assert_relative_eq!(k.tpot_p50_ms, 5.0);
+    assert_relative_eq!(k.tpot_p99_ms, 10.0);
+    // One cycle more between A's first and last token breaks its TPOT goal.
+    let mut late = records.clone();
+    late[0].finish = Some(Cycles(121));
+    assert_eq!(
+        compute(&late, &tenants(&[1.0]), ONE_CYCLE_PER_MS).tenants[0].met,
+        0
+    );
+    // A plain tenant has none.
+    let plain = compute(&three_requests(), &tenants(&[1.0, 3.0]), ONE_CYCLE_PER_MS);
+    assert!(plain.tenants.iter().all(|t| t.tokens.is_none()));
+}
