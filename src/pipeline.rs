@@ -25,6 +25,7 @@ use crate::zoo::{self, ModelSource};
 use std::path::{Path, PathBuf};
 
 /// A loaded model: the pipeline's first stage.
+#[derive(Debug)]
 pub struct Model {
     /// The decoded graph.
     pub graph: Graph,

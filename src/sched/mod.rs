@@ -13,6 +13,7 @@ mod llf;
 mod planaria;
 mod prema;
 mod static_partition;
+mod with_batching;
 mod with_fusion;
 
 pub use accelerated::{Accelerated, Standing};
@@ -24,6 +25,7 @@ pub use llf::Llf;
 pub use planaria::Planaria;
 pub use prema::Prema;
 pub use static_partition::StaticPartition;
+pub use with_batching::WithBatching;
 pub use with_fusion::WithFusion;
 
 use crate::error::{Error, Result};
@@ -355,6 +357,12 @@ pub trait Policy: Send + std::any::Any {
     fn preempts_within_jobs(&self) -> bool {
         false
     }
+    /// Whether a decoder tenant's decode steps run batched in iterations (continuous
+    /// batching, see [`crate::sim::Decoder`]) under this policy; the default no: each
+    /// request's steps run as its own passes.
+    fn batches_decode(&self) -> bool {
+        false
+    }
     /// The policy's speed hooks, when it offers them. The default (`None`): the simulator
     /// asks the policy at every decision point, in one pass. Whether hooks are offered must
     /// not change after [`Policy::reset`]: the simulator asks once per run.
@@ -381,8 +389,24 @@ pub const ALL: &[&str] = &[
     "fcfs", "prema", "planaria", "edf", "llf", "static", "cd-msa",
 ];
 
-/// A fresh scheduler by name.
+/// Every scheduler with continuous batching of decode steps ([`WithBatching`]).
+pub const BATCHING: &[&str] = &[
+    "fcfs+batch",
+    "prema+batch",
+    "planaria+batch",
+    "edf+batch",
+    "llf+batch",
+    "static+batch",
+    "cd-msa+batch",
+];
+
+/// A fresh scheduler by name; `NAME+batch` is `NAME` with continuous batching of decode
+/// steps.
 pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
+    if let Some(&batched) = BATCHING.iter().find(|&&b| b == name) {
+        let inner = by_name(name.trim_end_matches("+batch"))?;
+        return Ok(Box::new(WithBatching::new(inner, batched)));
+    }
     Ok(match name {
         "fcfs" => Box::new(Fcfs),
         "edf" => Box::new(Keyed::new(Edf)),

@@ -9,6 +9,17 @@
 //! hold them: a prompt is padded to whole blocks and a decode step's attention spans the
 //! cache and its new token rounded up to whole blocks (the padding masked). Steps of equal
 //! rounded lengths share one pass, so a tenant lowers one pass per distinct block count.
+//!
+//! **Batched decode** (continuous batching, for a policy that [batches
+//! decode](crate::sched::Policy::batches_decode)): a tenant's decode steps run in
+//! iterations, as iteration-level batching servers run them. A request whose prefill or
+//! decode step ends while an iteration of its tenant runs waits for that iteration to end;
+//! when none runs, every request of the tenant waiting at a decode step joins one iteration,
+//! one pass of the model over all of them as a batch: the batch padded to a power of two
+//! (the batch sizes a server prepares its kernels for) and every cache to the longest's
+//! blocks (the padding masked). The weight GEMMs then stream each weight block once for the
+//! whole batch. Prefills run alone, as requests of their own. The iteration is shown to the
+//! policy as its first request (by arrival) with the earliest of its members' deadlines.
 
 use super::{Pass, TenantModel, isolated_latency};
 use crate::config::AcceleratorConfig;
@@ -18,6 +29,7 @@ use crate::pipeline::Model;
 use crate::units::{Cycles, TenantId};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 /// The lengths one step's pass is specialised for, in tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -51,13 +63,52 @@ impl Tokens {
     }
 }
 
-/// A decoder tenant's passes, one per distinct step shape its requests need.
+/// A pass and its latency alone on the accelerator.
+pub type Timed = (Pass, Cycles);
+
+/// A decoder tenant's passes, one per distinct step shape its requests need, and its
+/// batched decode passes, made on first use.
 #[derive(Debug, Clone)]
 pub struct Decoder {
     /// KV-cache block in tokens.
     pub kv_block: usize,
     /// Each step shape's pass and its latency alone on the accelerator.
-    passes: BTreeMap<StepShape, (Pass, Cycles)>,
+    passes: BTreeMap<StepShape, Timed>,
+    /// Batched decode passes by (padded batch, cached tokens), made on first use (the error
+    /// of one that does not lower, as text).
+    batched: BTreeMap<(usize, usize), OnceLock<std::result::Result<Timed, String>>>,
+    /// What batched passes are lowered from.
+    lowering: Arc<Lowering>,
+}
+
+/// A decoder's model and how its passes are lowered.
+#[derive(Debug)]
+struct Lowering {
+    model: Model,
+    cfg: AcceleratorConfig,
+    precision: Precision,
+}
+
+/// The batch sizes a batched pass is padded to: powers of two from 2 to this.
+pub const MAX_BATCH: usize = 64;
+
+impl Lowering {
+    /// The program for `batch` requests of step shape `shape`, its pass and its latency
+    /// alone.
+    fn lower(&self, batch: usize, shape: StepShape) -> Result<(Program, Timed)> {
+        let dims = [
+            ("seq", shape.seq),
+            ("past", shape.past),
+            ("total", shape.past + shape.seq),
+        ]
+        .map(|(n, v)| (n.to_string(), v));
+        let bindings = self.model.declared_inputs_with(batch, &dims)?;
+        let program = self.model.lower(&bindings, &self.cfg, self.precision)?;
+        let pass = Pass::new(&program, &self.cfg);
+        let alone = TenantModel::new(TenantId(0), "", 1, 1.0, program, Vec::new(), &self.cfg);
+        let isolated = isolated_latency(&self.cfg, &alone)?;
+        Ok((alone.program, (pass, isolated)))
+    }
 }
 
 impl Decoder {
@@ -105,30 +156,24 @@ impl Decoder {
         // their total does not apply (each value's own bound still does).
         let mut graph = model.graph.clone();
         graph.limits.max_bytes = u64::MAX;
-        let model = &Model {
-            graph,
-            label: model.label.clone(),
+        let lowering = Lowering {
+            model: Model {
+                graph,
+                label: model.label.clone(),
+            },
+            cfg: cfg.clone(),
+            precision,
         };
-        let lowered: Vec<(StepShape, Program, Pass, Cycles)> = shapes
+        let lowered: Vec<(StepShape, Program, Timed)> = shapes
             .par_iter()
             .map(|&shape| {
-                let dims = [
-                    ("seq", shape.seq),
-                    ("past", shape.past),
-                    ("total", shape.past + shape.seq),
-                ]
-                .map(|(n, v)| (n.to_string(), v));
-                let bindings = model.declared_inputs_with(1, &dims)?;
-                let program = model.lower(&bindings, cfg, precision)?;
-                let pass = Pass::new(&program, cfg);
-                let alone = TenantModel::new(TenantId(0), "", 1, 1.0, program, Vec::new(), cfg);
-                let isolated = isolated_latency(cfg, &alone)?;
-                Ok((shape, alone.program, pass, isolated))
+                let (program, timed) = lowering.lower(1, shape)?;
+                Ok((shape, program, timed))
             })
             .collect::<Result<_>>()?;
         let mut passes = BTreeMap::new();
         let mut first: Option<Program> = None;
-        for (shape, program, pass, isolated) in lowered {
+        for (shape, program, timed) in lowered {
             match &first {
                 None => first = Some(program),
                 Some(p) if !same_nodes(p, &program) => {
@@ -139,7 +184,7 @@ impl Decoder {
                 }
                 Some(_) => {}
             }
-            passes.insert(shape, (pass, isolated));
+            passes.insert(shape, timed);
         }
         let program = first.ok_or_else(|| {
             Error::Invalid(format!(
@@ -147,11 +192,58 @@ impl Decoder {
                 model.label.display()
             ))
         })?;
-        Ok((Decoder { kv_block, passes }, program))
+        let batched = passes
+            .keys()
+            .filter(|s| s.seq == 1)
+            .flat_map(|s| {
+                let sizes = std::iter::successors(Some(2), |b| Some(b * 2));
+                sizes
+                    .take_while(|&b| b <= MAX_BATCH)
+                    .map(|b| ((b, s.past), OnceLock::new()))
+            })
+            .collect();
+        let decoder = Decoder {
+            kv_block,
+            passes,
+            batched,
+            lowering: Arc::new(lowering),
+        };
+        Ok((decoder, program))
+    }
+
+    /// The pass of one decode iteration of `members` requests whose longest cache (with
+    /// the new token, in whole blocks) holds `past + 1` tokens, and its latency alone: a
+    /// single request's own pass, else the batched pass for `members` padded to a power of
+    /// two, lowered on first use.
+    ///
+    /// # Errors
+    /// No such decode step among the tenant's requests, more than [`MAX_BATCH`] members, or
+    /// a batched pass that does not lower.
+    pub fn iteration(&self, members: usize, past: usize) -> Result<&Timed> {
+        let shape = StepShape { seq: 1, past };
+        let missing = || {
+            Error::Invalid(format!(
+                "{}: no decode pass of {members} requests over {past} cached tokens",
+                self.lowering.model.label.display()
+            ))
+        };
+        if members <= 1 {
+            return self.passes.get(&shape).ok_or_else(missing);
+        }
+        let batch = members.next_power_of_two();
+        let cell = self.batched.get(&(batch, past)).ok_or_else(missing)?;
+        cell.get_or_init(|| {
+            self.lowering
+                .lower(batch, shape)
+                .map(|(_, timed)| timed)
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| Error::Invalid(e.clone()))
     }
 
     /// The pass of step `step` of a request of `prompt` tokens, and its latency alone.
-    pub fn pass(&self, prompt: usize, step: usize) -> Option<&(Pass, Cycles)> {
+    pub fn pass(&self, prompt: usize, step: usize) -> Option<&Timed> {
         self.passes
             .get(&Decoder::shape(self.kv_block, prompt, step))
     }

@@ -151,7 +151,8 @@ impl<'t, 'c> Engine<'t, 'c> {
     pub(super) fn apply(&mut self, policy: &dyn Policy) -> Result<()> {
         // Entries are read by position: dispatching needs the engine mutably.
         for k in 0..self.decision.drop.len() {
-            self.machine.drop_request(self.decision.drop[k].0 as usize);
+            self.machine
+                .drop_request(self.decision.drop[k].0 as usize)?;
         }
         for k in 0..self.decision.preempt.len() {
             let ArrayId(array) = self.decision.preempt[k];

@@ -17,6 +17,10 @@ use crate::kernel::{GemmShape, TileProfile};
 use crate::sched::{LayerProfile, Outlook};
 use crate::units::{ArrayId, Cycles, RequestId};
 
+mod steps;
+
+use steps::no_pass;
+
 /// A request in the system.
 pub(super) struct Active<'t> {
     pub(super) id: RequestId,
@@ -32,6 +36,11 @@ pub(super) struct Active<'t> {
     outlook: &'t [Outlook],
     /// A decoder request's token loop, and the step it is in.
     tokens: Option<(Tokens, usize)>,
+    /// The requests (slots) riding in the batched decode iteration this one leads.
+    members: Vec<usize>,
+    /// Riding in another's iteration, or waiting for its tenant's to end: out of the
+    /// policy's view.
+    parked: bool,
     layer: usize,
     /// The current layer's jobs and the outlook after it (cached from the pass).
     pub(super) jobs: &'t [Job],
@@ -194,6 +203,10 @@ pub(super) struct Machine<'t, 'c> {
     pub(super) views: Views<'t>,
     /// What changed since the last decision point.
     pub(super) changes: Changes,
+    /// Per tenant, the leader of its batched decode iteration running, if one is.
+    iterations: Vec<Option<usize>>,
+    /// Per tenant, the requests waiting at a decode step for its iteration to end.
+    waiting: Vec<Vec<usize>>,
     pub(super) out: SimOutcome,
 }
 
@@ -216,6 +229,8 @@ impl<'t, 'c> Machine<'t, 'c> {
             generation: 0,
             views: Views::new(sim.cfg.arrays),
             changes: Changes::default(),
+            iterations: vec![None; sim.tenants.len()],
+            waiting: vec![Vec::new(); sim.tenants.len()],
             out: SimOutcome {
                 counters: vec![TenantCounters::default(); sim.tenants.len()],
                 arrays: vec![ArrayCounters::default(); sim.cfg.arrays],
@@ -312,6 +327,8 @@ impl<'t, 'c> Machine<'t, 'c> {
             profile,
             outlook,
             tokens: spec.tokens.map(|t| (t, 0)),
+            members: Vec::new(),
+            parked: false,
             layer: 0,
             jobs: layers.first().map_or(&[], |l| &l.jobs),
             after: outlook.first().unwrap_or(&NO_OUTLOOK),
@@ -338,8 +355,8 @@ impl<'t, 'c> Machine<'t, 'c> {
         self.changes.reshaped = true;
         loop {
             let a = self.active[k].as_mut().expect("active");
-            if a.layer == a.layers.len() && !self.next_step(k)? {
-                return self.finish(k);
+            if a.layer == a.layers.len() && !self.end_pass(k)? {
+                return Ok(());
             }
             let a = self.active[k].as_mut().expect("active");
             let layer = &a.layers[a.layer];
@@ -355,38 +372,6 @@ impl<'t, 'c> Machine<'t, 'c> {
             }
             self.leave_layer(k)?;
         }
-    }
-
-    /// The request in slot `k` has finished its pass: a decoder request's token came; when
-    /// it has more to generate, its next step begins (its pass, work and deadline) and this
-    /// returns `true`.
-    fn next_step(&mut self, k: usize) -> Result<bool> {
-        let a = self.active[k].as_mut().expect("active");
-        let Some((goals, step)) = a.tokens else {
-            return Ok(false);
-        };
-        let rec = &mut self.out.records[k];
-        if let Some(t) = rec.tokens.as_mut() {
-            t.first.get_or_insert(self.now);
-            t.produced = step + 1;
-        }
-        if step + 1 == goals.generate {
-            return Ok(false);
-        }
-        let tenant = &self.sim.tenants[a.tenant];
-        let (pass, isolated) = tenant
-            .decoder
-            .as_ref()
-            .and_then(|d| d.pass(goals.prompt, step + 1))
-            .ok_or_else(|| no_pass(tenant, &goals))?;
-        (a.layers, a.profile, a.outlook) = pass.parts();
-        a.tokens = Some((goals, step + 1));
-        a.isolated = *isolated;
-        a.deadline = goals.deadline(a.arrival, step + 1);
-        a.remaining = pass.work();
-        a.layer = 0;
-        self.views.touch(k);
-        Ok(true)
     }
 
     /// Ends the current layer of the request in slot `k` (its values checked against the
@@ -421,15 +406,30 @@ impl<'t, 'c> Machine<'t, 'c> {
         self.views.remove(k);
     }
 
-    /// Gives up on request `i` (nothing when it is not active here).
-    pub(super) fn drop_request(&mut self, i: usize) {
-        if let Some(k) = self.slot(i)
-            && let Some(a) = self.active[k].as_mut()
-        {
-            a.dropped = true;
-            self.out.records[k].start = a.start;
-            self.forget(k);
+    /// Gives up on request `i` (nothing when it is not active here); dropping a batched
+    /// decode iteration's leader drops its members, and the requests waiting for it form the
+    /// next.
+    pub(super) fn drop_request(&mut self, i: usize) -> Result<()> {
+        let Some(k) = self.slot(i) else {
+            return Ok(());
+        };
+        let Some(a) = self.active[k].as_mut() else {
+            return Ok(());
+        };
+        let (tenant, members) = (a.tenant, std::mem::take(&mut a.members));
+        for m in std::iter::once(k).chain(members) {
+            if let Some(a) = self.active[m].as_mut() {
+                a.dropped = true;
+                self.out.records[m].start = a.start;
+            }
+            self.forget(m);
         }
+        if self.iterations[tenant] == Some(k) {
+            self.iterations[tenant] = None;
+            let waiting = std::mem::take(&mut self.waiting[tenant]);
+            self.form_iteration(tenant, waiting, None)?;
+        }
+        Ok(())
     }
 
     /// How many jobs request `i` has ready.
@@ -818,12 +818,4 @@ impl<'t, 'c> Machine<'t, 'c> {
             self.out.counters[t].preemptions += 1;
         }
     }
-}
-
-/// The error for a token loop step whose pass the tenant's decoder was not built with.
-fn no_pass(tenant: &TenantModel, goals: &Tokens) -> Error {
-    Error::Invalid(format!(
-        "tenant '{}' has no pass for a request of {} prompt tokens generating {}",
-        tenant.name, goals.prompt, goals.generate
-    ))
 }

@@ -26,7 +26,7 @@ mod setup;
 mod tenant;
 mod views;
 
-pub use decoder::{Decoder, StepShape, Tokens};
+pub use decoder::{Decoder, MAX_BATCH, StepShape, Tokens};
 pub use record::{ArrayCounters, RequestRecord, TenantCounters, TokenRecord, Traffic};
 pub use run::{simulate, simulate_with};
 pub use setup::{isolated_latency, requests, tenants, tenants_within};

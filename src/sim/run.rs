@@ -78,6 +78,7 @@ pub fn simulate_with(
         mode,
         options,
         costs: CostModel::new(cfg),
+        batching: policy.batches_decode(),
     };
     sim.run(policy, &starts)
 }
@@ -96,6 +97,8 @@ pub(super) struct Sim<'t, 'c> {
     pub(super) options: SimOptions,
     /// The cost of every job.
     pub(super) costs: CostModel,
+    /// Decoder tenants' decode steps run in batched iterations.
+    pub(super) batching: bool,
 }
 
 impl Sim<'_, '_> {

@@ -216,6 +216,7 @@ arrival = { kind = "poisson", rate_per_s = 1.0 }
             mode: Mode::Timing,
             options: SimOptions::default(),
             costs: CostModel::new(&cfg),
+            batching: false,
         };
         let mut e = Engine::new(sim, 60);
         e.run(sched::by_name("fcfs").unwrap().as_mut(), 90, None)
@@ -248,6 +249,7 @@ arrival = { kind = "poisson", rate_per_s = 1.0 }
                 mode: Mode::Timing,
                 options: SimOptions::default(),
                 costs: CostModel::new(&cfg),
+                batching: false,
             };
             for name in ["fcfs", "edf", "cd-msa", "static"] {
                 let one = sim

@@ -49,6 +49,28 @@ fn refresh_view<'t>(v: &mut RequestView<'t>, a: &Active<'t>) {
     v.next_tile = a.jobs.get(a.next_job).and_then(|j| j.profile);
 }
 
+/// The view of request `a` of `tenant`.
+fn new_view<'t>(a: &Active<'t>, tenant: &TenantModel) -> RequestView<'t> {
+    let mut v = RequestView {
+        id: a.id,
+        tenant: tenant.id,
+        priority: tenant.priority,
+        weight: tenant.weight,
+        arrival: a.arrival,
+        deadline: a.deadline,
+        isolated: a.isolated,
+        remaining: Cycles::ZERO,
+        ready: 0,
+        running: 0,
+        served: Cycles::ZERO,
+        after: a.after,
+        remaining_in_layer: Cycles::ZERO,
+        next_tile: None,
+    };
+    refresh_view(&mut v, a);
+    v
+}
+
 impl<'t> Views<'t> {
     /// No request, `arrays` idle arrays.
     pub(super) fn new(arrays: usize) -> Self {
@@ -84,26 +106,24 @@ impl<'t> Views<'t> {
         self.is_stale.push(false);
         self.is_changed.push(false);
         self.order.push(k);
-        let mut v = RequestView {
-            id: a.id,
-            tenant: tenant.id,
-            priority: tenant.priority,
-            weight: tenant.weight,
-            arrival: a.arrival,
-            deadline: a.deadline,
-            isolated: a.isolated,
-            remaining: Cycles::ZERO,
-            ready: 0,
-            running: 0,
-            served: Cycles::ZERO,
-            after: a.after,
-            remaining_in_layer: Cycles::ZERO,
-            next_tile: None,
-        };
-        refresh_view(&mut v, a);
+        let v = new_view(a, tenant);
         self.ready += usize::from(v.ready > 0);
         self.note_changed(k, &v);
         self.views.push(v);
+    }
+
+    /// Puts back request `a` of `tenant` in slot `k`, taken out with [`Views::remove`], at
+    /// its place in arrival order.
+    pub(super) fn restore(&mut self, k: usize, a: &Active<'t>, tenant: &TenantModel) {
+        let at = self.order.partition_point(|&j| j < k);
+        let v = new_view(a, tenant);
+        self.ready += usize::from(v.ready > 0);
+        self.note_changed(k, &v);
+        self.order.insert(at, k);
+        self.views.insert(at, v);
+        for (p, &j) in self.order.iter().enumerate().skip(at) {
+            self.pos[j] = p;
+        }
     }
 
     /// Notes that the view of the request in slot `k`, `v`, arrived, changed or left.
