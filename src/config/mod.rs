@@ -105,6 +105,13 @@ pub struct AcceleratorConfig {
     /// as an accelerator compiler does (weight-stationary arrays only; default on).
     #[serde(default = "yes")]
     pub pack_problems: bool,
+    /// Whether a KV-cache append (a Concat of a graph input, the past cache, with this step's
+    /// keys or values into a graph output, the present cache) is costed in place, as an
+    /// accelerator keeps the cache in DRAM and writes only the new tokens: the vector job
+    /// reads and writes the new part alone, and the cache is read by the attention GEMMs that
+    /// consume it. Off, the job copies the whole cache every step (default on).
+    #[serde(default = "yes")]
+    pub kv_append_in_place: bool,
     /// Shared DRAM bandwidth in bytes per cycle.
     pub dram_bytes_per_cycle: u64,
     /// Lanes of the vector unit (elements per cycle).

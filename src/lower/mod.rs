@@ -2,6 +2,7 @@
 //! with the vector unit's exact evaluation), maps every GEMM-class node to tiled GEMMs on the
 //! arrays and every other node to the vector unit, costed by the unit's own model.
 
+mod append;
 mod program;
 pub mod tiling;
 mod vector;
@@ -22,6 +23,7 @@ use crate::kernel::{
 };
 use crate::tensor::DType;
 use crate::tensor::ops::broadcast_shapes;
+use append::InPlace;
 
 /// Lowers `graph` for inputs of the given types and shapes onto `cfg`.
 pub fn lower(graph: &Graph, inputs: &[InputBinding], cfg: &AcceleratorConfig) -> Result<Program> {
@@ -304,6 +306,12 @@ fn matmul_layout(
 /// element-operations it costs (see [`array::vector::work`]). Like a GEMM's activations, its
 /// non-constant inputs and its outputs cross the DRAM interface when they do not fit on chip,
 /// float values in the width `precision` gives the GEMMs' activations.
+///
+/// A KV-cache append ([`append::in_place`]) is costed in place when
+/// `cfg.kv_append_in_place`: whether it crosses the DRAM interface is decided on the whole
+/// cache as for any node, but it reads nothing of the past cache, writes only the part
+/// appended and works on that part alone, and an `Identity` naming the appended cache as a
+/// graph output moves nothing. Values are computed as for any Concat and Identity.
 fn vector_kernel(
     g: &Graph,
     node: &Node,
@@ -330,7 +338,8 @@ fn vector_kernel(
         (true, Precision::Fp32) => 4,
         _ => d.size_bytes(),
     };
-    let bytes = |v: ValueId| (f.shape(v).iter().product::<usize>() * width(f.dtype(v))) as u64;
+    let elements = |v: ValueId| f.shape(v).iter().product::<usize>() as u64;
+    let bytes = |v: ValueId| elements(v) * width(f.dtype(v)) as u64;
     let reads: u64 = node
         .inputs
         .iter()
@@ -339,9 +348,23 @@ fn vector_kernel(
         .map(|&v| bytes(v))
         .sum();
     let writes: u64 = node.outputs.iter().map(|&v| bytes(v)).sum();
-    let (reads, writes) = match reads.saturating_add(writes) > on_chip_bytes(cfg) {
-        true => (reads, writes),
-        false => (0, 0),
+    let on_chip = reads.saturating_add(writes) <= on_chip_bytes(cfg);
+    let in_place = match cfg.kv_append_in_place {
+        true => append::in_place(g, node),
+        false => None,
+    };
+    let (work, reads, writes) = match in_place {
+        Some(InPlace::Append { past }) => (
+            work.saturating_sub(elements(past)),
+            reads.saturating_sub(bytes(past)),
+            writes.saturating_sub(bytes(past)),
+        ),
+        Some(InPlace::Alias) => (work, 0, 0),
+        None => (work, reads, writes),
+    };
+    let (reads, writes) = match on_chip {
+        false => (reads, writes),
+        true => (0, 0),
     };
     Ok(VectorKernel {
         op,
