@@ -287,3 +287,66 @@ fn decode_steps_batch_in_iterations_worked_by_hand() {
     let last = out.records.iter().filter_map(|r| r.finish).max();
     assert_eq!(last, Some(p + p + d + d + d + d));
 }
+
+/// KV-cache bytes per token, worked from the caches' shapes: the small decoder's 2 layers
+/// keep a key and a value of 4 heads × 16 (fp32) per token, 2 · 2 · 4 · 16 · 4 = 1 024
+/// bytes; GPT-2 small's 12 layers keep 12 heads × 64, 2 · 12 · 12 · 64 · 4 = 73 728.
+#[test]
+fn kv_bytes_per_token_follow_the_cache_shapes() {
+    let cfg = config();
+    assert_eq!(
+        decoder(&cfg, 4, &[(6, 1)])
+            .decoder
+            .unwrap()
+            .kv_bytes_per_token,
+        1_024
+    );
+    let model = Model::load(Path::new("zoo:gpt2_small"), &Default::default()).unwrap();
+    let (d, _) = Decoder::build(&model, &cfg, Precision::Int8, 16, [(16, 1)]).unwrap();
+    assert_eq!(d.kv_bytes_per_token, 73_728);
+}
+
+/// With 1 MiB for KV caches, requests of 500 + 12 tokens (512 in blocks of 16, 0.5 MiB
+/// each) run two at a time: of three arriving together the third waits for one of the
+/// first two to finish, and a request of 1 020 + 12 tokens (1 040 in blocks, over 1 MiB)
+/// is refused. The peak held is the capacity.
+#[test]
+fn kv_cache_memory_admits_what_fits_and_refuses_what_never_can() {
+    let mut cfg = config();
+    cfg.kv_cache_mib = Some(1);
+    let t = decoder(&cfg, 16, &[(500, 12), (1020, 12)]);
+    let goals = Tokens {
+        prompt: 500,
+        generate: 12,
+        ttft: Cycles(1 << 40),
+        tpot: Cycles(1 << 30),
+    };
+    let big = Tokens {
+        prompt: 1020,
+        ..goals
+    };
+    let requests = [
+        request(0, goals),
+        request(0, goals),
+        request(0, goals),
+        request(0, big),
+    ];
+    let out = simulate(&cfg, &[t], &requests, &mut Edf, Mode::Timing).unwrap();
+    let r = &out.records;
+    let first_done = r[0].finish.unwrap().min(r[1].finish.unwrap());
+    assert!(r[0].start.unwrap() < first_done && r[1].start.unwrap() < first_done);
+    assert!(
+        r[2].start.unwrap() >= first_done,
+        "{:?} {first_done:?}",
+        r[2]
+    );
+    assert!(r[2].finish.is_some());
+    assert_eq!((r[3].start, r[3].finish), (None, None));
+    assert_eq!(out.counters[0].kv_peak_bytes, 1 << 20);
+    // Unbounded, all four run at once.
+    cfg.kv_cache_mib = None;
+    let t = decoder(&cfg, 16, &[(500, 12), (1020, 12)]);
+    let out = simulate(&cfg, &[t], &requests, &mut Edf, Mode::Timing).unwrap();
+    assert!(out.records.iter().all(|r| r.start == Some(Cycles(0))));
+    assert_eq!(out.counters[0].kv_peak_bytes, (3 * 512 + 1040) * 1_024);
+}

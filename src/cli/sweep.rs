@@ -23,7 +23,7 @@ pub struct SweepArgs {
     /// Load factors A:B:STEP applied to every tenant's arrival rate.
     #[arg(long, default_value = "0.25:2:0.25")]
     loads: String,
-    /// Schedulers: a comma-separated list, `all` or `ablation`.
+    /// Schedulers: a comma-separated list (any scheduler as NAME+batch batches decode steps), `all`, `ablation` or `batching`.
     #[arg(long, default_value = "all")]
     schedulers: String,
     /// Overrides the workload's accelerator.

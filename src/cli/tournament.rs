@@ -27,7 +27,7 @@ pub struct TournamentArgs {
     /// Load factors, comma-separated (1 fills the accelerator nominally).
     #[arg(long, default_value = "0.5,0.75,1,1.25,1.5")]
     loads: String,
-    /// Schedulers: a comma-separated list, `all` or `ablation`.
+    /// Schedulers: a comma-separated list (any scheduler as NAME+batch batches decode steps), `all`, `ablation` or `batching`.
     #[arg(long, default_value = "all")]
     schedulers: String,
     /// The scheduler held against the best of the others.

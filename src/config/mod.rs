@@ -112,6 +112,12 @@ pub struct AcceleratorConfig {
     /// consume it. Off, the job copies the whole cache every step (default on).
     #[serde(default = "yes")]
     pub kv_append_in_place: bool,
+    /// DRAM the decoder tenants' KV caches may take together, in MiB (absent: unbounded). A
+    /// decoder request reserves its whole cache, prompt and generated tokens, when it is
+    /// admitted; one that does not fit waits, in arrival order, until finished requests free
+    /// enough, and one larger than the whole capacity is refused (see `crate::sim::Decoder`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_cache_mib: Option<u64>,
     /// Shared DRAM bandwidth in bytes per cycle.
     pub dram_bytes_per_cycle: u64,
     /// Lanes of the vector unit (elements per cycle).
@@ -238,6 +244,11 @@ impl AcceleratorConfig {
                 "must be three positive sizes [inputs, weights, outputs] summing to sram_kib_per_array",
             )?;
         }
+        check(
+            self.kv_cache_mib.is_none_or(|m| (1..=1 << 30).contains(&m)),
+            "kv_cache_mib",
+            "must be 1..=1073741824 (1 PiB)",
+        )?;
         for (name, claim) in &self.dram_tenants {
             check(
                 claim.share > 0,

@@ -30,7 +30,7 @@ pub use csv::csv;
 pub use part::{FORMAT, Part, PartUnit, SweepIdentity, merge};
 pub use schedulers::{policies, scheduler_names};
 pub use shard::Shard;
-pub use spread::Spread;
+pub use spread::{Spread, TokenSpread};
 pub use stats::{Interval, Outcome, Tally};
 pub use table::table;
 pub use tournament::{Match, Standing, TournamentReport, TournamentSpec, Verdict, tournament};
@@ -70,6 +70,10 @@ pub struct SweepPoint {
     /// intervals (the unit of replication is the run).
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub over_seeds: Option<Spread>,
+    /// Each decoder tenant's token metrics over the seeds (as [`SweepPoint::over_seeds`];
+    /// with one seed, its values with no interval).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Vec::is_empty")]
+    pub tokens_over_seeds: Vec<TokenSpread>,
 }
 
 impl SweepPoint {
@@ -163,6 +167,7 @@ pub fn point(
         offered_rps: scaled.offered_rps(),
         metrics: of_run(&out, tenants, cfg.clock_mhz, w.warmup),
         over_seeds: None,
+        tokens_over_seeds: Vec::new(),
     })
 }
 

@@ -1,21 +1,22 @@
-//! The schedulers a command names: `all`, `ablation` or a comma-separated list, each built
+//! The schedulers a command names: `all`, `ablation`, `batching` or a comma-separated list, each built
 //! by `sched::by_name`.
 
 use crate::error::{Error, Result};
 use crate::sched::{self, CdMsa, CdMsaOptions, Policy};
 
-/// Fresh schedulers named by `spec` (`all`, `ablation`, or a comma-separated list of
-/// names); `cd-msa` has the mechanisms `options` switches on.
+/// Fresh schedulers named by `spec` (`all`, `ablation`, `batching` (every scheduler with
+/// continuous batching of decode steps), or a comma-separated list of names); `cd-msa` has the mechanisms `options` switches on.
 pub fn policies(spec: &str, options: CdMsaOptions) -> Result<Vec<Box<dyn Policy>>> {
     let names: Vec<&str> = match spec {
         "all" => sched::ALL.to_vec(),
         "ablation" => sched::ABLATION.to_vec(),
+        "batching" => sched::BATCHING.to_vec(),
         list => list.split(',').map(str::trim).collect(),
     };
     names
         .into_iter()
         .map(|n| match n {
-            "all" | "ablation" => Err(Error::Config {
+            "all" | "ablation" | "batching" => Err(Error::Config {
                 field: "scheduler".into(),
                 msg: format!(
                     "'{n}' stands for a set of schedulers and must be given alone, not in the list '{spec}'"

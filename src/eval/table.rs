@@ -34,6 +34,7 @@ pub fn table(results: &[SweepResult], sustainable_rps: Option<f64>) -> String {
         };
         let _ = writeln!(s, "{:<20} {lbt:>32}{mark}", r.scheduler);
     }
+    s.push_str(&tokens(results));
     if let Some(rps) = sustainable_rps
         && results.iter().any(|r| r.exceeds_sustainable_throughput)
     {
@@ -102,6 +103,57 @@ fn seeded_points(results: &[SweepResult]) -> String {
                 pm(o.antt, 1.0, 3),
                 pm(o.fairness, 1.0, 3)
             );
+        }
+    }
+    s
+}
+
+/// The decoder tenants' token metrics at every point (nothing without decoder tenants):
+/// goodput and the TTFT and TPOT percentiles, means ± 95 % half-widths with several seeds.
+fn tokens(results: &[SweepResult]) -> String {
+    let mut s = String::new();
+    if results
+        .iter()
+        .all(|r| r.points.iter().all(|p| p.tokens_over_seeds.is_empty()))
+    {
+        return s;
+    }
+    let pm = |i: Interval, scale: f64, digits: usize| match i.n {
+        0 | 1 => format!("{:.digits$}", scale * i.mean),
+        _ => format!(
+            "{:.digits$}±{:.digits$}",
+            scale * i.mean,
+            scale * i.half_width
+        ),
+    };
+    let _ = writeln!(
+        s,
+        "\n{:<20} {:>8} {:<12} {:>12} {:>15} {:>15} {:>13} {:>13}",
+        "scheduler",
+        "load",
+        "decoder",
+        "goodput %",
+        "TTFT p50 ms",
+        "TTFT p99 ms",
+        "TPOT p50 ms",
+        "TPOT p99 ms"
+    );
+    for r in results {
+        for p in &r.points {
+            for t in &p.tokens_over_seeds {
+                let _ = writeln!(
+                    s,
+                    "{:<20} {:>8.3} {:<12} {:>12} {:>15} {:>15} {:>13} {:>13}",
+                    r.scheduler,
+                    p.load,
+                    t.tenant.chars().take(12).collect::<String>(),
+                    pm(t.goodput, 100.0, 1),
+                    pm(t.ttft_p50_ms, 1.0, 1),
+                    pm(t.ttft_p99_ms, 1.0, 1),
+                    pm(t.tpot_p50_ms, 1.0, 2),
+                    pm(t.tpot_p99_ms, 1.0, 2)
+                );
+            }
         }
     }
     s

@@ -1,11 +1,12 @@
 //! A sweep's work units: which there are, computing any subset of them in parallel, and
 //! assembling the per-scheduler results from all of their outputs.
 
-use super::spread::Spread;
+use super::spread::{Spread, TokenSpread};
 use super::stats::Interval;
 use super::{PolicyFactory, SweepPoint, SweepResult, knee, point, replica};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
+use crate::report::metrics::SystemMetrics;
 use crate::sim::TenantModel;
 use crate::workload::Workload;
 use rayon::prelude::*;
@@ -239,9 +240,12 @@ pub fn assemble(
 /// One point from its seeds' runs (at least one, seed 0 first): seed 0's metrics, and with
 /// `several` seeds their spread.
 fn combine(runs: Vec<SweepPoint>, several: bool) -> SweepPoint {
-    let spread = several.then(|| Spread::of(&runs.iter().map(|p| &p.metrics).collect::<Vec<_>>()));
+    let metrics: Vec<&SystemMetrics> = runs.iter().map(|p| &p.metrics).collect();
+    let spread = several.then(|| Spread::of(&metrics));
+    let tokens = TokenSpread::of(&metrics);
     let mut first = runs.into_iter().next().expect("every point has a seed");
     first.over_seeds = spread;
+    first.tokens_over_seeds = tokens;
     first
 }
 
@@ -296,6 +300,7 @@ mod tests {
                 tenants: Vec::new(),
             },
             over_seeds: None,
+            tokens_over_seeds: Vec::new(),
         }))
     }
 

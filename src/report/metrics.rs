@@ -84,6 +84,8 @@ pub struct TokenMetrics {
     pub tpot_p50_ms: f64,
     /// 99th-percentile TPOT in milliseconds.
     pub tpot_p99_ms: f64,
+    /// The most KV-cache memory its requests held at once, in MiB (over the whole run).
+    pub kv_peak_mib: f64,
 }
 
 impl TokenMetrics {
@@ -118,6 +120,7 @@ impl TokenMetrics {
             ttft_p99_ms: at(&ttfts, 99),
             tpot_p50_ms: at(&tpots, 50),
             tpot_p99_ms: at(&tpots, 99),
+            kv_peak_mib: 0.0,
         })
     }
 }
@@ -224,7 +227,10 @@ fn tenant_metrics<'a>(
     records: impl Iterator<Item = &'a RequestRecord> + Clone,
     clock_mhz: f64,
 ) -> TenantMetrics {
-    let tokens = TokenMetrics::of(records.clone(), clock_mhz);
+    let tokens = TokenMetrics::of(records.clone(), clock_mhz).map(|t| TokenMetrics {
+        kv_peak_mib: counters.kv_peak_bytes as f64 / (1u64 << 20) as f64,
+        ..t
+    });
     let (mut requests, mut met, mut np_sum) = (0, 0, 0.0);
     let mut latencies = Vec::new();
     for r in records {

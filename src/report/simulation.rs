@@ -128,7 +128,7 @@ pub fn scheduler_text(r: &SchedulerReport, functional: bool) -> String {
         if let Some(k) = &t.tokens {
             let _ = writeln!(
                 s,
-                "{:<16} tokens {}  TTFT p50 {:.3} p99 {:.3} ms (met {}/{})  TPOT p50 {:.3} p99 {:.3} ms (met {}/{})",
+                "{:<16} tokens {}  TTFT p50 {:.3} p99 {:.3} ms (met {}/{})  TPOT p50 {:.3} p99 {:.3} ms (met {}/{})  KV peak {:.1} MiB",
                 t.name.chars().take(16).collect::<String>(),
                 k.produced,
                 k.ttft_p50_ms,
@@ -139,6 +139,7 @@ pub fn scheduler_text(r: &SchedulerReport, functional: bool) -> String {
                 k.tpot_p99_ms,
                 k.met_tpot,
                 t.requests,
+                k.kv_peak_mib,
             );
         }
     }

@@ -434,7 +434,7 @@ pub fn by_name(name: &str) -> Result<Box<dyn Policy>> {
             return Err(Error::Config {
                 field: "scheduler".into(),
                 msg: format!(
-                    "no scheduler '{other}' (schedulers: {}, all)",
+                    "no scheduler '{other}' (schedulers: {}, each also as NAME+batch; all)",
                     ALL.join(", ")
                 ),
             });

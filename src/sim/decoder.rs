@@ -28,7 +28,7 @@ use crate::kernel::{Precision, Program};
 use crate::pipeline::Model;
 use crate::units::{Cycles, TenantId};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
 /// The lengths one step's pass is specialised for, in tokens.
@@ -72,6 +72,8 @@ pub type Timed = (Pass, Cycles);
 pub struct Decoder {
     /// KV-cache block in tokens.
     pub kv_block: usize,
+    /// KV-cache bytes per token of a request: every input with a `past` dim, per token.
+    pub kv_bytes_per_token: u64,
     /// Each step shape's pass and its latency alone on the accelerator.
     passes: BTreeMap<StepShape, Timed>,
     /// Batched decode passes by (padded batch, cached tokens), made on first use (the error
@@ -87,6 +89,8 @@ struct Lowering {
     model: Model,
     cfg: AcceleratorConfig,
     precision: Precision,
+    /// The tenant's node numbers by name (of its pass with the most nodes).
+    index: HashMap<String, usize>,
 }
 
 /// The batch sizes a batched pass is padded to: powers of two from 2 to this.
@@ -163,6 +167,7 @@ impl Decoder {
             },
             cfg: cfg.clone(),
             precision,
+            index: HashMap::new(),
         };
         let lowered: Vec<(StepShape, Program, Timed)> = shapes
             .par_iter()
@@ -171,27 +176,28 @@ impl Decoder {
                 Ok((shape, program, timed))
             })
             .collect::<Result<_>>()?;
+        // Constant folding is bounded by size, so a larger pass may keep nodes a smaller
+        // one folds: the pass with the most nodes names them, and every pass's layers are
+        // renumbered to its nodes.
+        let program = lowered
+            .iter()
+            .map(|(_, p, _)| p)
+            .max_by_key(|p| p.nodes.len())
+            .cloned()
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{}: a decoder tenant without requests has no pass",
+                    model.label.display()
+                ))
+            })?;
+        let index: HashMap<String, usize> = (program.nodes.iter().enumerate())
+            .map(|(i, n)| (n.name.clone(), i))
+            .collect();
         let mut passes = BTreeMap::new();
-        let mut first: Option<Program> = None;
-        for (shape, program, timed) in lowered {
-            match &first {
-                None => first = Some(program),
-                Some(p) if !same_nodes(p, &program) => {
-                    return Err(Error::Invalid(format!(
-                        "{}: the decoder's passes for {shape:?} and the first differ in their nodes",
-                        model.label.display()
-                    )));
-                }
-                Some(_) => {}
-            }
-            passes.insert(shape, timed);
+        for (shape, own, (pass, isolated)) in lowered {
+            let pass = renumber(pass, &own, &index, &model.label)?;
+            passes.insert(shape, (pass, isolated));
         }
-        let program = first.ok_or_else(|| {
-            Error::Invalid(format!(
-                "{}: a decoder tenant without requests has no pass",
-                model.label.display()
-            ))
-        })?;
         let batched = passes
             .keys()
             .filter(|s| s.seq == 1)
@@ -202,8 +208,10 @@ impl Decoder {
                     .map(|b| ((b, s.past), OnceLock::new()))
             })
             .collect();
+        let lowering = Lowering { index, ..lowering };
         let decoder = Decoder {
             kv_block,
+            kv_bytes_per_token: kv_bytes_per_token(&lowering.model.graph),
             passes,
             batched,
             lowering: Arc::new(lowering),
@@ -232,10 +240,12 @@ impl Decoder {
         }
         let batch = members.next_power_of_two();
         let cell = self.batched.get(&(batch, past)).ok_or_else(missing)?;
+        let l = &self.lowering;
         cell.get_or_init(|| {
-            self.lowering
-                .lower(batch, shape)
-                .map(|(_, timed)| timed)
+            l.lower(batch, shape)
+                .and_then(|(own, (pass, isolated))| {
+                    Ok((renumber(pass, &own, &l.index, &l.model.label)?, isolated))
+                })
                 .map_err(|e| e.to_string())
         })
         .as_ref()
@@ -262,7 +272,46 @@ impl Decoder {
     }
 }
 
-/// Whether two programs have the same nodes by name, in order.
-fn same_nodes(a: &Program, b: &Program) -> bool {
-    a.nodes.len() == b.nodes.len() && a.nodes.iter().zip(&b.nodes).all(|(x, y)| x.name == y.name)
+/// `pass` of program `own` with its layers numbered by the tenant's `index` of node names.
+fn renumber(
+    mut pass: Pass,
+    own: &Program,
+    index: &HashMap<String, usize>,
+    label: &std::path::Path,
+) -> Result<Pass> {
+    for layer in &mut pass.layers {
+        let name = &own.nodes[layer.node].name;
+        layer.node = *index.get(name).ok_or_else(|| {
+            Error::Invalid(format!(
+                "{}: node '{name}' of one decoder pass is folded away in its largest",
+                label.display()
+            ))
+        })?;
+    }
+    Ok(pass)
+}
+
+/// The bytes per cached token of `graph`'s inputs with a dim named `past` (the KV cache): the
+/// product of their other fixed dims (symbolic ones, the batch, as 1) times their element size.
+fn kv_bytes_per_token(graph: &crate::ir::Graph) -> u64 {
+    use crate::ir::Dim;
+    graph
+        .inputs
+        .iter()
+        .map(|&i| graph.value(i))
+        .filter_map(|v| {
+            let shape = v.shape.as_ref()?;
+            let is_past = |d: &Dim| matches!(d, Dim::Symbolic(s) if s == "past");
+            shape.iter().any(is_past).then(|| {
+                let elements: u64 = shape
+                    .iter()
+                    .map(|d| match d {
+                        Dim::Fixed(n) => *n as u64,
+                        Dim::Symbolic(_) => 1,
+                    })
+                    .product();
+                elements * v.dtype.map_or(0, |t| t.size_bytes() as u64)
+            })
+        })
+        .sum()
 }

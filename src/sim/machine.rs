@@ -17,8 +17,10 @@ use crate::kernel::{GemmShape, TileProfile};
 use crate::sched::{LayerProfile, Outlook};
 use crate::units::{ArrayId, Cycles, RequestId};
 
+mod memory;
 mod steps;
 
+use memory::Claim;
 use steps::no_pass;
 
 /// A request in the system.
@@ -207,6 +209,12 @@ pub(super) struct Machine<'t, 'c> {
     iterations: Vec<Option<usize>>,
     /// Per tenant, the requests waiting at a decode step for its iteration to end.
     waiting: Vec<Vec<usize>>,
+    /// KV-cache memory free for decoder requests (`None`: unbounded).
+    kv_free: Option<u64>,
+    /// Per tenant, the KV-cache bytes its admitted requests hold.
+    kv_held: Vec<u64>,
+    /// Decoder requests waiting for KV-cache memory, in arrival order.
+    kv_queue: std::collections::VecDeque<usize>,
     pub(super) out: SimOutcome,
 }
 
@@ -231,6 +239,9 @@ impl<'t, 'c> Machine<'t, 'c> {
             changes: Changes::default(),
             iterations: vec![None; sim.tenants.len()],
             waiting: vec![Vec::new(); sim.tenants.len()],
+            kv_free: sim.cfg.kv_cache_mib.map(|m| m << 20),
+            kv_held: vec![0; sim.tenants.len()],
+            kv_queue: Default::default(),
             out: SimOutcome {
                 counters: vec![TenantCounters::default(); sim.tenants.len()],
                 arrays: vec![ArrayCounters::default(); sim.cfg.arrays],
@@ -283,8 +294,26 @@ impl<'t, 'c> Machine<'t, 'c> {
         }
     }
 
-    /// Request `i` arrives (in arrival order) and enters its first layer.
+    /// Request `i` arrives (in arrival order): it enters its first layer, or waits for KV-cache
+    /// memory, or is refused it ([`Claim`]).
     pub(super) fn arrive(&mut self, i: usize) -> Result<()> {
+        let k = self.at(i);
+        debug_assert_eq!(k, self.active.len(), "arrivals in order");
+        self.out.records.push(self.sim.record(i));
+        self.active.push(None);
+        self.views.reserve(k);
+        match self.claim_kv(i) {
+            Claim::Granted => self.admit(i),
+            Claim::Waits => {
+                self.kv_queue.push_back(i);
+                Ok(())
+            }
+            Claim::Refused => Ok(()),
+        }
+    }
+
+    /// Request `i`, arrived and holding what it needs, enters the system and its first layer.
+    fn admit(&mut self, i: usize) -> Result<()> {
         let spec = self.sim.requests[i];
         let tenant = &self.sim.tenants[spec.tenant];
         let ((layers, profile, outlook), isolated, deadline) = match (spec.tokens, &tenant.decoder)
@@ -314,9 +343,7 @@ impl<'t, 'c> Machine<'t, 'c> {
             )?),
         };
         let k = self.at(i);
-        debug_assert_eq!(k, self.active.len(), "arrivals in order");
-        self.out.records.push(self.sim.record(i));
-        self.active.push(Some(Box::new(Active {
+        self.active[k] = Some(Box::new(Active {
             id: RequestId(i as u64),
             tenant: spec.tenant,
             arrival: spec.arrival,
@@ -341,10 +368,10 @@ impl<'t, 'c> Machine<'t, 'c> {
             dropped: false,
             resume: Vec::new(),
             finished: Vec::new(),
-        })));
+        }));
         self.changes.reshaped = true;
         let a = self.active[k].as_ref().expect("just arrived");
-        self.views.insert(k, a, tenant);
+        self.views.restore(k, a, tenant);
         self.views.touch(k);
         self.enter_layer(k)
     }
@@ -397,7 +424,7 @@ impl<'t, 'c> Machine<'t, 'c> {
         if let Some(it) = a.interp {
             check::outputs(it, &self.sim.tenants[a.tenant], a.id, &mut self.out)?;
         }
-        Ok(())
+        self.release_kv(a.id.0 as usize)
     }
 
     /// Removes the request in slot `k` from the policy's view.
@@ -421,8 +448,10 @@ impl<'t, 'c> Machine<'t, 'c> {
             if let Some(a) = self.active[m].as_mut() {
                 a.dropped = true;
                 self.out.records[m].start = a.start;
+                let id = a.id.0 as usize;
+                self.forget(m);
+                self.release_kv(id)?;
             }
-            self.forget(m);
         }
         if self.iterations[tenant] == Some(k) {
             self.iterations[tenant] = None;

@@ -93,10 +93,20 @@ pub struct TenantCounters {
     /// Its DRAM traffic and scratchpad hits.
     #[serde(flatten)]
     pub traffic: Traffic,
+    /// The most KV-cache bytes its decoder requests held at once (0 for a plain tenant).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kv_peak_bytes: u64,
+}
+
+/// Whether a count is 0 (left out of the JSON).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl std::ops::AddAssign for TenantCounters {
+    /// Sums the counts; the peak is the larger one's (runs over disjoint periods).
     fn add_assign(&mut self, other: TenantCounters) {
+        self.kv_peak_bytes = self.kv_peak_bytes.max(other.kv_peak_bytes);
         self.busy_cycles += other.busy_cycles;
         self.preemptions += other.preemptions;
         self.fused_tiles += other.fused_tiles;

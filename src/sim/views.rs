@@ -99,21 +99,17 @@ impl<'t> Views<'t> {
         self.ready > 0
     }
 
-    /// Adds request `a` of `tenant`, arrived in slot `k` (the next slot).
-    pub(super) fn insert(&mut self, k: usize, a: &Active<'t>, tenant: &TenantModel) {
+    /// Makes room for the request arrived in slot `k` (the next slot), not in the view until
+    /// [`Views::restore`] puts it there.
+    pub(super) fn reserve(&mut self, k: usize) {
         debug_assert_eq!(k, self.pos.len(), "arrivals in order");
-        self.pos.push(self.order.len());
+        self.pos.push(usize::MAX);
         self.is_stale.push(false);
         self.is_changed.push(false);
-        self.order.push(k);
-        let v = new_view(a, tenant);
-        self.ready += usize::from(v.ready > 0);
-        self.note_changed(k, &v);
-        self.views.push(v);
     }
 
-    /// Puts back request `a` of `tenant` in slot `k`, taken out with [`Views::remove`], at
-    /// its place in arrival order.
+    /// Puts request `a` of `tenant` in slot `k` (reserved, or taken out with
+    /// [`Views::remove`]) in the view, at its place in arrival order.
     pub(super) fn restore(&mut self, k: usize, a: &Active<'t>, tenant: &TenantModel) {
         let at = self.order.partition_point(|&j| j < k);
         let v = new_view(a, tenant);
