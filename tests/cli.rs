@@ -467,3 +467,28 @@ fn inspect_binds_symbolic_dims_by_name_and_refuses_unknown_names() {
     let o = cdmsa(&["inspect", model, "--dim", "seq"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A decoder tenant on a model without the KV-cache dims, and functional mode with a
+/// decoder tenant: exit 2, naming the model or the tenant.
+#[test]
+fn decoder_tenants_the_simulator_cannot_run_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "requests = 5\n[[tenants]]\nname = \"chat\"\nmodel = \"zoo:resnet50\"\n\
+         decode = { prompt = 8, generate = 2 }\nttft_ms = 10.0\ntpot_ms = 1.0\n\
+         arrival = { kind = \"poisson\", rate_per_s = 2.0 }\n",
+    )
+    .unwrap();
+    let bad = bad.to_str().unwrap();
+    expect_error(
+        &["simulate", bad, "--scheduler", "edf"],
+        &["zoo:resnet50", "dimension named 'seq'"],
+    );
+    let llm = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads/llm.toml");
+    expect_error(
+        &["simulate", llm, "--scheduler", "edf", "--mode", "functional"],
+        &["tenant 'chat' is a decoder", "functional mode"],
+    );
+}

@@ -19,8 +19,9 @@ use std::path::PathBuf;
 pub struct SimulateArgs {
     /// The workload TOML; none runs the embedded default.
     workload: Option<PathBuf>,
-    /// A scheduler name, a comma-separated list, `all`, or `ablation` (CD-MSA with each
-    /// mechanism switched off in turn).
+    /// A scheduler name (`NAME+batch` batches decoder tenants' decode steps), a
+    /// comma-separated list, `all`, `ablation` (CD-MSA with each mechanism switched off in
+    /// turn) or `batching` (every scheduler with batched decode).
     #[arg(long, default_value = "all")]
     scheduler: String,
     /// CD-MSA without dynamic task fusion.
