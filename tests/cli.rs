@@ -488,7 +488,14 @@ fn decoder_tenants_the_simulator_cannot_run_exit_2() {
     );
     let llm = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads/llm.toml");
     expect_error(
-        &["simulate", llm, "--scheduler", "edf", "--mode", "functional"],
+        &[
+            "simulate",
+            llm,
+            "--scheduler",
+            "edf",
+            "--mode",
+            "functional",
+        ],
         &["tenant 'chat' is a decoder", "functional mode"],
     );
 }

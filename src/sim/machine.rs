@@ -833,15 +833,15 @@ impl<'t, 'c> Machine<'t, 'c> {
         self.retime(Some(array));
     }
 
-    /// Counts a preemption when `array` passes from a request that still has ready jobs to
-    /// another.
+    /// Counts a preemption when `array` passes from a request that still has ready jobs (a
+    /// job cut between K-tiles included) to another.
     #[inline(always)]
     fn count_preemption(&mut self, array: usize, next: usize) {
         if let Some(prev) = self.last_owner[array]
             && prev != next
             && let Some(p) = self.slot(prev).and_then(|k| self.active[k].as_ref())
             && !p.dropped
-            && p.next_job < p.jobs.len()
+            && (p.next_job < p.jobs.len() || !p.resume.is_empty())
         {
             let t = p.tenant;
             self.out.counters[t].preemptions += 1;
