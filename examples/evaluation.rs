@@ -183,7 +183,8 @@ fn evaluate(load_spec: &str) -> cdmsa::Result<()> {
     let text = format!(
         "# Evaluation\n\nProduced by `cargo run --release --example evaluation {load_spec}` (timing mode; \
          loads scale every tenant's Poisson rate; latency-bounded throughput is the highest offered \
-         load with SLA satisfaction ≥ 99 %, found by bisection). A reading of the results is in [evaluation-analysis.md](evaluation-analysis.md).\n\n## CD-MSA against the best baseline\n\n\
+         load with SLA satisfaction ≥ 99 %, found by bisection). A reading of the results is in [evaluation-analysis.md](evaluation-analysis.md); \
+         language-model tenants served token by token are in [evaluation-llm.md](evaluation-llm.md).\n\n## CD-MSA against the best baseline\n\n\
          The paper reports up to +62 % latency-bounded throughput, +63 % SLA satisfaction and +27 % \
          WSTP over the best prior work. Gains below are CD-MSA over the best of {} per column, at \
          load 1 or at the worst swept load, never a maximum over loads; \"worst SLA difference\" is \

@@ -350,3 +350,51 @@ fn kv_cache_memory_admits_what_fits_and_refuses_what_never_can() {
     assert!(out.records.iter().all(|r| r.start == Some(Cycles(0))));
     assert_eq!(out.counters[0].kv_peak_bytes, (3 * 512 + 1040) * 1_024);
 }
+
+/// The `llm` workload swept (shortened) over two seeds: every point carries the chat
+/// tenant's goodput, TTFT and TPOT over both seeds, and the sweep's table shows them.
+#[test]
+fn a_sweep_reports_token_metrics_over_seeds() {
+    use cdmsa::eval::{Sweep, assemble, table};
+    use cdmsa::workload::{Stop, Workload};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/llm.toml");
+    let mut w = Workload::load(&path).unwrap();
+    w.stop = Stop::Requests(60);
+    w.warmup = 0;
+    let cfg = w.accelerator().unwrap();
+    let models = cdmsa::sim::tenants(&w, &cfg, false).unwrap();
+    let names = vec!["edf".to_string(), "edf+batch".to_string()];
+    let sweep = Sweep {
+        workload: &w,
+        cfg: &cfg,
+        tenants: &models,
+        schedulers: &names,
+        loads: &[1.0],
+        seeds: 2,
+        make: &cdmsa::sched::by_name,
+    };
+    let outputs = sweep.compute_where(|_| true, &|| {}).unwrap();
+    let results = assemble(
+        &names,
+        1,
+        2,
+        None,
+        outputs.into_iter().map(|(_, o)| o).collect(),
+    )
+    .unwrap();
+    for r in &results {
+        let chat = r.points[0]
+            .tokens_over_seeds
+            .iter()
+            .find(|t| t.tenant == "chat")
+            .expect("the chat tenant's token metrics");
+        assert_eq!(chat.goodput.n, 2, "{}", r.scheduler);
+        assert!(chat.ttft_p99_ms.mean >= chat.ttft_p50_ms.mean);
+        assert!(chat.tpot_p99_ms.mean > 0.0);
+    }
+    let text = table(&results, None);
+    assert!(
+        text.contains("TPOT p99 ms") && text.contains("edf+batch"),
+        "{text}"
+    );
+}
