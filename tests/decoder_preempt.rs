@@ -6,51 +6,17 @@ use cdmsa::config::AcceleratorConfig;
 use cdmsa::exec::record;
 use cdmsa::kernel::Precision;
 use cdmsa::pipeline::Model;
-use cdmsa::sched::{Decision, Edf, Policy, View};
+use cdmsa::sched::Edf;
 use cdmsa::sim::{Mode, RequestSpec, TenantModel, isolated_latency, simulate, tenants};
 use cdmsa::tensor::pb::read_pb;
-use cdmsa::units::{ArrayId, Cycles, TenantId};
+use cdmsa::units::{Cycles, TenantId};
 use cdmsa::workload::Workload;
 use std::path::Path;
 
-/// EDF that, when a request with a ready job waits while every array is busy, cuts the job
-/// of the latest-deadline running request at its next K-tile boundary.
-struct KTileEdf;
+#[path = "ktile/mod.rs"]
+mod ktile;
 
-impl Policy for KTileEdf {
-    fn name(&self) -> &'static str {
-        "edf-ktile"
-    }
-
-    fn preempts_within_jobs(&self) -> bool {
-        true
-    }
-
-    fn decide_into(&mut self, view: &View, out: &mut Decision) {
-        Edf.decide_into(view, out);
-        if view.idle().next().is_some() {
-            return;
-        }
-        let deadline = |id| {
-            view.requests
-                .iter()
-                .find(|r| r.id == id)
-                .map(|r| r.deadline)
-        };
-        let waiting = (view.requests.iter())
-            .filter(|r| r.ready > 0)
-            .map(|r| r.deadline)
-            .min();
-        let latest = (view.arrays.iter().enumerate())
-            .filter_map(|(a, r)| r.and_then(deadline).map(|d| (d, a)))
-            .max();
-        if let (Some(w), Some((running, a))) = (waiting, latest)
-            && w < running
-        {
-            out.preempt.push(ArrayId(a));
-        }
-    }
-}
+use ktile::KTileEdf;
 
 #[test]
 fn a_decode_step_cut_between_k_tiles_keeps_its_bits() {

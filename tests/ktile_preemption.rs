@@ -3,55 +3,16 @@
 //! and the cut request's values are still bit-identical to its isolated run.
 
 use cdmsa::config::AcceleratorConfig;
-use cdmsa::sched::{Decision, Edf, Policy, View};
+use cdmsa::sched::Edf;
 use cdmsa::sim::{Mode, RequestSpec, SimOutcome, TenantModel, simulate, tenants};
-use cdmsa::units::{ArrayId, Cycles};
+use cdmsa::units::Cycles;
 use cdmsa::workload::Workload;
 use std::path::Path;
 
-/// EDF that, when a request arrives while every array is busy, cuts the job of the
-/// latest-deadline running request at its next K-tile boundary.
-struct KTileEdf;
+#[path = "ktile/mod.rs"]
+mod ktile;
 
-impl Policy for KTileEdf {
-    fn name(&self) -> &'static str {
-        "edf-ktile"
-    }
-
-    fn preempts_within_jobs(&self) -> bool {
-        true
-    }
-
-    fn decide_into(&mut self, view: &View, out: &mut Decision) {
-        Edf.decide_into(view, out);
-        let d = out;
-        if view.idle().next().is_none() {
-            let deadline = |id| {
-                view.requests
-                    .iter()
-                    .find(|r| r.id == id)
-                    .map(|r| r.deadline)
-            };
-            let waiting = view
-                .requests
-                .iter()
-                .filter(|r| r.ready > 0)
-                .map(|r| r.deadline)
-                .min();
-            let latest = view
-                .arrays
-                .iter()
-                .enumerate()
-                .filter_map(|(a, r)| r.and_then(deadline).map(|d| (d, a)))
-                .max();
-            if let (Some(w), Some((running, a))) = (waiting, latest)
-                && w < running
-            {
-                d.preempt.push(ArrayId(a));
-            }
-        }
-    }
-}
+use ktile::KTileEdf;
 
 fn setup() -> (AcceleratorConfig, Vec<TenantModel>) {
     let text = r#"
