@@ -366,3 +366,40 @@ fn parallel_busy_periods_equal_one_pass() {
         }
     }
 }
+
+/// Decoder tenants (token loops whose deadlines move with their steps, and batched
+/// iterations that park and restore requests): standing orders still change nothing but the
+/// questions asked, under every scheduler with and without batched decode, and CD-MSA's fast
+/// path still decides as its definition.
+#[test]
+fn token_loops_leave_standing_orders_and_the_definition_exact() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/llm.toml");
+    let mut w = Workload::load(&path).unwrap();
+    w.stop = cdmsa::workload::Stop::Requests(50);
+    let w = w.scaled(3.0);
+    let cfg = w.accelerator().unwrap();
+    let models = tenants(&w, &cfg, false).unwrap();
+    let reqs = cdmsa::sim::requests(&w, &models, &cfg).unwrap();
+    for name in sched::ALL.iter().chain(sched::BATCHING) {
+        let run = |promises: bool| {
+            let mut policy = Asked::new(name, promises, false);
+            simulate(&cfg, &models, &reqs, &mut policy, Mode::Timing).unwrap()
+        };
+        let (asked, trusted) = (run(false), run(true));
+        assert_eq!(asked.records, trusted.records, "{name}: records");
+        assert_eq!(asked.slices, trusted.slices, "{name}: trace");
+    }
+    for batch in [false, true] {
+        let run = |policy: CdMsa| {
+            let mut p: Box<dyn Policy> = match batch {
+                true => Box::new(sched::WithBatching::new(Box::new(policy), "cd-msa+batch")),
+                false => Box::new(policy),
+            };
+            simulate(&cfg, &models, &reqs, p.as_mut(), Mode::Timing).unwrap()
+        };
+        let on = CdMsaOptions::default();
+        let (fast, defined) = (run(CdMsa::new(on)), run(CdMsa::reference(on)));
+        assert_eq!(fast.records, defined.records, "batch {batch}: records");
+        assert_eq!(fast.slices, defined.slices, "batch {batch}: trace");
+    }
+}
