@@ -97,6 +97,10 @@ fn a_token_loop_alone_runs_its_steps_passes_one_after_another() {
         "{tpot}"
     );
     assert_eq!(r.isolated, prefill + d7 + d7 + d11);
+    // Its cache: 6 + 4 tokens in blocks of 4 (12) held, of 1 024 bytes each; decode steps
+    // 1, 2 and 3 attend over 6, 7 and 8 cached tokens.
+    assert_eq!(out.counters[0].kv_peak_bytes, 12 * 1_024);
+    assert_eq!(out.counters[0].kv_read_bytes, (6 + 7 + 8) * 1_024);
     // One cycle less for either goal misses it.
     for late in [
         Tokens {

@@ -86,6 +86,8 @@ pub struct TokenMetrics {
     pub tpot_p99_ms: f64,
     /// The most KV-cache memory its requests held at once, in MiB (over the whole run).
     pub kv_peak_mib: f64,
+    /// KV-cache bytes its decode steps attended over, in MB (over the whole run).
+    pub kv_read_mb: f64,
 }
 
 impl TokenMetrics {
@@ -121,6 +123,7 @@ impl TokenMetrics {
             tpot_p50_ms: at(&tpots, 50),
             tpot_p99_ms: at(&tpots, 99),
             kv_peak_mib: 0.0,
+            kv_read_mb: 0.0,
         })
     }
 }
@@ -229,6 +232,7 @@ fn tenant_metrics<'a>(
 ) -> TenantMetrics {
     let tokens = TokenMetrics::of(records.clone(), clock_mhz).map(|t| TokenMetrics {
         kv_peak_mib: counters.kv_peak_bytes as f64 / (1u64 << 20) as f64,
+        kv_read_mb: counters.kv_read_bytes as f64 / 1e6,
         ..t
     });
     let (mut requests, mut met, mut np_sum) = (0, 0, 0.0);

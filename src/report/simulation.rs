@@ -128,7 +128,7 @@ pub fn scheduler_text(r: &SchedulerReport, functional: bool) -> String {
         if let Some(k) = &t.tokens {
             let _ = writeln!(
                 s,
-                "{:<16} tokens {}  TTFT p50 {:.3} p99 {:.3} ms (met {}/{})  TPOT p50 {:.3} p99 {:.3} ms (met {}/{})  KV peak {:.1} MiB",
+                "{:<16} tokens {}  TTFT p50 {:.3} p99 {:.3} ms (met {}/{})  TPOT p50 {:.3} p99 {:.3} ms (met {}/{})  KV peak {:.1} MiB, read {:.1} MB",
                 t.name.chars().take(16).collect::<String>(),
                 k.produced,
                 k.ttft_p50_ms,
@@ -140,6 +140,7 @@ pub fn scheduler_text(r: &SchedulerReport, functional: bool) -> String {
                 k.met_tpot,
                 t.requests,
                 k.kv_peak_mib,
+                k.kv_read_mb,
             );
         }
     }

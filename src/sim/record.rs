@@ -96,6 +96,10 @@ pub struct TenantCounters {
     /// The most KV-cache bytes its decoder requests held at once (0 for a plain tenant).
     #[serde(skip_serializing_if = "is_zero")]
     pub kv_peak_bytes: u64,
+    /// KV-cache bytes its decode steps attended over: each step reads its request's whole
+    /// cache (its real tokens, padding left out), wherever the cache lies.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kv_read_bytes: u64,
 }
 
 /// Whether a count is 0 (left out of the JSON).
@@ -107,6 +111,7 @@ impl std::ops::AddAssign for TenantCounters {
     /// Sums the counts; the peak is the larger one's (runs over disjoint periods).
     fn add_assign(&mut self, other: TenantCounters) {
         self.kv_peak_bytes = self.kv_peak_bytes.max(other.kv_peak_bytes);
+        self.kv_read_bytes += other.kv_read_bytes;
         self.busy_cycles += other.busy_cycles;
         self.preemptions += other.preemptions;
         self.fused_tiles += other.fused_tiles;

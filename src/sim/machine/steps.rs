@@ -57,6 +57,12 @@ impl Machine<'_, '_> {
             t.first.get_or_insert(self.now);
             t.produced = step + 1;
         }
+        if step > 0
+            && let Some(d) = &self.sim.tenants[a.tenant].decoder
+        {
+            let cached = (goals.prompt + step - 1) as u64;
+            self.out.counters[a.tenant].kv_read_bytes += cached * d.kv_bytes_per_token;
+        }
         if step + 1 == goals.generate {
             return false;
         }
