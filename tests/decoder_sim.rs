@@ -402,3 +402,17 @@ fn a_sweep_reports_token_metrics_over_seeds() {
         "{text}"
     );
 }
+
+/// Lengths that would need more passes than a tenant may lower are an error naming the
+/// model and the remedy, not an exhaustion of memory.
+#[test]
+fn too_many_step_lengths_are_refused() {
+    let model = model();
+    let err = Decoder::build(&model, &config(), Precision::Native, 1, [(4, 2_000)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("model.onnx") && err.contains("more than 1024") && err.contains("kv_block"),
+        "{err}"
+    );
+}

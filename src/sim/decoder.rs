@@ -96,6 +96,10 @@ struct Lowering {
 /// The batch sizes a batched pass is padded to: powers of two from 2 to this.
 pub const MAX_BATCH: usize = 64;
 
+/// The most passes (distinct step shapes) one decoder tenant lowers, so that no workload can
+/// exhaust memory with lengths: with blocks of 16 tokens, contexts to 16 384 tokens.
+pub const MAX_PASSES: usize = 1024;
+
 impl Lowering {
     /// The program for `batch` requests of step shape `shape`, its pass and its latency
     /// alone.
@@ -156,6 +160,13 @@ impl Decoder {
             .collect();
         shapes.sort_unstable();
         shapes.dedup();
+        if shapes.len() > MAX_PASSES {
+            return Err(Error::Invalid(format!(
+                "{}: the requests' lengths need {} passes (distinct step lengths in blocks of {kv_block} tokens), more than {MAX_PASSES}: give the tenant a larger kv_block",
+                model.label.display(),
+                shapes.len()
+            )));
+        }
         // A pass is lowered for timing only: its values are never made, so the bound on
         // their total does not apply (each value's own bound still does).
         let mut graph = model.graph.clone();
