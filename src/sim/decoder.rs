@@ -112,10 +112,21 @@ impl Lowering {
         .map(|(n, v)| (n.to_string(), v));
         let bindings = self.model.declared_inputs_with(batch, &dims)?;
         let program = self.model.lower(&bindings, &self.cfg, self.precision)?;
-        let pass = Pass::new(&program, &self.cfg);
         let alone = TenantModel::new(TenantId(0), "", 1, 1.0, program, Vec::new(), &self.cfg);
         let isolated = isolated_latency(&self.cfg, &alone)?;
-        Ok((alone.program, (pass, isolated)))
+        let TenantModel {
+            program,
+            layers,
+            profile,
+            outlook,
+            ..
+        } = alone;
+        let pass = Pass {
+            layers,
+            profile,
+            outlook,
+        };
+        Ok((program, (pass, isolated)))
     }
 }
 
@@ -125,7 +136,7 @@ impl Decoder {
     /// decode step `s` runs one token over a cache of `prompt + s − 1` tokens, the two
     /// together rounded up to whole blocks.
     pub fn shape(kv_block: usize, prompt: usize, step: usize) -> StepShape {
-        let blocks = |n: usize| n.div_ceil(kv_block.max(1)) * kv_block.max(1);
+        let blocks = |n| in_blocks(kv_block, n);
         match step {
             0 => StepShape {
                 seq: blocks(prompt),
@@ -325,4 +336,9 @@ fn kv_bytes_per_token(graph: &crate::ir::Graph) -> u64 {
             })
         })
         .sum()
+}
+
+/// `tokens` rounded up to whole blocks of `kv_block` tokens.
+pub fn in_blocks(kv_block: usize, tokens: usize) -> usize {
+    tokens.div_ceil(kv_block.max(1)) * kv_block.max(1)
 }

@@ -4,7 +4,7 @@
 
 use super::Machine;
 use crate::error::Result;
-use crate::sim::Decoder;
+use crate::sim::decoder::in_blocks;
 
 /// What a request's KV-cache claim gets at arrival.
 pub(super) enum Claim {
@@ -22,7 +22,7 @@ impl Machine<'_, '_> {
         let r = self.sim.requests[i];
         match (r.tokens, &self.sim.tenants[r.tenant].decoder) {
             (Some(t), Some(d)) => {
-                let tokens = Decoder::shape(d.kv_block, t.prompt + t.generate, 0).seq;
+                let tokens = in_blocks(d.kv_block, t.prompt + t.generate);
                 d.kv_bytes_per_token.saturating_mul(tokens as u64)
             }
             _ => 0,
