@@ -78,7 +78,7 @@ fn a_token_loop_alone_runs_its_steps_passes_one_after_another() {
     let t = decoder(&cfg, 4, &[(6, 4)]);
     assert_eq!(t.decoder.as_ref().unwrap().passes(), 3);
     let (prefill, d7, d11) = (alone(&cfg, 8, 0), alone(&cfg, 1, 7), alone(&cfg, 1, 11));
-    assert!(prefill > d7 && d11 > d7, "{prefill:?} {d7:?} {d11:?}");
+    assert!(prefill > d7 && d11 >= d7, "{prefill:?} {d7:?} {d11:?}");
     let goals = Tokens {
         prompt: 6,
         generate: 4,

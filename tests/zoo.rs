@@ -26,11 +26,13 @@ fn read_json(file: &str) -> Value {
 }
 
 fn costs(graph: &Graph) -> Vec<LayerCost> {
-    // The recording predates scratchpad residency (every tile job fetched all its operands)
-    // and the packing of under-filling problems (one tile job per problem).
+    // The recording predates scratchpad residency (every tile job fetched all its operands),
+    // the packing of under-filling problems (one tile job per problem) and the folding of
+    // operand transposes.
     let cfg = AcceleratorConfig {
         residency: Residency::None,
         pack_problems: false,
+        fold_operand_transposes: false,
         ..AcceleratorConfig::preset("tpu-msa").unwrap()
     };
     let inputs = graph.declared_inputs(1).unwrap();

@@ -112,6 +112,12 @@ pub struct AcceleratorConfig {
     /// consume it. Off, the job copies the whole cache every step (default on).
     #[serde(default = "yes")]
     pub kv_append_in_place: bool,
+    /// Whether a Transpose that swaps only the last two axes of a MatMul's B operand (and
+    /// feeds nothing else) is folded into the operand's layout, as an accelerator compiler
+    /// does: the weight loader reads the matrix by columns, and the Transpose costs nothing.
+    /// Off, it runs on the vector unit (default on).
+    #[serde(default = "yes")]
+    pub fold_operand_transposes: bool,
     /// DRAM the decoder tenants' KV caches may take together, in MiB (absent: unbounded). A
     /// decoder request reserves its whole cache, prompt and generated tokens, when it is
     /// admitted; one that does not fit waits, in arrival order, until finished requests free

@@ -3,6 +3,7 @@
 //! arrays and every other node to the vector unit, costed by the unit's own model.
 
 mod append;
+mod layout;
 mod program;
 pub mod tiling;
 mod vector;
@@ -312,6 +313,9 @@ fn matmul_layout(
 /// cache as for any node, but it reads nothing of the past cache, writes only the part
 /// appended and works on that part alone, and an `Identity` naming the appended cache as a
 /// graph output moves nothing. Values are computed as for any Concat and Identity.
+///
+/// A Transpose folded into a GEMM's B operand ([`layout::folded_into_operand`]) costs
+/// nothing when `cfg.fold_operand_transposes`.
 fn vector_kernel(
     g: &Graph,
     node: &Node,
@@ -353,7 +357,15 @@ fn vector_kernel(
         true => append::in_place(g, node),
         false => None,
     };
+    let folded = cfg.fold_operand_transposes
+        && node
+            .inputs
+            .first()
+            .copied()
+            .flatten()
+            .is_some_and(|x| layout::folded_into_operand(g, node, f.shape(x).len()));
     let (work, reads, writes) = match in_place {
+        _ if folded => (0, 0, 0),
         Some(InPlace::Append { past }) => (
             work.saturating_sub(elements(past)),
             reads.saturating_sub(bytes(past)),
