@@ -5,11 +5,16 @@
 
 use cdmsa::config::AcceleratorConfig;
 use cdmsa::ir::{Graph, InputBinding, Node, Op, Value, ValueId};
-use cdmsa::kernel::{Kernel, Precision, Program, VectorKernel};
+use cdmsa::kernel::{Precision, Program};
 use cdmsa::lower::lower;
 use cdmsa::pipeline::Model;
 use cdmsa::tensor::DType;
 use std::path::Path;
+
+#[path = "vector_costs/mod.rs"]
+mod vector_costs;
+
+use vector_costs::costs;
 
 /// `tpu-msa` with 1 KiB of scratchpad per array: 2 KiB of activations stay on chip, so a
 /// cache of 4 tokens or more (1 KiB per layer's keys) streams.
@@ -28,20 +33,6 @@ fn decode_step(cfg: &AcceleratorConfig, past: usize) -> Program {
     let dims = [("seq", 1), ("past", past), ("total", past + 1)].map(|(n, v)| (n.to_string(), v));
     let bindings = model.declared_inputs_with(1, &dims).unwrap();
     model.lower(&bindings, cfg, Precision::Native).unwrap()
-}
-
-/// (work, reads, writes) of the vector kernel of the node named `name`.
-fn costs(p: &Program, name: &str) -> (u64, u64, u64) {
-    let i = p.nodes.iter().position(|n| n.name == name).unwrap();
-    match &p.kernels[i] {
-        Kernel::Vector(VectorKernel {
-            work,
-            reads,
-            writes,
-            ..
-        }) => (*work, *reads, *writes),
-        Kernel::Gemm(_) => panic!("{name} lowered to a GEMM"),
-    }
 }
 
 /// Layer 0's key cache: `h.0.attn.key.cache_31 = Concat(past_key_values.0.key [1,4,P,16],

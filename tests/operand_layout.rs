@@ -3,9 +3,14 @@
 //! the scores MatMul as its B operand, so it costs nothing; other transposes keep their cost.
 
 use cdmsa::config::AcceleratorConfig;
-use cdmsa::kernel::{Kernel, Precision, Program, VectorKernel};
+use cdmsa::kernel::{Precision, Program};
 use cdmsa::pipeline::Model;
 use std::path::Path;
+
+#[path = "vector_costs/mod.rs"]
+mod vector_costs;
+
+use vector_costs::costs;
 
 /// GPT-2 small's decode step over 15 cached tokens on `tpu-msa`, with or without the fold.
 fn decode_step(fold: bool) -> Program {
@@ -17,20 +22,6 @@ fn decode_step(fold: bool) -> Program {
     let dims = [("seq", 1), ("past", 15), ("total", 16)].map(|(n, v)| (n.to_string(), v));
     let bindings = model.declared_inputs_with(1, &dims).unwrap();
     model.lower(&bindings, &cfg, Precision::Int8).unwrap()
-}
-
-/// (work, reads, writes) of the vector kernel of the node named `name`.
-fn costs(p: &Program, name: &str) -> (u64, u64, u64) {
-    let i = p.nodes.iter().position(|n| n.name == name).unwrap();
-    match &p.kernels[i] {
-        Kernel::Vector(VectorKernel {
-            work,
-            reads,
-            writes,
-            ..
-        }) => (*work, *reads, *writes),
-        Kernel::Gemm(_) => panic!("{name} lowered to a GEMM"),
-    }
 }
 
 /// The key transpose (perm 0,1,3,2 of the [1, 12, 16, 64] cache) moves 12·16·64 = 12 288
