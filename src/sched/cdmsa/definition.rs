@@ -2,7 +2,7 @@
 //! production policy decides by it when built with [`CdMsa::reference`](super::CdMsa), and
 //! the fast path in `super` is proven to decide the same.
 
-use super::{CdMsaOptions, pick_arrays};
+use super::{CdMsaOptions, fewest, job, pick_arrays};
 use crate::kernel::TileProfile;
 use crate::sched::{Decision, RequestView, View};
 use crate::units::{ArrayId, RequestId};
@@ -11,7 +11,7 @@ use crate::units::{ArrayId, RequestId};
 /// `is_admitted` or best-effort (by view position): every request ranked by one full sort, each
 /// admitted request granted its minimum (one array, or every array it can use when one does
 /// not meet its deadline by the estimate), then the idle arrays left handed out one at a time
-/// by rank; arrays go out in the order requests were first considered, each request taking
+/// by rank, every grant within what the admitted requests ahead lend; arrays go out in the order requests were first considered, each request taking
 /// those that last ran its tenant first; then fusion.
 pub(super) fn decide(options: CdMsaOptions, is_admitted: &[bool], view: &View, d: &mut Decision) {
     let (n, rs) = (view.num_arrays(), view.requests);
@@ -33,33 +33,62 @@ pub(super) fn decide(options: CdMsaOptions, is_admitted: &[bool], view: &View, d
         let slack = r.deadline.0.saturating_sub(view.now.0);
         if r.estimate(1).0 <= slack { 1 } else { cap }
     };
+    // Arrays r holds: running its jobs, or granted to it in this decision.
+    let held = |grants: &[(usize, usize, usize)], i: usize| {
+        grants
+            .iter()
+            .find(|g| g.0 == i)
+            .map_or(rs[i].running, |g| g.1)
+    };
     // (view position, arrays held, arrays granted), in the order first considered.
     let mut grants: Vec<(usize, usize, usize)> = Vec::new();
     let mut idle = view.idle().count();
-    let mut grant = |i: usize, limit: usize, idle: &mut usize| {
-        let g = match grants.iter().position(|g| g.0 == i) {
-            Some(g) => g,
-            None => {
-                grants.push((i, rs[i].running, 0));
-                grants.len() - 1
+    let grant =
+        |grants: &mut Vec<(usize, usize, usize)>, i: usize, limit: usize, idle: &mut usize| {
+            let g = match grants.iter().position(|g| g.0 == i) {
+                Some(g) => g,
+                None => {
+                    grants.push((i, rs[i].running, 0));
+                    grants.len() - 1
+                }
+            };
+            let g = &mut grants[g];
+            while *idle > 0 && g.1 < limit && g.2 < rs[i].ready {
+                (g.1, g.2, *idle) = (g.1 + 1, g.2 + 1, *idle - 1);
             }
         };
-        let g = &mut grants[g];
-        while *idle > 0 && g.1 < limit && g.2 < rs[i].ready {
-            (g.1, g.2, *idle) = (g.1 + 1, g.2 + 1, *idle - 1);
+    // Lending is bounded by every admitted request ahead that could use more arrays than
+    // it holds: a job lent an array must end within that request's laxity, and the arrays
+    // held behind it must leave it enough to meet its deadline by the estimate.
+    let limit = |grants: &[(usize, usize, usize)], pos: usize, want: usize| {
+        let r = &rs[ranked[pos]];
+        let mut room = usize::MAX;
+        for (p, &a) in ranked[..pos].iter().enumerate() {
+            let lender = &rs[a];
+            let k = lender.parallelism().min(cap);
+            if !is_admitted[a] || held(grants, a) >= k {
+                continue;
+            }
+            let lax = lender.laxity(view.now, k);
+            let behind: usize = ranked[p + 1..].iter().map(|&j| held(grants, j)).sum();
+            let spare = (k - fewest(lender, view.now, k)).saturating_sub(behind);
+            room = room.min(if job(r) <= lax { spare } else { 0 });
         }
+        want.min(held(grants, ranked[pos]).saturating_add(room))
     };
-    for &i in admitted.iter() {
+    for pos in 0..admitted.len() {
         if idle == 0 {
             break;
         }
-        grant(i, minimum(&rs[i]), &mut idle);
+        let l = limit(&grants, pos, minimum(&rs[ranked[pos]]));
+        grant(&mut grants, ranked[pos], l, &mut idle);
     }
-    for &i in &ranked {
+    for pos in 0..ranked.len() {
         if idle == 0 {
             break;
         }
-        grant(i, cap, &mut idle);
+        let l = limit(&grants, pos, cap);
+        grant(&mut grants, ranked[pos], l, &mut idle);
     }
     // Each grant's arrays: those that last ran its tenant first (see `pick_arrays`).
     let arrays = pick_arrays(view, grants.iter().map(|g| (rs[g.0].tenant, g.2)));

@@ -17,9 +17,19 @@
 //!    arrays it leaves in a narrow layer, and estimates over several arrays are the least
 //!    certain (layer granularity, DRAM sharing, waiting for arrays to free up). The arrays
 //!    left over cooperate on the most urgent requests (up to the jobs they have ready).
-//! 4. **Placement**: each request takes first the idle arrays that last ran its tenant, whose
+//! 4. **Bounded lending**: an admitted request that holds fewer arrays than it can use (it is
+//!    between layers, or in a narrow one) lends the arrays it is not using to the requests
+//!    behind it only within two bounds: a job lent an array must end within the lender's
+//!    laxity (tile jobs are not preemptible, so a long job started now blocks that array for
+//!    its whole length), and the arrays held behind the lender must leave it the fewest
+//!    arrays that meet its deadline by the estimate. Without the bounds a tight request's
+//!    next wide layer finds every array running long jobs of later deadlines (an SSD vector
+//!    job streaming a whole tensor, a VGG classifier tile), which is how plain EDF loses to
+//!    spatial schedulers such as Planaria that hold arrays for a request. The bounds come
+//!    from the request's own deadline and estimate: there is no constant to tune.
+//! 5. **Placement**: each request takes first the idle arrays that last ran its tenant, whose
 //!    scratchpads most likely still hold its weight blocks.
-//! 5. **Preemption** only at tile-job boundaries (the engine never cuts a job).
+//! 6. **Preemption** only at tile-job boundaries (the engine never cuts a job).
 //!
 //! Each mechanism can be switched off for ablation: without admission every request is
 //! admitted; without cooperation a request runs on at most one array at a time.
@@ -255,9 +265,15 @@ struct Allocation<'g> {
 }
 
 impl Allocation<'_> {
+    /// The arrays `r`, at view position `index`, holds: running its jobs or granted to it.
+    fn held(&self, r: &RequestView, index: usize) -> usize {
+        let granted = self.grants.iter().find(|g| g.index == index);
+        r.running + granted.map_or(0, |g| g.granted)
+    }
+
     /// Grants `r`, at view position `index` and rank `rank`, idle arrays until it holds
-    /// `limit` (its running jobs included) or has no ready job left.
-    fn grant(&mut self, r: &RequestView, rank: usize, index: usize, limit: usize) {
+    /// `limit` (its running jobs included) or has no ready job left; returns how many.
+    fn grant(&mut self, r: &RequestView, rank: usize, index: usize, limit: usize) -> usize {
         let entry = self.grants.iter().position(|g| g.index == index);
         let before = entry.map_or(0, |e| self.grants[e].granted);
         let take = self
@@ -265,7 +281,7 @@ impl Allocation<'_> {
             .min(limit.saturating_sub(r.running + before))
             .min(r.ready.saturating_sub(before));
         if take == 0 {
-            return;
+            return 0;
         }
         self.idle -= take;
         match entry {
@@ -276,6 +292,81 @@ impl Allocation<'_> {
                 id: r.id,
                 granted: take,
             }),
+        }
+        take
+    }
+}
+
+/// The estimated cost of one of `r`'s ready jobs: its current layer's average.
+#[inline]
+fn job(r: &RequestView) -> i64 {
+    i64::try_from(r.remaining_in_layer.0 / r.ready.max(1) as u64).unwrap_or(i64::MAX)
+}
+
+/// The fewest of `k` arrays that meet `r`'s deadline by the estimate at `now` (`k` when none
+/// does).
+fn fewest(r: &RequestView, now: Cycles, k: usize) -> usize {
+    let slack = i128::from(r.deadline.0) - i128::from(now.0);
+    (1..=k)
+        .find(|&m| i128::from(r.estimate(m).0) <= slack)
+        .unwrap_or(k)
+}
+
+/// What the admitted requests ahead in a pass of the allocation lend to those behind them.
+/// A *lender* is an admitted request that holds fewer arrays than it can use: a job lent an
+/// array must end within the lender's laxity, and the arrays held behind it must leave it the
+/// fewest that meet its deadline by the estimate. A lender's spare arrays less those held
+/// behind it is `c − total`, with `c` its spare arrays plus those held up to it in the ranking.
+#[derive(Debug, Clone, Copy)]
+struct Lending {
+    /// Arrays held by every request (running their jobs or granted).
+    total: usize,
+    /// Arrays held by the requests passed in this pass.
+    prefix: usize,
+    /// The least `c` of the lenders passed (`None`: no lender).
+    least: Option<usize>,
+    /// Their least laxity.
+    laxity: i64,
+}
+
+impl Lending {
+    fn new(total: usize) -> Lending {
+        Lending {
+            total,
+            prefix: 0,
+            least: None,
+            laxity: i64::MAX,
+        }
+    }
+
+    /// A new pass over the ranking.
+    fn restart(&mut self) {
+        *self = Lending::new(self.total);
+    }
+
+    /// The most arrays `r`, holding `held`, may hold when it wants `want`.
+    #[inline]
+    fn limit(&self, r: &RequestView, held: usize, want: usize) -> usize {
+        match self.least {
+            None => want,
+            Some(c) if job(r) <= self.laxity => want.min(held + c.saturating_sub(self.total)),
+            Some(_) => want.min(held),
+        }
+    }
+
+    fn granted(&mut self, arrays: usize) {
+        self.total += arrays;
+    }
+
+    /// Passes `r`, which holds `held` arrays after its grant.
+    #[inline]
+    fn passed(&mut self, r: &RequestView, admitted: bool, held: usize, cap: usize, now: Cycles) {
+        self.prefix += held;
+        let k = r.parallelism().min(cap);
+        if admitted && held < k {
+            let c = k - fewest(r, now, k) + self.prefix;
+            self.least = Some(self.least.map_or(c, |l| l.min(c)));
+            self.laxity = self.laxity.min(r.laxity(now, k));
         }
     }
 }
@@ -327,9 +418,18 @@ impl Accelerated for CdMsa {
         if !self.options.cooperation {
             return None;
         }
+        // An open order stands while other requests' jobs complete: only when no other
+        // admitted request could come to lend it arrays.
         let mut ready = view.requests.iter().filter(|r| r.ready > 0);
         if let (Some(only), None) = (ready.next(), ready.next()) {
-            return Some(Standing::open(only.id));
+            let alone = view
+                .requests
+                .iter()
+                .zip(&self.admitted)
+                .all(|(r, &admitted)| !admitted || r.id == only.id);
+            if alone {
+                return Some(Standing::open(only.id));
+            }
         }
         let [g] = self.grants[..] else {
             return None;
@@ -381,8 +481,9 @@ impl CdMsa {
         self.set_aside.clear();
         for &i in &self.by_deadline {
             let r = &rs[i];
-            if r.ready == 0 {
-                // Neither granted an array nor taken as a partner: its rank matters to none.
+            if r.ready == 0 && !self.admitted[i] {
+                // Neither granted an array, nor taken as a partner, nor lending: its rank
+                // matters to none.
                 continue;
             }
             let k = r.parallelism().min(n);
@@ -409,20 +510,29 @@ impl CdMsa {
             grants: &mut self.grants,
         };
         // First each admitted request's minimum, then what is left to the most urgent (once
-        // no array is left, further grants give nothing).
+        // no array is left, further grants give nothing); every grant within what the
+        // requests ahead lend.
+        let held: usize = rs.iter().map(|r| r.running).sum();
+        let mut lending = Lending::new(held);
         for (pos, &i) in admitted.iter().enumerate() {
             if plan.idle == 0 {
                 break;
             }
             let r = &rs[i];
-            plan.grant(r, pos, i, minimum(r, view.now, cap));
+            let limit = lending.limit(r, plan.held(r, i), minimum(r, view.now, cap));
+            lending.granted(plan.grant(r, pos, i, limit));
+            lending.passed(r, true, plan.held(r, i), cap, view.now);
         }
+        lending.restart();
         for pos in 0..admitted.len() + best_effort.len() {
             if plan.idle == 0 {
                 break;
             }
             let i = rank(&admitted, &mut best_effort, pos);
-            plan.grant(&rs[i], pos, i, cap);
+            let r = &rs[i];
+            let limit = lending.limit(r, plan.held(r, i), cap);
+            lending.granted(plan.grant(r, pos, i, limit));
+            lending.passed(r, pos < admitted.len(), plan.held(r, i), cap, view.now);
         }
         // The arrays go out in priority order (the order requests were first considered).
         self.grants.sort_unstable_by_key(|g| g.rank);
@@ -807,6 +917,47 @@ mod tests {
         let d = decide_on(&pair(399, 2_000), &[]);
         assert_eq!(arrays_of(&d, RequestId(0)), [0, 1, 2, 3]);
         assert!(arrays_of(&d, RequestId(5)).is_empty());
+    }
+
+    /// Request 0 runs one job on array 0 between layers (nothing ready) and its later layers
+    /// take 1 200, 600, 400 or 300 cycles on 1–4 arrays; request 5 has three ready jobs of
+    /// `job` cycles each and a far deadline. Arrays 1–3 are idle. Returns the arrays 5 gets.
+    fn lent(deadline: u64, job: u64) -> Vec<usize> {
+        let outlooks = [
+            Outlook::default(),
+            Outlook {
+                by_arrays: [1_200, 600, 400, 300].map(Cycles).to_vec(),
+                widest: 4,
+            },
+        ];
+        let raw: [Raw; 2] = [
+            (deadline, 0, 0, 0, 1, 1, None),
+            (100_000, 0, 3 * job, 3, 0, 0, None),
+        ];
+        let rs = views(&raw, &outlooks);
+        let owners = [Some(RequestId(0)), None, None, None];
+        let view = View {
+            now: Cycles(0),
+            arrays: &owners,
+            last_tenant: &[],
+            requests: &rs,
+            fusion_geometry: None,
+        };
+        let decided = CdMsa::new(CdMsaOptions::default()).decide(&view);
+        let reference = CdMsa::reference(CdMsaOptions::default()).decide(&view);
+        assert_eq!(decided, reference, "the definition decides the same");
+        arrays_of(&decided, RequestId(5))
+    }
+
+    #[test]
+    fn arrays_are_lent_within_the_lenders_laxity_and_spare_arrays() {
+        // Due at 1 000: laxity 1 000 − 300 = 700 with 4 arrays; 2 arrays meet the deadline
+        // (600 ≤ 1 000), so it spares 2 of its 4: request 5 takes two 500-cycle jobs.
+        assert_eq!(lent(1_000, 500), [1, 2]);
+        // An 800-cycle job would outlast the laxity: nothing is lent, arrays stay idle.
+        assert!(lent(1_000, 800).is_empty());
+        // Due at 500: laxity 200, 3 arrays needed (400 ≤ 500), one spared: one 100-cycle job.
+        assert_eq!(lent(500, 100), [1]);
     }
 
     #[test]

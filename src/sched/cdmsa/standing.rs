@@ -128,9 +128,13 @@ fn last_content(w: &RequestView, arrays: usize) -> Option<Cycles> {
 }
 
 impl Leeway {
-    /// Adds request `w` (with a ready job; `admitted` or best-effort) at `now`.
+    /// Adds request `w` (`admitted` or best-effort) at `now`.
     #[inline]
     fn add(&mut self, w: &RequestView, admitted: bool, r: &Rival, now: Cycles, arrays: usize) {
+        if w.ready == 0 {
+            self.add_lender(w, admitted, r, now, arrays);
+            return;
+        }
         if !admitted {
             // Behind an admitted r; behind a best-effort r unless ahead now (its key only
             // grows while r's only shrinks).
@@ -156,6 +160,33 @@ impl Leeway {
         if ahead_now {
             self.ahead = true;
             self.content_ahead = earliest(self.content_ahead, until);
+            if w.running < w.parallelism().min(arrays) {
+                // A lender ahead: how much it lends moves with time.
+                self.content_ahead = None;
+            }
+        } else if ahead_once_promoted {
+            self.behind = earliest(self.behind, lax);
+        }
+    }
+
+    /// Adds request `w` without a ready job: it matters only as an admitted lender (holding
+    /// fewer arrays than it can use) ahead of the request, which it would lend arrays to by
+    /// rules that move with time; so the order stands only until the lender could be ahead.
+    fn add_lender(&mut self, w: &RequestView, admitted: bool, r: &Rival, now: Cycles, n: usize) {
+        if !admitted || w.running >= w.parallelism().min(n) {
+            return;
+        }
+        let lax = last_lax(w, n);
+        let promoted = lax.is_none_or(|last| now > last);
+        let earlier = (w.deadline, w.arrival, w.id) < r.key;
+        let (ahead_now, ahead_once_promoted) = match (r.admitted, r.class) {
+            (false, _) => (true, false),
+            (true, true) => (promoted && earlier, !promoted && earlier),
+            (true, false) => (promoted || earlier, !promoted && !earlier),
+        };
+        if ahead_now {
+            self.ahead = true;
+            self.content_ahead = None;
         } else if ahead_once_promoted {
             self.behind = earliest(self.behind, lax);
         }
@@ -200,8 +231,8 @@ impl CdMsa {
         p.others.clear();
         p.leeway = Leeway::default();
         for (i, w) in rs.iter().enumerate() {
-            if i != p.index && Some(i) != p.partner && w.ready > 0 {
-                if let Some(tile) = w.next_tile {
+            if i != p.index && Some(i) != p.partner {
+                if let Some(tile) = w.next_tile.filter(|_| w.ready > 0) {
                     p.others.push(tile);
                 }
                 p.leeway.add(w, self.admitted[i], &p.request, now, n);
