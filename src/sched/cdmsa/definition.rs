@@ -76,19 +76,19 @@ pub(super) fn decide(options: CdMsaOptions, is_admitted: &[bool], view: &View, d
         }
         want.min(held(grants, ranked[pos]).saturating_add(room))
     };
-    for pos in 0..admitted.len() {
+    for (pos, &i) in admitted.iter().enumerate() {
         if idle == 0 {
             break;
         }
-        let l = limit(&grants, pos, minimum(&rs[ranked[pos]]));
-        grant(&mut grants, ranked[pos], l, &mut idle);
+        let l = limit(&grants, pos, minimum(&rs[i]));
+        grant(&mut grants, i, l, &mut idle);
     }
-    for pos in 0..ranked.len() {
+    for (pos, &i) in ranked.iter().enumerate() {
         if idle == 0 {
             break;
         }
         let l = limit(&grants, pos, cap);
-        grant(&mut grants, ranked[pos], l, &mut idle);
+        grant(&mut grants, i, l, &mut idle);
     }
     // Each grant's arrays: those that last ran its tenant first (see `pick_arrays`).
     let arrays = pick_arrays(view, grants.iter().map(|g| (rs[g.0].tenant, g.2)));
