@@ -66,7 +66,7 @@ pub(super) fn decide(options: CdMsaOptions, is_admitted: &[bool], view: &View, d
         for (p, &a) in ranked[..pos].iter().enumerate() {
             let lender = &rs[a];
             let k = lender.parallelism().min(cap);
-            if !is_admitted[a] || held(grants, a) >= k {
+            if !is_admitted[a] || held(grants, a) == 0 || held(grants, a) >= k {
                 continue;
             }
             let lax = lender.laxity(view.now, k);

@@ -17,16 +17,16 @@
 //!    arrays it leaves in a narrow layer, and estimates over several arrays are the least
 //!    certain (layer granularity, DRAM sharing, waiting for arrays to free up). The arrays
 //!    left over cooperate on the most urgent requests (up to the jobs they have ready).
-//! 4. **Bounded lending**: an admitted request that holds fewer arrays than it can use (it is
-//!    between layers, or in a narrow one) lends the arrays it is not using to the requests
-//!    behind it only within two bounds: a job lent an array must end within the lender's
-//!    laxity (tile jobs are not preemptible, so a long job started now blocks that array for
-//!    its whole length), and the arrays held behind the lender must leave it the fewest
-//!    arrays that meet its deadline by the estimate. Without the bounds a tight request's
-//!    next wide layer finds every array running long jobs of later deadlines (an SSD vector
-//!    job streaming a whole tensor, a VGG classifier tile), which is how plain EDF loses to
-//!    spatial schedulers such as Planaria that hold arrays for a request. The bounds come
-//!    from the request's own deadline and estimate: there is no constant to tune.
+//! 4. **Bounded lending**: an admitted request that holds some arrays but fewer than it can
+//!    use (it is between layers, or in a narrow one) lends the arrays it is not using to the
+//!    requests behind it only within two bounds: a job lent an array must end within the
+//!    lender's laxity (tile jobs are not preemptible, so a long job started now blocks that
+//!    array for its whole length), and the arrays held behind the lender must leave it the
+//!    fewest arrays that meet its deadline by the estimate. Without the bounds a tight
+//!    request's next wide layer finds every array running long jobs of later deadlines (an
+//!    SSD vector job streaming a whole tensor, a VGG classifier tile), which is how plain EDF
+//!    loses to spatial schedulers such as Planaria that hold arrays for a request. The bounds
+//!    come from the request's own deadline and estimate: there is no constant to tune.
 //! 5. **Placement**: each request takes first the idle arrays that last ran its tenant, whose
 //!    scratchpads most likely still hold its weight blocks.
 //! 6. **Preemption** only at tile-job boundaries (the engine never cuts a job).
@@ -313,7 +313,9 @@ fn fewest(r: &RequestView, now: Cycles, k: usize) -> usize {
 }
 
 /// What the admitted requests ahead in a pass of the allocation lend to those behind them.
-/// A *lender* is an admitted request that holds fewer arrays than it can use: a job lent an
+/// A *lender* is an admitted request that holds some arrays but fewer than it can use (one
+/// that holds none waits for nothing a lent array would block, and would only stall the
+/// requests behind it): a job lent an
 /// array must end within the lender's laxity, and the arrays held behind it must leave it the
 /// fewest that meet its deadline by the estimate. A lender's spare arrays less those held
 /// behind it is `c − total`, with `c` its spare arrays plus those held up to it in the ranking.
@@ -363,7 +365,7 @@ impl Lending {
     fn passed(&mut self, r: &RequestView, admitted: bool, held: usize, cap: usize, now: Cycles) {
         self.prefix += held;
         let k = r.parallelism().min(cap);
-        if admitted && held < k {
+        if admitted && held > 0 && held < k {
             let c = k - fewest(r, now, k) + self.prefix;
             self.least = Some(self.least.map_or(c, |l| l.min(c)));
             self.laxity = self.laxity.min(r.laxity(now, k));

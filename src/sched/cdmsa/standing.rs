@@ -160,7 +160,7 @@ impl Leeway {
         if ahead_now {
             self.ahead = true;
             self.content_ahead = earliest(self.content_ahead, until);
-            if w.running < w.parallelism().min(arrays) {
+            if w.running > 0 && w.running < w.parallelism().min(arrays) {
                 // A lender ahead: how much it lends moves with time.
                 self.content_ahead = None;
             }
@@ -170,10 +170,10 @@ impl Leeway {
     }
 
     /// Adds request `w` without a ready job: it matters only as an admitted lender (holding
-    /// fewer arrays than it can use) ahead of the request, which it would lend arrays to by
+    /// some arrays but fewer than it can use) ahead of the request, which it would lend arrays to by
     /// rules that move with time; so the order stands only until the lender could be ahead.
     fn add_lender(&mut self, w: &RequestView, admitted: bool, r: &Rival, now: Cycles, n: usize) {
-        if !admitted || w.running >= w.parallelism().min(n) {
+        if !admitted || w.running == 0 || w.running >= w.parallelism().min(n) {
             return;
         }
         let lax = last_lax(w, n);
