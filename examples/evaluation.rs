@@ -4,7 +4,7 @@
 //! measured.
 //!
 //! `cargo run --release --example evaluation [LOADS] [--seeds N] [--requests N]
-//! [--tournament N] [--jobs N]` (defaults: loads 1:4:1, 3 seeds, 1 200 requests per run of
+//! [--tournament N] [--jobs N]` (defaults: loads 1:4:1, 3 seeds, 1 000 requests per run of
 //! which the first tenth warm up, 20 tournament workloads; threads one per core). Takes
 //! about an hour on 2 cores; a progress bar on stderr (when it is a terminal) counts the
 //! sweeps' units.
@@ -33,7 +33,7 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     seeds: usize,
     /// Requests per run of the committed workloads (the first tenth warm up).
-    #[arg(long, default_value_t = 1200)]
+    #[arg(long, default_value_t = 1000)]
     requests: u64,
     /// Random workloads in the tournament.
     #[arg(long, default_value_t = 20)]
