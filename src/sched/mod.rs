@@ -155,6 +155,29 @@ impl RequestView<'_> {
         self.after.widest.max(self.ready + self.running).max(1)
     }
 
+    /// The fewest of `arrays` arrays with which the estimated time to finish fits the slack
+    /// (deadline − now) at `now`; `None` when no number does. The estimate never grows with
+    /// `k` (each layer's work is divided by more arrays, or by as many), so the fewest is
+    /// found by bisection.
+    pub fn fewest_arrays(&self, now: Cycles, arrays: usize) -> Option<usize> {
+        let slack = i128::from(self.deadline.0) - i128::from(now.0);
+        let fits = |k: usize| i128::from(self.estimate(k).0) <= slack;
+        // The fewest k in lo..=hi that fits, if any fits; every k below lo does not.
+        let (mut lo, mut hi) = (1, arrays);
+        if arrays == 0 || !fits(hi) {
+            return None;
+        }
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if fits(mid) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        Some(lo)
+    }
+
     /// Laxity with `k` arrays: deadline − now − estimated time to finish (negative: late),
     /// saturating at the ends of `i64`.
     pub fn laxity(&self, now: Cycles, k: usize) -> i64 {

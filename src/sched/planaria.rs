@@ -54,26 +54,9 @@ pub struct Planaria {
 
 impl Planaria {
     /// The fewest of `arrays` arrays with which `r`'s estimated remaining time fits its slack
-    /// at `now` (`None`: hopeless).
-    /// The estimate never grows with `k` (each layer's work is divided by more arrays, or by
-    /// as many), so the fewest is found by bisection.
+    /// at `now` (`None`: hopeless); see [`RequestView::fewest_arrays`].
     pub fn min_arrays(r: &RequestView, now: Cycles, arrays: usize) -> Option<usize> {
-        let slack = i128::from(r.deadline.0) - i128::from(now.0);
-        let fits = |k: usize| i128::from(r.estimate(k).0) <= slack;
-        // The fewest k in lo..=hi that fits, if any fits; every k below lo does not.
-        let (mut lo, mut hi) = (1, arrays);
-        if arrays == 0 || !fits(hi) {
-            return None;
-        }
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if fits(mid) {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
-        }
-        Some(lo)
+        r.fewest_arrays(now, arrays)
     }
 
     /// How many arrays each of `view`'s requests gets, in `view.requests` order.

@@ -306,10 +306,7 @@ fn job(r: &RequestView) -> i64 {
 /// The fewest of `k` arrays that meet `r`'s deadline by the estimate at `now` (`k` when none
 /// does).
 fn fewest(r: &RequestView, now: Cycles, k: usize) -> usize {
-    let slack = i128::from(r.deadline.0) - i128::from(now.0);
-    (1..=k)
-        .find(|&m| i128::from(r.estimate(m).0) <= slack)
-        .unwrap_or(k)
+    r.fewest_arrays(now, k).unwrap_or(k)
 }
 
 /// What the admitted requests ahead in a pass of the allocation lend to those behind them.
