@@ -10,7 +10,7 @@
 //! sweeps' units.
 
 use cdmsa::eval::{
-    Interval, Outcome, Sweep, SweepResult, TournamentReport, TournamentSpec, assemble,
+    Interval, Outcome, Sweep, SweepResult, TournamentReport, TournamentSpec,
     sustainable_throughput_rps, tournament, with_jobs,
 };
 use cdmsa::report::plot;
@@ -194,15 +194,8 @@ fn committed(args: &Args, root: &Path) -> cdmsa::Result<(String, String, Vec<Gai
                 seeds: args.seeds,
                 make: &make,
             };
-            let outputs = sweep.compute_where(|_| true, &|| bar.inc(1))?;
+            let results = sweep.results(&|| bar.inc(1))?;
             let sustainable = sustainable_throughput_rps(&w, &models, &cfg);
-            let results = assemble(
-                &names,
-                loads.len(),
-                args.seeds,
-                sustainable,
-                outputs.into_iter().map(|(_, o)| o).collect(),
-            )?;
             let _ = writeln!(doc, "\n### {title} on `{preset}`\n");
             let _ = writeln!(
                 doc,

@@ -103,6 +103,20 @@ pub struct Sweep<'a> {
 }
 
 impl Sweep<'_> {
+    /// Every unit computed (in parallel on the current rayon pool; `tick` after each) and
+    /// assembled into each scheduler's results, every latency-bounded throughput checked
+    /// against the accelerator's sustainable throughput.
+    pub fn results(&self, tick: &(dyn Fn() + Sync)) -> Result<Vec<SweepResult>> {
+        let outputs = self.compute_where(|_| true, tick)?;
+        assemble(
+            self.schedulers,
+            self.loads.len(),
+            self.seeds,
+            super::sustainable_throughput_rps(self.workload, self.tenants, self.cfg),
+            outputs.into_iter().map(|(_, o)| o).collect(),
+        )
+    }
+
     /// Every unit of this sweep, in index order (see [`seeded_units`]).
     pub fn units(&self) -> Vec<Unit> {
         seeded_units(self.schedulers.len(), self.loads.len(), self.seeds)
@@ -261,7 +275,7 @@ pub fn sweep(
     make: &PolicyFactory,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Vec<SweepResult>> {
-    let s = Sweep {
+    Sweep {
         workload: w,
         cfg,
         tenants,
@@ -269,15 +283,8 @@ pub fn sweep(
         loads,
         seeds: 1,
         make,
-    };
-    let outputs = s.compute_where(|_| true, tick)?;
-    assemble(
-        schedulers,
-        loads.len(),
-        1,
-        super::sustainable_throughput_rps(w, tenants, cfg),
-        outputs.into_iter().map(|(_, o)| o).collect(),
-    )
+    }
+    .results(tick)
 }
 
 #[cfg(test)]
