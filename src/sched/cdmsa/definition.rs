@@ -11,8 +11,9 @@ use crate::units::{ArrayId, RequestId};
 /// `is_admitted` or best-effort (by view position): every request ranked by one full sort, each
 /// admitted request granted its minimum (one array, or every array it can use when one does
 /// not meet its deadline by the estimate), then the idle arrays left handed out one at a time
-/// by rank, every grant within what the admitted requests ahead lend; arrays go out in the order requests were first considered, each request taking
-/// those that last ran its tenant first; then fusion.
+/// by rank, every grant within what the admitted requests ahead lend; arrays go out in the
+/// order requests were first considered, each request taking those that last ran its tenant
+/// first; then fusion.
 pub(super) fn decide(options: CdMsaOptions, is_admitted: &[bool], view: &View, d: &mut Decision) {
     let (n, rs) = (view.num_arrays(), view.requests);
     let cap = if options.cooperation { n } else { 1 };
@@ -57,9 +58,9 @@ pub(super) fn decide(options: CdMsaOptions, is_admitted: &[bool], view: &View, d
                 (g.1, g.2, *idle) = (g.1 + 1, g.2 + 1, *idle - 1);
             }
         };
-    // Lending is bounded by every admitted request ahead that could use more arrays than
-    // it holds: a job lent an array must end within that request's laxity, and the arrays
-    // held behind it must leave it enough to meet its deadline by the estimate.
+    // Lending is bounded by every admitted request ahead that holds some arrays but fewer
+    // than it can use: a job lent an array must end within that request's laxity, and the
+    // arrays held behind it must leave it enough to meet its deadline by the estimate.
     let limit = |grants: &[(usize, usize, usize)], pos: usize, want: usize| {
         let r = &rs[ranked[pos]];
         let mut room = usize::MAX;

@@ -312,10 +312,10 @@ fn fewest(r: &RequestView, now: Cycles, k: usize) -> usize {
 /// What the admitted requests ahead in a pass of the allocation lend to those behind them.
 /// A *lender* is an admitted request that holds some arrays but fewer than it can use (one
 /// that holds none waits for nothing a lent array would block, and would only stall the
-/// requests behind it): a job lent an
-/// array must end within the lender's laxity, and the arrays held behind it must leave it the
-/// fewest that meet its deadline by the estimate. A lender's spare arrays less those held
-/// behind it is `c − total`, with `c` its spare arrays plus those held up to it in the ranking.
+/// requests behind it): a job lent an array must end within the lender's laxity, and the
+/// arrays held behind it must leave it the fewest that meet its deadline by the estimate. A
+/// lender's spare arrays less those held behind it is `c − total`, with `c` its spare arrays
+/// plus those held up to it in the ranking.
 #[derive(Debug, Clone, Copy)]
 struct Lending {
     /// Arrays held by every request (running their jobs or granted).
@@ -329,6 +329,7 @@ struct Lending {
 }
 
 impl Lending {
+    /// No lender yet, with `total` arrays held.
     fn new(total: usize) -> Lending {
         Lending {
             total,
@@ -353,6 +354,7 @@ impl Lending {
         }
     }
 
+    /// Counts `arrays` more granted.
     fn granted(&mut self, arrays: usize) {
         self.total += arrays;
     }
