@@ -480,27 +480,15 @@ impl CdMsa {
         admitted.clear();
         best_effort.clear();
         self.set_aside.clear();
-        for &i in &self.by_deadline {
+        for &i in self.by_deadline.iter().filter(|&&i| self.admitted[i]) {
+            // Zero-laxity promotion, then deadline order: the admitted requests go in
+            // deadline order, those with laxity left set aside after the others. Each lends,
+            // so those without a ready job are ranked too.
             let r = &rs[i];
-            if r.ready == 0 && !self.admitted[i] {
-                // Neither granted an array, nor taken as a partner, nor lending: its rank
-                // matters to none.
-                continue;
-            }
-            let k = r.parallelism().min(n);
-            if self.admitted[i] {
-                // Zero-laxity promotion, then deadline order: the admitted requests go in
-                // deadline order, those with laxity left set aside after the others.
-                if has_laxity(r, view.now, k) {
-                    self.set_aside.push(i);
-                } else {
-                    admitted.push(i);
-                }
+            if has_laxity(r, view.now, r.parallelism().min(n)) {
+                self.set_aside.push(i);
             } else {
-                // Best-effort: those that can still make their deadline first, shortest
-                // first (most deadlines met per cycle); hopeless ones last.
-                let late = r.laxity(view.now, k) < 0;
-                best_effort.push((late, r.remaining, r.deadline, r.id), i);
+                admitted.push(i);
             }
         }
         admitted.extend_from_slice(&self.set_aside);
@@ -525,7 +513,37 @@ impl CdMsa {
             lending.passed(r, true, plan.held(r, i), cap, view.now);
         }
         lending.restart();
-        for pos in 0..admitted.len() + best_effort.len() {
+        for (pos, &i) in admitted.iter().enumerate() {
+            if plan.idle == 0 {
+                break;
+            }
+            let r = &rs[i];
+            let limit = lending.limit(r, plan.held(r, i), cap);
+            lending.granted(plan.grant(r, pos, i, limit));
+            lending.passed(r, true, plan.held(r, i), cap, view.now);
+        }
+        // The best-effort requests are ranked only when an array is left for them or a
+        // request granted one array could take a partner along.
+        let partnered = self.options.fusion
+            && plan.grants.iter().any(|g| {
+                let tile = rs[g.index].next_tile;
+                g.granted == 1 && tile.is_some_and(|t| view.has_room(&t.shape))
+            });
+        if plan.idle > 0 || partnered {
+            for &i in &self.by_deadline {
+                let r = &rs[i];
+                if self.admitted[i] || r.ready == 0 {
+                    // Admitted, ranked above; or neither granted an array nor taken as a
+                    // partner: its rank matters to none.
+                    continue;
+                }
+                // Best-effort: those that can still make their deadline first, shortest
+                // first (most deadlines met per cycle); hopeless ones last.
+                let late = r.laxity(view.now, r.parallelism().min(n)) < 0;
+                best_effort.push((late, r.remaining, r.deadline, r.id), i);
+            }
+        }
+        for pos in admitted.len()..admitted.len() + best_effort.len() {
             if plan.idle == 0 {
                 break;
             }
@@ -533,7 +551,7 @@ impl CdMsa {
             let r = &rs[i];
             let limit = lending.limit(r, plan.held(r, i), cap);
             lending.granted(plan.grant(r, pos, i, limit));
-            lending.passed(r, pos < admitted.len(), plan.held(r, i), cap, view.now);
+            lending.passed(r, false, plan.held(r, i), cap, view.now);
         }
         // The arrays go out in priority order (the order requests were first considered).
         self.grants.sort_unstable_by_key(|g| g.rank);
