@@ -115,11 +115,7 @@ fn gains(results: &[SweepResult]) -> Gains {
             .max_by(|a, b| a.mean.total_cmp(&b.mean))
             .expect("baselines ran")
     };
-    let lbt_of = |r: &SweepResult| {
-        r.latency_bounded_throughput_over_seeds
-            .unwrap_or(Interval::of(&[r.latency_bounded_throughput_rps]))
-    };
-    let lbt_best = best_by(&lbt_of);
+    let lbt_best = best_by(&SweepResult::lbt);
     let sla_at = |i: usize| move |r: &SweepResult| r.points[i].sla();
     let wstp_at = |r: &SweepResult| {
         r.points[0]
@@ -134,8 +130,8 @@ fn gains(results: &[SweepResult]) -> Gains {
         sla_losses += usize::from(Outcome::of(&mine, &best) == Outcome::Loss);
     }
     Gains {
-        lbt: ratio(lbt_of(cd).mean, lbt_best.mean),
-        lbt_outcome: Outcome::of(&lbt_of(cd), &lbt_best),
+        lbt: ratio(cd.lbt().mean, lbt_best.mean),
+        lbt_outcome: Outcome::of(&cd.lbt(), &lbt_best),
         sla_first: ratio(cd.points[0].sla().mean, best_by(&sla_at(0)).mean),
         sla_first_outcome: Outcome::of(&cd.points[0].sla(), &best_by(&sla_at(0))),
         wstp_first: ratio(wstp_at(cd).mean, best_by(&wstp_at).mean),
@@ -223,9 +219,6 @@ fn committed(args: &Args, root: &Path) -> cdmsa::Result<(String, String, Vec<Gai
                 loads[first], loads[top], loads[first], loads[first], loads[first]
             );
             for r in &results {
-                let lbt = r
-                    .latency_bounded_throughput_over_seeds
-                    .unwrap_or(Interval::of(&[r.latency_bounded_throughput_rps]));
                 let spread = |i: usize| r.points[i].over_seeds.expect("several seeds");
                 let s = spread(first);
                 for p in &r.points {
@@ -235,7 +228,7 @@ fn committed(args: &Args, root: &Path) -> cdmsa::Result<(String, String, Vec<Gai
                     doc,
                     "| {} | {}{} | {} | {} | {} | {} | {} |",
                     r.scheduler,
-                    ci(&lbt, 1.0, 0),
+                    ci(&r.lbt(), 1.0, 0),
                     if r.exceeds_sustainable_throughput {
                         " †"
                     } else {
@@ -326,17 +319,9 @@ fn random(args: &Args) -> cdmsa::Result<(String, TournamentReport)> {
     // The worst cases: the lowest SLA differences (points) against the best other.
     let mut rows: Vec<(f64, String)> = Vec::new();
     for m in &report.matches {
-        let mine = m
-            .standings
-            .iter()
-            .find(|x| x.scheduler == "cd-msa")
-            .expect("the contender stands");
+        let mine = m.standing("cd-msa");
         for (i, v) in m.sla.iter().enumerate() {
-            let theirs = m
-                .standings
-                .iter()
-                .find(|x| x.scheduler == v.best_other)
-                .expect("the best other stands");
+            let theirs = m.standing(&v.best_other);
             let diff = mine.sla[i].mean - theirs.sla[i].mean;
             rows.push((
                 diff,
@@ -379,27 +364,13 @@ fn claims(committed: &[Gains], report: &TournamentReport) -> String {
     let lbt: Vec<f64> = committed.iter().map(|g| g.lbt).collect();
     let sla_last: Vec<f64> = committed.iter().map(|g| g.sla_last).collect();
     let wstp: Vec<f64> = committed.iter().map(|g| g.wstp_first).collect();
-    let mine = |m: &cdmsa::eval::Match| {
-        m.standings
-            .iter()
-            .find(|x| x.scheduler == "cd-msa")
-            .expect("the contender stands")
-            .clone()
-    };
-    let best_other = |m: &cdmsa::eval::Match, name: &str| {
-        m.standings
-            .iter()
-            .find(|x| x.scheduler == name)
-            .expect("the best other stands")
-            .clone()
-    };
     let t_lbt: Vec<f64> = report
         .matches
         .iter()
         .map(|m| {
             ratio(
-                mine(m).lbt_rps.mean,
-                best_other(m, &m.lbt.best_other).lbt_rps.mean,
+                m.standing("cd-msa").lbt_rps.mean,
+                m.standing(&m.lbt.best_other).lbt_rps.mean,
             )
         })
         .collect();
@@ -409,8 +380,8 @@ fn claims(committed: &[Gains], report: &TournamentReport) -> String {
         .iter()
         .map(|m| {
             ratio(
-                mine(m).sla[last].mean,
-                best_other(m, &m.sla[last].best_other).sla[last].mean,
+                m.standing("cd-msa").sla[last].mean,
+                m.standing(&m.sla[last].best_other).sla[last].mean,
             )
         })
         .collect();

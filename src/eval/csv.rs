@@ -19,9 +19,7 @@ exceeds_sustainable_throughput";
 pub fn csv(results: &[SweepResult]) -> String {
     let mut s = format!("{HEADER}\n");
     for r in results {
-        let lbt = r
-            .latency_bounded_throughput_over_seeds
-            .unwrap_or(Interval::of(&[r.latency_bounded_throughput_rps]));
+        let lbt = r.lbt();
         for p in &r.points {
             let spread = p.over_seeds.unwrap_or_else(|| one(&p.metrics));
             let cells: Vec<String> = [

@@ -106,6 +106,13 @@ pub struct SweepResult {
 }
 
 impl SweepResult {
+    /// Latency-bounded throughput over the seeds: the mean and its 95 % interval (one seed:
+    /// its value, half-width 0).
+    pub fn lbt(&self) -> Interval {
+        self.latency_bounded_throughput_over_seeds
+            .unwrap_or(Interval::of(&[self.latency_bounded_throughput_rps]))
+    }
+
     /// SLA satisfaction (%) against offered load (requests/s): one plot line.
     pub fn sla_series(&self) -> (String, Vec<(f64, f64)>) {
         (

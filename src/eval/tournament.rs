@@ -76,6 +76,19 @@ pub struct Match {
     pub lbt: Verdict,
 }
 
+impl Match {
+    /// The standing of the scheduler `name`.
+    ///
+    /// # Panics
+    /// If `name` did not play (every match holds every scheduler of its tournament).
+    pub fn standing(&self, name: &str) -> &Standing {
+        self.standings
+            .iter()
+            .find(|s| s.scheduler == name)
+            .expect("every scheduler of the tournament stands")
+    }
+}
+
 /// A whole tournament.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TournamentReport {
@@ -251,24 +264,14 @@ impl TournamentReport {
                 m.accelerator,
                 m.tenants.join(", ")
             );
-            let mine = m
-                .standings
-                .iter()
-                .find(|x| &x.scheduler == contender)
-                .expect("the contender stands");
-            let theirs = |name: &str| {
-                m.standings
-                    .iter()
-                    .find(|x| x.scheduler == name)
-                    .expect("the best other stands")
-            };
+            let mine = m.standing(contender);
             for ((load, v), i) in self.spec.loads.iter().zip(&m.sla).zip(0..) {
                 let _ = writeln!(
                     s,
                     "  load {load:<5} SLA %  {contender} {:<12} {:<12} {:<12} {:?}",
                     pct(&mine.sla[i]),
                     v.best_other,
-                    pct(&theirs(&v.best_other).sla[i]),
+                    pct(&m.standing(&v.best_other).sla[i]),
                     v.outcome
                 );
             }
@@ -277,7 +280,7 @@ impl TournamentReport {
                 "  LBT req/s      {contender} {:<12} {:<12} {:<12} {:?}",
                 rps(&mine.lbt_rps),
                 m.lbt.best_other,
-                rps(&theirs(&m.lbt.best_other).lbt_rps),
+                rps(&m.standing(&m.lbt.best_other).lbt_rps),
                 m.lbt.outcome
             );
         }
