@@ -94,11 +94,14 @@ impl<T: Copy + Default> Bias<'_, T> {
     fn fill(&self, m: usize, n: usize) -> Vec<T> {
         match self {
             Bias::None => vec![T::default(); m * n],
-            Bias::Columns(b) => (0..m).flat_map(|_| b[..n].iter().copied()).collect(),
-            Bias::Rows(b) => b[..m]
-                .iter()
-                .flat_map(|&v| std::iter::repeat_n(v, n))
-                .collect(),
+            Bias::Columns(b) => b[..n].repeat(m),
+            Bias::Rows(b) => {
+                let mut out = Vec::with_capacity(m * n);
+                for &v in &b[..m] {
+                    out.resize(out.len() + n, v);
+                }
+                out
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The output unit after the array: requantization, activation clamp, float rounding on write.
 
-use crate::numeric::{requant_scale, requantize};
+use crate::numeric::{requant_scale, requantize, round_half_even};
 
 /// Requantization of one output column: MLAS `MlasRequantizeOutput` semantics.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,5 +42,61 @@ impl Requant {
     /// The output code of one accumulator.
     pub fn apply(&self, acc: i32) -> i32 {
         requantize(acc, self.scale, self.zero_point, self.qmin, self.qmax)
+    }
+
+    /// [`Requant::apply`] to every accumulator of `accs`, in place.
+    ///
+    /// With a finite scale and output bounds within ±2^24 (every 8-bit output), the clamped
+    /// product rounds to an integer inside the bounds, so no saturation remains to do and the
+    /// loop has no branch to keep it from vector instructions; otherwise each value takes
+    /// [`Requant::apply`].
+    pub fn apply_all(&self, accs: &mut [i32]) {
+        const EXACT: i64 = 1 << 24;
+        let lo = i64::from(self.qmin) - i64::from(self.zero_point);
+        let hi = i64::from(self.qmax) - i64::from(self.zero_point);
+        if !self.scale.is_finite() || lo < -EXACT || hi > EXACT || lo > hi {
+            accs.iter_mut().for_each(|v| *v = self.apply(*v));
+            return;
+        }
+        let (lo, hi, scale, zp) = (lo as f32, hi as f32, self.scale, self.zero_point);
+        for v in accs {
+            let x = (*v as f32 * scale).max(lo).min(hi);
+            *v = round_half_even(x) as i32 + zp;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn apply_all_equals_apply(
+            accs in prop::collection::vec(any::<i32>(), 0..64),
+            scale in prop_oneof![
+                any::<f32>(),
+                (-30i32..30).prop_map(|e| 2f32.powi(e)),
+                Just(f32::NAN),
+                Just(f32::INFINITY),
+                Just(0.0f32),
+            ],
+            zero_point in prop_oneof![-300i32..300, any::<i32>()],
+            range in prop_oneof![
+                Just((0, 255)),
+                Just((-128, 127)),
+                Just((i32::MIN, i32::MAX)),
+                (any::<i32>(), any::<i32>()),
+            ],
+            relu in any::<bool>(),
+        ) {
+            let unit = Requant::new(1.0, scale, 1.0, zero_point, range, relu);
+            prop_assume!(unit.qmin <= unit.qmax);
+            let mut all = accs.clone();
+            unit.apply_all(&mut all);
+            let one: Vec<i32> = accs.iter().map(|&a| unit.apply(a)).collect();
+            prop_assert_eq!(all, one);
+        }
     }
 }

@@ -9,11 +9,11 @@
 //! the array's orientation; `tests/lowering.rs` (random convolutions, every datapath) and
 //! `tests/exec_parallel.rs` (the digits models) check the two agree bit for bit.
 
-use super::gemm::{Epilogue, Values, int_output, per_channel, prepare, to_format};
+use super::gemm::{Epilogue, Values, int_output, per_channel, prepare, round_to_format};
 use super::operands::im2col_t;
 use crate::array::{ArraySpec, Bias, gemm_float, gemm_int};
 use crate::error::{Error, Result};
-use crate::kernel::{FloatFormat, GemmKernel, GemmLayout, GemmShape};
+use crate::kernel::{GemmKernel, GemmLayout, GemmShape};
 use crate::tensor::{Constant, DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
@@ -102,7 +102,7 @@ pub fn run(
                     dst.copy_from_slice(&o.acc);
                     for (j, channel) in dst.chunks_mut(plane.max(1)).enumerate() {
                         if let Some(unit) = epilogue.requant(g * cpg + j)? {
-                            channel.iter_mut().for_each(|v| *v = unit.apply(*v));
+                            unit.apply_all(channel);
                         }
                     }
                     Ok(o.overflow)
@@ -134,13 +134,8 @@ pub fn run(
                         row_bias.as_deref().map_or(Bias::None, Bias::Rows),
                     );
                     // The output is written in the datapath's format, once.
-                    if fmt == FloatFormat::Fp32 {
-                        dst.copy_from_slice(&o);
-                    } else {
-                        dst.iter_mut()
-                            .zip(&o)
-                            .for_each(|(d, &v)| *d = to_format(fmt, v));
-                    }
+                    dst.copy_from_slice(&o);
+                    round_to_format(fmt, dst);
                     Ok(())
                 })?;
             let arr =

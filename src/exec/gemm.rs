@@ -52,7 +52,7 @@ fn values_i64(t: Option<&Tensor>) -> Result<Vec<i64>> {
 }
 
 fn values_f32(t: &Tensor) -> Vec<f32> {
-    t.to_f32().iter().copied().collect()
+    t.to_f32_vec()
 }
 
 /// Per-channel parameter `c` of a vector that is either per-tensor (one value) or per-channel.
@@ -358,13 +358,14 @@ pub(super) fn int_output(values: Vec<i32>, shape: &[usize], dtype: DType) -> Res
     })
 }
 
-/// `v` rounded to the array's operand format (the identity for fp32 and for values that
-/// already are fp16/bf16): what the array boundary does to a wider tensor.
-pub(super) fn to_format(fmt: crate::kernel::FloatFormat, v: f32) -> f32 {
+/// `v` rounded to the array's operand format in place (the identity for fp32 and for values
+/// that already are fp16/bf16): what the array boundary does to a wider tensor.
+pub(super) fn round_to_format(fmt: crate::kernel::FloatFormat, v: &mut [f32]) {
+    use crate::tensor::convert;
     match fmt {
-        crate::kernel::FloatFormat::Fp32 => v,
-        crate::kernel::FloatFormat::Fp16 => half::f16::from_f32(v).to_f32(),
-        crate::kernel::FloatFormat::Bf16 => half::bf16::from_f32(v).to_f32(),
+        crate::kernel::FloatFormat::Fp32 => {}
+        crate::kernel::FloatFormat::Fp16 => convert::round_through_f16(v),
+        crate::kernel::FloatFormat::Bf16 => convert::round_through_bf16(v),
     }
 }
 
@@ -376,11 +377,9 @@ fn in_format(fmt: crate::kernel::FloatFormat, t: &Tensor) -> Cow<'_, [f32]> {
     {
         return Cow::Borrowed(s);
     }
-    let wide = t.to_f32();
-    Cow::Owned(match wide.as_slice() {
-        Some(s) => s.iter().map(|&v| to_format(fmt, v)).collect(),
-        None => wide.iter().map(|&v| to_format(fmt, v)).collect(),
-    })
+    let mut v = crate::tensor::convert::row_major(&t.to_f32());
+    round_to_format(fmt, &mut v);
+    Cow::Owned(v)
 }
 
 enum Accumulators {
@@ -739,13 +738,23 @@ impl<'k> GemmRun<'k> {
                     let units = (0..k.shape.n)
                         .map(|j| epilogue.requant(channel(k, p, j)))
                         .collect::<Result<Option<Vec<_>>>>()?;
-                    let vals: Vec<i32> = match units {
-                        Some(units) => acc
-                            .chunks(k.shape.n.max(1))
-                            .flat_map(|row| row.iter().zip(&units).map(|(&v, u)| u.apply(v)))
-                            .collect(),
-                        None => acc.clone(),
-                    };
+                    let mut vals = acc.clone();
+                    match units {
+                        // One unit for every column (per-tensor scales): one pass.
+                        Some(units) if units.windows(2).all(|w| w[0] == w[1]) => {
+                            if let Some(unit) = units.first() {
+                                unit.apply_all(&mut vals);
+                            }
+                        }
+                        Some(units) => {
+                            for row in vals.chunks_mut(k.shape.n.max(1)) {
+                                row.iter_mut()
+                                    .zip(&units)
+                                    .for_each(|(v, u)| *v = u.apply(*v));
+                            }
+                        }
+                        None => {}
+                    }
                     scatter(k, p, &vals, &mut out);
                 }
                 Ok((
@@ -758,8 +767,6 @@ impl<'k> GemmRun<'k> {
                 for (p, acc) in acc.iter().enumerate() {
                     scatter(k, p, acc, &mut out);
                 }
-                let mut arr =
-                    ArrayD::from_shape_vec(shape, out).map_err(|e| Error::Shape(e.to_string()))?;
                 let Epilogue::Float {
                     fmt,
                     alpha,
@@ -770,6 +777,8 @@ impl<'k> GemmRun<'k> {
                     unreachable!("float accumulators have a float epilogue")
                 };
                 if alpha != 1.0 || c.is_some() {
+                    let mut arr = ndarray::ArrayViewMutD::from_shape(shape.clone(), &mut out)
+                        .map_err(|e| Error::Shape(e.to_string()))?;
                     arr.mapv_inplace(|v| alpha * v);
                     if let Some(c) = c {
                         let cb = c.broadcast(arr.raw_dim()).ok_or_else(|| {
@@ -785,9 +794,9 @@ impl<'k> GemmRun<'k> {
                     }
                 }
                 // The output is written in the datapath's format, once.
-                if fmt != crate::kernel::FloatFormat::Fp32 {
-                    arr.mapv_inplace(|v| to_format(fmt, v));
-                }
+                round_to_format(fmt, &mut out);
+                let arr =
+                    ArrayD::from_shape_vec(shape, out).map_err(|e| Error::Shape(e.to_string()))?;
                 Ok((Tensor::from_f32(arr, self.out_dtype), false))
             }
         }

@@ -1,6 +1,7 @@
 //! `Tensor`: typed n-dimensional storage shared by every layer, and its file formats.
 
 mod constant;
+pub mod convert;
 mod dtype;
 pub mod npy;
 pub mod ops;
@@ -139,8 +140,8 @@ impl Tensor {
             )));
         }
         Ok(map_tensor_same!(self, a => {
-            let v: Vec<_> = a.iter().cloned().collect();
-            ArrayD::from_shape_vec(IxDyn(shape), v).expect("element count checked")
+            ArrayD::from_shape_vec(IxDyn(shape), convert::row_major(a))
+                .expect("element count checked")
         }))
     }
 
@@ -148,13 +149,21 @@ impl Tensor {
     pub fn to_f32(&self) -> ArrayD<f32> {
         match self {
             Tensor::F32(a) => a.clone(),
-            Tensor::F16(a) => a.mapv(f32::from),
-            Tensor::BF16(a) => a.mapv(f32::from),
+            Tensor::F16(a) => convert::f16_to_f32(a),
+            Tensor::BF16(a) => convert::bf16_to_f32(a),
             Tensor::I8(a) => a.mapv(f32::from),
             Tensor::U8(a) => a.mapv(f32::from),
             Tensor::I32(a) => a.mapv(|v| v as f32),
             Tensor::I64(a) => a.mapv(|v| v as f32),
             Tensor::Bool(a) => a.mapv(|v| if v { 1.0 } else { 0.0 }),
+        }
+    }
+
+    /// Every element converted to f32, in row-major order.
+    pub fn to_f32_vec(&self) -> Vec<f32> {
+        match self {
+            Tensor::F32(a) => convert::row_major(a),
+            t => convert::into_row_major(t.to_f32()),
         }
     }
 
@@ -251,8 +260,8 @@ impl Tensor {
         let v = self.to_f32();
         match to {
             DType::F32 => Tensor::F32(v),
-            DType::F16 => Tensor::F16(v.mapv(f16::from_f32)),
-            DType::BF16 => Tensor::BF16(v.mapv(bf16::from_f32)),
+            DType::F16 => Tensor::F16(convert::f32_to_f16(&v)),
+            DType::BF16 => Tensor::BF16(convert::f32_to_bf16(&v)),
             DType::I8 => Tensor::I8(v.mapv(|x| x as i8)),
             DType::U8 => Tensor::U8(v.mapv(|x| x as u8)),
             DType::I32 => Tensor::I32(v.mapv(|x| x as i32)),

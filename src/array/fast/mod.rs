@@ -19,6 +19,8 @@ mod avx2;
 mod avx512;
 mod pack;
 mod portable;
+#[cfg(target_arch = "x86_64")]
+mod rows;
 
 use super::datapath::{Datapath, ExactProductF32, FloatRule, FusedF32, IntMac, Psum16};
 use super::{ArraySpec, Bias, IntGemmOut, assert_operands};
@@ -306,6 +308,13 @@ fn int_chunk(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
+        if m < rows::FEW_ROWS {
+            // SAFETY: a vector family is supported (asserted by the caller), so AVX2 is; the
+            // shapes were checked, and a chunk's sum fits an i32.
+            unsafe { rows::int((m, k, n), a, b, ks, c) };
+            epilogue(0..m, &mut c[..m * n]);
+            return;
+        }
         let pre = pre.filter(|_| ks == (0, k));
         let own_quads;
         let quads = match pre {
@@ -524,6 +533,12 @@ fn fused_vector(
     }
     #[cfg(target_arch = "x86_64")]
     {
+        if m < rows::FEW_ROWS {
+            // SAFETY: a vector family is supported (asserted by the caller), so AVX2 and FMA
+            // are; the shapes were checked.
+            unsafe { rows::float(k_tile, (m, k, n), a, b, out) };
+            return;
+        }
         let (nr, mr) = match isa {
             Isa::Avx512 => (avx512::NR, avx512::MR),
             _ => (avx2::NR, avx2::MR),

@@ -267,7 +267,7 @@ pub fn batch_norm(
         .ok_or_else(|| Error::Shape("BatchNormalization needs rank ≥ 2".into()))?;
     let p: Vec<Vec<f32>> = [scale, bias, mean, var]
         .iter()
-        .map(|t| t.to_f32().iter().copied().collect())
+        .map(|t| t.to_f32_vec())
         .collect();
     if p.iter().any(|v| v.len() != c) {
         return Err(Error::Shape(format!(

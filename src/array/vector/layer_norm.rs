@@ -34,7 +34,7 @@ pub fn layer_norm(
     };
     let w = param(scale, "scale")?;
     let b = bias.map(|t| param(t, "bias")).transpose()?;
-    let xs: Vec<f32> = x.to_f32().iter().copied().collect();
+    let xs: Vec<f32> = x.to_f32_vec();
     let (mut y, mut means, mut invs) = (Vec::with_capacity(xs.len()), Vec::new(), Vec::new());
     for row in xs.chunks(inner.max(1)) {
         let n = inner as f32;
@@ -77,7 +77,7 @@ mod tests {
             Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![1.0, 3.0, 0.0, 4.0]).unwrap());
         let one = Tensor::F32(ArrayD::from_elem(IxDyn(&[2]), 1.0));
         let out = layer_norm(&x, &one, Some(&one), -1, 0.0).unwrap();
-        let flat = |t: &Tensor| t.to_f32().iter().copied().collect::<Vec<_>>();
+        let flat = |t: &Tensor| t.to_f32_vec();
         assert_eq!(flat(&out[0]), vec![0.0, 2.0, 0.0, 2.0]);
         assert_eq!(out[1].shape(), &[2, 1]);
         assert_eq!(flat(&out[1]), vec![2.0, 2.0]);

@@ -60,7 +60,10 @@ pub fn max_pool(x: &Tensor, win: &Window) -> Result<Tensor> {
     let oplane = win.output_size();
     macro_rules! pool {
         ($a:expr, $min:expr, $variant:ident) => {{
-            let src: Vec<_> = $a.iter().copied().collect();
+            let src = match $a.as_slice() {
+                Some(s) => std::borrow::Cow::Borrowed(s),
+                None => std::borrow::Cow::Owned(crate::tensor::convert::row_major($a)),
+            };
             let mut out = Vec::with_capacity(shape.iter().product());
             // The window of every output position, computed once for all planes.
             let mut taps_of = Vec::with_capacity(oplane);
@@ -103,7 +106,7 @@ pub fn average_pool(x: &Tensor, win: &Window, count_include_pad: bool) -> Result
     }
     let shape = out_shape(x, win);
     let plane: usize = win.input.iter().product();
-    let src: Vec<f32> = x.to_f32().iter().copied().collect();
+    let src: Vec<f32> = x.to_f32_vec();
     let mut out = Vec::with_capacity(shape.iter().product());
     for base in (0..src.len()).step_by(plane.max(1)) {
         let mut vals = vec![0f32; win.output_size()];

@@ -65,7 +65,7 @@ fn params(
     block: usize,
 ) -> Result<(Vec<usize>, Vec<f32>, Vec<i64>)> {
     let idx = param_index(shape, scale.shape(), axis, block)?;
-    let s: Vec<f32> = scale.to_f32().iter().copied().collect();
+    let s: Vec<f32> = scale.to_f32_vec();
     let z: Vec<i64> = match zp {
         Some(z) => z.to_i64_vec()?,
         None => vec![0; s.len()],

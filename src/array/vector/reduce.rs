@@ -223,16 +223,10 @@ mod tests {
             ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap(),
         );
         let r = reduce(&x, Reduction::Sum, &[1], &[2]).unwrap();
-        assert_eq!(
-            r.to_f32().iter().copied().collect::<Vec<_>>(),
-            vec![6.0, 15.0]
-        );
+        assert_eq!(r.to_f32_vec(), vec![6.0, 15.0]);
         let r = reduce(&x, Reduction::Mean, &[0], &[1, 3]).unwrap();
         assert_eq!(r.shape(), &[1, 3]);
-        assert_eq!(
-            r.to_f32().iter().copied().collect::<Vec<_>>(),
-            vec![2.5, 3.5, 4.5]
-        );
+        assert_eq!(r.to_f32_vec(), vec![2.5, 3.5, 4.5]);
         let r = reduce(&x.cast(DType::I32), Reduction::Max, &[1], &[2]).unwrap();
         assert_eq!(r.to_i64_vec().unwrap(), vec![3, 6]);
         let empty = Tensor::zeros(DType::F32, &[2, 0]);

@@ -156,9 +156,6 @@ mod tests {
             &plan,
         )
         .unwrap();
-        assert_eq!(
-            y.to_f32().iter().copied().collect::<Vec<_>>(),
-            vec![0.0, 0.25, 0.5, 0.75, 1.0]
-        );
+        assert_eq!(y.to_f32_vec(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
     }
 }
