@@ -1,6 +1,9 @@
 //! The output unit after the array: requantization, activation clamp, float rounding on write.
 
-use crate::numeric::{requant_scale, requantize, round_half_even};
+#[cfg(doc)]
+use crate::numeric::round_half_even;
+use crate::numeric::{requant_scale, requantize};
+use multiversion::multiversion;
 
 /// Requantization of one output column: MLAS `MlasRequantizeOutput` semantics.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -46,23 +49,33 @@ impl Requant {
 
     /// [`Requant::apply`] to every accumulator of `accs`, in place.
     ///
-    /// With a finite scale and output bounds within ±2^24 (every 8-bit output), the clamped
-    /// product rounds to an integer inside the bounds, so no saturation remains to do and the
-    /// loop has no branch to keep it from vector instructions; otherwise each value takes
-    /// [`Requant::apply`].
+    /// With a finite scale and output bounds within ±2^22 (every 8-bit output), the clamped
+    /// product lies below 2^23 in magnitude: adding and subtracting 2^23 (with its sign) rounds
+    /// it half to even exactly as [`round_half_even`] does (whose restored sign of a zero the
+    /// integer conversion drops), the result lies inside the bounds, and no saturation remains
+    /// to do, so the loop has no branch to keep it from vector instructions. Otherwise each
+    /// value takes [`Requant::apply`].
     pub fn apply_all(&self, accs: &mut [i32]) {
-        const EXACT: i64 = 1 << 24;
+        const EXACT: i64 = 1 << 22;
         let lo = i64::from(self.qmin) - i64::from(self.zero_point);
         let hi = i64::from(self.qmax) - i64::from(self.zero_point);
         if !self.scale.is_finite() || lo < -EXACT || hi > EXACT || lo > hi {
             accs.iter_mut().for_each(|v| *v = self.apply(*v));
             return;
         }
-        let (lo, hi, scale, zp) = (lo as f32, hi as f32, self.scale, self.zero_point);
-        for v in accs {
-            let x = (*v as f32 * scale).max(lo).min(hi);
-            *v = round_half_even(x) as i32 + zp;
-        }
+        requantize_small(accs, self.scale, (lo as f32, hi as f32), self.zero_point);
+    }
+}
+
+/// The loop of [`Requant::apply_all`] for bounds `lo..=hi` (the output range shifted by the
+/// zero point) within ±2^22.
+#[multiversion(targets = "simd")]
+fn requantize_small(accs: &mut [i32], scale: f32, (lo, hi): (f32, f32), zp: i32) {
+    const TWO_23: f32 = 8_388_608.0;
+    for v in accs {
+        let x = (*v as f32 * scale).max(lo).min(hi);
+        let t = TWO_23.copysign(x);
+        *v = ((x + t) - t) as i32 + zp;
     }
 }
 

@@ -10,10 +10,10 @@
 //! `tests/exec_parallel.rs` (the digits models) check the two agree bit for bit.
 
 use super::gemm::{Epilogue, Values, int_output, per_channel, prepare, round_to_format};
-use super::operands::im2col_t;
+use super::operands::{im2col_t, is_pointwise, output_rows};
 use crate::array::{ArraySpec, Bias, gemm_float, gemm_int};
 use crate::error::{Error, Result};
-use crate::kernel::{GemmKernel, GemmLayout, GemmShape};
+use crate::kernel::{GemmKernel, GemmLayout, GemmShape, Window};
 use crate::tensor::{Constant, DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
@@ -80,34 +80,33 @@ pub fn run(
         }
         Ok(r)
     };
-    let block = (cpg * plane).max(1);
     let shape_dyn = IxDyn(out_shape);
+    let blocks = Block::plan(window, batch * groups, shape.k);
+    let cpg_shape = |blk: &Block| GemmShape {
+        n: blk.positions.len(),
+        ..shape
+    };
     match (prepared.values, prepared.epilogue) {
         (Values::Int { x, w, bias }, epilogue) => {
-            let mut out = vec![0i32; total];
-            let overflow = out
-                .par_chunks_mut(block)
-                .enumerate()
-                .map(|(i, dst)| -> Result<bool> {
-                    let (b, g) = (i / groups, i % groups);
-                    let cols = im2col_t(&x, channels, b, window, g * cin, cin, 0);
-                    let row_bias = group_bias(bias.as_deref(), g, cpg)?;
-                    let o = gemm_int(
-                        spec,
-                        shape,
-                        &w.shifted[weights(w.shifted.len(), g)?],
-                        &cols,
-                        row_bias.as_deref().map_or(Bias::None, Bias::Rows),
-                    );
-                    dst.copy_from_slice(&o.acc);
-                    for (j, channel) in dst.chunks_mut(plane.max(1)).enumerate() {
-                        if let Some(unit) = epilogue.requant(g * cpg + j)? {
-                            unit.apply_all(channel);
-                        }
+            let (out, overflow) = assemble(&blocks, cpg, plane, total, |blk| {
+                let (b, g) = (blk.problem / groups, blk.problem % groups);
+                let cols = im2col_t(&x, channels, b, window, g * cin, cin, 0, blk.rows.clone());
+                let row_bias = group_bias(bias.as_deref(), g, cpg)?;
+                let bshape = cpg_shape(blk);
+                let mut o = gemm_int(
+                    spec,
+                    bshape,
+                    &w.shifted[weights(w.shifted.len(), g)?],
+                    &cols,
+                    row_bias.as_deref().map_or(Bias::None, Bias::Rows),
+                );
+                for (j, channel) in o.acc.chunks_mut(bshape.n.max(1)).enumerate() {
+                    if let Some(unit) = epilogue.requant(g * cpg + j)? {
+                        unit.apply_all(channel);
                     }
-                    Ok(o.overflow)
-                })
-                .try_reduce(|| false, |x, y| Ok(x | y))?;
+                }
+                Ok((o.acc, o.overflow))
+            })?;
             Ok((int_output(out, out_shape, out_dtype)?, overflow))
         }
         (
@@ -118,26 +117,22 @@ pub fn run(
                 ..
             },
         ) => {
-            let mut out = vec![0f32; total];
-            out.par_chunks_mut(block)
-                .enumerate()
-                .try_for_each(|(i, dst)| -> Result<()> {
-                    let (b, g) = (i / groups, i % groups);
-                    let cols = im2col_t(&x, channels, b, window, g * cin, cin, 0.0);
-                    let row_bias = group_bias(bias.as_deref(), g, cpg)?;
-                    let o = gemm_float(
-                        spec,
-                        fmt,
-                        shape,
-                        &w[weights(w.len(), g)?],
-                        &cols,
-                        row_bias.as_deref().map_or(Bias::None, Bias::Rows),
-                    );
-                    // The output is written in the datapath's format, once.
-                    dst.copy_from_slice(&o);
-                    round_to_format(fmt, dst);
-                    Ok(())
-                })?;
+            let (out, _) = assemble(&blocks, cpg, plane, total, |blk| {
+                let (b, g) = (blk.problem / groups, blk.problem % groups);
+                let cols = im2col_t(&x, channels, b, window, g * cin, cin, 0.0, blk.rows.clone());
+                let row_bias = group_bias(bias.as_deref(), g, cpg)?;
+                let mut o = gemm_float(
+                    spec,
+                    fmt,
+                    cpg_shape(blk),
+                    &w[weights(w.len(), g)?],
+                    &cols,
+                    row_bias.as_deref().map_or(Bias::None, Bias::Rows),
+                );
+                // The output is written in the datapath's format, once.
+                round_to_format(fmt, &mut o);
+                Ok((o, false))
+            })?;
             let arr =
                 ArrayD::from_shape_vec(shape_dyn, out).map_err(|e| Error::Shape(e.to_string()))?;
             Ok((Tensor::from_f32(arr, out_dtype), false))
@@ -146,6 +141,76 @@ pub fn run(
             "a convolution's output unit adds nothing after the bias".into(),
         )),
     }
+}
+
+/// im2col values per column block: 64 Ki values (256 KiB of f32) keep a block's columns and
+/// their packing for the microkernel within a core's L2 cache, where a whole layer's
+/// columns (up to hundreds of MiB at high resolution) would stream from memory twice.
+const BLOCK_VALUES: usize = 1 << 16;
+
+/// A column block: output rows `rows` (of the last spatial dim) of problem `problem`
+/// (image-major, then group), which are output positions `positions` of its planes.
+struct Block {
+    problem: usize,
+    rows: std::ops::Range<usize>,
+    positions: std::ops::Range<usize>,
+}
+
+impl Block {
+    /// Cuts each of `problems` into blocks of whole output rows whose im2col holds about
+    /// [`BLOCK_VALUES`] values for a reduction of `k`. A 1×1 convolution's columns are the
+    /// input planes themselves (borrowed, not copied), so it keeps one block per problem.
+    fn plan(win: &Window, problems: usize, k: usize) -> Vec<Block> {
+        let rows = output_rows(win);
+        let width = win.output.last().copied().unwrap_or(1).max(1);
+        let per_block = if is_pointwise(win) {
+            rows.max(1)
+        } else {
+            (BLOCK_VALUES / (k.max(1) * width)).clamp(1, rows.max(1))
+        };
+        (0..problems)
+            .flat_map(|problem| {
+                (0..rows.max(1)).step_by(per_block).map(move |r0| {
+                    let r1 = (r0 + per_block).min(rows);
+                    Block {
+                        problem,
+                        rows: r0..r1,
+                        positions: r0 * width..r1 * width,
+                    }
+                })
+            })
+            .collect()
+    }
+}
+
+/// Computes every block in parallel with `compute` (its `cpg × positions` output values and
+/// whether an accumulator wrapped) and writes them into the `total`-value NC[spatial…] output
+/// whose problems hold `cpg` planes of `plane` positions.
+fn assemble<T: Copy + Default + Send>(
+    blocks: &[Block],
+    cpg: usize,
+    plane: usize,
+    total: usize,
+    compute: impl Fn(&Block) -> Result<(Vec<T>, bool)> + Sync,
+) -> Result<(Vec<T>, bool)> {
+    let done = blocks
+        .par_iter()
+        .map(&compute)
+        .collect::<Result<Vec<_>>>()?;
+    let mut out = vec![T::default(); total];
+    let mut overflow = false;
+    for (blk, (values, wrapped)) in blocks.iter().zip(done) {
+        overflow |= wrapped;
+        let n = blk.positions.len();
+        if n == 0 {
+            continue;
+        }
+        let first = blk.problem * cpg * plane + blk.positions.start;
+        for (j, row) in values.chunks(n).take(cpg).enumerate() {
+            out[first + j * plane..][..n].copy_from_slice(row);
+        }
+    }
+    Ok((out, overflow))
 }
 
 /// Group `g`'s bias, one value per output channel of the group (`bias` per tensor or per

@@ -358,6 +358,23 @@ pub(super) fn int_output(values: Vec<i32>, shape: &[usize], dtype: DType) -> Res
     })
 }
 
+/// An integer tensor's values minus the zero point `zp`, row-major, as the array's 16-bit
+/// operands (in `[-255, 255]` for 8-bit values and an 8-bit zero point).
+fn shifted(t: &Tensor, zp: i64) -> Result<Vec<i16>> {
+    fn sub<T: Copy + Into<i64>>(a: &ArrayD<T>, zp: i64) -> Vec<i16> {
+        let shift = |&v: &T| (v.into() - zp) as i16;
+        match a.as_slice() {
+            Some(s) => s.iter().map(shift).collect(),
+            None => a.iter().map(shift).collect(),
+        }
+    }
+    Ok(match t {
+        Tensor::U8(a) => sub(a, zp),
+        Tensor::I8(a) => sub(a, zp),
+        t => t.to_i64_vec()?.iter().map(|&v| (v - zp) as i16).collect(),
+    })
+}
+
 /// `v` rounded to the array's operand format in place (the identity for fp32 and for values
 /// that already are fp16/bf16): what the array boundary does to a wider tensor.
 pub(super) fn round_to_format(fmt: crate::kernel::FloatFormat, v: &mut [f32]) {
@@ -372,13 +389,18 @@ pub(super) fn round_to_format(fmt: crate::kernel::FloatFormat, v: &mut [f32]) {
 /// A tensor's values in the array's operand format, row-major: borrowed when it already is a
 /// contiguous f32 tensor on the fp32 datapath, else converted.
 fn in_format(fmt: crate::kernel::FloatFormat, t: &Tensor) -> Cow<'_, [f32]> {
-    if let (crate::kernel::FloatFormat::Fp32, Tensor::F32(a)) = (fmt, t)
-        && let Some(s) = a.as_slice()
-    {
-        return Cow::Borrowed(s);
+    if fmt == crate::kernel::FloatFormat::Fp32 {
+        return t.f32_values();
     }
-    let mut v = crate::tensor::convert::row_major(&t.to_f32());
-    round_to_format(fmt, &mut v);
+    let mut v = t.to_f32_vec();
+    let exact = matches!(
+        (fmt, t),
+        (crate::kernel::FloatFormat::Fp16, Tensor::F16(_))
+            | (crate::kernel::FloatFormat::Bf16, Tensor::BF16(_))
+    );
+    if !exact {
+        round_to_format(fmt, &mut v);
+    }
     Cow::Owned(v)
 }
 
@@ -467,11 +489,7 @@ pub(super) fn prepare<'a>(
                     "per-row input zero points are not supported".into(),
                 ));
             }
-            let x: Vec<i16> =
-                r.x.to_i64_vec()?
-                    .iter()
-                    .map(|&v| (v - x_zp[0]) as i16)
-                    .collect();
+            let x = shifted(r.x, x_zp[0])?;
             let w = IntWeights::of(k, r.w, values_i64(r.w_zp)?, constant_of(ins, consts, r.w))?;
             let bias: Option<Vec<i32>> = r
                 .bias

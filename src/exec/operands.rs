@@ -220,12 +220,7 @@ fn im2col<T: Copy>(
     let rank = win.input.len();
     let plane: usize = win.input.iter().product();
     let (outs, taps) = (win.output_size(), win.kernel_size());
-    let pointwise = taps == 1
-        && !transposed
-        && win.strides.iter().all(|&s| s == 1)
-        && win.pad_begin.iter().all(|&p| p == 0)
-        && win.output == win.input;
-    if pointwise {
+    if !transposed && is_pointwise(win) {
         // A 1×1 convolution with unit strides and no padding reads every input position once:
         // im2col is the transpose of each image's channels × positions.
         let mut out = Vec::with_capacity(batch * outs * cin);
@@ -235,6 +230,29 @@ fn im2col<T: Copy>(
         }
         return out;
     }
+    // Per dim: the input coordinate of (output coordinate, kernel tap), times the dim's stride
+    // in a plane, or None in the padding.
+    let mut stride = 1usize;
+    let mut coords = vec![Vec::new(); rank];
+    for d in (0..rank).rev() {
+        coords[d] = (0..win.output[d])
+            .flat_map(|o| (0..win.kernel[d]).map(move |kd| (o, kd)))
+            .map(|(o, kd)| tap_coord(win, transposed, d, o, kd).map(|c| c * stride))
+            .collect::<Vec<_>>();
+        stride *= win.input[d];
+    }
+    // Per tap: its kernel coordinate along each dim.
+    let tap_idx: Vec<Vec<usize>> = (0..taps)
+        .map(|t| {
+            let mut rem = t;
+            let mut k = vec![0usize; rank];
+            for d in (0..rank).rev() {
+                k[d] = rem % win.kernel[d];
+                rem /= win.kernel[d];
+            }
+            k
+        })
+        .collect();
     // Per (output position, tap): the input offset within a plane, or None in the padding.
     let mut offsets = Vec::with_capacity(outs * taps);
     let mut o_idx = vec![0usize; rank];
@@ -244,19 +262,11 @@ fn im2col<T: Copy>(
             o_idx[d] = rem % win.output[d];
             rem /= win.output[d];
         }
-        for t in 0..taps {
-            let (mut rem, mut off, mut stride, mut inside) = (t, 0usize, 1usize, true);
-            for d in (0..rank).rev() {
-                let kd = rem % win.kernel[d];
-                rem /= win.kernel[d];
-                match tap_coord(win, transposed, d, o_idx[d], kd) {
-                    Some(c) => off += c * stride,
-                    None => inside = false,
-                }
-                stride *= win.input[d];
-            }
-            offsets.push(inside.then_some(off));
-        }
+        offsets.extend(tap_idx.iter().map(|k| {
+            (0..rank).try_fold(0usize, |off, d| {
+                coords[d][o_idx[d] * win.kernel[d] + k[d]].map(|c| off + c)
+            })
+        }));
     }
     let mut out = Vec::with_capacity(batch * outs * cin * taps);
     for b in 0..batch {
@@ -274,10 +284,26 @@ fn im2col<T: Copy>(
     out
 }
 
-/// The transpose of im2col for image `b`, channels `c0..c0+cin` of an NC[spatial…] tensor:
-/// rows (channel, kernel tap), columns the output positions; taps outside the input read
-/// `pad`. A 1×1 convolution with unit strides and no padding reads the channels' planes as
-/// they are, so they are borrowed. Not for transposed convolutions.
+/// Whether `win` is a 1×1 window with unit strides and no padding: each output position
+/// reads the input position it sits on.
+pub fn is_pointwise(win: &Window) -> bool {
+    win.kernel_size() == 1
+        && win.strides.iter().all(|&s| s == 1)
+        && win.pad_begin.iter().all(|&p| p == 0)
+        && win.output == win.input
+}
+
+/// The number of rows of `win`'s output: positions along every spatial dim but the last.
+pub fn output_rows(win: &Window) -> usize {
+    win.output_size() / win.output.last().copied().unwrap_or(1).max(1)
+}
+
+/// The transpose of im2col for image `b`, channels `c0..c0+cin` of an NC[spatial…] tensor,
+/// at the output positions of output rows `rows` (rows of the last spatial dim, see
+/// [`output_rows`]): rows (channel, kernel tap), columns those output positions; taps outside
+/// the input read `pad`. A 1×1 convolution with unit strides and no padding reads the
+/// channels' planes as they are, so all of its rows are borrowed. Not for transposed
+/// convolutions.
 #[allow(clippy::too_many_arguments)]
 pub fn im2col_t<'x, T: Copy>(
     x: &'x [T],
@@ -287,15 +313,12 @@ pub fn im2col_t<'x, T: Copy>(
     c0: usize,
     cin: usize,
     pad: T,
+    rows: std::ops::Range<usize>,
 ) -> Cow<'x, [T]> {
     let plane: usize = win.input.iter().product();
-    let (outs, taps) = (win.output_size(), win.kernel_size());
+    let taps = win.kernel_size();
     let base = (b * channels + c0) * plane;
-    let pointwise = taps == 1
-        && win.strides.iter().all(|&s| s == 1)
-        && win.pad_begin.iter().all(|&p| p == 0)
-        && win.output == win.input;
-    if pointwise {
+    if is_pointwise(win) && rows == (0..output_rows(win)) {
         return Cow::Borrowed(&x[base..base + cin * plane]);
     }
     let rank = win.input.len();
@@ -306,8 +329,7 @@ pub fn im2col_t<'x, T: Copy>(
         win.dilations[last],
         win.pad_begin[last] as isize,
     );
-    let rows = outs / ow.max(1);
-    let mut out = Vec::with_capacity(cin * taps * outs);
+    let mut out = Vec::with_capacity(cin * taps * rows.len() * ow);
     let (mut k_idx, mut o_idx) = (vec![0usize; rank], vec![0usize; rank]);
     for c in 0..cin {
         let channel = &x[base + c * plane..base + (c + 1) * plane];
@@ -329,7 +351,7 @@ pub fn im2col_t<'x, T: Copy>(
             } else {
                 0
             };
-            for r in 0..rows {
+            for r in rows.clone() {
                 // The input offset of this output row's outer coordinates, or None in the padding.
                 let mut rem = r;
                 let mut row_base = Some(0usize);

@@ -7,6 +7,7 @@
 use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
 use ndarray::{ArrayD, IxDyn};
+use std::borrow::Cow;
 
 /// Values per chunk when rounding in place through a stack buffer.
 const CHUNK: usize = 256;
@@ -16,6 +17,14 @@ pub fn row_major<T: Clone>(a: &ArrayD<T>) -> Vec<T> {
     match a.as_slice() {
         Some(s) => s.to_vec(),
         None => a.iter().cloned().collect(),
+    }
+}
+
+/// The elements of `a` in row-major order: borrowed when it is contiguous, else copied.
+pub fn as_row_major<T: Clone>(a: &ArrayD<T>) -> Cow<'_, [T]> {
+    match a.as_slice() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(a.iter().cloned().collect()),
     }
 }
 

@@ -159,6 +159,15 @@ impl Tensor {
         }
     }
 
+    /// Every element as f32, in row-major order: borrowed from a contiguous f32 tensor, else
+    /// converted.
+    pub fn f32_values(&self) -> std::borrow::Cow<'_, [f32]> {
+        match self {
+            Tensor::F32(a) => convert::as_row_major(a),
+            t => std::borrow::Cow::Owned(t.to_f32_vec()),
+        }
+    }
+
     /// Every element converted to f32, in row-major order.
     pub fn to_f32_vec(&self) -> Vec<f32> {
         match self {

@@ -309,9 +309,8 @@ fn int_chunk(
     #[cfg(target_arch = "x86_64")]
     {
         if m < rows::FEW_ROWS {
-            // SAFETY: a vector family is supported (asserted by the caller), so AVX2 is; the
-            // shapes were checked, and a chunk's sum fits an i32.
-            unsafe { rows::int((m, k, n), a, b, ks, c) };
+            // The shapes were checked, and a chunk's sum fits an i32.
+            rows::int((m, k, n), a, b, ks, c);
             epilogue(0..m, &mut c[..m * n]);
             return;
         }
@@ -534,9 +533,7 @@ fn fused_vector(
     #[cfg(target_arch = "x86_64")]
     {
         if m < rows::FEW_ROWS {
-            // SAFETY: a vector family is supported (asserted by the caller), so AVX2 and FMA
-            // are; the shapes were checked.
-            unsafe { rows::float(k_tile, (m, k, n), a, b, out) };
+            rows::float(k_tile, (m, k, n), a, b, out);
             return;
         }
         let (nr, mr) = match isa {

@@ -6,6 +6,8 @@
 //! exact (the caller bounds K), and a float K-tile's partial sum starts at +0 and takes
 //! `s = a·b + s` fused, for `k` ascending, before it is added to the output.
 
+use multiversion::multiversion;
+
 /// Below this many rows of A, [`int`] and [`float`] beat the packed microkernels: those
 /// pack all of B to reuse each packed panel across a block of 8–12 rows of A.
 pub(super) const FEW_ROWS: usize = 4;
@@ -13,11 +15,8 @@ pub(super) const FEW_ROWS: usize = 4;
 /// `c[i][j] = Σ_{k in ks} a[i][k]·b[k][j]` for `m` rows (a: `m×k`, b: `k×n`, c: `m×n`, all
 /// row-major). The sum over `ks` must fit an i32 (operands in `[-255, 255]`, at most 32 768
 /// terms).
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[target_feature(enable = "avx2")]
-pub(super) unsafe fn int(
+#[multiversion(targets = "simd")]
+pub(super) fn int(
     (m, k, n): (usize, usize, usize),
     a: &[i16],
     b: &[i16],
@@ -36,12 +35,10 @@ pub(super) unsafe fn int(
 }
 
 /// Adds `A·B`'s K-tile sums (tiles of `k_tile` consecutive `k`) into `out` (`m×n`, holding
-/// the start values), each tile's partial sums made with fused multiply-adds.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn float(
+/// the start values), each tile's partial sums made with fused multiply-adds (a vector FMA
+/// instruction where the CPU has one; `mul_add` is the same single rounding either way).
+#[multiversion(targets = "simd")]
+pub(super) fn float(
     k_tile: usize,
     (m, k, n): (usize, usize, usize),
     a: &[f32],

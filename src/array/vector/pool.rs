@@ -60,10 +60,7 @@ pub fn max_pool(x: &Tensor, win: &Window) -> Result<Tensor> {
     let oplane = win.output_size();
     macro_rules! pool {
         ($a:expr, $min:expr, $variant:ident) => {{
-            let src = match $a.as_slice() {
-                Some(s) => std::borrow::Cow::Borrowed(s),
-                None => std::borrow::Cow::Owned(crate::tensor::convert::row_major($a)),
-            };
+            let src = crate::tensor::convert::as_row_major($a);
             let mut out = Vec::with_capacity(shape.iter().product());
             // The window of every output position, computed once for all planes.
             let mut taps_of = Vec::with_capacity(oplane);

@@ -3,48 +3,103 @@
 
 use crate::error::{Error, Result};
 use crate::numeric::quantize_linear;
+use crate::tensor::convert::as_row_major;
 use crate::tensor::ops::normalize_axis;
 use crate::tensor::{DType, Tensor};
+use multiversion::multiversion;
 use ndarray::{ArrayD, IxDyn};
+use rayon::prelude::*;
 
-/// For each element of a tensor of `shape`, the index of its scale/zero point.
-fn param_index(
-    shape: &[usize],
-    param_shape: &[usize],
-    axis: i64,
-    block: usize,
-) -> Result<Vec<usize>> {
-    let n: usize = shape.iter().product();
-    let plen: usize = param_shape.iter().product();
-    if plen == 1 {
-        return Ok(vec![0; n]);
-    }
-    let ax = normalize_axis(axis, shape.len())?;
-    let inner: usize = shape[ax + 1..].iter().product();
-    let dim = shape[ax];
-    if block == 0 {
-        if plen != dim {
+/// Which scale and zero point each element of a tensor uses.
+enum ParamMap {
+    /// Element `i` uses parameter `(i / run) % count`: per-tensor (`count` 1) and per-axis
+    /// (`run` the product of the dims after the axis), in runs of one parameter.
+    Runs { run: usize, count: usize },
+    /// Element `i` uses parameter `index[i]`: blocked quantization.
+    Each(Vec<usize>),
+}
+
+impl ParamMap {
+    fn new(shape: &[usize], param_shape: &[usize], axis: i64, block: usize) -> Result<ParamMap> {
+        let n: usize = shape.iter().product();
+        let plen: usize = param_shape.iter().product();
+        if plen == 1 {
+            return Ok(ParamMap::Runs {
+                run: n.max(1),
+                count: 1,
+            });
+        }
+        let ax = normalize_axis(axis, shape.len())?;
+        let inner: usize = shape[ax + 1..].iter().product();
+        let dim = shape[ax];
+        if block == 0 {
+            if plen != dim {
+                return Err(Error::Shape(format!(
+                    "per-axis scale has {plen} elements for axis {ax} of {shape:?}"
+                )));
+            }
+            return Ok(ParamMap::Runs {
+                run: inner.max(1),
+                count: dim.max(1),
+            });
+        }
+        let blocks = dim.div_ceil(block);
+        let mut expect = shape.to_vec();
+        expect[ax] = blocks;
+        if param_shape != expect.as_slice() {
             return Err(Error::Shape(format!(
-                "per-axis scale has {plen} elements for axis {ax} of {shape:?}"
+                "blocked scale shape {param_shape:?}, expected {expect:?}"
             )));
         }
-        return Ok((0..n).map(|i| (i / inner) % dim).collect());
+        Ok(ParamMap::Each(
+            (0..n)
+                .map(|i| {
+                    let (outer, rest) = (i / (dim * inner), i % (dim * inner));
+                    let (d, r) = (rest / inner, rest % inner);
+                    (outer * blocks + d / block) * inner + r
+                })
+                .collect(),
+        ))
     }
-    let blocks = dim.div_ceil(block);
-    let mut expect = shape.to_vec();
-    expect[ax] = blocks;
-    if param_shape != expect.as_slice() {
-        return Err(Error::Shape(format!(
-            "blocked scale shape {param_shape:?}, expected {expect:?}"
-        )));
+
+    /// Calls `f(src run, dst run, parameter)` over `src` and `dst` (of equal length) in runs
+    /// that share one parameter, on the thread pool when there are many values (each value is
+    /// computed alone, so the result does not depend on how they are split).
+    fn for_runs<S: Sync, D: Send>(
+        &self,
+        src: &[S],
+        dst: &mut [D],
+        f: impl Fn(&[S], &mut [D], usize) + Sync,
+    ) {
+        /// Values per task: enough to outweigh a task's cost.
+        const PIECE: usize = 1 << 15;
+        match self {
+            ParamMap::Runs { run, count } => {
+                let piece = |start: usize, s: &[S], d: &mut [D]| {
+                    let mut off = 0;
+                    while off < s.len() {
+                        let r = (start + off) / run;
+                        let end = ((r + 1) * run - start).min(s.len());
+                        f(&s[off..end], &mut d[off..end], r % count);
+                        off = end;
+                    }
+                };
+                if src.len() <= PIECE {
+                    piece(0, src, dst);
+                } else {
+                    src.par_chunks(PIECE)
+                        .zip(dst.par_chunks_mut(PIECE))
+                        .enumerate()
+                        .for_each(|(i, (s, d))| piece(i * PIECE, s, d));
+                }
+            }
+            ParamMap::Each(index) => {
+                for ((s, d), &p) in src.chunks(1).zip(dst.chunks_mut(1)).zip(index) {
+                    f(s, d, p);
+                }
+            }
+        }
     }
-    Ok((0..n)
-        .map(|i| {
-            let (outer, rest) = (i / (dim * inner), i % (dim * inner));
-            let (d, r) = (rest / inner, rest % inner);
-            (outer * blocks + d / block) * inner + r
-        })
-        .collect())
 }
 
 fn range(dt: DType) -> Result<(i32, i32)> {
@@ -55,16 +110,16 @@ fn range(dt: DType) -> Result<(i32, i32)> {
     }
 }
 
-/// For each element of a tensor of `shape`, the index of its scale and zero point, with the
-/// scales and the zero points (0 when absent).
+/// How each element of a tensor of `shape` finds its scale and zero point, with the scales
+/// and the zero points (0 when absent).
 fn params(
     shape: &[usize],
     scale: &Tensor,
     zp: Option<&Tensor>,
     axis: i64,
     block: usize,
-) -> Result<(Vec<usize>, Vec<f32>, Vec<i64>)> {
-    let idx = param_index(shape, scale.shape(), axis, block)?;
+) -> Result<(ParamMap, Vec<f32>, Vec<i64>)> {
+    let map = ParamMap::new(shape, scale.shape(), axis, block)?;
     let s: Vec<f32> = scale.to_f32_vec();
     let z: Vec<i64> = match zp {
         Some(z) => z.to_i64_vec()?,
@@ -73,7 +128,32 @@ fn params(
     if z.len() != s.len() {
         return Err(Error::Shape("zero point and scale differ in size".into()));
     }
-    Ok((idx, s, z))
+    Ok((map, s, z))
+}
+
+/// [`quantize_linear`] of every value of `xs` into `out` with one scale and zero point.
+///
+/// With the zero point within ±2^22 the quotient is clamped to one code beyond each end of
+/// the range first, which changes no result (a quotient past an end saturates either way)
+/// and keeps it below 2^23 in magnitude, where adding and subtracting 2^23 rounds half to
+/// even; a NaN quotient counts as 0, as in [`quantize_linear`]. No branch is left in the
+/// loop, so it runs on vector instructions.
+#[multiversion(targets = "simd")]
+fn quantize_run(xs: &[f32], out: &mut [i32], scale: f32, zp: i32, (qmin, qmax): (i32, i32)) {
+    const TWO_23: f32 = 8_388_608.0;
+    if zp.unsigned_abs() > 1 << 22 {
+        for (o, &x) in out.iter_mut().zip(xs) {
+            *o = quantize_linear(x, scale, zp, qmin, qmax);
+        }
+        return;
+    }
+    let (lo, hi) = ((qmin - zp - 1) as f32, (qmax - zp + 1) as f32);
+    for (o, &x) in out.iter_mut().zip(xs) {
+        let y = x / scale;
+        let y = if y.is_nan() { 0.0 } else { y.max(lo).min(hi) };
+        let t = TWO_23.copysign(y);
+        *o = (((y + t) - t) as i32 + zp).clamp(qmin, qmax);
+    }
 }
 
 /// QuantizeLinear: `saturate(round_half_even(x / scale) + zp)`.
@@ -86,19 +166,42 @@ pub fn quantize(
     out: Option<DType>,
 ) -> Result<Tensor> {
     let dt = zp.map(Tensor::dtype).or(out).unwrap_or(DType::U8);
-    let (qmin, qmax) = range(dt)?;
-    let (idx, s, z) = params(x.shape(), scale, zp, axis, block)?;
-    let q: Vec<i32> = x
-        .to_f32()
-        .iter()
-        .zip(&idx)
-        .map(|(&v, &i)| quantize_linear(v, s[i], z[i] as i32, qmin, qmax))
-        .collect();
-    let a = ArrayD::from_shape_vec(IxDyn(x.shape()), q).map_err(|e| Error::Shape(e.to_string()))?;
+    let bounds = range(dt)?;
+    let (map, s, z) = params(x.shape(), scale, zp, axis, block)?;
+    let xs = x.f32_values();
+    let mut q = vec![0i32; xs.len()];
+    map.for_runs(&xs, &mut q, |xs, q, p| {
+        quantize_run(xs, q, s[p], z[p] as i32, bounds)
+    });
+    let shape = IxDyn(x.shape());
+    let err = |e: ndarray::ShapeError| Error::Shape(e.to_string());
     Ok(match dt {
-        DType::U8 => Tensor::U8(a.mapv(|v| v as u8)),
-        _ => Tensor::I8(a.mapv(|v| v as i8)),
+        DType::U8 => Tensor::U8(
+            ArrayD::from_shape_vec(shape, q.into_iter().map(|v| v as u8).collect()).map_err(err)?,
+        ),
+        _ => Tensor::I8(
+            ArrayD::from_shape_vec(shape, q.into_iter().map(|v| v as i8).collect()).map_err(err)?,
+        ),
     })
+}
+
+/// `(q - zp) · scale` of every code of `qs` into `out` with one scale and zero point: the
+/// difference is an exact integer (in i32 for 8-bit codes and a zero point within ±2^24, so
+/// the loop runs on vector instructions) converted to f32 once.
+#[multiversion(targets = "simd")]
+fn dequantize_run<Q: Copy + Into<i64>>(qs: &[Q], out: &mut [f32], scale: f32, zp: i64) {
+    match i32::try_from(zp) {
+        Ok(z) if z.unsigned_abs() <= 1 << 24 && size_of::<Q>() == 1 => {
+            for (o, &q) in out.iter_mut().zip(qs) {
+                *o = (q.into() as i32 - z) as f32 * scale;
+            }
+        }
+        _ => {
+            for (o, &q) in out.iter_mut().zip(qs) {
+                *o = (q.into() - zp) as f32 * scale;
+            }
+        }
+    }
 }
 
 /// DequantizeLinear: `(x - zp) · scale`, in the scale's float type.
@@ -109,16 +212,20 @@ pub fn dequantize(
     axis: i64,
     block: usize,
 ) -> Result<Tensor> {
-    if !matches!(x.dtype(), DType::U8 | DType::I8 | DType::I32) {
-        return Err(Error::DType(format!("DequantizeLinear of {}", x.dtype())));
+    let (map, s, z) = params(x.shape(), scale, zp, axis, block)?;
+    let mut v = vec![0f32; x.len()];
+    match x {
+        Tensor::U8(a) => map.for_runs(&as_row_major(a), &mut v, |q, o, p| {
+            dequantize_run(q, o, s[p], z[p])
+        }),
+        Tensor::I8(a) => map.for_runs(&as_row_major(a), &mut v, |q, o, p| {
+            dequantize_run(q, o, s[p], z[p])
+        }),
+        Tensor::I32(a) => map.for_runs(&as_row_major(a), &mut v, |q, o, p| {
+            dequantize_run(q, o, s[p], z[p])
+        }),
+        t => return Err(Error::DType(format!("DequantizeLinear of {}", t.dtype()))),
     }
-    let (idx, s, z) = params(x.shape(), scale, zp, axis, block)?;
-    let v: Vec<f32> = x
-        .to_i64()?
-        .iter()
-        .zip(&idx)
-        .map(|(&q, &i)| (q - z[i]) as f32 * s[i])
-        .collect();
     let a = ArrayD::from_shape_vec(IxDyn(x.shape()), v).map_err(|e| Error::Shape(e.to_string()))?;
     Ok(Tensor::from_f32(a, scale.dtype()))
 }
@@ -158,6 +265,41 @@ pub fn dynamic_work(inputs: u64, outputs: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn quantize_runs_equal_quantize_linear(
+            xs in prop::collection::vec(prop_oneof![
+                any::<f32>(),
+                -300f32..300.0,
+                (-600i32..600).prop_map(|v| v as f32 * 0.5),
+            ], 0..80),
+            scale in prop_oneof![any::<f32>(), 1e-3f32..10.0, Just(0.0f32), Just(0.5f32)],
+            zp in prop_oneof![-300i32..300, any::<i32>()],
+            signed in any::<bool>(),
+        ) {
+            let bounds = if signed { (-128, 127) } else { (0, 255) };
+            let mut q = vec![0i32; xs.len()];
+            quantize_run(&xs, &mut q, scale, zp, bounds);
+            let one: Vec<i32> =
+                xs.iter().map(|&x| quantize_linear(x, scale, zp, bounds.0, bounds.1)).collect();
+            prop_assert_eq!(q, one);
+        }
+
+        #[test]
+        fn dequantize_runs_equal_the_formula(
+            qs in prop::collection::vec(any::<u8>(), 0..80),
+            scale in any::<f32>(),
+            zp in prop_oneof![-300i64..300, any::<i32>().prop_map(i64::from), any::<i64>()],
+        ) {
+            let mut v = vec![0f32; qs.len()];
+            dequantize_run(&qs, &mut v, scale, zp);
+            let one: Vec<u32> =
+                qs.iter().map(|&q| ((i64::from(q) - zp) as f32 * scale).to_bits()).collect();
+            prop_assert_eq!(v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), one);
+        }
+    }
 
     #[test]
     fn dynamic_quantization_follows_the_reference() {
