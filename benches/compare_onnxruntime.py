@@ -15,6 +15,9 @@ input_<i>.pb), times
 
 each the median of --reps runs after one warm-up, and prints cdmsa time / onnxruntime time.
 
+Each model is reported under its class (datapath and kind of network, read from the graph),
+and the largest ratio of each class closes the report.
+
 Default models: the committed digits models and models/real/open-nsfw-resnet50 (ResNet-50,
 fetched by `python3 models/realmodels/fetch.py`; reported as SKIPPED when absent).
 
@@ -59,6 +62,30 @@ def read_inputs(model_dir: Path):
     if not inputs:
         raise SystemExit(f"{data}: no input_0.pb")
     return inputs
+
+
+def model_class(model_dir: Path) -> str:
+    """The class a model's numbers are reported under: its datapath (int8 QOperator, int8
+    QDQ, fp16, fp32) and its kind of network (CNN, transformer, recurrent)."""
+    import onnx
+
+    m = onnx.load(str(model_dir / "model.onnx"), load_external_data=False)
+    ops = {n.op_type for n in m.graph.node}
+    if ops & {"QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger"}:
+        datapath = "int8 QOperator"
+    elif {"QuantizeLinear", "DequantizeLinear"} <= ops:
+        datapath = "int8 QDQ"
+    elif any(t.data_type == onnx.TensorProto.FLOAT16 for t in m.graph.initializer):
+        datapath = "fp16"
+    else:
+        datapath = "fp32"
+    if ops & {"LSTM", "GRU", "RNN"}:
+        kind = "recurrent"
+    elif ops & {"Conv", "QLinearConv", "ConvInteger"}:
+        kind = "CNN"
+    else:
+        kind = "transformer"
+    return f"{datapath} {kind}"
 
 
 def median_seconds(f, reps: int) -> float:
@@ -123,7 +150,8 @@ def main() -> int:
 
     print(f"onnxruntime {onnxruntime.__version__}, {args.threads} threads, "
           f"median of {args.reps} runs, accelerator preset {args.preset}")
-    print(f"{'model':<34} {'ort ms':>9} {'cdmsa ms':>9} {'cdmsa/ort':>10} {'cli ms':>9} {'GMAC':>7}")
+    print(f"{'model':<34} {'class':<24} {'ort ms':>9} {'cdmsa ms':>9} {'cdmsa/ort':>10} "
+          f"{'cli ms':>9} {'GMAC':>7}")
     results, missing = [], False
     for name in args.models or DEFAULT_MODELS:
         d = (ROOT / name) if not Path(name).is_absolute() else Path(name)
@@ -136,13 +164,19 @@ def main() -> int:
         emu = time_cdmsa(d, args.threads, args.reps, args.preset)
         cli_s = time_cli(d, args.threads, min(args.reps, 5), args.preset)
         ratio = emu["run_s"] / ort_s
-        print(f"{name:<34} {ort_s * 1e3:>9.2f} {emu['run_s'] * 1e3:>9.2f} {ratio:>9.2f}× "
+        cls = model_class(d)
+        print(f"{name:<34} {cls:<24} {ort_s * 1e3:>9.2f} {emu['run_s'] * 1e3:>9.2f} {ratio:>9.2f}× "
               f"{cli_s * 1e3:>9.1f} {emu['macs'] / 1e9:>7.3f}"
               + ("" if emu["pass"] else "   (outputs did NOT match the reference)"))
-        results.append({"model": name, "onnxruntime_s": ort_s, "cdmsa_run_s": emu["run_s"],
+        results.append({"model": name, "class": cls, "onnxruntime_s": ort_s, "cdmsa_run_s": emu["run_s"],
                         "cdmsa_execute_s": emu["execute_s"], "cdmsa_cli_s": cli_s,
                         "ratio": ratio, "macs": emu["macs"], "pass": emu["pass"],
                         "threads": args.threads})
+    if results:
+        print("\nper class, the largest cdmsa/ort (goal: at most 1.5×):")
+        for cls in sorted({r["class"] for r in results}):
+            worst = max((r for r in results if r["class"] == cls), key=lambda r: r["ratio"])
+            print(f"  {cls:<24} {worst['ratio']:>6.2f}×  ({worst['model']})")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     return 1 if missing and not results else 0

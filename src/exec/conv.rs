@@ -1,13 +1,15 @@
-//! A convolution computed whole in the weights' own layout: per image and group,
-//! `Yᵀ = W · im2colᵀ` with the bias per row, written straight into the NC[spatial…] output.
+//! A convolution computed whole in the weights' own layout: per image, group and block of
+//! output rows, `Yᵀ = W · im2colᵀ` with the bias per row, written into the NC[spatial…]
+//! output.
 //!
 //! The array computes `Y = im2col · Wᵀ` with the bias per column; every output's arithmetic
 //! is symmetric in its two operands (see [`crate::array::Bias`]), so the transposed product
 //! gives the same bits while reading the weights as stored, the input planes of a 1×1
-//! convolution as they are, and writing output channels as planes: no weight transpose, no
-//! activation transpose and no scatter. The tile-by-tile path (`record`, the simulator) keeps
-//! the array's orientation; `tests/lowering.rs` (random convolutions, every datapath) and
-//! `tests/exec_parallel.rs` (the digits models) check the two agree bit for bit.
+//! convolution as they are, and producing output channels as rows: no weight transpose and
+//! no activation transpose. Blocks of output positions keep each block's im2col in cache and
+//! leave every output's reduction whole. The tile-by-tile path (`record`, the simulator)
+//! keeps the array's orientation; `tests/lowering.rs` (random convolutions, every datapath)
+//! and `tests/exec_parallel.rs` (the digits models) check the two agree bit for bit.
 
 use super::gemm::{Epilogue, Values, int_output, per_channel, prepare, round_to_format};
 use super::operands::{im2col_t, is_pointwise, output_rows};

@@ -142,19 +142,25 @@ pub fn binary(op: &VectorOp, x: &Tensor, y: &Tensor) -> Result<Tensor> {
         VectorOp::Mul => p * q,
         _ => p / q,
     };
-    if let (Tensor::F32(a), Tensor::F32(b)) = (x, y) {
-        // One monomorphic loop per operator, so that it vectorises.
-        let fast = match op {
-            VectorOp::Add => binary_f32_fast(a, b, |p, q| p + q),
-            VectorOp::Sub => binary_f32_fast(a, b, |p, q| p - q),
-            VectorOp::Mul => binary_f32_fast(a, b, |p, q| p * q),
-            _ => binary_f32_fast(a, b, |p, q| p / q),
-        };
-        if let Some(out) = fast {
-            return Ok(Tensor::F32(out));
+    // fp16 and bf16 operands are computed in f32 and rounded once on the way back.
+    fn wide(t: &Tensor) -> std::borrow::Cow<'_, ndarray::ArrayD<f32>> {
+        match t {
+            Tensor::F32(a) => std::borrow::Cow::Borrowed(a),
+            t => std::borrow::Cow::Owned(t.to_f32()),
         }
     }
-    let out = zip_broadcast(&x.to_f32(), &y.to_f32(), f)?;
+    let (a, b) = (wide(x), wide(y));
+    // One monomorphic loop per operator, so that it vectorises.
+    let fast = match op {
+        VectorOp::Add => binary_f32_fast(&a, &b, |p, q| p + q),
+        VectorOp::Sub => binary_f32_fast(&a, &b, |p, q| p - q),
+        VectorOp::Mul => binary_f32_fast(&a, &b, |p, q| p * q),
+        _ => binary_f32_fast(&a, &b, |p, q| p / q),
+    };
+    let out = match fast {
+        Some(out) => out,
+        None => zip_broadcast(&a, &b, f)?,
+    };
     Ok(Tensor::from_f32(out, x.dtype()))
 }
 
