@@ -4,10 +4,20 @@
 
 use crate::kernel::Window;
 use crate::kernel::{GemmKernel, GemmLayout};
+use rayon::prelude::*;
 use std::borrow::Cow;
 
+/// im2col matrices of at least this many values are filled on the thread pool, by rows.
+const PARALLEL_VALUES: usize = 1 << 16;
+
 /// The A matrix (rows × k, row-major) of problem `p`.
-pub fn lhs<T: Copy>(k: &GemmKernel, x: &[T], x_shape: &[usize], p: usize, pad: T) -> Vec<T> {
+pub fn lhs<T: Copy + Send + Sync>(
+    k: &GemmKernel,
+    x: &[T],
+    x_shape: &[usize],
+    p: usize,
+    pad: T,
+) -> Vec<T> {
     match &k.layout {
         GemmLayout::Conv {
             window,
@@ -76,7 +86,12 @@ pub fn rhs<T: Copy>(k: &GemmKernel, w: &[T], p: usize) -> Vec<T> {
 
 /// The A matrices of every problem: `x` itself, moved rather than copied, when it is the one
 /// untransposed A of a single-problem MatMul; else [`lhs`] of each problem.
-pub fn lhs_all<T: Copy>(k: &GemmKernel, x: Cow<'_, [T]>, x_shape: &[usize], pad: T) -> Vec<Vec<T>> {
+pub fn lhs_all<T: Copy + Send + Sync>(
+    k: &GemmKernel,
+    x: Cow<'_, [T]>,
+    x_shape: &[usize],
+    pad: T,
+) -> Vec<Vec<T>> {
     let whole = matches!(&k.layout, GemmLayout::MatMul { trans_a: false, .. })
         && k.problems == 1
         && x.len() == k.shape.m * k.shape.k;
@@ -207,7 +222,7 @@ fn tap_coord(win: &Window, transposed: bool, d: usize, o: usize, k: usize) -> Op
 /// im2col of channels `c0..c0+cin` of an NC[spatial…] tensor: rows (batch, output position),
 /// columns (channel, kernel tap); taps outside the input read `pad`.
 #[allow(clippy::too_many_arguments)]
-fn im2col<T: Copy>(
+fn im2col<T: Copy + Send + Sync>(
     x: &[T],
     channels: usize,
     batch: usize,
@@ -241,45 +256,59 @@ fn im2col<T: Copy>(
             .collect::<Vec<_>>();
         stride *= win.input[d];
     }
-    // Per tap: its kernel coordinate along each dim.
-    let tap_idx: Vec<Vec<usize>> = (0..taps)
-        .map(|t| {
-            let mut rem = t;
-            let mut k = vec![0usize; rank];
-            for d in (0..rank).rev() {
-                k[d] = rem % win.kernel[d];
-                rem /= win.kernel[d];
+    // Per (output position, tap), row-major over both: the sum over dims of their offsets,
+    // built one dim at a time (the sum is separable), or `plane` (the pad value stored after
+    // each plane below) when some dim falls in the padding.
+    const PADDING: usize = usize::MAX;
+    let mut offsets = vec![0usize];
+    let (mut outer_outs, mut outer_taps) = (1usize, 1usize);
+    for (d, coords) in coords.iter().enumerate() {
+        let (od, kd) = (win.output[d], win.kernel[d]);
+        let mut next = Vec::with_capacity(outer_outs * od * outer_taps * kd);
+        for o in 0..outer_outs {
+            for a in 0..od {
+                let along = &coords[a * kd..(a + 1) * kd];
+                for &base in &offsets[o * outer_taps..(o + 1) * outer_taps] {
+                    next.extend(along.iter().map(|c| match c {
+                        Some(c) if base != PADDING => base + c,
+                        _ => PADDING,
+                    }));
+                }
             }
-            k
-        })
-        .collect();
-    // Per (output position, tap): the input offset within a plane, or None in the padding.
-    let mut offsets = Vec::with_capacity(outs * taps);
-    let mut o_idx = vec![0usize; rank];
-    for o in 0..outs {
-        let mut rem = o;
-        for d in (0..rank).rev() {
-            o_idx[d] = rem % win.output[d];
-            rem /= win.output[d];
         }
-        offsets.extend(tap_idx.iter().map(|k| {
-            (0..rank).try_fold(0usize, |off, d| {
-                coords[d][o_idx[d] * win.kernel[d] + k[d]].map(|c| off + c)
-            })
-        }));
+        offsets = next;
+        (outer_outs, outer_taps) = (outer_outs * od, outer_taps * kd);
     }
-    let mut out = Vec::with_capacity(batch * outs * cin * taps);
+    offsets
+        .iter_mut()
+        .filter(|o| **o == PADDING)
+        .for_each(|o| *o = plane);
+    // Each plane of the group's channels followed by the pad value, so that every tap is one
+    // load with no test.
+    let mut padded = Vec::with_capacity(batch * cin * (plane + 1));
     for b in 0..batch {
-        for o in 0..outs {
-            for c in 0..cin {
-                let base = (b * channels + c0 + c) * plane;
-                out.extend(
-                    offsets[o * taps..(o + 1) * taps]
-                        .iter()
-                        .map(|off| off.map_or(pad, |v| x[base + v])),
-                );
+        for c in 0..cin {
+            let base = (b * channels + c0 + c) * plane;
+            padded.extend_from_slice(&x[base..base + plane]);
+            padded.push(pad);
+        }
+    }
+    let row = cin * taps;
+    let mut out = vec![pad; batch * outs * row];
+    let fill = |(r, dst): (usize, &mut [T])| {
+        let (b, o) = (r / outs.max(1), r % outs.max(1));
+        let offs = &offsets[o * taps..(o + 1) * taps];
+        for (c, taps_of_c) in dst.chunks_mut(taps.max(1)).enumerate() {
+            let src = &padded[(b * cin + c) * (plane + 1)..][..plane + 1];
+            for (d, &off) in taps_of_c.iter_mut().zip(offs) {
+                *d = src[off];
             }
         }
+    };
+    if out.len() >= PARALLEL_VALUES {
+        out.par_chunks_mut(row.max(1)).enumerate().for_each(fill);
+    } else {
+        out.chunks_mut(row.max(1)).enumerate().for_each(fill);
     }
     out
 }
@@ -372,7 +401,9 @@ pub fn im2col_t<'x, T: Copy>(
                         if s == 1 {
                             out.extend_from_slice(&channel[first..first + (hi - lo)]);
                         } else {
-                            out.extend(channel[first..].iter().step_by(s).take(hi - lo).copied());
+                            // Every s-th value from `first`: the first of each s-long chunk.
+                            let span = &channel[first..=first + (hi - lo - 1) * s];
+                            out.extend(span.chunks(s).map(|c| c[0]));
                         }
                         out.extend(std::iter::repeat_n(pad, ow - hi));
                     }
