@@ -50,11 +50,9 @@ impl Requant {
     /// [`Requant::apply`] to every accumulator of `accs`, in place.
     ///
     /// With a finite scale and output bounds within ±2^22 (every 8-bit output), the clamped
-    /// product lies below 2^23 in magnitude: adding and subtracting 2^23 (with its sign) rounds
-    /// it half to even exactly as [`round_half_even`] does (whose restored sign of a zero the
-    /// integer conversion drops), the result lies inside the bounds, and no saturation remains
-    /// to do, so the loop has no branch to keep it from vector instructions. Otherwise each
-    /// value takes [`Requant::apply`].
+    /// product `x` lies within ±2^22, the result inside the bounds, and no saturation remains
+    /// to do: [`round_to_int`] rounds it half to even without a branch, so the loop runs on
+    /// vector instructions. Otherwise each value takes [`Requant::apply`].
     pub fn apply_all(&self, accs: &mut [i32]) {
         const EXACT: i64 = 1 << 22;
         let lo = i64::from(self.qmin) - i64::from(self.zero_point);
@@ -71,14 +69,21 @@ impl Requant {
 /// zero point) within ±2^22.
 #[multiversion(targets = "simd")]
 fn requantize_small(accs: &mut [i32], scale: f32, (lo, hi): (f32, f32), zp: i32) {
-    const TWO_23: f32 = 8_388_608.0;
     for v in accs {
-        let x = (*v as f32 * scale).max(lo).min(hi);
-        let t = TWO_23.copysign(x);
-        *v = ((x + t) - t) as i32 + zp;
+        *v = round_to_int((*v as f32 * scale).max(lo).min(hi)) + zp;
     }
 }
 
+/// `x` (within ±2^22) rounded to the nearest integer, ties to even, as an i32: the value of
+/// [`round_half_even`]`(x) as i32`, in operations that vectorise.
+///
+/// `x + 1.5·2^23` lies in `[2^23, 2^24]`, where floats are the integers, so the addition
+/// rounds `x` half to even; the sum's bits, minus those of `1.5·2^23`, are that integer.
+#[inline]
+pub fn round_to_int(x: f32) -> i32 {
+    const MAGIC: f32 = 12_582_912.0;
+    (x + MAGIC).to_bits() as i32 - MAGIC.to_bits() as i32
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +115,18 @@ mod tests {
             unit.apply_all(&mut all);
             let one: Vec<i32> = accs.iter().map(|&a| unit.apply(a)).collect();
             prop_assert_eq!(all, one);
+        }
+
+        #[test]
+        fn round_to_int_is_round_half_even(
+            x in prop_oneof![
+                -4_194_304f32..=4_194_304.0,
+                (-8_388_608i32..=8_388_608).prop_map(|h| h as f32 * 0.5),
+                Just(4_194_304f32),
+                Just(-4_194_304f32),
+            ],
+        ) {
+            prop_assert_eq!(round_to_int(x), crate::numeric::round_half_even(x) as i32);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! QuantizeLinear and DequantizeLinear (per-tensor, per-axis, blocked) and DynamicQuantizeLinear
 //! on the vector unit.
 
+use crate::array::output::round_to_int;
 use crate::error::{Error, Result};
 use crate::numeric::quantize_linear;
 use crate::tensor::convert::as_row_major;
@@ -133,15 +134,14 @@ fn params(
 
 /// [`quantize_linear`] of every value of `xs` into `out` with one scale and zero point.
 ///
-/// With the zero point within ±2^22 the quotient is clamped to one code beyond each end of
+/// With the zero point within ±2^21 the quotient is clamped to one code beyond each end of
 /// the range first, which changes no result (a quotient past an end saturates either way)
-/// and keeps it below 2^23 in magnitude, where adding and subtracting 2^23 rounds half to
-/// even; a NaN quotient counts as 0, as in [`quantize_linear`]. No branch is left in the
-/// loop, so it runs on vector instructions.
+/// and keeps it within ±2^22, where [`round_to_int`] rounds half to even; a NaN quotient
+/// counts as 0, as in [`quantize_linear`]. No branch is left in the loop, so it runs on
+/// vector instructions.
 #[multiversion(targets = "simd")]
 fn quantize_run(xs: &[f32], out: &mut [i32], scale: f32, zp: i32, (qmin, qmax): (i32, i32)) {
-    const TWO_23: f32 = 8_388_608.0;
-    if zp.unsigned_abs() > 1 << 22 {
+    if zp.unsigned_abs() > 1 << 21 {
         for (o, &x) in out.iter_mut().zip(xs) {
             *o = quantize_linear(x, scale, zp, qmin, qmax);
         }
@@ -151,8 +151,7 @@ fn quantize_run(xs: &[f32], out: &mut [i32], scale: f32, zp: i32, (qmin, qmax): 
     for (o, &x) in out.iter_mut().zip(xs) {
         let y = x / scale;
         let y = if y.is_nan() { 0.0 } else { y.max(lo).min(hi) };
-        let t = TWO_23.copysign(y);
-        *o = (((y + t) - t) as i32 + zp).clamp(qmin, qmax);
+        *o = (round_to_int(y) + zp).clamp(qmin, qmax);
     }
 }
 
