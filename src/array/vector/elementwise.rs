@@ -150,13 +150,19 @@ pub fn binary(op: &VectorOp, x: &Tensor, y: &Tensor) -> Result<Tensor> {
         }
     }
     let (a, b) = (wide(x), wide(y));
-    // One monomorphic loop per operator, so that it vectorises.
-    let fast = match op {
-        VectorOp::Add => binary_f32_fast(&a, &b, |p, q| p + q),
-        VectorOp::Sub => binary_f32_fast(&a, &b, |p, q| p - q),
-        VectorOp::Mul => binary_f32_fast(&a, &b, |p, q| p * q),
-        _ => binary_f32_fast(&a, &b, |p, q| p / q),
-    };
+    // One monomorphic loop per operator, so that it vectorises; when the first operand is
+    // the one broadcast, the same loop over the swapped pair (each value is still `f(p, q)`).
+    let fast =
+        match op {
+            VectorOp::Add => binary_f32_fast(&a, &b, |p, q| p + q)
+                .or_else(|| binary_f32_fast(&b, &a, |q, p| p + q)),
+            VectorOp::Sub => binary_f32_fast(&a, &b, |p, q| p - q)
+                .or_else(|| binary_f32_fast(&b, &a, |q, p| p - q)),
+            VectorOp::Mul => binary_f32_fast(&a, &b, |p, q| p * q)
+                .or_else(|| binary_f32_fast(&b, &a, |q, p| p * q)),
+            _ => binary_f32_fast(&a, &b, |p, q| p / q)
+                .or_else(|| binary_f32_fast(&b, &a, |q, p| p / q)),
+        };
     let out = match fast {
         Some(out) => out,
         None => zip_broadcast(&a, &b, f)?,

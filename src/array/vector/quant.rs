@@ -246,7 +246,11 @@ pub fn dynamic_quantize(x: &Tensor) -> Result<Vec<Tensor>> {
     // An all-zero input gets scale 1 (onnxruntime's choice; the formula would give 0).
     let scale = if max == min { 1.0 } else { (max - min) / 255.0 };
     let zp = (0.0 - min / scale).clamp(0.0, 255.0).round_ties_even() as i32;
-    let y = a.mapv(|v| quantize_linear(v, scale, zp, 0, 255) as u8);
+    let xs = crate::tensor::convert::as_row_major(&a);
+    let mut q = vec![0i32; xs.len()];
+    quantize_run(&xs, &mut q, scale, zp, (0, 255));
+    let y = ArrayD::from_shape_vec(a.raw_dim(), q.into_iter().map(|v| v as u8).collect())
+        .map_err(|e| Error::Shape(e.to_string()))?;
     let scalar = IxDyn(&[]);
     Ok(vec![
         Tensor::U8(y),
