@@ -1,6 +1,8 @@
 //! The fast datapath gives the PE-level model's bits, for every datapath, dataflow with a PE
 //! model, timing mode and random shape, and for every microkernel family this CPU runs (portable,
-//! AVX2, AVX-512) on shapes that hit every edge of their register blocks and panels.
+//! AVX2, AVX-512) on shapes that hit every edge of their register blocks and panels. The edge
+//! shapes' one to three rows of A take the vector families' few-row kernels, which stream B
+//! unpacked; more rows take the packed microkernels.
 
 use cdmsa::array::{
     ArraySpec, Bias, Isa, PackedF32B, PackedIntB, gemm_float, gemm_float_on, gemm_float_packed,

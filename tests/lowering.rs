@@ -470,3 +470,68 @@ fn packed_depthwise_tiles_give_every_channel_its_bits_alone() {
         );
     }
 }
+
+/// A convolution large enough that the whole-node run cuts each image's columns into many
+/// blocks of output rows (its im2col far above one block's 64 Ki values) gives the
+/// tile-by-tile recording's bits in every block: float at native, fp16 and bf16 precision,
+/// strided and grouped, and the requantized int8 path with per-channel scales.
+#[test]
+fn convolutions_cut_into_many_column_blocks_keep_every_bit() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let cfg = AcceleratorConfig::preset("tiny").unwrap();
+    let attrs = |stride: usize, group: usize| ConvAttrs {
+        kernel_shape: None,
+        strides: vec![stride, stride],
+        pads: vec![1, 1, 1, 1],
+        dilations: vec![1, 1],
+        group,
+        auto_pad: AutoPad::NotSet,
+    };
+    // K = 24·9 = 216 and 40 positions per output row: 7 rows (of 48) per block.
+    let x = rand_f32(&mut rng, &[2, 24, 48, 40]);
+    for (stride, group) in [(1, 1), (2, 1), (1, 2)] {
+        let w = rand_f32(&mut rng, &[12, 24 / group, 3, 3]);
+        let b = rand_f32(&mut rng, &[12]);
+        let g = graph(Op::Conv(attrs(stride, group)), &x, vec![Some(w), Some(b)]);
+        for precision in [Precision::Native, Precision::Fp16, Precision::Bf16] {
+            let (whole, tiles) = whole_and_tiles(&g, &x, &cfg, precision);
+            assert_eq!(
+                whole, tiles,
+                "stride {stride}, group {group}, {precision:?}"
+            );
+        }
+    }
+    let xq = rand_u8(&mut rng, &[1, 24, 48, 40]);
+    let w = rand_i8(&mut rng, &[12, 24, 3, 3]);
+    let per_channel = |base: f32| {
+        Tensor::F32(
+            ArrayD::from_shape_vec(
+                IxDyn(&[12]),
+                (0..12).map(|i| base * (1.0 + i as f32 / 7.0)).collect(),
+            )
+            .unwrap(),
+        )
+    };
+    let q = graph(
+        Op::QLinearConv(attrs(1, 1), EpilogueAct::None),
+        &xq,
+        vec![
+            Some(scalar(Tensor::F32(ArrayD::from_elem(IxDyn(&[1]), 0.02)))),
+            Some(scalar(Tensor::U8(ArrayD::from_elem(IxDyn(&[1]), 117)))),
+            Some(w),
+            Some(per_channel(0.003)),
+            Some(Tensor::I8(ArrayD::from_elem(IxDyn(&[12]), 0))),
+            Some(scalar(Tensor::F32(ArrayD::from_elem(IxDyn(&[1]), 0.4)))),
+            Some(scalar(Tensor::U8(ArrayD::from_elem(IxDyn(&[1]), 128)))),
+            Some(Tensor::I32(
+                ArrayD::from_shape_vec(IxDyn(&[12]), (0..12).map(|i| i * 91 - 400).collect())
+                    .unwrap(),
+            )),
+        ],
+    );
+    let (whole, tiles) = whole_and_tiles(&q, &xq, &cfg, Precision::Native);
+    assert_eq!(whole, tiles, "QLinearConv");
+    // The codes spread over the range, so the requantization is exercised, not saturated.
+    let distinct: std::collections::BTreeSet<_> = whole.iter().collect();
+    assert!(distinct.len() > 100, "{} distinct codes", distinct.len());
+}
