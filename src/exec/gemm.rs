@@ -51,10 +51,6 @@ fn values_i64(t: Option<&Tensor>) -> Result<Vec<i64>> {
     t.map_or(Ok(vec![0]), Tensor::to_i64_vec)
 }
 
-fn values_f32(t: &Tensor) -> Vec<f32> {
-    t.to_f32_vec()
-}
-
 /// Per-channel parameter `c` of a vector that is either per-tensor (one value) or per-channel.
 pub(super) fn per_channel<T: Copy>(v: &[T], c: usize, what: &str) -> Result<T> {
     match v.len() {
@@ -502,7 +498,7 @@ pub(super) fn prepare<'a>(
                 None => Epilogue::Int32,
                 Some([xs, ws, ys, yzp]) => {
                     let scale = |t: Option<&Tensor>| {
-                        t.map(values_f32)
+                        t.map(Tensor::to_f32_vec)
                             .ok_or_else(|| Error::Shape("missing scale".into()))
                     };
                     let (xs, ws, ys) = (scale(xs)?, scale(ws)?, scale(ys)?);

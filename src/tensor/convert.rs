@@ -80,9 +80,13 @@ pub fn f32_to_bf16(a: &ArrayD<f32>) -> ArrayD<bf16> {
     })
 }
 
-/// Rounds every value of `v` to fp16 and back, in place: `f16::from_f32(x).to_f32()` each.
-pub fn round_through_f16(v: &mut [f32]) {
-    let mut buf = [f16::ZERO; CHUNK];
+/// Rounds every value of `v` to the 16-bit format of `zero` and back, in place, a chunk at a
+/// time through a stack buffer.
+fn round_through<H: Copy>(v: &mut [f32], zero: H)
+where
+    [H]: HalfFloatSliceExt,
+{
+    let mut buf = [zero; CHUNK];
     for chunk in v.chunks_mut(CHUNK) {
         let b = &mut buf[..chunk.len()];
         b.convert_from_f32_slice(chunk);
@@ -90,14 +94,14 @@ pub fn round_through_f16(v: &mut [f32]) {
     }
 }
 
+/// Rounds every value of `v` to fp16 and back, in place: `f16::from_f32(x).to_f32()` each.
+pub fn round_through_f16(v: &mut [f32]) {
+    round_through(v, f16::ZERO);
+}
+
 /// Rounds every value of `v` to bf16 and back, in place: `bf16::from_f32(x).to_f32()` each.
 pub fn round_through_bf16(v: &mut [f32]) {
-    let mut buf = [bf16::ZERO; CHUNK];
-    for chunk in v.chunks_mut(CHUNK) {
-        let b = &mut buf[..chunk.len()];
-        b.convert_from_f32_slice(chunk);
-        b.convert_to_f32_slice(chunk);
-    }
+    round_through(v, bf16::ZERO);
 }
 
 #[cfg(test)]
