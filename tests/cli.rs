@@ -86,6 +86,32 @@ fn a_wrong_reference_is_a_mismatch_with_exit_1() {
 }
 
 #[test]
+fn a_reference_given_with_a_directory_replaces_its_own() {
+    // The int8 model's directory with the fp32 model's logits as the reference: the run
+    // must compare against them (a mismatch), not against the directory's own outputs.
+    let d = models().join("digits/int8_qop");
+    let fp32_logits = models().join("digits/fp32/test_data_set_0/output_0.pb");
+    let o = cdmsa(&[
+        "run",
+        d.to_str().unwrap(),
+        "--reference",
+        fp32_logits.to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("FAIL"), "{out}");
+    // Its own outputs, given explicitly, still pass.
+    let own = d.join("test_data_set_0/output_0.pb");
+    let o = cdmsa(&[
+        "run",
+        d.to_str().unwrap(),
+        "--reference",
+        own.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).0);
+}
+
+#[test]
 fn conformance_passes_every_committed_node_test() {
     let o = cdmsa(&[
         "conformance",

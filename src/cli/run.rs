@@ -106,11 +106,28 @@ pub fn run(args: RunArgs) -> Result<i32> {
         }
         Some(p) if p.is_dir() => {
             let g = Model::load(&p.join("model.onnx"), &limits)?;
-            let sets = if args.inputs.is_empty() {
+            let mut sets = if args.inputs.is_empty() {
                 data_sets(p, &limits)?
             } else {
                 Vec::new()
             };
+            // References given with a directory replace its data set's outputs: they must
+            // never be ignored in favour of the directory's own.
+            if !args.references.is_empty() && !sets.is_empty() {
+                if sets.len() > 1 {
+                    return Err(Error::Invalid(format!(
+                        "{}: --reference gives one data set's outputs, but the directory holds {} \
+                         test_data_set_*; pass --input as well",
+                        p.display(),
+                        sets.len()
+                    )));
+                }
+                sets[0].outputs = args
+                    .references
+                    .iter()
+                    .map(|r| read_tensor(r, &limits))
+                    .collect::<Result<Vec<_>>>()?;
+            }
             (g, p.display().to_string(), sets, labels)
         }
         Some(p) => (
