@@ -9,58 +9,81 @@ use crate::tensor::ops::normalize_axis;
 use crate::tensor::{DType, Tensor};
 use ndarray::{Axis, IxDyn};
 
-/// Applies an f32 function to a float tensor, keeping its type.
+/// Applies an f32 function to a float tensor, keeping its type (fp16 and bf16 values widened
+/// to f32 and the results rounded once back, a cache-sized chunk at a time).
 pub(super) fn map_float(x: &Tensor, f: impl Fn(f32) -> f32 + Sync) -> Result<Tensor> {
-    let map = |a: &ndarray::ArrayD<f32>| match a.as_slice() {
-        Some(s) => {
-            let out = map_slice(s, &f);
-            ndarray::ArrayD::from_shape_vec(a.raw_dim(), out).expect("one value per element")
+    Ok(match x {
+        Tensor::F32(a) => Tensor::F32(match a.as_slice() {
+            Some(s) => ndarray::ArrayD::from_shape_vec(a.raw_dim(), map_slice(s, &f))
+                .expect("one value per element"),
+            None => a.mapv(&f),
+        }),
+        Tensor::F16(a) => Tensor::F16(map_half(a, &f)),
+        Tensor::BF16(a) => Tensor::BF16(map_half(a, &f)),
+        t => {
+            return Err(Error::DType(format!(
+                "{} where a float was expected",
+                t.dtype()
+            )));
         }
-        None => a.mapv(&f),
-    };
-    match x.dtype() {
-        DType::F32 => match x {
-            Tensor::F32(a) => Ok(Tensor::F32(map(a))),
-            _ => unreachable!("dtype F32 is the F32 variant"),
-        },
-        DType::F16 | DType::BF16 => Ok(Tensor::from_f32(map(&x.to_f32()), x.dtype())),
-        d => Err(Error::DType(format!("{d} where a float was expected"))),
-    }
+    })
 }
 
 /// Slices of at least this many values are mapped on the rayon threads.
 const PARALLEL_LEN: usize = 1 << 16;
 
-/// `f` of every value of `s`, in parallel chunks for long slices. Where the CPU has FMA the
-/// loop is compiled for it: `f32::mul_add` (the activations' rational approximations) is
-/// then one instruction instead of a library call, with the same bits.
+/// Values a task maps at once: the parallel pieces of a long slice, and the stack buffer a
+/// 16-bit slice is widened into.
+const PIECE: usize = PARALLEL_LEN / 16;
+
+/// `f` of every value of `s`, in parallel chunks for long slices.
 fn map_slice(s: &[f32], f: &(impl Fn(f32) -> f32 + Sync)) -> Vec<f32> {
     let mut out = vec![0f32; s.len()];
-    let chunk = |src: &[f32], dst: &mut [f32]| {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2")
-        {
-            // SAFETY: the CPU supports the features the function is compiled for.
-            unsafe { map_fma(src, dst, f) };
-            return;
-        }
-        dst.iter_mut().zip(src).for_each(|(d, &v)| *d = f(v));
-    };
     if s.len() < PARALLEL_LEN {
-        chunk(s, &mut out);
+        map_chunk(s, &mut out, f);
     } else {
         use rayon::prelude::*;
-        out.par_chunks_mut(PARALLEL_LEN / 4)
-            .zip(s.par_chunks(PARALLEL_LEN / 4))
-            .for_each(|(dst, src)| chunk(src, dst));
+        out.par_chunks_mut(PIECE)
+            .zip(s.par_chunks(PIECE))
+            .for_each(|(dst, src)| map_chunk(src, dst, f));
     }
     out
 }
 
-/// [`map_slice`]'s loop compiled with AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn map_fma(src: &[f32], dst: &mut [f32], f: &impl Fn(f32) -> f32) {
+/// `f` of every fp16 or bf16 value of `a`, computed in f32 and rounded once back.
+fn map_half<H>(a: &ndarray::ArrayD<H>, f: &(impl Fn(f32) -> f32 + Sync)) -> ndarray::ArrayD<H>
+where
+    H: Copy + Default + Send + Sync,
+    [H]: half::slice::HalfFloatSliceExt,
+{
+    use half::slice::HalfFloatSliceExt;
+    use rayon::prelude::*;
+    let src = crate::tensor::convert::as_row_major(a);
+    let mut out = vec![H::default(); src.len()];
+    let piece = |src: &[H], dst: &mut [H]| {
+        let (mut wide, mut mapped) = ([0f32; PIECE], [0f32; PIECE]);
+        let (wide, mapped) = (&mut wide[..src.len()], &mut mapped[..src.len()]);
+        src.convert_to_f32_slice(wide);
+        map_chunk(wide, mapped, f);
+        dst.convert_from_f32_slice(mapped);
+    };
+    if src.len() < PARALLEL_LEN {
+        src.chunks(PIECE)
+            .zip(out.chunks_mut(PIECE))
+            .for_each(|(s, d)| piece(s, d));
+    } else {
+        src.par_chunks(PIECE)
+            .zip(out.par_chunks_mut(PIECE))
+            .for_each(|(s, d)| piece(s, d));
+    }
+    ndarray::ArrayD::from_shape_vec(a.raw_dim(), out).expect("one value per element")
+}
+
+/// `dst[i] = f(src[i])`, compiled for the CPU's vector extensions as well (where it has FMA,
+/// `f32::mul_add` in the activations' rational approximations is one instruction instead of
+/// a library call, with the same bits).
+#[multiversion::multiversion(targets = "simd")]
+fn map_chunk(src: &[f32], dst: &mut [f32], f: &(impl Fn(f32) -> f32 + Sync)) {
     dst.iter_mut().zip(src).for_each(|(d, &v)| *d = f(v));
 }
 
