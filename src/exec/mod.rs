@@ -344,7 +344,9 @@ fn run(
 /// Runs `program` on `inputs` (one tensor per graph input, in order), every tile job of a
 /// node in parallel.
 pub fn execute(program: &Program, inputs: &[Tensor], cfg: &AcceleratorConfig) -> Result<Execution> {
-    Ok(run(program, inputs, cfg, false)?.0)
+    // On a thread of the pool: its parallel sections then start from a worker, and the
+    // caller's thread waits asleep instead of competing with the workers for cores.
+    rayon::scope(|_| Ok(run(program, inputs, cfg, false)?.0))
 }
 
 /// Runs `program` alone and records every node output and tile value.
