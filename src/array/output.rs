@@ -84,6 +84,7 @@ pub fn round_to_int(x: f32) -> i32 {
     const MAGIC: f32 = 12_582_912.0;
     (x + MAGIC).to_bits() as i32 - MAGIC.to_bits() as i32
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,7 +90,12 @@ pub fn run(args: RunArgs) -> Result<i32> {
         .as_deref()
         .map(|p| read_tensor(p, &limits))
         .transpose()?;
-    let (model, name, sets, labels) = match &args.model {
+    let mut references = args
+        .references
+        .iter()
+        .map(|p| read_tensor(p, &limits))
+        .collect::<Result<Vec<_>>>()?;
+    let (model, name, mut sets, labels) = match &args.model {
         None => {
             let (g, input, output, labels) = inputs::embedded_default(&limits)?;
             (
@@ -106,28 +111,11 @@ pub fn run(args: RunArgs) -> Result<i32> {
         }
         Some(p) if p.is_dir() => {
             let g = Model::load(&p.join("model.onnx"), &limits)?;
-            let mut sets = if args.inputs.is_empty() {
+            let sets = if args.inputs.is_empty() {
                 data_sets(p, &limits)?
             } else {
                 Vec::new()
             };
-            // References given with a directory replace its data set's outputs: they must
-            // never be ignored in favour of the directory's own.
-            if !args.references.is_empty() && !sets.is_empty() {
-                if sets.len() > 1 {
-                    return Err(Error::Invalid(format!(
-                        "{}: --reference gives one data set's outputs, but the directory holds {} \
-                         test_data_set_*; pass --input as well",
-                        p.display(),
-                        sets.len()
-                    )));
-                }
-                sets[0].outputs = args
-                    .references
-                    .iter()
-                    .map(|r| read_tensor(r, &limits))
-                    .collect::<Result<Vec<_>>>()?;
-            }
             (g, p.display().to_string(), sets, labels)
         }
         Some(p) => (
@@ -137,6 +125,18 @@ pub fn run(args: RunArgs) -> Result<i32> {
             labels,
         ),
     };
+    // References given with a model's own data set (a directory's, the embedded default's)
+    // replace its outputs: they are never ignored in favour of the set's own.
+    if !references.is_empty() && !sets.is_empty() {
+        if sets.len() > 1 {
+            return Err(Error::Invalid(format!(
+                "{name}: --reference gives one data set's outputs, but the directory holds {} \
+                 test_data_set_*; pass --input as well",
+                sets.len()
+            )));
+        }
+        sets[0].outputs = std::mem::take(&mut references);
+    }
     let sets = if sets.is_empty() {
         let inputs = if args.inputs.is_empty() {
             model
@@ -152,15 +152,10 @@ pub fn run(args: RunArgs) -> Result<i32> {
                 .map(|p| read_tensor(p, &limits))
                 .collect::<Result<Vec<_>>>()?
         };
-        let outputs = args
-            .references
-            .iter()
-            .map(|p| read_tensor(p, &limits))
-            .collect::<Result<Vec<_>>>()?;
         vec![DataSet {
             dir: PathBuf::from("."),
             inputs,
-            outputs,
+            outputs: references,
         }]
     } else {
         sets

@@ -358,11 +358,10 @@ pub(super) fn int_output(values: Vec<i32>, shape: &[usize], dtype: DType) -> Res
 /// operands (in `[-255, 255]` for 8-bit values and an 8-bit zero point).
 fn shifted(t: &Tensor, zp: i64) -> Result<Vec<i16>> {
     fn sub<T: Copy + Into<i64>>(a: &ArrayD<T>, zp: i64) -> Vec<i16> {
-        let shift = |&v: &T| (v.into() - zp) as i16;
-        match a.as_slice() {
-            Some(s) => s.iter().map(shift).collect(),
-            None => a.iter().map(shift).collect(),
-        }
+        crate::tensor::convert::as_row_major(a)
+            .iter()
+            .map(|&v| (v.into() - zp) as i16)
+            .collect()
     }
     Ok(match t {
         Tensor::U8(a) => sub(a, zp),

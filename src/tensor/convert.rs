@@ -14,10 +14,7 @@ const CHUNK: usize = 256;
 
 /// The elements of `a` in row-major order: one copy of the buffer when it is contiguous.
 pub fn row_major<T: Clone>(a: &ArrayD<T>) -> Vec<T> {
-    match a.as_slice() {
-        Some(s) => s.to_vec(),
-        None => a.iter().cloned().collect(),
-    }
+    as_row_major(a).into_owned()
 }
 
 /// The elements of `a` in row-major order: borrowed when it is contiguous, else copied.
@@ -45,11 +42,7 @@ pub fn into_row_major<T: Clone>(a: ArrayD<T>) -> Vec<T> {
 
 /// `a` with every element mapped through `bulk`, which converts a row-major slice at once.
 fn map_bulk<S: Clone, D>(a: &ArrayD<S>, bulk: impl Fn(&[S]) -> Vec<D>) -> ArrayD<D> {
-    let v = match a.as_slice() {
-        Some(s) => bulk(s),
-        None => bulk(&row_major(a)),
-    };
-    ArrayD::from_shape_vec(IxDyn(a.shape()), v).expect("same element count")
+    ArrayD::from_shape_vec(IxDyn(a.shape()), bulk(&as_row_major(a))).expect("same element count")
 }
 
 /// fp16 values widened to f32 (exact).

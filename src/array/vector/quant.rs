@@ -172,15 +172,10 @@ pub fn quantize(
     map.for_runs(&xs, &mut q, |xs, q, p| {
         quantize_run(xs, q, s[p], z[p] as i32, bounds)
     });
-    let shape = IxDyn(x.shape());
-    let err = |e: ndarray::ShapeError| Error::Shape(e.to_string());
+    let a = ArrayD::from_shape_vec(IxDyn(x.shape()), q).map_err(|e| Error::Shape(e.to_string()))?;
     Ok(match dt {
-        DType::U8 => Tensor::U8(
-            ArrayD::from_shape_vec(shape, q.into_iter().map(|v| v as u8).collect()).map_err(err)?,
-        ),
-        _ => Tensor::I8(
-            ArrayD::from_shape_vec(shape, q.into_iter().map(|v| v as i8).collect()).map_err(err)?,
-        ),
+        DType::U8 => Tensor::U8(a.mapv(|v| v as u8)),
+        _ => Tensor::I8(a.mapv(|v| v as i8)),
     })
 }
 
@@ -246,11 +241,12 @@ pub fn dynamic_quantize(x: &Tensor) -> Result<Vec<Tensor>> {
     // An all-zero input gets scale 1 (onnxruntime's choice; the formula would give 0).
     let scale = if max == min { 1.0 } else { (max - min) / 255.0 };
     let zp = (0.0 - min / scale).clamp(0.0, 255.0).round_ties_even() as i32;
-    let xs = crate::tensor::convert::as_row_major(&a);
+    let xs = as_row_major(&a);
     let mut q = vec![0i32; xs.len()];
     quantize_run(&xs, &mut q, scale, zp, (0, 255));
-    let y = ArrayD::from_shape_vec(a.raw_dim(), q.into_iter().map(|v| v as u8).collect())
-        .map_err(|e| Error::Shape(e.to_string()))?;
+    let y = ArrayD::from_shape_vec(a.raw_dim(), q)
+        .map_err(|e| Error::Shape(e.to_string()))?
+        .mapv(|v| v as u8);
     let scalar = IxDyn(&[]);
     Ok(vec![
         Tensor::U8(y),
