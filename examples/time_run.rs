@@ -4,9 +4,11 @@
 //! reference and costs the layers (what `cdmsa run` does after reading its files). Prints one
 //! JSON line; `benches/compare_onnxruntime.py` reads it.
 //!
-//! `cargo run --release --example time_run -- MODEL_DIR [REPS] [PRESET]`
+//! `cargo run --release --example time_run -- MODEL_DIR [REPS] [PRESET] [REWRITES]`
+//! (REWRITES as `cdmsa run --rewrites` takes them).
 
 use cdmsa::config::AcceleratorConfig;
+use cdmsa::config::Rewrites;
 use cdmsa::exec::execute;
 use cdmsa::ir::InputBinding;
 use cdmsa::kernel::Precision;
@@ -38,11 +40,14 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() -> cdmsa::Result<()> {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().ok_or_else(|| {
-        cdmsa::Error::Invalid("usage: time_run MODEL_DIR [REPS] [PRESET]".into())
+        cdmsa::Error::Invalid("usage: time_run MODEL_DIR [REPS] [PRESET] [REWRITES]".into())
     })?);
     let reps: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(10);
     let preset = args.next().unwrap_or_else(|| "tpu-msa".into());
-    let cfg = AcceleratorConfig::load(&preset)?;
+    let mut cfg = AcceleratorConfig::load(&preset)?;
+    if let Some(list) = args.next() {
+        cfg.rewrites = Rewrites::parse(&list)?;
+    }
     let model = Model::load(&dir.join("model.onnx"), &Limits::default())?;
     let data = dir.join("test_data_set_0");
     let (inputs, outputs) = (numbered(&data, "input_")?, numbered(&data, "output_")?);

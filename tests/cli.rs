@@ -525,3 +525,13 @@ fn decoder_tenants_the_simulator_cannot_run_exit_2() {
         &["tenant 'chat' is a decoder", "functional mode"],
     );
 }
+
+#[test]
+fn rewrites_switch_off_by_name_and_an_unknown_name_exits_2() {
+    expect_error(
+        &["run", "--rewrites", "no-cancel_transposes,fold_all"],
+        &["fold_all", "cancel_transposes"],
+    );
+    let o = cdmsa(&["run", "--rewrites", "none"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+}

@@ -5,7 +5,11 @@
 #![cfg(feature = "real-models")]
 
 use cdmsa::config::AcceleratorConfig;
+use cdmsa::config::{Rewrite, Rewrites};
+use cdmsa::exec::execute;
+use cdmsa::ir::InputBinding;
 use cdmsa::kernel::Precision;
+use cdmsa::lower::lower;
 use cdmsa::onnx::load_model;
 use cdmsa::tensor::Tensor;
 use cdmsa::tensor::pb::read_pb;
@@ -204,5 +208,60 @@ fn fp32_models_on_fp16_and_bf16_keep_their_decoded_results() {
         );
         let (got, want) = check_at("all-minilm-l6-v2", tol, precision);
         assert_eq!(nearest(&got[1]), nearest(&want[1]), "{precision:?}");
+    }
+}
+
+/// The rewrites that claim to be exact (no-op Casts and Identities removed, Transposes
+/// cancelled, QDQ pairs around data movement dropped) leave every output of every real model
+/// bit-identical to the graph run without them; the TensorFlow-exported ResNet-50 loses its
+/// 108 NHWC↔NCHW Transposes but the two at its input.
+#[test]
+fn exact_rewrites_keep_every_bit_of_the_real_models() {
+    let without = Rewrite::ALL
+        .into_iter()
+        .filter(|r| r.is_exact())
+        .fold(Rewrites::all(), |set, r| set.with(r, false));
+    for name in [
+        "nudenet-yolov8n",
+        "open-nsfw-resnet50",
+        "all-minilm-l6-v2",
+        "ddddocr-int8",
+        "t5-encoder-int8",
+    ] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models/real")
+            .join(name);
+        let graph = load_model(&dir.join("model.onnx")).unwrap();
+        let inputs = tensors(&dir.join("test_data_set_0"), "input");
+        let bindings: Vec<InputBinding> = inputs.iter().map(InputBinding::of).collect();
+        let run = |rewrites: Rewrites| {
+            let cfg = AcceleratorConfig {
+                rewrites,
+                ..AcceleratorConfig::preset("tpu-msa").unwrap()
+            };
+            let program = lower(&graph, &bindings, &cfg).unwrap();
+            let transposes = program.nodes.iter().filter(|n| n.op == "Transpose").count();
+            let outputs = execute(&program, &inputs, &cfg).unwrap().outputs;
+            (outputs, transposes)
+        };
+        let (want, before) = run(without);
+        let (got, after) = run(Rewrites::all());
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                g.bit_identical(w),
+                "{name}: the exact rewrites changed an output"
+            );
+        }
+        assert!(
+            after <= before,
+            "{name}: {after} Transposes, {before} before"
+        );
+        if name == "open-nsfw-resnet50" {
+            assert_eq!(
+                (before, after),
+                (108, 2),
+                "{name}: Transposes before and after"
+            );
+        }
     }
 }

@@ -10,7 +10,7 @@ mod sweep;
 mod tournament;
 mod zoo;
 
-use crate::config::{AcceleratorConfig, PRESETS};
+use crate::config::{AcceleratorConfig, PRESETS, Rewrites};
 use crate::error::Result;
 use crate::limits::Limits;
 use clap::{Parser, Subcommand};
@@ -62,11 +62,20 @@ struct AccelArg {
     /// A preset name (see `cdmsa presets`) or a TOML file.
     #[arg(long, default_value = "tpu-msa")]
     accel: String,
+    /// The graph rewrites the lowering runs, replacing the accelerator's `[rewrites]`: all,
+    /// none, names to run only those (fold_batchnorm, absorb_qdq, qdq_movement, drop_no_ops,
+    /// cancel_transposes), or no-NAME to run all but NAME; comma-separated.
+    #[arg(long)]
+    rewrites: Option<String>,
 }
 
 impl AccelArg {
     fn load(&self) -> Result<AcceleratorConfig> {
-        AcceleratorConfig::load(&self.accel)
+        let mut cfg = AcceleratorConfig::load(&self.accel)?;
+        if let Some(list) = &self.rewrites {
+            cfg.rewrites = Rewrites::parse(list)?;
+        }
+        Ok(cfg)
     }
 }
 

@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+mod rewrites;
+
+pub use rewrites::{Rewrite, Rewrites};
+
 /// Which operand stays in the PEs while the others stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -118,6 +122,9 @@ pub struct AcceleratorConfig {
     /// Off, it runs on the vector unit (default on).
     #[serde(default = "yes")]
     pub fold_operand_transposes: bool,
+    /// The graph rewrites the lowering runs (default all; see [`Rewrites`]).
+    #[serde(default, skip_serializing_if = "Rewrites::is_all")]
+    pub rewrites: Rewrites,
     /// DRAM the decoder tenants' KV caches may take together, in MiB (absent: unbounded). A
     /// decoder request reserves its whole cache, prompt and generated tokens, when it is
     /// admitted; one that does not fit waits, in arrival order, until finished requests free

@@ -44,7 +44,7 @@ pub fn lower_at(
     if recurrent::unroll(&mut g, &facts)? {
         (g, facts) = specialize(&g, inputs, fold)?;
     }
-    rewrite::optimize(&mut g, &facts);
+    rewrite::optimize(&mut g, &facts, cfg.rewrites);
     let (g, facts) = specialize(&g, inputs, fold)?;
     let kernels = g
         .nodes

@@ -1,16 +1,30 @@
 //! Graph rewrites an accelerator compiler makes: BatchNormalization folded into the
-//! preceding Conv, QDQ patterns absorbed into integer kernels, dead nodes removed.
+//! preceding Conv, QDQ patterns absorbed into integer kernels, no-op nodes removed,
+//! transposes cancelled, dead nodes removed. Each can be switched off ([`Rewrites`]).
+
+mod no_ops;
+mod transpose;
+
+use crate::config::{Rewrite, Rewrites};
 
 use super::{EpilogueAct, Facts, Graph, Node, Op, Value, ValueId};
 use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, Axis, IxDyn};
 use std::collections::HashMap;
 
-/// Runs every rewrite on a specialised graph (`facts` gives every value's type).
-pub fn optimize(graph: &mut Graph, facts: &Facts) {
-    fold_batchnorm(graph);
-    absorb_qdq(graph, facts);
-    drop_qdq_around_movement(graph);
+/// Runs the rewrites of `set` on a specialised graph (`facts` gives every value's type), in
+/// the order of [`Rewrite::ALL`]: those that change values first, so that switching off an
+/// exact one leaves the others' work as it was.
+pub fn optimize(graph: &mut Graph, facts: &Facts, set: Rewrites) {
+    for r in Rewrite::ALL.into_iter().filter(|&r| set.contains(r)) {
+        match r {
+            Rewrite::FoldBatchnorm => fold_batchnorm(graph),
+            Rewrite::AbsorbQdq => absorb_qdq(graph, facts),
+            Rewrite::QdqMovement => drop_qdq_around_movement(graph),
+            Rewrite::DropNoOps => no_ops::drop_no_ops(graph, facts),
+            Rewrite::CancelTransposes => transpose::cancel_transposes(graph, facts),
+        }
+    }
     remove_dead(graph);
 }
 
