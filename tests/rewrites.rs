@@ -361,6 +361,7 @@ fn qdq_around_data_movement_runs_on_the_codes_bit_for_bit() {
     assert_eq!(ops, ["MaxPool"], "the pair around the MaxPool is gone");
 }
 
+/// A rewrite newly claimed exact needs a test of its own here.
 #[test]
 fn the_claimed_exact_rewrites_are_the_tested_ones() {
     let exact: Vec<Rewrite> = Rewrite::ALL.into_iter().filter(|r| r.is_exact()).collect();
@@ -369,7 +370,8 @@ fn the_claimed_exact_rewrites_are_the_tested_ones() {
         [
             Rewrite::QdqMovement,
             Rewrite::DropNoOps,
-            Rewrite::CancelTransposes
+            Rewrite::CancelTransposes,
+            Rewrite::FoldPad
         ]
     );
 }
@@ -392,4 +394,120 @@ fn an_accelerator_file_switches_rewrites_off_by_name() {
     let bad = format!("{tiny}\n[rewrites]\ncancel_everything = false\n");
     let err = AcceleratorConfig::from_toml(&bad).unwrap_err().to_string();
     assert!(err.contains("cancel_everything"), "{err}");
+}
+
+/// `Pad(x, pads, fill) → Conv` with the Conv's own pads, random shapes and pads.
+fn padded_conv(seed: u64, fill: f32, mode: PadMode, channel_pad: bool) -> (Graph, Tensor) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (n, c, h, w) = (
+        rng.random_range(1..=2),
+        rng.random_range(1..=4),
+        rng.random_range(2..=7),
+        rng.random_range(2..=7),
+    );
+    let x = random(&mut rng, DType::F32, &[n, c, h, w]);
+    let (mut b, input) = Builder::new(&x);
+    let mut pads: Vec<i64> = vec![0, 0, 0, 0, 0, 0, 0, 0];
+    for i in [2, 3, 6, 7] {
+        pads[i] = rng.random_range(0..=2);
+    }
+    if channel_pad {
+        pads[1] = 1;
+    }
+    let pads = b.constant(Tensor::I64(
+        ArrayD::from_shape_vec(IxDyn(&[8]), pads).unwrap(),
+    ));
+    let fill = b.constant(Tensor::F32(ArrayD::from_elem(IxDyn(&[]), fill)));
+    let padded = b.node(
+        Op::Pad {
+            mode,
+            pads: None,
+            value: 0.0,
+        },
+        &[Some(input), Some(pads), Some(fill)],
+    );
+    let cin = c + usize::from(channel_pad);
+    let mut wt = random(&mut rng, DType::F32, &[3, cin, 3, 3]);
+    // An infinite weight: a padded +0 times it is NaN, whichever node pads.
+    if let Tensor::F32(a) = &mut wt {
+        a[[1, 0, 1, 2]] = f32::INFINITY;
+    }
+    let wt = b.constant(wt);
+    let own: Vec<usize> = (0..4).map(|_| rng.random_range(0..=1)).collect();
+    let attrs = ConvAttrs {
+        kernel_shape: None,
+        strides: vec![rng.random_range(1..=2); 2],
+        pads: own,
+        dilations: vec![1, 1],
+        group: 1,
+        auto_pad: AutoPad::NotSet,
+    };
+    let out = b.node(Op::Conv(attrs), &[Some(padded), Some(wt)]);
+    (b.finish(out), x)
+}
+
+#[test]
+fn a_zero_pad_folds_into_the_convolution_bit_for_bit_and_no_other_pad_does() {
+    let only = exact(&[Rewrite::FoldPad]);
+    for seed in 0..24 {
+        let (g, x) = padded_conv(seed, 0.0, PadMode::Constant, false);
+        let (want, _, _) = run(&g, &x, Rewrites::none());
+        let (got, _, _) = run(&g, &x, only);
+        assert_eq!(got, want, "seed {seed}");
+        let (p, _) = lowered(&g, &x, only);
+        let ops: Vec<&str> = p.nodes.iter().map(|n| n.op).collect();
+        assert_eq!(ops, ["Conv"], "seed {seed}");
+    }
+    // A −0 or non-zero fill, another mode, a padded channel: the Pad stays.
+    for (fill, mode, channel) in [
+        (-0.0, PadMode::Constant, false),
+        (0.5, PadMode::Constant, false),
+        (0.0, PadMode::Edge, false),
+        (0.0, PadMode::Constant, true),
+    ] {
+        let (g, x) = padded_conv(5, fill, mode, channel);
+        let (want, _, _) = run(&g, &x, Rewrites::none());
+        let (got, _, _) = run(&g, &x, only);
+        assert_eq!(got, want, "{fill} {mode:?} {channel}");
+        let (p, _) = lowered(&g, &x, only);
+        assert_eq!(p.nodes.len(), 2, "{fill} {mode:?} {channel}: the Pad stays");
+    }
+}
+
+#[test]
+fn a_zero_pad_folds_through_the_transpose_of_a_tensorflow_stem() {
+    // NHWC input, zero Pad of H and W, Transpose to NCHW, a strided 7×7 Conv.
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let x = random(&mut rng, DType::F32, &[1, 9, 8, 3]);
+    let (mut b, input) = Builder::new(&x);
+    let pads =
+        Tensor::I64(ArrayD::from_shape_vec(IxDyn(&[8]), vec![0, 3, 2, 0, 0, 1, 3, 0]).unwrap());
+    let pads = b.constant(pads);
+    let padded = b.node(
+        Op::Pad {
+            mode: PadMode::Constant,
+            pads: None,
+            value: 0.0,
+        },
+        &[Some(input), Some(pads)],
+    );
+    let t = b.transpose(padded, &[0, 3, 1, 2]);
+    let wt = b.constant(random(&mut rng, DType::F32, &[4, 3, 7, 7]));
+    let attrs = ConvAttrs {
+        kernel_shape: None,
+        strides: vec![2, 2],
+        pads: vec![0; 4],
+        dilations: vec![1, 1],
+        group: 1,
+        auto_pad: AutoPad::NotSet,
+    };
+    let out = b.node(Op::Conv(attrs), &[Some(t), Some(wt)]);
+    let g = b.finish(out);
+    let only = exact(&[Rewrite::FoldPad]);
+    let (want, _, _) = run(&g, &x, Rewrites::none());
+    let (got, _, _) = run(&g, &x, only);
+    assert_eq!(got, want);
+    let (p, _) = lowered(&g, &x, only);
+    let ops: Vec<&str> = p.nodes.iter().map(|n| n.op).collect();
+    assert_eq!(ops, ["Transpose", "Conv"]);
 }

@@ -64,7 +64,7 @@ struct AccelArg {
     accel: String,
     /// The graph rewrites the lowering runs, replacing the accelerator's `[rewrites]`: all,
     /// none, names to run only those (fold_batchnorm, absorb_qdq, qdq_movement, drop_no_ops,
-    /// cancel_transposes), or no-NAME to run all but NAME; comma-separated.
+    /// cancel_transposes, fold_pad), or no-NAME to run all but NAME; comma-separated.
     #[arg(long)]
     rewrites: Option<String>,
 }

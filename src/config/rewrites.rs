@@ -21,16 +21,20 @@ pub enum Rewrite {
     /// Transposes moved past element-wise ops and Pads until they merge with another
     /// Transpose or cancel it. Bit-identical.
     CancelTransposes,
+    /// A zero-fill Pad of the spatial dims before a float Conv becomes the Conv's padding.
+    /// Bit-identical.
+    FoldPad,
 }
 
 impl Rewrite {
     /// Every rewrite, in the order the lowering runs them.
-    pub const ALL: [Rewrite; 5] = [
+    pub const ALL: [Rewrite; 6] = [
         Rewrite::FoldBatchnorm,
         Rewrite::AbsorbQdq,
         Rewrite::QdqMovement,
         Rewrite::DropNoOps,
         Rewrite::CancelTransposes,
+        Rewrite::FoldPad,
     ];
 
     /// The name in TOML and on the command line.
@@ -41,6 +45,7 @@ impl Rewrite {
             Rewrite::QdqMovement => "qdq_movement",
             Rewrite::DropNoOps => "drop_no_ops",
             Rewrite::CancelTransposes => "cancel_transposes",
+            Rewrite::FoldPad => "fold_pad",
         }
     }
 
@@ -48,7 +53,10 @@ impl Rewrite {
     pub fn is_exact(self) -> bool {
         matches!(
             self,
-            Rewrite::QdqMovement | Rewrite::DropNoOps | Rewrite::CancelTransposes
+            Rewrite::QdqMovement
+                | Rewrite::DropNoOps
+                | Rewrite::CancelTransposes
+                | Rewrite::FoldPad
         )
     }
 
@@ -72,6 +80,8 @@ pub struct Rewrites {
     pub drop_no_ops: bool,
     /// See [`Rewrite::CancelTransposes`].
     pub cancel_transposes: bool,
+    /// See [`Rewrite::FoldPad`].
+    pub fold_pad: bool,
 }
 
 impl Default for Rewrites {
@@ -94,6 +104,7 @@ impl Rewrites {
             qdq_movement: false,
             drop_no_ops: false,
             cancel_transposes: false,
+            fold_pad: false,
         }
     }
 
@@ -111,6 +122,7 @@ impl Rewrites {
             Rewrite::QdqMovement => &mut self.qdq_movement,
             Rewrite::DropNoOps => &mut self.drop_no_ops,
             Rewrite::CancelTransposes => &mut self.cancel_transposes,
+            Rewrite::FoldPad => &mut self.fold_pad,
         }
     }
 

@@ -1,8 +1,9 @@
 //! Graph rewrites an accelerator compiler makes: BatchNormalization folded into the
 //! preceding Conv, QDQ patterns absorbed into integer kernels, no-op nodes removed,
-//! transposes cancelled, dead nodes removed. Each can be switched off ([`Rewrites`]).
+//! transposes cancelled, zero Pads folded into convolutions, dead nodes removed. Each can be switched off ([`Rewrites`]).
 
 mod no_ops;
+mod pad;
 mod transpose;
 
 use crate::config::{Rewrite, Rewrites};
@@ -23,6 +24,7 @@ pub fn optimize(graph: &mut Graph, facts: &Facts, set: Rewrites) {
             Rewrite::QdqMovement => drop_qdq_around_movement(graph),
             Rewrite::DropNoOps => no_ops::drop_no_ops(graph, facts),
             Rewrite::CancelTransposes => transpose::cancel_transposes(graph, facts),
+            Rewrite::FoldPad => pad::fold_pad_into_conv(graph, facts),
         }
     }
     remove_dead(graph);
