@@ -35,7 +35,6 @@ pub fn pad(
     fill: &Tensor,
 ) -> Result<Tensor> {
     let shape = x.shape().to_vec();
-    // Flat source index of every output element; `len` (one past the data) is the fill.
     let len = x.len();
     let total: usize = out.iter().product();
     // Per dim, the source coordinate of every padded position (None: the fill).
@@ -46,40 +45,51 @@ pub fn pad(
                 .collect()
         })
         .collect();
-    let mut index = Vec::with_capacity(total);
-    if let Some((last, outer)) = tables.split_last()
-        && total > 0
-    {
-        // Row by row: the outer coordinates give the row's base (or the fill); the last
-        // dim's table gives each element.
-        let mut pos = vec![0usize; outer.len()];
-        loop {
-            let mut base = Some(0usize);
-            for (d, &p) in pos.iter().enumerate() {
-                base = base.zip(outer[d][p]).map(|(b, s)| b * shape[d] + s);
-            }
-            let width = shape[outer.len()];
-            match base {
-                Some(b) => index.extend(last.iter().map(|s| s.map_or(len, |s| b * width + s))),
-                None => index.extend(std::iter::repeat_n(len, last.len())),
-            }
-            let Some(d) = (0..outer.len()).rev().find(|&d| pos[d] + 1 < out[d]) else {
-                break;
-            };
-            pos[d] += 1;
-            pos[d + 1..].fill(0);
-        }
-    } else if total > 0 {
-        index.push(0);
-    }
     let fill = fill.cast(x.dtype()).reshape(&[1])?;
+    // The data followed by the fill: flat index `len` reads the fill.
     let ext = Tensor::concat(&[&x.reshape(&[len])?, &fill], 0)?;
     Ok(map_tensor_same!(&ext, a => {
         let flat = a.as_standard_layout();
         let src = flat.as_slice().ok_or_else(|| Error::Shape("pad: input not contiguous".into()))?;
-        ArrayD::from_shape_vec(IxDyn(out), index.iter().map(|&i| src[i]).collect())
-            .map_err(|e| Error::Shape(format!("pad: {e}")))?
+        let mut values = Vec::with_capacity(total);
+        for_each_row(&tables, &shape, out, |base, last| match base {
+            Some(b) => values.extend(last.iter().map(|s| src[s.map_or(len, |s| b + s)])),
+            None => values.extend(std::iter::repeat_n(src[len], last.len())),
+        });
+        ArrayD::from_shape_vec(IxDyn(out), values).map_err(|e| Error::Shape(format!("pad: {e}")))?
     }))
+}
+
+/// Calls `row` for every row (all dims but the last) of the padded shape `out`, in order,
+/// with the flat source index of the row's first element (`None`: a row of fill) and the
+/// last dim's table. A rank-0 tensor is one row of one element.
+fn for_each_row(
+    tables: &[Vec<Option<usize>>],
+    shape: &[usize],
+    out: &[usize],
+    mut row: impl FnMut(Option<usize>, &[Option<usize>]),
+) {
+    if out.iter().product::<usize>() == 0 {
+        return;
+    }
+    let Some((last, outer)) = tables.split_last() else {
+        row(Some(0), &[Some(0)]);
+        return;
+    };
+    let width = shape[outer.len()];
+    let mut pos = vec![0usize; outer.len()];
+    loop {
+        let mut base = Some(0usize);
+        for (d, &p) in pos.iter().enumerate() {
+            base = base.zip(outer[d][p]).map(|(b, s)| b * shape[d] + s);
+        }
+        row(base.map(|b| b * width), last);
+        let Some(d) = (0..outer.len()).rev().find(|&d| pos[d] + 1 < out[d]) else {
+            break;
+        };
+        pos[d] += 1;
+        pos[d + 1..].fill(0);
+    }
 }
 
 /// The constant fill: input 2 (`constant_value`) when given, else the opset < 11 attribute.

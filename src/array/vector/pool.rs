@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 use crate::kernel::Window;
 use crate::tensor::Tensor;
 use ndarray::{ArrayD, IxDyn};
+use rayon::prelude::*;
 
 /// Visits every output position of `win` with, for each kernel tap, the input offset within
 /// one plane (or `None` when the tap falls outside the input) and whether it lies inside the
@@ -61,25 +62,25 @@ pub fn max_pool(x: &Tensor, win: &Window) -> Result<Tensor> {
     macro_rules! pool {
         ($a:expr, $min:expr, $variant:ident) => {{
             let src = crate::tensor::convert::as_row_major($a);
-            let mut out = Vec::with_capacity(shape.iter().product());
+            let mut out = vec![$min; shape.iter().product()];
             // The window of every output position, computed once for all planes.
             let mut taps_of = Vec::with_capacity(oplane);
             for_each_window(win, |_, taps| {
                 taps_of.push(taps.iter().filter_map(|&(off, _)| off).collect::<Vec<_>>());
             });
-            for base in (0..src.len()).step_by(plane.max(1)) {
-                let planar = &src[base..];
-                out.extend(taps_of.iter().map(|offs| {
-                    let mut best = $min;
-                    for &off in offs {
-                        let v = planar[off];
-                        if v > best {
-                            best = v;
+            // Planes in parallel.
+            out.par_chunks_mut(oplane.max(1))
+                .zip(src.par_chunks(plane.max(1)))
+                .for_each(|(dst, planar)| {
+                    for (d, offs) in dst.iter_mut().zip(&taps_of) {
+                        for &off in offs {
+                            let v = planar[off];
+                            if v > *d {
+                                *d = v;
+                            }
                         }
                     }
-                    best
-                }));
-            }
+                });
             Tensor::$variant(
                 ArrayD::from_shape_vec(IxDyn(&shape), out)
                     .map_err(|e| Error::Shape(e.to_string()))?,
