@@ -4,11 +4,11 @@
 //! the rewrite on and off. The block also shows the rewrite doing its job: its inner
 //! Transposes and no-op Casts are gone, and the cycles charged are those of the rewritten graph.
 
-use cdmsa::config::{AcceleratorConfig, PRESETS};
-use cdmsa::config::{Rewrite, Rewrites};
-use cdmsa::exec::{execute, layer_costs};
+use cdmsa::config::{AcceleratorConfig, PRESETS, Rewrite, Rewrites};
+use cdmsa::exec::{execute, layer_costs, record};
 use cdmsa::ir::{
-    AutoPad, ConvAttrs, Graph, InputBinding, Node, Op, PadMode, PoolAttrs, Value, ValueId,
+    AutoPad, ConvAttrs, ConvTransposeAttrs, GemmAttrs, Graph, InputBinding, Node, Op, PadMode,
+    PoolAttrs, Value, ValueId,
 };
 use cdmsa::kernel::{Program, Unary};
 use cdmsa::lower::lower;
@@ -371,25 +371,29 @@ fn the_claimed_exact_rewrites_are_the_tested_ones() {
             Rewrite::QdqMovement,
             Rewrite::DropNoOps,
             Rewrite::CancelTransposes,
-            Rewrite::FoldPad
+            Rewrite::FoldPad,
+            Rewrite::FuseRelu
         ]
     );
 }
 
 #[test]
-fn an_accelerator_file_switches_rewrites_off_by_name() {
+fn an_accelerator_file_switches_rewrites_by_name() {
     let (_, tiny) = PRESETS.iter().find(|(n, _)| *n == "tiny").unwrap();
-    let off = format!("{tiny}\n[rewrites]\ncancel_transposes = false\n");
-    let cfg = AcceleratorConfig::from_toml(&off).unwrap();
+    let rewrites = |table: &str| {
+        let text = format!("{tiny}\n[rewrites]\n{table}\n");
+        AcceleratorConfig::from_toml(&text).unwrap().rewrites
+    };
     assert_eq!(
-        cfg.rewrites,
-        Rewrites::all().with(Rewrite::CancelTransposes, false)
+        rewrites("cancel_transposes = false"),
+        Rewrites::default().with(Rewrite::CancelTransposes, false)
     );
+    assert_eq!(rewrites("fuse_relu = true"), Rewrites::all());
     assert!(
         AcceleratorConfig::from_toml(tiny)
             .unwrap()
             .rewrites
-            .is_all()
+            .is_default()
     );
     let bad = format!("{tiny}\n[rewrites]\ncancel_everything = false\n");
     let err = AcceleratorConfig::from_toml(&bad).unwrap_err().to_string();
@@ -510,4 +514,104 @@ fn a_zero_pad_folds_through_the_transpose_of_a_tensorflow_stem() {
     let (p, _) = lowered(&g, &x, only);
     let ops: Vec<&str> = p.nodes.iter().map(|n| n.op).collect();
     assert_eq!(ops, ["Transpose", "Conv"]);
+}
+
+/// A float GEMM-class node of kind `kind` (Conv, ConvTranspose, Gemm, MatMul) followed by a
+/// ReLU, its input holding NaN, ±0 and ±∞ among random values.
+fn gemm_then_relu(seed: u64, kind: usize, dtype: DType) -> (Graph, Tensor) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let d = |rng: &mut ChaCha8Rng| rng.random_range(1..=6);
+    let (xshape, wshape, op, bias) = match kind {
+        0 => {
+            let (c, o) = (d(&mut rng), d(&mut rng));
+            let attrs = ConvAttrs {
+                kernel_shape: None,
+                strides: vec![1, 1],
+                pads: vec![1; 4],
+                dilations: vec![1, 1],
+                group: 1,
+                auto_pad: AutoPad::NotSet,
+            };
+            (
+                vec![2, c, d(&mut rng) + 1, d(&mut rng) + 1],
+                vec![o, c, 2, 2],
+                Op::Conv(attrs),
+                Some(o),
+            )
+        }
+        1 => {
+            let (c, o) = (d(&mut rng), d(&mut rng));
+            let attrs = ConvTransposeAttrs {
+                conv: ConvAttrs {
+                    strides: vec![2, 2],
+                    dilations: vec![1, 1],
+                    group: 1,
+                    ..ConvAttrs::default()
+                },
+                ..ConvTransposeAttrs::default()
+            };
+            (
+                vec![1, c, d(&mut rng), d(&mut rng)],
+                vec![c, o, 2, 2],
+                Op::ConvTranspose(attrs),
+                Some(o),
+            )
+        }
+        2 => {
+            let (m, k, n) = (d(&mut rng), d(&mut rng), d(&mut rng));
+            let attrs = GemmAttrs {
+                alpha: 1.0,
+                beta: 1.0,
+                trans_a: false,
+                trans_b: true,
+            };
+            (vec![m, k], vec![n, k], Op::Gemm(attrs), Some(n))
+        }
+        _ => {
+            let (b, m, k, n) = (d(&mut rng), d(&mut rng), d(&mut rng), d(&mut rng));
+            (vec![b, m, k], vec![k, n], Op::MatMul, None)
+        }
+    };
+    let mut x = random(&mut rng, DType::F32, &xshape).to_f32();
+    let special = [
+        f32::NAN,
+        -0.0,
+        0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        -1e-30,
+    ];
+    for v in x.iter_mut() {
+        if rng.random_bool(0.1) {
+            *v = special[rng.random_range(0..special.len())];
+        }
+    }
+    let x = Tensor::from_f32(x, dtype);
+    let (mut b, input) = Builder::new(&x);
+    let w = b.constant(random(&mut rng, dtype, &wshape));
+    let bias = bias.map(|n| b.constant(random(&mut rng, dtype, &[n])));
+    let y = b.node(op, &[Some(input), Some(w), bias]);
+    let out = b.node(Op::Relu, &[Some(y)]);
+    (b.finish(out), x)
+}
+
+#[test]
+fn a_relu_fused_into_any_float_gemm_keeps_every_bit() {
+    let only = exact(&[Rewrite::FuseRelu]);
+    for seed in 0..12 {
+        for kind in 0..4 {
+            for dtype in [DType::F32, DType::F16] {
+                let (g, x) = gemm_then_relu(seed, kind, dtype);
+                let what = format!("seed {seed}, kind {kind}, {dtype}");
+                let (want, _, _) = run(&g, &x, Rewrites::none());
+                let (got, _, _) = run(&g, &x, only);
+                assert_eq!(got, want, "{what}");
+                // The tile-by-tile recording applies the fused ReLU too.
+                let (p, cfg) = lowered(&g, &x, only);
+                let recorded = record(&p, std::slice::from_ref(&x), &cfg).unwrap().outputs;
+                assert_eq!(bits(&recorded[0]), want, "{what}: recorded");
+                assert_eq!(p.nodes.len(), 1, "{what}: the ReLU is gone");
+            }
+        }
+    }
 }

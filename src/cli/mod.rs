@@ -63,8 +63,9 @@ struct AccelArg {
     #[arg(long, default_value = "tpu-msa")]
     accel: String,
     /// The graph rewrites the lowering runs, replacing the accelerator's `[rewrites]`: all,
-    /// none, names to run only those (fold_batchnorm, absorb_qdq, qdq_movement, drop_no_ops,
-    /// cancel_transposes, fold_pad), or no-NAME to run all but NAME; comma-separated.
+    /// none, default, names to run only those (fold_batchnorm, absorb_qdq, qdq_movement,
+    /// drop_no_ops, cancel_transposes, fold_pad, fuse_relu; all but fuse_relu by default), or
+    /// no-NAME to drop one from the default; comma-separated.
     #[arg(long)]
     rewrites: Option<String>,
 }

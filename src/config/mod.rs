@@ -122,8 +122,8 @@ pub struct AcceleratorConfig {
     /// Off, it runs on the vector unit (default on).
     #[serde(default = "yes")]
     pub fold_operand_transposes: bool,
-    /// The graph rewrites the lowering runs (default all; see [`Rewrites`]).
-    #[serde(default, skip_serializing_if = "Rewrites::is_all")]
+    /// The graph rewrites the lowering runs (see [`Rewrites`] for the default).
+    #[serde(default, skip_serializing_if = "Rewrites::is_default")]
     pub rewrites: Rewrites,
     /// DRAM the decoder tenants' KV caches may take together, in MiB (absent: unbounded). A
     /// decoder request reserves its whole cache, prompt and generated tokens, when it is

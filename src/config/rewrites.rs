@@ -24,17 +24,22 @@ pub enum Rewrite {
     /// A zero-fill Pad of the spatial dims before a float Conv becomes the Conv's padding.
     /// Bit-identical.
     FoldPad,
+    /// A ReLU after a float Conv, ConvTranspose, Gemm or MatMul runs in the arrays' output
+    /// unit. Bit-identical. Off by default: it changes the programs, and so the cycles, of
+    /// the zoo's networks that the committed evaluation rests on.
+    FuseRelu,
 }
 
 impl Rewrite {
     /// Every rewrite, in the order the lowering runs them.
-    pub const ALL: [Rewrite; 6] = [
+    pub const ALL: [Rewrite; 7] = [
         Rewrite::FoldBatchnorm,
         Rewrite::AbsorbQdq,
         Rewrite::QdqMovement,
         Rewrite::DropNoOps,
         Rewrite::CancelTransposes,
         Rewrite::FoldPad,
+        Rewrite::FuseRelu,
     ];
 
     /// The name in TOML and on the command line.
@@ -46,6 +51,7 @@ impl Rewrite {
             Rewrite::DropNoOps => "drop_no_ops",
             Rewrite::CancelTransposes => "cancel_transposes",
             Rewrite::FoldPad => "fold_pad",
+            Rewrite::FuseRelu => "fuse_relu",
         }
     }
 
@@ -57,7 +63,13 @@ impl Rewrite {
                 | Rewrite::DropNoOps
                 | Rewrite::CancelTransposes
                 | Rewrite::FoldPad
+                | Rewrite::FuseRelu
         )
+    }
+
+    /// Whether the lowering runs it unless told otherwise.
+    pub fn is_default(self) -> bool {
+        self != Rewrite::FuseRelu
     }
 
     fn named(name: &str) -> Option<Rewrite> {
@@ -66,7 +78,7 @@ impl Rewrite {
     }
 }
 
-/// The rewrites the lowering runs; all of them by default.
+/// The rewrites the lowering runs; by default every one but [`Rewrite::FuseRelu`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Rewrites {
@@ -82,11 +94,15 @@ pub struct Rewrites {
     pub cancel_transposes: bool,
     /// See [`Rewrite::FoldPad`].
     pub fold_pad: bool,
+    /// See [`Rewrite::FuseRelu`].
+    pub fuse_relu: bool,
 }
 
 impl Default for Rewrites {
     fn default() -> Self {
-        Rewrites::all()
+        Rewrite::ALL
+            .into_iter()
+            .fold(Rewrites::none(), |set, r| set.with(r, r.is_default()))
     }
 }
 
@@ -105,6 +121,7 @@ impl Rewrites {
             drop_no_ops: false,
             cancel_transposes: false,
             fold_pad: false,
+            fuse_relu: false,
         }
     }
 
@@ -123,6 +140,7 @@ impl Rewrites {
             Rewrite::DropNoOps => &mut self.drop_no_ops,
             Rewrite::CancelTransposes => &mut self.cancel_transposes,
             Rewrite::FoldPad => &mut self.fold_pad,
+            Rewrite::FuseRelu => &mut self.fuse_relu,
         }
     }
 
@@ -137,15 +155,16 @@ impl Rewrites {
         self
     }
 
-    /// Whether every rewrite runs (the default, left out of a serialised configuration).
-    pub fn is_all(&self) -> bool {
-        *self == Rewrites::all()
+    /// Whether these are the default rewrites (left out of a serialised configuration).
+    pub fn is_default(&self) -> bool {
+        *self == Rewrites::default()
     }
 
-    /// Parses a comma-separated list: `all`, `none`, a rewrite's name (switched on) or
-    /// `no-NAME` (switched off), applied left to right. A list that starts with a name starts
-    /// from none (`absorb_qdq` runs that rewrite alone); otherwise from all
-    /// (`no-cancel_transposes` runs every other one). `-` and `_` are the same in names.
+    /// Parses a comma-separated list: `all`, `none`, `default`, a rewrite's name (switched
+    /// on) or `no-NAME` (switched off), applied left to right. A list that starts with a name
+    /// starts from none (`absorb_qdq` runs that rewrite alone); otherwise from the default
+    /// (`no-cancel_transposes` runs every other default one, `default,fuse_relu` adds one).
+    /// `-` and `_` are the same in names.
     pub fn parse(text: &str) -> Result<Rewrites> {
         let bad = |msg: String| Error::Config {
             field: "rewrites".into(),
@@ -156,12 +175,13 @@ impl Rewrites {
         let mut set = if starts_with_name {
             Rewrites::none()
         } else {
-            Rewrites::all()
+            Rewrites::default()
         };
         for token in tokens {
             set = match token {
                 "all" => Rewrites::all(),
                 "none" => Rewrites::none(),
+                "default" => Rewrites::default(),
                 t => {
                     let (name, on) = match t.strip_prefix("no-").or(t.strip_prefix("no_")) {
                         Some(name) => (name, false),
@@ -169,7 +189,7 @@ impl Rewrites {
                     };
                     let r = Rewrite::named(name).ok_or_else(|| {
                         bad(format!(
-                            "no rewrite '{name}' (rewrites: all, none, {})",
+                            "no rewrite '{name}' (rewrites: all, none, default, {})",
                             Rewrite::ALL.map(Rewrite::name).join(", ")
                         ))
                     })?;
@@ -191,13 +211,22 @@ mod tests {
         assert!(only.contains(Rewrite::AbsorbQdq));
         assert_eq!(only, Rewrites::none().with(Rewrite::AbsorbQdq, true));
         let but = Rewrites::parse("no-cancel-transposes").unwrap();
-        assert_eq!(but, Rewrites::all().with(Rewrite::CancelTransposes, false));
+        assert_eq!(
+            but,
+            Rewrites::default().with(Rewrite::CancelTransposes, false)
+        );
+        assert!(!Rewrites::default().contains(Rewrite::FuseRelu));
+        assert_eq!(
+            Rewrites::parse("default,fuse_relu").unwrap(),
+            Rewrites::all()
+        );
         assert_eq!(Rewrites::parse("none").unwrap(), Rewrites::none());
         assert_eq!(
             Rewrites::parse("none, drop_no_ops").unwrap(),
             Rewrites::none().with(Rewrite::DropNoOps, true)
         );
-        assert!(Rewrites::parse("all").unwrap().is_all());
+        assert_eq!(Rewrites::parse("all").unwrap(), Rewrites::all());
+        assert!(Rewrites::parse("default").unwrap().is_default());
         let err = Rewrites::parse("fold_everything").unwrap_err().to_string();
         assert!(err.contains("fold_everything") && err.contains("cancel_transposes"));
     }

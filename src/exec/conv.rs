@@ -13,7 +13,7 @@
 
 use super::gemm::{Epilogue, Values, int_output, per_channel, prepare, round_to_format};
 use super::operands::{im2col_t, is_pointwise, output_rows};
-use crate::array::{ArraySpec, Bias, gemm_float, gemm_int};
+use crate::array::{ArraySpec, Bias, gemm_float, gemm_int, vector};
 use crate::error::{Error, Result};
 use crate::kernel::{GemmKernel, GemmLayout, GemmShape, Window};
 use crate::tensor::{Constant, DType, Tensor};
@@ -116,6 +116,7 @@ pub fn run(
             Epilogue::Float {
                 alpha: 1.0,
                 c: None,
+                relu,
                 ..
             },
         ) => {
@@ -133,6 +134,9 @@ pub fn run(
                 );
                 // The output is written in the datapath's format, once.
                 round_to_format(fmt, &mut o);
+                if relu {
+                    vector::relu_in_place(&mut o);
+                }
                 Ok((o, false))
             })?;
             let arr =

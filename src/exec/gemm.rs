@@ -6,6 +6,7 @@ use super::operands::{channel, columns, lhs_all, rhs_all, scatter};
 use crate::array::output::Requant;
 use crate::array::{
     ArraySpec, PackedF32B, PackedIntB, gemm_float, gemm_float_packed, gemm_int, gemm_int_packed,
+    vector,
 };
 use crate::error::{Error, Result};
 use crate::kernel::{
@@ -317,6 +318,8 @@ pub(super) enum Epilogue {
         alpha: f32,
         beta: f32,
         c: Option<ArrayD<f32>>,
+        /// ReLU after the rounding to `fmt` (a fused ReLU node).
+        relu: bool,
     },
 }
 
@@ -531,7 +534,9 @@ pub(super) fn prepare<'a>(
         Datapath::Float(fmt) => {
             // A wider tensor (an fp32 model on the fp16/bf16 datapath) is rounded at the array boundary.
             let (x, w) = (in_format(fmt, r.x), in_format(fmt, r.w));
-            let GemmEpilogue { alpha, beta, .. } = k.epilogue;
+            let GemmEpilogue {
+                alpha, beta, relu, ..
+            } = k.epilogue;
             // A per-column bias preloads the accumulators; anything else is added after.
             let c_full = r.bias.map(|c| c.to_f32());
             let as_bias = c_full.is_some() && k.epilogue.preload_bias;
@@ -547,6 +552,7 @@ pub(super) fn prepare<'a>(
                     alpha,
                     beta,
                     c: if as_bias { None } else { c_full },
+                    relu,
                 },
             }
         }
@@ -785,6 +791,7 @@ impl<'k> GemmRun<'k> {
                     alpha,
                     beta,
                     c,
+                    relu,
                 } = epilogue
                 else {
                     unreachable!("float accumulators have a float epilogue")
@@ -808,6 +815,9 @@ impl<'k> GemmRun<'k> {
                 }
                 // The output is written in the datapath's format, once.
                 round_to_format(fmt, &mut out);
+                if relu {
+                    vector::relu_in_place(&mut out);
+                }
                 let arr =
                     ArrayD::from_shape_vec(shape, out).map_err(|e| Error::Shape(e.to_string()))?;
                 Ok((Tensor::from_f32(arr, self.out_dtype), false))

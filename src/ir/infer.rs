@@ -240,5 +240,7 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Typed> {
         Op::DequantizeLinear { .. } => quant::dequantize_linear(cx),
         Op::DynamicQuantizeLinear => quant::dynamic_quantize_linear(cx),
         Op::DynamicQuantizeLstm(a) => lstm::dynamic_quantize_lstm(cx, a),
+        // ReLU keeps the type and shape.
+        Op::FusedRelu(op) => infer_node(g, f, &node.with_op((**op).clone())),
     }
 }

@@ -55,6 +55,16 @@ pub struct Node {
 }
 
 impl Node {
+    /// This node with another op (same name, inputs and outputs).
+    pub fn with_op(&self, op: Op) -> Node {
+        Node {
+            name: self.name.clone(),
+            op,
+            inputs: self.inputs.clone(),
+            outputs: self.outputs.clone(),
+        }
+    }
+
     /// Input `i`, or an error naming it when it is omitted.
     pub fn input(&self, i: usize) -> crate::error::Result<ValueId> {
         self.inputs

@@ -196,6 +196,9 @@ pub enum Op {
     /// quantized dynamically at every product. Unrolled over time before lowering
     /// (`ir::recurrent`).
     DynamicQuantizeLstm(LstmAttrs),
+    /// A float Conv, ConvTranspose, Gemm or MatMul whose output passes through ReLU in the
+    /// arrays' output unit, the ReLU node it replaced gone (the `fuse_relu` rewrite).
+    FusedRelu(Box<Op>),
 }
 
 impl Op {
@@ -274,12 +277,24 @@ impl Op {
             Op::Resize(_) => OpKind::Resize,
             Op::DynamicQuantizeLinear => OpKind::DynamicQuantizeLinear,
             Op::DynamicQuantizeLstm(_) => OpKind::DynamicQuantizeLstm,
+            Op::FusedRelu(op) => op.kind(),
         }
     }
 
     /// True for ops that run on the systolic arrays (GEMM-class).
     pub fn is_gemm_class(&self) -> bool {
-        matches!(self, gemm::gemm_class!())
+        match self {
+            Op::FusedRelu(op) => op.is_gemm_class(),
+            op => matches!(op, gemm::gemm_class!()),
+        }
+    }
+
+    /// The op itself, and whether a ReLU was fused into its output ([`Op::FusedRelu`]).
+    pub fn unfused(&self) -> (&Op, bool) {
+        match self {
+            Op::FusedRelu(op) => (op, true),
+            op => (op, false),
+        }
     }
 
     /// Positions of the inputs whose values (not only their shapes) decide the output shape:

@@ -13,6 +13,9 @@ use crate::tensor::DType;
 
 /// Checks the rules of `node` (its inputs' facts known).
 pub(super) fn check(f: &Facts, node: &Node) -> Result<()> {
+    if let Op::FusedRelu(op) = &node.op {
+        return check(f, &node.with_op((**op).clone()));
+    }
     let at = |i: usize| node.inputs.get(i).copied().flatten();
     match &node.op {
         Op::Conv(_) | Op::ConvTranspose(_) => {

@@ -78,6 +78,14 @@ fn lower_node(
     if !node.op.is_gemm_class() {
         return vector_kernel(g, node, f, cfg, precision).map(Kernel::Vector);
     }
+    if let (op, true) = node.op.unfused() {
+        // The GEMM as it is, with ReLU in its output unit.
+        let mut kernel = lower_node(g, &node.with_op(op.clone()), f, cfg, precision)?;
+        if let Kernel::Gemm(k) = &mut kernel {
+            k.epilogue.relu = true;
+        }
+        return Ok(kernel);
+    }
     let int = matches!(
         node.op,
         Op::QLinearConv(..) | Op::QLinearMatMul(_) | Op::ConvInteger(_) | Op::MatMulInteger

@@ -87,6 +87,16 @@ fn map_chunk(src: &[f32], dst: &mut [f32], f: &(impl Fn(f32) -> f32 + Sync)) {
     dst.iter_mut().zip(src).for_each(|(d, &v)| *d = f(v));
 }
 
+/// ReLU of one float: negative values become +0; −0 and NaN stay as they are.
+pub fn relu_f32(v: f32) -> f32 {
+    if v < 0.0 { 0.0 } else { v }
+}
+
+/// ReLU of float values in place (a GEMM's output unit, fused).
+pub fn relu_in_place(v: &mut [f32]) {
+    v.iter_mut().for_each(|x| *x = relu_f32(*x));
+}
+
 /// max(x, 0).
 pub fn relu(x: &Tensor) -> Result<Tensor> {
     Ok(match x {
@@ -94,7 +104,7 @@ pub fn relu(x: &Tensor) -> Result<Tensor> {
         Tensor::I32(a) => Tensor::I32(a.mapv(|v| v.max(0))),
         Tensor::I64(a) => Tensor::I64(a.mapv(|v| v.max(0))),
         Tensor::U8(_) => x.clone(),
-        _ => map_float(x, |v| if v < 0.0 { 0.0 } else { v })?,
+        _ => map_float(x, relu_f32)?,
     })
 }
 

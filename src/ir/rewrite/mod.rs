@@ -1,9 +1,11 @@
 //! Graph rewrites an accelerator compiler makes: BatchNormalization folded into the
 //! preceding Conv, QDQ patterns absorbed into integer kernels, no-op nodes removed,
-//! transposes cancelled, zero Pads folded into convolutions, dead nodes removed. Each can be switched off ([`Rewrites`]).
+//! transposes cancelled, zero Pads folded into convolutions, ReLUs fused into the GEMMs
+//! before them, dead nodes removed. Each can be switched off ([`Rewrites`]).
 
 mod no_ops;
 mod pad;
+mod relu;
 mod transpose;
 
 use crate::config::{Rewrite, Rewrites};
@@ -25,6 +27,7 @@ pub fn optimize(graph: &mut Graph, facts: &Facts, set: Rewrites) {
             Rewrite::DropNoOps => no_ops::drop_no_ops(graph, facts),
             Rewrite::CancelTransposes => transpose::cancel_transposes(graph, facts),
             Rewrite::FoldPad => pad::fold_pad_into_conv(graph, facts),
+            Rewrite::FuseRelu => relu::fuse_relu(graph, facts),
         }
     }
     remove_dead(graph);
