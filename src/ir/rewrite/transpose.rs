@@ -289,14 +289,14 @@ fn sink(g: &mut Graph, types: &mut Types, t: usize, n: usize, p: &[usize]) -> bo
     node.inputs = inputs;
     node.op = op;
     node.outputs = vec![inner];
-    let mut transpose = g.nodes.remove(t);
+    let transpose = &mut g.nodes[t];
     transpose.op = Op::Transpose {
         perm: Some(p.to_vec()),
     };
     transpose.inputs = vec![Some(inner)];
     transpose.outputs = vec![o];
-    // `n` moved up one place when `t`, before it, was removed: the Transpose goes after it.
-    g.nodes.insert(n, transpose);
+    // The Transpose goes right after `n`, the nodes between them one place up.
+    g.nodes[t..=n].rotate_left(1);
     true
 }
 
