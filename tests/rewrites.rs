@@ -258,6 +258,18 @@ proptest! {
     }
 }
 
+/// A 2-D convolution's attributes: one stride for both dims, explicit pads.
+fn conv_attrs(stride: usize, pads: Vec<usize>) -> ConvAttrs {
+    ConvAttrs {
+        kernel_shape: None,
+        strides: vec![stride; 2],
+        pads,
+        dilations: vec![1, 1],
+        group: 1,
+        auto_pad: AutoPad::NotSet,
+    }
+}
+
 fn conv(
     b: &mut Builder,
     x: ValueId,
@@ -267,14 +279,7 @@ fn conv(
     k: usize,
 ) -> ValueId {
     let w = b.constant(random(rng, DType::F32, &[cout, cin, k, k]));
-    let attrs = ConvAttrs {
-        kernel_shape: None,
-        strides: vec![1, 1],
-        pads: vec![k / 2; 4],
-        dilations: vec![1, 1],
-        group: 1,
-        auto_pad: AutoPad::NotSet,
-    };
+    let attrs = conv_attrs(1, vec![k / 2; 4]);
     b.node(Op::Conv(attrs), &[Some(x), Some(w)])
 }
 
@@ -438,14 +443,7 @@ fn padded_conv(seed: u64, fill: f32, mode: PadMode, channel_pad: bool) -> (Graph
     }
     let wt = b.constant(wt);
     let own: Vec<usize> = (0..4).map(|_| rng.random_range(0..=1)).collect();
-    let attrs = ConvAttrs {
-        kernel_shape: None,
-        strides: vec![rng.random_range(1..=2); 2],
-        pads: own,
-        dilations: vec![1, 1],
-        group: 1,
-        auto_pad: AutoPad::NotSet,
-    };
+    let attrs = conv_attrs(rng.random_range(1..=2), own);
     let out = b.node(Op::Conv(attrs), &[Some(padded), Some(wt)]);
     (b.finish(out), x)
 }
@@ -497,14 +495,7 @@ fn a_zero_pad_folds_through_the_transpose_of_a_tensorflow_stem() {
     );
     let t = b.transpose(padded, &[0, 3, 1, 2]);
     let wt = b.constant(random(&mut rng, DType::F32, &[4, 3, 7, 7]));
-    let attrs = ConvAttrs {
-        kernel_shape: None,
-        strides: vec![2, 2],
-        pads: vec![0; 4],
-        dilations: vec![1, 1],
-        group: 1,
-        auto_pad: AutoPad::NotSet,
-    };
+    let attrs = conv_attrs(2, vec![0; 4]);
     let out = b.node(Op::Conv(attrs), &[Some(t), Some(wt)]);
     let g = b.finish(out);
     let only = exact(&[Rewrite::FoldPad]);
@@ -524,14 +515,7 @@ fn gemm_then_relu(seed: u64, kind: usize, dtype: DType) -> (Graph, Tensor) {
     let (xshape, wshape, op, bias) = match kind {
         0 => {
             let (c, o) = (d(&mut rng), d(&mut rng));
-            let attrs = ConvAttrs {
-                kernel_shape: None,
-                strides: vec![1, 1],
-                pads: vec![1; 4],
-                dilations: vec![1, 1],
-                group: 1,
-                auto_pad: AutoPad::NotSet,
-            };
+            let attrs = conv_attrs(1, vec![1; 4]);
             (
                 vec![2, c, d(&mut rng) + 1, d(&mut rng) + 1],
                 vec![o, c, 2, 2],
