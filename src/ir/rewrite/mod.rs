@@ -66,7 +66,7 @@ fn input(n: &Node, i: usize) -> Option<ValueId> {
 /// Folds `Conv → BatchNormalization` (constant weights and statistics) into the Conv.
 fn fold_batchnorm(g: &mut Graph) {
     let cons = consumers(g);
-    let mut removed = vec![false; g.nodes.len()];
+    let mut removed = Vec::new();
     for ci in 0..g.nodes.len() {
         let Op::Conv(_) = g.nodes[ci].op else {
             continue;
@@ -138,13 +138,9 @@ fn fold_batchnorm(g: &mut Graph) {
         let conv = &mut g.nodes[ci];
         conv.inputs = vec![conv.inputs[0], Some(w_new), Some(b_new)];
         conv.outputs = vec![bn_out];
-        removed[bi] = true;
+        removed.push(bi);
     }
-    let mut i = 0;
-    g.nodes.retain(|_| {
-        i += 1;
-        !removed[i - 1]
-    });
+    remove_nodes(g, &removed);
 }
 
 /// The (quantized input, scale, zero point) of a DequantizeLinear producing `v`.
@@ -168,7 +164,7 @@ fn is_int8(facts: &Facts, v: Option<ValueId>) -> bool {
 fn absorb_qdq(g: &mut Graph, facts: &Facts) {
     let cons = consumers(g);
     let prod = producers(g);
-    let mut dropped = vec![false; g.nodes.len()];
+    let mut dropped = Vec::new();
     for ni in 0..g.nodes.len() {
         let n = g.nodes[ni].clone();
         let (gemm_like, trans_b) = match &n.op {
@@ -257,16 +253,12 @@ fn absorb_qdq(g: &mut Graph, facts: &Facts) {
             inputs,
             outputs: q.outputs.clone(),
         };
-        dropped[ci] = true;
+        dropped.push(ci);
         if let Some(r) = relu {
-            dropped[r] = true;
+            dropped.push(r);
         }
     }
-    let mut i = 0;
-    g.nodes.retain(|_| {
-        i += 1;
-        !dropped[i - 1]
-    });
+    remove_nodes(g, &dropped);
 }
 
 /// `DQ → op → Q` with the same scale and zero point on both sides, where `op` only moves
@@ -276,7 +268,7 @@ fn absorb_qdq(g: &mut Graph, facts: &Facts) {
 fn drop_qdq_around_movement(g: &mut Graph) {
     let cons = consumers(g);
     let prod = producers(g);
-    let mut dropped = vec![false; g.nodes.len()];
+    let mut dropped = Vec::new();
     for ni in 0..g.nodes.len() {
         let n = &g.nodes[ni];
         let movement = matches!(
@@ -317,13 +309,19 @@ fn drop_qdq_around_movement(g: &mut Graph) {
         let node = &mut g.nodes[ni];
         node.inputs[0] = codes;
         node.outputs = out;
-        dropped[qi] = true;
+        dropped.push(qi);
     }
-    let mut i = 0;
-    g.nodes.retain(|_| {
-        i += 1;
-        !dropped[i - 1]
-    });
+    remove_nodes(g, &dropped);
+}
+
+/// Removes the nodes at these positions of `g.nodes`.
+fn remove_nodes(g: &mut Graph, positions: &[usize]) {
+    let mut keep = vec![true; g.nodes.len()];
+    for &i in positions {
+        keep[i] = false;
+    }
+    let mut keep = keep.into_iter();
+    g.nodes.retain(|_| keep.next().unwrap_or(true));
 }
 
 /// Removes nodes none of whose outputs is used.

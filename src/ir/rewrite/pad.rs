@@ -3,7 +3,7 @@
 //! same +0 values at the same places, so its columns, and every product and sum of them, are
 //! the same. Bit-identical.
 
-use super::{Graph, Op, ValueId, input, sole_consumer};
+use super::{Graph, Op, ValueId, input, sole_consumer, transpose};
 use crate::ir::{AutoPad, Facts, PadMode};
 use crate::tensor::Tensor;
 
@@ -24,7 +24,7 @@ pub(super) fn fold_pad_into_conv(g: &mut Graph, facts: &Facts) {
         let mut through = None;
         let mut perm: Vec<usize> = (0..rank).collect();
         if let Op::Transpose { perm: p } = &g.nodes[ci].op {
-            perm = p.clone().unwrap_or_else(|| (0..rank).rev().collect());
+            perm = transpose::permutation(p, rank);
             let Some(next) = sole_consumer(g, &cons, g.nodes[ci].outputs[0]) else {
                 continue;
             };
@@ -62,11 +62,7 @@ pub(super) fn fold_pad_into_conv(g: &mut Graph, facts: &Facts) {
         g.nodes[reader].inputs[0] = Some(x);
         dropped.push(pi);
     }
-    let mut i = 0;
-    g.nodes.retain(|_| {
-        i += 1;
-        !dropped.contains(&(i - 1))
-    });
+    super::remove_nodes(g, &dropped);
 }
 
 /// The input and the pads (all begins, then all ends) of node `pi` when it is a

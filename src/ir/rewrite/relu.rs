@@ -34,9 +34,5 @@ pub(super) fn fuse_relu(g: &mut Graph, facts: &Facts) {
         n.outputs = vec![relu_out];
         dropped.push(ri);
     }
-    let mut i = 0;
-    g.nodes.retain(|_| {
-        i += 1;
-        !dropped.contains(&(i - 1))
-    });
+    super::remove_nodes(g, &dropped);
 }

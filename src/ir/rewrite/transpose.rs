@@ -84,7 +84,7 @@ fn transposed_elements(g: &Graph, types: &Types) -> usize {
 }
 
 /// The permutation of a Transpose of a value of `rank` dims (`None` reverses them).
-fn permutation(perm: &Option<Vec<usize>>, rank: usize) -> Vec<usize> {
+pub(super) fn permutation(perm: &Option<Vec<usize>>, rank: usize) -> Vec<usize> {
     perm.clone().unwrap_or_else(|| (0..rank).rev().collect())
 }
 
