@@ -39,7 +39,7 @@ impl GemmShape {
 
 /// A tile job as the schedulers see it: its GEMM shape and the datapath it runs on (operand
 /// and partial-sum types; one array runs one datapath at a time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TileProfile {
     /// The tile's GEMM: an M-block × an N-block with the node's whole K.
     pub shape: GemmShape,

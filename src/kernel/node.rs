@@ -26,7 +26,7 @@ pub struct TileJob {
 }
 
 /// The arithmetic of a GEMM kernel on the array.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Datapath {
     /// 8-bit integers with zero points, i32 accumulation.

@@ -36,13 +36,16 @@
 
 mod definition;
 mod standing;
+mod tracked;
 
 use super::admission::moore_hodgson;
 use super::demand::Demand;
-use super::{Accelerated, Decision, Policy, RequestView, Standing, View};
+use super::{Accelerated, Decision, Place, Policy, RequestView, Standing, View};
+use crate::kernel::TileProfile;
 use crate::units::{ArrayId, Cycles, RequestId, TenantId};
 use standing::Promise;
 use std::collections::HashSet;
+use tracked::Tracked;
 
 /// Which CD-MSA mechanisms are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,65 +82,26 @@ pub struct CdMsa {
     rejected: HashSet<RequestId>,
     /// The requests of the last admission by (deadline, arrival, id): positions in the view.
     by_deadline: Vec<usize>,
+    /// The admitted ones among them, in the same order.
+    admitted_by_deadline: Vec<usize>,
+    /// The requests as of the last decision, the best-effort ones ranked.
+    tracked: Tracked,
+    /// Whether the last decision was told what changed ([`Policy::decide_changed`]), so that
+    /// `tracked` is its view's.
+    told: bool,
     /// Reused buffers: the admitted requests ranked (zero-laxity ones first, each group in
     /// deadline order), those with laxity left while they are set aside, and the
-    /// best-effort requests ranked.
+    /// best-effort requests in the order the allocation passed them.
     admitted_order: Vec<usize>,
     set_aside: Vec<usize>,
-    best_effort_order: Ranking<(bool, Cycles, Cycles, RequestId)>,
-    /// Reused buffers: the grants of a decision and the requests it gave an array.
+    best_effort_order: Vec<usize>,
+    /// Reused buffers: the grants of a decision, the requests it gave an array, and the view
+    /// positions of the partners it fused (in `Decision::fuse` order).
     grants: Vec<Grant>,
     taken: Vec<RequestId>,
+    partners: Vec<usize>,
     /// What the last checked standing order holds to.
     promise: Promise,
-}
-
-/// Indices ranked by unique keys, sorted only as far as they are read: a decision usually
-/// reads the first few requests of a long queue.
-#[derive(Debug, Clone)]
-struct Ranking<K> {
-    items: Vec<(K, usize)>,
-    /// `items[..sorted]` is in final order.
-    sorted: usize,
-}
-
-impl<K> Default for Ranking<K> {
-    fn default() -> Self {
-        Ranking {
-            items: Vec::new(),
-            sorted: 0,
-        }
-    }
-}
-
-impl<K: Ord + Copy> Ranking<K> {
-    fn clear(&mut self) {
-        self.items.clear();
-        self.sorted = 0;
-    }
-
-    fn push(&mut self, key: K, index: usize) {
-        self.items.push((key, index));
-    }
-
-    fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    /// The index at rank `pos`. Keys are unique, so the ranking is the full sort's.
-    fn at(&mut self, pos: usize) -> usize {
-        if pos >= self.sorted {
-            let want = (pos + 1).max(2 * self.sorted).max(8).min(self.items.len());
-            let rest = &mut self.items[self.sorted..];
-            let take = want - self.sorted;
-            if take < rest.len() {
-                rest.select_nth_unstable(take - 1);
-            }
-            rest[..take].sort_unstable();
-            self.sorted = want;
-        }
-        self.items[pos].1
-    }
 }
 
 impl CdMsa {
@@ -193,7 +157,9 @@ impl CdMsa {
         self.admitted.clear();
         self.admitted
             .resize(view.requests.len(), !self.options.admission);
+        self.admitted_by_deadline.clear();
         if !self.options.admission {
+            self.admitted_by_deadline.extend_from_slice(by_deadline);
             return;
         }
         // Moore–Hodgson on the demand test: add in deadline order; when the set fails,
@@ -214,6 +180,7 @@ impl CdMsa {
         let (admitted, rejected) = moore_hodgson(view.now, &tasks, view.num_arrays());
         for p in admitted {
             self.admitted[by_deadline[p]] = true;
+            self.admitted_by_deadline.push(by_deadline[p]);
         }
         self.rejected.extend(rejected);
     }
@@ -399,12 +366,25 @@ impl Policy for CdMsa {
     }
 
     fn decide_into(&mut self, view: &View, out: &mut Decision) {
+        self.told = false;
         self.admit(view);
         if self.reference {
             definition::decide(self.options, &self.admitted, view, out);
         } else {
+            self.tracked.rebuild(view, &self.admitted);
             self.decide_fast(view, out);
         }
+    }
+
+    /// Re-ranks only the requests that changed, unless the set of requests did (admission
+    /// then runs again and ranks them all).
+    fn decide_changed(&mut self, view: &View, changed: &[Place], out: &mut Decision) {
+        if self.reference || !self.told || !self.tracked.update(view, changed, &self.admitted) {
+            self.decide_into(view, out);
+        } else {
+            self.decide_fast(view, out);
+        }
+        self.told = !self.reference;
     }
 }
 
@@ -441,7 +421,8 @@ impl Accelerated for CdMsa {
                 Some(Standing::checked(g.id))
             }
             [(_, r, p)] if r == g.id && decision.assign.is_empty() => {
-                let q = view.requests.iter().position(|q| q.id == p)?;
+                let q = *self.partners.first()?;
+                debug_assert_eq!(view.requests[q].id, p);
                 self.promise.renew(g.index, Some(q));
                 Some(Standing::fused(g.id, p))
             }
@@ -468,8 +449,9 @@ impl Accelerated for CdMsa {
 }
 
 impl CdMsa {
-    /// [`definition::decide`], fast: the best-effort requests ranked only as far as they are
-    /// read, each minimum found from the fewest arrays up, grants whole.
+    /// [`definition::decide`], fast: the best-effort requests as `tracked` keeps them ranked,
+    /// passed only until the idle arrays run out, grants whole, a fusion partner looked for
+    /// among the admitted requests and then per next tile.
     fn decide_fast(&mut self, view: &View, out: &mut Decision) {
         let n = view.num_arrays();
         let rs = view.requests;
@@ -480,7 +462,7 @@ impl CdMsa {
         admitted.clear();
         best_effort.clear();
         self.set_aside.clear();
-        for &i in self.by_deadline.iter().filter(|&&i| self.admitted[i]) {
+        for &i in &self.admitted_by_deadline {
             // Zero-laxity promotion, then deadline order: the admitted requests go in
             // deadline order, those with laxity left set aside after the others. Each lends,
             // so those without a ready job are ranked too.
@@ -501,8 +483,7 @@ impl CdMsa {
         // First each admitted request's minimum, then what is left to the most urgent (once
         // no array is left, further grants give nothing); every grant within what the
         // requests ahead lend.
-        let held: usize = rs.iter().map(|r| r.running).sum();
-        let mut lending = Lending::new(held);
+        let mut lending = Lending::new(self.tracked.running());
         for (pos, &i) in admitted.iter().enumerate() {
             if plan.idle == 0 {
                 break;
@@ -522,32 +503,15 @@ impl CdMsa {
             lending.granted(plan.grant(r, pos, i, limit));
             lending.passed(r, true, plan.held(r, i), cap, view.now);
         }
-        // The best-effort requests are ranked only when an array is left for them or a
-        // request granted one array could take a partner along.
-        let partnered = self.options.fusion
-            && plan.grants.iter().any(|g| {
-                let tile = rs[g.index].next_tile;
-                g.granted == 1 && tile.is_some_and(|t| view.has_room(&t.shape))
-            });
-        if plan.idle > 0 || partnered {
-            for &i in &self.by_deadline {
-                let r = &rs[i];
-                if self.admitted[i] || r.ready == 0 {
-                    // Admitted, ranked above; or neither granted an array nor taken as a
-                    // partner: its rank matters to none.
-                    continue;
-                }
-                // Best-effort: those that can still make their deadline first, shortest
-                // first (most deadlines met per cycle); hopeless ones last.
-                let late = r.laxity(view.now, r.parallelism().min(n)) < 0;
-                best_effort.push((late, r.remaining, r.deadline, r.id), i);
-            }
-        }
-        for pos in admitted.len()..admitted.len() + best_effort.len() {
+        // Then the best-effort requests with a ready job (one without is neither granted an
+        // array nor taken as a partner), as ranked.
+        self.tracked.advance(view.now);
+        for i in self.tracked.ranked() {
             if plan.idle == 0 {
                 break;
             }
-            let i = rank(&admitted, &mut best_effort, pos);
+            let pos = admitted.len() + best_effort.len();
+            best_effort.push(i);
             let r = &rs[i];
             let limit = lending.limit(r, plan.held(r, i), cap);
             lending.granted(plan.grant(r, pos, i, limit));
@@ -558,16 +522,21 @@ impl CdMsa {
         // Every grant gets its arrays: together they take at most the idle arrays.
         let first = out.assign.len();
         self.taken.clear();
+        self.partners.clear();
         place(view, &self.grants, out, &mut self.taken);
         if self.options.fusion {
+            let ranked = Ranked {
+                admitted: &admitted,
+                best_effort: &self.tracked,
+            };
             fuse(
                 view,
                 first,
                 &self.grants,
                 &mut self.taken,
                 out,
-                &admitted,
-                &mut best_effort,
+                ranked,
+                &mut self.partners,
             );
         }
         self.admitted_order = admitted;
@@ -623,12 +592,28 @@ pub(super) fn pick_arrays(
     own.concat()
 }
 
-/// The request at rank `pos` of the priority order: admitted first, then best-effort.
-fn rank<K: Ord + Copy>(admitted: &[usize], best_effort: &mut Ranking<K>, pos: usize) -> usize {
-    if pos < admitted.len() {
-        admitted[pos]
-    } else {
-        best_effort.at(pos - admitted.len())
+/// The priority order of a decision: the admitted requests ranked, then the best-effort ones
+/// with a ready job as `tracked` ranks them.
+#[derive(Clone, Copy)]
+struct Ranked<'a> {
+    admitted: &'a [usize],
+    best_effort: &'a Tracked,
+}
+
+impl Ranked<'_> {
+    /// The view position of the first request in the order with a ready job, not yet
+    /// `taken`, whose next tile fits beside `a`.
+    fn partner(&self, view: &View, a: TileProfile, taken: &[RequestId]) -> Option<usize> {
+        let rs = view.requests;
+        let free = |i: usize| !taken.contains(&rs[i].id);
+        let admitted = self.admitted.iter().copied().find(|&i| {
+            let p = &rs[i];
+            p.ready > 0 && p.next_tile.is_some_and(|b| view.fusible(a, b)) && free(i)
+        });
+        admitted.or_else(|| {
+            self.best_effort
+                .partner(|b| view.fusible(a, b), |i| !free(i))
+        })
     }
 }
 
@@ -636,18 +621,18 @@ fn rank<K: Ord + Copy>(admitted: &[usize], best_effort: &mut Ranking<K>, pos: us
 /// under-fills it takes along the most urgent request that got no array and whose next
 /// tile job fits beside it (block-diagonally). `out.assign[first..]` holds the arrays
 /// granted, one entry per array in grant order; `taken` starts as the requests they went
-/// to. An array whose request finds a partner moves from `out.assign` to `out.fuse`.
-fn fuse<K: Ord + Copy>(
+/// to. An array whose request finds a partner moves from `out.assign` to `out.fuse`, and
+/// the partner's view position goes to `partners`.
+fn fuse(
     view: &View,
     first: usize,
     grants: &[Grant],
     taken: &mut Vec<RequestId>,
     out: &mut Decision,
-    admitted: &[usize],
-    best_effort: &mut Ranking<K>,
+    ranked: Ranked,
+    partners: &mut Vec<usize>,
 ) {
     let rs = view.requests;
-    let total = admitted.len() + best_effort.len();
     // Entries of `out.assign` are kept in place or moved to `out.fuse`, in order.
     let mut kept = first;
     let mut entry = first;
@@ -663,19 +648,12 @@ fn fuse<K: Ord + Copy>(
             let shape = rs[g.index].next_tile;
             let partner = shape
                 .filter(|a| single && view.has_room(&a.shape))
-                .and_then(|a| {
-                    (0..total)
-                        .map(|pos| &rs[rank(admitted, best_effort, pos)])
-                        .find(|p| {
-                            p.ready > 0
-                                && p.next_tile.is_some_and(|b| view.fusible(a, b))
-                                && !taken.contains(&p.id)
-                        })
-                });
+                .and_then(|a| ranked.partner(view, a, taken));
             match partner {
                 Some(p) => {
-                    taken.push(p.id);
-                    out.fuse.push((array, id, p.id));
+                    taken.push(rs[p].id);
+                    out.fuse.push((array, id, rs[p].id));
+                    partners.push(p);
                 }
                 None => {
                     out.assign[kept] = (array, id);
@@ -768,10 +746,16 @@ mod tests {
             // time a little later, with one field of one request's progress changed (or all
             // of them); deadlines and arrivals are fixed for a request. So reused buffers are
             // covered. The reference admits the same way: anew only when the ids change.
+            // A third policy is told which request changed (`Policy::decide_changed`, as the
+            // simulator asks), so it re-ranks only that one.
             let (mut policy, mut reference) = (CdMsa::new(options), CdMsa::new(options));
+            let mut told = CdMsa::new(options);
             let (mut raw, mut now, mut known) = (first, now, Vec::new());
+            let mut changed: Vec<Place> = Vec::new();
             for (pick, field, step) in changes {
-                let rs = views(&raw, &outlooks);
+                // In the simulator's order, by place.
+                let mut rs = views(&raw, &outlooks);
+                rs.sort_by_key(RequestView::place);
                 let view = View {
                     now: Cycles(now),
                     arrays: &owners,
@@ -787,8 +771,12 @@ mod tests {
                 }
                 let mut defined = Decision::default();
                 definition::decide(options, &reference.admitted, &view, &mut defined);
-                prop_assert_eq!(decided, defined);
+                prop_assert_eq!(&decided, &defined);
+                let mut incremental = Decision::default();
+                told.decide_changed(&view, &changed, &mut incremental);
+                prop_assert_eq!(&incremental, &defined);
                 let (c, b) = (pick % raw.len(), second[pick % second.len()]);
+                changed = vec![views(&raw, &outlooks)[c].place()];
                 let r = &mut raw[c];
                 match field {
                     0 => r.2 = b.2,

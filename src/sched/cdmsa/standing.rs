@@ -230,13 +230,24 @@ impl CdMsa {
         p.fusion_geometry = view.fusion_geometry.filter(|_| self.options.fusion);
         p.others.clear();
         p.leeway = Leeway::default();
-        for (i, w) in rs.iter().enumerate() {
-            if i != p.index && Some(i) != p.partner {
-                if let Some(tile) = w.next_tile.filter(|_| w.ready > 0) {
-                    p.others.push(tile);
-                }
-                p.leeway.add(w, self.admitted[i], &p.request, now, n);
+        let (index, partner) = (p.index, p.partner);
+        let other = |i: usize| i != index && Some(i) != partner;
+        // The admitted requests each in full.
+        for &i in self.admitted_by_deadline.iter().filter(|&&i| other(i)) {
+            let w = &rs[i];
+            if let Some(tile) = w.next_tile.filter(|_| w.ready > 0) {
+                p.others.push(tile);
             }
+            p.leeway.add(w, true, &p.request, now, n);
+        }
+        // The best-effort ones as ranked: each next tile once; one ranked ahead of a
+        // best-effort request is ahead of it (one without a ready job lends nothing).
+        self.tracked.advance(now);
+        p.others.extend(self.tracked.tiles(|i| !other(i)));
+        if !p.request.admitted
+            && let Some(rank) = self.tracked.best_rank(|i| !other(i))
+        {
+            p.leeway.ahead |= rank < p.request.late_key;
         }
         p.known = true;
     }
