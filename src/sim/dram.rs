@@ -52,6 +52,9 @@ pub(super) struct Dram {
     last: Cycles,
     /// How many times the bandwidth was divided anew.
     rerates: u64,
+    /// How many streams were flowing when it last was: none started since (each start of a
+    /// stream with bytes re-rates), so fewer flowing now means some have drained.
+    flowing_at_rerate: usize,
     /// Per tenant: the weight of its flowing streams, and whether it is held at its cap
     /// (scratch space of [`Dram::water_fill`]).
     weight: Vec<u128>,
@@ -79,6 +82,7 @@ impl Dram {
             claims,
             last: Cycles::ZERO,
             rerates: 0,
+            flowing_at_rerate: 0,
         }
     }
 
@@ -93,7 +97,8 @@ impl Dram {
         self.last = now;
     }
 
-    /// `array` starts a stream of `bytes` for `tenant` at `now`.
+    /// `array` starts a stream of `bytes` for `tenant` at `now`. A stream of no bytes joins
+    /// no division: when the flowing streams are those of the last division, their rates stand.
     pub(super) fn start(&mut self, now: Cycles, array: usize, tenant: usize, bytes: u64) {
         self.settle(now);
         self.streams[array] = Stream {
@@ -102,7 +107,14 @@ impl Dram {
             tenant,
             open: bytes > 0,
         };
-        self.rerate();
+        if bytes > 0 || self.flowing() != self.flowing_at_rerate {
+            self.rerate();
+        }
+    }
+
+    /// How many streams are flowing.
+    fn flowing(&self) -> usize {
+        self.streams.iter().filter(|s| s.flowing()).count()
     }
 
     /// `array`'s stream stops at `now`, whatever it has left.
@@ -131,7 +143,7 @@ impl Dram {
     pub(super) fn done_at(&self, array: usize) -> Option<Cycles> {
         let s = &self.streams[array];
         s.open
-            .then(|| Cycles(self.last.0 + s.left.div_ceil(s.rate.max(1)) as u64))
+            .then(|| Cycles(self.last.0 + div_ceil(s.left, s.rate.max(1)) as u64))
     }
 
     /// How many times the bandwidth was divided anew: the streams' times changed when it did.
@@ -157,18 +169,29 @@ impl Dram {
     fn rerate(&mut self) {
         self.rerates += 1;
         let mut open = 0u128;
+        self.flowing_at_rerate = 0;
         for s in self.streams.iter().filter(|s| s.flowing()) {
             open += self.claims[s.tenant].share;
+            self.flowing_at_rerate += 1;
         }
         let mut free = self.bandwidth;
         if self.capped {
             self.water_fill(&mut free, &mut open);
         }
+        // Streams of equal share get equal rates: one division per share in a row.
+        let mut last: Option<(u128, u128)> = None;
         for s in self.streams.iter_mut().filter(|s| s.flowing()) {
             let c = self.claims[s.tenant];
             s.rate = match (self.capped && self.held[s.tenant], c.cap) {
-                (true, Some(cap)) => (cap * c.share).div_ceil(self.weight[s.tenant]),
-                _ => (free * c.share).div_ceil(open.max(1)),
+                (true, Some(cap)) => div_ceil(cap * c.share, self.weight[s.tenant]),
+                _ => match last {
+                    Some((share, rate)) if share == c.share => rate,
+                    _ => {
+                        let rate = div_ceil(free * c.share, open.max(1));
+                        last = Some((c.share, rate));
+                        rate
+                    }
+                },
             }
             .max(1);
         }
@@ -201,6 +224,16 @@ impl Dram {
                 break;
             }
         }
+    }
+}
+
+/// `a / b` rounded up, in 64 bits when both fit (bytes of one job and the rates they move at
+/// almost always do, and a 64-bit division costs a fraction of a 128-bit one).
+#[inline]
+fn div_ceil(a: u128, b: u128) -> u128 {
+    match (u64::try_from(a), u64::try_from(b)) {
+        (Ok(a), Ok(b)) => u128::from(a.div_ceil(b)),
+        _ => a.div_ceil(b),
     }
 }
 
