@@ -206,11 +206,15 @@ pub struct View<'a> {
 impl<'a> View<'a> {
     /// The active request at `place`, found by bisection (`None`: it is not active).
     pub fn find(&self, place: Place) -> Option<&'a RequestView<'a>> {
-        let i = self
-            .requests
+        Some(&self.requests[self.position(place)?])
+    }
+
+    /// The position in [`View::requests`] of the active request at `place`, found by
+    /// bisection (`None`: it is not active).
+    pub fn position(&self, place: Place) -> Option<usize> {
+        self.requests
             .binary_search_by_key(&place, RequestView::place)
-            .ok()?;
-        Some(&self.requests[i])
+            .ok()
     }
 
     /// The places of every active request, in order.

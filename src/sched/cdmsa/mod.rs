@@ -74,18 +74,16 @@ pub struct CdMsa {
     options: CdMsaOptions,
     /// Decides by the readable definition ([`definition::decide`]), without speed hooks.
     reference: bool,
-    /// The requests of the last admission with their deadlines (a decoder request's moves
-    /// with its step), in view order.
+    /// The readable definition's admission: the requests of the last admission with their
+    /// deadlines (a decoder request's moves with its step), in view order, and whether each
+    /// is admitted.
     known: Vec<(RequestId, Cycles)>,
-    /// Whether `known[i]` is admitted.
     admitted: Vec<bool>,
     rejected: HashSet<RequestId>,
-    /// The requests of the last admission by (deadline, arrival, id): positions in the view.
-    by_deadline: Vec<usize>,
-    /// The admitted ones among them, in the same order.
-    admitted_by_deadline: Vec<usize>,
-    /// The requests as of the last decision, the best-effort ones ranked.
+    /// The fast path's requests as of the last decision (admission included).
     tracked: Tracked,
+    /// The view positions of the admitted requests in deadline order, at the last decision.
+    admitted_by_deadline: Vec<usize>,
     /// Whether the last decision was told what changed ([`Policy::decide_changed`]), so that
     /// `tracked` is its view's.
     told: bool,
@@ -109,6 +107,7 @@ impl CdMsa {
     pub fn new(options: CdMsaOptions) -> CdMsa {
         CdMsa {
             options,
+            tracked: Tracked::new(!options.admission),
             ..CdMsa::default()
         }
     }
@@ -133,7 +132,7 @@ impl CdMsa {
     }
 
     /// Re-runs admission when the set of requests or a deadline changed (an arrival, a
-    /// completion, a decoder request's next step).
+    /// completion, a decoder request's next step), over every request of the view.
     fn admit(&mut self, view: &View) {
         let same = self.known.len() == view.requests.len()
             && self
@@ -147,43 +146,42 @@ impl CdMsa {
         self.known.clear();
         self.known
             .extend(view.requests.iter().map(|r| (r.id, r.deadline)));
-        self.by_deadline.clear();
-        self.by_deadline.extend(0..view.requests.len());
-        self.by_deadline.sort_unstable_by_key(|&i| {
-            let r = &view.requests[i];
-            (r.deadline, r.arrival, r.id)
-        });
-        let by_deadline = &self.by_deadline;
         self.admitted.clear();
         self.admitted
             .resize(view.requests.len(), !self.options.admission);
-        self.admitted_by_deadline.clear();
         if !self.options.admission {
-            self.admitted_by_deadline.extend_from_slice(by_deadline);
             return;
         }
-        // Moore–Hodgson on the demand test: add in deadline order; when the set fails,
-        // give up the request with the most remaining work (optimal for the number of met
-        // deadlines on one array).
-        let tasks: Vec<(RequestId, Demand)> = by_deadline
-            .iter()
-            .map(|&i| {
-                let r = &view.requests[i];
-                let demand = Demand {
-                    deadline: r.deadline,
-                    work: r.remaining,
-                    parallelism: r.parallelism(),
-                };
-                (r.id, demand)
-            })
-            .collect();
-        let (admitted, rejected) = moore_hodgson(view.now, &tasks, view.num_arrays());
-        for p in admitted {
-            self.admitted[by_deadline[p]] = true;
-            self.admitted_by_deadline.push(by_deadline[p]);
+        let mut every: Vec<usize> = (0..view.requests.len()).collect();
+        let (admitted, rejected) = admit_among(view, &mut every);
+        for i in admitted {
+            self.admitted[i] = true;
         }
         self.rejected.extend(rejected);
     }
+}
+
+/// Admission among `candidates` (view positions, in any order): Moore–Hodgson on the demand
+/// test. They join in deadline order (ties by arrival, then id); whenever the set fails the
+/// test, the request with the most remaining work leaves it (optimal for the number of met
+/// deadlines on one array). Returns the positions admitted and the ids given up on.
+fn admit_among(view: &View, candidates: &mut [usize]) -> (Vec<usize>, Vec<RequestId>) {
+    let rs = view.requests;
+    candidates.sort_unstable_by_key(|&i| (rs[i].deadline, rs[i].arrival, rs[i].id));
+    let tasks: Vec<(RequestId, Demand)> = candidates
+        .iter()
+        .map(|&i| {
+            let r = &rs[i];
+            let demand = Demand {
+                deadline: r.deadline,
+                work: r.remaining,
+                parallelism: r.parallelism(),
+            };
+            (r.id, demand)
+        })
+        .collect();
+    let (admitted, rejected) = moore_hodgson(view.now, &tasks, view.num_arrays());
+    (admitted.iter().map(|&p| candidates[p]).collect(), rejected)
 }
 
 /// Whether `r` is tight at `now`: by the estimate it cannot meet its deadline on one array.
@@ -321,6 +319,12 @@ impl Lending {
         }
     }
 
+    /// Whether the requests ahead lend nothing more to any request behind: no later grant in
+    /// this pass can take an array.
+    fn exhausted(&self) -> bool {
+        self.least.is_some_and(|c| c <= self.total)
+    }
+
     /// Counts `arrays` more granted.
     fn granted(&mut self, arrays: usize) {
         self.total += arrays;
@@ -367,22 +371,24 @@ impl Policy for CdMsa {
 
     fn decide_into(&mut self, view: &View, out: &mut Decision) {
         self.told = false;
-        self.admit(view);
         if self.reference {
+            self.admit(view);
             definition::decide(self.options, &self.admitted, view, out);
         } else {
-            self.tracked.rebuild(view, &self.admitted);
-            self.decide_fast(view, out);
+            // Every request may have changed, and any tracked one may have left.
+            let places: Vec<Place> = view.places().chain(self.tracked.places()).collect();
+            self.tracked.update(view, places);
+            self.decide_tracked(view, out);
         }
     }
 
-    /// Re-ranks only the requests that changed, unless the set of requests did (admission
-    /// then runs again and ranks them all).
+    /// Updates only the requests that changed.
     fn decide_changed(&mut self, view: &View, changed: &[Place], out: &mut Decision) {
-        if self.reference || !self.told || !self.tracked.update(view, changed, &self.admitted) {
+        if self.reference || !self.told {
             self.decide_into(view, out);
         } else {
-            self.decide_fast(view, out);
+            self.tracked.update(view, changed.iter().copied());
+            self.decide_tracked(view, out);
         }
         self.told = !self.reference;
     }
@@ -403,11 +409,7 @@ impl Accelerated for CdMsa {
         // admitted request could come to lend it arrays.
         let mut ready = view.requests.iter().filter(|r| r.ready > 0);
         if let (Some(only), None) = (ready.next(), ready.next()) {
-            let alone = view
-                .requests
-                .iter()
-                .zip(&self.admitted)
-                .all(|(r, &admitted)| !admitted || r.id == only.id);
+            let alone = self.tracked.admitted().all(|place| place.1 == only.id);
             if alone {
                 return Some(Standing::open(only.id));
             }
@@ -449,6 +451,26 @@ impl Accelerated for CdMsa {
 }
 
 impl CdMsa {
+    /// Admission when the set of requests changed, then [`CdMsa::decide_fast`], on the
+    /// tracked requests brought up to date with `view`.
+    fn decide_tracked(&mut self, view: &View, out: &mut Decision) {
+        let changed_set = self.tracked.unadmitted();
+        if changed_set {
+            let rejected = &mut self.rejected;
+            self.tracked.admit(view, &mut |id| {
+                rejected.insert(id);
+            });
+        }
+        // The set of requests changes only with an admission: view positions stand until then.
+        if changed_set || !self.told {
+            self.admitted_by_deadline.clear();
+            self.admitted_by_deadline
+                .extend(self.tracked.admitted().filter_map(|p| view.position(p)));
+        }
+        self.tracked.advance(view.now);
+        self.decide_fast(view, out);
+    }
+
     /// [`definition::decide`], fast: the best-effort requests as `tracked` keeps them ranked,
     /// passed only until the idle arrays run out, grants whole, a fusion partner looked for
     /// among the admitted requests and then per next tile.
@@ -505,11 +527,13 @@ impl CdMsa {
         }
         // Then the best-effort requests with a ready job (one without is neither granted an
         // array nor taken as a partner), as ranked.
-        self.tracked.advance(view.now);
-        for i in self.tracked.ranked() {
-            if plan.idle == 0 {
+        for place in self.tracked.ranked() {
+            if plan.idle == 0 || lending.exhausted() {
                 break;
             }
+            let Some(i) = view.position(place) else {
+                continue;
+            };
             let pos = admitted.len() + best_effort.len();
             best_effort.push(i);
             let r = &rs[i];
@@ -611,8 +635,10 @@ impl Ranked<'_> {
             p.ready > 0 && p.next_tile.is_some_and(|b| view.fusible(a, b)) && free(i)
         });
         admitted.or_else(|| {
-            self.best_effort
-                .partner(|b| view.fusible(a, b), |i| !free(i))
+            let place = self
+                .best_effort
+                .partner(|b| view.fusible(a, b), |p| taken.contains(&p.1))?;
+            view.position(place)
         })
     }
 }
@@ -676,12 +702,21 @@ mod tests {
     /// A request: (deadline, arrival, remaining in layer, ready, running, outlook, next tile).
     type Raw = (u64, u64, u64, usize, usize, usize, Option<(usize, usize)>);
 
+    /// The views of `raw`, in the simulator's order (by place); raw request `i` has id
+    /// `(5·i) mod 23`.
     fn views<'a>(raw: &[Raw], outlooks: &'a [Outlook]) -> Vec<RequestView<'a>> {
-        raw.iter()
+        let ids: Vec<u64> = (0..raw.len() as u64).map(|i| (i * 5) % 23).collect();
+        views_of(raw, &ids, outlooks)
+    }
+
+    /// The views of `raw`, raw request `i` with id `ids[i]`, by place.
+    fn views_of<'a>(raw: &[Raw], ids: &[u64], outlooks: &'a [Outlook]) -> Vec<RequestView<'a>> {
+        let mut views: Vec<RequestView> = raw
+            .iter()
             .enumerate()
             .map(
                 |(i, &(deadline, arrival, ril, ready, running, after, tile))| RequestView {
-                    id: RequestId((i as u64 * 5) % 23),
+                    id: RequestId(ids[i]),
                     tenant: TenantId(i as u32 % 3),
                     priority: 1,
                     weight: 1.0,
@@ -700,7 +735,9 @@ mod tests {
                     }),
                 },
             )
-            .collect()
+            .collect();
+        views.sort_by_key(RequestView::place);
+        views
     }
 
     fn outlook() -> impl Strategy<Value = Outlook> {
@@ -735,27 +772,27 @@ mod tests {
             owners in proptest::collection::vec(proptest::option::of(0u64..3), 1..6),
             lasts in proptest::collection::vec(proptest::option::of(0u32..3), 0..6),
             now in 0u64..30,
-            changes in proptest::collection::vec((any::<usize>(), 0usize..6, 0u64..4), 6),
+            changes in proptest::collection::vec((any::<usize>(), 0usize..8, 0u64..4), 8),
             options in (any::<bool>(), any::<bool>(), any::<bool>()),
         ) {
             let (admission, cooperation, fusion) = options;
             let options = CdMsaOptions { admission, cooperation, fusion };
             let owners: Vec<Option<RequestId>> = owners.iter().map(|o| o.map(RequestId)).collect();
             let last: Vec<Option<TenantId>> = lasts.iter().map(|t| t.map(TenantId)).collect();
-            // One policy decides again and again on the same requests as they progress: each
-            // time a little later, with one field of one request's progress changed (or all
-            // of them); deadlines and arrivals are fixed for a request. So reused buffers are
-            // covered. The reference admits the same way: anew only when the ids change.
-            // A third policy is told which request changed (`Policy::decide_changed`, as the
-            // simulator asks), so it re-ranks only that one.
+            // One policy decides again and again as the requests progress: each time a
+            // little later, with one field of one request's progress changed (or all of
+            // them), a request gone or one arrived; deadlines and arrivals are fixed for a
+            // request, and deadlines pass. So reused buffers are covered. The reference admits
+            // the same way: anew only when the ids change. A third policy is told which
+            // request changed (`Policy::decide_changed`, as the simulator asks), so it updates
+            // only that one and admits over the requests still due (`tracked::Tracked::admit`).
             let (mut policy, mut reference) = (CdMsa::new(options), CdMsa::new(options));
             let mut told = CdMsa::new(options);
             let (mut raw, mut now, mut known) = (first, now, Vec::new());
+            let mut numbers: Vec<u64> = (0..raw.len() as u64).map(|i| (i * 5) % 23).collect();
             let mut changed: Vec<Place> = Vec::new();
-            for (pick, field, step) in changes {
-                // In the simulator's order, by place.
-                let mut rs = views(&raw, &outlooks);
-                rs.sort_by_key(RequestView::place);
+            for (k, (pick, field, step)) in changes.into_iter().enumerate() {
+                let rs = views_of(&raw, &numbers, &outlooks);
                 let view = View {
                     now: Cycles(now),
                     arrays: &owners,
@@ -775,8 +812,22 @@ mod tests {
                 let mut incremental = Decision::default();
                 told.decide_changed(&view, &changed, &mut incremental);
                 prop_assert_eq!(&incremental, &defined);
+                prop_assert_eq!(told.rejected(), reference.rejected());
                 let (c, b) = (pick % raw.len(), second[pick % second.len()]);
-                changed = vec![views(&raw, &outlooks)[c].place()];
+                changed = vec![(Cycles(raw[c].1), RequestId(numbers[c]))];
+                if field == 6 && raw.len() > 1 {
+                    raw.remove(c);
+                    numbers.remove(c);
+                    now += step;
+                    continue;
+                }
+                if field == 7 {
+                    raw.push(b);
+                    numbers.push(23 + k as u64);
+                    changed = vec![(Cycles(b.1), RequestId(23 + k as u64))];
+                    now += step;
+                    continue;
+                }
                 let r = &mut raw[c];
                 match field {
                     0 => r.2 = b.2,
@@ -831,7 +882,9 @@ mod tests {
             let Some(order) = policy.standing_order(&view, &decided).filter(|s| s.checked) else {
                 return Ok(());
             };
-            let position = |id: RequestId| rs.iter().position(|r| r.id == id).expect("active");
+            // Raw positions of the order's request and partner.
+            let id_of = |i: usize| RequestId((i as u64 * 5) % 23);
+            let position = |id: RequestId| (0..raw.len()).find(|&i| id_of(i) == id).expect("active");
             let r = position(order.request);
             let p = order.partner.map(position);
             let (mut raw, mut now) = (raw, now);
@@ -856,17 +909,18 @@ mod tests {
                 let rs = views(&raw, &outlooks);
                 let view = View { now: Cycles(now), arrays: &owners, last_tenant: &lasts, requests: &rs, fusion_geometry: Some((12, 12)) };
                 // The engine uses the order only when its jobs are ready.
+                let ready = |i: usize| rs.iter().find(|v| v.id == id_of(i)).expect("active").ready;
                 let usable = match p {
-                    None => rs[r].ready >= idle,
-                    Some(p) => idle == 1 && rs[r].ready > 0 && rs[p].ready > 0,
+                    None => ready(r) >= idle,
+                    Some(p) => idle == 1 && ready(r) > 0 && ready(p) > 0,
                 };
                 if !usable || !policy.confirm(&view, idle) {
                     continue;
                 }
                 let mut want = Decision::default();
                 match p {
-                    None => want.assign.extend((0..idle).map(|a| (ArrayId(a), rs[r].id))),
-                    Some(p) => want.fuse.push((ArrayId(0), rs[r].id, rs[p].id)),
+                    None => want.assign.extend((0..idle).map(|a| (ArrayId(a), id_of(r)))),
+                    Some(p) => want.fuse.push((ArrayId(0), id_of(r), id_of(p))),
                 }
                 prop_assert_eq!(policy.clone().decide(&view), want);
             }

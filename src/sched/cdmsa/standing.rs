@@ -218,7 +218,7 @@ impl CdMsa {
         let (now, n, rs) = (view.now, view.num_arrays(), view.requests);
         let p = &mut self.promise;
         let r = &rs[p.index];
-        let admitted = self.admitted[p.index];
+        let admitted = self.tracked.is_admitted(r.place());
         let class_r = class(r, now, n, admitted);
         p.request = Rival {
             admitted,
@@ -242,10 +242,11 @@ impl CdMsa {
         }
         // The best-effort ones as ranked: each next tile once; one ranked ahead of a
         // best-effort request is ahead of it (one without a ready job lends nothing).
+        let own = |place| place == r.place() || partner.is_some_and(|q| place == rs[q].place());
         self.tracked.advance(now);
-        p.others.extend(self.tracked.tiles(|i| !other(i)));
+        p.others.extend(self.tracked.tiles(own));
         if !p.request.admitted
-            && let Some(rank) = self.tracked.best_rank(|i| !other(i))
+            && let Some(rank) = self.tracked.best_rank(own)
         {
             p.leeway.ahead |= rank < p.request.late_key;
         }
@@ -281,7 +282,13 @@ impl CdMsa {
             if idle != 1 || q.ready == 0 || !pair.is_some_and(|(a, b)| fits(a, b)) {
                 return false;
             }
-            leeway.add(q, self.admitted[qi], &p.request, now, p.arrays);
+            leeway.add(
+                q,
+                self.tracked.is_admitted(q.place()),
+                &p.request,
+                now,
+                p.arrays,
+            );
         }
         // Pass 1 gives r every idle array for its own minimum (cooperation caps it at every
         // array).

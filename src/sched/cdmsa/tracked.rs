@@ -1,145 +1,206 @@
-//! What CD-MSA keeps of the active requests between decisions: each one's place, deadline
-//! and running jobs, and the best-effort requests with a ready job kept ranked (as a whole,
-//! and grouped by their next tile for fusion). A decision told which requests changed
-//! ([`crate::sched::Policy::decide_changed`]) re-ranks only those, so it never sorts the
-//! queue; only a change of the set of requests (an arrival, a departure, a decoder request's
-//! next deadline), which re-runs admission, ranks every request anew.
+//! What CD-MSA's fast path keeps of the active requests between decisions, by place: each
+//! one's deadline, work and running jobs, the requests in deadline order, the admitted ones,
+//! and the best-effort ones with a ready job ranked (as a whole, and grouped by next tile for
+//! fusion). A decision told which requests changed ([`crate::sched::Policy::decide_changed`])
+//! updates only those, and admission passes only the requests whose deadline is still ahead
+//! (see [`Tracked::admit`]), so no step of a decision passes the whole queue.
 
+use super::admit_among;
 use crate::kernel::TileProfile;
 use crate::sched::{Place, RequestView, View};
 use crate::units::{Cycles, RequestId};
 use std::collections::{BTreeSet, HashMap};
+use std::ops::Bound::{Excluded, Included, Unbounded};
 
 /// A best-effort request's rank: those that can still make their deadline first (laxity
 /// with every array they can use not negative), then the least remaining work (most
 /// deadlines met per cycle), then deadline and id.
 pub(super) type Rank = (bool, Cycles, Cycles, RequestId);
 
-/// The rank of best-effort request `r` at `now` on `arrays` arrays.
-pub(super) fn rank(r: &RequestView, now: Cycles, arrays: usize) -> Rank {
-    let late = r.laxity(now, r.parallelism().min(arrays)) < 0;
-    (late, r.remaining, r.deadline, r.id)
-}
+/// The greatest place: `(deadline, LAST)` bounds every request due at `deadline` from above.
+const LAST: Place = (Cycles::MAX, RequestId(u64::MAX));
 
-/// The last cycle at which `r`, unchanged, is not late on `arrays` arrays: its laxity,
-/// `deadline − now − estimate`, falls by one a cycle.
+/// The last cycle at which `r`, unchanged, is not late on `arrays` arrays (laxity with every
+/// array it can use, `deadline − now − estimate`, not negative): laxity falls by one a cycle.
 fn last_on_time(r: &RequestView, arrays: usize) -> i128 {
     let estimate = r.estimate(r.parallelism().min(arrays));
     i128::from(r.deadline.0) - i128::from(estimate.0)
 }
 
-/// A ranked request's entry: its rank, next tile and, while it is on time, the last cycle it
-/// is.
-#[derive(Debug, Clone, Copy)]
-struct Ranked {
-    rank: Rank,
-    tile: Option<TileProfile>,
-    on_time_until: Option<i128>,
-}
-
-/// One active request, at its position in the view.
-#[derive(Debug, Clone, Copy)]
+/// One active request.
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Entry {
-    place: Place,
+    id: RequestId,
     deadline: Cycles,
+    /// Its remaining work (what the demand test counts).
+    work: Cycles,
     running: usize,
-    /// Set when it is ranked: best-effort, with a ready job.
-    ranked: Option<Ranked>,
+    /// Its next tile, when it has a ready job.
+    ready: Option<Option<TileProfile>>,
+    admitted: bool,
+    /// Best-effort and on time: the last cycle it is.
+    on_time_until: Option<i128>,
+    /// Best-effort with a ready job: its rank.
+    rank: Option<Rank>,
 }
 
-/// The requests of one set (the view positions stay those of the view it was built on), the
-/// best-effort ones ranked.
+/// The active requests as of the last decision.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Tracked {
-    entries: Vec<Entry>,
+    entries: HashMap<Place, Entry>,
     /// Σ running jobs of every request.
     running: usize,
-    /// The ranked requests, best first: (rank, view position).
-    ranked: BTreeSet<(Rank, usize)>,
+    /// Every request in deadline order: (deadline, place), place being (arrival, id).
+    by_deadline: BTreeSet<(Cycles, Place)>,
+    /// The requests without work left (every job running).
+    no_work: BTreeSet<Place>,
+    /// The admitted requests, in deadline order.
+    admitted: BTreeSet<(Cycles, Place)>,
+    /// The best-effort requests on time, by the last cycle they are.
+    on_time: BTreeSet<(i128, Place)>,
+    /// The best-effort requests with a ready job, best first.
+    ranked: BTreeSet<(Rank, Place)>,
     /// The same, grouped by next tile (requests whose next job is a tile).
-    by_tile: HashMap<TileProfile, BTreeSet<(Rank, usize)>>,
-    /// The ranked requests on time, by the last cycle they are.
-    on_time: BTreeSet<(i128, usize)>,
+    by_tile: HashMap<TileProfile, BTreeSet<(Rank, Place)>>,
     /// Arrays of the accelerator.
     arrays: usize,
+    /// Admission is off: every request is admitted as it arrives.
+    admit_all: bool,
+    /// Whether the set of requests or a deadline changed since the last admission.
+    unadmitted: bool,
+    /// When admission last ran, and the places updated since.
+    last_admission: Option<Cycles>,
+    since_admission: Vec<Place>,
 }
 
 impl Tracked {
-    /// Tracks every request of `view` anew, ranking those not `admitted` (by view position)
-    /// that have a ready job.
-    pub(super) fn rebuild(&mut self, view: &View, admitted: &[bool]) {
+    /// Nothing tracked yet; with `admit_all`, every request is admitted as it arrives.
+    pub(super) fn new(admit_all: bool) -> Tracked {
+        Tracked {
+            admit_all,
+            ..Tracked::default()
+        }
+    }
+
+    /// The places of every tracked request.
+    pub(super) fn places(&self) -> impl Iterator<Item = Place> + '_ {
+        self.entries.keys().copied()
+    }
+
+    /// Brings the requests at `changed` up to date from `view` (a place not in it has left).
+    pub(super) fn update(&mut self, view: &View, changed: impl IntoIterator<Item = Place>) {
         self.arrays = view.num_arrays();
-        self.entries.clear();
-        self.running = 0;
-        self.ranked.clear();
-        self.by_tile.clear();
-        self.on_time.clear();
-        let mut ranked = Vec::new();
-        for (i, r) in view.requests.iter().enumerate() {
-            self.running += r.running;
-            let entry = Entry {
-                place: r.place(),
-                deadline: r.deadline,
-                running: r.running,
-                ranked: (!admitted[i] && r.ready > 0).then(|| self.entry(r, view.now)),
-            };
-            if let Some(e) = entry.ranked {
-                ranked.push((e.rank, i));
-                if let Some(t) = e.on_time_until {
-                    self.on_time.insert((t, i));
+        for place in changed {
+            let Some(r) = view.find(place) else {
+                if let Some(e) = self.entries.remove(&place) {
+                    self.file(place, Some(&e), None);
+                    self.running -= e.running;
+                    self.unadmitted = true;
                 }
-            }
-            self.entries.push(entry);
-        }
-        ranked.sort_unstable();
-        for &(rank, i) in &ranked {
-            if let Some(tile) = self.entries[i].ranked.and_then(|e| e.tile) {
-                self.by_tile.entry(tile).or_default().insert((rank, i));
-            }
-        }
-        self.ranked = ranked.into_iter().collect();
-    }
-
-    /// Brings the requests at `changed` up to date from `view`, with `admitted` as the last
-    /// admission decided. Returns `false`, leaving the rest to [`Tracked::rebuild`], when the
-    /// set of requests or a deadline changed (admission must run again).
-    pub(super) fn update(&mut self, view: &View, changed: &[Place], admitted: &[bool]) -> bool {
-        if view.requests.len() != self.entries.len() {
-            return false;
-        }
-        for &place in changed {
-            let Ok(i) = view
-                .requests
-                .binary_search_by_key(&place, RequestView::place)
-            else {
-                return false;
+                continue;
             };
-            let r = &view.requests[i];
-            let e = self.entries[i];
-            if e.place != place || e.deadline != r.deadline {
-                return false;
+            let old = self.entries.get(&place).copied();
+            let admitted = old.map_or(self.admit_all, |e| e.admitted);
+            if old.is_none_or(|e| e.deadline != r.deadline) {
+                self.unadmitted = true;
             }
-            self.unrank(i);
-            self.running = self.running - e.running + r.running;
-            self.entries[i].running = r.running;
-            if !admitted[i] && r.ready > 0 {
-                let ranked = self.entry(r, view.now);
-                self.insert(i, ranked);
-            }
+            let new = self.entry(r, view.now, admitted);
+            self.running = self.running - old.map_or(0, |e| e.running) + new.running;
+            self.file(place, old.as_ref(), Some(&new));
+            self.entries.insert(place, new);
+            self.since_admission.push(place);
         }
-        true
     }
 
-    /// Ranks every request that turned late by `now` as late.
+    /// Ranks every best-effort request that turned late by `now` as late.
     pub(super) fn advance(&mut self, now: Cycles) {
-        while let Some(&(until, i)) = self.on_time.first()
+        while let Some(&(until, place)) = self.on_time.first()
             && until < i128::from(now.0)
         {
             self.on_time.pop_first();
-            if let Some(mut e) = self.unrank(i) {
-                e.rank.0 = true;
+            if let Some(e) = self.entries.get_mut(&place) {
+                let old = *e;
                 e.on_time_until = None;
-                self.insert(i, e);
+                e.rank = e
+                    .rank
+                    .map(|(_, remaining, deadline, id)| (true, remaining, deadline, id));
+                let new = *e;
+                self.file(place, Some(&old), Some(&new));
+            }
+        }
+    }
+
+    /// Whether admission must run again: the set of requests or a deadline changed.
+    pub(super) fn unadmitted(&self) -> bool {
+        self.unadmitted
+    }
+
+    /// Admission on `view`, as [`super::CdMsa`]'s definition runs it over every request, but
+    /// passing only the requests due after now and those without work left; `rejected`
+    /// gets every request given up on.
+    ///
+    /// Why the others need no test: in deadline order, the requests whose deadline has
+    /// passed come first, and one with work left fails the demand test on its own (work > 0
+    /// in no time). Moore–Hodgson then gives up the request with the most work in the set,
+    /// which, since every request before it in that prefix was given up on or has no work,
+    /// is the request itself. So each leaves at once, changing nothing for the others, and
+    /// is given up on. The ones given up on are found among the requests whose deadline
+    /// passed since the last admission and those updated since (an excluded request was
+    /// either due later, without work, or absent then).
+    pub(super) fn admit(&mut self, view: &View, rejected: &mut impl FnMut(RequestId)) {
+        self.unadmitted = false;
+        let now = view.now;
+        let since = std::mem::take(&mut self.since_admission);
+        let passed_from = match self.last_admission.replace(now) {
+            Some(last) => Excluded((last, LAST)),
+            None => Unbounded,
+        };
+        if self.admit_all {
+            return;
+        }
+        let passed = self
+            .by_deadline
+            .range((passed_from, Included((now, LAST))))
+            .map(|&(_, place)| place);
+        for place in passed.chain(since) {
+            if let Some(e) = self.entries.get(&place)
+                && e.deadline <= now
+                && e.work > Cycles::ZERO
+            {
+                rejected(e.id);
+            }
+        }
+        let due_later = self
+            .by_deadline
+            .range((Excluded((now, LAST)), Unbounded))
+            .map(|&(_, place)| place);
+        let without_work = self
+            .no_work
+            .iter()
+            .copied()
+            .filter(|place| self.entries.get(place).is_some_and(|e| e.deadline <= now));
+        let mut candidates: Vec<usize> = due_later
+            .chain(without_work)
+            .filter_map(|place| view.position(place))
+            .collect();
+        let (admitted, given_up) = admit_among(view, &mut candidates);
+        for id in given_up {
+            rejected(id);
+        }
+        let admitted: BTreeSet<(Cycles, Place)> = admitted
+            .iter()
+            .map(|&i| (view.requests[i].deadline, view.requests[i].place()))
+            .collect();
+        // Those admitted before and not now, then those admitted now and not before.
+        let left: Vec<Place> = self.admitted.difference(&admitted).map(|k| k.1).collect();
+        let joined: Vec<Place> = admitted.difference(&self.admitted).map(|k| k.1).collect();
+        for (places, admitted) in [(left, false), (joined, true)] {
+            for place in places {
+                if let (Some(r), Some(&old)) = (view.find(place), self.entries.get(&place)) {
+                    let new = self.entry(r, now, admitted);
+                    self.file(place, Some(&old), Some(&new));
+                    self.entries.insert(place, new);
+                }
             }
         }
     }
@@ -149,78 +210,110 @@ impl Tracked {
         self.running
     }
 
-    /// The view positions of the ranked requests, best first.
-    pub(super) fn ranked(&self) -> impl Iterator<Item = usize> + '_ {
-        self.ranked.iter().map(|&(_, i)| i)
+    /// Whether the request at `place` is admitted.
+    pub(super) fn is_admitted(&self, place: Place) -> bool {
+        self.entries.get(&place).is_some_and(|e| e.admitted)
+    }
+
+    /// The admitted requests, in deadline order.
+    pub(super) fn admitted(&self) -> impl Iterator<Item = Place> + '_ {
+        self.admitted.iter().map(|&(_, place)| place)
+    }
+
+    /// The ranked requests (best-effort, with a ready job), best first.
+    pub(super) fn ranked(&self) -> impl Iterator<Item = Place> + '_ {
+        self.ranked.iter().map(|&(_, place)| place)
     }
 
     /// The best-ranked request, not `skip`ped, whose next tile `fits`.
     pub(super) fn partner(
         &self,
         fits: impl Fn(TileProfile) -> bool,
-        skip: impl Fn(usize) -> bool,
-    ) -> Option<usize> {
+        skip: impl Fn(Place) -> bool,
+    ) -> Option<Place> {
         self.by_tile
             .iter()
             .filter(|(t, _)| fits(**t))
-            .filter_map(|(_, group)| group.iter().find(|(_, i)| !skip(*i)))
+            .filter_map(|(_, group)| group.iter().find(|(_, p)| !skip(*p)))
             .min()
-            .map(|&(_, i)| i)
+            .map(|&(_, place)| place)
     }
 
-    /// The best rank of the requests not `skip`ped.
-    pub(super) fn best_rank(&self, skip: impl Fn(usize) -> bool) -> Option<Rank> {
+    /// The best rank of the ranked requests not `skip`ped.
+    pub(super) fn best_rank(&self, skip: impl Fn(Place) -> bool) -> Option<Rank> {
         self.ranked
             .iter()
-            .find(|(_, i)| !skip(*i))
+            .find(|(_, p)| !skip(*p))
             .map(|&(rank, _)| rank)
     }
 
     /// The next tiles of the ranked requests not `skip`ped, each tile once.
-    pub(super) fn tiles(&self, skip: impl Fn(usize) -> bool) -> impl Iterator<Item = TileProfile> {
+    pub(super) fn tiles(&self, skip: impl Fn(Place) -> bool) -> impl Iterator<Item = TileProfile> {
         self.by_tile
             .iter()
-            .filter(move |(_, group)| group.iter().any(|(_, i)| !skip(*i)))
+            .filter(move |(_, group)| group.iter().any(|(_, p)| !skip(*p)))
             .map(|(t, _)| *t)
     }
 
-    /// The ranked entry of request `r` at `now`.
-    fn entry(&self, r: &RequestView, now: Cycles) -> Ranked {
-        let rank = rank(r, now, self.arrays);
-        Ranked {
-            rank,
-            tile: r.next_tile,
-            on_time_until: (!rank.0).then(|| last_on_time(r, self.arrays)),
+    /// The entry of request `r` at `now`.
+    fn entry(&self, r: &RequestView, now: Cycles, admitted: bool) -> Entry {
+        let until = last_on_time(r, self.arrays);
+        let late = until < i128::from(now.0);
+        let ready = (r.ready > 0).then_some(r.next_tile);
+        Entry {
+            id: r.id,
+            deadline: r.deadline,
+            work: r.remaining,
+            running: r.running,
+            ready,
+            admitted,
+            on_time_until: (!admitted && !late).then_some(until),
+            rank: (!admitted && ready.is_some()).then_some((late, r.remaining, r.deadline, r.id)),
         }
     }
 
-    /// Ranks request `i` by `e`.
-    fn insert(&mut self, i: usize, e: Ranked) {
-        self.ranked.insert((e.rank, i));
-        if let Some(tile) = e.tile {
-            self.by_tile.entry(tile).or_default().insert((e.rank, i));
-        }
-        if let Some(until) = e.on_time_until {
-            self.on_time.insert((until, i));
-        }
-        self.entries[i].ranked = Some(e);
-    }
-
-    /// Takes request `i` out of the ranking; returns its entry when it was ranked.
-    fn unrank(&mut self, i: usize) -> Option<Ranked> {
-        let e = self.entries[i].ranked.take()?;
-        self.ranked.remove(&(e.rank, i));
-        if let Some(tile) = e.tile
-            && let Some(group) = self.by_tile.get_mut(&tile)
-        {
-            group.remove(&(e.rank, i));
-            if group.is_empty() {
-                self.by_tile.remove(&tile);
+    /// Moves the request at `place` from the sets its entry `old` was filed in to those
+    /// `new` belongs in (`None`: none), touching only the sets whose key changed.
+    fn file(&mut self, place: Place, old: Option<&Entry>, new: Option<&Entry>) {
+        let key = |e: Option<&Entry>| e.map(|e| (e.deadline, place));
+        refile(&mut self.by_deadline, key(old), key(new));
+        let key = |e: Option<&Entry>| e.filter(|e| e.work == Cycles::ZERO).map(|_| place);
+        refile(&mut self.no_work, key(old), key(new));
+        let key = |e: Option<&Entry>| e.filter(|e| e.admitted).map(|e| (e.deadline, place));
+        refile(&mut self.admitted, key(old), key(new));
+        let key = |e: Option<&Entry>| e.and_then(|e| e.on_time_until).map(|u| (u, place));
+        refile(&mut self.on_time, key(old), key(new));
+        let key = |e: Option<&Entry>| e.and_then(|e| e.rank).map(|r| (r, place));
+        refile(&mut self.ranked, key(old), key(new));
+        let key = |e: Option<&Entry>| {
+            let e = e?;
+            Some((e.ready.flatten()?, (e.rank?, place)))
+        };
+        let (a, b) = (key(old), key(new));
+        if a != b {
+            if let Some((tile, k)) = a
+                && let Some(group) = self.by_tile.get_mut(&tile)
+            {
+                group.remove(&k);
+                if group.is_empty() {
+                    self.by_tile.remove(&tile);
+                }
+            }
+            if let Some((tile, k)) = b {
+                self.by_tile.entry(tile).or_default().insert(k);
             }
         }
-        if let Some(until) = e.on_time_until {
-            self.on_time.remove(&(until, i));
+    }
+}
+
+/// Moves key `old` of `set` to `new` (`None`: absent), when they differ.
+fn refile<K: Ord + Copy>(set: &mut BTreeSet<K>, old: Option<K>, new: Option<K>) {
+    if old != new {
+        if let Some(k) = old {
+            set.remove(&k);
         }
-        Some(e)
+        if let Some(k) = new {
+            set.insert(k);
+        }
     }
 }
