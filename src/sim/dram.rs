@@ -287,6 +287,28 @@ mod tests {
         assert_eq!(d.done_at(1), Some(Cycles(25)));
     }
 
+    /// A stream of no bytes leaves the others' rates as they are while they are the streams
+    /// of the last division (no re-rate at all), and divides anew when one has drained since:
+    /// at 10 B/cycle, 100 B and 300 B share 5 B/cycle each; a job with nothing to move starting
+    /// at 10 changes nothing (done at 20 and 60). At 20 the first has drained, its event not yet
+    /// handled: a job with nothing to move gives the second its whole share, 200 B left at
+    /// 10 B/cycle, done at 40.
+    #[test]
+    fn a_stream_of_no_bytes_re_rates_only_after_a_drain() {
+        let mut d = dram(10, 3, &[("a", 1, None)]);
+        d.start(Cycles(0), 0, 0, 100);
+        d.start(Cycles(0), 1, 0, 300);
+        let rerates = d.rerates();
+        d.start(Cycles(10), 2, 0, 0);
+        assert_eq!(d.rerates(), rerates);
+        assert_eq!(d.done_at(0), Some(Cycles(20)));
+        assert_eq!(d.done_at(1), Some(Cycles(60)));
+        assert_eq!(d.done_at(2), None);
+        d.start(Cycles(20), 2, 0, 0);
+        assert_eq!(d.rerates(), rerates + 1);
+        assert_eq!(d.done_at(1), Some(Cycles(40)));
+    }
+
     /// A stream stopped mid-way (its job cut) gives its bandwidth back at once.
     #[test]
     fn a_stopped_stream_frees_its_share() {
