@@ -5,7 +5,9 @@
 //! simulating busy periods in parallel changes nothing at all.
 
 use cdmsa::config::AcceleratorConfig;
-use cdmsa::sched::{self, Accelerated, CdMsa, CdMsaOptions, Decision, Policy, Standing, View};
+use cdmsa::sched::{
+    self, Accelerated, CdMsa, CdMsaOptions, Decision, Place, Policy, Standing, View,
+};
 use cdmsa::sim::{Mode, RequestSpec, SimOptions, TenantModel, simulate, simulate_with, tenants};
 use cdmsa::units::{Cycles, TenantId};
 use cdmsa::workload::Workload;
@@ -171,6 +173,11 @@ impl Policy for Asked {
     fn decide_into(&mut self, view: &View, out: &mut Decision) {
         self.calls += 1;
         self.inner.decide_into(view, out);
+    }
+    /// Told what changed, as the simulator asks (the policies' incremental paths).
+    fn decide_changed(&mut self, view: &View, changed: &[Place], out: &mut Decision) {
+        self.calls += 1;
+        self.inner.decide_changed(view, changed, out);
     }
     fn preempts_within_jobs(&self) -> bool {
         self.inner.preempts_within_jobs()
