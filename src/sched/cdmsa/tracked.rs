@@ -9,7 +9,7 @@ use super::admit_among;
 use crate::kernel::TileProfile;
 use crate::sched::{Place, RequestView, View};
 use crate::units::{Cycles, RequestId};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound::{Excluded, Included, Unbounded};
 
 /// A best-effort request's rank: those that can still make their deadline first (laxity
@@ -47,7 +47,7 @@ struct Entry {
 /// The active requests as of the last decision.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Tracked {
-    entries: HashMap<Place, Entry>,
+    entries: BTreeMap<Place, Entry>,
     /// Σ running jobs of every request.
     running: usize,
     /// Every request in deadline order: (deadline, place), place being (arrival, id).
@@ -68,7 +68,8 @@ pub(super) struct Tracked {
     admit_all: bool,
     /// Whether the set of requests or a deadline changed since the last admission.
     unadmitted: bool,
-    /// When admission last ran, and the places updated since.
+    /// When admission last ran, and the places since found with work left where they had
+    /// none then (arrived, or out of work and given more).
     last_admission: Option<Cycles>,
     since_admission: Vec<Place>,
 }
@@ -108,7 +109,9 @@ impl Tracked {
             self.running = self.running - old.map_or(0, |e| e.running) + new.running;
             self.file(place, old.as_ref(), Some(&new));
             self.entries.insert(place, new);
-            self.since_admission.push(place);
+            if new.work > Cycles::ZERO && old.is_none_or(|e| e.work == Cycles::ZERO) {
+                self.since_admission.push(place);
+            }
         }
     }
 
@@ -145,8 +148,9 @@ impl Tracked {
     /// which, since every request before it in that prefix was given up on or has no work,
     /// is the request itself. So each leaves at once, changing nothing for the others, and
     /// is given up on. The ones given up on are found among the requests whose deadline
-    /// passed since the last admission and those updated since (an excluded request was
-    /// either due later, without work, or absent then).
+    /// passed since the last admission and those found with work left since where they had
+    /// none (an excluded request was either due later, without work, or absent then; one
+    /// overdue with work then was given up then).
     pub(super) fn admit(&mut self, view: &View, rejected: &mut impl FnMut(RequestId)) {
         self.unadmitted = false;
         let now = view.now;
@@ -257,9 +261,10 @@ impl Tracked {
 
     /// The entry of request `r` at `now`.
     fn entry(&self, r: &RequestView, now: Cycles, admitted: bool) -> Entry {
-        let until = last_on_time(r, self.arrays);
-        let late = until < i128::from(now.0);
         let ready = (r.ready > 0).then_some(r.next_tile);
+        // Lateness matters to best-effort requests only.
+        let until = (!admitted).then(|| last_on_time(r, self.arrays));
+        let late = until.is_some_and(|u| u < i128::from(now.0));
         Entry {
             id: r.id,
             deadline: r.deadline,
@@ -267,7 +272,7 @@ impl Tracked {
             running: r.running,
             ready,
             admitted,
-            on_time_until: (!admitted && !late).then_some(until),
+            on_time_until: until.filter(|_| !late),
             rank: (!admitted && ready.is_some()).then_some((late, r.remaining, r.deadline, r.id)),
         }
     }
