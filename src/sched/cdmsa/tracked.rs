@@ -69,7 +69,7 @@ pub(super) struct Tracked {
     /// Whether the set of requests or a deadline changed since the last admission.
     unadmitted: bool,
     /// When admission last ran, and the places since found with work left where they had
-    /// none then (arrived, or out of work and given more).
+    /// none then, or due at another time (arrived, given more work, a decoder's next step).
     last_admission: Option<Cycles>,
     since_admission: Vec<Place>,
 }
@@ -109,7 +109,8 @@ impl Tracked {
             self.running = self.running - old.map_or(0, |e| e.running) + new.running;
             self.file(place, old.as_ref(), Some(&new));
             self.entries.insert(place, new);
-            if new.work > Cycles::ZERO && old.is_none_or(|e| e.work == Cycles::ZERO) {
+            let listed = old.is_some_and(|e| e.work > Cycles::ZERO && e.deadline == new.deadline);
+            if new.work > Cycles::ZERO && !listed {
                 self.since_admission.push(place);
             }
         }
@@ -148,9 +149,10 @@ impl Tracked {
     /// which, since every request before it in that prefix was given up on or has no work,
     /// is the request itself. So each leaves at once, changing nothing for the others, and
     /// is given up on. The ones given up on are found among the requests whose deadline
-    /// passed since the last admission and those found with work left since where they had
-    /// none (an excluded request was either due later, without work, or absent then; one
-    /// overdue with work then was given up then).
+    /// passed since the last admission and those found since with work where they had none
+    /// or with another deadline (an excluded request was then due later by the same
+    /// deadline, due at another time, without work, or absent; one overdue with work then
+    /// was given up then).
     pub(super) fn admit(&mut self, view: &View, rejected: &mut impl FnMut(RequestId)) {
         self.unadmitted = false;
         let now = view.now;
