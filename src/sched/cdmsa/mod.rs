@@ -88,11 +88,9 @@ pub struct CdMsa {
     /// `tracked` is its view's.
     told: bool,
     /// Reused buffers: the admitted requests ranked (zero-laxity ones first, each group in
-    /// deadline order), those with laxity left while they are set aside, and the
-    /// best-effort requests in the order the allocation passed them.
+    /// deadline order), and those with laxity left while they are set aside.
     admitted_order: Vec<usize>,
     set_aside: Vec<usize>,
-    best_effort_order: Vec<usize>,
     /// Reused buffers: the grants of a decision, the requests it gave an array, and the view
     /// positions of the partners it fused (in `Decision::fuse` order).
     grants: Vec<Grant>,
@@ -477,12 +475,8 @@ impl CdMsa {
     fn decide_fast(&mut self, view: &View, out: &mut Decision) {
         let n = view.num_arrays();
         let rs = view.requests;
-        let (mut admitted, mut best_effort) = (
-            std::mem::take(&mut self.admitted_order),
-            std::mem::take(&mut self.best_effort_order),
-        );
+        let mut admitted = std::mem::take(&mut self.admitted_order);
         admitted.clear();
-        best_effort.clear();
         self.set_aside.clear();
         for &i in &self.admitted_by_deadline {
             // Zero-laxity promotion, then deadline order: the admitted requests go in
@@ -527,15 +521,14 @@ impl CdMsa {
         }
         // Then the best-effort requests with a ready job (one without is neither granted an
         // array nor taken as a partner), as ranked.
-        for place in self.tracked.ranked() {
+        for (k, place) in self.tracked.ranked().enumerate() {
             if plan.idle == 0 || lending.exhausted() {
                 break;
             }
             let Some(i) = view.position(place) else {
                 continue;
             };
-            let pos = admitted.len() + best_effort.len();
-            best_effort.push(i);
+            let pos = admitted.len() + k;
             let r = &rs[i];
             let limit = lending.limit(r, plan.held(r, i), cap);
             lending.granted(plan.grant(r, pos, i, limit));
@@ -564,7 +557,6 @@ impl CdMsa {
             );
         }
         self.admitted_order = admitted;
-        self.best_effort_order = best_effort;
     }
 }
 

@@ -19,6 +19,7 @@
 //! time and falls short of its minimum at a known time. Those times bound the order; `r`'s
 //! and `p`'s part is checked at each use.
 
+use super::tracked::Rank;
 use super::{CdMsa, has_laxity, minimum};
 use crate::kernel::TileProfile;
 use crate::sched::{RequestView, View, fusible, has_room};
@@ -55,8 +56,8 @@ struct Rival {
     class: bool,
     /// Its deadline order key.
     key: (Cycles, Cycles, RequestId),
-    /// Its best-effort key when the promise was worked out (it only shrinks since).
-    late_key: (bool, Cycles, Cycles, RequestId),
+    /// Its best-effort rank when the promise was worked out (it only shrinks since).
+    late_key: Rank,
 }
 
 /// The other requests' part in a promise: last times, `None` meaning not even now.
