@@ -2,11 +2,13 @@
 //! model, timing mode and random shape, and for every microkernel family this CPU runs (portable,
 //! AVX2, AVX-512) on shapes that hit every edge of their register blocks and panels. The edge
 //! shapes' one to three rows of A take the vector families' few-row kernels, which stream B
-//! unpacked; more rows take the packed microkernels.
+//! unpacked; more rows take the packed microkernels. The depthwise kernels, which take every
+//! channel's product at once, give each channel's PE-level product.
 
 use cdmsa::array::{
-    ArraySpec, Bias, Isa, PackedF32B, PackedIntB, gemm_float, gemm_float_on, gemm_float_packed,
-    gemm_int, gemm_int_on, gemm_int_packed, pe,
+    ArraySpec, Bias, Isa, PackedF32B, PackedIntB, TAP_PADDING, Taps, depthwise_float_on,
+    depthwise_int_on, gemm_float, gemm_float_on, gemm_float_packed, gemm_int, gemm_int_on,
+    gemm_int_packed, pe,
 };
 use cdmsa::config::{Dataflow, PsumType, TimingMode};
 use cdmsa::kernel::{FloatFormat, GemmShape};
@@ -624,6 +626,148 @@ fn long_reductions_match_the_portable_kernel() {
                 bits(&want),
                 "{isa:?}, {rows} rows, {dataflow:?}"
             );
+        }
+    }
+}
+
+/// A depthwise product's shape: channels around the vector widths, taps around the K-tiles of
+/// [`edge_spec`], and per output position the input row of each tap, a quarter of them in the
+/// padding.
+fn depthwise_case() -> impl Strategy<Value = (usize, usize, usize, Vec<u32>)> {
+    (
+        prop_oneof![1usize..=9, Just(16), Just(17), Just(33)],
+        1usize..=12,
+        1usize..=6,
+        0usize..=7,
+    )
+        .prop_flat_map(|(channels, taps, inputs, positions)| {
+            let row = prop_oneof![3 => 0..inputs as u32, 1 => Just(TAP_PADDING)];
+            (
+                Just(channels),
+                Just(taps),
+                Just(inputs),
+                prop::collection::vec(row, taps * positions),
+            )
+        })
+}
+
+/// Channel `ch` of a depthwise product as the GEMM the array runs for it: A the channel's
+/// im2col (positions × taps, zeros in the padding), B its weights (taps × 1).
+fn channel_gemm<T: Copy + Default>(
+    (channels, taps, rows): (usize, usize, &[u32]),
+    w: &[T],
+    x: &[T],
+    ch: usize,
+) -> (GemmShape, Vec<T>, Vec<T>) {
+    let shape = GemmShape {
+        m: rows.len() / taps,
+        k: taps,
+        n: 1,
+    };
+    let a = rows
+        .iter()
+        .map(|&r| {
+            if r == TAP_PADDING {
+                T::default()
+            } else {
+                x[r as usize * channels + ch]
+            }
+        })
+        .collect();
+    let b = (0..taps).map(|t| w[t * channels + ch]).collect();
+    (shape, a, b)
+}
+
+/// The PE model's outputs of every channel, positions × channels.
+fn per_channel_pe<S: Copy + Default>(
+    channels: usize,
+    positions: usize,
+    mut channel: impl FnMut(usize) -> Vec<S>,
+) -> Vec<S> {
+    let mut out = vec![S::default(); positions * channels];
+    for ch in 0..channels {
+        for (p, v) in channel(ch).into_iter().enumerate() {
+            out[p * channels + ch] = v;
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn every_family_depthwise_int_matches_pe(
+        ((channels, taps, _, rows), w, x, bias) in depthwise_case().prop_flat_map(
+            |(c, t, i, rows)| (
+                Just((c, t, i, rows)),
+                int_matrix(t, c, true),
+                int_matrix(i, c, false),
+                prop::option::of(prop::collection::vec(
+                    prop_oneof![any::<i32>(), Just(i32::MAX), Just(i32::MIN)], c)),
+            ))
+    ) {
+        let positions = rows.len() / taps;
+        let spec = ArraySpec {
+            rows: 4,
+            cols: 4,
+            dataflow: Dataflow::Ws,
+            timing: TimingMode::Pipelined,
+            psum: PsumType::Fp32,
+        };
+        let mut overflow = false;
+        let want = per_channel_pe(channels, positions, |ch| {
+            let (shape, a, b) = channel_gemm((channels, taps, &rows), &w, &x, ch);
+            let col_bias = bias.as_ref().map(|v| vec![v[ch]]);
+            let out = pe_oracle(&spec, shape, (&a, &b, col_bias.as_deref()),
+                |bias| bias.unwrap_or(0),
+                |s, a, b, bias| pe::run_int(&spec, s, a, b, bias).0.acc);
+            let exact = gemm_int_on(Isa::Portable, &spec, shape, &a, &b, col_bias.as_deref().into());
+            overflow |= exact.overflow;
+            out
+        });
+        let t = Taps { channels, taps, rows: &rows };
+        for isa in families() {
+            let got = depthwise_int_on(isa, &t, &w, &x, bias.as_deref());
+            prop_assert_eq!(&got.acc, &want, "{:?}", isa);
+            prop_assert_eq!(got.overflow, overflow, "{:?}", isa);
+        }
+    }
+
+    #[test]
+    fn every_family_depthwise_float_matches_pe(
+        (spec, fmt, (channels, taps, _, rows), ops) in (
+            edge_spec(),
+            prop_oneof![Just(FloatFormat::Fp32), Just(FloatFormat::Fp16), Just(FloatFormat::Bf16)],
+            depthwise_case(),
+        ).prop_flat_map(|(spec, fmt, (c, t, i, rows))| (
+            Just(spec), Just(fmt), Just((c, t, i, rows)),
+            (
+                prop::collection::vec(any_f32(), t * c),
+                prop::collection::vec(any_f32(), i * c),
+                prop::option::of(prop::collection::vec(any_f32(), c)),
+            ),
+        ))
+    ) {
+        let (w, x, bias) = ops;
+        let w: Vec<f32> = w.iter().map(|&v| in_format(fmt, v)).collect();
+        let x: Vec<f32> = x.iter().map(|&v| in_format(fmt, v)).collect();
+        let positions = rows.len() / taps;
+        let want = per_channel_pe(channels, positions, |ch| {
+            let (shape, a, b) = channel_gemm((channels, taps, &rows), &w, &x, ch);
+            let col_bias = bias.as_ref().map(|v| vec![v[ch]]);
+            pe_oracle(&spec, shape, (&a, &b, col_bias.as_deref()),
+                |bias| match (fmt, spec.psum) {
+                    (FloatFormat::Fp32, _) | (_, PsumType::Fp32) => bias.unwrap_or(0.0),
+                    (FloatFormat::Fp16, _) => f16::from_f32(bias.unwrap_or(0.0)).to_f32(),
+                    (FloatFormat::Bf16, _) => bf16::from_f32(bias.unwrap_or(0.0)).to_f32(),
+                },
+                |s, a, b, bias| pe::run_float(&spec, fmt, s, a, b, bias).0)
+        });
+        let t = Taps { channels, taps, rows: &rows };
+        for isa in families() {
+            let got = depthwise_float_on(isa, &spec, fmt, &t, &w, &x, bias.as_deref());
+            prop_assert_eq!(class_bits(&got), class_bits(&want), "{:?}", isa);
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Lowering + array execution against the naive reference interpreter, on random shapes:
 //! im2col, grouping, padding, dilation, batching, tiling and requantization; ConvTranspose
 //! against a direct scatter of every input pixel through the kernel. A functional run computes
-//! convolutions whole in the weights' layout; every bit of it must equal the tile-by-tile
-//! recording, whose tiles run in the array's orientation.
+//! convolutions whole in the weights' layout (depthwise ones across channels); every bit of it
+//! must equal the tile-by-tile recording, whose tiles run in the array's orientation.
 
 use cdmsa::config::AcceleratorConfig;
 use cdmsa::exec::{execute, record};
@@ -404,6 +404,56 @@ proptest! {
         let got = run(&g, &ga, &accels()[1]).to_f64();
         for (x, y) in got.iter().zip(&want) {
             prop_assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()));
+        }
+    }
+}
+
+/// A depthwise convolution: one input and one output channel per group, as many groups as a
+/// vector of channels holds and more.
+fn depthwise_case() -> impl Strategy<Value = ConvCase> {
+    (
+        conv_case(),
+        prop_oneof![1..=9usize, Just(16), Just(17), Just(33)],
+    )
+        .prop_map(|(c, groups)| ConvCase {
+            groups,
+            cin_g: 1,
+            cout_g: 1,
+            ..c
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn depthwise_convs_across_channels_give_the_tiles_bits(c in depthwise_case()) {
+        prop_assume!(c.fits());
+        let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
+        let x = rand_f32(&mut rng, &c.x_shape());
+        let w = rand_f32(&mut rng, &c.w_shape());
+        let b = rand_f32(&mut rng, &[c.groups]);
+        let g = graph(Op::Conv(c.attrs()), &x, vec![Some(w), Some(b)]);
+        for cfg in accels() {
+            for precision in [Precision::Native, Precision::Fp16, Precision::Bf16] {
+                let (whole, tiles) = whole_and_tiles(&g, &x, &cfg, precision);
+                prop_assert_eq!(whole, tiles, "{:?}", precision);
+            }
+        }
+        let x = rand_u8(&mut rng, &c.x_shape());
+        let w = rand_i8(&mut rng, &c.w_shape());
+        let x_zp = scalar(rand_u8(&mut rng, &[1]));
+        let w_zp = rand_i8(&mut rng, &[c.groups]);
+        let ws = Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[c.groups]), (0..c.groups).map(|i| 0.001 + 0.0005 * i as f32).collect()).unwrap());
+        let q = graph(Op::QLinearConv(c.attrs(), EpilogueAct::None), &x, vec![
+            Some(scalar(Tensor::F32(ArrayD::from_elem(IxDyn(&[1]), 0.02)))), Some(x_zp), Some(w), Some(ws), Some(w_zp),
+            Some(scalar(Tensor::F32(ArrayD::from_elem(IxDyn(&[1]), 0.05)))),
+            Some(scalar(Tensor::U8(ArrayD::from_elem(IxDyn(&[1]), 100)))),
+            Some(Tensor::I32(ArrayD::from_shape_vec(IxDyn(&[c.groups]), (0..c.groups).map(|i| i as i32 * 37 - 50).collect()).unwrap())),
+        ]);
+        for cfg in accels() {
+            let (whole, tiles) = whole_and_tiles(&q, &x, &cfg, Precision::Native);
+            prop_assert_eq!(whole, tiles);
         }
     }
 }

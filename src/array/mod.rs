@@ -51,7 +51,8 @@ mod timing;
 pub mod vector;
 
 pub use fast::{
-    Isa, PackedF32B, PackedIntB, gemm_float, gemm_float_on, gemm_float_packed, gemm_int,
+    Isa, PackedF32B, PackedIntB, TAP_PADDING, Taps, depthwise_float, depthwise_float_on,
+    depthwise_int, depthwise_int_on, gemm_float, gemm_float_on, gemm_float_packed, gemm_int,
     gemm_int_on, gemm_int_packed,
 };
 

@@ -3,6 +3,7 @@
 
 mod conv;
 mod cost;
+mod depthwise;
 mod gemm;
 pub mod memory;
 mod operands;
@@ -172,7 +173,12 @@ impl<'p> Interpreter<'p> {
         let p = self.program;
         let n = &p.nodes[node];
         let out = n.outputs[0];
-        let (t, overflow) = conv::run(
+        let whole = if depthwise::applies(k) {
+            depthwise::run
+        } else {
+            conv::run
+        };
+        let (t, overflow) = whole(
             k,
             &self.inputs(node),
             &self.constants(node),

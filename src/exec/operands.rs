@@ -178,24 +178,33 @@ pub fn scatter<T: Copy>(k: &GemmKernel, p: usize, acc: &[T], out: &mut [T]) {
 
 /// The transpose (`cols × rows`) of the row-major `rows × cols` matrix `a`, in cache-sized
 /// blocks.
-fn transpose<T: Copy>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
-    const B: usize = 32;
-    let Some(&first) = a.first() else {
-        return Vec::new();
+pub(super) fn transpose<T: Copy>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(rows * cols);
+    transpose_into(a, rows, cols, &mut out);
+    out
+}
+
+/// Appends the transpose of the row-major `rows × cols` matrix `a` to `out`, in bands of
+/// `BLOCK` rows: a band's reads, column by column, stay in `BLOCK` cache lines at a time, and
+/// its writes run along output rows.
+pub(super) fn transpose_into<T: Copy>(a: &[T], rows: usize, cols: usize, out: &mut Vec<T>) {
+    const BLOCK: usize = 16;
+    let Some(&first) = a.first().filter(|_| rows * cols > 0) else {
+        return;
     };
-    let mut out = vec![first; rows * cols];
-    for r0 in (0..rows).step_by(B) {
-        for c0 in (0..cols).step_by(B) {
-            let c1 = (c0 + B).min(cols);
-            for r in r0..(r0 + B).min(rows) {
-                let src = &a[r * cols + c0..r * cols + c1];
-                for (dst, &v) in out[c0 * rows + r..].iter_mut().step_by(rows).zip(src) {
-                    *dst = v;
-                }
+    let start = out.len();
+    out.resize(start + rows * cols, first);
+    let out = &mut out[start..];
+    for r0 in (0..rows).step_by(BLOCK) {
+        let r1 = (r0 + BLOCK).min(rows);
+        let src = &a[r0 * cols..r1 * cols];
+        for c in 0..cols {
+            let dst = &mut out[c * rows + r0..c * rows + r1];
+            for (d, row) in dst.iter_mut().zip(src.chunks_exact(cols)) {
+                *d = row[c];
             }
         }
     }
-    out
 }
 
 /// The input coordinate tap `k` of output coordinate `o` reads along spatial dim `d`, or `None`
@@ -219,32 +228,13 @@ fn tap_coord(win: &Window, transposed: bool, d: usize, o: usize, k: usize) -> Op
     usize::try_from(c).ok().filter(|&c| c < win.input[d])
 }
 
-/// im2col of channels `c0..c0+cin` of an NC[spatial…] tensor: rows (batch, output position),
-/// columns (channel, kernel tap); taps outside the input read `pad`.
-#[allow(clippy::too_many_arguments)]
-fn im2col<T: Copy + Send + Sync>(
-    x: &[T],
-    channels: usize,
-    batch: usize,
-    win: &Window,
-    transposed: bool,
-    c0: usize,
-    cin: usize,
-    pad: T,
-) -> Vec<T> {
+/// An input offset of [`tap_offsets`] that lies in the padding.
+pub(super) const PADDING: usize = usize::MAX;
+
+/// Per (output position, kernel tap), row-major over both: the offset within an input plane
+/// that the tap reads, or [`PADDING`].
+pub(super) fn tap_offsets(win: &Window, transposed: bool) -> Vec<usize> {
     let rank = win.input.len();
-    let plane: usize = win.input.iter().product();
-    let (outs, taps) = (win.output_size(), win.kernel_size());
-    if !transposed && is_pointwise(win) {
-        // A 1×1 convolution with unit strides and no padding reads every input position once:
-        // im2col is the transpose of each image's channels × positions.
-        let mut out = Vec::with_capacity(batch * outs * cin);
-        for b in 0..batch {
-            let base = (b * channels + c0) * plane;
-            out.extend(transpose(&x[base..base + cin * plane], cin, plane));
-        }
-        return out;
-    }
     // Per dim: the input coordinate of (output coordinate, kernel tap), times the dim's stride
     // in a plane, or None in the padding.
     let mut stride = 1usize;
@@ -257,9 +247,7 @@ fn im2col<T: Copy + Send + Sync>(
         stride *= win.input[d];
     }
     // Per (output position, tap), row-major over both: the sum over dims of their offsets,
-    // built one dim at a time (the sum is separable), or `plane` (the pad value stored after
-    // each plane below) when some dim falls in the padding.
-    const PADDING: usize = usize::MAX;
+    // built one dim at a time (the sum is separable), or PADDING when some dim falls in it.
     let mut offsets = vec![0usize];
     let (mut outer_outs, mut outer_taps) = (1usize, 1usize);
     for (d, coords) in coords.iter().enumerate() {
@@ -279,6 +267,36 @@ fn im2col<T: Copy + Send + Sync>(
         offsets = next;
         (outer_outs, outer_taps) = (outer_outs * od, outer_taps * kd);
     }
+    offsets
+}
+
+/// im2col of channels `c0..c0+cin` of an NC[spatial…] tensor: rows (batch, output position),
+/// columns (channel, kernel tap); taps outside the input read `pad`.
+#[allow(clippy::too_many_arguments)]
+fn im2col<T: Copy + Send + Sync>(
+    x: &[T],
+    channels: usize,
+    batch: usize,
+    win: &Window,
+    transposed: bool,
+    c0: usize,
+    cin: usize,
+    pad: T,
+) -> Vec<T> {
+    let plane: usize = win.input.iter().product();
+    let (outs, taps) = (win.output_size(), win.kernel_size());
+    if !transposed && is_pointwise(win) {
+        // A 1×1 convolution with unit strides and no padding reads every input position once:
+        // im2col is the transpose of each image's channels × positions.
+        let mut out = Vec::with_capacity(batch * outs * cin);
+        for b in 0..batch {
+            let base = (b * channels + c0) * plane;
+            out.extend(transpose(&x[base..base + cin * plane], cin, plane));
+        }
+        return out;
+    }
+    // A tap in the padding reads the pad value stored after each plane below.
+    let mut offsets = tap_offsets(win, transposed);
     offsets
         .iter_mut()
         .filter(|o| **o == PADDING)
@@ -358,56 +376,65 @@ pub fn im2col_t<'x, T: Copy>(
         win.dilations[last],
         win.pad_begin[last] as isize,
     );
-    let mut out = Vec::with_capacity(cin * taps * rows.len() * ow);
-    let (mut k_idx, mut o_idx) = (vec![0usize; rank], vec![0usize; rank]);
-    for c in 0..cin {
-        let channel = &x[base + c * plane..base + (c + 1) * plane];
-        for t in 0..taps {
-            let mut rem = t;
-            for d in (0..rank).rev() {
-                k_idx[d] = rem % win.kernel[d];
-                rem /= win.kernel[d];
+    // Per tap: its kernel coordinates (row-major over the dims), and along the last dim the
+    // offset `off` at which output `o` reads input `o·s + off`, inside for `o` in `lo..hi`.
+    let mut k_idx = vec![0usize; taps * rank];
+    let mut spans = Vec::with_capacity(taps);
+    for (t, k) in k_idx.chunks_mut(rank).enumerate() {
+        let mut rem = t;
+        for d in (0..rank).rev() {
+            k[d] = rem % win.kernel[d];
+            rem /= win.kernel[d];
+        }
+        let off = (k[last] * dil) as isize - pb;
+        let lo = if off < 0 {
+            ((-off) as usize).div_ceil(s)
+        } else {
+            0
+        };
+        let hi = if (iw as isize) > off {
+            ((iw as isize - off) as usize).div_ceil(s).min(ow)
+        } else {
+            0
+        };
+        spans.push((off, lo, hi));
+    }
+    // Every value starts as padding; the taps inside the input are copied over it.
+    let n_rows = rows.len();
+    let mut out = vec![pad; cin * taps * n_rows * ow];
+    let mut o_idx = vec![0usize; rank];
+    for (i, r) in rows.enumerate() {
+        let mut rem = r;
+        for d in (0..last).rev() {
+            o_idx[d] = rem % win.output[d];
+            rem /= win.output[d];
+        }
+        for (t, &(off, lo, hi)) in spans.iter().enumerate() {
+            if lo >= hi {
+                continue;
             }
-            // Along the last dim, output `o` reads input `o·s + off`: inside for o in lo..hi.
-            let off = (k_idx[last] * dil) as isize - pb;
-            let lo = if off < 0 {
-                ((-off) as usize).div_ceil(s)
-            } else {
-                0
-            };
-            let hi = if (iw as isize) > off {
-                ((iw as isize - off) as usize).div_ceil(s).min(ow)
-            } else {
-                0
-            };
-            for r in rows.clone() {
-                // The input offset of this output row's outer coordinates, or None in the padding.
-                let mut rem = r;
-                let mut row_base = Some(0usize);
-                let mut stride = iw;
-                for d in (0..last).rev() {
-                    o_idx[d] = rem % win.output[d];
-                    rem /= win.output[d];
-                    row_base = match (row_base, tap_coord(win, false, d, o_idx[d], k_idx[d])) {
-                        (Some(acc), Some(coord)) => Some(acc + coord * stride),
-                        _ => None,
-                    };
-                    stride *= win.input[d];
-                }
-                match row_base {
-                    Some(rb) if lo < hi => {
-                        out.extend(std::iter::repeat_n(pad, lo));
-                        let first = (rb as isize + lo as isize * s as isize + off) as usize;
-                        if s == 1 {
-                            out.extend_from_slice(&channel[first..first + (hi - lo)]);
-                        } else {
-                            // Every s-th value from `first`: the first of each s-long chunk.
-                            let span = &channel[first..=first + (hi - lo - 1) * s];
-                            out.extend(span.chunks(s).map(|c| c[0]));
-                        }
-                        out.extend(std::iter::repeat_n(pad, ow - hi));
+            // The input offset of this output row's outer coordinates, or None in the padding.
+            let mut row_base = Some(0usize);
+            let mut stride = iw;
+            for d in (0..last).rev() {
+                let k = k_idx[t * rank + d];
+                row_base = row_base
+                    .zip(tap_coord(win, false, d, o_idx[d], k))
+                    .map(|(acc, coord)| acc + coord * stride);
+                stride *= win.input[d];
+            }
+            let Some(rb) = row_base else { continue };
+            let first = (rb as isize + lo as isize * s as isize + off) as usize;
+            for c in 0..cin {
+                let src = &x[base + c * plane + first..];
+                let row = ((c * taps + t) * n_rows + i) * ow;
+                let dst = &mut out[row + lo..row + hi];
+                if s == 1 {
+                    dst.copy_from_slice(&src[..hi - lo]);
+                } else {
+                    for (d, &v) in dst.iter_mut().zip(src.iter().step_by(s)) {
+                        *d = v;
                     }
-                    _ => out.extend(std::iter::repeat_n(pad, ow)),
                 }
             }
         }

@@ -17,6 +17,7 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+mod depthwise;
 mod pack;
 mod portable;
 #[cfg(target_arch = "x86_64")]
@@ -25,6 +26,9 @@ mod rows;
 use super::datapath::{Datapath, ExactProductF32, FloatRule, FusedF32, IntMac, Psum16};
 use super::{ArraySpec, Bias, IntGemmOut, assert_operands};
 use crate::kernel::{FloatFormat, GemmShape};
+pub use depthwise::{
+    TAP_PADDING, Taps, depthwise_float, depthwise_float_on, depthwise_int, depthwise_int_on,
+};
 use rayon::prelude::*;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
