@@ -6,9 +6,9 @@
 //! channel's product at once, give each channel's PE-level product.
 
 use cdmsa::array::{
-    ArraySpec, Bias, Isa, PackedF32B, PackedIntB, TAP_PADDING, Taps, depthwise_float_on,
-    depthwise_int_on, gemm_float, gemm_float_on, gemm_float_packed, gemm_int, gemm_int_on,
-    gemm_int_packed, pe,
+    ArraySpec, Bias, Isa, PackedF32B, PackedIntA, PackedIntB, TAP_PADDING, Taps,
+    depthwise_float_on, depthwise_int_on, gemm_float, gemm_float_on, gemm_float_packed, gemm_int,
+    gemm_int_on, gemm_int_packed, gemm_int_packed_a, pe,
 };
 use cdmsa::config::{Dataflow, PsumType, TimingMode};
 use cdmsa::kernel::{FloatFormat, GemmShape};
@@ -396,6 +396,15 @@ proptest! {
             let got = gemm_int_packed(&spec, shape, a, &b, &packed, bias);
             prop_assert_eq!(got, gemm_int(&spec, shape, a, &b, bias), "prepared B");
         }
+        // A prepared once (a convolution's weights taken in their layout), for B as drawn
+        // and B narrowed to a byte's span: the bits and flag of the unprepared product.
+        let packed = PackedIntA::new(&a, shape.m, shape.k);
+        let narrow: Vec<i16> = b.iter().map(|&v| v.clamp(-100, 100)).collect();
+        for b in [&b, &narrow, &b] {
+            let bias = bias.as_deref().into();
+            let got = gemm_int_packed_a(&spec, shape, &a, b, &packed, bias);
+            prop_assert_eq!(got, gemm_int(&spec, shape, &a, b, bias), "prepared A");
+        }
     }
 
     #[test]
@@ -582,6 +591,10 @@ fn parallel_row_blocks_match_the_portable_kernel() {
             let got = pool.install(|| gemm_int_on(isa, &spec, shape, &ai, &bi, Bias::None));
             assert_eq!(got, want_int, "{isa:?}, {threads} threads");
         }
+        // A prepared whole, each block of rows reading its part of the encoding.
+        let packed = PackedIntA::new(&ai, shape.m, shape.k);
+        let got = pool.install(|| gemm_int_packed_a(&spec, shape, &ai, &bi, &packed, Bias::None));
+        assert_eq!(got, want_int, "prepared A, {threads} threads");
     }
 }
 

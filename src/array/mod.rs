@@ -51,9 +51,9 @@ mod timing;
 pub mod vector;
 
 pub use fast::{
-    Isa, PackedF32B, PackedIntB, TAP_PADDING, Taps, depthwise_float, depthwise_float_on,
-    depthwise_int, depthwise_int_on, gemm_float, gemm_float_on, gemm_float_packed, gemm_int,
-    gemm_int_on, gemm_int_packed,
+    Isa, PackedF32B, PackedIntA, PackedIntB, TAP_PADDING, Taps, depthwise_float,
+    depthwise_float_on, depthwise_int, depthwise_int_on, gemm_float, gemm_float_on,
+    gemm_float_packed, gemm_int, gemm_int_on, gemm_int_packed, gemm_int_packed_a,
 };
 
 pub use scalesim_traffic::{ScalesimSram, ScalesimTraffic, scalesim_traffic, scalesim_traffic_for};

@@ -13,7 +13,7 @@
 
 use super::gemm::{Epilogue, Values, int_output, per_channel, prepare, round_to_format};
 use super::operands::{im2col_t, is_pointwise, output_rows};
-use crate::array::{ArraySpec, Bias, gemm_float, gemm_int, vector};
+use crate::array::{ArraySpec, Bias, gemm_float, gemm_int, gemm_int_packed_a, vector};
 use crate::error::{Error, Result};
 use crate::kernel::{GemmKernel, GemmLayout, GemmShape, Window};
 use crate::tensor::{Constant, DType, Tensor};
@@ -90,18 +90,18 @@ pub fn run(
     };
     match (prepared.values, prepared.epilogue) {
         (Values::Int { x, w, bias }, epilogue) => {
+            let prepared = w.conv_groups(*groups, cpg, shape.k);
             let (out, overflow) = assemble(&blocks, cpg, plane, total, |blk| {
                 let (b, g) = (blk.problem / groups, blk.problem % groups);
                 let cols = im2col_t(&x, channels, b, window, g * cin, cin, 0, blk.rows.clone());
                 let row_bias = group_bias(bias.as_deref(), g, cpg)?;
                 let bshape = cpg_shape(blk);
-                let mut o = gemm_int(
-                    spec,
-                    bshape,
-                    &w.shifted[weights(w.shifted.len(), g)?],
-                    &cols,
-                    row_bias.as_deref().map_or(Bias::None, Bias::Rows),
-                );
+                let group_w = &w.shifted[weights(w.shifted.len(), g)?];
+                let row_bias = row_bias.as_deref().map_or(Bias::None, Bias::Rows);
+                let mut o = match prepared.get(g) {
+                    Some(a) => gemm_int_packed_a(spec, bshape, group_w, &cols, a, row_bias),
+                    None => gemm_int(spec, bshape, group_w, &cols, row_bias),
+                };
                 for (j, channel) in o.acc.chunks_mut(bshape.n.max(1)).enumerate() {
                     if let Some(unit) = epilogue.requant(g * cpg + j)? {
                         unit.apply_all(channel);

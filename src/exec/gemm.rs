@@ -5,8 +5,8 @@
 use super::operands::{channel, columns, lhs_all, rhs_all, scatter};
 use crate::array::output::Requant;
 use crate::array::{
-    ArraySpec, PackedF32B, PackedIntB, gemm_float, gemm_float_packed, gemm_int, gemm_int_packed,
-    vector,
+    ArraySpec, PackedF32B, PackedIntA, PackedIntB, gemm_float, gemm_float_packed, gemm_int,
+    gemm_int_packed, vector,
 };
 use crate::error::{Error, Result};
 use crate::kernel::{
@@ -109,6 +109,9 @@ pub(super) struct IntWeights {
     pub(super) shifted: Vec<i16>,
     /// Each problem's B (`k × n`) and its packing.
     b_matrices: OnceLock<(Vec<Vec<i16>>, Vec<PackedIntB>)>,
+    /// Each group's weights (`cout/groups × k`) prepared as the A of a convolution taken in
+    /// the weights' layout.
+    conv_groups: OnceLock<Vec<PackedIntA>>,
 }
 
 /// What a node's prepared weights depend on besides the weight values: the kernel's
@@ -144,6 +147,7 @@ impl IntWeights {
             Ok(IntWeights {
                 shifted: shifted_weights(k, w, &zp)?,
                 b_matrices: OnceLock::new(),
+                conv_groups: OnceLock::new(),
             })
         };
         match constant {
@@ -161,6 +165,18 @@ impl IntWeights {
                 .map(|b| PackedIntB::new(b, k.shape.k, k.shape.n))
                 .collect();
             (b, packed)
+        })
+    }
+
+    /// Each of `groups` groups' `rows × k` weights, prepared as a GEMM's A (rows past the
+    /// shifted weights are not prepared: the product reading them reports the shortfall).
+    pub(super) fn conv_groups(&self, groups: usize, rows: usize, k: usize) -> &[PackedIntA] {
+        self.conv_groups.get_or_init(|| {
+            self.shifted
+                .chunks_exact((rows * k).max(1))
+                .take(groups)
+                .map(|a| PackedIntA::new(a, rows, k))
+                .collect()
         })
     }
 }

@@ -168,7 +168,7 @@ pub fn gemm_int_on(
     b: &[i16],
     bias: Bias<'_, i32>,
 ) -> IntGemmOut {
-    gemm_int_with(isa, spec, shape, a, b, None, bias)
+    gemm_int_with(isa, spec, shape, a, b, Prepared::default(), bias)
 }
 
 /// An integer GEMM's B operand (`k×n`, row-major) prepared once for many products with
@@ -219,7 +219,97 @@ pub fn gemm_int_packed(
         (shape.k, shape.n),
         "B was prepared for another shape"
     );
-    gemm_int_with(Isa::detected(), spec, shape, a, b, Some(packed), bias)
+    let pre = Prepared {
+        a: None,
+        b: Some(packed),
+    };
+    gemm_int_with(Isa::detected(), spec, shape, a, b, pre, bias)
+}
+
+/// An integer GEMM's A operand (`m×k`, row-major) prepared once for many products with
+/// different B, as a convolution's constant weights are when the product is taken in their
+/// layout: its range checked and its 8-bit encoding (rows shifted into bytes, with their sums)
+/// made on first use and kept. [`gemm_int_packed_a`] with it gives the bits of [`gemm_int`]
+/// on the same A.
+pub struct PackedIntA {
+    m: usize,
+    k: usize,
+    /// Every value within `[-255, 255]` (the vector microkernels' domain).
+    in_range: bool,
+    /// The whole of A in bytes (`None`: the values span more than a byte).
+    bytes: OnceLock<Option<ABytes>>,
+}
+
+/// A for the 8-bit quad microkernel: every row as bytes `a - offset`, `k` padded to a multiple
+/// of 4, with each row's sum of those bytes.
+struct ABytes {
+    offset: i32,
+    bytes: Vec<u8>,
+    sums: Vec<i32>,
+}
+
+impl PackedIntA {
+    /// Prepares `a` (`m×k`, row-major); the encoding is made when a product first needs it.
+    ///
+    /// # Panics
+    /// If `a` holds fewer than `m·k` values.
+    pub fn new(a: &[i16], m: usize, k: usize) -> PackedIntA {
+        PackedIntA {
+            m,
+            k,
+            in_range: in_int_range(&a[..m * k]),
+            bytes: OnceLock::new(),
+        }
+    }
+
+    /// The byte encoding of `a` (the values it was prepared from), made on first use.
+    fn bytes(&self, a: &[i16]) -> Option<(i32, &[u8], &[i32])> {
+        let (m, k) = (self.m, self.k);
+        kept(&self.bytes, || {
+            let a = &a[..m * k];
+            pack::unsigned_offset(a).map(|offset| {
+                let (bytes, sums) = pack::unsigned_rows(a, k, 0..m, (0, k), offset);
+                ABytes {
+                    offset,
+                    bytes,
+                    sums,
+                }
+            })
+        })
+        .as_ref()
+        .map(|e| (e.offset, e.bytes.as_slice(), e.sums.as_slice()))
+    }
+}
+
+/// [`gemm_int`] with A also given as prepared by [`PackedIntA::new`] from the same `a`.
+///
+/// # Panics
+/// As [`gemm_int`], and if `packed` was made for another shape.
+pub fn gemm_int_packed_a(
+    spec: &ArraySpec,
+    shape: GemmShape,
+    a: &[i16],
+    b: &[i16],
+    packed: &PackedIntA,
+    bias: Bias<'_, i32>,
+) -> IntGemmOut {
+    assert_eq!(
+        (packed.m, packed.k),
+        (shape.m, shape.k),
+        "A was prepared for another shape"
+    );
+    let pre = Prepared {
+        a: Some(packed),
+        b: None,
+    };
+    gemm_int_with(Isa::detected(), spec, shape, a, b, pre, bias)
+}
+
+/// The operands of an integer GEMM prepared ahead of it, if any.
+#[derive(Clone, Copy, Default)]
+struct Prepared<'p> {
+    a: Option<&'p PackedIntA>,
+    b: Option<&'p PackedIntB>,
 }
 
 /// The value in `cell`, made by `make` if there is none yet. Unlike `OnceLock::get_or_init`
@@ -241,20 +331,21 @@ fn in_int_range(v: &[i16]) -> bool {
     lo >= -255 && hi <= 255
 }
 
-/// [`gemm_int_on`], reusing `pre`'s checks and packings of B when given.
+/// [`gemm_int_on`], reusing `pre`'s checks and encodings of A and B when given.
 fn gemm_int_with(
     isa: Isa,
     spec: &ArraySpec,
     shape: GemmShape,
     a: &[i16],
     b: &[i16],
-    pre: Option<&PackedIntB>,
+    pre: Prepared<'_>,
     bias: Bias<'_, i32>,
 ) -> IntGemmOut {
     let (len, a, b) = checked(isa, spec, shape, a, b, bias);
     let GemmShape { m, k, n } = shape;
-    let b_in_range = pre.map_or_else(|| in_int_range(b), |p| p.in_range);
-    if isa == Isa::Portable || len == 0 || !in_int_range(a) || !b_in_range {
+    let a_in_range = pre.a.map_or_else(|| in_int_range(a), |p| p.in_range);
+    let b_in_range = pre.b.map_or_else(|| in_int_range(b), |p| p.in_range);
+    if isa == Isa::Portable || len == 0 || !a_in_range || !b_in_range {
         let mut exact = vec![0i64; len];
         portable::gemm(IntMac, k.max(1), (m, k, n), a, b, bias, &mut exact);
         return IntGemmOut::from_exact(exact);
@@ -288,7 +379,16 @@ fn gemm_int_with(
     let mut exact: Vec<i64> = bias.fill(m, n).into_iter().map(i64::from).collect();
     for k0 in (0..k).step_by(INT_K_CHUNK) {
         let ks = (k0, (k0 + INT_K_CHUNK).min(k));
-        int_chunk(isa, shape, a, b, ks, None, &mut acc, &|_, _| {});
+        int_chunk(
+            isa,
+            shape,
+            a,
+            b,
+            ks,
+            Prepared::default(),
+            &mut acc,
+            &|_, _| {},
+        );
         for (e, &c) in exact.iter_mut().zip(&acc) {
             *e += i64::from(c);
         }
@@ -297,8 +397,8 @@ fn gemm_int_with(
 }
 
 /// `c = Σ_{k in ks} a·b` (exact, as the chunk is short) on a vector family, then
-/// `epilogue` on each finished block of whole rows. `pre` (B prepared whole) serves the
-/// packings of a chunk that is the whole of K.
+/// `epilogue` on each finished block of whole rows. `pre` (A or B prepared whole) serves the
+/// encodings of a chunk that is the whole of K.
 #[allow(clippy::too_many_arguments)]
 fn int_chunk(
     isa: Isa,
@@ -306,7 +406,7 @@ fn int_chunk(
     a: &[i16],
     b: &[i16],
     ks: (usize, usize),
-    pre: Option<&PackedIntB>,
+    pre: Prepared<'_>,
     c: &mut [i32],
     epilogue: &(dyn Fn(std::ops::Range<usize>, &mut [i32]) + Sync),
 ) {
@@ -318,9 +418,10 @@ fn int_chunk(
             epilogue(0..m, &mut c[..m * n]);
             return;
         }
-        let pre = pre.filter(|_| ks == (0, k));
+        let whole = ks == (0, k);
+        let (pre_a, pre_b) = (pre.a.filter(|_| whole), pre.b.filter(|_| whole));
         let own_quads;
-        let quads = match pre {
+        let quads = match pre_b {
             _ if isa != Isa::Avx512 => None,
             Some(p) => kept(&p.quads, || pack::PackedQuads::new(b, ks, n, avx512::NR)).as_ref(),
             None => {
@@ -328,8 +429,13 @@ fn int_chunk(
                 own_quads.as_ref()
             }
         };
+        // A's bytes: prepared whole, or made per block of rows below.
+        let a_bytes = match pre_a {
+            Some(p) => p.bytes(a).map(|(off, ua, sums)| (off, Some((ua, sums)))),
+            None => pack::unsigned_offset(a).map(|off| (off, None)),
+        };
         if let Some(pb) = quads
-            && let Some(off_a) = pack::unsigned_offset(a)
+            && let Some((off_a, prepared_a)) = a_bytes
         {
             let kc = (ks.1 - ks.0) as i32;
             // Σ(a'+oa)(b'+ob) = Σa'b' + ob·Σa' + oa·Σb' + k·oa·ob, modulo 2^32.
@@ -340,12 +446,23 @@ fn int_chunk(
                         .wrapping_add(kc.wrapping_mul(off_a).wrapping_mul(pb.offset[j]))
                 })
                 .collect();
+            let width = k.div_ceil(4) * 4;
             for_row_blocks(c, m, n, k, avx512::MR, |rows, block| {
-                let (ua, row_sums) = pack::unsigned_rows(a, k, rows.clone(), ks, off_a);
+                let own;
+                let (ua, row_sums) = match prepared_a {
+                    Some((ua, sums)) => (
+                        &ua[rows.start * width..rows.end * width],
+                        &sums[rows.clone()],
+                    ),
+                    None => {
+                        own = pack::unsigned_rows(a, k, rows.clone(), ks, off_a);
+                        (own.0.as_slice(), own.1.as_slice())
+                    }
+                };
                 // SAFETY: Avx512 is supported (asserted by the caller); `ua` holds
                 // rows·4·quads bytes and `block` rows·n values; `pb` has NR-wide panels.
-                unsafe { avx512::quad_rows(&ua, rows.len(), pb, block, n) };
-                for (row, &ra) in block.chunks_mut(n).zip(&row_sums) {
+                unsafe { avx512::quad_rows(ua, rows.len(), pb, block, n) };
+                for (row, &ra) in block.chunks_mut(n).zip(row_sums) {
                     for ((v, &ob), &t) in row.iter_mut().zip(&pb.offset).zip(&col_terms) {
                         *v = v.wrapping_add(ob.wrapping_mul(ra)).wrapping_add(t);
                     }
@@ -356,7 +473,7 @@ fn int_chunk(
         }
         // AVX-512 without an 8-bit encoding of the operands uses the 16-bit pair microkernel.
         let own_pairs;
-        let pb = match pre {
+        let pb = match pre_b {
             Some(p) => kept(&p.pairs, || pack::PackedPairs::new(b, ks, n, avx2::NR)),
             None => {
                 own_pairs = pack::PackedPairs::new(b, ks, n, avx2::NR);

@@ -196,7 +196,8 @@ pub(super) fn unsigned_rows(
     let width = (k1 - k0).div_ceil(4) * 4;
     let mut out = vec![0u8; rows.len() * width];
     let mut sums = Vec::with_capacity(rows.len());
-    for (dst, i) in out.chunks_mut(width.max(1)).zip(rows) {
+    for (r, i) in rows.enumerate() {
+        let dst = &mut out[r * width..(r + 1) * width];
         let mut sum = 0i32;
         for (d, &v) in dst.iter_mut().zip(&a[i * k + k0..i * k + k1]) {
             // In [0, 255] by `unsigned_offset`.
