@@ -54,33 +54,29 @@ fn out_shape(x: &Tensor, win: &Window) -> Vec<usize> {
     s
 }
 
-/// MaxPool (floats and 8-bit integers).
+/// MaxPool (floats and 8-bit integers). A window's maximum is its first value greater than
+/// every value before it (`>`, so NaNs never win and the first of equal values does), −∞ or
+/// the type's least value when none is. 16-bit floats are compared widened to f32, which is
+/// exact and keeps their order; the winning input's own bits are the output.
 pub fn max_pool(x: &Tensor, win: &Window) -> Result<Tensor> {
     let shape = out_shape(x, win);
     let plane: usize = win.input.iter().product();
     let oplane = win.output_size();
+    // The window of every output position, computed once for all planes.
+    let mut taps_of = Vec::with_capacity(oplane);
+    for_each_window(win, |_, taps| {
+        taps_of.push(taps.iter().filter_map(|&(off, _)| off).collect::<Vec<_>>());
+    });
+    let pool = Pool {
+        plane,
+        oplane,
+        taps_of: &taps_of,
+    };
     macro_rules! pool {
-        ($a:expr, $min:expr, $variant:ident) => {{
+        ($a:expr, $min:expr, $variant:ident, $key:expr) => {{
             let src = crate::tensor::convert::as_row_major($a);
             let mut out = vec![$min; shape.iter().product()];
-            // The window of every output position, computed once for all planes.
-            let mut taps_of = Vec::with_capacity(oplane);
-            for_each_window(win, |_, taps| {
-                taps_of.push(taps.iter().filter_map(|&(off, _)| off).collect::<Vec<_>>());
-            });
-            // Planes in parallel.
-            out.par_chunks_mut(oplane.max(1))
-                .zip(src.par_chunks(plane.max(1)))
-                .for_each(|(dst, planar)| {
-                    for (d, offs) in dst.iter_mut().zip(&taps_of) {
-                        for &off in offs {
-                            let v = planar[off];
-                            if v > *d {
-                                *d = v;
-                            }
-                        }
-                    }
-                });
+            pool.run(&src, &mut out, $key);
             Tensor::$variant(
                 ArrayD::from_shape_vec(IxDyn(&shape), out)
                     .map_err(|e| Error::Shape(e.to_string()))?,
@@ -88,13 +84,73 @@ pub fn max_pool(x: &Tensor, win: &Window) -> Result<Tensor> {
         }};
     }
     Ok(match x {
-        Tensor::U8(a) => pool!(a, u8::MIN, U8),
-        Tensor::I8(a) => pool!(a, i8::MIN, I8),
-        Tensor::F32(a) => pool!(a, f32::NEG_INFINITY, F32),
-        Tensor::F16(a) => pool!(a, half::f16::NEG_INFINITY, F16),
-        Tensor::BF16(a) => pool!(a, half::bf16::NEG_INFINITY, BF16),
+        Tensor::U8(a) => pool!(a, u8::MIN, U8, |p: &[u8], k: &mut Vec<f32>| {
+            k.extend(p.iter().map(|&v| f32::from(v)))
+        }),
+        Tensor::I8(a) => pool!(a, i8::MIN, I8, |p: &[i8], k: &mut Vec<f32>| {
+            k.extend(p.iter().map(|&v| f32::from(v)))
+        }),
+        Tensor::F32(a) => pool!(a, f32::NEG_INFINITY, F32, |p: &[f32], k: &mut Vec<f32>| {
+            k.extend_from_slice(p)
+        }),
+        Tensor::F16(a) => pool!(
+            a,
+            half::f16::NEG_INFINITY,
+            F16,
+            |p: &[half::f16], k: &mut Vec<f32>| {
+                k.resize(p.len(), 0.0);
+                half::slice::HalfFloatSliceExt::convert_to_f32_slice(p, k);
+            }
+        ),
+        Tensor::BF16(a) => pool!(
+            a,
+            half::bf16::NEG_INFINITY,
+            BF16,
+            |p: &[half::bf16], k: &mut Vec<f32>| {
+                k.resize(p.len(), 0.0);
+                half::slice::HalfFloatSliceExt::convert_to_f32_slice(p, k);
+            }
+        ),
         t => return Err(Error::DType(format!("MaxPool of {}", t.dtype()))),
     })
+}
+
+/// A max pooling's planes and windows.
+struct Pool<'w> {
+    plane: usize,
+    oplane: usize,
+    /// Per output position, the in-input offsets of its window's taps.
+    taps_of: &'w [Vec<usize>],
+}
+
+impl Pool<'_> {
+    /// Pools every plane of `src` into `out` (holding the type's least value): each plane's
+    /// values widened to exact f32 keys by `keys`, compared as the values are, the winner's
+    /// own value written. Planes run in parallel.
+    fn run<T: Copy + Send + Sync>(
+        &self,
+        src: &[T],
+        out: &mut [T],
+        keys: impl Fn(&[T], &mut Vec<f32>) + Sync,
+    ) {
+        out.par_chunks_mut(self.oplane.max(1))
+            .zip(src.par_chunks(self.plane.max(1)))
+            .for_each_init(Vec::new, |wide, (dst, planar)| {
+                wide.clear();
+                keys(planar, wide);
+                for (d, offs) in dst.iter_mut().zip(self.taps_of) {
+                    let mut best = (f32::NEG_INFINITY, None);
+                    for &off in offs {
+                        if wide[off] > best.0 {
+                            best = (wide[off], Some(off));
+                        }
+                    }
+                    if let (_, Some(off)) = best {
+                        *d = planar[off];
+                    }
+                }
+            });
+    }
 }
 
 /// AveragePool (floats), with ONNX's `count_include_pad` divisor.
@@ -158,4 +214,81 @@ pub fn global(x: &Tensor, max: bool) -> Result<Tensor> {
 /// The element-operations of a windowed pooling: one per window tap of every output.
 pub fn window_work(win: &Window, outputs: u64) -> u64 {
     outputs.saturating_mul(super::elements(&win.kernel))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use half::f16;
+    use proptest::prelude::*;
+
+    /// A 2-D window over an `h × w` plane: kernel, stride, dilation and padding per dim.
+    fn window((h, w): (usize, usize), k: usize, s: usize, d: usize, p: usize) -> Option<Window> {
+        let span = (k - 1) * d + 1;
+        let out = |i: usize| (i + 2 * p).checked_sub(span).map(|r| r / s + 1);
+        Some(Window {
+            kernel: vec![k, k],
+            strides: vec![s, s],
+            dilations: vec![d, d],
+            pad_begin: vec![p, p],
+            pad_end: vec![p, p],
+            input: vec![h, w],
+            output: vec![out(h)?, out(w)?],
+        })
+    }
+
+    /// MaxPool of one f16 plane worked tap by tap with f16's own `>`: the first value greater
+    /// than all before it, −∞ when none is.
+    fn naive(x: &[f16], win: &Window) -> Vec<f16> {
+        let (ow, iw) = (win.output[1], win.input[1]);
+        let mut out = Vec::new();
+        for oy in 0..win.output[0] {
+            for ox in 0..ow {
+                let mut best = f16::NEG_INFINITY;
+                for ky in 0..win.kernel[0] {
+                    for kx in 0..win.kernel[1] {
+                        let at = |o: usize, k: usize, dim: usize| {
+                            (o * win.strides[dim] + k * win.dilations[dim])
+                                .checked_sub(win.pad_begin[dim])
+                                .filter(|&c| c < win.input[dim])
+                        };
+                        if let (Some(iy), Some(ix)) = (at(oy, ky, 0), at(ox, kx, 1)) {
+                            let v = x[iy * iw + ix];
+                            if v > best {
+                                best = v;
+                            }
+                        }
+                    }
+                }
+                out.push(best);
+            }
+        }
+        out
+    }
+
+    /// f16 values of every class: any bit pattern, and ties of ±0, ±∞ and NaN.
+    fn value() -> impl Strategy<Value = f16> {
+        prop_oneof![
+            3 => any::<u16>().prop_map(f16::from_bits),
+            1 => prop_oneof![
+                Just(f16::ZERO), Just(f16::NEG_ZERO), Just(f16::INFINITY),
+                Just(f16::NEG_INFINITY), Just(f16::NAN), Just(f16::from_bits(0xFE01)),
+            ],
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn half_max_pool_keeps_the_bits_of_the_first_greatest_value(
+            (hw, k, s, d, p) in ((1usize..=7, 1usize..=7), 1usize..=3, 1usize..=2, 1usize..=2, 0usize..=1),
+            values in prop::collection::vec(value(), 49),
+        ) {
+            let Some(win) = window(hw, k, s, d, p) else { return Ok(()) };
+            let x = &values[..hw.0 * hw.1];
+            let t = Tensor::F16(ArrayD::from_shape_vec(IxDyn(&[1, 1, hw.0, hw.1]), x.to_vec()).unwrap());
+            let Tensor::F16(got) = max_pool(&t, &win).unwrap() else { panic!("not f16") };
+            let bits = |v: &[f16]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(bits(got.as_slice().unwrap()), bits(&naive(x, &win)));
+        }
+    }
 }
