@@ -1,8 +1,9 @@
 //! Lowering + array execution against the naive reference interpreter, on random shapes:
 //! im2col, grouping, padding, dilation, batching, tiling and requantization; ConvTranspose
 //! against a direct scatter of every input pixel through the kernel. A functional run computes
-//! convolutions whole in the weights' layout (depthwise ones across channels); every bit of it
-//! must equal the tile-by-tile recording, whose tiles run in the array's orientation.
+//! convolutions whole in the weights' layout (depthwise ones across channels, a batch of small
+//! images in few products); every bit of it must equal the tile-by-tile recording, whose tiles
+//! run in the array's orientation.
 
 use cdmsa::config::AcceleratorConfig;
 use cdmsa::exec::{execute, record};
@@ -423,8 +424,35 @@ fn depthwise_case() -> impl Strategy<Value = ConvCase> {
         })
 }
 
+/// A batch large enough that a functional run puts several images' columns in one product.
+fn batched_case() -> impl Strategy<Value = ConvCase> {
+    (conv_case(), 9..=24usize).prop_map(|(c, batch)| ConvCase { batch, ..c })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn batched_convs_give_the_tiles_bits(c in batched_case()) {
+        prop_assume!(c.fits());
+        let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
+        let x = rand_f32(&mut rng, &c.x_shape());
+        let w = rand_f32(&mut rng, &c.w_shape());
+        let b = rand_f32(&mut rng, &[c.groups * c.cout_g]);
+        let g = graph(Op::Conv(c.attrs()), &x, vec![Some(w), Some(b)]);
+        let cfg = &accels()[1];
+        for precision in [Precision::Native, Precision::Fp16] {
+            let (whole, tiles) = whole_and_tiles(&g, &x, cfg, precision);
+            prop_assert_eq!(whole, tiles, "{:?}", precision);
+        }
+        let cout = c.groups * c.cout_g;
+        let x = rand_u8(&mut rng, &c.x_shape());
+        let w = rand_i8(&mut rng, &c.w_shape());
+        let zps = vec![Some(scalar(rand_u8(&mut rng, &[1]))), Some(rand_i8(&mut rng, &[cout]))];
+        let g = graph(Op::ConvInteger(c.attrs()), &x, [vec![Some(w)], zps].concat());
+        let (whole, tiles) = whole_and_tiles(&g, &x, cfg, Precision::Native);
+        prop_assert_eq!(whole, tiles);
+    }
 
     #[test]
     fn depthwise_convs_across_channels_give_the_tiles_bits(c in depthwise_case()) {

@@ -12,13 +12,14 @@
 //! and `tests/exec_parallel.rs` (the digits models) check the two agree bit for bit.
 
 use super::gemm::{Epilogue, Values, int_output, per_channel, prepare, round_to_format};
-use super::operands::{im2col_t, is_pointwise, output_rows};
+use super::operands::{im2col_t, im2col_t_into, is_pointwise, output_rows};
 use crate::array::{ArraySpec, Bias, gemm_float, gemm_int, gemm_int_packed_a, vector};
 use crate::error::{Error, Result};
 use crate::kernel::{GemmKernel, GemmLayout, GemmShape, Window};
 use crate::tensor::{Constant, DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// Whether [`run`] computes kernel `k`: a (not transposed) convolution.
 pub fn applies(k: &GemmKernel) -> bool {
@@ -83,17 +84,24 @@ pub fn run(
         Ok(r)
     };
     let shape_dyn = IxDyn(out_shape);
-    let blocks = Block::plan(window, batch * groups, shape.k);
+    let width = window.output.last().copied().unwrap_or(1).max(1);
+    let blocks = Block::plan(window, *batch, *groups, shape.k);
     let cpg_shape = |blk: &Block| GemmShape {
-        n: blk.positions.len(),
+        n: blk.columns(width),
         ..shape
+    };
+    let operand = Operand {
+        window,
+        channels,
+        cin,
+        k: shape.k,
     };
     match (prepared.values, prepared.epilogue) {
         (Values::Int { x, w, bias }, epilogue) => {
             let prepared = w.conv_groups(*groups, cpg, shape.k);
-            let (out, overflow) = assemble(&blocks, cpg, plane, total, |blk| {
-                let (b, g) = (blk.problem / groups, blk.problem % groups);
-                let cols = im2col_t(&x, channels, b, window, g * cin, cin, 0, blk.rows.clone());
+            let (out, overflow) = assemble(&blocks, (*groups, cpg, plane, width), total, |blk| {
+                let g = blk.group;
+                let cols = operand.columns(&x, blk, 0);
                 let row_bias = group_bias(bias.as_deref(), g, cpg)?;
                 let bshape = cpg_shape(blk);
                 let group_w = &w.shifted[weights(w.shifted.len(), g)?];
@@ -120,9 +128,9 @@ pub fn run(
                 ..
             },
         ) => {
-            let (out, _) = assemble(&blocks, cpg, plane, total, |blk| {
-                let (b, g) = (blk.problem / groups, blk.problem % groups);
-                let cols = im2col_t(&x, channels, b, window, g * cin, cin, 0.0, blk.rows.clone());
+            let (out, _) = assemble(&blocks, (*groups, cpg, plane, width), total, |blk| {
+                let g = blk.group;
+                let cols = operand.columns(&x, blk, 0.0);
                 let row_bias = group_bias(bias.as_deref(), g, cpg)?;
                 let mut o = gemm_float(
                     spec,
@@ -149,53 +157,103 @@ pub fn run(
     }
 }
 
+/// Where a convolution's columns come from: `channels` input channels per image, `cin` of
+/// them per group, `k` values of a column.
+struct Operand<'w> {
+    window: &'w Window,
+    channels: usize,
+    cin: usize,
+    k: usize,
+}
+
+impl Operand<'_> {
+    /// Block `blk`'s columns (`k × columns`): its images' im2col side by side, padding read as
+    /// `pad` (one image's: borrowed for a 1×1 convolution).
+    fn columns<'x, T: Copy>(&self, x: &'x [T], blk: &Block, pad: T) -> Cow<'x, [T]> {
+        let (win, c) = (self.window, (blk.group * self.cin, self.cin));
+        if blk.images.len() == 1 {
+            let b = blk.images.start;
+            return im2col_t(x, self.channels, b, win, c.0, c.1, pad, blk.rows.clone());
+        }
+        let width = win.output.last().copied().unwrap_or(1).max(1);
+        let n = blk.rows.len() * width;
+        let ld = blk.columns(width);
+        let mut cols = vec![pad; self.k * ld];
+        for (i, b) in blk.images.clone().enumerate() {
+            let dst = &mut cols[i * n..];
+            im2col_t_into(x, self.channels, b, win, c, blk.rows.clone(), dst, ld);
+        }
+        Cow::Owned(cols)
+    }
+}
+
 /// im2col values per column block: 64 Ki values (256 KiB of f32) keep a block's columns and
 /// their packing for the microkernel within a core's L2 cache, where a whole layer's
 /// columns (up to hundreds of MiB at high resolution) would stream from memory twice.
 const BLOCK_VALUES: usize = 1 << 16;
 
-/// A column block: output rows `rows` (of the last spatial dim) of problem `problem`
-/// (image-major, then group), which are output positions `positions` of its planes.
+/// A column block of group `group`: output rows `rows` (of the last spatial dim) of each of
+/// images `images`. Several images share a block only when it holds their whole planes.
 struct Block {
-    problem: usize,
+    group: usize,
+    images: std::ops::Range<usize>,
     rows: std::ops::Range<usize>,
-    positions: std::ops::Range<usize>,
 }
 
 impl Block {
-    /// Cuts each of `problems` into blocks of whole output rows whose im2col holds about
-    /// [`BLOCK_VALUES`] values for a reduction of `k`. A 1×1 convolution's columns are the
-    /// input planes themselves (borrowed, not copied), so it keeps one block per problem.
-    fn plan(win: &Window, problems: usize, k: usize) -> Vec<Block> {
+    /// The block's columns: output positions of its images, `width` to an output row.
+    fn columns(&self, width: usize) -> usize {
+        self.images.len() * self.rows.len() * width
+    }
+
+    /// Cuts each image and group of `win` into blocks of whole output rows whose im2col holds
+    /// about [`BLOCK_VALUES`] values for a reduction of `k`. A 1×1 convolution's columns are
+    /// the input planes themselves (borrowed, not copied), so it keeps one block per image and
+    /// group. Images whose im2col fills less than a block share one, as many as fit (and at
+    /// most a quarter of the images per thread, to keep the threads busy), so that a batch of
+    /// small images makes few products rather than one each.
+    fn plan(win: &Window, batch: usize, groups: usize, k: usize) -> Vec<Block> {
         let rows = output_rows(win);
         let width = win.output.last().copied().unwrap_or(1).max(1);
+        let image_values = k.max(1) * rows.max(1) * width;
         let per_block = if is_pointwise(win) {
             rows.max(1)
         } else {
-            (BLOCK_VALUES / (k.max(1) * width)).clamp(1, rows.max(1))
+            (BLOCK_VALUES / image_values.div_ceil(rows.max(1))).clamp(1, rows.max(1))
         };
-        (0..problems)
+        let threads = rayon::current_num_threads();
+        let images_per_block = (BLOCK_VALUES / image_values)
+            .min(batch.div_ceil(4 * threads))
+            .max(1);
+        if images_per_block > 1 {
+            return (0..groups)
+                .flat_map(|group| {
+                    (0..batch).step_by(images_per_block).map(move |b0| Block {
+                        group,
+                        images: b0..(b0 + images_per_block).min(batch),
+                        rows: 0..rows,
+                    })
+                })
+                .collect();
+        }
+        (0..batch * groups)
             .flat_map(|problem| {
-                (0..rows.max(1)).step_by(per_block).map(move |r0| {
-                    let r1 = (r0 + per_block).min(rows);
-                    Block {
-                        problem,
-                        rows: r0..r1,
-                        positions: r0 * width..r1 * width,
-                    }
+                (0..rows.max(1)).step_by(per_block).map(move |r0| Block {
+                    group: problem % groups,
+                    images: problem / groups..problem / groups + 1,
+                    rows: r0..(r0 + per_block).min(rows),
                 })
             })
             .collect()
     }
 }
 
-/// Computes every block in parallel with `compute` (its `cpg × positions` output values and
+/// Computes every block in parallel with `compute` (its `cpg × columns` output values and
 /// whether an accumulator wrapped) and writes them into the `total`-value NC[spatial…] output
-/// whose problems hold `cpg` planes of `plane` positions.
+/// whose images hold `groups · cpg` planes of `plane` positions, `width` to an output row.
 fn assemble<T: Copy + Default + Send>(
     blocks: &[Block],
-    cpg: usize,
-    plane: usize,
+    (groups, cpg, plane, width): (usize, usize, usize, usize),
     total: usize,
     compute: impl Fn(&Block) -> Result<(Vec<T>, bool)> + Sync,
 ) -> Result<(Vec<T>, bool)> {
@@ -207,13 +265,15 @@ fn assemble<T: Copy + Default + Send>(
     let mut overflow = false;
     for (blk, (values, wrapped)) in blocks.iter().zip(done) {
         overflow |= wrapped;
-        let n = blk.positions.len();
+        let (n, columns) = (blk.rows.len() * width, blk.columns(width));
         if n == 0 {
             continue;
         }
-        let first = blk.problem * cpg * plane + blk.positions.start;
-        for (j, row) in values.chunks(n).take(cpg).enumerate() {
-            out[first + j * plane..][..n].copy_from_slice(row);
+        for (i, b) in blk.images.clone().enumerate() {
+            let first = ((b * groups + blk.group) * cpg) * plane + blk.rows.start * width;
+            for (j, row) in values.chunks(columns).take(cpg).enumerate() {
+                out[first + j * plane..][..n].copy_from_slice(&row[i * n..(i + 1) * n]);
+            }
         }
     }
     Ok((out, overflow))

@@ -363,11 +363,33 @@ pub fn im2col_t<'x, T: Copy>(
     rows: std::ops::Range<usize>,
 ) -> Cow<'x, [T]> {
     let plane: usize = win.input.iter().product();
-    let taps = win.kernel_size();
     let base = (b * channels + c0) * plane;
     if is_pointwise(win) && rows == (0..output_rows(win)) {
         return Cow::Borrowed(&x[base..base + cin * plane]);
     }
+    let n = rows.len() * win.output.last().copied().unwrap_or(1);
+    let mut out = vec![pad; cin * win.kernel_size() * n];
+    im2col_t_into(x, channels, b, win, (c0, cin), rows, &mut out, n);
+    Cow::Owned(out)
+}
+
+/// [`im2col_t`] written into `dst`, row `r` (channel, kernel tap) at `dst[r·ld..]`: only the
+/// taps inside the input are written, so `dst` must hold the pad value already. Several
+/// images' columns side by side make one product of them.
+#[allow(clippy::too_many_arguments)]
+pub fn im2col_t_into<T: Copy>(
+    x: &[T],
+    channels: usize,
+    b: usize,
+    win: &Window,
+    (c0, cin): (usize, usize),
+    rows: std::ops::Range<usize>,
+    dst: &mut [T],
+    ld: usize,
+) {
+    let plane: usize = win.input.iter().product();
+    let taps = win.kernel_size();
+    let base = (b * channels + c0) * plane;
     let rank = win.input.len();
     let last = rank - 1;
     let (ow, iw) = (win.output[last], win.input[last]);
@@ -399,9 +421,6 @@ pub fn im2col_t<'x, T: Copy>(
         };
         spans.push((off, lo, hi));
     }
-    // Every value starts as padding; the taps inside the input are copied over it.
-    let n_rows = rows.len();
-    let mut out = vec![pad; cin * taps * n_rows * ow];
     let mut o_idx = vec![0usize; rank];
     for (i, r) in rows.enumerate() {
         let mut rem = r;
@@ -427,17 +446,16 @@ pub fn im2col_t<'x, T: Copy>(
             let first = (rb as isize + lo as isize * s as isize + off) as usize;
             for c in 0..cin {
                 let src = &x[base + c * plane + first..];
-                let row = ((c * taps + t) * n_rows + i) * ow;
-                let dst = &mut out[row + lo..row + hi];
+                let row = (c * taps + t) * ld + i * ow;
+                let span = &mut dst[row + lo..row + hi];
                 if s == 1 {
-                    dst.copy_from_slice(&src[..hi - lo]);
+                    span.copy_from_slice(&src[..hi - lo]);
                 } else {
-                    for (d, &v) in dst.iter_mut().zip(src.iter().step_by(s)) {
+                    for (d, &v) in span.iter_mut().zip(src.iter().step_by(s)) {
                         *d = v;
                     }
                 }
             }
         }
     }
-    Cow::Owned(out)
 }
