@@ -176,13 +176,9 @@ impl Operand<'_> {
             return im2col_t(x, self.channels, b, win, c.0, c.1, pad, blk.rows.clone());
         }
         let width = win.output.last().copied().unwrap_or(1).max(1);
-        let n = blk.rows.len() * width;
-        let ld = blk.columns(width);
-        let mut cols = vec![pad; self.k * ld];
-        for (i, b) in blk.images.clone().enumerate() {
-            let dst = &mut cols[i * n..];
-            im2col_t_into(x, self.channels, b, win, c, blk.rows.clone(), dst, ld);
-        }
+        let mut cols = vec![pad; self.k * blk.columns(width)];
+        let (images, rows) = (blk.images.clone(), blk.rows.clone());
+        im2col_t_into(x, self.channels, images, win, c, rows, &mut cols);
         Cow::Owned(cols)
     }
 }

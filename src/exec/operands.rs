@@ -369,27 +369,25 @@ pub fn im2col_t<'x, T: Copy>(
     }
     let n = rows.len() * win.output.last().copied().unwrap_or(1);
     let mut out = vec![pad; cin * win.kernel_size() * n];
-    im2col_t_into(x, channels, b, win, (c0, cin), rows, &mut out, n);
+    im2col_t_into(x, channels, b..b + 1, win, (c0, cin), rows, &mut out);
     Cow::Owned(out)
 }
 
-/// [`im2col_t`] written into `dst`, row `r` (channel, kernel tap) at `dst[r·ld..]`: only the
-/// taps inside the input are written, so `dst` must hold the pad value already. Several
-/// images' columns side by side make one product of them.
+/// [`im2col_t`] of images `images` side by side (one product of them) written into `dst`:
+/// row `r` (channel, kernel tap) holds each image's columns in turn. Only the taps inside the
+/// input are written, so `dst` must hold the pad value already.
 #[allow(clippy::too_many_arguments)]
 pub fn im2col_t_into<T: Copy>(
     x: &[T],
     channels: usize,
-    b: usize,
+    images: std::ops::Range<usize>,
     win: &Window,
     (c0, cin): (usize, usize),
     rows: std::ops::Range<usize>,
     dst: &mut [T],
-    ld: usize,
 ) {
     let plane: usize = win.input.iter().product();
     let taps = win.kernel_size();
-    let base = (b * channels + c0) * plane;
     let rank = win.input.len();
     let last = rank - 1;
     let (ow, iw) = (win.output[last], win.input[last]);
@@ -421,6 +419,9 @@ pub fn im2col_t_into<T: Copy>(
         };
         spans.push((off, lo, hi));
     }
+    // Each image's columns, and a row of all of them.
+    let n = rows.len() * ow;
+    let ld = images.len() * n;
     let mut o_idx = vec![0usize; rank];
     for (i, r) in rows.enumerate() {
         let mut rem = r;
@@ -444,15 +445,18 @@ pub fn im2col_t_into<T: Copy>(
             }
             let Some(rb) = row_base else { continue };
             let first = (rb as isize + lo as isize * s as isize + off) as usize;
-            for c in 0..cin {
-                let src = &x[base + c * plane + first..];
-                let row = (c * taps + t) * ld + i * ow;
-                let span = &mut dst[row + lo..row + hi];
-                if s == 1 {
-                    span.copy_from_slice(&src[..hi - lo]);
-                } else {
-                    for (d, &v) in span.iter_mut().zip(src.iter().step_by(s)) {
-                        *d = v;
+            for (image, b) in images.clone().enumerate() {
+                let base = (b * channels + c0) * plane;
+                for c in 0..cin {
+                    let src = &x[base + c * plane + first..];
+                    let row = (c * taps + t) * ld + image * n + i * ow;
+                    let span = &mut dst[row + lo..row + hi];
+                    if s == 1 {
+                        span.copy_from_slice(&src[..hi - lo]);
+                    } else {
+                        for (d, &v) in span.iter_mut().zip(src.iter().step_by(s)) {
+                            *d = v;
+                        }
                     }
                 }
             }

@@ -73,10 +73,10 @@ pub fn max_pool(x: &Tensor, win: &Window) -> Result<Tensor> {
         taps_of: &taps_of,
     };
     macro_rules! pool {
-        ($a:expr, $min:expr, $variant:ident, $key:expr) => {{
+        ($a:expr, $min:expr, $variant:ident, $run:ident) => {{
             let src = crate::tensor::convert::as_row_major($a);
             let mut out = vec![$min; shape.iter().product()];
-            pool.run(&src, &mut out, $key);
+            pool.$run(&src, &mut out);
             Tensor::$variant(
                 ArrayD::from_shape_vec(IxDyn(&shape), out)
                     .map_err(|e| Error::Shape(e.to_string()))?,
@@ -84,33 +84,11 @@ pub fn max_pool(x: &Tensor, win: &Window) -> Result<Tensor> {
         }};
     }
     Ok(match x {
-        Tensor::U8(a) => pool!(a, u8::MIN, U8, |p: &[u8], k: &mut Vec<f32>| {
-            k.extend(p.iter().map(|&v| f32::from(v)))
-        }),
-        Tensor::I8(a) => pool!(a, i8::MIN, I8, |p: &[i8], k: &mut Vec<f32>| {
-            k.extend(p.iter().map(|&v| f32::from(v)))
-        }),
-        Tensor::F32(a) => pool!(a, f32::NEG_INFINITY, F32, |p: &[f32], k: &mut Vec<f32>| {
-            k.extend_from_slice(p)
-        }),
-        Tensor::F16(a) => pool!(
-            a,
-            half::f16::NEG_INFINITY,
-            F16,
-            |p: &[half::f16], k: &mut Vec<f32>| {
-                k.resize(p.len(), 0.0);
-                half::slice::HalfFloatSliceExt::convert_to_f32_slice(p, k);
-            }
-        ),
-        Tensor::BF16(a) => pool!(
-            a,
-            half::bf16::NEG_INFINITY,
-            BF16,
-            |p: &[half::bf16], k: &mut Vec<f32>| {
-                k.resize(p.len(), 0.0);
-                half::slice::HalfFloatSliceExt::convert_to_f32_slice(p, k);
-            }
-        ),
+        Tensor::U8(a) => pool!(a, u8::MIN, U8, direct),
+        Tensor::I8(a) => pool!(a, i8::MIN, I8, direct),
+        Tensor::F32(a) => pool!(a, f32::NEG_INFINITY, F32, direct),
+        Tensor::F16(a) => pool!(a, half::f16::NEG_INFINITY, F16, widened),
+        Tensor::BF16(a) => pool!(a, half::bf16::NEG_INFINITY, BF16, widened),
         t => return Err(Error::DType(format!("MaxPool of {}", t.dtype()))),
     })
 }
@@ -124,20 +102,34 @@ struct Pool<'w> {
 }
 
 impl Pool<'_> {
-    /// Pools every plane of `src` into `out` (holding the type's least value): each plane's
-    /// values widened to exact f32 keys by `keys`, compared as the values are, the winner's
-    /// own value written. Planes run in parallel.
-    fn run<T: Copy + Send + Sync>(
-        &self,
-        src: &[T],
-        out: &mut [T],
-        keys: impl Fn(&[T], &mut Vec<f32>) + Sync,
-    ) {
+    /// Pools every plane of `src` into `out` (holding the type's least value), comparing the
+    /// values themselves. Planes run in parallel.
+    fn direct<T: Copy + PartialOrd + Send + Sync>(&self, src: &[T], out: &mut [T]) {
+        out.par_chunks_mut(self.oplane.max(1))
+            .zip(src.par_chunks(self.plane.max(1)))
+            .for_each(|(dst, planar)| {
+                for (d, offs) in dst.iter_mut().zip(self.taps_of) {
+                    for &off in offs {
+                        if planar[off] > *d {
+                            *d = planar[off];
+                        }
+                    }
+                }
+            });
+    }
+
+    /// [`Pool::direct`] for 16-bit floats: each plane widened once to f32 (exact, order and
+    /// NaN kept) and compared there, the winner's own value written.
+    fn widened<T>(&self, src: &[T], out: &mut [T])
+    where
+        T: Copy + Send + Sync,
+        [T]: half::slice::HalfFloatSliceExt,
+    {
         out.par_chunks_mut(self.oplane.max(1))
             .zip(src.par_chunks(self.plane.max(1)))
             .for_each_init(Vec::new, |wide, (dst, planar)| {
-                wide.clear();
-                keys(planar, wide);
+                wide.resize(planar.len(), 0.0);
+                half::slice::HalfFloatSliceExt::convert_to_f32_slice(planar, wide);
                 for (d, offs) in dst.iter_mut().zip(self.taps_of) {
                     let mut best = (f32::NEG_INFINITY, None);
                     for &off in offs {
