@@ -418,6 +418,28 @@ fn in_format(fmt: crate::kernel::FloatFormat, t: &Tensor) -> Cow<'_, [f32]> {
     Cow::Owned(v)
 }
 
+/// What float weights in an operand format depend on besides their values.
+#[derive(PartialEq)]
+struct FormatKey(crate::kernel::FloatFormat);
+
+/// A float operand in the datapath's format: this run's (borrowed from the tensor or
+/// converted), or a constant's converted once and kept with it.
+pub(super) enum FloatOperand<'a> {
+    Run(Cow<'a, [f32]>),
+    Kept(Arc<Vec<f32>>),
+}
+
+impl std::ops::Deref for FloatOperand<'_> {
+    type Target = [f32];
+
+    fn deref(&self) -> &[f32] {
+        match self {
+            FloatOperand::Run(v) => v,
+            FloatOperand::Kept(v) => v,
+        }
+    }
+}
+
 enum Accumulators {
     Int(Vec<Vec<i32>>),
     Float(Vec<Vec<f32>>),
@@ -476,7 +498,7 @@ pub(super) enum Values<'a> {
     Float {
         fmt: crate::kernel::FloatFormat,
         x: Cow<'a, [f32]>,
-        w: Cow<'a, [f32]>,
+        w: FloatOperand<'a>,
         /// The bias that preloads the accumulators (per output channel).
         bias: Option<Vec<f32>>,
     },
@@ -549,7 +571,18 @@ pub(super) fn prepare<'a>(
         }
         Datapath::Float(fmt) => {
             // A wider tensor (an fp32 model on the fp16/bf16 datapath) is rounded at the array boundary.
-            let (x, w) = (in_format(fmt, r.x), in_format(fmt, r.w));
+            let x = in_format(fmt, r.x);
+            let w = match constant_of(ins, consts, r.w) {
+                // Constant weights in another format are converted once and kept.
+                Some(c) if fmt != crate::kernel::FloatFormat::Fp32 || r.w.dtype() != DType::F32 => {
+                    let Ok(kept) = c
+                        .derived::<_, _, std::convert::Infallible>(FormatKey(fmt), |t| {
+                            Ok(in_format(fmt, t).into_owned())
+                        });
+                    FloatOperand::Kept(kept)
+                }
+                _ => FloatOperand::Run(in_format(fmt, r.w)),
+            };
             let GemmEpilogue {
                 alpha, beta, relu, ..
             } = k.epilogue;
@@ -598,7 +631,12 @@ impl<'k> GemmRun<'k> {
             Values::Float { fmt, x, w, bias } => Operands::Float {
                 fmt,
                 a: lhs_all(k, x, &x_shape, 0.0),
-                b: FloatWeights::of(k, fmt, w, w_constant),
+                b: match w {
+                    FloatOperand::Run(w) => FloatWeights::of(k, fmt, w, w_constant),
+                    FloatOperand::Kept(w) => {
+                        FloatWeights::of(k, fmt, Cow::Borrowed(&w), w_constant)
+                    }
+                },
                 bias: bias.as_deref().map(|v| per_problem(k, v)).transpose()?,
             },
         };
