@@ -293,6 +293,33 @@ fn conv_transpose_scatter(
     y
 }
 
+/// A random float Conv of case `c` (weights and bias drawn after the input), and its input.
+fn float_conv(c: &ConvCase, rng: &mut ChaCha8Rng) -> (Graph, Tensor) {
+    let x = rand_f32(rng, &c.x_shape());
+    let w = rand_f32(rng, &c.w_shape());
+    let b = rand_f32(rng, &[c.groups * c.cout_g]);
+    (graph(Op::Conv(c.attrs()), &x, vec![Some(w), Some(b)]), x)
+}
+
+/// A QLinearConv of case `c` on `x` with weights `w` and zero points `x_zp`, `w_zp` (one per
+/// output channel): per-channel weight scales, a bias, fixed input and output scales.
+fn qlinear_conv(c: &ConvCase, x: &Tensor, w: Tensor, x_zp: Tensor, w_zp: Tensor) -> Graph {
+    let cout = c.groups * c.cout_g;
+    let f32s = |v: Vec<f32>| Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[v.len()]), v).unwrap());
+    let xs = scalar(f32s(vec![0.02]));
+    let ws = f32s((0..cout).map(|i| 0.001 + 0.0005 * i as f32).collect());
+    let ys = scalar(f32s(vec![0.05]));
+    let y_zp = scalar(Tensor::U8(ArrayD::from_elem(IxDyn(&[1]), 100)));
+    let bias = (0..cout).map(|i| i as i32 * 37 - 50).collect();
+    let bias = Tensor::I32(ArrayD::from_shape_vec(IxDyn(&[cout]), bias).unwrap());
+    let inputs = [xs, x_zp, w, ws, w_zp, ys, y_zp, bias];
+    graph(
+        Op::QLinearConv(c.attrs(), EpilogueAct::None),
+        x,
+        inputs.into_iter().map(Some).collect(),
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
@@ -328,10 +355,7 @@ proptest! {
     fn float_conv_matches_the_reference(c in conv_case()) {
         prop_assume!(c.fits());
         let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
-        let x = rand_f32(&mut rng, &c.x_shape());
-        let w = rand_f32(&mut rng, &c.w_shape());
-        let b = rand_f32(&mut rng, &[c.groups * c.cout_g]);
-        let g = graph(Op::Conv(c.attrs()), &x, vec![Some(w), Some(b)]);
+        let (g, x) = float_conv(&c, &mut rng);
         let RefOutput::Float(want) = reference_of(&g, &x) else { unreachable!() };
         for cfg in accels() {
             let got = run(&g, &x, &cfg).to_f64();
@@ -363,12 +387,7 @@ proptest! {
         }
         // QLinearConv with per-channel scales and a bias: codes within one step of the f64
         // formula (MLAS rounds the scale product in f32), and the same on every array shape.
-        let xs = scalar(Tensor::F32(ArrayD::from_elem(IxDyn(&[1]), 0.02)));
-        let ws = Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[cout]), (0..cout).map(|i| 0.001 + 0.0005 * i as f32).collect()).unwrap());
-        let ys = scalar(Tensor::F32(ArrayD::from_elem(IxDyn(&[1]), 0.05)));
-        let y_zp = scalar(Tensor::U8(ArrayD::from_elem(IxDyn(&[1]), 100)));
-        let bias = Tensor::I32(ArrayD::from_shape_vec(IxDyn(&[cout]), (0..cout).map(|i| i as i32 * 37 - 50).collect()).unwrap());
-        let q = graph(Op::QLinearConv(c.attrs(), EpilogueAct::None), &x, vec![Some(xs), Some(x_zp), Some(w), Some(ws), Some(w_zp), Some(ys), Some(y_zp), Some(bias)]);
+        let q = qlinear_conv(&c, &x, w, x_zp, w_zp);
         let RefOutput::Int(want) = reference_of(&q, &x) else { unreachable!() };
         for cfg in accels() {
             let (whole, tiles) = whole_and_tiles(&q, &x, &cfg, Precision::Native);
@@ -436,10 +455,7 @@ proptest! {
     fn batched_convs_give_the_tiles_bits(c in batched_case()) {
         prop_assume!(c.fits());
         let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
-        let x = rand_f32(&mut rng, &c.x_shape());
-        let w = rand_f32(&mut rng, &c.w_shape());
-        let b = rand_f32(&mut rng, &[c.groups * c.cout_g]);
-        let g = graph(Op::Conv(c.attrs()), &x, vec![Some(w), Some(b)]);
+        let (g, x) = float_conv(&c, &mut rng);
         let cfg = &accels()[1];
         for precision in [Precision::Native, Precision::Fp16] {
             let (whole, tiles) = whole_and_tiles(&g, &x, cfg, precision);
@@ -458,10 +474,7 @@ proptest! {
     fn depthwise_convs_across_channels_give_the_tiles_bits(c in depthwise_case()) {
         prop_assume!(c.fits());
         let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
-        let x = rand_f32(&mut rng, &c.x_shape());
-        let w = rand_f32(&mut rng, &c.w_shape());
-        let b = rand_f32(&mut rng, &[c.groups]);
-        let g = graph(Op::Conv(c.attrs()), &x, vec![Some(w), Some(b)]);
+        let (g, x) = float_conv(&c, &mut rng);
         for cfg in accels() {
             for precision in [Precision::Native, Precision::Fp16, Precision::Bf16] {
                 let (whole, tiles) = whole_and_tiles(&g, &x, &cfg, precision);
@@ -472,13 +485,7 @@ proptest! {
         let w = rand_i8(&mut rng, &c.w_shape());
         let x_zp = scalar(rand_u8(&mut rng, &[1]));
         let w_zp = rand_i8(&mut rng, &[c.groups]);
-        let ws = Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[c.groups]), (0..c.groups).map(|i| 0.001 + 0.0005 * i as f32).collect()).unwrap());
-        let q = graph(Op::QLinearConv(c.attrs(), EpilogueAct::None), &x, vec![
-            Some(scalar(Tensor::F32(ArrayD::from_elem(IxDyn(&[1]), 0.02)))), Some(x_zp), Some(w), Some(ws), Some(w_zp),
-            Some(scalar(Tensor::F32(ArrayD::from_elem(IxDyn(&[1]), 0.05)))),
-            Some(scalar(Tensor::U8(ArrayD::from_elem(IxDyn(&[1]), 100)))),
-            Some(Tensor::I32(ArrayD::from_shape_vec(IxDyn(&[c.groups]), (0..c.groups).map(|i| i as i32 * 37 - 50).collect()).unwrap())),
-        ]);
+        let q = qlinear_conv(&c, &x, w, x_zp, w_zp);
         for cfg in accels() {
             let (whole, tiles) = whole_and_tiles(&q, &x, &cfg, Precision::Native);
             prop_assert_eq!(whole, tiles);
