@@ -1,6 +1,6 @@
-//! A convolution computed whole in the weights' own layout: per image, group and block of
-//! output rows, `Yᵀ = W · im2colᵀ` with the bias per row, written into the NC[spatial…]
-//! output.
+//! A convolution computed whole in the weights' own layout: per image (or several small images
+//! side by side), group and block of output rows, `Yᵀ = W · im2colᵀ` with the bias per row,
+//! written into the NC[spatial…] output.
 //!
 //! The array computes `Y = im2col · Wᵀ` with the bias per column; every output's arithmetic
 //! is symmetric in its two operands (see [`crate::array::Bias`]), so the transposed product
@@ -203,11 +203,11 @@ impl Block {
     }
 
     /// Cuts each image and group of `win` into blocks of whole output rows whose im2col holds
-    /// about [`BLOCK_VALUES`] values for a reduction of `k`. A 1×1 convolution's columns are
-    /// the input planes themselves (borrowed, not copied), so it keeps one block per image and
-    /// group. Images whose im2col fills less than a block share one, as many as fit (and at
-    /// most a quarter of the images per thread, to keep the threads busy), so that a batch of
-    /// small images makes few products rather than one each.
+    /// about [`BLOCK_VALUES`] values for a reduction of `k`. Images whose im2col fills less
+    /// than a block share one, as many as fit (and at most a quarter of the images per thread,
+    /// to keep the threads busy), so that a batch of small images makes few products rather
+    /// than one each. Otherwise a 1×1 convolution keeps one block per image and group: its
+    /// columns are then the input planes themselves (borrowed, not copied).
     fn plan(win: &Window, batch: usize, groups: usize, k: usize) -> Vec<Block> {
         let rows = output_rows(win);
         let width = win.output.last().copied().unwrap_or(1).max(1);
