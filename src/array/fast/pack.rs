@@ -140,18 +140,39 @@ impl PackedQuads {
                 .zip(col_sum.par_chunks_mut(nr))
                 .enumerate()
                 .for_each(|(p, (panel, sums))| {
-                    let j0 = p * nr;
-                    let offs = &offset[j0..j0 + sums.len()];
-                    for kk in 0..k {
-                        let row = &b[(k0 + kk) * n + j0..(k0 + kk) * n + j0 + sums.len()];
-                        let base = (kk / 4) * nr * 4 + kk % 4;
-                        for (c, ((&v, &o), sum)) in
-                            row.iter().zip(offs).zip(sums.iter_mut()).enumerate()
+                    let (j0, w) = (p * nr, sums.len());
+                    let offs = &offset[j0..j0 + w];
+                    // Quad q: rows 4q..4q+4 of the panel's columns, four bytes per column.
+                    for (q, quad) in panel.chunks_exact_mut(nr * 4).enumerate() {
+                        let row = |i: usize| {
+                            let kk = k0 + 4 * q + i;
+                            (kk < k1).then(|| &b[kk * n + j0..kk * n + j0 + w])
+                        };
+                        let rows = [row(0), row(1), row(2), row(3)];
+                        if let [Some(r0), Some(r1), Some(r2), Some(r3)] = rows {
+                            let columns = r0.iter().zip(r1).zip(r2).zip(r3);
+                            let targets = quad.chunks_exact_mut(4).zip(offs).zip(sums.iter_mut());
+                            for ((((&v0, &v1), &v2), &v3), ((dst, &o), sum)) in columns.zip(targets)
+                            {
+                                let s = [v0, v1, v2, v3].map(|v| i32::from(v) - o);
+                                dst.copy_from_slice(&s.map(|v| v as i8));
+                                *sum = s.iter().fold(*sum, |acc, &v| acc.wrapping_add(v));
+                            }
+                            continue;
+                        }
+                        for (c, (dst, (&o, sum))) in quad
+                            .chunks_exact_mut(4)
+                            .zip(offs.iter().zip(sums.iter_mut()))
+                            .enumerate()
                         {
-                            // In [-128, 127] by the range check above.
-                            let shifted = i32::from(v) - o;
-                            panel[base + 4 * c] = shifted as i8;
-                            *sum = sum.wrapping_add(shifted);
+                            for (d, r) in dst.iter_mut().zip(&rows) {
+                                if let Some(r) = r {
+                                    // In [-128, 127] by the range check above.
+                                    let shifted = i32::from(r[c]) - o;
+                                    *d = shifted as i8;
+                                    *sum = sum.wrapping_add(shifted);
+                                }
+                            }
                         }
                     }
                 });
