@@ -376,10 +376,13 @@ pub(super) fn int_output(values: Vec<i32>, shape: &[usize], dtype: DType) -> Res
 /// An integer tensor's values minus the zero point `zp`, row-major, as the array's 16-bit
 /// operands (in `[-255, 255]` for 8-bit values and an 8-bit zero point).
 fn shifted(t: &Tensor, zp: i64) -> Result<Vec<i16>> {
-    fn sub<T: Copy + Into<i64>>(a: &ArrayD<T>, zp: i64) -> Vec<i16> {
+    /// `v − zp` wrapped to 16 bits, computed in 16 bits: the same value modulo 2^16 as in 64
+    /// bits, in lanes the compiler can vectorize.
+    fn sub<T: Copy + Into<i16>>(a: &ArrayD<T>, zp: i64) -> Vec<i16> {
+        let zp = zp as i16;
         crate::tensor::convert::as_row_major(a)
             .iter()
-            .map(|&v| (v.into() - zp) as i16)
+            .map(|&v| v.into().wrapping_sub(zp))
             .collect()
     }
     Ok(match t {
@@ -882,7 +885,7 @@ impl<'k> GemmRun<'k> {
 
 #[cfg(test)]
 mod tests {
-    use super::TileValues;
+    use super::{Tensor, TileValues, shifted};
 
     #[test]
     fn tile_bit_identity_tells_nans_alike_and_zeros_apart() {
@@ -891,5 +894,22 @@ mod tests {
         assert!(!f(&[-0.0]).bit_identical(&f(&[0.0])));
         assert!(TileValues::Int(vec![3], false).bit_identical(&TileValues::Int(vec![3], false)));
         assert!(!TileValues::Int(vec![3], false).bit_identical(&TileValues::Int(vec![3], true)));
+    }
+
+    proptest::proptest! {
+        /// The 16-bit shift gives the 64-bit difference wrapped to 16 bits, for any zero point.
+        #[test]
+        fn shifted_values_wrap_as_the_64_bit_difference(
+            values in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+            signed in proptest::collection::vec(proptest::num::i8::ANY, 0..40),
+            zp in proptest::prop_oneof![-300i64..300, proptest::num::i64::ANY],
+        ) {
+            let u = Tensor::U8(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[values.len()]), values.clone()).unwrap());
+            let want: Vec<i16> = values.iter().map(|&v| (i64::from(v) - zp) as i16).collect();
+            proptest::prop_assert_eq!(shifted(&u, zp).unwrap(), want);
+            let i = Tensor::I8(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[signed.len()]), signed.clone()).unwrap());
+            let want: Vec<i16> = signed.iter().map(|&v| (i64::from(v) - zp) as i16).collect();
+            proptest::prop_assert_eq!(shifted(&i, zp).unwrap(), want);
+        }
     }
 }
