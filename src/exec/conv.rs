@@ -98,7 +98,7 @@ pub fn run(
     };
     match (prepared.values, prepared.epilogue) {
         (Values::Int { x, w, bias }, epilogue) => {
-            let prepared = w.conv_groups(*groups, cpg, shape.k);
+            let packed_a = w.conv_groups(*groups, cpg, shape.k);
             let (out, overflow) = assemble(&blocks, (*groups, cpg, plane, width), total, |blk| {
                 let g = blk.group;
                 let cols = operand.columns(&x, blk, 0);
@@ -106,7 +106,7 @@ pub fn run(
                 let bshape = cpg_shape(blk);
                 let group_w = &w.shifted[weights(w.shifted.len(), g)?];
                 let row_bias = row_bias.as_deref().map_or(Bias::None, Bias::Rows);
-                let mut o = match prepared.get(g) {
+                let mut o = match packed_a.get(g) {
                     Some(a) => gemm_int_packed_a(spec, bshape, group_w, &cols, a, row_bias),
                     None => gemm_int(spec, bshape, group_w, &cols, row_bias),
                 };
@@ -277,7 +277,11 @@ fn assemble<T: Copy + Default + Send>(
 
 /// Group `g`'s bias, one value per output channel of the group (`bias` per tensor or per
 /// channel).
-fn group_bias<T: Copy>(bias: Option<&[T]>, g: usize, cpg: usize) -> Result<Option<Vec<T>>> {
+pub(super) fn group_bias<T: Copy>(
+    bias: Option<&[T]>,
+    g: usize,
+    cpg: usize,
+) -> Result<Option<Vec<T>>> {
     bias.map(|v| {
         (0..cpg)
             .map(|j| per_channel(v, g * cpg + j, "bias"))

@@ -7,7 +7,8 @@
 //! per group, with the same operands, bias and padding, so the bits are the same;
 //! `tests/lowering.rs` (random depthwise convolutions, every datapath) checks the two paths agree.
 
-use super::gemm::{Epilogue, Values, int_output, per_channel, prepare, round_to_format};
+use super::conv::group_bias;
+use super::gemm::{Epilogue, Values, int_output, prepare, round_to_format};
 use super::operands::{PADDING, tap_offsets, transpose, transpose_into};
 use crate::array::{ArraySpec, TAP_PADDING, Taps, depthwise_float, depthwise_int, vector};
 use crate::error::{Error, Result};
@@ -73,7 +74,7 @@ pub fn run(
         rows: &rows,
     };
     let prepared = prepare(k, ins, consts, out_dtype)?;
-    // Image `b`'s input, channels-last, and its output turned back to channels × positions.
+    // The values of image `b` in the NC[spatial…] input.
     let image = |x_len: usize, b: usize| -> Result<std::ops::Range<usize>> {
         let r = b * channels * plane_in..(b + 1) * channels * plane_in;
         if r.end > x_len {
@@ -91,7 +92,7 @@ pub fn run(
                 .get(..weights_len)
                 .ok_or_else(|| Error::Shape("weights shorter than the kernel".into()))?;
             let w = transpose(w, channels, taps.taps);
-            let bias = channel_bias(bias.as_deref(), channels)?;
+            let bias = group_bias(bias.as_deref(), 0, channels)?;
             let mut out = Vec::with_capacity(total);
             let mut overflow = false;
             for b in 0..batch {
@@ -120,7 +121,7 @@ pub fn run(
                 .get(..weights_len)
                 .ok_or_else(|| Error::Shape("weights shorter than the kernel".into()))?;
             let w = transpose(w, channels, taps.taps);
-            let bias = channel_bias(bias.as_deref(), channels)?;
+            let bias = group_bias(bias.as_deref(), 0, channels)?;
             let mut out = Vec::with_capacity(total);
             for b in 0..batch {
                 let x = transpose(&x[image(x.len(), b)?], channels, plane_in);
@@ -140,10 +141,4 @@ pub fn run(
             "a convolution's output unit adds nothing after the bias".into(),
         )),
     }
-}
-
-/// The bias of every channel (`bias` per tensor or per channel).
-fn channel_bias<T: Copy>(bias: Option<&[T]>, channels: usize) -> Result<Option<Vec<T>>> {
-    bias.map(|v| (0..channels).map(|c| per_channel(v, c, "bias")).collect())
-        .transpose()
 }

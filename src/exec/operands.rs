@@ -376,7 +376,6 @@ pub fn im2col_t<'x, T: Copy>(
 /// [`im2col_t`] of images `images` side by side (one product of them) written into `dst`:
 /// row `r` (channel, kernel tap) holds each image's columns in turn. Only the taps inside the
 /// input are written, so `dst` must hold the pad value already.
-#[allow(clippy::too_many_arguments)]
 pub fn im2col_t_into<T: Copy>(
     x: &[T],
     channels: usize,

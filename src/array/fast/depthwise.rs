@@ -8,7 +8,7 @@
 //! `k_tile` taps whose partial sums start at +0 and are added into the accumulator started at
 //! the bias; a tap outside the input multiplies a zero, as the im2col's padding does.
 
-use super::{INT_K_CHUNK, Isa, PARALLEL_MACS, in_int_range, unsign_zeros};
+use super::{INT_K_CHUNK, Isa, PARALLEL_MACS, add_wrapping, in_int_range, unsign_zeros};
 use crate::array::datapath::{Datapath, FloatRule, FusedF32, IntMac, Psum16};
 use crate::array::{ArraySpec, IntGemmOut};
 use crate::kernel::FloatFormat;
@@ -103,15 +103,9 @@ pub fn depthwise_int_on(
     let wrapped = by_positions(taps, &mut acc, |p0, block| {
         int_sums(taps, p0, w, x, block);
         let Some(bias) = bias else { return false };
-        let mut wrapped = false;
-        for row in block.chunks_mut(c) {
-            for (v, &b) in row.iter_mut().zip(bias) {
-                let (sum, o) = v.overflowing_add(b);
-                *v = sum;
-                wrapped |= o;
-            }
-        }
-        wrapped
+        block
+            .chunks_mut(c)
+            .fold(false, |w, row| add_wrapping(row, |j| bias[j]) | w)
     });
     IntGemmOut {
         acc,

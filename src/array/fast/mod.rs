@@ -358,14 +358,9 @@ fn gemm_int_with(
             if bias == Bias::None {
                 return;
             }
-            let mut wrapped = false;
-            for (i, row) in rows.zip(block.chunks_mut(n)) {
-                for (j, v) in row.iter_mut().enumerate() {
-                    let (sum, o) = v.overflowing_add(bias.at(i, j));
-                    *v = sum;
-                    wrapped |= o;
-                }
-            }
+            let wrapped = rows.zip(block.chunks_mut(n)).fold(false, |w, (i, row)| {
+                add_wrapping(row, |j| bias.at(i, j)) | w
+            });
             if wrapped {
                 overflow.store(true, Ordering::Relaxed);
             }
@@ -394,6 +389,16 @@ fn gemm_int_with(
         }
     }
     IntGemmOut::from_exact(exact)
+}
+
+/// Adds `bias(j)` into each `row[j]` with 32-bit wrapping; whether any sum wrapped (the
+/// exact value left the i32 range, since both terms are in it).
+fn add_wrapping(row: &mut [i32], bias: impl Fn(usize) -> i32) -> bool {
+    row.iter_mut().enumerate().fold(false, |wrapped, (j, v)| {
+        let (sum, o) = v.overflowing_add(bias(j));
+        *v = sum;
+        wrapped | o
+    })
 }
 
 /// `c = Σ_{k in ks} a·b` (exact, as the chunk is short) on a vector family, then
