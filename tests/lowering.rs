@@ -515,8 +515,8 @@ fn u8_input_and_u8_weights_with_zero_points_are_exact_in_matmul_integer() {
 #[test]
 fn packed_depthwise_tiles_give_every_channel_its_bits_alone() {
     // A depthwise 2×2 convolution of 6 channels on the 8×8 arrays: each channel is a GEMM
-    // of K = 4, N = 1, so ⌊8 / 4⌋ = 2 channels share a tile job block-diagonally. Its 5 × 5
-    // outputs are spread over the 2 arrays in M-blocks of ⌈25 / 2⌉ = 13 rows: 3 packs × 2.
+    // of K = 4, N = 1, so ⌊8 / 4⌋ = 2 channels share a tile job block-diagonally. Its 3
+    // packs already give both arrays a tile job, so the 5 × 5 outputs stay one M-block.
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let x = rand_f32(&mut rng, &[1, 6, 5, 5]);
     let w = rand_f32(&mut rng, &[6, 1, 2, 2]);
@@ -542,8 +542,8 @@ fn packed_depthwise_tiles_give_every_channel_its_bits_alone() {
             k => panic!("a GEMM kernel, not {k:?}"),
         }
     };
-    assert_eq!(tiles(&packed), [2; 6]);
-    assert_eq!(tiles(&alone), [1; 12]);
+    assert_eq!(tiles(&packed), [2; 3]);
+    assert_eq!(tiles(&alone), [1; 6]);
     for precision in [Precision::Native, Precision::Fp16, Precision::Bf16] {
         // Tile by tile (packed) equals the whole node, which equals the unpacked lowering.
         let (whole, by_tile) = whole_and_tiles(&g, &x, &packed, precision);

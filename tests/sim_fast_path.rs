@@ -262,8 +262,10 @@ fn standing_orders_change_nothing_but_the_questions_asked() {
             assert_eq!(asked.slices, trusted.slices, "{at}: trace");
             assert_eq!(asked.events, trusted.events, "{at}: events");
             match *name {
-                // The promises stood in for most decisions.
-                "fcfs" | "edf" => assert!(fewer * 2 < every, "{at}: asked {fewer} of {every}"),
+                // The promises stood in for over a third of the decisions: those where the
+                // first request has a ready job for every idle array (a layer with fewer tile
+                // jobs than idle arrays needs the policy to place the rest).
+                "fcfs" | "edf" => assert!(3 * fewer < 2 * every, "{at}: asked {fewer} of {every}"),
                 // CD-MSA promises while one request alone has ready jobs, and checks the
                 // orders that give every idle array to one request (or one fused pair).
                 "cd-msa" | "cd-msa-nofusion" | "cd-msa-noadmission" => {

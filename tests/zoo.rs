@@ -27,11 +27,13 @@ fn read_json(file: &str) -> Value {
 
 fn costs(graph: &Graph) -> Vec<LayerCost> {
     // The recording predates scratchpad residency (every tile job fetched all its operands),
-    // the packing of under-filling problems (one tile job per problem) and the folding of
-    // operand transposes.
+    // the packing of under-filling problems (one tile job per problem), rows cut only as far
+    // as the arrays need (they were spread over every array) and the folding of operand
+    // transposes.
     let cfg = AcceleratorConfig {
         residency: Residency::None,
         pack_problems: false,
+        spread_rows: true,
         fold_operand_transposes: false,
         ..AcceleratorConfig::preset("tpu-msa").unwrap()
     };

@@ -122,6 +122,12 @@ pub struct AcceleratorConfig {
     /// Off, it runs on the vector unit (default on).
     #[serde(default = "yes")]
     pub fold_operand_transposes: bool,
+    /// Whether the lowering cuts a GEMM's rows into M-blocks over every array even when its
+    /// column blocks (and packs of problems) already give each array a tile job: more,
+    /// shorter tile jobs, each M-block fetching the layer's weight blocks again unless the
+    /// same array runs them. Off, rows are cut only as far as the arrays need (default off).
+    #[serde(default)]
+    pub spread_rows: bool,
     /// The graph rewrites the lowering runs (see [`Rewrites`] for the default).
     #[serde(default, skip_serializing_if = "Rewrites::is_default")]
     pub rewrites: Rewrites,

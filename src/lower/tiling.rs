@@ -7,11 +7,16 @@ use crate::kernel::{GemmShape, TileJob};
 const MAX_M_BLOCK: usize = 4096;
 
 /// Rows of A per tile job: as many as fit half the scratchpad (the other half is the
-/// double buffer) together with the B block and the C block, but no more than spreads
-/// the rows over every array, and at least one array's rows.
+/// double buffer) together with the B block and the C block, but no more than gives every
+/// array a tile job (with `blocks` tile jobs per M-block: the N-blocks times the packs of
+/// problems; with [`AcceleratorConfig::spread_rows`], as if there were one), and at least
+/// one array's rows. Rows are cut no finer than the arrays need: each M-block of an N-block
+/// reads the same weight block, so every extra cut is a weight block fetched again unless
+/// the same array runs both.
 pub fn m_block(
     shape: GemmShape,
     n_block: usize,
+    blocks: usize,
     cfg: &AcceleratorConfig,
     bytes: [u64; 3],
 ) -> usize {
@@ -23,7 +28,8 @@ pub fn m_block(
     let b_block = shape.k as u64 * n_block as u64 * eb;
     let per_row = shape.k as u64 * ea + n_block as u64 * ec;
     let fit = (half.saturating_sub(b_block) / per_row.max(1)) as usize;
-    let spread = shape.m.div_ceil(cfg.arrays);
+    let blocks = if cfg.spread_rows { 1 } else { blocks.max(1) };
+    let spread = shape.m.div_ceil(cfg.arrays.div_ceil(blocks));
     fit.min(spread)
         .max(cfg.rows)
         .min(MAX_M_BLOCK)
@@ -63,8 +69,8 @@ pub fn tile_jobs(
         n: shape.n * pack,
         ..shape
     };
-    let mb = m_block(joint, nb * pack, cfg, bytes);
     let packs = problems.div_ceil(pack);
+    let mb = m_block(joint, nb * pack, packs * shape.n.div_ceil(nb), cfg, bytes);
     let mut jobs = Vec::with_capacity(packs * shape.m.div_ceil(mb) * shape.n.div_ceil(nb));
     for first in (0..problems).step_by(pack) {
         for m0 in (0..shape.m).step_by(mb) {
@@ -97,6 +103,44 @@ mod tests {
         };
         let jobs = tile_jobs(shape, 2, &cfg, [1, 1, 1]);
         assert_covers_once(&jobs, 2, shape, cfg.cols);
+    }
+
+    #[test]
+    fn rows_are_cut_only_as_far_as_the_arrays_need() {
+        // tpu-msa: 4 arrays of 128×128, a 6 MiB scratchpad (rows never limited by it here).
+        let cfg = AcceleratorConfig::preset("tpu-msa").unwrap();
+        let rows = |shape: GemmShape, problems: usize, cfg: &AcceleratorConfig| -> Vec<usize> {
+            let jobs = tile_jobs(shape, problems, cfg, [1, 1, 4]);
+            assert_covers_once(&jobs, problems, shape, cfg.cols);
+            jobs.iter().map(|j| j.m).collect()
+        };
+        // N = 768: 6 column blocks, at least one per array: the 1 000 rows stay whole.
+        let wide = GemmShape {
+            m: 1000,
+            k: 64,
+            n: 768,
+        };
+        assert_eq!(rows(wide, 1, &cfg), [1000; 6]);
+        // N = 256: 2 column blocks for 4 arrays: ⌈4 / 2⌉ = 2 M-blocks of 500 rows each.
+        let narrow = GemmShape { n: 256, ..wide };
+        assert_eq!(rows(narrow, 1, &cfg), [500, 500, 500, 500]);
+        // 3 problems of N = 128 (1 column block each, too wide to pack): ⌈4 / 3⌉ = 2 M-blocks.
+        let three = GemmShape { n: 128, ..wide };
+        assert_eq!(rows(three, 3, &cfg), [500; 6]);
+        // Spread over every array, rows are cut in 4 blocks of ⌈1000 / 4⌉ = 250 whatever N.
+        let spread = AcceleratorConfig {
+            spread_rows: true,
+            ..cfg.clone()
+        };
+        assert_eq!(rows(wide, 1, &spread), [250; 24]);
+        // Never below one array's rows: 300 rows on 4 arrays with one column block are cut
+        // into blocks of 128, not 75.
+        let short = GemmShape {
+            m: 300,
+            n: 64,
+            ..wide
+        };
+        assert_eq!(rows(short, 1, &cfg), [128, 128, 44]);
     }
 
     /// Every output of every problem lies in exactly one job, and no job's N-block is wider
