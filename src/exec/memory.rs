@@ -143,11 +143,7 @@ impl Scratchpad {
         if self.residency == Residency::None {
             return miss;
         }
-        let part = if self.unified {
-            0
-        } else {
-            key.operand as usize
-        };
+        let part = self.partition(key.operand);
         let blocks = &mut self.blocks[part];
         if let hashlink::linked_hash_map::RawEntryMut::Occupied(mut hit) =
             blocks.raw_entry_mut().from_key(&key)
@@ -184,22 +180,59 @@ impl Scratchpad {
             dram_write_bytes: traffic.writes,
             ..Traffic::default()
         };
-        for (operand, owner, block) in [
-            (Operand::Weights, tenant, traffic.weights),
-            (Operand::Inputs, request, traffic.inputs),
-        ] {
-            if let Some(block) = block {
-                let key = BlockKey {
-                    operand,
-                    owner,
-                    node,
-                    block: block.block,
-                };
-                got += self.fetch(key, block, traffic.keep);
-            }
+        for (key, block) in blocks(traffic, tenant, request, node) {
+            got += self.fetch(key, block, traffic.keep);
         }
         got
     }
+
+    /// The bytes of the blocks a job of `traffic` (as in [`Scratchpad::fetch_job`]) would find
+    /// resident, without using them.
+    pub fn resident_bytes(
+        &self,
+        traffic: &JobTraffic,
+        tenant: u64,
+        request: u64,
+        node: u32,
+    ) -> u64 {
+        if self.residency == Residency::None {
+            return 0;
+        }
+        blocks(traffic, tenant, request, node)
+            .filter(|(key, _)| self.blocks[self.partition(key.operand)].contains_key(key))
+            .map(|(_, block)| block.bytes)
+            .sum()
+    }
+
+    /// The partition that holds blocks of `operand`.
+    fn partition(&self, operand: Operand) -> usize {
+        if self.unified { 0 } else { operand as usize }
+    }
+}
+
+/// The blocks a job of `traffic` reads with their keys: its weights owned by `tenant` and its
+/// inputs by `request`, in layer `node`.
+fn blocks(
+    traffic: &JobTraffic,
+    tenant: u64,
+    request: u64,
+    node: u32,
+) -> impl Iterator<Item = (BlockKey, BlockRef)> {
+    [
+        (Operand::Weights, tenant, traffic.weights),
+        (Operand::Inputs, request, traffic.inputs),
+    ]
+    .into_iter()
+    .filter_map(move |(operand, owner, block)| {
+        let block = block?;
+        let key = BlockKey {
+            operand,
+            owner,
+            node,
+            block: block.block,
+        };
+        Some((key, block))
+    })
 }
 
 #[cfg(test)]

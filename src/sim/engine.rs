@@ -4,8 +4,8 @@
 //! point for policies that offer standing orders; it changes how often the policy is asked,
 //! never the outcome.
 
-use super::Job;
 use super::machine::Machine;
+use super::machine::Pick;
 use super::run::Sim;
 use crate::config::Dataflow;
 use crate::error::{Error, Result};
@@ -140,8 +140,8 @@ impl<'t, 'c> Engine<'t, 'c> {
     pub(super) fn dispatch(
         &mut self,
         array: usize,
-        first: (usize, &Job),
-        second: Option<(usize, &Job)>,
+        first: (usize, Pick),
+        second: Option<(usize, Pick)>,
     ) {
         self.machine.dispatch(array, first, second);
     }
@@ -168,8 +168,8 @@ impl<'t, 'c> Engine<'t, 'c> {
         for k in 0..self.decision.assign.len() {
             let (ArrayId(array), r) = self.decision.assign[k];
             let i = r.0 as usize;
-            match self.machine.next_job(i) {
-                Some(job) if self.machine.is_idle(array) => self.dispatch(array, (i, &job), None),
+            match self.machine.pick(array, i) {
+                Some(job) if self.machine.is_idle(array) => self.dispatch(array, (i, job), None),
                 _ => {
                     return Err(Error::Invalid(format!(
                         "scheduler '{}' assigned array {array} to request {i}, which cannot take it",
@@ -182,7 +182,7 @@ impl<'t, 'c> Engine<'t, 'c> {
             let (ArrayId(array), r1, r2) = self.decision.fuse[k];
             let (i, j) = (r1.0 as usize, r2.0 as usize);
             let cfg = self.machine.sim.cfg;
-            let fits = |a: &Job, b: &Job| match (a.profile, b.profile) {
+            let fits = |a: &Pick, b: &Pick| match (a.job.profile, b.job.profile) {
                 (Some(a), Some(b)) => {
                     cfg.dataflow == Dataflow::Ws && fusible(cfg.rows, cfg.cols, a, b)
                 }
@@ -190,7 +190,7 @@ impl<'t, 'c> Engine<'t, 'c> {
             };
             match (self.machine.next_job(i), self.machine.next_job(j)) {
                 (Some(a), Some(b)) if self.machine.is_idle(array) && i != j && fits(&a, &b) => {
-                    self.dispatch(array, (i, &a), Some((j, &b)));
+                    self.dispatch(array, (i, a), Some((j, b)));
                 }
                 _ => {
                     return Err(Error::Invalid(format!(

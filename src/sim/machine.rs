@@ -16,6 +16,7 @@ use crate::exec::{Fault, Interpreter, JobCost, JobTraffic, Scratchpad};
 use crate::kernel::{GemmShape, TileProfile};
 use crate::sched::{LayerProfile, Outlook};
 use crate::units::{ArrayId, Cycles, RequestId};
+use std::collections::HashMap;
 
 mod memory;
 mod steps;
@@ -47,7 +48,12 @@ pub(super) struct Active<'t> {
     /// The current layer's jobs and the outlook after it (cached from the pass).
     pub(super) jobs: &'t [Job],
     pub(super) after: &'t Outlook,
+    /// The first job of the layer not yet dispatched.
     pub(super) next_job: usize,
+    /// The layer's jobs after `next_job` already dispatched (taken out of order to reuse a
+    /// resident block, see [`Machine::pick`]), flagged by index, and how many there are.
+    taken: Vec<bool>,
+    ahead: usize,
     pub(super) running: usize,
     pub(super) remaining: Cycles,
     pub(super) remaining_in_layer: Cycles,
@@ -65,8 +71,49 @@ impl Active<'_> {
     /// Jobs ready to dispatch: preempted jobs waiting to resume and the layer's undispatched
     /// ones.
     pub(super) fn ready(&self) -> usize {
-        self.jobs.len() - self.next_job + self.resume.len()
+        self.jobs.len() - self.next_job - self.ahead + self.resume.len()
     }
+
+    /// Whether job `j` of the layer has been dispatched.
+    fn is_taken(&self, j: usize) -> bool {
+        j < self.next_job || self.taken.get(j).copied().unwrap_or(false)
+    }
+
+    /// Marks job `j` of the layer (not yet taken) dispatched.
+    fn take(&mut self, j: usize) {
+        if j != self.next_job {
+            if self.taken.len() < self.jobs.len() {
+                self.taken.resize(self.jobs.len(), false);
+            }
+            self.taken[j] = true;
+            self.ahead += 1;
+            return;
+        }
+        self.next_job += 1;
+        while self.taken.get(self.next_job).copied().unwrap_or(false) {
+            self.taken[self.next_job] = false;
+            self.ahead -= 1;
+            self.next_job += 1;
+        }
+    }
+}
+
+/// Which of a request's ready jobs a dispatch starts.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Pick {
+    /// The job (for a job resuming after a K-tile cut, its remaining folds).
+    pub(super) job: Job,
+    /// Its index in the layer; `None`: the first job waiting to resume.
+    index: Option<usize>,
+}
+
+/// The last job an array started of some layer: the request and the job's index, and the
+/// layer's chains of jobs that share a weight block.
+#[derive(Debug, Clone, Copy)]
+struct LastJob<'t> {
+    same_weights: &'t [u32],
+    request: usize,
+    job: usize,
 }
 
 /// The rest of a tile job preempted between K-tiles: its remaining folds, plus restoring the
@@ -198,6 +245,10 @@ pub(super) struct Machine<'t, 'c> {
     /// Scratch space for the bandwidth samples.
     by_tenant: Vec<f64>,
     last_owner: Vec<Option<usize>>,
+    /// Per array, per layer (by the address of its jobs, which live as long as the
+    /// machine): the last fresh (not resumed) job the array started of it, alone or first of
+    /// a fused pair. Forgotten with the scratchpads.
+    last_job: Vec<HashMap<usize, LastJob<'t>>>,
     dispatched: u64,
     /// Bumped at every dispatch and preemption, to recognise stale completion events.
     generation: u64,
@@ -233,6 +284,7 @@ impl<'t, 'c> Machine<'t, 'c> {
             rates_seen: 0,
             by_tenant: vec![0.0; sim.tenants.len()],
             last_owner: vec![None; sim.cfg.arrays],
+            last_job: vec![HashMap::new(); sim.cfg.arrays],
             dispatched: 0,
             generation: 0,
             views: Views::new(sim.cfg.arrays),
@@ -290,6 +342,7 @@ impl<'t, 'c> Machine<'t, 'c> {
     pub(super) fn clear_when_idle(&mut self) {
         if self.is_idle_everywhere() {
             self.pads.iter_mut().for_each(Scratchpad::clear);
+            self.last_job.iter_mut().for_each(HashMap::clear);
             self.views.forget_tenants();
         }
     }
@@ -360,6 +413,8 @@ impl<'t, 'c> Machine<'t, 'c> {
             jobs: layers.first().map_or(&[], |l| &l.jobs),
             after: outlook.first().unwrap_or(&NO_OUTLOOK),
             next_job: 0,
+            taken: Vec::new(),
+            ahead: 0,
             running: 0,
             remaining: profile.iter().map(|l| l.cost).sum(),
             remaining_in_layer: profile.first().map_or(Cycles::ZERO, |l| l.cost),
@@ -390,6 +445,8 @@ impl<'t, 'c> Machine<'t, 'c> {
             a.jobs = &layer.jobs;
             a.after = &a.outlook[a.layer];
             a.next_job = 0;
+            a.taken.clear();
+            a.ahead = 0;
             a.remaining_in_layer = a.profile[a.layer].cost;
             if let Some(it) = a.interp.as_mut() {
                 it.begin(layer.node)?;
@@ -469,13 +526,77 @@ impl<'t, 'c> Machine<'t, 'c> {
             .map_or(0, |a| a.ready())
     }
 
-    /// The next ready job of request `i`.
-    pub(super) fn next_job(&self, i: usize) -> Option<Job> {
+    /// The next ready job of request `i`: the first waiting to resume, else the layer's first
+    /// not yet dispatched.
+    pub(super) fn next_job(&self, i: usize) -> Option<Pick> {
         let a = self.active[self.slot(i)?].as_ref().filter(|a| !a.dropped)?;
         if let Some(r) = a.resume.first() {
-            return Some(r.rest);
+            return Some(Pick {
+                job: r.rest,
+                index: None,
+            });
         }
-        a.jobs.get(a.next_job).copied()
+        let job = *a.jobs.get(a.next_job)?;
+        Some(Pick {
+            job,
+            index: Some(a.next_job),
+        })
+    }
+
+    /// The ready job of request `i` that `array` starts alone: [`Machine::next_job`], unless a
+    /// job of the layer the array last worked on finds more of its blocks resident there.
+    /// The candidates continue where the array left off: the first job not yet dispatched
+    /// that reads the weight block of the array's last job, and (same request) the next one
+    /// that reads its input block. A compiler's tile-to-array mapping does the same: an array
+    /// keeps the weight block it holds for the next M-block, so that arrays which run a
+    /// layer's tile jobs in a different interleaving (beside other requests) do not fetch
+    /// each block once per array. Ties go to job order.
+    pub(super) fn pick(&self, array: usize, i: usize) -> Option<Pick> {
+        let first = self.next_job(i)?;
+        let Some(j) = first.index else {
+            return Some(first);
+        };
+        let a = self.active[self.at(i)]
+            .as_ref()
+            .expect("a request with a ready job");
+        let memory = self.last_job.get(array);
+        let Some(&last) = memory.and_then(|m| m.get(&(a.jobs.as_ptr() as usize))) else {
+            return Some(first);
+        };
+        let mut weights = last.job;
+        while a.is_taken(weights) {
+            weights = last.same_weights[weights] as usize;
+            if weights == last.job {
+                break;
+            }
+        }
+        let inputs = a.jobs[last.job]
+            .traffic
+            .inputs
+            .filter(|_| last.request == i);
+        let same_inputs = inputs.and_then(|b| {
+            (last.job + 1..a.jobs.len())
+                .take_while(|&c| a.jobs[c].traffic.inputs == Some(b))
+                .find(|&c| !a.is_taken(c))
+        });
+        let id = self.sim.tenants[a.tenant].id.0.into();
+        let node = a.layers[a.layer].node as u32;
+        let resident =
+            |c: usize| self.pads[array].resident_bytes(&a.jobs[c].traffic, id, i as u64, node);
+        let mut best = (resident(j), j);
+        for c in std::iter::once(weights)
+            .filter(|&c| !a.is_taken(c))
+            .chain(same_inputs)
+        {
+            let r = resident(c);
+            if r > best.0 {
+                best = (r, c);
+            }
+        }
+        Some(Pick {
+            job: a.jobs[best.1],
+            index: Some(best.1),
+        })
     }
 
     /// The next pending event: the busy array whose event comes first, equal times in the
@@ -612,20 +733,22 @@ impl<'t, 'c> Machine<'t, 'c> {
         Ok(())
     }
 
-    /// Starts `first`'s request's next job on idle `array`, fused with `second`'s when given;
-    /// each comes with that job ([`Machine::next_job`]). Its operands not resident in the
-    /// array's scratchpad and its outputs stream over the DRAM.
+    /// Starts a ready job of `first`'s request on idle `array`, fused with one of `second`'s
+    /// when given; each comes with the job picked ([`Machine::pick`], [`Machine::next_job`]).
+    /// Its operands not resident in the array's scratchpad and its outputs stream over the
+    /// DRAM.
     #[inline(always)]
     pub(super) fn dispatch(
         &mut self,
         array: usize,
-        first: (usize, &Job),
-        second: Option<(usize, &Job)>,
+        (i, pick): (usize, Pick),
+        second: Option<(usize, Pick)>,
     ) {
-        let ((i, first), fused) = (first, second.is_some());
-        let job = match second {
+        let (fused, first) = (second.is_some(), &pick.job);
+        let job = match &second {
             None => *first,
             Some((_, second)) => {
+                let second = &second.job;
                 let none = GemmShape { m: 0, k: 0, n: 0 };
                 let shape = |j: &Job| j.profile.map_or(none, |t| t.shape);
                 let (joint, cost) = self
@@ -644,14 +767,23 @@ impl<'t, 'c> Machine<'t, 'c> {
             }
         };
         let mut moved = self.fetch(array, i, first);
-        if let Some((j, second)) = second {
-            moved += self.fetch(array, j, second);
+        if let Some((j, second)) = &second {
+            moved += self.fetch(array, *j, &second.job);
         }
         let tenant = self.active[self.at(i)].as_ref().expect("active").tenant;
         self.dram.start(self.now, array, tenant, moved);
         let compute_end = self.now + job.cost.compute;
         let duration = self.end(array, compute_end) - self.now;
-        let part = self.start_part(array, i, first, duration, fused);
+        if let Some(j) = pick.index {
+            let a = self.active[self.at(i)].as_ref().expect("active");
+            let last = LastJob {
+                same_weights: &a.layers[a.layer].same_weights,
+                request: i,
+                job: j,
+            };
+            self.last_job[array].insert(a.jobs.as_ptr() as usize, last);
+        }
+        let part = self.start_part(array, i, pick, duration, fused);
         self.arrays[array].parts[0] = part;
         if let Some((j, second)) = second {
             let part = self.start_part(array, j, second, duration, fused);
@@ -720,17 +852,18 @@ impl<'t, 'c> Machine<'t, 'c> {
         self.out.layers[tenant][node] += traffic;
     }
 
-    /// Starts request `i`'s next job, `own`, on `array` for `duration` (alone or fused):
-    /// advances the request and counts the service.
+    /// Starts request `i`'s job `pick` on `array` for `duration` (alone or fused): advances
+    /// the request and counts the service.
     #[inline(always)]
     fn start_part(
         &mut self,
         array: usize,
         i: usize,
-        own: &Job,
+        pick: Pick,
         duration: Cycles,
         fused: bool,
     ) -> Part {
+        let own = &pick.job;
         let bw = self.sim.cfg.dram_bytes_per_cycle;
         let fault = match self.sim.mode {
             Mode::Functional {
@@ -744,14 +877,14 @@ impl<'t, 'c> Machine<'t, 'c> {
         self.count_preemption(array, i);
         self.last_owner[array] = Some(i);
         let a = self.active[k].as_mut().expect("active");
-        let (job, fault) = match a.resume.is_empty() {
-            false => {
+        let (job, fault) = match pick.index {
+            None => {
                 let r = a.resume.remove(0);
                 (r.job, r.fault)
             }
-            true => {
-                a.next_job += 1;
-                (a.next_job - 1, fault)
+            Some(j) => {
+                a.take(j);
+                (j, fault)
             }
         };
         let estimate = own.cost.contended(bw, self.sim.cfg.arrays);

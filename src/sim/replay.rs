@@ -71,15 +71,16 @@ impl Engine<'_, '_> {
         }
         for array in 0..self.machine.arrays() {
             if self.machine.is_idle(array) {
-                let job = self
-                    .machine
-                    .next_job(w)
-                    .expect("a ready job for every idle array");
                 match p {
-                    None => self.dispatch(array, (w, &job), None),
+                    None => {
+                        let job = self.machine.pick(array, w);
+                        let job = job.expect("a ready job for every idle array");
+                        self.dispatch(array, (w, job), None);
+                    }
                     Some(p) => {
+                        let job = self.machine.next_job(w).expect("a ready job");
                         let second = self.machine.next_job(p).expect("a ready partner job");
-                        self.dispatch(array, (w, &job), Some((p, &second)));
+                        self.dispatch(array, (w, job), Some((p, second)));
                     }
                 }
             }

@@ -10,6 +10,7 @@ use crate::kernel::{Kernel, Program, TileProfile};
 use crate::sched::{LayerProfile, Outlook, outlook};
 use crate::tensor::Tensor;
 use crate::units::{Cycles, TenantId};
+use std::collections::HashMap;
 
 /// One unit of work an array runs without interruption.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +32,43 @@ pub struct Layer {
     pub node: usize,
     /// Its jobs (all independent).
     pub jobs: Vec<Job>,
+    /// For each job, the next one (in job order, wrapping around) that reads the same
+    /// weight block; itself when none does.
+    pub same_weights: Vec<u32>,
+}
+
+impl Layer {
+    /// Node `node`'s layer of `jobs`.
+    pub fn new(node: usize, jobs: Vec<Job>) -> Layer {
+        Layer {
+            node,
+            same_weights: same_weights(&jobs),
+            jobs,
+        }
+    }
+}
+
+/// For each of `jobs`, the next one (wrapping around) with the same weight block, or itself.
+fn same_weights(jobs: &[Job]) -> Vec<u32> {
+    let mut next: Vec<u32> = (0..jobs.len() as u32).collect();
+    let mut first_last: HashMap<u64, (u32, u32)> = HashMap::new();
+    for (j, job) in jobs.iter().enumerate() {
+        let Some(block) = job.traffic.weights else {
+            continue;
+        };
+        let j = j as u32;
+        match first_last.get_mut(&block.block) {
+            Some((first, last)) => {
+                next[*last as usize] = j;
+                next[j as usize] = *first;
+                *last = j;
+            }
+            None => {
+                first_last.insert(block.block, (j, j));
+            }
+        }
+    }
+    next
 }
 
 /// A tenant ready to simulate.
@@ -83,9 +121,8 @@ impl Pass {
             .kernels
             .iter()
             .enumerate()
-            .map(|(node, k)| Layer {
-                node,
-                jobs: match k {
+            .map(|(node, k)| {
+                let jobs = match k {
                     Kernel::Gemm(g) => g
                         .tiles
                         .iter()
@@ -107,7 +144,8 @@ impl Pass {
                         cost: costs.vector(v),
                         traffic: vector_traffic(v),
                     }],
-                },
+                };
+                Layer::new(node, jobs)
             })
             .collect();
         let profile: Vec<LayerProfile> = layers
