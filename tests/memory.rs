@@ -212,6 +212,22 @@ fn an_array_continues_with_the_tile_job_that_reuses_its_block() {
     assert_eq!(out.arrays[1].traffic.sram_hits, 1);
 }
 
+/// One array as in `setup`, whose partitions hold one A block and one B block, and a layer
+/// of two N-blocks: [16, 128] × [128, 16] is 4 tile jobs, (m0, n0), (m0, n8), (m8, n0),
+/// (m8, n8), each reading a 1 KiB A block and a 1 KiB B block. After (m0, n8) the array
+/// holds A(m0) and B(n8); it continues with (m8, n8), which reuses B(n8), not with (m8, n0)
+/// next in order, which reuses nothing. Reads: A(m0) B(n0), B(n8), A(m8), B(n0) = 5 KiB
+/// with 3 hits; in order it would be 6 KiB with 2.
+#[test]
+fn an_array_continues_where_it_left_off() {
+    let (cfg, _) = setup(1);
+    let bind = [InputBinding::shape_only(DType::U8, vec![16, 128])];
+    let program = lower(&matmul(128, 16), &bind, &cfg).unwrap();
+    let model = TenantModel::new(TenantId(0), "t0", 1, 1.0, program, vec![], &cfg);
+    let out = simulate(&cfg, &[model], &at_zero(&[0]), &mut Fcfs, Mode::Timing).unwrap();
+    assert_eq!(reads(&out, 0), (5120, 3072, 1024));
+}
+
 /// A DRAM claim naming no tenant of the workload is refused, naming the field.
 #[test]
 fn a_claim_for_no_tenant_is_an_error() {

@@ -107,11 +107,9 @@ pub(super) struct Pick {
     index: Option<usize>,
 }
 
-/// The last job an array started of some layer: the request and the job's index, and the
-/// layer's chains of jobs that share a weight block.
+/// The last job an array started of some layer: the request and the job's index.
 #[derive(Debug, Clone, Copy)]
-struct LastJob<'t> {
-    same_weights: &'t [u32],
+struct LastJob {
     request: usize,
     job: usize,
 }
@@ -248,7 +246,7 @@ pub(super) struct Machine<'t, 'c> {
     /// Per array, per layer (by the address of its jobs, which live as long as the
     /// machine): the last fresh (not resumed) job the array started of it, alone or first of
     /// a fused pair. Forgotten with the scratchpads.
-    last_job: Vec<HashMap<usize, LastJob<'t>>>,
+    last_job: Vec<HashMap<usize, LastJob>>,
     dispatched: u64,
     /// Bumped at every dispatch and preemption, to recognise stale completion events.
     generation: u64,
@@ -543,59 +541,62 @@ impl<'t, 'c> Machine<'t, 'c> {
         })
     }
 
-    /// The ready job of request `i` that `array` starts alone: [`Machine::next_job`], unless a
-    /// job of the layer the array last worked on finds more of its blocks resident there.
-    /// The candidates continue where the array left off: the first job not yet dispatched
-    /// that reads the weight block of the array's last job, and (same request) the next one
-    /// that reads its input block. A compiler's tile-to-array mapping does the same: an array
-    /// keeps the weight block it holds for the next M-block, so that arrays which run a
-    /// layer's tile jobs in a different interleaving (beside other requests) do not fetch
-    /// each block once per array. Ties go to job order.
+    /// The ready job of request `i` that `array` starts alone: of a few candidates, the one
+    /// with the most bytes resident in the array's scratchpad; ties go to the first of them
+    /// in this order:
+    /// 1. the array's home job: the layer's weight blocks are dealt round-robin over the
+    ///    arrays ([`Layer::homes`](super::Layer)), and this is the first job not yet
+    ///    dispatched whose block is the array's, so that the requests of a tenant keep each
+    ///    block on one array however they interleave, as a compiler's static tile-to-array
+    ///    mapping does;
+    /// 2. where the array left off in this layer (its last job of it, of any request): the
+    ///    first job not yet dispatched that reads that job's weight block, and, same request,
+    ///    the next one that reads its input block;
+    /// 3. [`Machine::next_job`].
     pub(super) fn pick(&self, array: usize, i: usize) -> Option<Pick> {
         let first = self.next_job(i)?;
-        let Some(j) = first.index else {
+        let (Some(j), Some(pad)) = (first.index, self.pads.get(array)) else {
             return Some(first);
         };
         let a = self.active[self.at(i)]
             .as_ref()
             .expect("a request with a ready job");
-        let memory = self.last_job.get(array);
-        let Some(&last) = memory.and_then(|m| m.get(&(a.jobs.as_ptr() as usize))) else {
-            return Some(first);
+        let layer = &a.layers[a.layer];
+        let untaken = |c: &usize| !a.is_taken(*c);
+        let home = layer.homes[array].iter().map(|&c| c as usize).find(untaken);
+        let last = self.last_job[array].get(&(a.jobs.as_ptr() as usize));
+        let (weights, inputs) = match last {
+            None => (None, None),
+            Some(last) => {
+                let chain = std::iter::successors(Some(last.job), |&c| {
+                    Some(layer.same_weights[c] as usize).filter(|&n| n != last.job)
+                });
+                let inputs = a.jobs[last.job]
+                    .traffic
+                    .inputs
+                    .filter(|_| last.request == i);
+                let same_inputs = inputs.and_then(|b| {
+                    (last.job + 1..a.jobs.len())
+                        .take_while(|&c| a.jobs[c].traffic.inputs == Some(b))
+                        .find(untaken)
+                });
+                (chain.clone().find(untaken), same_inputs)
+            }
         };
-        let mut weights = last.job;
-        while a.is_taken(weights) {
-            weights = last.same_weights[weights] as usize;
-            if weights == last.job {
-                break;
-            }
-        }
-        let inputs = a.jobs[last.job]
-            .traffic
-            .inputs
-            .filter(|_| last.request == i);
-        let same_inputs = inputs.and_then(|b| {
-            (last.job + 1..a.jobs.len())
-                .take_while(|&c| a.jobs[c].traffic.inputs == Some(b))
-                .find(|&c| !a.is_taken(c))
-        });
         let id = self.sim.tenants[a.tenant].id.0.into();
-        let node = a.layers[a.layer].node as u32;
-        let resident =
-            |c: usize| self.pads[array].resident_bytes(&a.jobs[c].traffic, id, i as u64, node);
-        let mut best = (resident(j), j);
-        for c in std::iter::once(weights)
-            .filter(|&c| !a.is_taken(c))
-            .chain(same_inputs)
-        {
+        let node = layer.node as u32;
+        let resident = |c: usize| pad.resident_bytes(&a.jobs[c].traffic, id, i as u64, node);
+        let mut best: Option<(u64, usize)> = None;
+        for c in [home, weights, inputs, Some(j)].into_iter().flatten() {
             let r = resident(c);
-            if r > best.0 {
-                best = (r, c);
+            if best.is_none_or(|(b, _)| r > b) {
+                best = Some((r, c));
             }
         }
+        let c = best.map_or(j, |(_, c)| c);
         Some(Pick {
-            job: a.jobs[best.1],
-            index: Some(best.1),
+            job: a.jobs[c],
+            index: Some(c),
         })
     }
 
@@ -776,11 +777,7 @@ impl<'t, 'c> Machine<'t, 'c> {
         let duration = self.end(array, compute_end) - self.now;
         if let Some(j) = pick.index {
             let a = self.active[self.at(i)].as_ref().expect("active");
-            let last = LastJob {
-                same_weights: &a.layers[a.layer].same_weights,
-                request: i,
-                job: j,
-            };
+            let last = LastJob { request: i, job: j };
             self.last_job[array].insert(a.jobs.as_ptr() as usize, last);
         }
         let part = self.start_part(array, i, pick, duration, fused);

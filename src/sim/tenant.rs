@@ -35,40 +35,51 @@ pub struct Layer {
     /// For each job, the next one (in job order, wrapping around) that reads the same
     /// weight block; itself when none does.
     pub same_weights: Vec<u32>,
+    /// For each array, in job order, the jobs whose home it is: the layer's weight blocks
+    /// (in order of first use) are dealt round-robin over the arrays, and each job goes with
+    /// its block (a job without one counts as a block of its own).
+    pub homes: Vec<Vec<u32>>,
 }
 
 impl Layer {
-    /// Node `node`'s layer of `jobs`.
-    pub fn new(node: usize, jobs: Vec<Job>) -> Layer {
+    /// Node `node`'s layer of `jobs` on `arrays` arrays.
+    pub fn new(node: usize, jobs: Vec<Job>, arrays: usize) -> Layer {
+        let mut same_weights: Vec<u32> = (0..jobs.len() as u32).collect();
+        let arrays = arrays.max(1);
+        let mut homes = vec![Vec::new(); arrays];
+        // Per weight block: its ordinal, and the first and last job reading it so far.
+        let mut blocks: HashMap<u64, (usize, u32, u32)> = HashMap::new();
+        let mut ordinal = 0;
+        for (j, job) in jobs.iter().enumerate() {
+            let j = j as u32;
+            let home = match job.traffic.weights.map(|b| b.block) {
+                Some(block) => match blocks.get_mut(&block) {
+                    Some((home, first, last)) => {
+                        same_weights[*last as usize] = j;
+                        same_weights[j as usize] = *first;
+                        *last = j;
+                        *home
+                    }
+                    None => {
+                        blocks.insert(block, (ordinal, j, j));
+                        ordinal += 1;
+                        ordinal - 1
+                    }
+                },
+                None => {
+                    ordinal += 1;
+                    ordinal - 1
+                }
+            };
+            homes[home % arrays].push(j);
+        }
         Layer {
             node,
-            same_weights: same_weights(&jobs),
             jobs,
+            same_weights,
+            homes,
         }
     }
-}
-
-/// For each of `jobs`, the next one (wrapping around) with the same weight block, or itself.
-fn same_weights(jobs: &[Job]) -> Vec<u32> {
-    let mut next: Vec<u32> = (0..jobs.len() as u32).collect();
-    let mut first_last: HashMap<u64, (u32, u32)> = HashMap::new();
-    for (j, job) in jobs.iter().enumerate() {
-        let Some(block) = job.traffic.weights else {
-            continue;
-        };
-        let j = j as u32;
-        match first_last.get_mut(&block.block) {
-            Some((first, last)) => {
-                next[*last as usize] = j;
-                next[j as usize] = *first;
-                *last = j;
-            }
-            None => {
-                first_last.insert(block.block, (j, j));
-            }
-        }
-    }
-    next
 }
 
 /// A tenant ready to simulate.
@@ -145,7 +156,7 @@ impl Pass {
                         traffic: vector_traffic(v),
                     }],
                 };
-                Layer::new(node, jobs)
+                Layer::new(node, jobs, cfg.arrays)
             })
             .collect();
         let profile: Vec<LayerProfile> = layers
