@@ -225,3 +225,36 @@ impl TenantModel {
         self.profile.iter().map(|l| l.cost).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::memory::BlockRef;
+
+    /// A job reading weight block `block` (`None`: a vector job, without one).
+    fn job(block: Option<u64>) -> Job {
+        Job {
+            tile: None,
+            profile: None,
+            cost: JobCost {
+                compute: Cycles(1),
+                bytes: 0,
+            },
+            traffic: JobTraffic {
+                weights: block.map(|block| BlockRef { block, bytes: 64 }),
+                ..JobTraffic::default()
+            },
+        }
+    }
+
+    /// Jobs reading blocks 7, 9, 7, 9, none, 5 on 2 arrays: the blocks in order of first use
+    /// are 7, 9, (the job without one), 5, dealt to arrays 0, 1, 0, 1; the jobs of block 7
+    /// (0 and 2) and of block 9 (1 and 3) chain to each other, the others to themselves.
+    #[test]
+    fn weight_blocks_chain_and_are_dealt_round_robin() {
+        let jobs = [Some(7), Some(9), Some(7), Some(9), None, Some(5)];
+        let layer = Layer::new(0, jobs.map(job).to_vec(), 2);
+        assert_eq!(layer.same_weights, [2, 3, 0, 1, 4, 5]);
+        assert_eq!(layer.homes, [vec![0, 2, 4], vec![1, 3, 5]]);
+    }
+}
