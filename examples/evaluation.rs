@@ -6,7 +6,7 @@
 //! `cargo run --release --example evaluation [LOADS] [--seeds N] [--requests N]
 //! [--tournament N] [--jobs N]` (defaults: loads 1:4:1, 3 seeds, 1 000 requests per run of
 //! which the first tenth warm up, 20 tournament workloads; threads one per core). Takes
-//! about 25 minutes on 2 cores; a progress bar on stderr (when it is a terminal) counts the
+//! about 15 minutes on 2 cores; a progress bar on stderr (when it is a terminal) counts the
 //! sweeps' units.
 
 use cdmsa::eval::{
