@@ -4,7 +4,7 @@
 //! arrival seeds, with the decoder tenants' goodput, TTFT and TPOT.
 //!
 //! `cargo run --release --example llm_evaluation [--seeds N] [--jobs N]` (default 3 seeds,
-//! loads 0.5 to 2, threads one per core). Takes about half an hour on 2 cores.
+//! loads 0.5 to 2, threads one per core). Takes about 20 minutes on 2 cores.
 
 use cdmsa::eval::{
     Interval, Sweep, SweepResult, assemble, sustainable_throughput_rps, table, with_jobs,
