@@ -568,7 +568,7 @@ impl<'t, 'c> Machine<'t, 'c> {
         let (weights, inputs) = match last {
             None => (None, None),
             Some(last) => {
-                let chain = std::iter::successors(Some(last.job), |&c| {
+                let mut chain = std::iter::successors(Some(last.job), |&c| {
                     Some(layer.same_weights[c] as usize).filter(|&n| n != last.job)
                 });
                 let inputs = a.jobs[last.job]
@@ -580,7 +580,7 @@ impl<'t, 'c> Machine<'t, 'c> {
                         .take_while(|&c| a.jobs[c].traffic.inputs == Some(b))
                         .find(untaken)
                 });
-                (chain.clone().find(untaken), same_inputs)
+                (chain.find(untaken), same_inputs)
             }
         };
         let id = self.sim.tenants[a.tenant].id.0.into();

@@ -52,21 +52,18 @@ impl Layer {
         let mut ordinal = 0;
         for (j, job) in jobs.iter().enumerate() {
             let j = j as u32;
-            let home = match job.traffic.weights.map(|b| b.block) {
-                Some(block) => match blocks.get_mut(&block) {
-                    Some((home, first, last)) => {
-                        same_weights[*last as usize] = j;
-                        same_weights[j as usize] = *first;
-                        *last = j;
-                        *home
-                    }
-                    None => {
-                        blocks.insert(block, (ordinal, j, j));
-                        ordinal += 1;
-                        ordinal - 1
-                    }
-                },
+            let block = job.traffic.weights.map(|b| b.block);
+            let home = match block.and_then(|b| blocks.get_mut(&b)) {
+                Some((home, first, last)) => {
+                    same_weights[*last as usize] = j;
+                    same_weights[j as usize] = *first;
+                    *last = j;
+                    *home
+                }
                 None => {
+                    if let Some(b) = block {
+                        blocks.insert(b, (ordinal, j, j));
+                    }
                     ordinal += 1;
                     ordinal - 1
                 }
