@@ -27,9 +27,8 @@
 
 use cdmsa::config::AcceleratorConfig;
 use cdmsa::eval::scheduler_names;
-use cdmsa::sched::{self, Accelerated, Decision, Place, Policy, Standing, View};
+use cdmsa::sched::{self, Accelerated, Decision, Place, Policy, Standing, TenantInfo, View};
 use cdmsa::sim::{Mode, RequestSpec, SimOptions, TenantModel, requests, simulate_with, tenants};
-use cdmsa::units::TenantId;
 use cdmsa::workload::{Stop, Workload};
 use criterion::Criterion;
 use std::hint::black_box;
@@ -84,7 +83,7 @@ impl Policy for Timed {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
-    fn reset(&mut self, tenants: &[(TenantId, u8, f64)], arrays: usize) {
+    fn reset(&mut self, tenants: &[TenantInfo], arrays: usize) {
         self.inner.reset(tenants, arrays);
     }
     fn decide_into(&mut self, view: &View, out: &mut Decision) {

@@ -31,6 +31,11 @@ impl Cycles {
     pub fn saturating_add(self, other: Cycles) -> Cycles {
         Cycles(self.0.saturating_add(other.0))
     }
+
+    /// Subtraction that stops at zero.
+    pub fn saturating_sub(self, other: Cycles) -> Cycles {
+        Cycles(self.0.saturating_sub(other.0))
+    }
 }
 
 impl Add for Cycles {

@@ -7,7 +7,7 @@
 
 use cdmsa::config::{AcceleratorConfig, Dataflow, DramClaim, PsumType, TimingMode};
 use cdmsa::exec::Fault;
-use cdmsa::sched::{self, Decision, Policy, View};
+use cdmsa::sched::{self, Decision, Policy, TenantInfo, View};
 use cdmsa::sim::{Mode, RequestSpec, SimOutcome, TenantModel, simulate, tenants};
 use cdmsa::units::{ArrayId, Cycles, RequestId, TenantId};
 use cdmsa::workload::Workload;
@@ -121,7 +121,7 @@ impl Policy for Chaos {
         self.inner.name()
     }
 
-    fn reset(&mut self, tenants: &[(TenantId, u8, f64)], arrays: usize) {
+    fn reset(&mut self, tenants: &[TenantInfo], arrays: usize) {
         self.inner.reset(tenants, arrays);
     }
 

@@ -2,9 +2,8 @@
 //! the simulator asks, which lets a policy keep its queue ordered between decisions) decides
 //! as it does on the view alone ([`Policy::decide_into`], its definition).
 
-use cdmsa::sched::{ALL, Decision, Policy, View, by_name};
+use cdmsa::sched::{ALL, Decision, Policy, TenantInfo, View, by_name};
 use cdmsa::sim::{Mode, requests, simulate, tenants};
-use cdmsa::units::TenantId;
 use cdmsa::workload::Workload;
 use std::path::Path;
 
@@ -16,7 +15,7 @@ impl Policy for Definition {
     fn name(&self) -> &'static str {
         self.0.name()
     }
-    fn reset(&mut self, tenants: &[(TenantId, u8, f64)], arrays: usize) {
+    fn reset(&mut self, tenants: &[TenantInfo], arrays: usize) {
         self.0.reset(tenants, arrays);
     }
     fn decide_into(&mut self, view: &View, out: &mut Decision) {

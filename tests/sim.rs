@@ -97,12 +97,12 @@ fn edf_on_one_array_meets_a_feasible_set_and_misses_when_it_fails_by_one_cycle()
     };
 
     let ok = tight(0);
-    assert!(feasible(Cycles::ZERO, &demand(&ok), 1));
+    assert!(feasible(Cycles::ZERO, &demand(&ok), 1, &[]));
     let out = simulate(&cfg, &models, &ok, &mut Edf, Mode::Timing).unwrap();
     assert_eq!(met(&out), 3);
 
     let late = tight(1);
-    assert!(!feasible(Cycles::ZERO, &demand(&late), 1));
+    assert!(!feasible(Cycles::ZERO, &demand(&late), 1, &[]));
     let out = simulate(&cfg, &models, &late, &mut Edf, Mode::Timing).unwrap();
     assert_eq!(met(&out), 2);
 }

@@ -6,10 +6,10 @@
 
 use cdmsa::config::AcceleratorConfig;
 use cdmsa::sched::{
-    self, Accelerated, CdMsa, CdMsaOptions, Decision, Place, Policy, Standing, View,
+    self, Accelerated, CdMsa, CdMsaOptions, Decision, Place, Policy, Standing, TenantInfo, View,
 };
 use cdmsa::sim::{Mode, RequestSpec, SimOptions, TenantModel, simulate, simulate_with, tenants};
-use cdmsa::units::{Cycles, TenantId};
+use cdmsa::units::Cycles;
 use cdmsa::workload::Workload;
 use std::path::Path;
 
@@ -167,7 +167,7 @@ impl Policy for Asked {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
-    fn reset(&mut self, tenants: &[(TenantId, u8, f64)], arrays: usize) {
+    fn reset(&mut self, tenants: &[TenantInfo], arrays: usize) {
         self.inner.reset(tenants, arrays);
     }
     fn decide_into(&mut self, view: &View, out: &mut Decision) {

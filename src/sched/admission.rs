@@ -1,9 +1,11 @@
 //! Moore–Hodgson admission over the processor-demand test, incrementally: requests join in
 //! deadline order and, whenever the admitted set fails [`super::demand::feasible`], the one
-//! with the most remaining work leaves. Each step updates the test's slack instead of
+//! with the most remaining work leaves (the test counting the tenants' expected future
+//! arrivals). Each step updates the test's slack instead of
 //! re-running it, so a whole admission costs O(n log n) instead of O(n² log n).
 
 use super::demand::Demand;
+use super::tenants::{Offered, due_within};
 use crate::units::{Cycles, RequestId};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -15,15 +17,18 @@ const ABSENT: i128 = i128::MAX / 4;
 /// the demand test to count them), each with its request id (ties of work go to the lower
 /// id). Returns the positions admitted (in order) and the ids given up on (in the order they
 /// left). Identical to adding tasks one by one to a list and, whenever
-/// `feasible(now, list, arrays)` fails, removing the task of largest `(work, Reverse(id))`.
+/// `feasible(now, list, arrays, future)` fails, removing the task of largest
+/// `(work, Reverse(id))`.
 pub fn moore_hodgson(
     now: Cycles,
     tasks: &[(RequestId, Demand)],
     arrays: usize,
+    future: &[Offered],
 ) -> (Vec<usize>, Vec<RequestId>) {
     let a = arrays.max(1) as i128;
     let n = tasks.len();
-    // slack[p] = arrays·(d_p − now) − Σ work of admitted tasks up to p, for admitted p.
+    // slack[p] = arrays·(d_p − now) − expected future work due by d_p − Σ work of admitted
+    // tasks up to p, for admitted p.
     let mut slack = MinAddTree::new(n);
     let mut in_set = vec![false; n];
     let mut heaviest = BinaryHeap::with_capacity(n);
@@ -35,10 +40,11 @@ pub fn moore_hodgson(
         i128::from(d.work.0) > own * window
     };
     for (p, (id, d)) in tasks.iter().enumerate() {
-        let window = i128::from(d.deadline.0.saturating_sub(now.0));
+        let window = d.deadline.saturating_sub(now);
+        let expected = due_within(future, window) as i128;
         let work = i128::from(d.work.0);
         total += work;
-        slack.set(p, a * window - total);
+        slack.set(p, a * i128::from(window.0) - expected - total);
         in_set[p] = true;
         own_fails += usize::from(own_fails_alone(d));
         heaviest.push((d.work, Reverse(*id), p));
@@ -147,13 +153,14 @@ mod tests {
         now: Cycles,
         tasks: &[(RequestId, Demand)],
         arrays: usize,
+        future: &[Offered],
     ) -> (Vec<usize>, Vec<RequestId>) {
         let mut set: Vec<usize> = Vec::new();
         let mut rejected = Vec::new();
         for p in 0..tasks.len() {
             set.push(p);
             let demands: Vec<Demand> = set.iter().map(|&q| tasks[q].1).collect();
-            if !feasible(now, &demands, arrays) {
+            if !feasible(now, &demands, arrays, future) {
                 let (k, _) = set
                     .iter()
                     .enumerate()
@@ -186,9 +193,28 @@ mod tests {
             task(2, 11, 5, 1),
             task(3, 12, 2, 1),
         ];
-        let (admitted, rejected) = moore_hodgson(Cycles(0), &tasks, 1);
+        let (admitted, rejected) = moore_hodgson(Cycles(0), &tasks, 1, &[]);
         assert_eq!(admitted, vec![0, 1, 3]);
         assert_eq!(rejected, vec![RequestId(2)]);
+    }
+
+    #[test]
+    fn capacity_for_expected_arrivals_is_set_aside() {
+        // One array; works 3 and 10 due at 3 and 20. A tenant offering work 2 every 4 cycles,
+        // due 4 after arriving, expects (20 − 4) / 4 = 4 requests due by 20, 8 cycles of work:
+        // 3 + 10 + 8 = 21 > 20, so the heaviest (10, id 1) leaves. Without them 13 ≤ 20, and
+        // with work 9 instead of 10, 20 ≤ 20: both stay.
+        let future = [Offered {
+            interval: Cycles(4),
+            work: Cycles(2),
+            deadline: Cycles(4),
+        }];
+        let tasks = [task(0, 3, 3, 1), task(1, 20, 10, 1)];
+        let (admitted, rejected) = moore_hodgson(Cycles(0), &tasks, 1, &future);
+        assert_eq!((admitted, rejected), (vec![0], vec![RequestId(1)]));
+        assert_eq!(moore_hodgson(Cycles(0), &tasks, 1, &[]).0, vec![0, 1]);
+        let lighter = [task(0, 3, 3, 1), task(1, 20, 9, 1)];
+        assert_eq!(moore_hodgson(Cycles(0), &lighter, 1, &future).0, vec![0, 1]);
     }
 
     #[test]
@@ -197,7 +223,7 @@ mod tests {
         // its one array) fails on its own; the heaviest, task 0, leaves, and the set {1}
         // stays infeasible until task 2 arrives and task 1, now the heaviest, leaves.
         let tasks = [task(0, 10, 15, 2), task(1, 12, 13, 1), task(2, 100, 1, 1)];
-        let (admitted, rejected) = moore_hodgson(Cycles(0), &tasks, 2);
+        let (admitted, rejected) = moore_hodgson(Cycles(0), &tasks, 2, &[]);
         assert_eq!(rejected, vec![RequestId(0), RequestId(1)]);
         assert_eq!(admitted, vec![2]);
     }
@@ -208,7 +234,12 @@ mod tests {
             now in 0u64..50,
             raw in proptest::collection::vec((0u64..400, 0u64..120, 1usize..6), 0..40),
             arrays in 1usize..5,
+            raw_future in proptest::collection::vec((1u64..60, 0u64..40, 0u64..300), 0..3),
         ) {
+            let future: Vec<Offered> = raw_future
+                .iter()
+                .map(|&(i, w, d)| Offered { interval: Cycles(i), work: Cycles(w), deadline: Cycles(d) })
+                .collect();
             let mut tasks: Vec<(RequestId, Demand)> = raw
                 .iter()
                 .enumerate()
@@ -216,8 +247,8 @@ mod tests {
                 .collect();
             tasks.sort_by_key(|(id, d)| (d.deadline, *id));
             prop_assert_eq!(
-                moore_hodgson(Cycles(now), &tasks, arrays),
-                by_definition(Cycles(now), &tasks, arrays)
+                moore_hodgson(Cycles(now), &tasks, arrays, &future),
+                by_definition(Cycles(now), &tasks, arrays, &future)
             );
         }
     }

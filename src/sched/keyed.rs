@@ -4,8 +4,7 @@
 //! O((a + c) log n) for `a` arrays, `c` changed requests and `n` queued ones, instead of a scan
 //! of every queued request.
 
-use super::{Accelerated, Decision, Place, Policy, RequestView, Standing, View};
-use crate::units::TenantId;
+use super::{Accelerated, Decision, Place, Policy, RequestView, Standing, TenantInfo, View};
 use std::collections::{BTreeSet, HashMap};
 
 /// A policy whose decision is [`Decision::assign_greedy_by_key`] over a key.
@@ -93,7 +92,7 @@ impl<P: Ordered> Policy for Keyed<P> {
         self.policy.name()
     }
 
-    fn reset(&mut self, tenants: &[(TenantId, u8, f64)], arrays: usize) {
+    fn reset(&mut self, tenants: &[TenantInfo], arrays: usize) {
         self.policy.reset(tenants, arrays);
         self.ranked.clear();
         self.keys.clear();

@@ -13,6 +13,7 @@ mod llf;
 mod planaria;
 mod prema;
 mod static_partition;
+mod tenants;
 mod with_batching;
 mod with_fusion;
 
@@ -25,6 +26,7 @@ pub use llf::Llf;
 pub use planaria::Planaria;
 pub use prema::Prema;
 pub use static_partition::StaticPartition;
+pub use tenants::{Offered, TenantInfo, due_within};
 pub use with_batching::WithBatching;
 pub use with_fusion::WithFusion;
 
@@ -356,8 +358,8 @@ impl Decision {
 pub trait Policy: Send + std::any::Any {
     /// The name used on the command line and in reports.
     fn name(&self) -> &'static str;
-    /// Called once before a simulation with the tenants' (id, priority, weight).
-    fn reset(&mut self, _tenants: &[(TenantId, u8, f64)], _arrays: usize) {}
+    /// Called once before a simulation with the tenants.
+    fn reset(&mut self, _tenants: &[TenantInfo], _arrays: usize) {}
     /// Decides at a decision point (an arrival or a job completion with an array idle),
     /// writing the decision into `out`, which the caller lends empty: the simulator reuses
     /// one [`Decision`] for every decision point, so deciding allocates nothing once its

@@ -33,8 +33,8 @@
 //! changed ([`Policy::decide_changed`]), a decision only hands each idle array to its owner:
 //! O((a + c) log n) for `a` arrays and `c` changed requests.
 
-use super::{Decision, Place, Policy, RequestView, View};
-use crate::units::{Cycles, RequestId, TenantId};
+use super::{Decision, Place, Policy, RequestView, TenantInfo, View};
+use crate::units::{Cycles, RequestId};
 use std::collections::{HashMap, HashSet};
 
 /// Planaria's slack-driven spatial allocation of arrays to requests.
@@ -237,7 +237,7 @@ impl Policy for Planaria {
         "planaria"
     }
 
-    fn reset(&mut self, _tenants: &[(TenantId, u8, f64)], _arrays: usize) {
+    fn reset(&mut self, _tenants: &[TenantInfo], _arrays: usize) {
         *self = Planaria::default();
     }
 

@@ -32,8 +32,8 @@
 //! once from its exact waited cycles, instead of summing one rounded gain per decision, can
 //! only move a level crossing that the summed rounding errors placed a cycle off it.
 
-use super::{Decision, Place, Policy, View};
-use crate::units::{Cycles, RequestId, TenantId};
+use super::{Decision, Place, Policy, TenantInfo, View};
+use crate::units::{Cycles, RequestId};
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
@@ -216,7 +216,7 @@ impl Policy for Prema {
         "prema"
     }
 
-    fn reset(&mut self, _tenants: &[(TenantId, u8, f64)], _arrays: usize) {
+    fn reset(&mut self, _tenants: &[TenantInfo], _arrays: usize) {
         *self = Prema::default();
     }
 

@@ -2,8 +2,7 @@
 //! the simulator runs each decoder tenant's decode steps in batched iterations (see
 //! [`crate::sim::Decoder`]), each shown to the policy as one request.
 
-use super::{Accelerated, Decision, Place, Policy, View};
-use crate::units::TenantId;
+use super::{Accelerated, Decision, Place, Policy, TenantInfo, View};
 
 /// `inner`, with decode steps batched.
 pub struct WithBatching {
@@ -23,7 +22,7 @@ impl Policy for WithBatching {
         self.name
     }
 
-    fn reset(&mut self, tenants: &[(TenantId, u8, f64)], arrays: usize) {
+    fn reset(&mut self, tenants: &[TenantInfo], arrays: usize) {
         self.inner.reset(tenants, arrays);
     }
 

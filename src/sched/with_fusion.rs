@@ -4,8 +4,8 @@
 //! along the earliest-deadline request that got no array and whose next tile job fits beside
 //! it block-diagonally (CD-MSA's rule, with its priority order read as deadline order).
 
-use super::{Decision, Place, Policy, View};
-use crate::units::{RequestId, TenantId};
+use super::{Decision, Place, Policy, TenantInfo, View};
+use crate::units::RequestId;
 
 /// `inner` with task fusion.
 pub struct WithFusion {
@@ -76,7 +76,7 @@ impl Policy for WithFusion {
         self.name
     }
 
-    fn reset(&mut self, tenants: &[(TenantId, u8, f64)], arrays: usize) {
+    fn reset(&mut self, tenants: &[TenantInfo], arrays: usize) {
         self.inner.reset(tenants, arrays);
     }
 
@@ -100,7 +100,7 @@ mod tests {
     use super::*;
     use crate::kernel::{Datapath, GemmShape, TileProfile};
     use crate::sched::{Edf, Outlook, RequestView};
-    use crate::units::{ArrayId, Cycles};
+    use crate::units::{ArrayId, Cycles, TenantId};
 
     fn request(id: u64, deadline: u64, k: usize, after: &Outlook) -> RequestView<'_> {
         RequestView {

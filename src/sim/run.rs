@@ -6,7 +6,7 @@ use super::{Mode, RequestRecord, RequestSpec, SimOptions, SimOutcome, TenantMode
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::exec::CostModel;
-use crate::sched::Policy;
+use crate::sched::{Offered, Policy, TenantInfo};
 use crate::units::{Cycles, RequestId};
 
 /// Simulates `requests` of `tenants` on `cfg` under `policy`, recording every job as a
@@ -19,6 +19,36 @@ pub fn simulate(
     mode: Mode,
 ) -> Result<SimOutcome> {
     simulate_with(cfg, tenants, requests, policy, mode, SimOptions::default())
+}
+
+/// What the policy is told of each tenant: its priority, weight and offered load, the load
+/// from its requests' mean interval (first to last arrival), one request's work (Σ its jobs'
+/// estimated cost) and the shortest relative deadline among them. A decoder's load is left
+/// unknown: its work per request depends on its lengths.
+fn tenant_infos(tenants: &[TenantModel], requests: &[RequestSpec]) -> Vec<TenantInfo> {
+    // Per tenant: (requests, first arrival, last arrival, shortest relative deadline).
+    let mut seen = vec![(0u64, Cycles(u64::MAX), Cycles::ZERO, Cycles(u64::MAX)); tenants.len()];
+    for r in requests {
+        let s = &mut seen[r.tenant];
+        s.0 += 1;
+        s.1 = s.1.min(r.arrival);
+        s.2 = s.2.max(r.arrival);
+        s.3 = s.3.min(Cycles(r.deadline.0.saturating_sub(r.arrival.0)));
+    }
+    tenants
+        .iter()
+        .zip(seen)
+        .map(|(t, (count, first, last, deadline))| TenantInfo {
+            id: t.id,
+            priority: t.priority,
+            weight: t.weight,
+            offered: (count >= 2 && last > first && t.decoder.is_none()).then(|| Offered {
+                interval: Cycles(((last.0 - first.0) / (count - 1)).max(1)),
+                work: t.profile.iter().map(|l| l.cost).sum(),
+                deadline,
+            }),
+        })
+        .collect()
 }
 
 /// [`simulate`] with [`SimOptions`]: without the trace, memory stays bounded by the active
@@ -47,13 +77,7 @@ pub fn simulate_with(
             "functional mode needs every tenant's isolated recording".into(),
         ));
     }
-    policy.reset(
-        &tenants
-            .iter()
-            .map(|t| (t.id, t.priority, t.weight))
-            .collect::<Vec<_>>(),
-        cfg.arrays,
-    );
+    policy.reset(&tenant_infos(tenants, requests), cfg.arrays);
     // Arrivals stream from a list sorted by (time, index) instead of sitting in the queue:
     // at equal times they come before any completion, in index order, exactly as if they
     // had been queued first, and the queue holds only the few pending completions.

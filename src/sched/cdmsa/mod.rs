@@ -6,7 +6,12 @@
 //!    ([`super::demand::feasible`], each request's remaining work and parallelism), the
 //!    request with the most remaining work leaves it (Moore–Hodgson, which maximises the
 //!    number of met deadlines on one array; run incrementally by [`super::admission`]). The
-//!    rest run best-effort, after every admitted request.
+//!    rest run best-effort, after every admitted request. The test sets aside the capacity
+//!    the tenants' offered loads ([`super::TenantInfo::offered`]) will need for requests that
+//!    arrive later and fall due within a request's window, as the schedulability test of
+//!    sporadic tasks does: a request due far ahead is admitted only if it leaves room for
+//!    the tight requests that will arrive before its deadline, instead of being admitted on
+//!    capacity that looks free now and later, at zero laxity, taking every array from them.
 //! 2. **Order**: admitted requests by deadline, except that a request whose laxity (with
 //!    every array it can use) has reached zero is promoted to the front (zero-laxity
 //!    promotion, as in EDZL); best-effort requests follow by deadline.
@@ -40,7 +45,9 @@ mod tracked;
 
 use super::admission::moore_hodgson;
 use super::demand::Demand;
-use super::{Accelerated, Decision, Place, Policy, RequestView, Standing, View};
+use super::{
+    Accelerated, Decision, Offered, Place, Policy, RequestView, Standing, TenantInfo, View,
+};
 use crate::kernel::TileProfile;
 use crate::units::{ArrayId, Cycles, RequestId, TenantId};
 use standing::Promise;
@@ -72,6 +79,8 @@ impl Default for CdMsaOptions {
 #[derive(Debug, Clone, Default)]
 pub struct CdMsa {
     options: CdMsaOptions,
+    /// The tenants' offered loads, where known: admission sets their future demand aside.
+    offered: Vec<Offered>,
     /// Decides by the readable definition ([`definition::decide`]), without speed hooks.
     reference: bool,
     /// The readable definition's admission: the requests of the last admission with their
@@ -151,7 +160,7 @@ impl CdMsa {
             return;
         }
         let mut every: Vec<usize> = (0..view.requests.len()).collect();
-        let (admitted, rejected) = admit_among(view, &mut every);
+        let (admitted, rejected) = admit_among(view, &mut every, &self.offered);
         for i in admitted {
             self.admitted[i] = true;
         }
@@ -160,10 +169,15 @@ impl CdMsa {
 }
 
 /// Admission among `candidates` (view positions, in any order): Moore–Hodgson on the demand
-/// test. They join in deadline order (ties by arrival, then id); whenever the set fails the
-/// test, the request with the most remaining work leaves it (optimal for the number of met
-/// deadlines on one array). Returns the positions admitted and the ids given up on.
-fn admit_among(view: &View, candidates: &mut [usize]) -> (Vec<usize>, Vec<RequestId>) {
+/// test, with the `offered` loads' future arrivals set aside. They join in deadline order
+/// (ties by arrival, then id); whenever the set fails the test, the request with the most
+/// remaining work leaves it (optimal for the number of met deadlines on one array). Returns
+/// the positions admitted and the ids given up on.
+fn admit_among(
+    view: &View,
+    candidates: &mut [usize],
+    offered: &[Offered],
+) -> (Vec<usize>, Vec<RequestId>) {
     let rs = view.requests;
     candidates.sort_unstable_by_key(|&i| (rs[i].deadline, rs[i].arrival, rs[i].id));
     let tasks: Vec<(RequestId, Demand)> = candidates
@@ -178,7 +192,7 @@ fn admit_among(view: &View, candidates: &mut [usize]) -> (Vec<usize>, Vec<Reques
             (r.id, demand)
         })
         .collect();
-    let (admitted, rejected) = moore_hodgson(view.now, &tasks, view.num_arrays());
+    let (admitted, rejected) = moore_hodgson(view.now, &tasks, view.num_arrays(), offered);
     (admitted.iter().map(|&p| candidates[p]).collect(), rejected)
 }
 
@@ -356,9 +370,10 @@ impl Policy for CdMsa {
         }
     }
 
-    fn reset(&mut self, _tenants: &[(crate::units::TenantId, u8, f64)], _arrays: usize) {
+    fn reset(&mut self, tenants: &[TenantInfo], _arrays: usize) {
         *self = CdMsa {
             reference: self.reference,
+            offered: tenants.iter().filter_map(|t| t.offered).collect(),
             ..CdMsa::new(self.options)
         };
     }
@@ -437,7 +452,10 @@ impl Accelerated for CdMsa {
     /// Between busy periods only the rejections carry over, and they decide nothing: the
     /// admission reruns at the first decision of a new set of requests.
     fn fork(&mut self) -> Option<Box<dyn Policy>> {
-        Some(Box::new(CdMsa::new(self.options)))
+        Some(Box::new(CdMsa {
+            offered: self.offered.clone(),
+            ..CdMsa::new(self.options)
+        }))
     }
 
     fn join(&mut self, fork: Box<dyn Policy>) {
@@ -455,7 +473,7 @@ impl CdMsa {
         let changed_set = self.tracked.unadmitted();
         if changed_set {
             let rejected = &mut self.rejected;
-            self.tracked.admit(view, &mut |id| {
+            self.tracked.admit(view, &self.offered, &mut |id| {
                 rejected.insert(id);
             });
         }
@@ -766,9 +784,16 @@ mod tests {
             now in 0u64..30,
             changes in proptest::collection::vec((any::<usize>(), 0usize..8, 0u64..4), 8),
             options in (any::<bool>(), any::<bool>(), any::<bool>()),
+            offered in proptest::collection::vec((1u64..20, 0u64..10, 0u64..30), 0..3),
         ) {
             let (admission, cooperation, fusion) = options;
             let options = CdMsaOptions { admission, cooperation, fusion };
+            // Tenants' offered loads, whose future arrivals admission sets aside.
+            let offered: Vec<Offered> = offered
+                .iter()
+                .map(|&(i, w, d)| Offered { interval: Cycles(i), work: Cycles(w), deadline: Cycles(d) })
+                .collect();
+            let with_load = || CdMsa { offered: offered.clone(), ..CdMsa::new(options) };
             let owners: Vec<Option<RequestId>> = owners.iter().map(|o| o.map(RequestId)).collect();
             let last: Vec<Option<TenantId>> = lasts.iter().map(|t| t.map(TenantId)).collect();
             // One policy decides again and again as the requests progress: each time a
@@ -778,8 +803,7 @@ mod tests {
             // the same way: anew only when the ids change. A third policy is told which
             // request changed (`Policy::decide_changed`, as the simulator asks), so it updates
             // only that one and admits over the requests still due (`tracked::Tracked::admit`).
-            let (mut policy, mut reference) = (CdMsa::new(options), CdMsa::new(options));
-            let mut told = CdMsa::new(options);
+            let (mut policy, mut reference, mut told) = (with_load(), with_load(), with_load());
             let (mut raw, mut now, mut known) = (first, now, Vec::new());
             let mut numbers: Vec<u64> = (0..raw.len() as u64).map(|i| (i * 5) % 23).collect();
             let mut changed: Vec<Place> = Vec::new();

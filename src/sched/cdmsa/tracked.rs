@@ -7,7 +7,7 @@
 
 use super::admit_among;
 use crate::kernel::TileProfile;
-use crate::sched::{Place, RequestView, View};
+use crate::sched::{Offered, Place, RequestView, View};
 use crate::units::{Cycles, RequestId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound::{Excluded, Included, Unbounded};
@@ -139,8 +139,8 @@ impl Tracked {
         self.unadmitted
     }
 
-    /// Admission on `view`, as [`super::CdMsa`]'s definition runs it over every request, but
-    /// passing only the requests due after now and those without work left; `rejected`
+    /// Admission on `view` with the `offered` loads' future arrivals set aside, as
+    /// [`super::CdMsa`]'s definition runs it over every request, but passing only the requests due after now and those without work left; `rejected`
     /// gets every request given up on.
     ///
     /// Why the others need no test: in deadline order, the requests whose deadline has
@@ -153,7 +153,12 @@ impl Tracked {
     /// or with another deadline (an excluded request was then due later by the same
     /// deadline, due at another time, without work, or absent; one overdue with work then
     /// was given up then).
-    pub(super) fn admit(&mut self, view: &View, rejected: &mut impl FnMut(RequestId)) {
+    pub(super) fn admit(
+        &mut self,
+        view: &View,
+        offered: &[Offered],
+        rejected: &mut impl FnMut(RequestId),
+    ) {
         self.unadmitted = false;
         let now = view.now;
         let since = std::mem::take(&mut self.since_admission);
@@ -189,7 +194,7 @@ impl Tracked {
             .chain(without_work)
             .filter_map(|place| view.position(place))
             .collect();
-        let (admitted, given_up) = admit_among(view, &mut candidates);
+        let (admitted, given_up) = admit_among(view, &mut candidates, offered);
         for id in given_up {
             rejected(id);
         }
