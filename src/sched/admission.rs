@@ -238,7 +238,11 @@ mod tests {
         ) {
             let future: Vec<Offered> = raw_future
                 .iter()
-                .map(|&(i, w, d)| Offered { interval: Cycles(i), work: Cycles(w), deadline: Cycles(d) })
+                .map(|&(i, w, d)| Offered {
+                    interval: Cycles(i),
+                    work: Cycles(w),
+                    deadline: Cycles(d),
+                })
                 .collect();
             let mut tasks: Vec<(RequestId, Demand)> = raw
                 .iter()

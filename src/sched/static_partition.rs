@@ -1,7 +1,8 @@
 //! Static partitioning: each tenant owns a fixed set of arrays, in proportion to the load it
 //! offers (array-cycles per cycle, as a deployment sizes a partition), or to its weight when
-//! some tenant's load is unknown; within its partition a tenant's requests run oldest first. With more tenants than arrays,
-//! tenants share arrays round-robin (tenant i on array i mod arrays), oldest request first.
+//! some tenant's load is unknown; within its partition a tenant's requests run oldest first.
+//! With more tenants than arrays, tenants share arrays round-robin (tenant i on array
+//! i mod arrays), oldest request first.
 //!
 //! Each tenant's active requests are kept in arrival order between decisions, updated from the
 //! requests that changed ([`Policy::decide_changed`]): an idle array takes the first request
@@ -14,8 +15,8 @@ use super::{Accelerated, Decision, Place, Policy, TenantInfo, View};
 use crate::units::{ArrayId, RequestId, TenantId};
 use std::collections::{BTreeSet, HashMap};
 
-/// Fixed spatial partition by offered load or weight (every tenant gets at least one array while
-/// arrays last; with more tenants than arrays, tenants share round-robin).
+/// Fixed spatial partition by offered load or weight (every tenant gets at least one array
+/// while arrays last; with more tenants than arrays, tenants share round-robin).
 #[derive(Debug, Clone, Default)]
 pub struct StaticPartition {
     /// The tenants each array serves.

@@ -791,7 +791,11 @@ mod tests {
             // Tenants' offered loads, whose future arrivals admission sets aside.
             let offered: Vec<Offered> = offered
                 .iter()
-                .map(|&(i, w, d)| Offered { interval: Cycles(i), work: Cycles(w), deadline: Cycles(d) })
+                .map(|&(i, w, d)| Offered {
+                    interval: Cycles(i),
+                    work: Cycles(w),
+                    deadline: Cycles(d),
+                })
                 .collect();
             let with_load = || CdMsa { offered: offered.clone(), ..CdMsa::new(options) };
             let owners: Vec<Option<RequestId>> = owners.iter().map(|o| o.map(RequestId)).collect();
