@@ -81,7 +81,18 @@ pub(super) fn decide(options: CdMsaOptions, is_admitted: &[bool], view: &View, d
         if idle == 0 {
             break;
         }
-        let l = limit(&grants, pos, minimum(&rs[i]));
+        // While one array meets its deadline, a request whose tenant has a request ahead
+        // holding arrays waits for them instead of taking its own.
+        let r = &rs[i];
+        let queued = admitted[..pos]
+            .iter()
+            .any(|&j| rs[j].tenant == r.tenant && held(&grants, j) > 0);
+        let want = if queued && minimum(r) == 1 {
+            0
+        } else {
+            minimum(r)
+        };
+        let l = limit(&grants, pos, want);
         grant(&mut grants, i, l, &mut idle);
     }
     for (pos, &i) in ranked.iter().enumerate() {

@@ -20,8 +20,14 @@
 //!    can use. A minimum between the two, the fewest arrays the estimate allows, stretches a
 //!    tight request to finish just in time: it holds only while no other request takes the
 //!    arrays it leaves in a narrow layer, and estimates over several arrays are the least
-//!    certain (layer granularity, DRAM sharing, waiting for arrays to free up). The arrays
-//!    left over cooperate on the most urgent requests (up to the jobs they have ready).
+//!    certain (layer granularity, DRAM sharing, waiting for arrays to free up). A request
+//!    whose tenant has a request ahead of it holding arrays takes no minimum while one
+//!    array meets its deadline: requests of one model run one after another over the
+//!    arrays, each array keeping its share of the model's weights resident, where one array
+//!    each would make every array stream all of them (a burst of MobileNetV2 requests at 8×
+//!    their isolated latency met 81 % of its deadlines that way, against EDF's 100 %). The
+//!    arrays left over cooperate on the most urgent requests (up to the jobs they have
+//!    ready).
 //! 4. **Bounded lending**: an admitted request that holds some arrays but fewer than it can
 //!    use (it is between layers, or in a narrow one) lends the arrays it is not using to the
 //!    requests behind it only within two bounds: a job lent an array must end within the
@@ -105,6 +111,9 @@ pub struct CdMsa {
     grants: Vec<Grant>,
     taken: Vec<RequestId>,
     partners: Vec<usize>,
+    /// Reused buffer: the tenants with an admitted request holding arrays, in the first
+    /// pass of the allocation.
+    holding: Vec<TenantId>,
     /// What the last checked standing order holds to.
     promise: Promise,
 }
@@ -518,14 +527,23 @@ impl CdMsa {
         // no array is left, further grants give nothing); every grant within what the
         // requests ahead lend.
         let mut lending = Lending::new(self.tracked.running());
+        self.holding.clear();
         for (pos, &i) in admitted.iter().enumerate() {
             if plan.idle == 0 {
                 break;
             }
             let r = &rs[i];
-            let limit = lending.limit(r, plan.held(r, i), minimum(r, view.now, cap));
+            let mut want = minimum(r, view.now, cap);
+            if want == 1 && self.holding.contains(&r.tenant) {
+                want = 0;
+            }
+            let limit = lending.limit(r, plan.held(r, i), want);
             lending.granted(plan.grant(r, pos, i, limit));
-            lending.passed(r, true, plan.held(r, i), cap, view.now);
+            let held = plan.held(r, i);
+            if held > 0 && !self.holding.contains(&r.tenant) {
+                self.holding.push(r.tenant);
+            }
+            lending.passed(r, true, held, cap, view.now);
         }
         lending.restart();
         for (pos, &i) in admitted.iter().enumerate() {

@@ -241,6 +241,19 @@ impl CdMsa {
             }
             p.leeway.add(w, true, &p.request, now, n);
         }
+        // Two admitted requests of one tenant: the one behind waits for its minimum while the
+        // one ahead holds arrays, and which one is ahead moves with laxities: no order is
+        // worked out for that case, so none stands.
+        let mut tenants: Vec<_> = self
+            .admitted_by_deadline
+            .iter()
+            .map(|&i| rs[i].tenant)
+            .collect();
+        tenants.sort_unstable();
+        if tenants.windows(2).any(|w| w[0] == w[1]) {
+            p.leeway.content = None;
+            p.leeway.content_ahead = None;
+        }
         // The best-effort ones as ranked: each next tile once; one ranked ahead of a
         // best-effort request is ahead of it (one without a ready job lends nothing).
         let own = |place| place == r.place() || partner.is_some_and(|q| place == rs[q].place());
