@@ -145,6 +145,7 @@ impl MinAddTree {
 #[cfg(test)]
 mod tests {
     use super::super::demand::feasible;
+    use super::super::tenants::offered_loads;
     use super::*;
     use proptest::prelude::*;
 
@@ -234,16 +235,8 @@ mod tests {
             now in 0u64..50,
             raw in proptest::collection::vec((0u64..400, 0u64..120, 1usize..6), 0..40),
             arrays in 1usize..5,
-            raw_future in proptest::collection::vec((1u64..60, 0u64..40, 0u64..300), 0..3),
+            future in offered_loads(1..60, 0..40, 0..300),
         ) {
-            let future: Vec<Offered> = raw_future
-                .iter()
-                .map(|&(i, w, d)| Offered {
-                    interval: Cycles(i),
-                    work: Cycles(w),
-                    deadline: Cycles(d),
-                })
-                .collect();
             let mut tasks: Vec<(RequestId, Demand)> = raw
                 .iter()
                 .enumerate()

@@ -50,6 +50,22 @@ pub fn due_within(offered: &[Offered], window: Cycles) -> u128 {
     offered.iter().map(|o| o.due_within(window)).sum()
 }
 
+/// Up to two offered loads drawn from the given ranges, for property tests.
+#[cfg(test)]
+pub(crate) fn offered_loads(
+    interval: std::ops::Range<u64>,
+    work: std::ops::Range<u64>,
+    deadline: std::ops::Range<u64>,
+) -> impl proptest::strategy::Strategy<Value = Vec<Offered>> {
+    use proptest::strategy::Strategy;
+    let load = (interval, work, deadline).prop_map(|(i, w, d)| Offered {
+        interval: Cycles(i),
+        work: Cycles(w),
+        deadline: Cycles(d),
+    });
+    proptest::collection::vec(load, 0..3)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -724,6 +724,7 @@ mod tests {
     use super::*;
     use crate::kernel::{Datapath, GemmShape, TileProfile};
     use crate::sched::Outlook;
+    use crate::sched::tenants::offered_loads;
     use crate::units::{ArrayId, TenantId};
     use proptest::prelude::*;
 
@@ -802,19 +803,11 @@ mod tests {
             now in 0u64..30,
             changes in proptest::collection::vec((any::<usize>(), 0usize..8, 0u64..4), 8),
             options in (any::<bool>(), any::<bool>(), any::<bool>()),
-            offered in proptest::collection::vec((1u64..20, 0u64..10, 0u64..30), 0..3),
+            // Tenants' offered loads, whose future arrivals admission sets aside.
+            offered in offered_loads(1..20, 0..10, 0..30),
         ) {
             let (admission, cooperation, fusion) = options;
             let options = CdMsaOptions { admission, cooperation, fusion };
-            // Tenants' offered loads, whose future arrivals admission sets aside.
-            let offered: Vec<Offered> = offered
-                .iter()
-                .map(|&(i, w, d)| Offered {
-                    interval: Cycles(i),
-                    work: Cycles(w),
-                    deadline: Cycles(d),
-                })
-                .collect();
             let with_load = || CdMsa { offered: offered.clone(), ..CdMsa::new(options) };
             let owners: Vec<Option<RequestId>> = owners.iter().map(|o| o.map(RequestId)).collect();
             let last: Vec<Option<TenantId>> = lasts.iter().map(|t| t.map(TenantId)).collect();
