@@ -40,7 +40,7 @@ impl Offered {
     /// of now: those arriving in the first `window − deadline` cycles, at its mean rate
     /// (fluid: `(window − deadline) · work / interval`, rounded down).
     pub fn due_within(&self, window: Cycles) -> u128 {
-        let arriving = u128::from(window.0.saturating_sub(self.deadline.0));
+        let arriving = u128::from(window.saturating_sub(self.deadline).0);
         arriving * u128::from(self.work.0) / u128::from(self.interval.0.max(1))
     }
 }

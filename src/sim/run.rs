@@ -33,7 +33,7 @@ fn tenant_infos(tenants: &[TenantModel], requests: &[RequestSpec]) -> Vec<Tenant
         s.0 += 1;
         s.1 = s.1.min(r.arrival);
         s.2 = s.2.max(r.arrival);
-        s.3 = s.3.min(Cycles(r.deadline.0.saturating_sub(r.arrival.0)));
+        s.3 = s.3.min(r.deadline.saturating_sub(r.arrival));
     }
     tenants
         .iter()
