@@ -5,7 +5,7 @@
 //! images in few products); every bit of it must equal the tile-by-tile recording, whose tiles
 //! run in the array's orientation.
 
-use cdmsa::config::AcceleratorConfig;
+use cdmsa::config::{AcceleratorConfig, Dataflow, PsumType};
 use cdmsa::exec::{execute, record};
 use cdmsa::ir::geometry::Window;
 use cdmsa::ir::{
@@ -619,4 +619,80 @@ fn convolutions_cut_into_many_column_blocks_keep_every_bit() {
     // The codes spread over the range, so the requantization is exercised, not saturated.
     let distinct: std::collections::BTreeSet<_> = whole.iter().collect();
     assert!(distinct.len() > 100, "{} distinct codes", distinct.len());
+}
+
+/// A value from a few exact ones: signed zeros, ±1, and magnitudes whose products underflow
+/// to signed zeros in f32 (±1e-30) and in fp16 partial sums (±2⁻¹⁴), so that outputs come out
+/// zeros whose sign depends on every term; now and then an infinity or a NaN.
+fn exact_value(rng: &mut ChaCha8Rng, special: bool) -> f32 {
+    const TINY16: f32 = 6.103_515_6e-5;
+    const VALUES: [f32; 8] = [0.0, -0.0, 1.0, -1.0, 1e-30, -1e-30, TINY16, -TINY16];
+    match rng.random_range(0..64) {
+        0 if special => f32::INFINITY,
+        1 if special => f32::NAN,
+        _ => VALUES[rng.random_range(0..VALUES.len())],
+    }
+}
+
+fn exact_tensor(rng: &mut ChaCha8Rng, shape: &[usize], special: bool) -> Tensor {
+    let n = shape.iter().product();
+    let v = (0..n).map(|_| exact_value(rng, special)).collect();
+    Tensor::F32(ArrayD::from_shape_vec(IxDyn(shape), v).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// A functional run computes a strided ConvTranspose phase by phase, skipping the taps
+    /// that read inserted zeros; every bit, the sign of every zero and every NaN included,
+    /// must equal the tile-by-tile recording over the zero-inserted input: K-tiles long and
+    /// short, fp32 and fp16 partial sums, weight- and output-stationary, non-finite weights.
+    #[test]
+    fn conv_transposes_by_phase_give_the_tiles_bits(
+        c in conv_case(),
+        stride in (1..=3usize, 2..=3usize),
+        kernel in (1..=4usize, 1..=4usize),
+        extra in (0..3usize, 0..3usize),
+        exact in any::<bool>(),
+        infinite_weight in any::<bool>(),
+    ) {
+        let c = ConvCase { stride, kernel, ..c };
+        let attrs = ConvTransposeAttrs {
+            conv: c.attrs(),
+            output_padding: vec![extra.0 % stride.0, extra.1 % stride.1],
+            output_shape: vec![],
+        };
+        let x_shape = [c.batch, c.groups * c.cin_g, c.hw.0, c.hw.1];
+        let w_shape = [c.groups * c.cin_g, c.cout_g, kernel.0, kernel.1];
+        let win = Window::of_conv_transpose(&attrs, &x_shape, &w_shape);
+        prop_assume!(win.is_ok_and(|w| w.output_size() > 0));
+        let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
+        let (x, mut w, b) = if exact {
+            (
+                exact_tensor(&mut rng, &x_shape, true),
+                exact_tensor(&mut rng, &w_shape, false),
+                exact_tensor(&mut rng, &[c.groups * c.cout_g], false),
+            )
+        } else {
+            (
+                rand_f32(&mut rng, &x_shape),
+                rand_f32(&mut rng, &w_shape),
+                rand_f32(&mut rng, &[c.groups * c.cout_g]),
+            )
+        };
+        if infinite_weight && let Tensor::F32(a) = &mut w {
+            a.as_slice_mut().unwrap()[0] = f32::INFINITY;
+        }
+        let g = graph(Op::ConvTranspose(attrs), &x, vec![Some(w), Some(b)]);
+        let tiny = AcceleratorConfig::preset("tiny").unwrap();
+        let mut configs = accels();
+        configs.push(AcceleratorConfig { rows: 2, psum: PsumType::Fp16, ..tiny.clone() });
+        configs.push(AcceleratorConfig { rows: 4, dataflow: Dataflow::Os, ..tiny });
+        for cfg in configs {
+            for precision in [Precision::Native, Precision::Fp16, Precision::Bf16] {
+                let (whole, tiles) = whole_and_tiles(&g, &x, &cfg, precision);
+                prop_assert_eq!(whole, tiles, "rows {}, {:?}", cfg.rows, precision);
+            }
+        }
+    }
 }

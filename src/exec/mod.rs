@@ -7,6 +7,7 @@ mod depthwise;
 mod gemm;
 pub mod memory;
 mod operands;
+mod subpixel;
 
 pub use cost::{
     CostModel, JobCost, KSplit, LayerCost, dram_cycles, layer_costs, tile_shape, tile_traffic,
@@ -164,6 +165,18 @@ impl<'p> Interpreter<'p> {
     /// Computes GEMM node `node` whole and ends it: the bits of computing and accepting each
     /// tile job in turn, without fault injection and without keeping tile values.
     fn run_gemm_whole(&mut self, node: usize, k: &GemmKernel) -> Result<()> {
+        if subpixel::applies(k) {
+            let p = self.program;
+            let n = &p.nodes[node];
+            let out = n.outputs[0];
+            let (ins, consts) = (self.inputs(node), self.constants(node));
+            let t = subpixel::run(k, &ins, &consts, &self.spec, p.dtype(out), p.shape(out))
+                .map_err(in_node(n))?;
+            if let Some(t) = t {
+                self.values[out] = Some(t);
+                return Ok(());
+            }
+        }
         if !conv::applies(k) {
             self.begin(node)?;
             let (_, run) = self.current.as_mut().expect("a GEMM node was begun");
