@@ -8,6 +8,7 @@ pub use run::{RunReport, RunRequest, default_tolerance, verified_run};
 use crate::error::{Error, Result};
 use crate::numeric::{ulp_distance_bf16, ulp_distance_f16, ulp_distance_f32};
 use crate::tensor::Tensor;
+use ndarray::ArrayD;
 use serde::Serialize;
 
 /// How close an output must be to its reference to pass.
@@ -127,74 +128,47 @@ pub fn compare(name: &str, got: &Tensor, want: &Tensor, tol: Tolerance) -> Resul
             want.shape()
         )));
     }
-    let ulps: Vec<u64> = match (got, want) {
-        (Tensor::F32(a), Tensor::F32(b)) => a
-            .iter()
-            .zip(b)
-            .map(|(&x, &y)| {
-                if x.is_nan() && y.is_nan() {
-                    0
-                } else {
-                    ulp_distance_f32(x, y)
-                }
-            })
-            .collect(),
-        (Tensor::F16(a), Tensor::F16(b)) => a
-            .iter()
-            .zip(b)
-            .map(|(&x, &y)| {
-                if x.is_nan() && y.is_nan() {
-                    0
-                } else {
-                    ulp_distance_f16(x, y)
-                }
-            })
-            .collect(),
-        (Tensor::BF16(a), Tensor::BF16(b)) => a
-            .iter()
-            .zip(b)
-            .map(|(&x, &y)| {
-                if x.is_nan() && y.is_nan() {
-                    0
-                } else {
-                    ulp_distance_bf16(x, y)
-                }
-            })
-            .collect(),
+    // One pass over the pairs, without widening copies of either tensor.
+    let mut tally = Tally::new(tol);
+    match (got, want) {
+        (Tensor::F32(a), Tensor::F32(b)) => each_pair(a, b, |x, y| {
+            let ulp = if x.is_nan() && y.is_nan() {
+                0
+            } else {
+                ulp_distance_f32(x, y)
+            };
+            tally.add(ulp, f64::from(x), f64::from(y));
+        }),
+        (Tensor::F16(a), Tensor::F16(b)) => each_pair(a, b, |x, y| {
+            let ulp = if x.is_nan() && y.is_nan() {
+                0
+            } else {
+                ulp_distance_f16(x, y)
+            };
+            tally.add(ulp, x.to_f64(), y.to_f64());
+        }),
+        (Tensor::BF16(a), Tensor::BF16(b)) => each_pair(a, b, |x, y| {
+            let ulp = if x.is_nan() && y.is_nan() {
+                0
+            } else {
+                ulp_distance_bf16(x, y)
+            };
+            tally.add(ulp, x.to_f64(), y.to_f64());
+        }),
         _ => {
             let (a, b) = (got.to_i64()?, want.to_i64()?);
-            a.iter().zip(&b).map(|(&x, &y)| x.abs_diff(y)).collect()
-        }
-    };
-    let (a, b) = (got.to_f64(), want.to_f64());
-    let mut max_abs: f64 = 0.0;
-    let ref_scale = b.iter().fold(
-        0.0f64,
-        |m, &y| if y.is_finite() { m.max(y.abs()) } else { m },
-    );
-    let mut close = true;
-    let mut classes_agree = true;
-    for (&x, &y) in a.iter().zip(&b) {
-        if class_differs(x, y) {
-            classes_agree = false;
-            max_abs = f64::INFINITY;
-            continue;
-        }
-        // Here both are finite, or both the same infinity, or both NaN.
-        let d = if !y.is_finite() || x == y {
-            0.0
-        } else {
-            (x - y).abs()
-        };
-        max_abs = max_abs.max(d);
-        if let Tolerance::Close { rtol, atol } = tol
-            && d > atol + rtol * y.abs()
-        {
-            close = false;
+            each_pair(&a, &b, |x, y| tally.add(x.abs_diff(y), x as f64, y as f64));
         }
     }
-    let max_ulp = ulps.iter().copied().max().unwrap_or(0);
-    let mismatches = ulps.iter().filter(|&&u| u != 0).count();
+    let Tally {
+        max_ulp,
+        mismatches,
+        max_abs,
+        ref_scale,
+        close,
+        classes_agree,
+        ..
+    } = tally;
     let pass = classes_agree
         && match tol {
             Tolerance::Exact => mismatches == 0,
@@ -211,6 +185,66 @@ pub fn compare(name: &str, got: &Tensor, want: &Tensor, tol: Tolerance) -> Resul
         pass,
         tolerance: tol,
     })
+}
+
+/// `f(x, y)` for every element pair of two arrays of one shape, in logical order.
+fn each_pair<T: Copy>(a: &ArrayD<T>, b: &ArrayD<T>, mut f: impl FnMut(T, T)) {
+    match (a.as_slice(), b.as_slice()) {
+        (Some(a), Some(b)) => a.iter().zip(b).for_each(|(&x, &y)| f(x, y)),
+        _ => a.iter().zip(b).for_each(|(&x, &y)| f(x, y)),
+    }
+}
+
+/// What [`compare`] gathers over the element pairs.
+struct Tally {
+    tol: Tolerance,
+    max_ulp: u64,
+    mismatches: usize,
+    max_abs: f64,
+    /// The reference's largest finite magnitude.
+    ref_scale: f64,
+    close: bool,
+    classes_agree: bool,
+}
+
+impl Tally {
+    fn new(tol: Tolerance) -> Tally {
+        Tally {
+            tol,
+            max_ulp: 0,
+            mismatches: 0,
+            max_abs: 0.0,
+            ref_scale: 0.0,
+            close: true,
+            classes_agree: true,
+        }
+    }
+
+    /// Adds a computed value `x` and its reference `y`, `ulp` apart.
+    fn add(&mut self, ulp: u64, x: f64, y: f64) {
+        self.max_ulp = self.max_ulp.max(ulp);
+        self.mismatches += usize::from(ulp != 0);
+        if y.is_finite() {
+            self.ref_scale = self.ref_scale.max(y.abs());
+        }
+        if class_differs(x, y) {
+            self.classes_agree = false;
+            self.max_abs = f64::INFINITY;
+            return;
+        }
+        // Here both are finite, or both the same infinity, or both NaN.
+        let d = if !y.is_finite() || x == y {
+            0.0
+        } else {
+            (x - y).abs()
+        };
+        self.max_abs = self.max_abs.max(d);
+        if let Tolerance::Close { rtol, atol } = self.tol
+            && d > atol + rtol * y.abs()
+        {
+            self.close = false;
+        }
+    }
 }
 
 /// Index of the largest element of each row of a `[rows, classes]` tensor.
