@@ -33,14 +33,27 @@ pub fn optimize(graph: &mut Graph, facts: &Facts, set: Rewrites) {
     remove_dead(graph);
 }
 
-fn consumers(g: &Graph) -> HashMap<ValueId, Vec<usize>> {
-    let mut map: HashMap<ValueId, Vec<usize>> = HashMap::new();
-    for (i, n) in g.nodes.iter().enumerate() {
-        for v in n.inputs.iter().flatten() {
-            map.entry(*v).or_default().push(i);
+/// The nodes that read each value, by value id.
+struct Consumers(Vec<Vec<usize>>);
+
+impl Consumers {
+    fn of(g: &Graph) -> Consumers {
+        let mut of = vec![Vec::new(); g.values.len()];
+        for (i, n) in g.nodes.iter().enumerate() {
+            for v in n.inputs.iter().flatten() {
+                if v.0 >= of.len() {
+                    of.resize(v.0 + 1, Vec::new());
+                }
+                of[v.0].push(i);
+            }
         }
+        Consumers(of)
     }
-    map
+
+    /// The nodes that read `v`, in graph order.
+    fn get(&self, v: ValueId) -> &[usize] {
+        self.0.get(v.0).map_or(&[], Vec::as_slice)
+    }
 }
 
 fn producers(g: &Graph) -> HashMap<ValueId, usize> {
@@ -52,9 +65,9 @@ fn producers(g: &Graph) -> HashMap<ValueId, usize> {
 }
 
 /// The single consumer of `v`, when it has exactly one and is not a graph output.
-fn sole_consumer(g: &Graph, cons: &HashMap<ValueId, Vec<usize>>, v: ValueId) -> Option<usize> {
-    match cons.get(&v).map(Vec::as_slice) {
-        Some([i]) if !g.outputs.contains(&v) => Some(*i),
+fn sole_consumer(g: &Graph, cons: &Consumers, v: ValueId) -> Option<usize> {
+    match cons.get(v) {
+        [i] if !g.outputs.contains(&v) => Some(*i),
         _ => None,
     }
 }
@@ -65,7 +78,7 @@ fn input(n: &Node, i: usize) -> Option<ValueId> {
 
 /// Folds `Conv → BatchNormalization` (constant weights and statistics) into the Conv.
 fn fold_batchnorm(g: &mut Graph) {
-    let cons = consumers(g);
+    let cons = Consumers::of(g);
     let mut removed = Vec::new();
     for ci in 0..g.nodes.len() {
         let Op::Conv(_) = g.nodes[ci].op else {
@@ -162,7 +175,7 @@ fn is_int8(facts: &Facts, v: Option<ValueId>) -> bool {
 
 /// Fuses `DQ → Conv/MatMul/Gemm [→ Relu] → Q` into QLinearConv / QLinearMatMul.
 fn absorb_qdq(g: &mut Graph, facts: &Facts) {
-    let cons = consumers(g);
+    let cons = Consumers::of(g);
     let prod = producers(g);
     let mut dropped = Vec::new();
     for ni in 0..g.nodes.len() {
@@ -266,7 +279,7 @@ fn absorb_qdq(g: &mut Graph, facts: &Facts) {
 /// max and data movement commute with the monotone dequantize, and `Q(DQ(q)) = q`, so the
 /// result is bit-identical and the vector unit skips two conversions (onnxruntime does the same).
 fn drop_qdq_around_movement(g: &mut Graph) {
-    let cons = consumers(g);
+    let cons = Consumers::of(g);
     let prod = producers(g);
     let mut dropped = Vec::new();
     for ni in 0..g.nodes.len() {
@@ -327,13 +340,13 @@ fn remove_nodes(g: &mut Graph, positions: &[usize]) {
 /// Removes nodes none of whose outputs is used.
 pub fn remove_dead(g: &mut Graph) {
     loop {
-        let cons = consumers(g);
+        let cons = Consumers::of(g);
         let before = g.nodes.len();
         let outputs = g.outputs.clone();
         g.nodes.retain(|n| {
             n.outputs
                 .iter()
-                .any(|o| cons.contains_key(o) || outputs.contains(o))
+                .any(|o| !cons.get(*o).is_empty() || outputs.contains(o))
         });
         if g.nodes.len() == before {
             break;

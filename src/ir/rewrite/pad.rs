@@ -9,7 +9,7 @@ use crate::tensor::Tensor;
 
 /// Folds every such Pad into the Conv that reads it.
 pub(super) fn fold_pad_into_conv(g: &mut Graph, facts: &Facts) {
-    let cons = super::consumers(g);
+    let cons = super::Consumers::of(g);
     let mut dropped = Vec::new();
     for pi in 0..g.nodes.len() {
         let Some((x, pads)) = zero_pad(g, facts, pi) else {

@@ -7,7 +7,7 @@ use crate::ir::Facts;
 
 /// Fuses every such ReLU into the node before it.
 pub(super) fn fuse_relu(g: &mut Graph, facts: &Facts) {
-    let cons = super::consumers(g);
+    let cons = super::Consumers::of(g);
     let mut dropped = Vec::new();
     for ni in 0..g.nodes.len() {
         let n = &g.nodes[ni];
