@@ -358,8 +358,14 @@ fn gemm_int_with(
             if bias == Bias::None {
                 return;
             }
+            // The bias kind is matched per row, so that each row's loop vectorises.
             let wrapped = rows.zip(block.chunks_mut(n)).fold(false, |w, (i, row)| {
-                add_wrapping(row, |j| bias.at(i, j)) | w
+                let wrapped = match bias {
+                    Bias::Rows(b) => add_wrapping(row, |_| b[i]),
+                    Bias::Columns(b) => add_wrapping(row, |j| b[j]),
+                    Bias::None => false,
+                };
+                wrapped | w
             });
             if wrapped {
                 overflow.store(true, Ordering::Relaxed);
@@ -394,11 +400,16 @@ fn gemm_int_with(
 /// Adds `bias(j)` into each `row[j]` with 32-bit wrapping; whether any sum wrapped (the
 /// exact value left the i32 range, since both terms are in it).
 fn add_wrapping(row: &mut [i32], bias: impl Fn(usize) -> i32) -> bool {
-    row.iter_mut().enumerate().fold(false, |wrapped, (j, v)| {
-        let (sum, o) = v.overflowing_add(bias(j));
+    // A sum wrapped when it differs in sign from both terms; the sign bits are or-ed as
+    // integers, without a branch or a flag, so the loop vectorises.
+    let mut signs = 0i32;
+    for (j, v) in row.iter_mut().enumerate() {
+        let b = bias(j);
+        let sum = v.wrapping_add(b);
+        signs |= (*v ^ sum) & (b ^ sum);
         *v = sum;
-        wrapped | o
-    })
+    }
+    signs < 0
 }
 
 /// `c = Σ_{k in ks} a·b` (exact, as the chunk is short) on a vector family, then
