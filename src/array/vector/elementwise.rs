@@ -5,6 +5,7 @@
 use super::exact::zip_broadcast;
 use crate::error::{Error, Result};
 use crate::kernel::VectorOp;
+use crate::tensor::convert::Half;
 use crate::tensor::ops::normalize_axis;
 use crate::tensor::{DType, Tensor};
 use ndarray::{Axis, IxDyn};
@@ -51,21 +52,19 @@ fn map_slice(s: &[f32], f: &(impl Fn(f32) -> f32 + Sync)) -> Vec<f32> {
 }
 
 /// `f` of every fp16 or bf16 value of `a`, computed in f32 and rounded once back.
-fn map_half<H>(a: &ndarray::ArrayD<H>, f: &(impl Fn(f32) -> f32 + Sync)) -> ndarray::ArrayD<H>
-where
-    H: Copy + Default + Send + Sync,
-    [H]: half::slice::HalfFloatSliceExt,
-{
-    use half::slice::HalfFloatSliceExt;
+fn map_half<H: Half>(
+    a: &ndarray::ArrayD<H>,
+    f: &(impl Fn(f32) -> f32 + Sync),
+) -> ndarray::ArrayD<H> {
     use rayon::prelude::*;
     let src = crate::tensor::convert::as_row_major(a);
     let mut out = vec![H::default(); src.len()];
     let piece = |src: &[H], dst: &mut [H]| {
         let (mut wide, mut mapped) = ([0f32; PIECE], [0f32; PIECE]);
         let (wide, mapped) = (&mut wide[..src.len()], &mut mapped[..src.len()]);
-        src.convert_to_f32_slice(wide);
+        H::widen(src, wide);
         map_chunk(wide, mapped, f);
-        dst.convert_from_f32_slice(mapped);
+        H::narrow(mapped, dst);
     };
     if src.len() < PARALLEL_LEN {
         src.chunks(PIECE)

@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::kernel::Window;
 use crate::tensor::Tensor;
+use crate::tensor::convert::Half;
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 
@@ -120,16 +121,12 @@ impl Pool<'_> {
 
     /// [`Pool::direct`] for 16-bit floats: each plane widened once to f32 (exact, order and
     /// NaN kept) and compared there, the winner's own value written.
-    fn widened<T>(&self, src: &[T], out: &mut [T])
-    where
-        T: Copy + Send + Sync,
-        [T]: half::slice::HalfFloatSliceExt,
-    {
+    fn widened<T: Half>(&self, src: &[T], out: &mut [T]) {
         out.par_chunks_mut(self.oplane.max(1))
             .zip(src.par_chunks(self.plane.max(1)))
             .for_each_init(Vec::new, |wide, (dst, planar)| {
                 wide.resize(planar.len(), 0.0);
-                half::slice::HalfFloatSliceExt::convert_to_f32_slice(planar, wide);
+                T::widen(planar, wide);
                 for (d, offs) in dst.iter_mut().zip(self.taps_of) {
                     let mut best = (f32::NEG_INFINITY, None);
                     for &off in offs {
