@@ -63,15 +63,21 @@ pub fn max_pool(x: &Tensor, win: &Window) -> Result<Tensor> {
     let shape = out_shape(x, win);
     let plane: usize = win.input.iter().product();
     let oplane = win.output_size();
-    // The window of every output position, computed once for all planes.
-    let mut taps_of = Vec::with_capacity(oplane);
-    for_each_window(win, |_, taps| {
-        taps_of.push(taps.iter().filter_map(|&(off, _)| off).collect::<Vec<_>>());
-    });
+    let rows = Rows::of(win);
+    // The window of every output position, computed once for all planes, unless the values are
+    // compared as they are along rows.
+    let mut taps_of = Vec::new();
+    if rows.is_none() || matches!(x, Tensor::F16(_) | Tensor::BF16(_)) {
+        taps_of.reserve(oplane);
+        for_each_window(win, |_, taps| {
+            taps_of.push(taps.iter().filter_map(|&(off, _)| off).collect::<Vec<_>>());
+        });
+    }
     let pool = Pool {
         plane,
         oplane,
         taps_of: &taps_of,
+        rows,
     };
     macro_rules! pool {
         ($a:expr, $min:expr, $variant:ident, $run:ident) => {{
@@ -100,19 +106,106 @@ struct Pool<'w> {
     oplane: usize,
     /// Per output position, the in-input offsets of its window's taps.
     taps_of: &'w [Vec<usize>],
+    /// The window as rows, when it has one or two dims.
+    rows: Option<Rows>,
+}
+
+/// `d = v` when `v > d`: a NaN never wins, and of equal values the first stays.
+#[inline]
+fn keep_greater<T: Copy + PartialOrd>(d: &mut T, v: T) {
+    if v > *d {
+        *d = v;
+    }
+}
+
+/// A window of one or two spatial dims as a 2-D one (a 1-D window is one row): pooled tap by
+/// tap along whole output rows, the taps of each output still visited in order (row-major over
+/// the kernel), so each output sees the same comparisons as tap by tap. Contiguous input rows
+/// for unit strides, which the compiler turns into vector compares and selects.
+struct Rows {
+    input: (usize, usize),
+    output: (usize, usize),
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    dilation: (usize, usize),
+    pad: (usize, usize),
+}
+
+impl Rows {
+    fn of(win: &Window) -> Option<Rows> {
+        let pair = |v: &[usize], one: usize| match v {
+            [w] => Some((one, *w)),
+            [h, w] => Some((*h, *w)),
+            _ => None,
+        };
+        Some(Rows {
+            input: pair(&win.input, 1)?,
+            output: pair(&win.output, 1)?,
+            kernel: pair(&win.kernel, 1)?,
+            stride: pair(&win.strides, 1)?,
+            dilation: pair(&win.dilations, 1)?,
+            pad: pair(&win.pad_begin, 0)?,
+        })
+    }
+
+    /// `dst[o] = x[t]` for each tap `t` of output `o`'s window inside the input, in tap order,
+    /// when `x[t] > dst[o]`.
+    fn max_pool<T: Copy + PartialOrd>(&self, x: &[T], dst: &mut [T]) {
+        let ((h, w), (oh, ow)) = (self.input, self.output);
+        let ((sh, sw), (dh, dw)) = (self.stride, self.dilation);
+        for r in 0..oh {
+            let out = &mut dst[r * ow..(r + 1) * ow];
+            for th in 0..self.kernel.0 {
+                let Some(ih) = (r * sh + th * dh).checked_sub(self.pad.0) else {
+                    continue;
+                };
+                if ih >= h {
+                    continue;
+                }
+                let row = &x[ih * w..(ih + 1) * w];
+                for tw in 0..self.kernel.1 {
+                    // Output column o reads input column o·sw + off: inside for o in lo..hi.
+                    let off = (tw * dw) as isize - self.pad.1 as isize;
+                    let lo = usize::try_from(-off).map_or(0, |n| n.div_ceil(sw)).min(ow);
+                    let hi = usize::try_from(w as isize - off)
+                        .map_or(0, |n| n.div_ceil(sw))
+                        .min(ow);
+                    if lo >= hi {
+                        continue;
+                    }
+                    let src = &row[((lo * sw) as isize + off) as usize..];
+                    let out = &mut out[lo..hi];
+                    if sw == 1 {
+                        out.iter_mut()
+                            .zip(src)
+                            .for_each(|(d, &v)| keep_greater(d, v));
+                    } else {
+                        let src = src.iter().step_by(sw);
+                        out.iter_mut()
+                            .zip(src)
+                            .for_each(|(d, &v)| keep_greater(d, v));
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl Pool<'_> {
     /// Pools every plane of `src` into `out` (holding the type's least value), comparing the
-    /// values themselves. Planes run in parallel.
+    /// values themselves. Planes run in parallel; a window of one or two dims runs along whole
+    /// output rows (see [`Rows`]).
     fn direct<T: Copy + PartialOrd + Send + Sync>(&self, src: &[T], out: &mut [T]) {
         out.par_chunks_mut(self.oplane.max(1))
             .zip(src.par_chunks(self.plane.max(1)))
-            .for_each(|(dst, planar)| {
-                for (d, offs) in dst.iter_mut().zip(self.taps_of) {
-                    for &off in offs {
-                        if planar[off] > *d {
-                            *d = planar[off];
+            .for_each(|(dst, planar)| match &self.rows {
+                Some(rows) => rows.max_pool(planar, dst),
+                None => {
+                    for (d, offs) in dst.iter_mut().zip(self.taps_of) {
+                        for &off in offs {
+                            if planar[off] > *d {
+                                *d = planar[off];
+                            }
                         }
                     }
                 }
@@ -226,14 +319,14 @@ mod tests {
         })
     }
 
-    /// MaxPool of one f16 plane worked tap by tap with f16's own `>`: the first value greater
-    /// than all before it, −∞ when none is.
-    fn naive(x: &[f16], win: &Window) -> Vec<f16> {
+    /// MaxPool of one plane worked tap by tap with the type's own `>`: the first value greater
+    /// than all before it, `least` when none is.
+    fn naive<T: Copy + PartialOrd>(x: &[T], win: &Window, least: T) -> Vec<T> {
         let (ow, iw) = (win.output[1], win.input[1]);
         let mut out = Vec::new();
         for oy in 0..win.output[0] {
             for ox in 0..ow {
-                let mut best = f16::NEG_INFINITY;
+                let mut best = least;
                 for ky in 0..win.kernel[0] {
                     for kx in 0..win.kernel[1] {
                         let at = |o: usize, k: usize, dim: usize| {
@@ -267,6 +360,26 @@ mod tests {
     }
 
     proptest! {
+        /// f32 (along rows) and u8 max pooling against the tap-by-tap definition, bit for bit:
+        /// ±0 ties, infinities and NaNs among the values, strides, dilations and padding.
+        #[test]
+        fn max_pool_along_rows_keeps_the_bits_of_the_first_greatest_value(
+            (hw, k, s, d, p) in ((1usize..=9, 1usize..=9), 1usize..=3, 1usize..=3, 1usize..=2, 0usize..=1),
+            values in prop::collection::vec(value(), 81),
+        ) {
+            let Some(win) = window(hw, k, s, d, p) else { return Ok(()) };
+            let x: Vec<f32> = values[..hw.0 * hw.1].iter().map(|v| v.to_f32()).collect();
+            let shape = IxDyn(&[1, 1, hw.0, hw.1]);
+            let t = Tensor::F32(ArrayD::from_shape_vec(shape.clone(), x.clone()).unwrap());
+            let Tensor::F32(got) = max_pool(&t, &win).unwrap() else { panic!("not f32") };
+            let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(bits(got.as_slice().unwrap()), bits(&naive(&x, &win, f32::NEG_INFINITY)));
+            let q: Vec<u8> = values[..hw.0 * hw.1].iter().map(|v| v.to_bits() as u8).collect();
+            let t = Tensor::U8(ArrayD::from_shape_vec(shape, q.clone()).unwrap());
+            let Tensor::U8(got) = max_pool(&t, &win).unwrap() else { panic!("not u8") };
+            prop_assert_eq!(got.as_slice().unwrap(), &naive(&q, &win, u8::MIN)[..]);
+        }
+
         #[test]
         fn half_max_pool_keeps_the_bits_of_the_first_greatest_value(
             (hw, k, s, d, p) in ((1usize..=7, 1usize..=7), 1usize..=3, 1usize..=2, 1usize..=2, 0usize..=1),
@@ -277,7 +390,7 @@ mod tests {
             let t = Tensor::F16(ArrayD::from_shape_vec(IxDyn(&[1, 1, hw.0, hw.1]), x.to_vec()).unwrap());
             let Tensor::F16(got) = max_pool(&t, &win).unwrap() else { panic!("not f16") };
             let bits = |v: &[f16]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-            prop_assert_eq!(bits(got.as_slice().unwrap()), bits(&naive(x, &win)));
+            prop_assert_eq!(bits(got.as_slice().unwrap()), bits(&naive(x, &win, f16::NEG_INFINITY)));
         }
     }
 }
