@@ -179,6 +179,7 @@ mod tests {
                 work: Cycles(work),
                 deadline: Cycles(interval),
             }),
+            decoder: false,
         }
     }
 

@@ -16,6 +16,9 @@ pub struct TenantInfo {
     /// `None` when it is unknown (fewer than two requests, or a decoder, whose work per
     /// request depends on its lengths).
     pub offered: Option<Offered>,
+    /// Whether its requests are token loops (a decoder, see [`crate::sim::Decoder`]): sessions
+    /// of one model whose every token is due one time-per-token after the last.
+    pub decoder: bool,
 }
 
 /// A tenant's offered load: a request every `interval` on average, each `work` array-cycles

@@ -47,6 +47,7 @@ fn tenant_infos(tenants: &[TenantModel], requests: &[RequestSpec]) -> Vec<Tenant
                 work: t.profile.iter().map(|l| l.cost).sum(),
                 deadline,
             }),
+            decoder: t.decoder.is_some(),
         })
         .collect()
 }

@@ -5,7 +5,7 @@
 use super::{CdMsaOptions, fewest, job, pick_arrays};
 use crate::kernel::TileProfile;
 use crate::sched::{Decision, RequestView, View};
-use crate::units::{ArrayId, RequestId};
+use crate::units::{ArrayId, RequestId, TenantId};
 
 /// CD-MSA's decision on `view` with `options`, once admission has marked each request
 /// `is_admitted` or best-effort (by view position): every request ranked by one full sort, each
@@ -13,8 +13,15 @@ use crate::units::{ArrayId, RequestId};
 /// not meet its deadline by the estimate), then the idle arrays left handed out one at a time
 /// by rank, every grant within what the admitted requests ahead lend; arrays go out in the
 /// order requests were first considered, each request taking those that last ran its tenant
-/// first; then fusion.
-pub(super) fn decide(options: CdMsaOptions, is_admitted: &[bool], view: &View, d: &mut Decision) {
+/// first; then fusion. A request whose tenant has an admitted request ahead holding arrays
+/// takes no minimum while one array meets its deadline, unless the tenant is one of `decoders`.
+pub(super) fn decide(
+    options: CdMsaOptions,
+    decoders: &[TenantId],
+    is_admitted: &[bool],
+    view: &View,
+    d: &mut Decision,
+) {
     let (n, rs) = (view.num_arrays(), view.requests);
     let cap = if options.cooperation { n } else { 1 };
     let laxity = |r: &RequestView| r.laxity(view.now, r.parallelism().min(n));
@@ -82,11 +89,13 @@ pub(super) fn decide(options: CdMsaOptions, is_admitted: &[bool], view: &View, d
             break;
         }
         // While one array meets its deadline, a request whose tenant has a request ahead
-        // holding arrays waits for them instead of taking its own.
+        // holding arrays waits for them instead of taking its own (a decoder's sessions do
+        // not queue: each token is due one time-per-token after the last).
         let r = &rs[i];
-        let queued = admitted[..pos]
-            .iter()
-            .any(|&j| rs[j].tenant == r.tenant && held(&grants, j) > 0);
+        let queued = !decoders.contains(&r.tenant)
+            && admitted[..pos]
+                .iter()
+                .any(|&j| rs[j].tenant == r.tenant && held(&grants, j) > 0);
         let want = if queued && minimum(r) == 1 {
             0
         } else {

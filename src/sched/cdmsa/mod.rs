@@ -87,6 +87,8 @@ pub struct CdMsa {
     options: CdMsaOptions,
     /// The tenants' offered loads, where known: admission sets their future demand aside.
     offered: Vec<Offered>,
+    /// The decoder tenants, whose sessions do not queue behind each other.
+    decoders: Vec<TenantId>,
     /// Decides by the readable definition ([`definition::decide`]), without speed hooks.
     reference: bool,
     /// The readable definition's admission: the requests of the last admission with their
@@ -383,6 +385,7 @@ impl Policy for CdMsa {
         *self = CdMsa {
             reference: self.reference,
             offered: tenants.iter().filter_map(|t| t.offered).collect(),
+            decoders: tenants.iter().filter(|t| t.decoder).map(|t| t.id).collect(),
             ..CdMsa::new(self.options)
         };
     }
@@ -395,7 +398,7 @@ impl Policy for CdMsa {
         self.told = false;
         if self.reference {
             self.admit(view);
-            definition::decide(self.options, &self.admitted, view, out);
+            definition::decide(self.options, &self.decoders, &self.admitted, view, out);
         } else {
             // Every request may have changed, and any tracked one may have left.
             let places: Vec<Place> = view.places().chain(self.tracked.places()).collect();
@@ -463,6 +466,7 @@ impl Accelerated for CdMsa {
     fn fork(&mut self) -> Option<Box<dyn Policy>> {
         Some(Box::new(CdMsa {
             offered: self.offered.clone(),
+            decoders: self.decoders.clone(),
             ..CdMsa::new(self.options)
         }))
     }
@@ -534,7 +538,7 @@ impl CdMsa {
             }
             let r = &rs[i];
             let mut want = minimum(r, view.now, cap);
-            if want == 1 && self.holding.contains(&r.tenant) {
+            if want == 1 && self.holding.contains(&r.tenant) && !self.decoders.contains(&r.tenant) {
                 want = 0;
             }
             let limit = lending.limit(r, plan.held(r, i), want);
@@ -769,6 +773,56 @@ mod tests {
         views
     }
 
+    /// Two idle arrays; two admitted requests of tenant 0, each due far ahead (one array meets
+    /// its deadline) with two ready jobs. The second waits behind the first, which takes both
+    /// arrays, unless tenant 0 is a decoder: then each session takes its own array. Worked by
+    /// hand; the fast path and the readable definition both.
+    #[test]
+    fn a_decoders_sessions_do_not_queue_behind_each_other() {
+        let outlooks = [Outlook {
+            by_arrays: vec![],
+            widest: 0,
+        }];
+        // Requests 0 and 3 are tenant 0's (ids 0 and 15); 1 and 2 have no ready job.
+        let raw: Vec<Raw> = vec![
+            (1000, 0, 10, 2, 0, 0, None),
+            (5000, 0, 10, 0, 0, 0, None),
+            (5000, 0, 10, 0, 0, 0, None),
+            (2000, 1, 10, 2, 0, 0, None),
+        ];
+        let rs = views(&raw, &outlooks);
+        let view = View {
+            now: Cycles(0),
+            arrays: &[None, None],
+            last_tenant: &[None, None],
+            requests: &rs,
+            fusion_geometry: None,
+        };
+        let options = CdMsaOptions {
+            admission: true,
+            cooperation: true,
+            fusion: false,
+        };
+        let arrays_of =
+            |d: &Decision, id: u64| d.assign.iter().filter(|(_, r)| *r == RequestId(id)).count();
+        for (decoders, first, second) in [(vec![], 2, 0), (vec![TenantId(0)], 1, 1)] {
+            for reference in [false, true] {
+                let mut policy = CdMsa {
+                    reference,
+                    decoders: decoders.clone(),
+                    ..CdMsa::new(options)
+                };
+                let d = policy.decide(&view);
+                let got = (arrays_of(&d, 0), arrays_of(&d, 15));
+                assert_eq!(
+                    got,
+                    (first, second),
+                    "decoders {decoders:?}, reference {reference}"
+                );
+            }
+        }
+    }
+
     fn outlook() -> impl Strategy<Value = Outlook> {
         // Arbitrary tables, not only the non-increasing ones `outlook` builds.
         (proptest::collection::vec(0u64..12, 0..5), 0usize..6).prop_map(|(t, widest)| Outlook {
@@ -805,10 +859,17 @@ mod tests {
             options in (any::<bool>(), any::<bool>(), any::<bool>()),
             // Tenants' offered loads, whose future arrivals admission sets aside.
             offered in offered_loads(1..20, 0..10, 0..30),
+            // Decoder tenants, whose requests do not queue behind each other.
+            decoders in proptest::collection::vec(0u32..3, 0..2),
         ) {
             let (admission, cooperation, fusion) = options;
             let options = CdMsaOptions { admission, cooperation, fusion };
-            let with_load = || CdMsa { offered: offered.clone(), ..CdMsa::new(options) };
+            let decoders: Vec<TenantId> = decoders.into_iter().map(TenantId).collect();
+            let with_load = || CdMsa {
+                offered: offered.clone(),
+                decoders: decoders.clone(),
+                ..CdMsa::new(options)
+            };
             let owners: Vec<Option<RequestId>> = owners.iter().map(|o| o.map(RequestId)).collect();
             let last: Vec<Option<TenantId>> = lasts.iter().map(|t| t.map(TenantId)).collect();
             // One policy decides again and again as the requests progress: each time a
@@ -838,7 +899,7 @@ mod tests {
                     known = ids;
                 }
                 let mut defined = Decision::default();
-                definition::decide(options, &reference.admitted, &view, &mut defined);
+                definition::decide(options, &decoders, &reference.admitted, &view, &mut defined);
                 prop_assert_eq!(&decided, &defined);
                 let mut incremental = Decision::default();
                 told.decide_changed(&view, &changed, &mut incremental);
