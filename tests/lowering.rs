@@ -696,3 +696,63 @@ proptest! {
         }
     }
 }
+
+/// A chain of element-wise arithmetic a functional run computes into its dying operands:
+/// `r = Relu(x)`, `s = Relu(x + 0)` feed `Sub(r, s)`, then that with a per-channel constant
+/// (`Div(c, t)` and `Mul(t, c)`, the operand taken second and first), then `Add(u, x)` whose
+/// `x` is still read by nobody after it. Every bit, NaNs and signed zeros included, must equal
+/// the tile-by-tile recording, which computes every value anew.
+#[test]
+fn arithmetic_computed_into_dying_operands_keeps_every_bit() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut x = rand_f32(&mut rng, &[2, 3, 4, 5]);
+    if let Tensor::F32(a) = &mut x {
+        let v = a.as_slice_mut().unwrap();
+        (v[0], v[1], v[2], v[3]) = (f32::NAN, -0.0, 0.0, f32::INFINITY);
+    }
+    let c = rand_f32(&mut rng, &[1, 3, 1, 1]);
+    let zero = Tensor::F32(ArrayD::from_elem(IxDyn(&[1]), 0.0));
+    let mut g = Graph {
+        opset: 17,
+        ..Graph::default()
+    };
+    let value = |g: &mut Graph, name: &str, constant: Option<Tensor>| {
+        g.add_value(Value {
+            name: name.into(),
+            dtype: constant.as_ref().map(Tensor::dtype).or(Some(DType::F32)),
+            shape: None,
+            constant: constant.map(Into::into),
+        })
+    };
+    let xin = value(&mut g, "x", None);
+    let (cv, zv) = (
+        value(&mut g, "c", Some(c)),
+        value(&mut g, "zero", Some(zero)),
+    );
+    let names = ["r", "x0", "s", "t", "q", "m", "y"];
+    let v: Vec<ValueId> = names.iter().map(|n| value(&mut g, n, None)).collect();
+    let nodes = [
+        (Op::Relu, vec![xin], v[0]),
+        (Op::Add, vec![xin, zv], v[1]),
+        (Op::Relu, vec![v[1]], v[2]),
+        (Op::Sub, vec![v[0], v[2]], v[3]),
+        (Op::Div, vec![cv, v[3]], v[4]),
+        (Op::Mul, vec![v[4], cv], v[5]),
+        (Op::Add, vec![v[5], xin], v[6]),
+    ];
+    for (i, (op, inputs, out)) in nodes.into_iter().enumerate() {
+        g.nodes.push(Node {
+            name: format!("n{i}"),
+            op,
+            inputs: inputs.into_iter().map(Some).collect(),
+            outputs: vec![out],
+        });
+    }
+    g.inputs = vec![xin];
+    g.outputs = vec![v[6]];
+    let cfg = AcceleratorConfig::preset("tiny").unwrap();
+    let (whole, tiles) = whole_and_tiles(&g, &x, &cfg, Precision::Native);
+    assert_eq!(whole, tiles);
+    // The NaN and the infinity reach the output.
+    assert!(f32::from_bits(whole[0] as u32).is_nan());
+}

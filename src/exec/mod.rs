@@ -20,7 +20,7 @@ use crate::array::{ArraySpec, vector};
 use crate::config::AcceleratorConfig;
 use crate::error::{Error, Result};
 use crate::kernel::{GemmKernel, Kernel, Program, ProgramNode, VectorOp};
-use crate::tensor::{Constant, Tensor};
+use crate::tensor::{Constant, DType, Tensor};
 use gemm::GemmRun;
 use rayon::prelude::*;
 
@@ -126,6 +126,10 @@ impl<'p> Interpreter<'p> {
         match &p.kernels[node] {
             Kernel::Vector(v) => {
                 if let Some(t) = self.take_identity_input(node) {
+                    self.values[out] = Some(t);
+                    return Ok(());
+                }
+                if let Some(t) = self.binary_in_place(node, &v.op) {
                     self.values[out] = Some(t);
                     return Ok(());
                 }
@@ -248,6 +252,47 @@ impl<'p> Interpreter<'p> {
             return None;
         }
         self.values[input].take()
+    }
+
+    /// An Add, Sub, Mul or Div computed into one operand's buffer, when that operand is an
+    /// f32 value this node reads last (not a graph output, not its other operand too) and has
+    /// the output's shape, in a functional run: no fresh tensor is allocated and written.
+    /// The bits are those of computing it anew ([`vector::binary_in_place`]).
+    fn binary_in_place(&mut self, node: usize, op: &VectorOp) -> Option<Tensor> {
+        if !matches!(
+            op,
+            VectorOp::Add | VectorOp::Sub | VectorOp::Mul | VectorOp::Div
+        ) {
+            return None;
+        }
+        let p = self.program;
+        let n = &p.nodes[node];
+        let last = self.last_use.as_ref()?;
+        let [Some(x), Some(y)] = n.inputs[..] else {
+            return None;
+        };
+        if x == y || n.outputs.len() != 1 {
+            return None;
+        }
+        let shape = p.shape(n.outputs[0]);
+        for (own, other, own_first) in [(x, y, true), (y, x, false)] {
+            let fits = self.values[own]
+                .as_ref()
+                .is_some_and(|t| t.dtype() == DType::F32 && t.shape() == shape);
+            if !fits || last[own] != node || p.outputs.contains(&own) {
+                continue;
+            }
+            let mine = self.values[own].take()?;
+            let Some(theirs) = self.values[other].as_ref().or(p.constant(other)) else {
+                self.values[own] = Some(mine);
+                return None;
+            };
+            match vector::binary_in_place(op, mine, theirs, own_first) {
+                Ok(t) => return Some(t),
+                Err(mine) => self.values[own] = Some(mine),
+            }
+        }
+        None
     }
 
     /// Drops the values no node from `node` on reads (node `node` has ended): the graph

@@ -202,33 +202,40 @@ pub fn binary(op: &VectorOp, x: &Tensor, y: &Tensor) -> Result<Tensor> {
     Ok(Tensor::from_f32(out, x.dtype()))
 }
 
+/// How `b` broadcasts to `a_shape` along one run of consecutive axes (its other dims are 1):
+/// `(mid, inner)`, the run's length and the values after it per run value; `None` for any
+/// other layout. The same shape is `(len, 1)`, a single value `(1, len)`, one value per
+/// channel of axis 1 of NCHW `(C, H·W)`.
+fn broadcast_run(a_shape: &[usize], b: &ndarray::ArrayD<f32>) -> Option<(usize, usize)> {
+    if b.ndim() > a_shape.len() || b.is_empty() {
+        return None;
+    }
+    // b's shape left-padded with ones to a's rank.
+    let pad = a_shape.len() - b.ndim();
+    let bs: Vec<usize> = std::iter::repeat_n(1, pad)
+        .chain(b.shape().iter().copied())
+        .collect();
+    let first = bs.iter().position(|&d| d != 1).unwrap_or(a_shape.len());
+    let last = bs.iter().rposition(|&d| d != 1).map_or(first, |l| l + 1);
+    if bs[first..last] != a_shape[first..last] {
+        return None;
+    }
+    let mid: usize = a_shape[first..last].iter().product();
+    let inner: usize = a_shape[last..].iter().product();
+    Some((mid, inner))
+}
+
 /// `f(a, b)` over contiguous f32 arrays where `b` broadcasts to `a`'s shape along one run of
-/// consecutive axes (its other dims are 1): the same shape, a single value, a vector along the
-/// last axes (a bias on NHWC), one value per channel of axis 1 (`[1, C, 1, 1]`), …; `None` for
-/// any other layout (the general broadcast handles it). The same operations on the same pairs
-/// as the general path, without its per-element indexing.
+/// consecutive axes ([`broadcast_run`]); `None` for any other layout (the general broadcast
+/// handles it). The same operations on the same pairs as the general path, without its
+/// per-element indexing.
 fn binary_f32_fast(
     a: &ndarray::ArrayD<f32>,
     b: &ndarray::ArrayD<f32>,
     f: impl Fn(f32, f32) -> f32,
 ) -> Option<ndarray::ArrayD<f32>> {
     let (xs, ys) = (a.as_slice()?, b.as_slice()?);
-    let shape = a.shape();
-    if b.ndim() > shape.len() || ys.is_empty() {
-        return None;
-    }
-    // b's shape left-padded with ones to a's rank.
-    let pad = shape.len() - b.ndim();
-    let bs: Vec<usize> = std::iter::repeat_n(1, pad)
-        .chain(b.shape().iter().copied())
-        .collect();
-    let first = bs.iter().position(|&d| d != 1).unwrap_or(shape.len());
-    let last = bs.iter().rposition(|&d| d != 1).map_or(first, |l| l + 1);
-    if bs[first..last] != shape[first..last] {
-        return None;
-    }
-    let mid: usize = shape[first..last].iter().product();
-    let inner: usize = shape[last..].iter().product();
+    let (mid, inner) = broadcast_run(a.shape(), b)?;
     let mut out = Vec::with_capacity(xs.len());
     for outer in xs.chunks((mid * inner).max(1)) {
         if inner == 1 {
@@ -241,6 +248,61 @@ fn binary_f32_fast(
         }
     }
     ndarray::ArrayD::from_shape_vec(a.raw_dim(), out).ok()
+}
+
+/// Add, Sub, Mul or Div of two f32 tensors computed into `own`, one of the operands (the
+/// first when `own_first`), whose buffer the caller gives up: `own = f(own, other)` or
+/// `f(other, own)` value by value, the bits of [`binary`]. Returns `own` back unchanged
+/// (`Err`) when it is not the output's shape and layout or `other` does not broadcast to it
+/// along one run of axes.
+pub fn binary_in_place(
+    op: &VectorOp,
+    own: Tensor,
+    other: &Tensor,
+    own_first: bool,
+) -> std::result::Result<Tensor, Tensor> {
+    let Tensor::F32(b) = other else {
+        return Err(own);
+    };
+    let Tensor::F32(mut a) = own else {
+        return Err(own);
+    };
+    let Some(ys) = b.as_slice() else {
+        return Err(Tensor::F32(a));
+    };
+    let Some((mid, inner)) = broadcast_run(a.shape(), b) else {
+        return Err(Tensor::F32(a));
+    };
+    let Some(xs) = a.as_slice_mut() else {
+        return Err(Tensor::F32(a));
+    };
+    // One monomorphic loop per operator and operand order, so that it vectorises.
+    macro_rules! apply {
+        ($f:expr) => {{
+            let f = $f;
+            for outer in xs.chunks_mut((mid * inner).max(1)) {
+                if inner == 1 {
+                    outer.iter_mut().zip(ys).for_each(|(p, &q)| *p = f(*p, q));
+                } else {
+                    for (chunk, &q) in outer.chunks_mut(inner).zip(ys) {
+                        chunk.iter_mut().for_each(|p| *p = f(*p, q));
+                    }
+                }
+            }
+        }};
+    }
+    match (op, own_first) {
+        (VectorOp::Add, true) => apply!(|p: f32, q: f32| p + q),
+        (VectorOp::Add, false) => apply!(|p: f32, q: f32| q + p),
+        (VectorOp::Sub, true) => apply!(|p: f32, q: f32| p - q),
+        (VectorOp::Sub, false) => apply!(|p: f32, q: f32| q - p),
+        (VectorOp::Mul, true) => apply!(|p: f32, q: f32| p * q),
+        (VectorOp::Mul, false) => apply!(|p: f32, q: f32| q * p),
+        (VectorOp::Div, true) => apply!(|p: f32, q: f32| p / q),
+        (VectorOp::Div, false) => apply!(|p: f32, q: f32| q / p),
+        _ => return Err(Tensor::F32(a)),
+    }
+    Ok(Tensor::F32(a))
 }
 
 /// Pow(X, Y) with broadcasting, in X's type: computed in f64 from the exact operands and

@@ -17,7 +17,7 @@ mod resize;
 use crate::error::{Error, Result};
 use crate::kernel::{Unary, VectorOp};
 use crate::tensor::Tensor;
-pub use elementwise::relu_in_place;
+pub use elementwise::{binary_in_place, relu_in_place};
 use movement::copy_engine;
 
 /// Evaluates one vector-unit op on concrete inputs (positional, `None` for omitted optional
