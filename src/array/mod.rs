@@ -56,6 +56,7 @@ pub use fast::{
     gemm_float_packed, gemm_int, gemm_int_on, gemm_int_packed, gemm_int_packed_a,
 };
 
+pub(crate) use fast::unsign_zeros;
 pub use scalesim_traffic::{ScalesimSram, ScalesimTraffic, scalesim_traffic, scalesim_traffic_for};
 pub use spec::ArraySpec;
 pub use timing::tile_cycles;

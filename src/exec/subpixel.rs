@@ -16,7 +16,7 @@
 use super::conv::group_bias;
 use super::gemm::{Epilogue, Values, prepare, round_to_format};
 use super::operands::{rhs, tap_coord};
-use crate::array::{ArraySpec, Bias, gemm_float, vector};
+use crate::array::{ArraySpec, Bias, gemm_float, unsign_zeros, vector};
 use crate::config::Dataflow;
 use crate::error::{Error, Result};
 use crate::kernel::{FloatFormat, GemmKernel, GemmLayout, GemmShape, Window};
@@ -153,7 +153,7 @@ pub fn run(
     }
     if spec.pads_last_k_tile(kk) {
         // The PE rows below the short last K-tile add `0·0`: no output is −0.
-        out.iter_mut().filter(|v| **v == 0.0).for_each(|v| *v = 0.0);
+        unsign_zeros(&mut out);
     } else {
         let dense = Dense {
             k,

@@ -634,7 +634,7 @@ fn gemm_float_with(
 /// partial sum into +0 and changes nothing else. The microkernels skip those rows; this restores
 /// their one effect. An output is −0 after the last merge (`acc + s`, or its 16-bit rounding)
 /// only if both `acc` and `s` were −0, and then the array's `acc + (+0)` gives +0.
-fn unsign_zeros(out: &mut [f32]) {
+pub(crate) fn unsign_zeros(out: &mut [f32]) {
     for v in out.iter_mut().filter(|v| **v == 0.0) {
         *v = 0.0;
     }
