@@ -210,13 +210,7 @@ pub(super) fn transpose_into<T: Copy>(a: &[T], rows: usize, cols: usize, out: &m
 /// The input coordinate tap `k` of output coordinate `o` reads along spatial dim `d`, or `None`
 /// outside the input. A convolution reads `o·stride + k·dilation − pad`; a transposed one reads
 /// `(o + pad − k·dilation) / stride` when that divides exactly (between the inserted zeros).
-pub(super) fn tap_coord(
-    win: &Window,
-    transposed: bool,
-    d: usize,
-    o: usize,
-    k: usize,
-) -> Option<usize> {
+fn tap_coord(win: &Window, transposed: bool, d: usize, o: usize, k: usize) -> Option<usize> {
     let (s, dil, pad) = (
         win.strides[d] as isize,
         win.dilations[d] as isize,

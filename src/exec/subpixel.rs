@@ -15,7 +15,7 @@
 
 use super::conv::group_bias;
 use super::gemm::{Epilogue, Values, prepare, round_to_format};
-use super::operands::{rhs, tap_coord};
+use super::operands::{PADDING, rhs, tap_offsets};
 use crate::array::{ArraySpec, Bias, gemm_float, unsign_zeros, vector};
 use crate::config::Dataflow;
 use crate::error::{Error, Result};
@@ -455,28 +455,16 @@ impl Dense<'_> {
         if zeros.is_empty() {
             return;
         }
-        let (taps, rank) = (win.kernel_size(), win.input.len());
+        // Each zero position's row of the whole im2col: every tap, inserted zeros included.
+        let taps = win.kernel_size();
+        let offsets = tap_offsets(win, true);
         let kk = input.cin * taps;
         let mut a = vec![0f32; zeros.len() * kk];
         for (row, &o) in a.chunks_mut(kk).zip(&zeros) {
-            let mut coord = vec![0usize; rank];
-            let mut rem = o;
-            for d in (0..rank).rev() {
-                coord[d] = rem % win.output[d];
-                rem /= win.output[d];
-            }
-            for t in 0..taps {
-                let mut offset = Some(0usize);
-                let (mut tk, mut stride) = (t, 1usize);
-                for d in (0..rank).rev() {
-                    let kd = tk % win.kernel[d];
-                    tk /= win.kernel[d];
-                    offset = offset
-                        .zip(tap_coord(win, true, d, coord[d], kd))
-                        .map(|(acc, c)| acc + c * stride);
-                    stride *= win.input[d];
+            for (t, &offset) in offsets[o * taps..(o + 1) * taps].iter().enumerate() {
+                if offset == PADDING {
+                    continue;
                 }
-                let Some(offset) = offset else { continue };
                 for c in 0..input.cin {
                     let plane = image * input.channels + g * input.cin + c;
                     row[c * taps + t] = input.x[plane * input.plane + offset];
