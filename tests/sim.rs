@@ -364,3 +364,35 @@ fn cd_msa_meets_at_least_as_many_deadlines_as_edf_under_overload() {
     );
     assert!(cd >= edf, "cd-msa met {cd}, edf {edf}");
 }
+
+/// 40 requests at 45 000 requests/s span about a millisecond, far less than ten times the
+/// fp32 tenant's SLA (8× its isolated latency on `tiny`). Asking for that span draws more
+/// arrivals from the same seed: the first 40 are the same requests, the arrivals span at
+/// least ten longest SLAs, and a workload that asks for nothing keeps its 40.
+#[test]
+fn a_run_lengthened_to_span_its_slas_keeps_its_first_requests() {
+    let short = workload(7, 40, [20000.0, 15000.0, 10000.0]);
+    let cfg = short.accelerator().unwrap();
+    let models = tenants(&short, &cfg, false).unwrap();
+    let first = requests(&short, &models, &cfg).unwrap();
+    assert_eq!(first.len(), 40);
+    let long = Workload {
+        min_span_slas: 10.0,
+        ..short.clone()
+    };
+    let more = requests(&long, &models, &cfg).unwrap();
+    assert_eq!(more[..40], first[..]);
+    let sla = |r: &RequestSpec| r.deadline.0 - r.arrival.0;
+    let longest = more.iter().map(sla).max().unwrap();
+    // The fp32 tenant's SLA: 8 × its isolated latency, rounded to a cycle.
+    assert_eq!(longest, (8.0 * models[2].isolated.0 as f64).round() as u64);
+    let span = more.last().unwrap().arrival.0 - more[0].arrival.0;
+    assert!(span >= 10 * longest, "{span} < 10 × {longest}");
+    // Written out and read back, the workload asks for the same span.
+    let text = long.to_toml().unwrap();
+    assert!(text.contains("min_span_slas = 10.0"), "{text}");
+    assert_eq!(Workload::from_toml(&text, root()).unwrap(), long);
+    let negative = text.replace("min_span_slas = 10.0", "min_span_slas = -1.0");
+    let err = Workload::from_toml(&negative, root()).unwrap_err();
+    assert!(err.to_string().contains("min_span_slas"), "{err}");
+}

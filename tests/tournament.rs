@@ -9,6 +9,7 @@ fn spec() -> TournamentSpec {
         workloads: 2,
         seed: 11,
         requests: 40,
+        min_span_slas: 2.0,
         replicates: 2,
         loads: vec![0.5, 1.5],
         schedulers: vec!["cd-msa".into(), "edf".into(), "fcfs".into()],

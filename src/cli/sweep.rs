@@ -29,6 +29,10 @@ pub struct SweepArgs {
     /// Overrides the workload's accelerator.
     #[arg(long)]
     accel: Option<String>,
+    /// More requests where needed so that each run's arrivals span at least this many times
+    /// the workload's longest SLA, replacing the workload's `min_span_slas`.
+    #[arg(long)]
+    min_span_slas: Option<f64>,
     /// Arrival seeds per point and per throughput bisection (the workload's seed plus 0, 1,
     /// …): with more than one, every number is a mean with its 95 % confidence interval.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS as u64))]
@@ -132,6 +136,9 @@ pub fn run(args: SweepArgs) -> Result<i32> {
     let mut w = Workload::load(&args.workload)?;
     if let Some(a) = &args.accel {
         w.accel = Some(a.clone());
+    }
+    if let Some(x) = args.min_span_slas {
+        w.min_span_slas = super::tournament::span_slas(x)?;
     }
     let cfg = w.accelerator()?;
     let loads = parse_loads(&args.loads)?;

@@ -18,9 +18,13 @@ pub struct TournamentArgs {
     /// The generator's seed: the same seed gives the same workloads.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Requests per simulation.
+    /// Requests per simulation, at least.
     #[arg(long, default_value_t = 400)]
     requests: u64,
+    /// More requests where needed so that each run's arrivals span at least this many times
+    /// the workload's longest SLA (0: the request count alone).
+    #[arg(long, default_value_t = 10.0)]
+    min_span_slas: f64,
     /// Seeds per swept point and per latency-bounded throughput.
     #[arg(long, default_value_t = 3)]
     replicates: usize,
@@ -55,6 +59,18 @@ fn parse_loads(s: &str) -> Result<Vec<f64>> {
         .collect()
 }
 
+/// A `--min-span-slas` value: finite and not negative.
+pub(super) fn span_slas(x: f64) -> Result<f64> {
+    if x.is_finite() && x >= 0.0 {
+        Ok(x)
+    } else {
+        Err(Error::Config {
+            field: "min-span-slas".into(),
+            msg: format!("must be a finite number ≥ 0, got {x}"),
+        })
+    }
+}
+
 /// Runs the command; returns the exit code.
 pub fn run(args: TournamentArgs) -> Result<i32> {
     if args.replicates == 0 || args.requests == 0 {
@@ -67,6 +83,7 @@ pub fn run(args: TournamentArgs) -> Result<i32> {
         workloads: args.workloads,
         seed: args.seed,
         requests: args.requests,
+        min_span_slas: span_slas(args.min_span_slas)?,
         replicates: args.replicates,
         loads: parse_loads(&args.loads)?,
         schedulers: scheduler_names(&args.schedulers)?,

@@ -41,7 +41,8 @@ pub fn table(results: &[SweepResult], sustainable_rps: Option<f64>) -> String {
         let _ = writeln!(
             s,
             "* above the accelerator's sustainable {rps:.1} req/s (arrays or DRAM 100 % busy \
-             on the nominal work): the run is too short to measure the knee"
+             on the nominal work of the lightest 99 % of the requests): the run is too short \
+             to measure the knee"
         );
     }
     s

@@ -25,8 +25,11 @@ pub struct TournamentSpec {
     pub workloads: u64,
     /// The generator's seed.
     pub seed: u64,
-    /// Requests per simulation.
+    /// Requests per simulation, at least.
     pub requests: u64,
+    /// The fewest multiples of a workload's longest SLA its arrivals span
+    /// ([`Workload::min_span_slas`]).
+    pub min_span_slas: f64,
     /// Seeds per swept point and per LBT (the workload's seed plus 0, 1, ...).
     pub replicates: usize,
     /// The load factors swept (1 fills the accelerator nominally).
@@ -123,9 +126,10 @@ pub fn tournament(spec: &TournamentSpec, make: &PolicyFactory) -> Result<Tournam
     let mut isolated = IsolatedCache::default();
     let mut matches = Vec::new();
     for index in 0..spec.workloads {
-        let w = generate(spec.seed, index, spec.requests, &mut |m, p| {
+        let mut w = generate(spec.seed, index, spec.requests, &mut |m, p| {
             isolated.ms(m, p)
         })?;
+        w.min_span_slas = spec.min_span_slas;
         matches.push(play(spec, index, &w, make)?);
     }
     let mut sla_totals = Tally::default();
@@ -222,6 +226,7 @@ impl IsolatedCache {
             seed: 0,
             stop: Stop::Requests(1),
             warmup: 0,
+            min_span_slas: 0.0,
             accel: Some(preset.to_string()),
             tenants: vec![crate::workload::TenantSpec {
                 id: crate::units::TenantId(0),

@@ -12,7 +12,7 @@ use crate::pipeline::Model;
 use crate::sched::Edf;
 use crate::tensor::Tensor;
 use crate::units::Cycles;
-use crate::workload::{Sla, Workload, arrivals};
+use crate::workload::{MAX_ARRIVALS, Sla, Stop, Workload, arrivals};
 
 /// The latency of one request of `tenant` alone on the accelerator (from the engine itself).
 pub fn isolated_latency(cfg: &AcceleratorConfig, tenant: &TenantModel) -> Result<Cycles> {
@@ -115,7 +115,48 @@ pub fn tenants_within(
 }
 
 /// Every request of the workload with its absolute deadline.
+///
+/// A workload that stops after `n` requests and asks its arrivals to span at least
+/// `min_span_slas` times the longest request SLA (arrival to deadline; decoder requests,
+/// whose deadlines grow with their tokens, left out) gets more when `n` fall short: the
+/// count grows in proportion to the span still missing (up to [`MAX_ARRIVALS`]) and the
+/// arrivals are drawn again from the same seed, so the first `n` stay as they were.
 pub fn requests(
+    w: &Workload,
+    tenants: &[TenantModel],
+    cfg: &AcceleratorConfig,
+) -> Result<Vec<RequestSpec>> {
+    let mut reqs = requests_as_stopped(w, tenants, cfg)?;
+    let Stop::Requests(mut n) = w.stop else {
+        return Ok(reqs);
+    };
+    loop {
+        let longest = reqs
+            .iter()
+            .filter(|r| r.tokens.is_none())
+            .map(|r| r.deadline.0 - r.arrival.0)
+            .max()
+            .unwrap_or(0);
+        let want = w.min_span_slas * longest as f64;
+        let times = || reqs.iter().map(|r| r.arrival.0);
+        let (Some(first), Some(last)) = (times().min(), times().max()) else {
+            return Ok(reqs);
+        };
+        let span = (last - first) as f64;
+        if span >= want || span == 0.0 || n >= MAX_ARRIVALS {
+            return Ok(reqs);
+        }
+        n = ((n as f64 * want / span).ceil() as u64).clamp(n + 1, MAX_ARRIVALS);
+        let longer = Workload {
+            stop: Stop::Requests(n),
+            ..w.clone()
+        };
+        reqs = requests_as_stopped(&longer, tenants, cfg)?;
+    }
+}
+
+/// Every request of the workload as its `stop` says, with its absolute deadline.
+fn requests_as_stopped(
     w: &Workload,
     tenants: &[TenantModel],
     cfg: &AcceleratorConfig,

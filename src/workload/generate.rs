@@ -115,6 +115,7 @@ pub fn generate(
         seed: rng.random_range(0..1 << 32),
         stop: Stop::Requests(requests),
         warmup: 0,
+        min_span_slas: 0.0,
         accel: Some(preset.to_string()),
         tenants,
         base_dir: PathBuf::new(),

@@ -90,6 +90,12 @@ pub struct Workload {
     /// How many of the first requests (in arrival order, over all tenants) are warm-up:
     /// simulated but left out of every metric.
     pub warmup: u64,
+    /// With [`Stop::Requests`], the fewest multiples of the longest request SLA its
+    /// arrivals must span: more requests are generated until they do (0: the count alone).
+    /// After arrivals stop the backlog drains with nothing new arriving, so a run not many
+    /// times longer than its SLAs meets them at loads no accelerator sustains (see
+    /// [`crate::sim::requests`]).
+    pub min_span_slas: f64,
     /// Accelerator preset name or TOML path, if the file names one.
     pub accel: Option<String>,
     /// The tenants, in file order; `tenants[i].id` is `TenantId(i)`.

@@ -31,6 +31,8 @@ struct WorkloadFile {
     duration_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "is_zero")]
     warmup: u64,
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    min_span_slas: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     accel: Option<String>,
     #[serde(default)]
@@ -108,6 +110,12 @@ pub(super) fn parse(text: &str, base_dir: &Path) -> Result<Workload> {
             ),
         ));
     }
+    if !(file.min_span_slas.is_finite() && file.min_span_slas >= 0.0) {
+        return Err(invalid(
+            "min_span_slas",
+            format!("must be a finite number ≥ 0, got {}", file.min_span_slas),
+        ));
+    }
     if file.accel.as_deref().is_some_and(|a| a.trim().is_empty()) {
         return Err(invalid("accel", "must not be empty"));
     }
@@ -135,6 +143,7 @@ pub(super) fn parse(text: &str, base_dir: &Path) -> Result<Workload> {
         seed: file.seed,
         stop,
         warmup: file.warmup,
+        min_span_slas: file.min_span_slas,
         accel: file.accel,
         tenants,
         base_dir: base_dir.to_path_buf(),
@@ -144,6 +153,10 @@ pub(super) fn parse(text: &str, base_dir: &Path) -> Result<Workload> {
 /// Whether a count is 0 (a field left out of a written file).
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn is_zero_f64(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// Exactly one of `requests` and `duration_ms`.
@@ -331,6 +344,7 @@ pub(super) fn write(w: &Workload) -> Result<String> {
         requests,
         duration_ms,
         warmup: w.warmup,
+        min_span_slas: w.min_span_slas,
         accel: w.accel.clone(),
         tenants,
     };
