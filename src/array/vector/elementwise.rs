@@ -215,7 +215,8 @@ fn broadcast_run(a_shape: &[usize], b: &ndarray::ArrayD<f32>) -> Option<(usize, 
     let bs: Vec<usize> = std::iter::repeat_n(1, pad)
         .chain(b.shape().iter().copied())
         .collect();
-    let first = bs.iter().position(|&d| d != 1).unwrap_or(a_shape.len());
+    // A single value is a run of no axes before all of them: (1, len).
+    let first = bs.iter().position(|&d| d != 1).unwrap_or(0);
     let last = bs.iter().rposition(|&d| d != 1).map_or(first, |l| l + 1);
     if bs[first..last] != a_shape[first..last] {
         return None;
@@ -454,7 +455,8 @@ pub fn work(op: &VectorOp, outputs: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::pow;
+    use super::{binary, binary_in_place, broadcast_run, pow, zip_broadcast};
+    use crate::kernel::VectorOp;
     use crate::tensor::Tensor;
     use half::{bf16, f16};
     use ndarray::{ArrayD, IxDyn};
@@ -509,6 +511,74 @@ mod tests {
                 let each = tensor(vec![e; v.len()], as_type);
                 let (fast, general) = (pow(&x, &one).unwrap(), pow(&x, &each).unwrap());
                 assert_eq!(bits(&fast), bits(&general), "{as_type} x^{e}");
+            }
+        }
+    }
+
+    /// The runs of consecutive axes along which a tensor broadcasts, worked by hand for an
+    /// output of shape [2, 3, 4].
+    #[test]
+    fn broadcast_runs_by_hand() {
+        let run = |b: &[usize]| broadcast_run(&[2, 3, 4], &ArrayD::zeros(IxDyn(b)));
+        assert_eq!(run(&[]), Some((1, 24)));
+        assert_eq!(run(&[1]), Some((1, 24)));
+        assert_eq!(run(&[1, 1, 1]), Some((1, 24)));
+        assert_eq!(run(&[4]), Some((4, 1)));
+        assert_eq!(run(&[3, 1]), Some((3, 4)));
+        assert_eq!(run(&[1, 3, 1]), Some((3, 4)));
+        assert_eq!(run(&[2, 3, 4]), Some((24, 1)));
+        assert_eq!(run(&[2, 1, 4]), None);
+        assert_eq!(run(&[1, 1, 1, 1]), None);
+    }
+
+    /// Every operator and operand order, with every way a tensor broadcasts to [2, 3, 4],
+    /// gives the bits of the general broadcast (ndarray's), new or computed into an operand.
+    #[test]
+    fn broadcast_arithmetic_equals_the_general_broadcast() {
+        let v = values();
+        let a = ArrayD::from_shape_vec(IxDyn(&[2, 3, 4]), v[..24].to_vec()).unwrap();
+        for shape in [
+            &[][..],
+            &[1],
+            &[1, 1, 1],
+            &[4],
+            &[3, 1],
+            &[1, 3, 1],
+            &[2, 3, 4],
+        ] {
+            let len = shape.iter().product::<usize>();
+            let b = ArrayD::from_shape_vec(IxDyn(shape), v[30..30 + len].to_vec()).unwrap();
+            type Arithmetic = fn(f32, f32) -> f32;
+            let ops: [(VectorOp, Arithmetic); 4] = [
+                (VectorOp::Add, |p, q| p + q),
+                (VectorOp::Sub, |p, q| p - q),
+                (VectorOp::Mul, |p, q| p * q),
+                (VectorOp::Div, |p, q| p / q),
+            ];
+            for (op, f) in ops {
+                let general = zip_broadcast(&a, &b, f).unwrap();
+                let swapped = zip_broadcast(&b, &a, f).unwrap();
+                let (x, y) = (Tensor::F32(a.clone()), Tensor::F32(b.clone()));
+                let want = bits(&Tensor::F32(general));
+                let want_swapped = bits(&Tensor::F32(swapped));
+                assert_eq!(
+                    bits(&binary(&op, &x, &y).unwrap()),
+                    want,
+                    "{op:?} {shape:?}"
+                );
+                assert_eq!(
+                    bits(&binary(&op, &y, &x).unwrap()),
+                    want_swapped,
+                    "{op:?} {shape:?}"
+                );
+                let into = binary_in_place(&op, x.clone(), &y, true).unwrap();
+                assert_eq!(bits(&into), want, "{op:?} {shape:?} in place");
+                let into = binary_in_place(&op, x, &y, false).unwrap();
+                assert_eq!(
+                    bits(&into),
+                    want_swapped,
+                    "{op:?} {shape:?} in place, swapped"
+                );
             }
         }
     }
