@@ -59,18 +59,6 @@ fn parse_loads(s: &str) -> Result<Vec<f64>> {
         .collect()
 }
 
-/// A `--min-span-slas` value: finite and not negative.
-pub(super) fn span_slas(x: f64) -> Result<f64> {
-    if x.is_finite() && x >= 0.0 {
-        Ok(x)
-    } else {
-        Err(Error::Config {
-            field: "min-span-slas".into(),
-            msg: format!("must be a finite number ≥ 0, got {x}"),
-        })
-    }
-}
-
 /// Runs the command; returns the exit code.
 pub fn run(args: TournamentArgs) -> Result<i32> {
     if args.replicates == 0 || args.requests == 0 {
@@ -83,7 +71,7 @@ pub fn run(args: TournamentArgs) -> Result<i32> {
         workloads: args.workloads,
         seed: args.seed,
         requests: args.requests,
-        min_span_slas: span_slas(args.min_span_slas)?,
+        min_span_slas: super::span_slas(args.min_span_slas)?,
         replicates: args.replicates,
         loads: parse_loads(&args.loads)?,
         schedulers: scheduler_names(&args.schedulers)?,
