@@ -470,6 +470,11 @@ fn tournament_prints_verdicts_writes_its_workloads_and_refuses_bad_loads() {
     let o = cdmsa(&["tournament", "--loads", "1,-2"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("'-2'"), "{}", text(&o).1);
+    for bad in ["--min-span-slas=-1", "--min-span-slas=inf"] {
+        let o = cdmsa(&["tournament", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(text(&o).1.contains("min-span-slas"), "{}", text(&o).1);
+    }
 }
 
 #[test]
