@@ -133,18 +133,6 @@ struct JsonArg {
     json: Option<PathBuf>,
 }
 
-/// A `--min-span-slas` value: finite and not negative.
-fn span_slas(x: f64) -> Result<f64> {
-    if x.is_finite() && x >= 0.0 {
-        Ok(x)
-    } else {
-        Err(crate::error::Error::Config {
-            field: "min-span-slas".into(),
-            msg: format!("must be a finite number ≥ 0, got {x}"),
-        })
-    }
-}
-
 fn presets() -> Result<i32> {
     println!(
         "{:<12} {:>6} {:>9} {:>4} {:>10} {:>5} {:>9} {:>10} {:>8}",

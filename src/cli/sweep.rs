@@ -138,7 +138,8 @@ pub fn run(args: SweepArgs) -> Result<i32> {
         w.accel = Some(a.clone());
     }
     if let Some(x) = args.min_span_slas {
-        w.min_span_slas = super::span_slas(x)?;
+        crate::workload::non_negative(x, "min-span-slas")?;
+        w.min_span_slas = x;
     }
     let cfg = w.accelerator()?;
     let loads = parse_loads(&args.loads)?;

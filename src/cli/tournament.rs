@@ -67,11 +67,12 @@ pub fn run(args: TournamentArgs) -> Result<i32> {
             msg: "replicates and requests must be at least 1".into(),
         });
     }
+    crate::workload::non_negative(args.min_span_slas, "min-span-slas")?;
     let spec = TournamentSpec {
         workloads: args.workloads,
         seed: args.seed,
         requests: args.requests,
-        min_span_slas: super::span_slas(args.min_span_slas)?,
+        min_span_slas: args.min_span_slas,
         replicates: args.replicates,
         loads: parse_loads(&args.loads)?,
         schedulers: scheduler_names(&args.schedulers)?,

@@ -62,6 +62,7 @@ mod trace;
 
 pub use crate::kernel::Precision;
 pub use arrivals::{ArrivalEvent, arrivals};
+pub(crate) use spec::non_negative;
 pub use spec::{Arrival, Decode, Sla, Stop, TenantSpec};
 
 use crate::config::{AcceleratorConfig, PRESETS};

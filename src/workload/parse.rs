@@ -4,7 +4,7 @@
 //! Serde checks the shape (unknown keys, types, missing keys); this module checks the values
 //! and names the offending field in every error, e.g. `tenants[1].sla_ms`.
 
-use super::spec::positive;
+use super::spec::{non_negative, positive};
 use super::{Arrival, Decode, MAX_ARRIVALS, Sla, Stop, TenantSpec, Workload, invalid, trace};
 use crate::error::Result;
 use crate::kernel::Precision;
@@ -110,12 +110,7 @@ pub(super) fn parse(text: &str, base_dir: &Path) -> Result<Workload> {
             ),
         ));
     }
-    if !(file.min_span_slas.is_finite() && file.min_span_slas >= 0.0) {
-        return Err(invalid(
-            "min_span_slas",
-            format!("must be a finite number ≥ 0, got {}", file.min_span_slas),
-        ));
-    }
+    non_negative(file.min_span_slas, "min_span_slas")?;
     if file.accel.as_deref().is_some_and(|a| a.trim().is_empty()) {
         return Err(invalid("accel", "must not be empty"));
     }

@@ -255,7 +255,7 @@ pub(super) fn positive(value: f64, field: &str) -> Result<()> {
 }
 
 /// `value` must be finite and ≥ 0.
-fn non_negative(value: f64, field: &str) -> Result<()> {
+pub(crate) fn non_negative(value: f64, field: &str) -> Result<()> {
     if value.is_finite() && value >= 0.0 {
         Ok(())
     } else {
