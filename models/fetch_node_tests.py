@@ -39,10 +39,13 @@ SUPPORTED_OPS = [
     "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "LayerNormalization", "Split",
     "Expand", "Where", "Range", "ConstantOfShape", "Pad", "Min", "Max",
     "DynamicQuantizeLinear", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual",
-    "Not", "And", "Or", "Xor", "Floor", "Ceil", "Round",
+    "Not", "And", "Or", "Xor", "Floor", "Ceil", "Round", "LSTM", "GRU", "RNN",
 ]
 # Ops with more than one output, and the most outputs each may have (None: any number).
-MULTI_OUTPUT = {"Split": None, "DynamicQuantizeLinear": 3, "LayerNormalization": 3}
+MULTI_OUTPUT = {
+    "Split": None, "DynamicQuantizeLinear": 3, "LayerNormalization": 3,
+    "LSTM": 3, "GRU": 2, "RNN": 2,
+}
 # (op, attribute, value) combinations the emulator rejects, with the reason.
 UNSUPPORTED_ATTRS = [
     ("Resize", "mode", b"cubic", "Resize mode=cubic is not supported"),

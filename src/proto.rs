@@ -114,6 +114,9 @@ pub struct AttributeProto {
     /// A list of integers.
     #[prost(int64, repeated, packed = "false", tag = "8")]
     pub ints: Vec<i64>,
+    /// A list of (UTF-8) strings.
+    #[prost(bytes = "vec", repeated, tag = "9")]
+    pub strings: Vec<Vec<u8>>,
     /// Which of the value fields is in use ([`attribute_proto::AttributeType`]).
     #[prost(enumeration = "attribute_proto::AttributeType", tag = "20")]
     pub r#type: i32,

@@ -126,6 +126,21 @@ fn conformance_passes_every_committed_node_test() {
     assert!(passed >= 150, "{last}");
 }
 
+/// ONNX LSTM, GRU and RNN in both directions, with sequence_lens, initial states, clip,
+/// activations with parameters and the batch-first layout, against onnxruntime
+/// (models/make_recurrent_tests.py).
+#[test]
+fn conformance_passes_every_recurrent_case() {
+    let o = cdmsa(&[
+        "conformance",
+        models().join("recurrent-tests").to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    let last = out.lines().last().unwrap_or_default().to_string();
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(last.starts_with("8 passed, 0 failed"), "{last}");
+}
+
 fn expect_error(args: &[&str], must_name: &[&str]) {
     let o = cdmsa(args);
     let (out, err) = text(&o);
@@ -178,6 +193,89 @@ fn malformed_inputs_exit_2_naming_file_node_and_op() {
             input.to_str().unwrap(),
         ],
         &["model.onnx", "input", "[1, 1, 9, 8]"],
+    );
+}
+
+/// A recurrent node that breaks the specification is refused with exit 2, naming the file,
+/// the node and the op: weights that do not fit hidden_size, an activation the emulator
+/// lacks, a wrong number of activations, a sequence_lens past the sequence.
+#[test]
+fn bad_recurrent_nodes_exit_2_naming_file_node_and_op() {
+    use cdmsa::proto::AttributeProto;
+    let dir = tempfile::tempdir().unwrap();
+    let case = "recurrent-tests/lstm_reverse_activations";
+    let good = std::fs::read(models().join(case).join("model.onnx")).unwrap();
+    let write = |name: &str, edit: &dyn Fn(&mut cdmsa::proto::NodeProto)| {
+        let mut model = cdmsa::proto::ModelProto::decode(good.as_slice()).unwrap();
+        edit(&mut model.graph.as_mut().unwrap().node[0]);
+        let path = dir.path().join(name);
+        std::fs::write(&path, model.encode_to_vec()).unwrap();
+        path
+    };
+    let set = |node: &mut cdmsa::proto::NodeProto, a: AttributeProto| {
+        node.attribute.retain(|b| b.name != a.name);
+        node.attribute.push(a);
+    };
+    let hidden = write("hidden.onnx", &|n| {
+        set(
+            n,
+            AttributeProto {
+                name: "hidden_size".into(),
+                i: 5,
+                r#type: 2,
+                ..Default::default()
+            },
+        )
+    });
+    let elu = write("elu.onnx", &|n| {
+        set(
+            n,
+            AttributeProto {
+                name: "activations".into(),
+                strings: vec![b"Sigmoid".to_vec(), b"Elu".to_vec(), b"Tanh".to_vec()],
+                r#type: 8,
+                ..Default::default()
+            },
+        )
+    });
+    let two = write("two.onnx", &|n| {
+        set(
+            n,
+            AttributeProto {
+                name: "activations".into(),
+                strings: vec![b"Sigmoid".to_vec(), b"Tanh".to_vec()],
+                r#type: 8,
+                ..Default::default()
+            },
+        )
+    });
+    for (path, names) in [
+        (&hidden, &["hidden.onnx", "expected", "[1, 20, 5]"][..]),
+        (&elu, &["elu.onnx", "'Elu' is not supported"]),
+        (&two, &["two.onnx", "lists 2 functions"]),
+    ] {
+        let mut must = names.to_vec();
+        must.extend(["lstm_reverse_activations", "LSTM"]);
+        expect_error(&["run", path.to_str().unwrap()], &must);
+    }
+    // sequence_lens is the graph's second input; a length of 7 in a sequence of 6 is refused.
+    let lens = dir.path().join("lens.npy");
+    let t = cdmsa::tensor::Tensor::I32(
+        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[3]), vec![4, 7, 2]).unwrap(),
+    );
+    cdmsa::tensor::npy::write_npy(&lens, &t).unwrap();
+    let x = models().join(case).join("test_data_set_0/input_0.pb");
+    let model = models().join(case).join("model.onnx");
+    expect_error(
+        &[
+            "run",
+            model.to_str().unwrap(),
+            "--input",
+            x.to_str().unwrap(),
+            "--input",
+            lens.to_str().unwrap(),
+        ],
+        &["lstm_reverse_activations", "LSTM", "sequence_lens holds 7"],
     );
 }
 

@@ -4,7 +4,7 @@
 
 use super::fold::{Evaluator, try_fold};
 use super::ops::{
-    Infer, Typed, conv, elementwise, gemm, generate, lstm, movement, norm, pad, pool, quant,
+    Infer, Typed, conv, elementwise, gemm, generate, movement, norm, pad, pool, quant, recurrent,
     reduce, resize,
 };
 use super::{Graph, Node, Op, ValueId, rules};
@@ -239,7 +239,8 @@ pub(super) fn infer_node(g: &Graph, f: &Facts, node: &Node) -> Result<Typed> {
         Op::QuantizeLinear { output_dtype, .. } => quant::quantize_linear(cx, *output_dtype),
         Op::DequantizeLinear { .. } => quant::dequantize_linear(cx),
         Op::DynamicQuantizeLinear => quant::dynamic_quantize_linear(cx),
-        Op::DynamicQuantizeLstm(a) => lstm::dynamic_quantize_lstm(cx, a),
+        Op::Recurrent(a) => recurrent::recurrent(cx, a),
+        Op::DynamicQuantizeLstm(a) => recurrent::dynamic_quantize_lstm(cx, a),
         // ReLU keeps the type and shape.
         Op::FusedRelu(op) => infer_node(g, f, &node.with_op((**op).clone())),
     }

@@ -115,6 +115,9 @@ op_kinds! {
     QuantizeLinear => ("", "QuantizeLinear"),
     DequantizeLinear => ("", "DequantizeLinear"),
     DynamicQuantizeLinear => ("", "DynamicQuantizeLinear"),
+    Lstm => ("", "LSTM"),
+    Gru => ("", "GRU"),
+    Rnn => ("", "RNN"),
     DynamicQuantizeLstm => (CONTRIB_DOMAIN, "DynamicQuantizeLSTM"),
 }
 

@@ -7,9 +7,10 @@ pub mod ops;
 pub use kind::{CONTRIB_DOMAIN, OpKind};
 pub use op::Op;
 pub use ops::{
-    AspectPolicy, AutoPad, Comparison, ConvAttrs, ConvTransposeAttrs, CoordinateTransform,
-    EpilogueAct, GemmAttrs, Logic, LstmAttrs, LstmDirection, NearestMode, PadMode, PoolAttrs,
-    ReduceAttrs, Reduction, ResizeAttrs, ResizeMode, Unary, matmul_shape, promote_matmul,
+    Activation, AspectPolicy, AutoPad, Cell, Comparison, ConvAttrs, ConvTransposeAttrs,
+    CoordinateTransform, EpilogueAct, GemmAttrs, Logic, NearestMode, PadMode, PoolAttrs,
+    RecurrentAttrs, RecurrentDirection, ReduceAttrs, Reduction, ResizeAttrs, ResizeMode, Unary,
+    matmul_shape, promote_matmul,
 };
 
 use crate::tensor::{Constant, DType, Tensor};

@@ -190,12 +190,16 @@ pub enum Op {
     Resize(ResizeAttrs),
     /// DynamicQuantizeLinear(X) → (Y uint8, scale, zero point).
     DynamicQuantizeLinear,
+    /// LSTM, GRU or RNN(X, W, R, [B], [sequence_lens], [initial_h], [initial_c], [P]) →
+    /// ([Y], [Y_h], [Y_c]), the op named by its [`Cell`](super::Cell). Unrolled over time
+    /// before lowering (`ir::recurrent`).
+    Recurrent(RecurrentAttrs),
     /// onnxruntime's `com.microsoft` DynamicQuantizeLSTM(X, W, R, [B], [sequence_lens],
     /// [initial_h], [initial_c], [P], W_scale, W_zero_point, R_scale, R_zero_point) →
     /// (Y, Y_h, Y_c): an LSTM whose weights are int8 and whose inputs and hidden states are
     /// quantized dynamically at every product. Unrolled over time before lowering
     /// (`ir::recurrent`).
-    DynamicQuantizeLstm(LstmAttrs),
+    DynamicQuantizeLstm(RecurrentAttrs),
     /// A float Conv, ConvTranspose, Gemm or MatMul whose output passes through ReLU in the
     /// arrays' output unit, the ReLU node it replaced gone (the `fuse_relu` rewrite).
     FusedRelu(Box<Op>),
@@ -276,6 +280,7 @@ impl Op {
             Op::Pad { .. } => OpKind::Pad,
             Op::Resize(_) => OpKind::Resize,
             Op::DynamicQuantizeLinear => OpKind::DynamicQuantizeLinear,
+            Op::Recurrent(a) => a.cell.kind(),
             Op::DynamicQuantizeLstm(_) => OpKind::DynamicQuantizeLstm,
             Op::FusedRelu(op) => op.kind(),
         }
@@ -297,14 +302,16 @@ impl Op {
         }
     }
 
-    /// Positions of the inputs whose values (not only their shapes) decide the output shape:
-    /// they must be constants, or runtime inputs the program is specialised to.
+    /// Positions of the inputs whose values (not only their shapes) decide the output shape,
+    /// or a recurrence's steps: they must be constants, or runtime inputs the program is
+    /// specialised to.
     pub fn shape_inputs(&self) -> &'static [usize] {
         match self {
             Op::Reduce(r) => reduce::shape_inputs(r),
             Op::ConstantOfShape { .. } | Op::Range => generate::shape_inputs(self),
             Op::Pad { pads, .. } => pad::shape_inputs(pads.as_deref()),
             Op::Resize(_) => resize::SHAPE_INPUTS,
+            Op::Recurrent(_) => recurrent::SHAPE_INPUTS,
             movement::data_movement!() => movement::shape_inputs(self),
             _ => &[],
         }

@@ -274,7 +274,7 @@ pub fn vector_op(op: &Op, x: &Operands) -> Result<VectorOp> {
             block_size: *block_size,
         },
         Op::DynamicQuantizeLinear => VectorOp::DynamicQuantizeLinear,
-        gemm_class!() | Op::DynamicQuantizeLstm(_) | Op::FusedRelu(_) => {
+        gemm_class!() | Op::Recurrent(_) | Op::DynamicQuantizeLstm(_) | Op::FusedRelu(_) => {
             return Err(Error::Invalid(format!(
                 "{} is not a vector-unit op",
                 op.name()

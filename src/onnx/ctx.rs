@@ -181,6 +181,21 @@ impl<'a> NodeCtx<'a> {
         }
     }
 
+    /// A list-of-strings attribute (each UTF-8).
+    pub fn strings(&mut self, name: &str) -> Result<Option<Vec<&'a str>>> {
+        let Some(a) = self.take(name, AttributeType::Strings)? else {
+            return Ok(None);
+        };
+        a.strings
+            .iter()
+            .map(|s| {
+                std::str::from_utf8(s)
+                    .map_err(|_| self.err(format!("attribute '{name}' is not valid UTF-8")))
+            })
+            .collect::<Result<_>>()
+            .map(Some)
+    }
+
     /// A tensor attribute.
     pub fn tensor(&mut self, name: &str) -> Result<Option<&'a TensorProto>> {
         match self.take(name, AttributeType::Tensor)? {

@@ -5,21 +5,21 @@ pub mod conv;
 pub mod elementwise;
 pub mod gemm;
 pub mod generate;
-pub mod lstm;
 pub mod movement;
 pub mod norm;
 pub mod pad;
 pub mod pool;
 pub mod quant;
+pub mod recurrent;
 pub mod reduce;
 pub mod resize;
 
 pub use conv::{AutoPad, ConvAttrs, ConvTransposeAttrs};
 pub use elementwise::{Comparison, Logic, Unary};
 pub use gemm::{EpilogueAct, GemmAttrs, GemmInputs, matmul_shape, promote_matmul};
-pub use lstm::{LstmAttrs, LstmDirection};
 pub use pad::PadMode;
 pub use pool::PoolAttrs;
+pub use recurrent::{Activation, Cell, RecurrentAttrs, RecurrentDirection};
 pub use reduce::{ReduceAttrs, Reduction};
 pub use resize::{AspectPolicy, CoordinateTransform, NearestMode, ResizeAttrs, ResizeMode};
 
