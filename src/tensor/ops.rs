@@ -141,6 +141,11 @@ impl Tensor {
         map_tensor_same!(self, a => a.slice_axis(Axis(axis), s).to_owned())
     }
 
+    /// Entry `index` along `axis` (in bounds), that axis dropped.
+    pub fn index_axis(&self, axis: usize, index: usize) -> Tensor {
+        map_tensor_same!(self, a => a.index_axis(Axis(axis), index).to_owned())
+    }
+
     /// Gathers along `axis` with indices already resolved to `0..dim`.
     pub fn gather(&self, axis: usize, indices: &[usize], index_shape: &[usize]) -> Result<Tensor> {
         let dim = self.shape()[axis];

@@ -76,11 +76,14 @@ pub(super) fn operands(
         return Err(Error::Invalid("a GRU's weights are float".into()));
     };
     let n = a.hidden;
-    let halves = |b: &mut Builder, v: ValueId, rank: usize| {
-        [b.part(v, rank, 0, 2 * n), b.part(v, rank, 2 * n, 3 * n)]
+    let halves = |b: &mut Builder, v: ValueId, rank: usize| -> Result<[ValueId; 2]> {
+        Ok([b.part(v, rank, 0, 2 * n)?, b.part(v, rank, 2 * n, 3 * n)?])
     };
-    let [r_zr, r_h] = halves(b, r, 2);
-    let biases = biases.map(|[wb, rb]| [halves(b, wb, 1), halves(b, rb, 1)]);
+    let [r_zr, r_h] = halves(b, r, 2)?;
+    let biases = match biases {
+        Some([wb, rb]) => Some([halves(b, wb, 1)?, halves(b, rb, 1)?]),
+        None => None,
+    };
     let (bias_zr, inner_h, outer_h) = match biases {
         None => (None, None, None),
         Some([[wb_zr, wb_h], [rb_zr, rb_h]]) => {

@@ -18,7 +18,7 @@ mod cells;
 use super::{Activation, Cell, Facts, Graph, Node, Op, RecurrentAttrs, RecurrentDirection};
 use super::{Value, ValueId};
 use crate::error::{Error, Result};
-use crate::tensor::{DType, Tensor};
+use crate::tensor::{Constant, DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
 
 /// Replaces every recurrent node of the specialised `g` by its unrolled steps. Returns
@@ -65,6 +65,21 @@ enum Weights {
         scale: ValueId,
         zp: ValueId,
     },
+}
+
+/// How a constant of the unrolled graph is derived from one of the model's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Derivation {
+    /// Entry `index` along `axis`.
+    Pick { axis: usize, index: usize },
+    /// Columns `start..end` of the last of `rank` axes.
+    Part {
+        rank: usize,
+        start: usize,
+        end: usize,
+    },
+    /// The two axes swapped.
+    Transposed,
 }
 
 /// One direction's operands, as its cell reads them.
@@ -143,46 +158,76 @@ impl Builder<'_> {
         self.value(what, Some(t))
     }
 
-    /// Entry `index` of `v` along `axis` (the axis dropped): computed now when `v` is a
+    /// A constant derived from constant `v` by `make`, kept with `v`'s values under `key`
+    /// (see [`Constant::derived`]): every lowering of the model shares it, and what the
+    /// arrays prepare from it in turn. `None` when `v` is not a constant.
+    fn derived(
+        &mut self,
+        v: ValueId,
+        key: Derivation,
+        make: impl FnOnce(&Tensor) -> Result<Tensor>,
+    ) -> Result<Option<ValueId>> {
+        let Some(c) = self.g.values[v.0].constant.clone() else {
+            return Ok(None);
+        };
+        let made = c.derived(key, |t| make(t).map(Constant::from))?;
+        let name = self.name("derived");
+        Ok(Some(self.g.add_value(Value {
+            name,
+            dtype: Some(made.dtype()),
+            shape: None,
+            constant: Some(Constant::clone(&made)),
+        })))
+    }
+
+    /// Entry `index` of `v` along `axis` (the axis dropped): computed once when `v` is a
     /// constant, else by a Gather node.
     fn pick(&mut self, v: ValueId, axis: usize, index: usize, what: &str) -> Result<ValueId> {
-        if let Some(t) = self.g.constant(v) {
+        let key = Derivation::Pick { axis, index };
+        let picked = self.derived(v, key, |t| {
             let s = t.shape();
             if s.get(axis).is_none_or(|&n| n <= index) {
                 return Err(Error::Shape(format!("{what} {s:?} has no entry {index}")));
             }
-            let mut rest = s.to_vec();
-            rest.remove(axis);
-            let part = t
-                .slice_axis(axis, index as isize, index as isize + 1, 1)
-                .reshape(&rest)?;
-            return Ok(self.value(what, Some(part)));
+            Ok(t.index_axis(axis, index))
+        })?;
+        if let Some(p) = picked {
+            return Ok(p);
         }
         let i = self.scalar_index(index);
         Ok(self.one(Op::Gather { axis: axis as i64 }, &[v, i]))
     }
 
-    /// `v[.., start..end]` along its last of `rank` axes: computed now when `v` is a
+    /// `v[.., start..end]` along its last of `rank` axes: computed once when `v` is a
     /// constant, else by a Slice node.
-    fn part(&mut self, v: ValueId, rank: usize, start: usize, end: usize) -> ValueId {
-        if let Some(t) = self.g.constant(v) {
-            let part = t.slice_axis(rank - 1, start as isize, end as isize, 1);
-            return self.value("part", Some(part));
+    fn part(&mut self, v: ValueId, rank: usize, start: usize, end: usize) -> Result<ValueId> {
+        let key = Derivation::Part { rank, start, end };
+        let part = self.derived(v, key, |t| {
+            let n = t.shape().get(rank - 1).copied().unwrap_or(0);
+            if t.shape().len() != rank || end > n {
+                return Err(Error::Shape(format!(
+                    "{:?} has no columns {start}..{end}",
+                    t.shape()
+                )));
+            }
+            Ok(t.slice_axis(rank - 1, start as isize, end as isize, 1))
+        })?;
+        if let Some(p) = part {
+            return Ok(p);
         }
         let (s, e, a) = (
             self.ints(&[start as i64]),
             self.ints(&[end as i64]),
             self.ints(&[rank as i64 - 1]),
         );
-        self.one(Op::Slice, &[v, s, e, a])
+        Ok(self.one(Op::Slice, &[v, s, e, a]))
     }
 
-    /// `v` with its two axes swapped: computed now when `v` is a constant, else by a
+    /// `v` with its two axes swapped: computed once when `v` is a constant, else by a
     /// Transpose node (which the arrays' operand loader absorbs).
     fn transposed(&mut self, v: ValueId) -> Result<ValueId> {
-        if let Some(t) = self.g.constant(v) {
-            let t = t.transpose(&[1, 0])?;
-            return Ok(self.value("transposed", Some(t)));
+        if let Some(t) = self.derived(v, Derivation::Transposed, |t| t.transpose(&[1, 0]))? {
+            return Ok(t);
         }
         Ok(self.one(Op::Transpose { perm: None }, &[v]))
     }
@@ -284,7 +329,7 @@ impl Builder<'_> {
             hidden.push(out);
             finals.push(state);
         }
-        self.outputs(node, a, &hidden, &finals)
+        self.outputs(node, a, &hidden, &finals, batch)
     }
 
     /// DynamicQuantizeLSTM's direction `d`: the projection of the quantized input `xq` and
@@ -348,7 +393,7 @@ impl Builder<'_> {
         let biases = match node.inputs.get(3).copied().flatten() {
             Some(b) => {
                 let b = self.pick(b, 0, d, "B")?;
-                Some([self.part(b, 1, 0, rows), self.part(b, 1, rows, 2 * rows)])
+                Some([self.part(b, 1, 0, rows)?, self.part(b, 1, rows, 2 * rows)?])
             }
             None => None,
         };
@@ -357,7 +402,11 @@ impl Builder<'_> {
             (Cell::Lstm { .. }, Some(p)) => {
                 let p = self.pick(p, 0, d, "P")?;
                 let h = a.hidden;
-                Some([0, 1, 2].map(|k| self.part(p, 1, k * h, (k + 1) * h)))
+                Some([
+                    self.part(p, 1, 0, h)?,
+                    self.part(p, 1, h, 2 * h)?,
+                    self.part(p, 1, 2 * h, 3 * h)?,
+                ])
             }
             _ => None,
         };
@@ -431,25 +480,25 @@ impl Builder<'_> {
         a: &RecurrentAttrs,
         hidden: &[Vec<ValueId>],
         finals: &[[ValueId; 2]],
+        batch: usize,
     ) -> Result<()> {
         let seq = hidden.first().map_or(0, Vec::len);
         if let Some(&y) = node.outputs.first() {
-            let axes = self.ints(&[0, 1]);
-            let steps: Vec<ValueId> = (0..seq)
-                .map(|t| {
-                    let dirs: Vec<ValueId> = hidden
-                        .iter()
-                        .map(|h| self.one(Op::Unsqueeze { axes: None }, &[h[t], axes]))
-                        .collect();
-                    self.concat(dirs, 1, None)
-                })
+            // Every step's states in (step, direction) order, `[batch, hidden]` each, stacked
+            // along the batch axis and then given Y's four axes.
+            let rows: Vec<ValueId> = (0..seq)
+                .flat_map(|t| hidden.iter().map(move |h| h[t]))
                 .collect();
+            let stacked = self.concat(rows, 0, None);
+            let dirs = hidden.len();
+            let shape = self.ints(&[seq as i64, dirs as i64, batch as i64, a.hidden as i64]);
+            let reshape = Op::Reshape { allowzero: false };
             if a.batch_first {
-                let y_seq = self.concat(steps, 0, None);
+                let y_seq = self.one(reshape, &[stacked, shape]);
                 let perm = Some(vec![2, 0, 1, 3]);
                 self.node_into(Op::Transpose { perm }, &[Some(y_seq)], vec![y]);
             } else {
-                self.concat(steps, 0, Some(y));
+                self.node_into(reshape, &[Some(stacked), Some(shape)], vec![y]);
             }
         }
         let axis0 = self.ints(&[0]);
