@@ -184,25 +184,41 @@ pub(super) fn transpose<T: Copy>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
     out
 }
 
-/// Appends the transpose of the row-major `rows × cols` matrix `a` to `out`, in bands of
-/// `BLOCK` rows: a band's reads, column by column, stay in `BLOCK` cache lines at a time, and
-/// its writes run along output rows.
+/// Appends the transpose of the row-major `rows × cols` matrix `a` to `out`: whole 8 × 8
+/// tiles through a local tile (eight contiguous reads of eight values, eight contiguous writes,
+/// which the compiler turns into vector loads, shuffles and stores), the edges value by value.
 pub(super) fn transpose_into<T: Copy>(a: &[T], rows: usize, cols: usize, out: &mut Vec<T>) {
-    const BLOCK: usize = 16;
+    const T8: usize = 8;
     let Some(&first) = a.first().filter(|_| rows * cols > 0) else {
         return;
     };
     let start = out.len();
     out.resize(start + rows * cols, first);
     let out = &mut out[start..];
-    for r0 in (0..rows).step_by(BLOCK) {
-        let r1 = (r0 + BLOCK).min(rows);
-        let src = &a[r0 * cols..r1 * cols];
-        for c in 0..cols {
-            let dst = &mut out[c * rows + r0..c * rows + r1];
-            for (d, row) in dst.iter_mut().zip(src.chunks_exact(cols)) {
-                *d = row[c];
+    let (full_r, full_c) = (rows / T8 * T8, cols / T8 * T8);
+    for r0 in (0..full_r).step_by(T8) {
+        for c0 in (0..full_c).step_by(T8) {
+            let mut tile = [[first; T8]; T8];
+            for (i, row) in tile.iter_mut().enumerate() {
+                row.copy_from_slice(&a[(r0 + i) * cols + c0..][..T8]);
             }
+            for j in 0..T8 {
+                let dst = &mut out[(c0 + j) * rows + r0..][..T8];
+                for (d, row) in dst.iter_mut().zip(&tile) {
+                    *d = row[j];
+                }
+            }
+        }
+    }
+    // The right edge (columns past the last whole tile) and the bottom edge (rows past it).
+    for r in 0..full_r {
+        for c in full_c..cols {
+            out[c * rows + r] = a[r * cols + c];
+        }
+    }
+    for r in full_r..rows {
+        for c in 0..cols {
+            out[c * rows + r] = a[r * cols + c];
         }
     }
 }
@@ -457,6 +473,31 @@ pub fn im2col_t_into<T: Copy>(
                             *d = v;
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transpose_moves_every_value_to_its_mirrored_place() {
+        // Shapes with and without whole 8 × 8 tiles and edges on either side.
+        for (rows, cols) in [(1, 1), (3, 5), (8, 8), (9, 17), (16, 7), (24, 40), (13, 64)] {
+            let a: Vec<u32> = (0..rows * cols).map(|v| v as u32).collect();
+            let mut out = vec![u32::MAX];
+            transpose_into(&a, rows, cols, &mut out);
+            assert_eq!(out.len(), 1 + rows * cols);
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(
+                        out[1 + c * rows + r],
+                        (r * cols + c) as u32,
+                        "{rows}×{cols}"
+                    );
                 }
             }
         }
