@@ -8,6 +8,7 @@ mod gemm;
 pub mod memory;
 mod operands;
 mod subpixel;
+mod transpose;
 
 pub use cost::{
     CostModel, JobCost, KSplit, LayerCost, dram_cycles, layer_costs, tile_shape, tile_traffic,

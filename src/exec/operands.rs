@@ -5,13 +5,15 @@
 use crate::kernel::Window;
 use crate::kernel::{GemmKernel, GemmLayout};
 use rayon::prelude::*;
+
+pub(super) use super::transpose::{Tiled, transpose, transpose_into};
 use std::borrow::Cow;
 
 /// im2col matrices of at least this many values are filled on the thread pool, by rows.
 const PARALLEL_VALUES: usize = 1 << 16;
 
 /// The A matrix (rows × k, row-major) of problem `p`.
-pub fn lhs<T: Copy + Send + Sync>(
+pub fn lhs<T: Tiled + Send + Sync>(
     k: &GemmKernel,
     x: &[T],
     x_shape: &[usize],
@@ -54,7 +56,7 @@ pub fn lhs<T: Copy + Send + Sync>(
 }
 
 /// The B matrix (k × n, row-major) of problem `p`; `w` is the weight/second operand.
-pub fn rhs<T: Copy>(k: &GemmKernel, w: &[T], p: usize) -> Vec<T> {
+pub fn rhs<T: Tiled>(k: &GemmKernel, w: &[T], p: usize) -> Vec<T> {
     let (kk, n) = (k.shape.k, k.shape.n);
     match &k.layout {
         // Weights [cout, cin/g, taps…]: group p's rows, transposed to k × n.
@@ -86,7 +88,7 @@ pub fn rhs<T: Copy>(k: &GemmKernel, w: &[T], p: usize) -> Vec<T> {
 
 /// The A matrices of every problem: `x` itself, moved rather than copied, when it is the one
 /// untransposed A of a single-problem MatMul; else [`lhs`] of each problem.
-pub fn lhs_all<T: Copy + Send + Sync>(
+pub fn lhs_all<T: Tiled + Send + Sync>(
     k: &GemmKernel,
     x: Cow<'_, [T]>,
     x_shape: &[usize],
@@ -105,7 +107,7 @@ pub fn lhs_all<T: Copy + Send + Sync>(
 
 /// The B matrices of every problem: `w` itself, moved rather than copied, when it is the one
 /// untransposed B of a single-problem MatMul; else [`rhs`] of each problem.
-pub fn rhs_all<T: Copy>(k: &GemmKernel, w: Cow<'_, [T]>) -> Vec<Vec<T>> {
+pub fn rhs_all<T: Tiled>(k: &GemmKernel, w: Cow<'_, [T]>) -> Vec<Vec<T>> {
     let whole = matches!(&k.layout, GemmLayout::MatMul { trans_b: false, .. })
         && k.problems == 1
         && w.len() == k.shape.k * k.shape.n;
@@ -176,53 +178,6 @@ pub fn scatter<T: Copy>(k: &GemmKernel, p: usize, acc: &[T], out: &mut [T]) {
     }
 }
 
-/// The transpose (`cols × rows`) of the row-major `rows × cols` matrix `a`, in cache-sized
-/// blocks.
-pub(super) fn transpose<T: Copy>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
-    let mut out = Vec::with_capacity(rows * cols);
-    transpose_into(a, rows, cols, &mut out);
-    out
-}
-
-/// Appends the transpose of the row-major `rows × cols` matrix `a` to `out`: whole 8 × 8
-/// tiles through a local tile (eight contiguous reads of eight values, eight contiguous writes,
-/// which the compiler turns into vector loads, shuffles and stores), the edges value by value.
-pub(super) fn transpose_into<T: Copy>(a: &[T], rows: usize, cols: usize, out: &mut Vec<T>) {
-    const T8: usize = 8;
-    let Some(&first) = a.first().filter(|_| rows * cols > 0) else {
-        return;
-    };
-    let start = out.len();
-    out.resize(start + rows * cols, first);
-    let out = &mut out[start..];
-    let (full_r, full_c) = (rows / T8 * T8, cols / T8 * T8);
-    for r0 in (0..full_r).step_by(T8) {
-        for c0 in (0..full_c).step_by(T8) {
-            let mut tile = [[first; T8]; T8];
-            for (i, row) in tile.iter_mut().enumerate() {
-                row.copy_from_slice(&a[(r0 + i) * cols + c0..][..T8]);
-            }
-            for j in 0..T8 {
-                let dst = &mut out[(c0 + j) * rows + r0..][..T8];
-                for (d, row) in dst.iter_mut().zip(&tile) {
-                    *d = row[j];
-                }
-            }
-        }
-    }
-    // The right edge (columns past the last whole tile) and the bottom edge (rows past it).
-    for r in 0..full_r {
-        for c in full_c..cols {
-            out[c * rows + r] = a[r * cols + c];
-        }
-    }
-    for r in full_r..rows {
-        for c in 0..cols {
-            out[c * rows + r] = a[r * cols + c];
-        }
-    }
-}
-
 /// The input coordinate tap `k` of output coordinate `o` reads along spatial dim `d`, or `None`
 /// outside the input. A convolution reads `o·stride + k·dilation − pad`; a transposed one reads
 /// `(o + pad − k·dilation) / stride` when that divides exactly (between the inserted zeros).
@@ -289,7 +244,7 @@ pub(super) fn tap_offsets(win: &Window, transposed: bool) -> Vec<usize> {
 /// im2col of channels `c0..c0+cin` of an NC[spatial…] tensor: rows (batch, output position),
 /// columns (channel, kernel tap); taps outside the input read `pad`.
 #[allow(clippy::too_many_arguments)]
-fn im2col<T: Copy + Send + Sync>(
+fn im2col<T: Tiled + Send + Sync>(
     x: &[T],
     channels: usize,
     batch: usize,
@@ -473,31 +428,6 @@ pub fn im2col_t_into<T: Copy>(
                             *d = v;
                         }
                     }
-                }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn transpose_moves_every_value_to_its_mirrored_place() {
-        // Shapes with and without whole 8 × 8 tiles and edges on either side.
-        for (rows, cols) in [(1, 1), (3, 5), (8, 8), (9, 17), (16, 7), (24, 40), (13, 64)] {
-            let a: Vec<u32> = (0..rows * cols).map(|v| v as u32).collect();
-            let mut out = vec![u32::MAX];
-            transpose_into(&a, rows, cols, &mut out);
-            assert_eq!(out.len(), 1 + rows * cols);
-            for r in 0..rows {
-                for c in 0..cols {
-                    assert_eq!(
-                        out[1 + c * rows + r],
-                        (r * cols + c) as u32,
-                        "{rows}×{cols}"
-                    );
                 }
             }
         }
