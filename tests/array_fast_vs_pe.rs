@@ -8,7 +8,7 @@
 use cdmsa::array::{
     ArraySpec, Bias, Isa, PackedF32B, PackedIntA, PackedIntB, TAP_PADDING, Taps,
     depthwise_float_on, depthwise_int_on, gemm_float, gemm_float_on, gemm_float_packed, gemm_int,
-    gemm_int_on, gemm_int_packed, gemm_int_packed_a, pe,
+    gemm_int_on, gemm_int_packed, gemm_int_packed_a, gemm_int_packed_a_within, pe,
 };
 use cdmsa::config::{Dataflow, PsumType, TimingMode};
 use cdmsa::kernel::{FloatFormat, GemmShape};
@@ -404,6 +404,23 @@ proptest! {
             let bias = bias.as_deref().into();
             let got = gemm_int_packed_a(&spec, shape, &a, b, &packed, bias);
             prop_assert_eq!(got, gemm_int(&spec, shape, &a, b, bias), "prepared A");
+        }
+        // B an 8-bit activation shifted by its zero point (within [lo, lo + 255], lo drawn
+        // from B itself), its range promised instead of scanned, for A as drawn and A within
+        // a byte's span (the 8-bit quad kernel): the PE-level model's bits.
+        let lo = -i32::from(b.first().copied().unwrap_or(0)).rem_euclid(256);
+        let activation: Vec<i16> =
+            b.iter().map(|&v| (lo + i32::from(v).rem_euclid(256)) as i16).collect();
+        let narrow: Vec<i16> = a.iter().map(|&v| v.clamp(-100, 100)).collect();
+        for a in [&a, &narrow] {
+            let want = pe_oracle(&spec, shape, (a, &activation, bias.as_deref()),
+                |bias| bias.unwrap_or(0),
+                |s, a, b, bias| pe::run_int(&spec, s, a, b, bias).0.acc);
+            let packed = PackedIntA::new(a, shape.m, shape.k);
+            let got = gemm_int_packed_a_within(&spec, shape, a, &activation, &packed,
+                bias.as_deref().into(), lo);
+            prop_assert_eq!(&got.acc, &want, "B within [{}, {} + 255]", lo, lo);
+            prop_assert_eq!(got, gemm_int(&spec, shape, a, &activation, bias.as_deref().into()));
         }
     }
 

@@ -13,7 +13,9 @@
 
 use super::gemm::{Epilogue, Values, int_output, per_channel, prepare, round_to_format};
 use super::operands::{im2col_t, im2col_t_into, is_pointwise, output_rows};
-use crate::array::{ArraySpec, Bias, gemm_float, gemm_int, gemm_int_packed_a, vector};
+use crate::array::{
+    ArraySpec, Bias, gemm_float, gemm_int, gemm_int_packed_a, gemm_int_packed_a_within, vector,
+};
 use crate::error::{Error, Result};
 use crate::kernel::{GemmKernel, GemmLayout, GemmShape, Window};
 use crate::tensor::{Constant, DType, Tensor};
@@ -97,7 +99,7 @@ pub fn run(
         k: shape.k,
     };
     match (prepared.values, prepared.epilogue) {
-        (Values::Int { x, w, bias }, epilogue) => {
+        (Values::Int { x, x_lo, w, bias }, epilogue) => {
             let packed_a = w.conv_groups(*groups, cpg, shape.k);
             let (out, overflow) = assemble(&blocks, (*groups, cpg, plane, width), total, |blk| {
                 let g = blk.group;
@@ -106,9 +108,13 @@ pub fn run(
                 let bshape = cpg_shape(blk);
                 let group_w = &w.shifted[weights(w.shifted.len(), g)?];
                 let row_bias = row_bias.as_deref().map_or(Bias::None, Bias::Rows);
-                let mut o = match packed_a.get(g) {
-                    Some(a) => gemm_int_packed_a(spec, bshape, group_w, &cols, a, row_bias),
-                    None => gemm_int(spec, bshape, group_w, &cols, row_bias),
+                let mut o = match (packed_a.get(g), x_lo) {
+                    // The columns are x's values and its zero padding: within x's range.
+                    (Some(a), Some(lo)) => {
+                        gemm_int_packed_a_within(spec, bshape, group_w, &cols, a, row_bias, lo)
+                    }
+                    (Some(a), None) => gemm_int_packed_a(spec, bshape, group_w, &cols, a, row_bias),
+                    (None, _) => gemm_int(spec, bshape, group_w, &cols, row_bias),
                 };
                 for (j, channel) in o.acc.chunks_mut(bshape.n.max(1)).enumerate() {
                     if let Some(unit) = epilogue.requant(g * cpg + j)? {

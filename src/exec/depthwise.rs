@@ -86,7 +86,7 @@ pub fn run(
     };
     let weights_len = channels * taps.taps;
     match (prepared.values, prepared.epilogue) {
-        (Values::Int { x, w, bias }, epilogue) => {
+        (Values::Int { x, w, bias, .. }, epilogue) => {
             let w = w
                 .shifted
                 .get(..weights_len)

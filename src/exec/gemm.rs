@@ -375,6 +375,17 @@ pub(super) fn int_output(values: Vec<i32>, shape: &[usize], dtype: DType) -> Res
 
 /// An integer tensor's values minus the zero point `zp`, row-major, as the array's 16-bit
 /// operands (in `[-255, 255]` for 8-bit values and an 8-bit zero point).
+/// The least value of an 8-bit `t` shifted by a zero point `zp` of its type, whose values
+/// (and the shifted zero point, 0) then span at most 256 integers; `None` for other tensors.
+fn shifted_range(t: &Tensor, zp: i64) -> Option<i32> {
+    let (lo, hi) = match t {
+        Tensor::U8(_) => (0, 255),
+        Tensor::I8(_) => (-128, 127),
+        _ => return None,
+    };
+    (lo..=hi).contains(&zp).then(|| (lo - zp) as i32)
+}
+
 fn shifted(t: &Tensor, zp: i64) -> Result<Vec<i16>> {
     /// `v − zp` wrapped to 16 bits, computed in 16 bits: the same value modulo 2^16 as in 64
     /// bits, in lanes the compiler can vectorize.
@@ -493,6 +504,9 @@ pub(super) enum Values<'a> {
     /// Zero-point-shifted integers.
     Int {
         x: Vec<i16>,
+        /// Every value of `x`, and the zero it is padded with, lies within
+        /// `[x_lo, x_lo + 255]`: `x` is an 8-bit tensor shifted by a zero point of its type.
+        x_lo: Option<i32>,
         w: Arc<IntWeights>,
         bias: Option<Vec<i32>>,
     },
@@ -528,6 +542,7 @@ pub(super) fn prepare<'a>(
                     "per-row input zero points are not supported".into(),
                 ));
             }
+            let x_lo = shifted_range(r.x, x_zp[0]);
             let x = shifted(r.x, x_zp[0])?;
             let w = IntWeights::of(k, r.w, values_i64(r.w_zp)?, constant_of(ins, consts, r.w))?;
             let bias: Option<Vec<i32>> = r
@@ -568,7 +583,7 @@ pub(super) fn prepare<'a>(
                 }
             };
             Prepared {
-                values: Values::Int { x, w, bias },
+                values: Values::Int { x, x_lo, w, bias },
                 epilogue,
             }
         }
@@ -626,7 +641,7 @@ impl<'k> GemmRun<'k> {
         let w_constant = constant_of(ins, consts, r.w);
         let Prepared { values, epilogue } = prepare(k, ins, consts, out_dtype)?;
         let operands = match values {
-            Values::Int { x, w, bias } => Operands::Int {
+            Values::Int { x, w, bias, .. } => Operands::Int {
                 a: lhs_all(k, Cow::Owned(x), &x_shape, 0),
                 b: w,
                 bias: bias.as_deref().map(|v| per_problem(k, v)).transpose()?,

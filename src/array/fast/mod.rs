@@ -220,8 +220,8 @@ pub fn gemm_int_packed(
         "B was prepared for another shape"
     );
     let pre = Prepared {
-        a: None,
         b: Some(packed),
+        ..Prepared::default()
     };
     gemm_int_with(Isa::detected(), spec, shape, a, b, pre, bias)
 }
@@ -300,7 +300,41 @@ pub fn gemm_int_packed_a(
     );
     let pre = Prepared {
         a: Some(packed),
+        ..Prepared::default()
+    };
+    gemm_int_with(Isa::detected(), spec, shape, a, b, pre, bias)
+}
+
+/// [`gemm_int_packed_a`] for a B whose every value lies within `[b_lo, b_lo + 255]`,
+/// `-255 ≤ b_lo ≤ 0` (an 8-bit activation shifted by its zero point, and its zero padding):
+/// B's range is not scanned, and its 8-bit packing takes one offset for all columns. Same bits
+/// as [`gemm_int_packed_a`] when B keeps the promise; a B that breaks it gives wrong sums
+/// (checked in debug builds).
+///
+/// # Panics
+/// As [`gemm_int_packed_a`], and if `b_lo` is outside `[-255, 0]`.
+pub fn gemm_int_packed_a_within(
+    spec: &ArraySpec,
+    shape: GemmShape,
+    a: &[i16],
+    b: &[i16],
+    packed: &PackedIntA,
+    bias: Bias<'_, i32>,
+    b_lo: i32,
+) -> IntGemmOut {
+    assert!(
+        (-255..=0).contains(&b_lo),
+        "B's lower bound {b_lo} is outside [-255, 0]"
+    );
+    assert_eq!(
+        (packed.m, packed.k),
+        (shape.m, shape.k),
+        "A was prepared for another shape"
+    );
+    let pre = Prepared {
+        a: Some(packed),
         b: None,
+        b_lo: Some(b_lo),
     };
     gemm_int_with(Isa::detected(), spec, shape, a, b, pre, bias)
 }
@@ -310,6 +344,9 @@ pub fn gemm_int_packed_a(
 struct Prepared<'p> {
     a: Option<&'p PackedIntA>,
     b: Option<&'p PackedIntB>,
+    /// Every value of B lies within `[lo, lo + 255]`, with `-255 ≤ lo ≤ 0` (known to the
+    /// caller: an 8-bit activation shifted by its zero point).
+    b_lo: Option<i32>,
 }
 
 /// The value in `cell`, made by `make` if there is none yet. Unlike `OnceLock::get_or_init`
@@ -344,7 +381,11 @@ fn gemm_int_with(
     let (len, a, b) = checked(isa, spec, shape, a, b, bias);
     let GemmShape { m, k, n } = shape;
     let a_in_range = pre.a.map_or_else(|| in_int_range(a), |p| p.in_range);
-    let b_in_range = pre.b.map_or_else(|| in_int_range(b), |p| p.in_range);
+    let b_in_range = match (pre.b, pre.b_lo) {
+        (Some(p), _) => p.in_range,
+        (None, Some(lo)) => (-255..=0).contains(&lo),
+        (None, None) => in_int_range(b),
+    };
     if isa == Isa::Portable || len == 0 || !a_in_range || !b_in_range {
         let mut exact = vec![0i64; len];
         portable::gemm(IntMac, k.max(1), (m, k, n), a, b, bias, &mut exact);
@@ -441,7 +482,10 @@ fn int_chunk(
             _ if isa != Isa::Avx512 => None,
             Some(p) => kept(&p.quads, || pack::PackedQuads::new(b, ks, n, avx512::NR)).as_ref(),
             None => {
-                own_quads = pack::PackedQuads::new(b, ks, n, avx512::NR);
+                own_quads = match pre.b_lo {
+                    Some(lo) => Some(pack::PackedQuads::within(b, ks, n, avx512::NR, lo)),
+                    None => pack::PackedQuads::new(b, ks, n, avx512::NR),
+                };
                 own_quads.as_ref()
             }
         };

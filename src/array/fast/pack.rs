@@ -131,6 +131,38 @@ impl PackedQuads {
             .iter()
             .map(|&l| if k == 0 { 0 } else { l + 128 })
             .collect();
+        Some(PackedQuads::with_offsets(b, (k0, k1), n, nr, offset))
+    }
+
+    /// [`PackedQuads::new`] for a B whose every value the caller knows to lie within
+    /// `[lo, lo + 255]`: one offset for all columns, without scanning B for each column's
+    /// range. The products' sums are exact whatever the offsets, so the bits are
+    /// [`PackedQuads::new`]'s.
+    pub(super) fn within(
+        b: &[i16],
+        (k0, k1): (usize, usize),
+        n: usize,
+        nr: usize,
+        lo: i32,
+    ) -> PackedQuads {
+        debug_assert!(
+            b[k0 * n..k1 * n]
+                .iter()
+                .all(|&v| (lo..=lo + 255).contains(&i32::from(v))),
+            "B's values lie within [{lo}, {lo} + 255]"
+        );
+        PackedQuads::with_offsets(b, (k0, k1), n, nr, vec![lo + 128; n])
+    }
+
+    /// Packs rows `k0..k1` of B, each column `j` shifted by `offset[j]` into `[-128, 127]`.
+    fn with_offsets(
+        b: &[i16],
+        (k0, k1): (usize, usize),
+        n: usize,
+        nr: usize,
+        offset: Vec<i32>,
+    ) -> PackedQuads {
+        let k = k1 - k0;
         let quads = k.div_ceil(4);
         let panels = n.div_ceil(nr);
         let mut data = vec![0i8; panels * quads * nr * 4];
@@ -167,7 +199,7 @@ impl PackedQuads {
                         {
                             for (d, r) in dst.iter_mut().zip(&rows) {
                                 if let Some(r) = r {
-                                    // In [-128, 127] by the range check above.
+                                    // In [-128, 127] by the offset's choice.
                                     let shifted = i32::from(r[c]) - o;
                                     *d = shifted as i8;
                                     *sum = sum.wrapping_add(shifted);
@@ -177,13 +209,13 @@ impl PackedQuads {
                     }
                 });
         }
-        Some(PackedQuads {
+        PackedQuads {
             nr,
             quads,
             data,
             offset,
             col_sum,
-        })
+        }
     }
 
     pub(super) fn panel(&self, p: usize) -> &[i8] {
