@@ -364,17 +364,17 @@ impl Epilogue {
 
 /// An integer node's output tensor of `dtype` (u8/i8 codes, else int32) from its values.
 pub(super) fn int_output(values: Vec<i32>, shape: &[usize], dtype: DType) -> Result<Tensor> {
-    let arr =
-        ArrayD::from_shape_vec(IxDyn(shape), values).map_err(|e| Error::Shape(e.to_string()))?;
+    // Narrowed as a slice (vectorised), not through ndarray's element iterator.
+    fn shaped<T>(shape: &[usize], v: Vec<T>) -> Result<ArrayD<T>> {
+        ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::Shape(e.to_string()))
+    }
     Ok(match dtype {
-        DType::U8 => Tensor::U8(arr.mapv(|v| v as u8)),
-        DType::I8 => Tensor::I8(arr.mapv(|v| v as i8)),
-        _ => Tensor::I32(arr),
+        DType::U8 => Tensor::U8(shaped(shape, values.iter().map(|&v| v as u8).collect())?),
+        DType::I8 => Tensor::I8(shaped(shape, values.iter().map(|&v| v as i8).collect())?),
+        _ => Tensor::I32(shaped(shape, values)?),
     })
 }
 
-/// An integer tensor's values minus the zero point `zp`, row-major, as the array's 16-bit
-/// operands (in `[-255, 255]` for 8-bit values and an 8-bit zero point).
 /// The least value of an 8-bit `t` shifted by a zero point `zp` of its type, whose values
 /// (and the shifted zero point, 0) then span at most 256 integers; `None` for other tensors.
 fn shifted_range(t: &Tensor, zp: i64) -> Option<i32> {
@@ -386,6 +386,8 @@ fn shifted_range(t: &Tensor, zp: i64) -> Option<i32> {
     (lo..=hi).contains(&zp).then(|| (lo - zp) as i32)
 }
 
+/// An integer tensor's values minus the zero point `zp`, row-major, as the array's 16-bit
+/// operands (in `[-255, 255]` for 8-bit values and an 8-bit zero point).
 fn shifted(t: &Tensor, zp: i64) -> Result<Vec<i16>> {
     /// `v − zp` wrapped to 16 bits, computed in 16 bits: the same value modulo 2^16 as in 64
     /// bits, in lanes the compiler can vectorize.
