@@ -118,6 +118,17 @@ pub fn as_row_major<T: Clone>(a: &ArrayD<T>) -> Cow<'_, [T]> {
     }
 }
 
+/// Every element of `a` through `f`, in a standard-layout array of `a`'s shape: one pass over
+/// the slice when `a` is contiguous (ndarray's element map over dynamic dimensions is several
+/// times slower).
+pub fn map<A: Copy, B>(a: &ArrayD<A>, f: impl Fn(A) -> B) -> ArrayD<B> {
+    let v: Vec<B> = match a.as_slice() {
+        Some(s) => s.iter().map(|&x| f(x)).collect(),
+        None => a.iter().map(|&x| f(x)).collect(),
+    };
+    ArrayD::from_shape_vec(ndarray::IxDyn(a.shape()), v).expect("one value per element")
+}
+
 /// The elements of `a` in row-major order, reusing its buffer when it already is one.
 pub fn into_row_major<T: Clone>(a: ArrayD<T>) -> Vec<T> {
     if !a.is_standard_layout() {

@@ -193,11 +193,11 @@ impl Tensor {
     /// Every element of an integer or bool tensor as i64; an error for floats.
     pub fn to_i64(&self) -> Result<ArrayD<i64>> {
         Ok(match self {
-            Tensor::I8(a) => a.mapv(i64::from),
-            Tensor::U8(a) => a.mapv(i64::from),
-            Tensor::I32(a) => a.mapv(i64::from),
+            Tensor::I8(a) => convert::map(a, i64::from),
+            Tensor::U8(a) => convert::map(a, i64::from),
+            Tensor::I32(a) => convert::map(a, i64::from),
             Tensor::I64(a) => a.clone(),
-            Tensor::Bool(a) => a.mapv(i64::from),
+            Tensor::Bool(a) => convert::map(a, i64::from),
             t => {
                 return Err(Error::DType(format!(
                     "expected an integer tensor, got {}",
@@ -248,34 +248,39 @@ impl Tensor {
         if self.dtype() == to {
             return self.clone();
         }
-        let integer_source = matches!(
-            self.dtype(),
-            DType::I8 | DType::U8 | DType::I32 | DType::I64 | DType::Bool
-        );
-        if integer_source {
-            // Integers go through i64 so that large values keep their bits.
-            let v = self.to_i64().expect("integer source");
-            return match to {
-                DType::F32 => Tensor::F32(v.mapv(|x| x as f32)),
-                DType::F16 => Tensor::F16(v.mapv(|x| f16::from_f32(x as f32))),
-                DType::BF16 => Tensor::BF16(v.mapv(|x| bf16::from_f32(x as f32))),
-                DType::I8 => Tensor::I8(v.mapv(|x| x as i8)),
-                DType::U8 => Tensor::U8(v.mapv(|x| x as u8)),
-                DType::I32 => Tensor::I32(v.mapv(|x| x as i32)),
-                DType::I64 => Tensor::I64(v),
-                DType::Bool => Tensor::Bool(v.mapv(|x| x != 0)),
-            };
+        use convert::map;
+        /// An integer source through i64, so that large values keep their bits.
+        fn from_ints<A: Copy + Into<i64>>(a: &ArrayD<A>, to: DType) -> Tensor {
+            let wide = |x: A| -> i64 { x.into() };
+            match to {
+                DType::F32 => Tensor::F32(map(a, |x| wide(x) as f32)),
+                DType::F16 => Tensor::F16(map(a, |x| f16::from_f32(wide(x) as f32))),
+                DType::BF16 => Tensor::BF16(map(a, |x| bf16::from_f32(wide(x) as f32))),
+                DType::I8 => Tensor::I8(map(a, |x| wide(x) as i8)),
+                DType::U8 => Tensor::U8(map(a, |x| wide(x) as u8)),
+                DType::I32 => Tensor::I32(map(a, |x| wide(x) as i32)),
+                DType::I64 => Tensor::I64(map(a, wide)),
+                DType::Bool => Tensor::Bool(map(a, |x| wide(x) != 0)),
+            }
+        }
+        match self {
+            Tensor::I8(a) => return from_ints(a, to),
+            Tensor::U8(a) => return from_ints(a, to),
+            Tensor::I32(a) => return from_ints(a, to),
+            Tensor::I64(a) => return from_ints(a, to),
+            Tensor::Bool(a) => return from_ints(a, to),
+            Tensor::F32(_) | Tensor::F16(_) | Tensor::BF16(_) => {}
         }
         let v = self.to_f32();
         match to {
             DType::F32 => Tensor::F32(v),
             DType::F16 => Tensor::F16(convert::f32_to_f16(&v)),
             DType::BF16 => Tensor::BF16(convert::f32_to_bf16(&v)),
-            DType::I8 => Tensor::I8(v.mapv(|x| x as i8)),
-            DType::U8 => Tensor::U8(v.mapv(|x| x as u8)),
-            DType::I32 => Tensor::I32(v.mapv(|x| x as i32)),
-            DType::I64 => Tensor::I64(v.mapv(|x| x as i64)),
-            DType::Bool => Tensor::Bool(v.mapv(|x| x != 0.0)),
+            DType::I8 => Tensor::I8(map(&v, |x| x as i8)),
+            DType::U8 => Tensor::U8(map(&v, |x| x as u8)),
+            DType::I32 => Tensor::I32(map(&v, |x| x as i32)),
+            DType::I64 => Tensor::I64(map(&v, |x| x as i64)),
+            DType::Bool => Tensor::Bool(map(&v, |x| x != 0.0)),
         }
     }
 

@@ -5,7 +5,7 @@
 use super::exact::zip_broadcast;
 use crate::error::{Error, Result};
 use crate::kernel::VectorOp;
-use crate::tensor::convert::Half;
+use crate::tensor::convert::{Half, map};
 use crate::tensor::ops::normalize_axis;
 use crate::tensor::{DType, Tensor};
 use ndarray::{Axis, IxDyn};
@@ -350,13 +350,13 @@ fn small_power(x: &Tensor, y: &Tensor) -> Option<Tensor> {
         return None;
     }
     Some(match x {
-        Tensor::F32(a) => Tensor::F32(a.mapv(|v| power(f64::from(v)) as f32)),
-        Tensor::F16(a) => {
-            Tensor::F16(a.mapv(|v| crate::numeric::round_f64_to_f16(power(v.to_f64()))))
-        }
-        Tensor::BF16(a) => {
-            Tensor::BF16(a.mapv(|v| crate::numeric::round_f64_to_bf16(power(v.to_f64()))))
-        }
+        Tensor::F32(a) => Tensor::F32(map(a, |v| power(f64::from(v)) as f32)),
+        Tensor::F16(a) => Tensor::F16(map(a, |v| {
+            crate::numeric::round_f64_to_f16(power(v.to_f64()))
+        })),
+        Tensor::BF16(a) => Tensor::BF16(map(a, |v| {
+            crate::numeric::round_f64_to_bf16(power(v.to_f64()))
+        })),
         _ => return None,
     })
 }
