@@ -216,39 +216,25 @@ fn bad_recurrent_nodes_exit_2_naming_file_node_and_op() {
         node.attribute.retain(|b| b.name != a.name);
         node.attribute.push(a);
     };
+    let activations = |names: &[&str]| AttributeProto {
+        name: "activations".into(),
+        strings: names.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        r#type: 8,
+        ..Default::default()
+    };
     let hidden = write("hidden.onnx", &|n| {
-        set(
-            n,
-            AttributeProto {
-                name: "hidden_size".into(),
-                i: 5,
-                r#type: 2,
-                ..Default::default()
-            },
-        )
+        let a = AttributeProto {
+            name: "hidden_size".into(),
+            i: 5,
+            r#type: 2,
+            ..Default::default()
+        };
+        set(n, a)
     });
     let elu = write("elu.onnx", &|n| {
-        set(
-            n,
-            AttributeProto {
-                name: "activations".into(),
-                strings: vec![b"Sigmoid".to_vec(), b"Elu".to_vec(), b"Tanh".to_vec()],
-                r#type: 8,
-                ..Default::default()
-            },
-        )
+        set(n, activations(&["Sigmoid", "Elu", "Tanh"]))
     });
-    let two = write("two.onnx", &|n| {
-        set(
-            n,
-            AttributeProto {
-                name: "activations".into(),
-                strings: vec![b"Sigmoid".to_vec(), b"Tanh".to_vec()],
-                r#type: 8,
-                ..Default::default()
-            },
-        )
-    });
+    let two = write("two.onnx", &|n| set(n, activations(&["Sigmoid", "Tanh"])));
     for (path, names) in [
         (&hidden, &["hidden.onnx", "expected", "[1, 20, 5]"][..]),
         (&elu, &["elu.onnx", "'Elu' is not supported"]),

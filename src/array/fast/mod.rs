@@ -293,16 +293,7 @@ pub fn gemm_int_packed_a(
     packed: &PackedIntA,
     bias: Bias<'_, i32>,
 ) -> IntGemmOut {
-    assert_eq!(
-        (packed.m, packed.k),
-        (shape.m, shape.k),
-        "A was prepared for another shape"
-    );
-    let pre = Prepared {
-        a: Some(packed),
-        ..Prepared::default()
-    };
-    gemm_int_with(Isa::detected(), spec, shape, a, b, pre, bias)
+    with_packed_a(spec, shape, (a, packed), b, None, bias)
 }
 
 /// [`gemm_int_packed_a`] for a B whose every value lies within `[b_lo, b_lo + 255]`,
@@ -326,6 +317,18 @@ pub fn gemm_int_packed_a_within(
         (-255..=0).contains(&b_lo),
         "B's lower bound {b_lo} is outside [-255, 0]"
     );
+    with_packed_a(spec, shape, (a, packed), b, Some(b_lo), bias)
+}
+
+/// The product of an A prepared by [`PackedIntA::new`] and B, B's range given or not.
+fn with_packed_a(
+    spec: &ArraySpec,
+    shape: GemmShape,
+    (a, packed): (&[i16], &PackedIntA),
+    b: &[i16],
+    b_lo: Option<i32>,
+    bias: Bias<'_, i32>,
+) -> IntGemmOut {
     assert_eq!(
         (packed.m, packed.k),
         (shape.m, shape.k),
@@ -334,7 +337,7 @@ pub fn gemm_int_packed_a_within(
     let pre = Prepared {
         a: Some(packed),
         b: None,
-        b_lo: Some(b_lo),
+        b_lo,
     };
     gemm_int_with(Isa::detected(), spec, shape, a, b, pre, bias)
 }
