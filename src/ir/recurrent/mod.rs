@@ -13,12 +13,15 @@
 //! state is kept and its Y rows are zero. A reverse direction then starts, as the
 //! specification asks, at the entry's own last step.
 
+mod builder;
 mod cells;
 
+use builder::Builder;
+
+use super::ValueId;
 use super::{Activation, Cell, Facts, Graph, Node, Op, RecurrentAttrs, RecurrentDirection};
-use super::{Value, ValueId};
 use crate::error::{Error, Result};
-use crate::tensor::{Constant, DType, Tensor};
+use crate::tensor::{DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
 
 /// Replaces every recurrent node of the specialised `g` by its unrolled steps. Returns
@@ -35,13 +38,8 @@ pub fn unroll(g: &mut Graph, facts: &Facts) -> Result<bool> {
                 continue;
             }
         };
-        let mut b = Builder {
-            g,
-            nodes: &mut nodes,
-            prefix: node.name.clone(),
-            next: 0,
-            dtype: facts.dtype(node.input(0)?),
-        };
+        let dtype = facts.dtype(node.input(0)?);
+        let mut b = Builder::new(g, &mut nodes, node.name.clone(), dtype);
         b.recurrence(&node, a, quantized, facts)
             .map_err(|e| match e {
                 e @ Error::Limit(_) => e,
@@ -67,21 +65,6 @@ enum Weights {
     },
 }
 
-/// How a constant of the unrolled graph is derived from one of the model's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Derivation {
-    /// Entry `index` along `axis`.
-    Pick { axis: usize, index: usize },
-    /// Columns `start..end` of the last of `rank` axes.
-    Part {
-        rank: usize,
-        start: usize,
-        end: usize,
-    },
-    /// The two axes swapped.
-    Transposed,
-}
-
 /// One direction's operands, as its cell reads them.
 struct Direction {
     /// The input sequence's projection `[seq, batch, gates·hidden]`.
@@ -94,144 +77,7 @@ struct Direction {
     activations: Vec<Activation>,
 }
 
-/// Appends nodes and values named after the node being unrolled.
-struct Builder<'a> {
-    g: &'a mut Graph,
-    nodes: &'a mut Vec<Node>,
-    prefix: String,
-    next: usize,
-    /// The recurrence's float type (X's).
-    dtype: DType,
-}
-
 impl Builder<'_> {
-    fn name(&mut self, what: &str) -> String {
-        self.next += 1;
-        format!("{}/{what}_{}", self.prefix, self.next)
-    }
-
-    fn value(&mut self, what: &str, constant: Option<Tensor>) -> ValueId {
-        let name = self.name(what);
-        self.g.add_value(Value {
-            name,
-            dtype: constant.as_ref().map(Tensor::dtype),
-            shape: None,
-            constant: constant.map(Tensor::into),
-        })
-    }
-
-    /// Appends `op` over `inputs` with `outputs` fresh values, or onto the given ones.
-    fn node_into(&mut self, op: Op, inputs: &[Option<ValueId>], outputs: Vec<ValueId>) {
-        let name = self.name(op.name());
-        self.nodes.push(Node {
-            name,
-            op,
-            inputs: inputs.to_vec(),
-            outputs,
-        });
-    }
-
-    fn node(&mut self, op: Op, inputs: &[ValueId], outputs: usize) -> Vec<ValueId> {
-        let outs: Vec<ValueId> = (0..outputs).map(|_| self.value(op.name(), None)).collect();
-        let inputs: Vec<Option<ValueId>> = inputs.iter().copied().map(Some).collect();
-        self.node_into(op, &inputs, outs.clone());
-        outs
-    }
-
-    fn one(&mut self, op: Op, inputs: &[ValueId]) -> ValueId {
-        self.node(op, inputs, 1)[0]
-    }
-
-    fn ints(&mut self, v: &[i64]) -> ValueId {
-        let t = Tensor::I64(ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.to_vec()).expect("1-D"));
-        self.value("const", Some(t))
-    }
-
-    fn scalar_index(&mut self, i: usize) -> ValueId {
-        let t = Tensor::I64(ArrayD::from_elem(IxDyn(&[]), i as i64));
-        self.value("index", Some(t))
-    }
-
-    /// A constant of the recurrence's type filled with `v`.
-    fn filled(&mut self, what: &str, v: f32, shape: &[usize]) -> ValueId {
-        let t = Tensor::F32(ArrayD::from_elem(IxDyn(shape), v)).cast(self.dtype);
-        self.value(what, Some(t))
-    }
-
-    /// A constant derived from constant `v` by `make`, kept with `v`'s values under `key`
-    /// (see [`Constant::derived`]): every lowering of the model shares it, and what the
-    /// arrays prepare from it in turn. `None` when `v` is not a constant.
-    fn derived(
-        &mut self,
-        v: ValueId,
-        key: Derivation,
-        make: impl FnOnce(&Tensor) -> Result<Tensor>,
-    ) -> Result<Option<ValueId>> {
-        let Some(c) = self.g.values[v.0].constant.clone() else {
-            return Ok(None);
-        };
-        let made = c.derived(key, |t| make(t).map(Constant::from))?;
-        let name = self.name("derived");
-        Ok(Some(self.g.add_value(Value {
-            name,
-            dtype: Some(made.dtype()),
-            shape: None,
-            constant: Some(Constant::clone(&made)),
-        })))
-    }
-
-    /// Entry `index` of `v` along `axis` (the axis dropped): computed once when `v` is a
-    /// constant, else by a Gather node.
-    fn pick(&mut self, v: ValueId, axis: usize, index: usize, what: &str) -> Result<ValueId> {
-        let key = Derivation::Pick { axis, index };
-        let picked = self.derived(v, key, |t| {
-            let s = t.shape();
-            if s.get(axis).is_none_or(|&n| n <= index) {
-                return Err(Error::Shape(format!("{what} {s:?} has no entry {index}")));
-            }
-            Ok(t.index_axis(axis, index))
-        })?;
-        if let Some(p) = picked {
-            return Ok(p);
-        }
-        let i = self.scalar_index(index);
-        Ok(self.one(Op::Gather { axis: axis as i64 }, &[v, i]))
-    }
-
-    /// `v[.., start..end]` along its last of `rank` axes: computed once when `v` is a
-    /// constant, else by a Slice node.
-    fn part(&mut self, v: ValueId, rank: usize, start: usize, end: usize) -> Result<ValueId> {
-        let key = Derivation::Part { rank, start, end };
-        let part = self.derived(v, key, |t| {
-            let n = t.shape().get(rank - 1).copied().unwrap_or(0);
-            if t.shape().len() != rank || end > n {
-                return Err(Error::Shape(format!(
-                    "{:?} has no columns {start}..{end}",
-                    t.shape()
-                )));
-            }
-            Ok(t.slice_axis(rank - 1, start as isize, end as isize, 1))
-        })?;
-        if let Some(p) = part {
-            return Ok(p);
-        }
-        let (s, e, a) = (
-            self.ints(&[start as i64]),
-            self.ints(&[end as i64]),
-            self.ints(&[rank as i64 - 1]),
-        );
-        Ok(self.one(Op::Slice, &[v, s, e, a]))
-    }
-
-    /// `v` with its two axes swapped: computed once when `v` is a constant, else by a
-    /// Transpose node (which the arrays' operand loader absorbs).
-    fn transposed(&mut self, v: ValueId) -> Result<ValueId> {
-        if let Some(t) = self.derived(v, Derivation::Transposed, |t| t.transpose(&[1, 0]))? {
-            return Ok(t);
-        }
-        Ok(self.one(Op::Transpose { perm: None }, &[v]))
-    }
-
     /// `x · w`, `[rows, k]` by `[k, n]`, on the arrays.
     fn product(&mut self, x: ValueId, w: Weights) -> ValueId {
         match w {
@@ -462,14 +308,6 @@ impl Builder<'_> {
             })
             .collect();
         Ok(Some(masks))
-    }
-
-    /// Concat of `parts` along `axis`, into `out` or a fresh value.
-    fn concat(&mut self, parts: Vec<ValueId>, axis: i64, out: Option<ValueId>) -> ValueId {
-        let inputs: Vec<Option<ValueId>> = parts.into_iter().map(Some).collect();
-        let out = out.unwrap_or_else(|| self.value("Concat", None));
-        self.node_into(Op::Concat { axis }, &inputs, vec![out]);
-        out
     }
 
     /// Y `[seq, dirs, batch, hidden]` and the final states `[dirs, batch, hidden]` (batch
