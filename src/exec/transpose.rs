@@ -27,11 +27,6 @@ fn tile_len(stride: usize) -> usize {
 }
 
 impl Tiled for u8 {}
-impl Tiled for i8 {}
-impl Tiled for i64 {}
-impl Tiled for f64 {}
-impl Tiled for half::f16 {}
-impl Tiled for half::bf16 {}
 
 impl Tiled for i16 {
     fn tile(src: &[i16], src_stride: usize, dst: &mut [i16], dst_stride: usize) {
@@ -77,7 +72,7 @@ macro_rules! tiled_32 {
         }
     )*};
 }
-tiled_32!(i32, u32, f32);
+tiled_32!(i32, f32);
 
 #[cfg(target_arch = "x86_64")]
 mod sse2 {

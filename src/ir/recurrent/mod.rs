@@ -84,12 +84,18 @@ impl Builder<'_> {
             Weights::Float(m) => self.one(Op::MatMul, &[x, m]),
             Weights::Quantized { m, scale, zp } => {
                 let q = self.node(Op::DynamicQuantizeLinear, &[x], 3);
-                let acc = self.one(Op::MatMulInteger, &[q[0], m, q[2], zp]);
-                let accf = self.one(Op::Cast { to: DType::F32 }, &[acc]);
-                let scale = self.one(Op::Mul, &[q[1], scale]);
-                self.one(Op::Mul, &[accf, scale])
+                self.quantized_product(&q, [m, scale, zp])
             }
         }
+    }
+
+    /// `f32(xq · m) · (x_scale · scale)`: the product of an input quantized dynamically
+    /// (`q`: DynamicQuantizeLinear's three outputs) and quantized weights.
+    fn quantized_product(&mut self, q: &[ValueId], [m, scale, zp]: [ValueId; 3]) -> ValueId {
+        let acc = self.one(Op::MatMulInteger, &[q[0], m, q[2], zp]);
+        let accf = self.one(Op::Cast { to: DType::F32 }, &[acc]);
+        let scale = self.one(Op::Mul, &[q[1], scale]);
+        self.one(Op::Mul, &[accf, scale])
     }
 
     fn recurrence(
@@ -125,10 +131,10 @@ impl Builder<'_> {
             RecurrentDirection::Reverse => vec![true],
             RecurrentDirection::Bidirectional => vec![false, true],
         };
-        let alive = self.masks(node, seq, facts)?;
-        let zero = alive
-            .is_some()
-            .then(|| self.filled("zero", 0.0, &[batch, a.hidden]));
+        // Per step, which entries still run, and the zero rows Y takes for the others.
+        let masks = self
+            .masks(node, seq, facts)?
+            .map(|alive| (alive, self.filled("zero", 0.0, &[batch, a.hidden])));
         // The quantized input, shared by both directions.
         let xq = quantized.then(|| self.node(Op::DynamicQuantizeLinear, &[x], 3));
         // Per direction, the output at every step, in sequence order.
@@ -158,18 +164,18 @@ impl Builder<'_> {
                 let index = self.scalar_index(t);
                 let p_t = self.one(Op::Gather { axis: 0 }, &[dir.projected, index]);
                 let next = cells::step(self, a, &dir, p_t, state);
-                (state, out[t]) = match (&alive, zero) {
-                    (Some(alive), Some(zero)) => {
+                (state, out[t]) = match &masks {
+                    Some((alive, zero)) => {
                         let keep = |b: &mut Self, new: ValueId, old: ValueId| {
                             b.one(Op::Where, &[alive[t], new, old])
                         };
-                        let y = keep(self, next[0], zero);
+                        let y = keep(self, next[0], *zero);
                         (
                             [keep(self, next[0], state[0]), keep(self, next[1], state[1])],
                             y,
                         )
                     }
-                    _ => (next, next[0]),
+                    None => (next, next[0]),
                 };
             }
             hidden.push(out);
@@ -190,10 +196,7 @@ impl Builder<'_> {
         let [r_scale, r_zp] = self.quant(node, 10, d, "R_scale")?;
         let w = self.pick(node.input(1)?, 0, d, "W")?;
         let r = self.pick(node.input(2)?, 0, d, "R")?;
-        let acc = self.one(Op::MatMulInteger, &[xq[0], w, xq[2], w_zp]);
-        let accf = self.one(Op::Cast { to: DType::F32 }, &[acc]);
-        let scale = self.one(Op::Mul, &[xq[1], w_scale]);
-        let projected = self.one(Op::Mul, &[accf, scale]);
+        let projected = self.quantized_product(xq, [w, w_scale, w_zp]);
         let r = Weights::Quantized {
             m: r,
             scale: r_scale,

@@ -107,9 +107,9 @@ pub(super) fn parse(cx: &mut NodeCtx, domain: &str) -> Result<Op> {
         OpKind::Pad => pad::pad(cx),
         OpKind::Resize => resize::resize(cx),
         OpKind::DynamicQuantizeLinear => quant::dynamic_quantize_linear(cx),
-        OpKind::Lstm => recurrent::recurrent(cx, recurrent::CellKind::Lstm),
-        OpKind::Gru => recurrent::recurrent(cx, recurrent::CellKind::Gru),
-        OpKind::Rnn => recurrent::recurrent(cx, recurrent::CellKind::Rnn),
+        OpKind::Lstm => recurrent::lstm(cx),
+        OpKind::Gru => recurrent::gru(cx),
+        OpKind::Rnn => recurrent::rnn(cx),
         OpKind::DynamicQuantizeLstm => recurrent::dynamic_quantize_lstm(cx),
     }
 }

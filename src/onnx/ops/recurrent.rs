@@ -5,23 +5,37 @@ use super::super::ctx::NodeCtx;
 use crate::error::Result;
 use crate::ir::{Activation, Cell, Op, RecurrentAttrs, RecurrentDirection, Unary};
 
-/// LSTM (opset 7, 14), GRU (7, 14) or RNN (7, 14): every attribute and input of the
-/// specification.
-pub(super) fn recurrent(cx: &mut NodeCtx, kind: CellKind) -> Result<Op> {
-    let gates = match kind {
-        CellKind::Lstm => 8,
-        CellKind::Gru | CellKind::Rnn => 6,
-    };
-    cx.inputs(3, gates)?;
-    let cell = match kind {
-        CellKind::Lstm => Cell::Lstm {
-            input_forget: cx.bool_or("input_forget", false)?,
+/// LSTM (opsets 7 and 14) with its `input_forget`.
+pub(super) fn lstm(cx: &mut NodeCtx) -> Result<Op> {
+    let input_forget = cx.bool_or("input_forget", false)?;
+    recurrent(cx, Cell::Lstm { input_forget })
+}
+
+/// GRU (opsets 7 and 14) with its `linear_before_reset`.
+pub(super) fn gru(cx: &mut NodeCtx) -> Result<Op> {
+    let linear_before_reset = cx.bool_or("linear_before_reset", false)?;
+    recurrent(
+        cx,
+        Cell::Gru {
+            linear_before_reset,
         },
-        CellKind::Gru => Cell::Gru {
-            linear_before_reset: cx.bool_or("linear_before_reset", false)?,
-        },
-        CellKind::Rnn => Cell::Rnn,
+    )
+}
+
+/// RNN (opsets 7 and 14).
+pub(super) fn rnn(cx: &mut NodeCtx) -> Result<Op> {
+    recurrent(cx, Cell::Rnn)
+}
+
+/// The inputs and attributes the three recurrent ops share: X, W, R, B, sequence_lens,
+/// initial_h (and an LSTM's initial_c and peepholes P), layout and clip.
+fn recurrent(cx: &mut NodeCtx, cell: Cell) -> Result<Op> {
+    let most_inputs = if matches!(cell, Cell::Lstm { .. }) {
+        8
+    } else {
+        6
     };
+    cx.inputs(3, most_inputs)?;
     cx.outputs(0, cell.outputs());
     let batch_first = cx.bool_or("layout", false)?;
     let clip = match cx.float("clip")? {
@@ -30,14 +44,6 @@ pub(super) fn recurrent(cx: &mut NodeCtx, kind: CellKind) -> Result<Op> {
         None => None,
     };
     Ok(Op::Recurrent(attrs(cx, cell, batch_first, clip)?))
-}
-
-/// The three cells, as the decoder names them before reading their attributes.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum CellKind {
-    Lstm,
-    Gru,
-    Rnn,
 }
 
 /// Inputs that must be given: X, W, R and the weights' scales and zero points.
