@@ -108,6 +108,11 @@ pub(super) fn decide(
         if idle == 0 {
             break;
         }
+        // A late best-effort request (laxity negative with every array it can use) waits
+        // while an admitted request is active.
+        if !is_admitted[i] && !admitted.is_empty() && laxity(&rs[i]) < 0 {
+            continue;
+        }
         let l = limit(&grants, pos, cap);
         grant(&mut grants, i, l, &mut idle);
     }

@@ -14,7 +14,12 @@
 //!    capacity that looks free now and later, at zero laxity, taking every array from them.
 //! 2. **Order**: admitted requests by deadline, except that a request whose laxity (with
 //!    every array it can use) has reached zero is promoted to the front (zero-laxity
-//!    promotion, as in EDZL); best-effort requests follow by deadline.
+//!    promotion, as in EDZL); best-effort requests follow, those that can still meet their
+//!    deadline first, by least remaining work. A best-effort request that cannot (laxity
+//!    negative with every array it can use) is late whatever it gets: it waits while any
+//!    admitted request is active, since its tile jobs would take DRAM bandwidth and
+//!    scratchpad space from requests that can still meet their deadlines, and runs once none
+//!    is (it counts as missed either way).
 //! 3. **Cooperative allocation**: each admitted request first gets its minimum: one array
 //!    when one meets its deadline by the estimate, else (a *tight* request) every array it
 //!    can use. A minimum between the two, the fewest arrays the estimate allows, stretches a
@@ -570,6 +575,10 @@ impl CdMsa {
             };
             let pos = admitted.len() + k;
             let r = &rs[i];
+            if !admitted.is_empty() && r.laxity(view.now, r.parallelism().min(n)) < 0 {
+                // The rest are late: they wait while an admitted request is active.
+                break;
+            }
             let limit = lending.limit(r, plan.held(r, i), cap);
             lending.granted(plan.grant(r, pos, i, limit));
             lending.passed(r, false, plan.held(r, i), cap, view.now);
@@ -1111,6 +1120,20 @@ mod tests {
         assert!(lent(1_000, 800).is_empty());
         // Due at 500: laxity 200, 3 arrays needed (400 ≤ 500), one spared: one 100-cycle job.
         assert_eq!(lent(500, 100), [1]);
+    }
+
+    #[test]
+    fn a_late_best_effort_request_waits_while_an_admitted_one_is_active() {
+        // Id 0: four ready jobs of 2 500 cycles due at 100, late with every array (the
+        // demand test rejects it); id 5: one ready job of 400 due at 100 000, admitted. Id 5
+        // takes one array and the other three stay idle rather than run id 0's jobs.
+        let late = (100, 0, 10_000, 4, 0, 0, None);
+        let d = decide_on(&[late, (100_000, 0, 400, 1, 0, 0, None)], &[]);
+        assert_eq!(arrays_of(&d, RequestId(5)), [0]);
+        assert!(arrays_of(&d, RequestId(0)).is_empty());
+        // Alone, it runs on every array it has a job for.
+        let d = decide_on(&[late], &[]);
+        assert_eq!(arrays_of(&d, RequestId(0)), [0, 1, 2, 3]);
     }
 
     #[test]

@@ -277,6 +277,10 @@ impl CdMsa {
         if class(r, now, p.arrays, p.request.admitted) != p.request.class {
             return false;
         }
+        // A late best-effort request gets no array while an admitted one is active.
+        if !p.request.admitted && p.request.class && !self.admitted_by_deadline.is_empty() {
+            return false;
+        }
         let fits = |a: TileProfile, b: TileProfile| {
             p.fusion_geometry.is_some_and(|(rows, cols)| {
                 has_room(rows, cols, &a.shape) && fusible(rows, cols, a, b)
