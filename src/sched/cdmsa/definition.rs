@@ -11,7 +11,8 @@ use crate::units::{ArrayId, RequestId, TenantId};
 /// `is_admitted` or best-effort (by view position): every request ranked by one full sort, each
 /// admitted request granted its minimum (one array, or every array it can use when one does
 /// not meet its deadline by the estimate), then the idle arrays left handed out one at a time
-/// by rank, every grant within what the admitted requests ahead lend; arrays go out in the
+/// by rank, every grant within what the admitted requests ahead lend and none to a late
+/// best-effort request while an admitted one is active; arrays go out in the
 /// order requests were first considered, each request taking those that last ran its tenant
 /// first; then fusion. A request whose tenant has an admitted request ahead holding arrays
 /// takes no minimum while one array meets its deadline, unless the tenant is one of `decoders`.
