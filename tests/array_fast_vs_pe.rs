@@ -3,12 +3,14 @@
 //! AVX2, AVX-512) on shapes that hit every edge of their register blocks and panels. The edge
 //! shapes' one to three rows of A take the vector families' few-row kernels, which stream B
 //! unpacked; more rows take the packed microkernels. The depthwise kernels, which take every
-//! channel's product at once, give each channel's PE-level product.
+//! channel's product at once (channels-last, and over whole planes for 2-D windows), give each
+//! channel's PE-level product.
 
 use cdmsa::array::{
-    ArraySpec, Bias, Isa, PackedF32B, PackedIntA, PackedIntB, TAP_PADDING, Taps,
-    depthwise_float_on, depthwise_int_on, gemm_float, gemm_float_on, gemm_float_packed, gemm_int,
-    gemm_int_on, gemm_int_packed, gemm_int_packed_a, gemm_int_packed_a_within, pe,
+    ArraySpec, Bias, Isa, PackedF32B, PackedIntA, PackedIntB, PlaneWindow, TAP_PADDING, Taps,
+    depthwise_float_on, depthwise_float_planes, depthwise_int_on, depthwise_int_planes, gemm_float,
+    gemm_float_on, gemm_float_packed, gemm_int, gemm_int_on, gemm_int_packed, gemm_int_packed_a,
+    gemm_int_packed_a_within, pe,
 };
 use cdmsa::config::{Dataflow, PsumType, TimingMode};
 use cdmsa::kernel::{FloatFormat, GemmShape};
@@ -402,7 +404,7 @@ proptest! {
         let narrow: Vec<i16> = b.iter().map(|&v| v.clamp(-100, 100)).collect();
         for b in [&b, &narrow, &b] {
             let bias = bias.as_deref().into();
-            let got = gemm_int_packed_a(&spec, shape, &a, b, &packed, bias);
+            let got = gemm_int_packed_a(&spec, shape, (&a, &packed), b, bias, &|_, _| {});
             prop_assert_eq!(got, gemm_int(&spec, shape, &a, b, bias), "prepared A");
         }
         // B an 8-bit activation shifted by its zero point (within [lo, lo + 255], lo drawn
@@ -417,8 +419,8 @@ proptest! {
                 |bias| bias.unwrap_or(0),
                 |s, a, b, bias| pe::run_int(&spec, s, a, b, bias).0.acc);
             let packed = PackedIntA::new(a, shape.m, shape.k);
-            let got = gemm_int_packed_a_within(&spec, shape, a, &activation, &packed,
-                bias.as_deref().into(), lo);
+            let got = gemm_int_packed_a_within(&spec, shape, (a, &packed), (&activation, lo),
+                bias.as_deref().into(), &|_, _| {});
             prop_assert_eq!(&got.acc, &want, "B within [{}, {} + 255]", lo, lo);
             prop_assert_eq!(got, gemm_int(&spec, shape, a, &activation, bias.as_deref().into()));
         }
@@ -608,10 +610,21 @@ fn parallel_row_blocks_match_the_portable_kernel() {
             let got = pool.install(|| gemm_int_on(isa, &spec, shape, &ai, &bi, Bias::None));
             assert_eq!(got, want_int, "{isa:?}, {threads} threads");
         }
-        // A prepared whole, each block of rows reading its part of the encoding.
+        // A prepared whole, each block of rows reading its part of the encoding, and each
+        // block's rows finished where they were computed: the unprepared product with every
+        // row then finished, whatever the blocks.
         let packed = PackedIntA::new(&ai, shape.m, shape.k);
-        let got = pool.install(|| gemm_int_packed_a(&spec, shape, &ai, &bi, &packed, Bias::None));
-        assert_eq!(got, want_int, "prepared A, {threads} threads");
+        let finish = |rows: std::ops::Range<usize>, values: &mut [i32]| {
+            for (i, row) in rows.zip(values.chunks_mut(shape.n)) {
+                row.iter_mut()
+                    .for_each(|v| *v = v.wrapping_mul(3) ^ i as i32);
+            }
+        };
+        let got = pool
+            .install(|| gemm_int_packed_a(&spec, shape, (&ai, &packed), &bi, Bias::None, &finish));
+        let mut want_finished = want_int.clone();
+        finish(0..shape.m, &mut want_finished.acc);
+        assert_eq!(got, want_finished, "prepared A, {threads} threads");
     }
 }
 
@@ -797,6 +810,166 @@ proptest! {
         let t = Taps { channels, taps, rows: &rows };
         for isa in families() {
             let got = depthwise_float_on(isa, &spec, fmt, &t, &w, &x, bias.as_deref());
+            prop_assert_eq!(class_bits(&got), class_bits(&want), "{:?}", isa);
+        }
+    }
+}
+
+/// A 2-D window over planes: sizes, kernels, strides, dilations and padding drawn small, the
+/// output as ONNX's floor formula gives it, sometimes one more (ceil mode), so that taps fall
+/// in the padding on every side and past the input's end.
+fn plane_window() -> impl Strategy<Value = PlaneWindow> {
+    let dim = (
+        1usize..=9,
+        1usize..=3,
+        1usize..=3,
+        1usize..=2,
+        0usize..=2,
+        any::<bool>(),
+    );
+    (1usize..=5, dim.clone(), dim).prop_filter_map(
+        "a window that fits its padded input",
+        |(channels, ys, xs)| {
+            let size = |(input, k, s, d, pad, ceil): (usize, usize, usize, usize, usize, bool)| {
+                let span = d * (k - 1) + 1;
+                let padded = input + 2 * pad;
+                (padded >= span).then(|| (padded - span) / s + 1 + usize::from(ceil))
+            };
+            let (oy, ox) = (size(ys)?, size(xs)?);
+            Some(PlaneWindow {
+                channels,
+                input: [ys.0, xs.0],
+                output: [oy, ox],
+                kernel: [ys.1, xs.1],
+                strides: [ys.2, xs.2],
+                dilations: [ys.3, xs.3],
+                pad_begin: [ys.4, xs.4],
+            })
+        },
+    )
+}
+
+/// Per output position and tap, the input position the tap reads (row-major in the plane),
+/// or [`TAP_PADDING`]: the closed-form coordinate `o·s + k·d − pad` per dim.
+fn plane_taps(win: &PlaneWindow) -> Vec<u32> {
+    let coord = |d: usize, o: usize, k: usize| {
+        (o * win.strides[d] + k * win.dilations[d])
+            .checked_sub(win.pad_begin[d])
+            .filter(|&c| c < win.input[d])
+    };
+    let mut rows = Vec::new();
+    for oy in 0..win.output[0] {
+        for ox in 0..win.output[1] {
+            for ky in 0..win.kernel[0] {
+                for kx in 0..win.kernel[1] {
+                    rows.push(match (coord(0, oy, ky), coord(1, ox, kx)) {
+                        (Some(y), Some(x)) => (y * win.input[1] + x) as u32,
+                        _ => TAP_PADDING,
+                    });
+                }
+            }
+        }
+    }
+    rows
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn every_family_depthwise_int_planes_matches_pe(
+        (win, w, x, bias) in plane_window().prop_flat_map(|win| {
+            let (c, taps) = (win.channels, win.kernel[0] * win.kernel[1]);
+            (
+                Just(win),
+                int_matrix(c, taps, false),
+                int_matrix(c, win.input[0] * win.input[1], false),
+                prop::option::of(prop::collection::vec(
+                    prop_oneof![any::<i32>(), Just(i32::MAX), Just(i32::MIN)], c)),
+            )
+        })
+    ) {
+        let (channels, taps) = (win.channels, win.kernel[0] * win.kernel[1]);
+        let (inputs, positions) = (win.input[0] * win.input[1], win.output[0] * win.output[1]);
+        let rows = plane_taps(&win);
+        let (w_last, x_last) = (transposed(&w, channels, taps), transposed(&x, channels, inputs));
+        let spec = ArraySpec {
+            rows: 4,
+            cols: 4,
+            dataflow: Dataflow::Ws,
+            timing: TimingMode::Pipelined,
+            psum: PsumType::Fp32,
+        };
+        let mut overflow = false;
+        let want = per_channel_pe(channels, positions, |ch| {
+            let (shape, a, b) = channel_gemm((channels, taps, &rows), &w_last, &x_last, ch);
+            let col_bias = bias.as_ref().map(|v| vec![v[ch]]);
+            let exact = gemm_int_on(Isa::Portable, &spec, shape, &a, &b, col_bias.as_deref().into());
+            overflow |= exact.overflow;
+            pe_oracle(&spec, shape, (&a, &b, col_bias.as_deref()),
+                |bias| bias.unwrap_or(0),
+                |s, a, b, bias| pe::run_int(&spec, s, a, b, bias).0.acc)
+        });
+        // The oracle is positions × channels; the planes are channels × positions, and each
+        // takes `finish` with its channel.
+        let mut want = transposed(&want, positions, channels);
+        for (ch, plane) in want.chunks_mut(positions.max(1)).enumerate() {
+            plane.iter_mut().for_each(|v| *v = v.wrapping_mul(3) ^ ch as i32);
+        }
+        let finish = |ch: usize, plane: &mut [i32]| {
+            plane.iter_mut().for_each(|v| *v = v.wrapping_mul(3) ^ ch as i32);
+        };
+        for isa in families() {
+            let got = depthwise_int_planes(isa, &win, &w, &x, bias.as_deref(), &finish);
+            prop_assert_eq!(&got.acc, &want, "{:?}", isa);
+            prop_assert_eq!(got.overflow, overflow, "{:?}", isa);
+        }
+    }
+
+    #[test]
+    fn every_family_depthwise_float_planes_matches_pe(
+        (spec, fmt, win, ops) in (
+            edge_spec(),
+            prop_oneof![Just(FloatFormat::Fp32), Just(FloatFormat::Fp16), Just(FloatFormat::Bf16)],
+            plane_window(),
+        ).prop_flat_map(|(spec, fmt, win)| {
+            let (c, taps) = (win.channels, win.kernel[0] * win.kernel[1]);
+            (
+                Just(spec), Just(fmt), Just(win),
+                (
+                    prop::collection::vec(any_f32(), c * taps),
+                    prop::collection::vec(any_f32(), c * win.input[0] * win.input[1]),
+                    prop::option::of(prop::collection::vec(any_f32(), c)),
+                ),
+            )
+        })
+    ) {
+        let (w, x, bias) = ops;
+        let w: Vec<f32> = w.iter().map(|&v| in_format(fmt, v)).collect();
+        let x: Vec<f32> = x.iter().map(|&v| in_format(fmt, v)).collect();
+        let (channels, taps) = (win.channels, win.kernel[0] * win.kernel[1]);
+        let (inputs, positions) = (win.input[0] * win.input[1], win.output[0] * win.output[1]);
+        let rows = plane_taps(&win);
+        let (w_last, x_last) = (transposed(&w, channels, taps), transposed(&x, channels, inputs));
+        let want = per_channel_pe(channels, positions, |ch| {
+            let (shape, a, b) = channel_gemm((channels, taps, &rows), &w_last, &x_last, ch);
+            let col_bias = bias.as_ref().map(|v| vec![v[ch]]);
+            pe_oracle(&spec, shape, (&a, &b, col_bias.as_deref()),
+                |bias| match (fmt, spec.psum) {
+                    (FloatFormat::Fp32, _) | (_, PsumType::Fp32) => bias.unwrap_or(0.0),
+                    (FloatFormat::Fp16, _) => f16::from_f32(bias.unwrap_or(0.0)).to_f32(),
+                    (FloatFormat::Bf16, _) => bf16::from_f32(bias.unwrap_or(0.0)).to_f32(),
+                },
+                |s, a, b, bias| pe::run_float(&spec, fmt, s, a, b, bias).0)
+        });
+        let mut want = transposed(&want, positions, channels);
+        for (ch, plane) in want.chunks_mut(positions.max(1)).enumerate() {
+            plane.iter_mut().for_each(|v| *v += ch as f32);
+        }
+        let finish = |ch: usize, plane: &mut [f32]| plane.iter_mut().for_each(|v| *v += ch as f32);
+        for isa in families() {
+            let got =
+                depthwise_float_planes(isa, (&spec, fmt), &win, &w, &x, bias.as_deref(), &finish);
             prop_assert_eq!(class_bits(&got), class_bits(&want), "{:?}", isa);
         }
     }

@@ -429,16 +429,19 @@ proptest! {
 }
 
 /// A depthwise convolution: one input and one output channel per group, as many groups as a
-/// vector of channels holds and more.
+/// vector of channels holds and more, on rows short enough to be taken channels-last and
+/// long enough to be taken over whole planes (8 outputs and more).
 fn depthwise_case() -> impl Strategy<Value = ConvCase> {
     (
         conv_case(),
         prop_oneof![1..=9usize, Just(16), Just(17), Just(33)],
+        prop_oneof![Just(None), (8..=40usize).prop_map(Some)],
     )
-        .prop_map(|(c, groups)| ConvCase {
+        .prop_map(|(c, groups, width)| ConvCase {
             groups,
             cin_g: 1,
             cout_g: 1,
+            hw: (c.hw.0, width.unwrap_or(c.hw.1)),
             ..c
         })
 }

@@ -51,10 +51,10 @@ mod timing;
 pub mod vector;
 
 pub use fast::{
-    Isa, PackedF32B, PackedIntA, PackedIntB, TAP_PADDING, Taps, depthwise_float,
-    depthwise_float_on, depthwise_int, depthwise_int_on, gemm_float, gemm_float_on,
-    gemm_float_packed, gemm_int, gemm_int_on, gemm_int_packed, gemm_int_packed_a,
-    gemm_int_packed_a_within,
+    Isa, PackedF32B, PackedIntA, PackedIntB, PlaneWindow, RowFinish, TAP_PADDING, Taps,
+    depthwise_float, depthwise_float_on, depthwise_float_planes, depthwise_int, depthwise_int_on,
+    depthwise_int_planes, gemm_float, gemm_float_on, gemm_float_packed, gemm_int, gemm_int_on,
+    gemm_int_packed, gemm_int_packed_a, gemm_int_packed_a_within,
 };
 
 pub(crate) use fast::unsign_zeros;

@@ -108,19 +108,34 @@ pub fn run(
                 let bshape = cpg_shape(blk);
                 let group_w = &w.shifted[weights(w.shifted.len(), g)?];
                 let row_bias = row_bias.as_deref().map_or(Bias::None, Bias::Rows);
-                let mut o = match (packed_a.get(g), x_lo) {
-                    // The columns are x's values and its zero padding: within x's range.
-                    (Some(a), Some(lo)) => {
-                        gemm_int_packed_a_within(spec, bshape, group_w, &cols, a, row_bias, lo)
+                // The output unit of each row (an output channel of the group).
+                let units = epilogue.requant_units(g * cpg, cpg)?;
+                let finish = |rows: std::ops::Range<usize>, values: &mut [i32]| {
+                    for (unit, row) in units[rows].iter().zip(values.chunks_mut(bshape.n.max(1))) {
+                        if let Some(unit) = unit {
+                            unit.apply_all(row);
+                        }
                     }
-                    (Some(a), None) => gemm_int_packed_a(spec, bshape, group_w, &cols, a, row_bias),
-                    (None, _) => gemm_int(spec, bshape, group_w, &cols, row_bias),
                 };
-                for (j, channel) in o.acc.chunks_mut(bshape.n.max(1)).enumerate() {
-                    if let Some(unit) = epilogue.requant(g * cpg + j)? {
-                        unit.apply_all(channel);
+                let o = match (packed_a.get(g), x_lo) {
+                    // The columns are x's values and its zero padding: within x's range.
+                    (Some(a), Some(lo)) => gemm_int_packed_a_within(
+                        spec,
+                        bshape,
+                        (group_w, a),
+                        (&cols, lo),
+                        row_bias,
+                        &finish,
+                    ),
+                    (Some(a), None) => {
+                        gemm_int_packed_a(spec, bshape, (group_w, a), &cols, row_bias, &finish)
                     }
-                }
+                    (None, _) => {
+                        let mut o = gemm_int(spec, bshape, group_w, &cols, row_bias);
+                        finish(0..cpg, &mut o.acc);
+                        o
+                    }
+                };
                 Ok((o.acc, o.overflow))
             })?;
             Ok((int_output(out, out_shape, out_dtype)?, overflow))
@@ -259,10 +274,20 @@ fn assemble<T: Copy + Default + Send>(
     total: usize,
     compute: impl Fn(&Block) -> Result<(Vec<T>, bool)> + Sync,
 ) -> Result<(Vec<T>, bool)> {
-    let done = blocks
-        .par_iter()
-        .map(&compute)
-        .collect::<Result<Vec<_>>>()?;
+    let done = match blocks {
+        [blk] if groups == 1 && blk.images.len() == 1 && blk.rows.len() * width == plane => {
+            // One image's whole output: the block's rows are its channels' planes, in order.
+            let (values, wrapped) = compute(blk)?;
+            if values.len() == total {
+                return Ok((values, wrapped));
+            }
+            vec![(values, wrapped)]
+        }
+        _ => blocks
+            .par_iter()
+            .map(&compute)
+            .collect::<Result<Vec<_>>>()?,
+    };
     let mut out = vec![T::default(); total];
     let mut overflow = false;
     for (blk, (values, wrapped)) in blocks.iter().zip(done) {

@@ -360,6 +360,11 @@ impl Epilogue {
             _ => Ok(None),
         }
     }
+
+    /// The output units of output channels `first..first + count`, if the node requantizes.
+    pub(super) fn requant_units(&self, first: usize, count: usize) -> Result<Vec<Option<Requant>>> {
+        (first..first + count).map(|c| self.requant(c)).collect()
+    }
 }
 
 /// An integer node's output tensor of `dtype` (u8/i8 codes, else int32) from its values.

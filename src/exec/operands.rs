@@ -6,7 +6,7 @@ use crate::kernel::Window;
 use crate::kernel::{GemmKernel, GemmLayout};
 use rayon::prelude::*;
 
-pub(super) use super::transpose::{Tiled, transpose, transpose_into};
+pub(super) use super::transpose::{Tiled, transpose};
 use std::borrow::Cow;
 
 /// im2col matrices of at least this many values are filled on the thread pool, by rows.

@@ -19,6 +19,7 @@ mod avx2;
 mod avx512;
 mod depthwise;
 mod pack;
+mod planar;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 mod rows;
@@ -29,6 +30,8 @@ use crate::kernel::{FloatFormat, GemmShape};
 pub use depthwise::{
     TAP_PADDING, Taps, depthwise_float, depthwise_float_on, depthwise_int, depthwise_int_on,
 };
+pub use planar::{PlaneWindow, depthwise_float_planes, depthwise_int_planes};
+
 use rayon::prelude::*;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -168,7 +171,16 @@ pub fn gemm_int_on(
     b: &[i16],
     bias: Bias<'_, i32>,
 ) -> IntGemmOut {
-    gemm_int_with(isa, spec, shape, a, b, Prepared::default(), bias)
+    gemm_int_with(
+        isa,
+        spec,
+        shape,
+        a,
+        b,
+        Prepared::default(),
+        bias,
+        &|_, _| {},
+    )
 }
 
 /// An integer GEMM's B operand (`k×n`, row-major) prepared once for many products with
@@ -223,7 +235,7 @@ pub fn gemm_int_packed(
         b: Some(packed),
         ..Prepared::default()
     };
-    gemm_int_with(Isa::detected(), spec, shape, a, b, pre, bias)
+    gemm_int_with(Isa::detected(), spec, shape, a, b, pre, bias, &|_, _| {})
 }
 
 /// An integer GEMM's A operand (`m×k`, row-major) prepared once for many products with
@@ -281,19 +293,21 @@ impl PackedIntA {
     }
 }
 
-/// [`gemm_int`] with A also given as prepared by [`PackedIntA::new`] from the same `a`.
+/// [`gemm_int`] with A also given as prepared by [`PackedIntA::new`] from the same `a`, and
+/// `finish` run on each block of finished output rows where it was computed (see
+/// [`RowFinish`]).
 ///
 /// # Panics
 /// As [`gemm_int`], and if `packed` was made for another shape.
 pub fn gemm_int_packed_a(
     spec: &ArraySpec,
     shape: GemmShape,
-    a: &[i16],
+    (a, packed): (&[i16], &PackedIntA),
     b: &[i16],
-    packed: &PackedIntA,
     bias: Bias<'_, i32>,
+    finish: RowFinish<'_>,
 ) -> IntGemmOut {
-    with_packed_a(spec, shape, (a, packed), b, None, bias)
+    with_packed_a(spec, shape, (a, packed), b, None, bias, finish)
 }
 
 /// [`gemm_int_packed_a`] for a B whose every value lies within `[b_lo, b_lo + 255]`,
@@ -307,18 +321,22 @@ pub fn gemm_int_packed_a(
 pub fn gemm_int_packed_a_within(
     spec: &ArraySpec,
     shape: GemmShape,
-    a: &[i16],
-    b: &[i16],
-    packed: &PackedIntA,
+    a: (&[i16], &PackedIntA),
+    (b, b_lo): (&[i16], i32),
     bias: Bias<'_, i32>,
-    b_lo: i32,
+    finish: RowFinish<'_>,
 ) -> IntGemmOut {
     assert!(
         (-255..=0).contains(&b_lo),
         "B's lower bound {b_lo} is outside [-255, 0]"
     );
-    with_packed_a(spec, shape, (a, packed), b, Some(b_lo), bias)
+    with_packed_a(spec, shape, a, b, Some(b_lo), bias, finish)
 }
+
+/// What is done to each block of finished output rows of an integer GEMM (`bias + A·B`,
+/// wrapped), on the thread that computed it while it is in cache: `finish(rows, values)`,
+/// the rows' values row-major (an output unit, say). It changes no overflow flag.
+pub type RowFinish<'a> = &'a (dyn Fn(std::ops::Range<usize>, &mut [i32]) + Sync);
 
 /// The product of an A prepared by [`PackedIntA::new`] and B, B's range given or not.
 fn with_packed_a(
@@ -328,6 +346,7 @@ fn with_packed_a(
     b: &[i16],
     b_lo: Option<i32>,
     bias: Bias<'_, i32>,
+    finish: RowFinish<'_>,
 ) -> IntGemmOut {
     assert_eq!(
         (packed.m, packed.k),
@@ -339,7 +358,7 @@ fn with_packed_a(
         b: None,
         b_lo,
     };
-    gemm_int_with(Isa::detected(), spec, shape, a, b, pre, bias)
+    gemm_int_with(Isa::detected(), spec, shape, a, b, pre, bias, finish)
 }
 
 /// The operands of an integer GEMM prepared ahead of it, if any.
@@ -371,7 +390,9 @@ fn in_int_range(v: &[i16]) -> bool {
     lo >= -255 && hi <= 255
 }
 
-/// [`gemm_int_on`], reusing `pre`'s checks and encodings of A and B when given.
+/// [`gemm_int_on`], reusing `pre`'s checks and encodings of A and B when given, then
+/// `finish` on the output rows.
+#[allow(clippy::too_many_arguments)]
 fn gemm_int_with(
     isa: Isa,
     spec: &ArraySpec,
@@ -380,6 +401,7 @@ fn gemm_int_with(
     b: &[i16],
     pre: Prepared<'_>,
     bias: Bias<'_, i32>,
+    finish: RowFinish<'_>,
 ) -> IntGemmOut {
     let (len, a, b) = checked(isa, spec, shape, a, b, bias);
     let GemmShape { m, k, n } = shape;
@@ -389,33 +411,38 @@ fn gemm_int_with(
         (None, Some(lo)) => (-255..=0).contains(&lo),
         (None, None) => in_int_range(b),
     };
+    let finished = |mut out: IntGemmOut| {
+        finish(0..m, &mut out.acc);
+        out
+    };
     if isa == Isa::Portable || len == 0 || !a_in_range || !b_in_range {
         let mut exact = vec![0i64; len];
         portable::gemm(IntMac, k.max(1), (m, k, n), a, b, bias, &mut exact);
-        return IntGemmOut::from_exact(exact);
+        return finished(IntGemmOut::from_exact(exact));
     }
     let mut acc = vec![0i32; len];
     if k <= INT_K_CHUNK {
         // One chunk: its sum is exact in i32; the bias is added with an overflow check.
         let overflow = AtomicBool::new(false);
-        let add_bias = |rows: std::ops::Range<usize>, block: &mut [i32]| {
-            if bias == Bias::None {
-                return;
-            }
+        let epilogue = |rows: std::ops::Range<usize>, block: &mut [i32]| {
             // The bias kind is matched per row, so that each row's loop vectorises.
-            let wrapped = rows.zip(block.chunks_mut(n)).fold(false, |w, (i, row)| {
-                let wrapped = match bias {
-                    Bias::Rows(b) => add_wrapping(row, |_| b[i]),
-                    Bias::Columns(b) => add_wrapping(row, |j| b[j]),
-                    Bias::None => false,
-                };
-                wrapped | w
-            });
+            let wrapped = rows
+                .clone()
+                .zip(block.chunks_mut(n))
+                .fold(false, |w, (i, row)| {
+                    let wrapped = match bias {
+                        Bias::Rows(b) => add_wrapping(row, |_| b[i]),
+                        Bias::Columns(b) => add_wrapping(row, |j| b[j]),
+                        Bias::None => false,
+                    };
+                    wrapped | w
+                });
             if wrapped {
                 overflow.store(true, Ordering::Relaxed);
             }
+            finish(rows, block);
         };
-        int_chunk(isa, shape, a, b, (0, k), pre, &mut acc, &add_bias);
+        int_chunk(isa, shape, a, b, (0, k), pre, &mut acc, &epilogue);
         return IntGemmOut {
             acc,
             overflow: overflow.into_inner(),
@@ -438,7 +465,7 @@ fn gemm_int_with(
             *e += i64::from(c);
         }
     }
-    IntGemmOut::from_exact(exact)
+    finished(IntGemmOut::from_exact(exact))
 }
 
 /// Adds `bias(j)` into each `row[j]` with 32-bit wrapping; whether any sum wrapped (the
