@@ -369,13 +369,14 @@ impl Epilogue {
 
 /// An integer node's output tensor of `dtype` (u8/i8 codes, else int32) from its values.
 pub(super) fn int_output(values: Vec<i32>, shape: &[usize], dtype: DType) -> Result<Tensor> {
+    use crate::tensor::convert;
     // Narrowed as a slice (vectorised), not through ndarray's element iterator.
     fn shaped<T>(shape: &[usize], v: Vec<T>) -> Result<ArrayD<T>> {
         ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::Shape(e.to_string()))
     }
     Ok(match dtype {
-        DType::U8 => Tensor::U8(shaped(shape, values.iter().map(|&v| v as u8).collect())?),
-        DType::I8 => Tensor::I8(shaped(shape, values.iter().map(|&v| v as i8).collect())?),
+        DType::U8 => Tensor::U8(shaped(shape, convert::i32_to_u8(&values))?),
+        DType::I8 => Tensor::I8(shaped(shape, convert::i32_to_i8(&values))?),
         _ => Tensor::I32(shaped(shape, values)?),
     })
 }
@@ -394,18 +395,12 @@ fn shifted_range(t: &Tensor, zp: i64) -> Option<i32> {
 /// An integer tensor's values minus the zero point `zp`, row-major, as the array's 16-bit
 /// operands (in `[-255, 255]` for 8-bit values and an 8-bit zero point).
 fn shifted(t: &Tensor, zp: i64) -> Result<Vec<i16>> {
-    /// `v − zp` wrapped to 16 bits, computed in 16 bits: the same value modulo 2^16 as in 64
-    /// bits, in lanes the compiler can vectorize.
-    fn sub<T: Copy + Into<i16>>(a: &ArrayD<T>, zp: i64) -> Vec<i16> {
-        let zp = zp as i16;
-        crate::tensor::convert::as_row_major(a)
-            .iter()
-            .map(|&v| v.into().wrapping_sub(zp))
-            .collect()
-    }
+    // `v − zp` wrapped to 16 bits, computed in 16 bits: the same value modulo 2^16 as in 64
+    // bits, in vector lanes.
+    use crate::tensor::convert::{as_row_major, i8_minus, u8_minus};
     Ok(match t {
-        Tensor::U8(a) => sub(a, zp),
-        Tensor::I8(a) => sub(a, zp),
+        Tensor::U8(a) => u8_minus(&as_row_major(a), zp as i16),
+        Tensor::I8(a) => i8_minus(&as_row_major(a), zp as i16),
         t => t.to_i64_vec()?.iter().map(|&v| (v - zp) as i16).collect(),
     })
 }

@@ -1,4 +1,5 @@
-//! Bulk element conversions: fp16 / bf16 ↔ f32 a slice at a time, and row-major copies.
+//! Bulk element conversions: fp16 / bf16 ↔ f32 a slice at a time, 8-bit integers to and from
+//! the array's wider integers, and row-major copies.
 //!
 //! `half` converts one value at a time through a CPU-feature check per call; its slice
 //! conversions check once and use F16C eight lanes at a time where the CPU has it. fp16 slices
@@ -8,6 +9,7 @@
 
 use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
+use multiversion::multiversion;
 use ndarray::{ArrayD, IxDyn};
 use std::borrow::Cow;
 
@@ -194,6 +196,43 @@ fn round_through<H: Half>(v: &mut [f32], zero: H) {
     }
 }
 
+/// 32-bit integers truncated to their low 8 bits as `u8` (`v as u8`).
+pub fn i32_to_u8(v: &[i32]) -> Vec<u8> {
+    let mut out = vec![0; v.len()];
+    each_into(v, &mut out, |x| x as u8);
+    out
+}
+
+/// 32-bit integers truncated to their low 8 bits as `i8` (`v as i8`).
+pub fn i32_to_i8(v: &[i32]) -> Vec<i8> {
+    let mut out = vec![0; v.len()];
+    each_into(v, &mut out, |x| x as i8);
+    out
+}
+
+/// 8-bit values minus `zp`, wrapped to 16 bits.
+pub fn u8_minus(v: &[u8], zp: i16) -> Vec<i16> {
+    let mut out = vec![0; v.len()];
+    each_into(v, &mut out, |x| i16::from(x).wrapping_sub(zp));
+    out
+}
+
+/// 8-bit values minus `zp`, wrapped to 16 bits.
+pub fn i8_minus(v: &[i8], zp: i16) -> Vec<i16> {
+    let mut out = vec![0; v.len()];
+    each_into(v, &mut out, |x| i16::from(x).wrapping_sub(zp));
+    out
+}
+
+/// `out[i] = f(v[i])` for `i` below both lengths, in the widest vectors the CPU has (`f`
+/// inlined into each version).
+#[multiversion(targets = "simd")]
+fn each_into<A: Copy, B>(v: &[A], out: &mut [B], f: impl Fn(A) -> B) {
+    for (o, &x) in out.iter_mut().zip(v) {
+        *o = f(x);
+    }
+}
+
 /// Rounds every value of `v` to fp16 and back, in place: `f16::from_f32(x).to_f32()` each.
 pub fn round_through_f16(v: &mut [f32]) {
     round_through(v, f16::ZERO);
@@ -302,6 +341,23 @@ mod tests {
         #[test]
         fn bulk_conversions_equal_one_at_a_time(bits in prop::collection::vec(any::<u32>(), 0..600)) {
             check(bits.into_iter().map(f32::from_bits).collect());
+        }
+
+        #[test]
+        fn integer_slices_equal_one_at_a_time(
+            wide in prop::collection::vec(any::<i32>(), 0..300),
+            bytes in prop::collection::vec(any::<u8>(), 0..300),
+            zp in any::<i16>(),
+        ) {
+            let one = |v: &[i32]| v.iter().map(|&x| x as u8).collect::<Vec<_>>();
+            prop_assert_eq!(i32_to_u8(&wide), one(&wide));
+            prop_assert_eq!(i32_to_i8(&wide), wide.iter().map(|&x| x as i8).collect::<Vec<_>>());
+            let minus = |x: i64| (x - i64::from(zp)) as i16;
+            let want: Vec<i16> = bytes.iter().map(|&x| minus(x.into())).collect();
+            prop_assert_eq!(u8_minus(&bytes, zp), want);
+            let signed: Vec<i8> = bytes.iter().map(|&x| x as i8).collect();
+            let want: Vec<i16> = signed.iter().map(|&x| minus(x.into())).collect();
+            prop_assert_eq!(i8_minus(&signed, zp), want);
         }
     }
 }

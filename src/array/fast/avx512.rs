@@ -119,24 +119,34 @@ unsafe fn f32_block<const R: usize>((ap, lda, bp, (kl, k_tile), cp, ldc, (m0, m1
     }
 }
 
-/// `c = A'·B'` (wrapping i32) for rows `0..rows` of `a` (bytes, row stride `4·pb.quads`)
-/// against every panel of `pb`; `c` is `rows×n`, row-major.
+/// `c[i][j] = A'·B' + row_sums[i]·offsets[j] + terms[j]` (wrapping i32) for rows
+/// `0..rows` of `a` (bytes, row stride `4·pb.quads`) against every panel of `pb`: the
+/// product of the shifted operands with the offsets' corrections added as it is stored.
+/// `c` is `rows×n`, row-major.
 ///
 /// # Safety
 /// The CPU must support AVX-512F, AVX-512BW and AVX-512 VNNI. `a` holds at least
-/// `rows·4·pb.quads` bytes and `c` at least `rows·n` values; `pb` packs `n` columns with
-/// `NR`-wide panels.
+/// `rows·4·pb.quads` bytes, `c` at least `rows·n` values, `row_sums` `rows` and `offsets`
+/// and `terms` `n`; `pb` packs `n` columns with `NR`-wide panels.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub(super) unsafe fn quad_rows(a: &[u8], rows: usize, pb: &PackedQuads, c: &mut [i32], n: usize) {
+pub(super) unsafe fn quad_rows(
+    (a, rows, row_sums): (&[u8], usize, &[i32]),
+    pb: &PackedQuads,
+    (offsets, terms): (&[i32], &[i32]),
+    c: &mut [i32],
+    n: usize,
+) {
     let lda = pb.quads * 4;
     debug_assert!(a.len() >= rows * lda && c.len() >= rows * n && pb.nr == NR);
+    debug_assert!(row_sums.len() >= rows && offsets.len() >= n && terms.len() >= n);
     for p in 0..n.div_ceil(NR) {
         let (j0, w) = (p * NR, NR.min(n - p * NR));
         let masks = (lanes(w), lanes(w.saturating_sub(16)));
         let bp = pb.panel(p).as_ptr();
         for i0 in (0..rows).step_by(MR) {
             // SAFETY: rows i0..i0+mr of `a` hold lda bytes each, the panel holds quads·NR·4
-            // bytes, and the masks cover columns j0..j0+w of `c`'s rows i0..i0+mr.
+            // bytes, the masks cover columns j0..j0+w of `c`'s rows i0..i0+mr and of
+            // `offsets` and `terms`, and `row_sums` holds rows i0..i0+mr.
             unsafe {
                 let f = (
                     a.as_ptr().add(i0 * lda),
@@ -146,6 +156,11 @@ pub(super) unsafe fn quad_rows(a: &[u8], rows: usize, pb: &PackedQuads, c: &mut 
                     c.as_mut_ptr().add(i0 * n + j0),
                     n,
                     masks,
+                    (
+                        row_sums.as_ptr().add(i0),
+                        offsets.as_ptr().add(j0),
+                        terms.as_ptr().add(j0),
+                    ),
                 );
                 match rows - i0 {
                     1 => quad_block::<1>(f),
@@ -174,12 +189,16 @@ type QuadArgs = (
     *mut i32,
     usize,
     (u16, u16),
+    (*const i32, *const i32, *const i32),
 );
 
-/// One `R×32` block: `Σ_q dpbusd(a[4q..4q+4], b[q])`, stored (not added) into `c`.
+/// One `R×32` block: `Σ_q dpbusd(a[4q..4q+4], b[q]) + row_sum·offset + term`, stored (not
+/// added) into `c`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 #[inline]
-unsafe fn quad_block<const R: usize>((ap, lda, bp, quads, cp, ldc, (m0, m1)): QuadArgs) {
+unsafe fn quad_block<const R: usize>(
+    (ap, lda, bp, quads, cp, ldc, (m0, m1), (sums, offsets, terms)): QuadArgs,
+) {
     let mut s = [[_mm512_setzero_si512(); 2]; R];
     for q in 0..quads {
         // SAFETY (whole block): the caller's bounds (see `quad_rows`).
@@ -194,12 +213,29 @@ unsafe fn quad_block<const R: usize>((ap, lda, bp, quads, cp, ldc, (m0, m1)): Qu
             }
         }
     }
+    // SAFETY: the masks cover the block's columns of `offsets` and `terms`.
+    let (o, t) = unsafe {
+        (
+            [
+                _mm512_maskz_loadu_epi32(m0, offsets),
+                _mm512_maskz_loadu_epi32(m1, offsets.add(16)),
+            ],
+            [
+                _mm512_maskz_loadu_epi32(m0, terms),
+                _mm512_maskz_loadu_epi32(m1, terms.add(16)),
+            ],
+        )
+    };
     for (r, sr) in s.iter().enumerate() {
-        // SAFETY: the masks cover the block's columns of row r of `c`.
+        // SAFETY: the masks cover the block's columns of row r of `c`; `sums` holds row r.
         unsafe {
+            let ra = _mm512_set1_epi32(*sums.add(r));
             let row = cp.add(r * ldc);
-            _mm512_mask_storeu_epi32(row, m0, sr[0]);
-            _mm512_mask_storeu_epi32(row.add(16), m1, sr[1]);
+            for h in 0..2 {
+                let fix = _mm512_add_epi32(_mm512_mullo_epi32(ra, o[h]), t[h]);
+                let v = _mm512_add_epi32(sr[h], fix);
+                _mm512_mask_storeu_epi32(row.add(16 * h), [m0, m1][h], v);
+            }
         }
     }
 }

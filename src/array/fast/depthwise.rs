@@ -8,7 +8,7 @@
 //! `k_tile` taps whose partial sums start at +0 and are added into the accumulator started at
 //! the bias; a tap outside the input multiplies a zero, as the im2col's padding does.
 
-use super::{INT_K_CHUNK, Isa, PARALLEL_MACS, add_wrapping, in_int_range, unsign_zeros};
+use super::{INT_K_CHUNK, Isa, PARALLEL_MACS, add_wrapping_each, in_int_range, unsign_zeros};
 use crate::array::datapath::{Datapath, FloatRule, FusedF32, IntMac, Psum16};
 use crate::array::{ArraySpec, IntGemmOut};
 use crate::kernel::FloatFormat;
@@ -105,7 +105,7 @@ pub fn depthwise_int_on(
         let Some(bias) = bias else { return false };
         block
             .chunks_mut(c)
-            .fold(false, |w, row| add_wrapping(row, |j| bias[j]) | w)
+            .fold(false, |w, row| add_wrapping_each(row, bias) | w)
     });
     IntGemmOut {
         acc,

@@ -17,6 +17,8 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod cols;
 mod depthwise;
 mod pack;
 mod planar;
@@ -32,6 +34,7 @@ pub use depthwise::{
 };
 pub use planar::{PlaneWindow, depthwise_float_planes, depthwise_int_planes};
 
+use multiversion::multiversion;
 use rayon::prelude::*;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -483,6 +486,20 @@ fn add_wrapping(row: &mut [i32], bias: impl Fn(usize) -> i32) -> bool {
     signs < 0
 }
 
+/// [`add_wrapping`] of one bias to every value, in the widest vectors the CPU has.
+#[multiversion(targets = "simd")]
+fn add_wrapping_one(row: &mut [i32], bias: i32) -> bool {
+    add_wrapping(row, |_| bias)
+}
+
+/// [`add_wrapping`] of `bias[j]` to each `row[j]`, in the widest vectors the CPU has.
+#[multiversion(targets = "simd")]
+fn add_wrapping_each(row: &mut [i32], bias: &[i32]) -> bool {
+    // As long as the row, so that indexing it needs no check.
+    let bias = &bias[..row.len()];
+    add_wrapping(row, |j| bias[j])
+}
+
 /// `c = Σ_{k in ks} a·b` (exact, as the chunk is short) on a vector family, then
 /// `epilogue` on each finished block of whole rows. `pre` (A or B prepared whole) serves the
 /// encodings of a chunk that is the whole of K.
@@ -503,6 +520,14 @@ fn int_chunk(
             // The shapes were checked, and a chunk's sum fits an i32.
             rows::int((m, k, n), a, b, ks, c);
             epilogue(0..m, &mut c[..m * n]);
+            return;
+        }
+        if n <= cols::FEW_COLUMNS {
+            let bt = cols::columns(b, (k, n), ks);
+            for_row_blocks(c, m, n, k, 1, |rows, block| {
+                cols::int(&a[rows.start * k..rows.end * k], k, &bt, ks, block);
+                epilogue(rows, block);
+            });
             return;
         }
         let whole = ks == (0, k);
@@ -550,13 +575,17 @@ fn int_chunk(
                     }
                 };
                 // SAFETY: Avx512 is supported (asserted by the caller); `ua` holds
-                // rows·4·quads bytes and `block` rows·n values; `pb` has NR-wide panels.
-                unsafe { avx512::quad_rows(ua, rows.len(), pb, block, n) };
-                for (row, &ra) in block.chunks_mut(n).zip(row_sums) {
-                    for ((v, &ob), &t) in row.iter_mut().zip(&pb.offset).zip(&col_terms) {
-                        *v = v.wrapping_add(ob.wrapping_mul(ra)).wrapping_add(t);
-                    }
-                }
+                // rows·4·quads bytes, `row_sums` rows values, `block` rows·n values, and
+                // `pb.offset` and `col_terms` n values; `pb` has NR-wide panels.
+                unsafe {
+                    avx512::quad_rows(
+                        (ua, rows.len(), row_sums),
+                        pb,
+                        (&pb.offset, &col_terms),
+                        block,
+                        n,
+                    )
+                };
                 epilogue(rows, block);
             });
             return;

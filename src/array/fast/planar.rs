@@ -14,7 +14,7 @@
 //! of `k_tile` taps whose partial sums start at the datapath's zero and merge into the
 //! accumulator started at the bias; a tap in the padding multiplies a zero.
 
-use super::{INT_K_CHUNK, Isa, PARALLEL_MACS, add_wrapping, in_int_range, unsign_zeros};
+use super::{INT_K_CHUNK, Isa, PARALLEL_MACS, add_wrapping_one, in_int_range, unsign_zeros};
 use crate::array::datapath::{Datapath, FloatRule, FusedF32, IntMac, Psum16};
 use crate::array::{ArraySpec, IntGemmOut};
 use crate::kernel::FloatFormat;
@@ -214,7 +214,7 @@ pub fn depthwise_int_planes(
         win.lay_out(&x[ch * win.plane_in()..][..win.plane_in()], laid);
         int_sums(&starts, &w[ch * k..][..k], laid, wide);
         win.narrow(wide, out);
-        let wrapped = bias.is_some_and(|b| add_wrapping(out, |_| b[ch]));
+        let wrapped = bias.is_some_and(|b| add_wrapping_one(out, b[ch]));
         finish(ch, out);
         wrapped
     });
