@@ -4,6 +4,7 @@
 
 use crate::kernel::Window;
 use crate::kernel::{GemmKernel, GemmLayout};
+use crate::tensor::convert::copy_every;
 use rayon::prelude::*;
 
 pub(super) use super::transpose::{Tiled, transpose};
@@ -420,14 +421,7 @@ pub fn im2col_t_into<T: Copy>(
                 for c in 0..cin {
                     let src = &x[base + c * plane + first..];
                     let row = (c * taps + t) * ld + image * n + i * ow;
-                    let span = &mut dst[row + lo..row + hi];
-                    if s == 1 {
-                        span.copy_from_slice(&src[..hi - lo]);
-                    } else {
-                        for (d, &v) in span.iter_mut().zip(src.iter().step_by(s)) {
-                            *d = v;
-                        }
-                    }
+                    copy_every(&mut dst[row + lo..row + hi], src, s);
                 }
             }
         }

@@ -233,6 +233,42 @@ fn each_into<A: Copy, B>(v: &[A], out: &mut [B], f: impl Fn(A) -> B) {
     }
 }
 
+/// Copies `src[0]`, `src[step]`, `src[2·step]`, … into `dst`, as many as `dst` holds (`src`
+/// must hold them): the rows of an im2col or of a strided layout. Short rows are copied by
+/// fixed-size moves the compiler inlines (a `memcpy` call per row would cost more than the
+/// row), every second value by pairs (vector shuffles).
+pub fn copy_every<T: Copy>(dst: &mut [T], src: &[T], step: usize) {
+    match step {
+        1 if dst.len() >= 64 => dst.copy_from_slice(&src[..dst.len()]),
+        1 => {
+            let (d8, _) = dst.as_chunks_mut::<8>();
+            let (s8, _) = src.as_chunks::<8>();
+            for (d, s) in d8.iter_mut().zip(s8) {
+                *d = *s;
+            }
+            let done = d8.len() * 8;
+            for (d, &s) in dst[done..].iter_mut().zip(&src[done..]).take(7) {
+                *d = s;
+            }
+        }
+        2 => {
+            let (pairs, rest) = src.as_chunks::<2>();
+            let n = pairs.len().min(dst.len());
+            for (d, pair) in dst[..n].iter_mut().zip(pairs) {
+                *d = pair[0];
+            }
+            if let (Some(d), Some(&v)) = (dst.get_mut(n), rest.first()) {
+                *d = v;
+            }
+        }
+        _ => {
+            for (d, &v) in dst.iter_mut().zip(src.iter().step_by(step)) {
+                *d = v;
+            }
+        }
+    }
+}
+
 /// Rounds every value of `v` to fp16 and back, in place: `f16::from_f32(x).to_f32()` each.
 pub fn round_through_f16(v: &mut [f32]) {
     round_through(v, f16::ZERO);
@@ -358,6 +394,18 @@ mod tests {
             let signed: Vec<i8> = bytes.iter().map(|&x| x as i8).collect();
             let want: Vec<i16> = signed.iter().map(|&x| minus(x.into())).collect();
             prop_assert_eq!(i8_minus(&signed, zp), want);
+        }
+
+        #[test]
+        fn strided_copies_take_every_step_th_value(
+            src in prop::collection::vec(any::<i16>(), 0..200),
+            step in 1usize..=4,
+            len in 0usize..100,
+        ) {
+            let want: Vec<i16> = src.iter().step_by(step).take(len).copied().collect();
+            let mut got = vec![0; want.len()];
+            copy_every(&mut got, &src, step);
+            prop_assert_eq!(got, want);
         }
     }
 }

@@ -4,6 +4,7 @@
 //! Padding lanes and padding `k` hold zeros, which add nothing to an integer sum and feed
 //! only float lanes that are never stored. Panels are packed in parallel.
 
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 /// B (`k×n`, row-major) as panels of `nr` columns: panel `p` holds `k` rows of `nr` values,
@@ -172,41 +173,9 @@ impl PackedQuads {
                 .zip(col_sum.par_chunks_mut(nr))
                 .enumerate()
                 .for_each(|(p, (panel, sums))| {
-                    let (j0, w) = (p * nr, sums.len());
-                    let offs = &offset[j0..j0 + w];
-                    // Quad q: rows 4q..4q+4 of the panel's columns, four bytes per column.
-                    for (q, quad) in panel.chunks_exact_mut(nr * 4).enumerate() {
-                        let row = |i: usize| {
-                            let kk = k0 + 4 * q + i;
-                            (kk < k1).then(|| &b[kk * n + j0..kk * n + j0 + w])
-                        };
-                        let rows = [row(0), row(1), row(2), row(3)];
-                        if let [Some(r0), Some(r1), Some(r2), Some(r3)] = rows {
-                            let columns = r0.iter().zip(r1).zip(r2).zip(r3);
-                            let targets = quad.chunks_exact_mut(4).zip(offs).zip(sums.iter_mut());
-                            for ((((&v0, &v1), &v2), &v3), ((dst, &o), sum)) in columns.zip(targets)
-                            {
-                                let s = [v0, v1, v2, v3].map(|v| i32::from(v) - o);
-                                dst.copy_from_slice(&s.map(|v| v as i8));
-                                *sum = s.iter().fold(*sum, |acc, &v| acc.wrapping_add(v));
-                            }
-                            continue;
-                        }
-                        for (c, (dst, (&o, sum))) in quad
-                            .chunks_exact_mut(4)
-                            .zip(offs.iter().zip(sums.iter_mut()))
-                            .enumerate()
-                        {
-                            for (d, r) in dst.iter_mut().zip(&rows) {
-                                if let Some(r) = r {
-                                    // In [-128, 127] by the offset's choice.
-                                    let shifted = i32::from(r[c]) - o;
-                                    *d = shifted as i8;
-                                    *sum = sum.wrapping_add(shifted);
-                                }
-                            }
-                        }
-                    }
+                    let j0 = p * nr;
+                    let offs = &offset[j0..j0 + sums.len()];
+                    quad_panel(b, (k0, k1), (n, j0), offs, panel, sums);
                 });
         }
         PackedQuads {
@@ -221,6 +190,55 @@ impl PackedQuads {
     pub(super) fn panel(&self, p: usize) -> &[i8] {
         let len = self.quads * self.nr * 4;
         &self.data[p * len..(p + 1) * len]
+    }
+}
+
+/// Packs one panel of [`PackedQuads`]: rows `k0..k1` of B's columns `j0..j0 + w` (`w` the
+/// length of `offs` and `sums`), each shifted by its offset, into `panel`'s quads (four bytes
+/// per column, `nr = panel.len() / (4 · quads)` columns per quad), with each column's sum of
+/// the shifted values added into `sums`. In the widest vectors the CPU has.
+#[multiversion(targets = "simd")]
+fn quad_panel(
+    b: &[i16],
+    (k0, k1): (usize, usize),
+    (n, j0): (usize, usize),
+    offs: &[i32],
+    panel: &mut [i8],
+    sums: &mut [i32],
+) {
+    let (w, quads) = (sums.len(), (k1 - k0).div_ceil(4));
+    let nr = panel.len() / (4 * quads).max(1);
+    // Quad q: rows 4q..4q+4 of the panel's columns, four bytes per column.
+    for (q, quad) in panel.chunks_exact_mut(nr * 4).enumerate() {
+        let row = |i: usize| {
+            let kk = k0 + 4 * q + i;
+            (kk < k1).then(|| &b[kk * n + j0..kk * n + j0 + w])
+        };
+        let rows = [row(0), row(1), row(2), row(3)];
+        if let [Some(r0), Some(r1), Some(r2), Some(r3)] = rows {
+            let columns = r0.iter().zip(r1).zip(r2).zip(r3);
+            let targets = quad.chunks_exact_mut(4).zip(offs).zip(sums.iter_mut());
+            for ((((&v0, &v1), &v2), &v3), ((dst, &o), sum)) in columns.zip(targets) {
+                let s = [v0, v1, v2, v3].map(|v| i32::from(v) - o);
+                dst.copy_from_slice(&s.map(|v| v as i8));
+                *sum = s.iter().fold(*sum, |acc, &v| acc.wrapping_add(v));
+            }
+            continue;
+        }
+        for (c, (dst, (&o, sum))) in quad
+            .chunks_exact_mut(4)
+            .zip(offs.iter().zip(sums.iter_mut()))
+            .enumerate()
+        {
+            for (d, r) in dst.iter_mut().zip(&rows) {
+                if let Some(r) = r {
+                    // In [-128, 127] by the offset's choice.
+                    let shifted = i32::from(r[c]) - o;
+                    *d = shifted as i8;
+                    *sum = sum.wrapping_add(shifted);
+                }
+            }
+        }
     }
 }
 
@@ -239,6 +257,7 @@ pub(super) fn unsigned_offset(a: &[i16]) -> Option<i32> {
 
 /// Rows `rows` of A (`k0..k1` of each, row stride `k`) as bytes `a - offset`, `k` padded to a
 /// multiple of 4, and each row's sum of those bytes.
+#[multiversion(targets = "simd")]
 pub(super) fn unsigned_rows(
     a: &[i16],
     k: usize,

@@ -18,6 +18,7 @@ use super::{INT_K_CHUNK, Isa, PARALLEL_MACS, add_wrapping_one, in_int_range, uns
 use crate::array::datapath::{Datapath, FloatRule, FusedF32, IntMac, Psum16};
 use crate::array::{ArraySpec, IntGemmOut};
 use crate::kernel::FloatFormat;
+use crate::tensor::convert::copy_every;
 use multiversion::multiversion;
 use rayon::prelude::*;
 
@@ -133,16 +134,7 @@ impl PlaneWindow {
                         continue;
                     };
                     let (dst, src) = (&mut dst[first..end], &x[y * w..(y + 1) * w]);
-                    let src = &src[first * sx + px - pad_x..];
-                    match sx {
-                        1 => dst.copy_from_slice(&src[..dst.len()]),
-                        2 => every_second(dst, src),
-                        _ => {
-                            for (d, &v) in dst.iter_mut().zip(src.iter().step_by(sx)) {
-                                *d = v;
-                            }
-                        }
-                    }
+                    copy_every(dst, &src[first * sx + px - pad_x..], sx);
                 }
             }
         }
@@ -155,19 +147,6 @@ impl PlaneWindow {
         for (dst, src) in out.chunks_mut(width.max(1)).zip(wide.chunks(cols)) {
             dst.copy_from_slice(&src[..width]);
         }
-    }
-}
-
-/// Copies `src[0]`, `src[2]`, `src[4]`, … into `dst`, as many as `dst` holds: pairs of
-/// values, so that the loop runs on vector shuffles.
-fn every_second<T: Copy>(dst: &mut [T], src: &[T]) {
-    let (whole, rest) = src.as_chunks::<2>();
-    let n = whole.len().min(dst.len());
-    for (d, c) in dst[..n].iter_mut().zip(whole) {
-        *d = c[0];
-    }
-    if let (Some(d), Some(&v)) = (dst.get_mut(n), rest.first()) {
-        *d = v;
     }
 }
 
