@@ -428,18 +428,13 @@ fn gemm_int_with(
         // One chunk: its sum is exact in i32; the bias is added with an overflow check.
         let overflow = AtomicBool::new(false);
         let epilogue = |rows: std::ops::Range<usize>, block: &mut [i32]| {
-            // The bias kind is matched per row, so that each row's loop vectorises.
-            let wrapped = rows
-                .clone()
-                .zip(block.chunks_mut(n))
-                .fold(false, |w, (i, row)| {
-                    let wrapped = match bias {
-                        Bias::Rows(b) => add_wrapping(row, |_| b[i]),
-                        Bias::Columns(b) => add_wrapping(row, |j| b[j]),
-                        Bias::None => false,
-                    };
-                    wrapped | w
-                });
+            let wrapped = match bias {
+                Bias::Rows(b) => add_row_bias(block, n, &b[rows.clone()]),
+                Bias::Columns(b) => block
+                    .chunks_mut(n)
+                    .fold(false, |w, row| add_wrapping_each(row, b) | w),
+                Bias::None => false,
+            };
             if wrapped {
                 overflow.store(true, Ordering::Relaxed);
             }
@@ -490,6 +485,16 @@ fn add_wrapping(row: &mut [i32], bias: impl Fn(usize) -> i32) -> bool {
 #[multiversion(targets = "simd")]
 fn add_wrapping_one(row: &mut [i32], bias: i32) -> bool {
     add_wrapping(row, |_| bias)
+}
+
+/// [`add_wrapping`] of `bias[i]` to every value of row `i` of `block` (rows of `n` values),
+/// in the widest vectors the CPU has; whether any sum wrapped.
+#[multiversion(targets = "simd")]
+fn add_row_bias(block: &mut [i32], n: usize, bias: &[i32]) -> bool {
+    block
+        .chunks_mut(n.max(1))
+        .zip(bias)
+        .fold(false, |w, (row, &b)| add_wrapping(row, |_| b) | w)
 }
 
 /// [`add_wrapping`] of `bias[j]` to each `row[j]`, in the widest vectors the CPU has.
