@@ -186,6 +186,12 @@ impl RequestView<'_> {
         let lax = i128::from(self.deadline.0) - i128::from(now.0) - i128::from(self.estimate(k).0);
         i64::try_from(lax).unwrap_or(if lax > 0 { i64::MAX } else { i64::MIN })
     }
+
+    /// Whether the request misses its deadline even with every array it can use of `arrays`
+    /// (its laxity with them is negative): late, whatever it is given.
+    pub fn is_late(&self, now: Cycles, arrays: usize) -> bool {
+        self.laxity(now, self.parallelism().min(arrays)) < 0
+    }
 }
 
 /// The accelerator as a policy sees it at a decision point.

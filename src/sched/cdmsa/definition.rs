@@ -34,7 +34,7 @@ pub(super) fn decide(
     let mut best_effort: Vec<usize> = (0..rs.len()).filter(|&i| !is_admitted[i]).collect();
     best_effort.sort_by_key(|&i| {
         let r = &rs[i];
-        (laxity(r) < 0, r.remaining, r.deadline, r.id)
+        (r.is_late(view.now, n), r.remaining, r.deadline, r.id)
     });
     let ranked: Vec<usize> = admitted.iter().chain(&best_effort).copied().collect();
     // One array when one meets the deadline by the estimate, else every array it can use.
@@ -111,7 +111,7 @@ pub(super) fn decide(
         }
         // A late best-effort request (laxity negative with every array it can use) waits
         // while an admitted request is active.
-        if !is_admitted[i] && !admitted.is_empty() && laxity(&rs[i]) < 0 {
+        if !is_admitted[i] && !admitted.is_empty() && rs[i].is_late(view.now, n) {
             continue;
         }
         let l = limit(&grants, pos, cap);

@@ -575,7 +575,7 @@ impl CdMsa {
             };
             let pos = admitted.len() + k;
             let r = &rs[i];
-            if !admitted.is_empty() && r.laxity(view.now, r.parallelism().min(n)) < 0 {
+            if !admitted.is_empty() && r.is_late(view.now, n) {
                 // The rest are late: they wait while an admitted request is active.
                 break;
             }

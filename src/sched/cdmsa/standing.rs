@@ -139,7 +139,7 @@ impl Leeway {
         if !admitted {
             // Behind an admitted r; behind a best-effort r unless ahead now (its key only
             // grows while r's only shrinks).
-            let late = w.laxity(now, w.parallelism().min(arrays)) < 0;
+            let late = w.is_late(now, arrays);
             self.ahead |= !r.admitted && (late, w.remaining, w.deadline, w.id) < r.late_key;
             return;
         }
