@@ -736,6 +736,72 @@ fn per_channel_pe<S: Copy + Default>(
     out
 }
 
+/// The PE model's integer depthwise product, positions × channels (`w` taps × channels, `x`
+/// input rows × channels, `rows` per position and tap), and whether an exact sum left the
+/// i32 range (the portable kernel's flag).
+fn depthwise_int_pe(
+    (channels, taps, rows): (usize, usize, &[u32]),
+    w: &[i16],
+    x: &[i16],
+    bias: Option<&[i32]>,
+) -> (Vec<i32>, bool) {
+    let spec = ArraySpec {
+        rows: 4,
+        cols: 4,
+        dataflow: Dataflow::Ws,
+        timing: TimingMode::Pipelined,
+        psum: PsumType::Fp32,
+    };
+    let mut overflow = false;
+    let want = per_channel_pe(channels, rows.len() / taps, |ch| {
+        let (shape, a, b) = channel_gemm((channels, taps, rows), w, x, ch);
+        let col_bias = bias.map(|v| vec![v[ch]]);
+        let exact = gemm_int_on(
+            Isa::Portable,
+            &spec,
+            shape,
+            &a,
+            &b,
+            col_bias.as_deref().into(),
+        );
+        overflow |= exact.overflow;
+        pe_oracle(
+            &spec,
+            shape,
+            (&a, &b, col_bias.as_deref()),
+            |bias| bias.unwrap_or(0),
+            |s, a, b, bias| pe::run_int(&spec, s, a, b, bias).0.acc,
+        )
+    });
+    (want, overflow)
+}
+
+/// The PE model's float depthwise product on `spec` with `fmt` operands, positions × channels
+/// (layouts as [`depthwise_int_pe`]).
+fn depthwise_float_pe(
+    (spec, fmt): (&ArraySpec, FloatFormat),
+    (channels, taps, rows): (usize, usize, &[u32]),
+    w: &[f32],
+    x: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    per_channel_pe(channels, rows.len() / taps, |ch| {
+        let (shape, a, b) = channel_gemm((channels, taps, rows), w, x, ch);
+        let col_bias = bias.map(|v| vec![v[ch]]);
+        pe_oracle(
+            spec,
+            shape,
+            (&a, &b, col_bias.as_deref()),
+            |bias| match (fmt, spec.psum) {
+                (FloatFormat::Fp32, _) | (_, PsumType::Fp32) => bias.unwrap_or(0.0),
+                (FloatFormat::Fp16, _) => f16::from_f32(bias.unwrap_or(0.0)).to_f32(),
+                (FloatFormat::Bf16, _) => bf16::from_f32(bias.unwrap_or(0.0)).to_f32(),
+            },
+            |s, a, b, bias| pe::run_float(spec, fmt, s, a, b, bias).0,
+        )
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
@@ -750,25 +816,7 @@ proptest! {
                     prop_oneof![any::<i32>(), Just(i32::MAX), Just(i32::MIN)], c)),
             ))
     ) {
-        let positions = rows.len() / taps;
-        let spec = ArraySpec {
-            rows: 4,
-            cols: 4,
-            dataflow: Dataflow::Ws,
-            timing: TimingMode::Pipelined,
-            psum: PsumType::Fp32,
-        };
-        let mut overflow = false;
-        let want = per_channel_pe(channels, positions, |ch| {
-            let (shape, a, b) = channel_gemm((channels, taps, &rows), &w, &x, ch);
-            let col_bias = bias.as_ref().map(|v| vec![v[ch]]);
-            let out = pe_oracle(&spec, shape, (&a, &b, col_bias.as_deref()),
-                |bias| bias.unwrap_or(0),
-                |s, a, b, bias| pe::run_int(&spec, s, a, b, bias).0.acc);
-            let exact = gemm_int_on(Isa::Portable, &spec, shape, &a, &b, col_bias.as_deref().into());
-            overflow |= exact.overflow;
-            out
-        });
+        let (want, overflow) = depthwise_int_pe((channels, taps, &rows), &w, &x, bias.as_deref());
         let t = Taps { channels, taps, rows: &rows };
         for isa in families() {
             let got = depthwise_int_on(isa, &t, &w, &x, bias.as_deref());
@@ -795,18 +843,8 @@ proptest! {
         let (w, x, bias) = ops;
         let w: Vec<f32> = w.iter().map(|&v| in_format(fmt, v)).collect();
         let x: Vec<f32> = x.iter().map(|&v| in_format(fmt, v)).collect();
-        let positions = rows.len() / taps;
-        let want = per_channel_pe(channels, positions, |ch| {
-            let (shape, a, b) = channel_gemm((channels, taps, &rows), &w, &x, ch);
-            let col_bias = bias.as_ref().map(|v| vec![v[ch]]);
-            pe_oracle(&spec, shape, (&a, &b, col_bias.as_deref()),
-                |bias| match (fmt, spec.psum) {
-                    (FloatFormat::Fp32, _) | (_, PsumType::Fp32) => bias.unwrap_or(0.0),
-                    (FloatFormat::Fp16, _) => f16::from_f32(bias.unwrap_or(0.0)).to_f32(),
-                    (FloatFormat::Bf16, _) => bf16::from_f32(bias.unwrap_or(0.0)).to_f32(),
-                },
-                |s, a, b, bias| pe::run_float(&spec, fmt, s, a, b, bias).0)
-        });
+        let want =
+            depthwise_float_pe((&spec, fmt), (channels, taps, &rows), &w, &x, bias.as_deref());
         let t = Taps { channels, taps, rows: &rows };
         for isa in families() {
             let got = depthwise_float_on(isa, &spec, fmt, &t, &w, &x, bias.as_deref());
@@ -893,23 +931,8 @@ proptest! {
         let (inputs, positions) = (win.input[0] * win.input[1], win.output[0] * win.output[1]);
         let rows = plane_taps(&win);
         let (w_last, x_last) = (transposed(&w, channels, taps), transposed(&x, channels, inputs));
-        let spec = ArraySpec {
-            rows: 4,
-            cols: 4,
-            dataflow: Dataflow::Ws,
-            timing: TimingMode::Pipelined,
-            psum: PsumType::Fp32,
-        };
-        let mut overflow = false;
-        let want = per_channel_pe(channels, positions, |ch| {
-            let (shape, a, b) = channel_gemm((channels, taps, &rows), &w_last, &x_last, ch);
-            let col_bias = bias.as_ref().map(|v| vec![v[ch]]);
-            let exact = gemm_int_on(Isa::Portable, &spec, shape, &a, &b, col_bias.as_deref().into());
-            overflow |= exact.overflow;
-            pe_oracle(&spec, shape, (&a, &b, col_bias.as_deref()),
-                |bias| bias.unwrap_or(0),
-                |s, a, b, bias| pe::run_int(&spec, s, a, b, bias).0.acc)
-        });
+        let (want, overflow) =
+            depthwise_int_pe((channels, taps, &rows), &w_last, &x_last, bias.as_deref());
         // The oracle is positions × channels; the planes are channels × positions, and each
         // takes `finish` with its channel.
         let mut want = transposed(&want, positions, channels);
@@ -951,17 +974,8 @@ proptest! {
         let (inputs, positions) = (win.input[0] * win.input[1], win.output[0] * win.output[1]);
         let rows = plane_taps(&win);
         let (w_last, x_last) = (transposed(&w, channels, taps), transposed(&x, channels, inputs));
-        let want = per_channel_pe(channels, positions, |ch| {
-            let (shape, a, b) = channel_gemm((channels, taps, &rows), &w_last, &x_last, ch);
-            let col_bias = bias.as_ref().map(|v| vec![v[ch]]);
-            pe_oracle(&spec, shape, (&a, &b, col_bias.as_deref()),
-                |bias| match (fmt, spec.psum) {
-                    (FloatFormat::Fp32, _) | (_, PsumType::Fp32) => bias.unwrap_or(0.0),
-                    (FloatFormat::Fp16, _) => f16::from_f32(bias.unwrap_or(0.0)).to_f32(),
-                    (FloatFormat::Bf16, _) => bf16::from_f32(bias.unwrap_or(0.0)).to_f32(),
-                },
-                |s, a, b, bias| pe::run_float(&spec, fmt, s, a, b, bias).0)
-        });
+        let want = depthwise_float_pe(
+            (&spec, fmt), (channels, taps, &rows), &w_last, &x_last, bias.as_deref());
         let mut want = transposed(&want, positions, channels);
         for (ch, plane) in want.chunks_mut(positions.max(1)).enumerate() {
             plane.iter_mut().for_each(|v| *v += ch as f32);

@@ -103,12 +103,7 @@ pub fn run(
                         depthwise_int_planes(Isa::detected(), win, w, x, bias.as_deref(), &finish)
                     }
                     Layout::Rows(rows) => {
-                        let taps = Taps {
-                            channels,
-                            taps,
-                            rows,
-                        };
-                        let x = transpose(x, channels, plane_in);
+                        let (taps, x) = channels_last(rows, x, channels, taps);
                         let mut o = depthwise_int(&taps, &w_last, &x, bias.as_deref());
                         o.acc = transpose(&o.acc, plane_out, channels);
                         for (c, plane) in o.acc.chunks_mut(plane_out.max(1)).enumerate() {
@@ -160,12 +155,7 @@ pub fn run(
                         )
                     }
                     Layout::Rows(rows) => {
-                        let taps = Taps {
-                            channels,
-                            taps,
-                            rows,
-                        };
-                        let x = transpose(x, channels, plane_in);
+                        let (taps, x) = channels_last(rows, x, channels, taps);
                         let o = depthwise_float(spec, fmt, &taps, &w_last, &x, bias.as_deref());
                         let mut o = transpose(&o, plane_out, channels);
                         finish(0, &mut o);
@@ -240,6 +230,23 @@ fn plane_window(win: &Window, channels: usize) -> Option<PlaneWindow> {
         dilations: pair(&win.dilations, 1)?,
         pad_begin: pair(&win.pad_begin, 0)?,
     })
+}
+
+/// One image's input `x` (NC[spatial…]) turned channels-last, and the taps reading it by
+/// `rows` (the [`Layout::Rows`] tables).
+fn channels_last<'r, T: Tiled>(
+    rows: &'r [u32],
+    x: &[T],
+    channels: usize,
+    taps: usize,
+) -> (Taps<'r>, Vec<T>) {
+    let plane_in = x.len() / channels.max(1);
+    let taps = Taps {
+        channels,
+        taps,
+        rows,
+    };
+    (taps, transpose(x, channels, plane_in))
 }
 
 /// Appends an image's output to the batch's, taking it whole when it is the first.
