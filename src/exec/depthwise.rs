@@ -199,7 +199,7 @@ impl Layout {
     }
 
     fn of(win: &Window, channels: usize) -> Layout {
-        match plane_window(win, channels) {
+        match PlaneWindow::of(win, channels) {
             Some(p) if p.output[1] >= PLANE_ROW => Layout::Planes(p),
             _ => Layout::Rows(
                 tap_offsets(win, false)
@@ -212,24 +212,6 @@ impl Layout {
             ),
         }
     }
-}
-
-/// The window as one over 2-D planes, when it has one or two spatial dims.
-fn plane_window(win: &Window, channels: usize) -> Option<PlaneWindow> {
-    let pair = |v: &[usize], one: usize| match *v {
-        [x] => Some([one, x]),
-        [y, x] => Some([y, x]),
-        _ => None,
-    };
-    Some(PlaneWindow {
-        channels,
-        input: pair(&win.input, 1)?,
-        output: pair(&win.output, 1)?,
-        kernel: pair(&win.kernel, 1)?,
-        strides: pair(&win.strides, 1)?,
-        dilations: pair(&win.dilations, 1)?,
-        pad_begin: pair(&win.pad_begin, 0)?,
-    })
 }
 
 /// One image's input `x` (NC[spatial…]) turned channels-last, and the taps reading it by

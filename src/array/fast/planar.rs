@@ -17,7 +17,7 @@
 use super::{INT_K_CHUNK, Isa, PARALLEL_MACS, add_wrapping_one, in_int_range, unsign_zeros};
 use crate::array::datapath::{Datapath, FloatRule, FusedF32, IntMac, Psum16};
 use crate::array::{ArraySpec, IntGemmOut};
-use crate::kernel::FloatFormat;
+use crate::kernel::{FloatFormat, Window};
 use crate::tensor::convert::copy_every;
 use multiversion::multiversion;
 use rayon::prelude::*;
@@ -43,6 +43,25 @@ pub struct PlaneWindow {
 }
 
 impl PlaneWindow {
+    /// `win` over planes of `channels` channels, when it has one spatial dim (a row: height
+    /// 1) or two.
+    pub fn of(win: &Window, channels: usize) -> Option<PlaneWindow> {
+        let pair = |v: &[usize], one: usize| match *v {
+            [x] => Some([one, x]),
+            [y, x] => Some([y, x]),
+            _ => None,
+        };
+        Some(PlaneWindow {
+            channels,
+            input: pair(&win.input, 1)?,
+            output: pair(&win.output, 1)?,
+            kernel: pair(&win.kernel, 1)?,
+            strides: pair(&win.strides, 1)?,
+            dilations: pair(&win.dilations, 1)?,
+            pad_begin: pair(&win.pad_begin, 0)?,
+        })
+    }
+
     /// Taps per output: the reduction length `k`.
     pub fn taps(&self) -> usize {
         self.kernel[0] * self.kernel[1]

@@ -1,5 +1,6 @@
 //! Pooling on the vector unit: max and average windows over any number of spatial dims.
 
+use crate::array::PlaneWindow;
 use crate::error::{Error, Result};
 use crate::kernel::Window;
 use crate::tensor::Tensor;
@@ -118,54 +119,36 @@ fn keep_greater<T: Copy + PartialOrd>(d: &mut T, v: T) {
     *d = if v > *d { v } else { *d };
 }
 
-/// A window of one or two spatial dims as a 2-D one (a 1-D window is one row): pooled tap by
+/// A window of one or two spatial dims as a 2-D one (a 1-D window is one row), pooled tap by
 /// tap along whole output rows, the taps of each output still visited in order (row-major over
 /// the kernel), so each output sees the same comparisons as tap by tap. Contiguous input rows
 /// for unit strides, which the compiler turns into vector compares and selects.
-struct Rows {
-    input: (usize, usize),
-    output: (usize, usize),
-    kernel: (usize, usize),
-    stride: (usize, usize),
-    dilation: (usize, usize),
-    pad: (usize, usize),
-}
+struct Rows(PlaneWindow);
 
 impl Rows {
     fn of(win: &Window) -> Option<Rows> {
-        let pair = |v: &[usize], one: usize| match v {
-            [w] => Some((one, *w)),
-            [h, w] => Some((*h, *w)),
-            _ => None,
-        };
-        Some(Rows {
-            input: pair(&win.input, 1)?,
-            output: pair(&win.output, 1)?,
-            kernel: pair(&win.kernel, 1)?,
-            stride: pair(&win.strides, 1)?,
-            dilation: pair(&win.dilations, 1)?,
-            pad: pair(&win.pad_begin, 0)?,
-        })
+        PlaneWindow::of(win, 1).map(Rows)
     }
 
     /// `dst[o] = x[t]` for each tap `t` of output `o`'s window inside the input, in tap order,
     /// when `x[t] > dst[o]`.
     fn max_pool<T: Copy + PartialOrd>(&self, x: &[T], dst: &mut [T]) {
-        let ((h, w), (oh, ow)) = (self.input, self.output);
-        let ((sh, sw), (dh, dw)) = (self.stride, self.dilation);
+        let p = &self.0;
+        let ([h, w], [oh, ow]) = (p.input, p.output);
+        let ([sh, sw], [dh, dw]) = (p.strides, p.dilations);
         for r in 0..oh {
             let out = &mut dst[r * ow..(r + 1) * ow];
-            for th in 0..self.kernel.0 {
-                let Some(ih) = (r * sh + th * dh).checked_sub(self.pad.0) else {
+            for th in 0..p.kernel[0] {
+                let Some(ih) = (r * sh + th * dh).checked_sub(p.pad_begin[0]) else {
                     continue;
                 };
                 if ih >= h {
                     continue;
                 }
                 let row = &x[ih * w..(ih + 1) * w];
-                for tw in 0..self.kernel.1 {
+                for tw in 0..p.kernel[1] {
                     // Output column o reads input column o·sw + off: inside for o in lo..hi.
-                    let off = (tw * dw) as isize - self.pad.1 as isize;
+                    let off = (tw * dw) as isize - p.pad_begin[1] as isize;
                     let lo = usize::try_from(-off).map_or(0, |n| n.div_ceil(sw)).min(ow);
                     let hi = usize::try_from(w as isize - off)
                         .map_or(0, |n| n.div_ceil(sw))
