@@ -291,6 +291,15 @@ fn edge_shape() -> impl Strategy<Value = GemmShape> {
     (dim(), dim(), dim()).prop_map(|(m, k, n)| GemmShape { m, k, n })
 }
 
+/// Any of the float operand formats.
+fn any_format() -> impl Strategy<Value = FloatFormat> {
+    prop_oneof![
+        Just(FloatFormat::Fp32),
+        Just(FloatFormat::Fp16),
+        Just(FloatFormat::Bf16)
+    ]
+}
+
 /// A float of any class: finite values of every exponent, subnormals, ±0, ±inf and NaN.
 fn any_f32() -> impl Strategy<Value = f32> + Clone {
     prop_oneof![
@@ -430,7 +439,7 @@ proptest! {
     fn every_family_float_matches_pe_on_edge_shapes(
         (spec, fmt, shape, ops) in (
             edge_spec(),
-            prop_oneof![Just(FloatFormat::Fp32), Just(FloatFormat::Fp16), Just(FloatFormat::Bf16)],
+            any_format(),
             edge_shape(),
         ).prop_flat_map(|(spec, fmt, shape)| (
             Just(spec), Just(fmt), Just(shape), operands(shape, any_f32(), any_f32()),
@@ -829,7 +838,7 @@ proptest! {
     fn every_family_depthwise_float_matches_pe(
         (spec, fmt, (channels, taps, _, rows), ops) in (
             edge_spec(),
-            prop_oneof![Just(FloatFormat::Fp32), Just(FloatFormat::Fp16), Just(FloatFormat::Bf16)],
+            any_format(),
             depthwise_case(),
         ).prop_flat_map(|(spec, fmt, (c, t, i, rows))| (
             Just(spec), Just(fmt), Just((c, t, i, rows)),
@@ -953,7 +962,7 @@ proptest! {
     fn every_family_depthwise_float_planes_matches_pe(
         (spec, fmt, win, ops) in (
             edge_spec(),
-            prop_oneof![Just(FloatFormat::Fp32), Just(FloatFormat::Fp16), Just(FloatFormat::Bf16)],
+            any_format(),
             plane_window(),
         ).prop_flat_map(|(spec, fmt, win)| {
             let (c, taps) = (win.channels, win.kernel[0] * win.kernel[1]);
