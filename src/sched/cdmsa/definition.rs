@@ -2,7 +2,7 @@
 //! production policy decides by it when built with [`CdMsa::reference`](super::CdMsa), and
 //! the fast path in `super` is proven to decide the same.
 
-use super::{CdMsaOptions, fewest, job, pick_arrays};
+use super::{CdMsaOptions, job, pick_arrays};
 use crate::kernel::TileProfile;
 use crate::sched::{Decision, RequestView, View};
 use crate::units::{ArrayId, RequestId, TenantId};
@@ -68,7 +68,7 @@ pub(super) fn decide(
         };
     // Lending is bounded by every admitted request ahead that holds some arrays but fewer
     // than it can use: a job lent an array must end within that request's laxity, and the
-    // arrays held behind it must leave it enough to meet its deadline by the estimate.
+    // arrays held behind it must leave it its minimum.
     let limit = |grants: &[(usize, usize, usize)], pos: usize, want: usize| {
         let r = &rs[ranked[pos]];
         let mut room = usize::MAX;
@@ -80,7 +80,7 @@ pub(super) fn decide(
             }
             let lax = lender.laxity(view.now, k);
             let behind: usize = ranked[p + 1..].iter().map(|&j| held(grants, j)).sum();
-            let spare = (k - fewest(lender, view.now, k)).saturating_sub(behind);
+            let spare = (k - minimum(lender).min(k)).saturating_sub(behind);
             room = room.min(if job(r) <= lax { spare } else { 0 });
         }
         want.min(held(grants, ranked[pos]).saturating_add(room))
