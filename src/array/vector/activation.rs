@@ -2,15 +2,11 @@
 //! rounded once to the tensor's type. (Neg and Abs, exact in every type, normally run through
 //! `exact`; they are here for completeness of the float path.)
 
-use super::elementwise::map_float;
+use super::elementwise::{map_float, map_float_slices};
+use super::erf::erf_into;
 use crate::error::Result;
 use crate::kernel::Unary;
 use crate::tensor::Tensor;
-
-/// erf in f32, correctly rounded: the double-precision erf rounded once to f32.
-fn erf(x: f32) -> f32 {
-    libm::erf(f64::from(x)) as f32
-}
 
 /// `1 / (1 + e⁻ˣ)` as the vector unit evaluates it: the odd rational approximation Eigen
 /// and onnxruntime's MLAS use (degree 9 over degree 10 in x, input clamped to ±18), every
@@ -82,17 +78,30 @@ fn hard_sigmoid(x: f32, alpha: f32, beta: f32) -> f32 {
     (alpha * x + beta).clamp(0.0, 1.0)
 }
 
-/// GELU: `x/2 · (1 + erf(x/√2))`, or with `tanh`, `x/2 · (1 + tanh(√(2/π)·(x + 0.044715·x³)))`.
-fn gelu(x: f32, tanh: bool) -> f32 {
-    let inner = if tanh {
-        (std::f32::consts::FRAC_2_SQRT_PI
-            * std::f32::consts::FRAC_1_SQRT_2
-            * (x + 0.044715 * x * x * x))
-            .tanh()
-    } else {
-        erf(x * std::f32::consts::FRAC_1_SQRT_2)
-    };
+/// GELU by the tanh approximation: `x/2 · (1 + tanh(√(2/π)·(x + 0.044715·x³)))`.
+fn gelu_tanh(x: f32) -> f32 {
+    let inner = (std::f32::consts::FRAC_2_SQRT_PI
+        * std::f32::consts::FRAC_1_SQRT_2
+        * (x + 0.044715 * x * x * x))
+        .tanh();
     0.5 * x * (1.0 + inner)
+}
+
+/// GELU: `dst[i] = x/2 · (1 + erf(x/√2))` for `x = src[i]`, erf vectorised (`erf::erf_into`)
+/// a stack buffer at a time.
+fn gelu_erf_into(src: &[f32], dst: &mut [f32]) {
+    const CHUNK: usize = 1024;
+    let mut scaled = [0f32; CHUNK];
+    for (src, dst) in src.chunks(CHUNK).zip(dst.chunks_mut(CHUNK)) {
+        let scaled = &mut scaled[..src.len()];
+        for (s, &x) in scaled.iter_mut().zip(src) {
+            *s = x * std::f32::consts::FRAC_1_SQRT_2;
+        }
+        erf_into(scaled, dst);
+        for (d, &x) in dst.iter_mut().zip(src) {
+            *d = 0.5 * x * (1.0 + *d);
+        }
+    }
 }
 
 /// Applies a float activation to `x` (one loop per function, so each is compiled inline).
@@ -104,7 +113,7 @@ pub fn unary(u: Unary, x: &Tensor) -> Result<Tensor> {
         Unary::Log => map_float(x, f32::ln),
         Unary::Sigmoid => map_float(x, sigmoid),
         Unary::Tanh => map_float(x, tanh),
-        Unary::Erf => map_float(x, erf),
+        Unary::Erf => map_float_slices(x, erf_into),
         Unary::Floor => map_float(x, f32::floor),
         Unary::Ceil => map_float(x, f32::ceil),
         Unary::Round => map_float(x, f32::round_ties_even),
@@ -112,7 +121,8 @@ pub fn unary(u: Unary, x: &Tensor) -> Result<Tensor> {
         Unary::HardSwish => map_float(x, |v| v * hard_sigmoid(v, 1.0 / 6.0, 0.5)),
         Unary::HardSigmoid { alpha, beta } => map_float(x, |v| hard_sigmoid(v, alpha, beta)),
         Unary::LeakyRelu { alpha } => map_float(x, |v| if v < 0.0 { alpha * v } else { v }),
-        Unary::Gelu { tanh } => map_float(x, |v| gelu(v, tanh)),
+        Unary::Gelu { tanh: false } => map_float_slices(x, gelu_erf_into),
+        Unary::Gelu { tanh: true } => map_float(x, gelu_tanh),
         Unary::Neg => map_float(x, |v| -v),
         Unary::Abs => map_float(x, f32::abs),
     }
@@ -141,10 +151,11 @@ pub fn work(u: Unary, outputs: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::erf::erf;
     use super::*;
 
     /// The tensor path (parallel chunks, compiled for FMA where the CPU has it) gives every
-    /// value the bits of the scalar function.
+    /// value the bits of the scalar function (erf's: libm's f64 erf rounded to f32).
     #[test]
     fn tensor_path_equals_the_scalar_functions() {
         let n = 70_001;
@@ -157,6 +168,12 @@ mod tests {
         for (u, f) in [
             (Unary::Sigmoid, sigmoid as fn(f32) -> f32),
             (Unary::Tanh, tanh),
+            (Unary::Erf, |v| libm::erf(f64::from(v)) as f32),
+            (Unary::Gelu { tanh: false }, |v| {
+                let e = libm::erf(f64::from(v * std::f32::consts::FRAC_1_SQRT_2)) as f32;
+                0.5 * v * (1.0 + e)
+            }),
+            (Unary::Gelu { tanh: true }, gelu_tanh),
         ] {
             let Tensor::F32(got) = unary(u, &x).unwrap() else {
                 panic!("f32 in, f32 out")
@@ -171,6 +188,41 @@ mod tests {
         }
     }
 
+    /// fp16 and bf16 Erf and GELU: every bit pattern widened, through libm's erf, rounded
+    /// back once.
+    #[test]
+    fn half_erf_and_gelu_are_libms_rounded_once() {
+        use half::{bf16, f16};
+        let shape = ndarray::IxDyn(&[1 << 16]);
+        let erf_libm = |v: f32| libm::erf(f64::from(v)) as f32;
+        let gelu_libm = |v: f32| 0.5 * v * (1.0 + erf_libm(v * std::f32::consts::FRAC_1_SQRT_2));
+        let same = |g: f32, w: f32| g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan());
+        for (u, f) in [
+            (Unary::Erf, &erf_libm as &dyn Fn(f32) -> f32),
+            (Unary::Gelu { tanh: false }, &gelu_libm),
+        ] {
+            let h: Vec<f16> = (0..=u16::MAX).map(f16::from_bits).collect();
+            let x = Tensor::F16(ndarray::ArrayD::from_shape_vec(shape.clone(), h.clone()).unwrap());
+            let Tensor::F16(got) = unary(u, &x).unwrap() else {
+                panic!("f16 in, f16 out")
+            };
+            for (g, v) in got.iter().zip(&h) {
+                let want = f16::from_f32(f(v.to_f32()));
+                assert!(same(g.to_f32(), want.to_f32()), "{u:?}({v}) in fp16");
+            }
+            let b: Vec<bf16> = (0..=u16::MAX).map(bf16::from_bits).collect();
+            let x =
+                Tensor::BF16(ndarray::ArrayD::from_shape_vec(shape.clone(), b.clone()).unwrap());
+            let Tensor::BF16(got) = unary(u, &x).unwrap() else {
+                panic!("bf16 in, bf16 out")
+            };
+            for (g, v) in got.iter().zip(&b) {
+                let want = bf16::from_f32(f(v.to_f32()));
+                assert!(same(g.to_f32(), want.to_f32()), "{u:?}({v}) in bf16");
+            }
+        }
+    }
+
     #[test]
     fn functions_match_their_definitions() {
         assert_eq!(erf(0.5), 0.520_499_9);
@@ -179,8 +231,10 @@ mod tests {
         assert_eq!(softplus(100.0), 100.0);
         assert!((softplus(0.0) - std::f32::consts::LN_2).abs() < 1e-7);
         assert_eq!(hard_sigmoid(10.0, 0.2, 0.5), 1.0);
-        assert!((gelu(1.0, false) - 0.841_344_7).abs() < 1e-6);
-        assert!((gelu(1.0, true) - 0.841_192).abs() < 1e-6);
+        let mut g = [0.0];
+        gelu_erf_into(&[1.0], &mut g);
+        assert!((g[0] - 0.841_344_7).abs() < 1e-6);
+        assert!((gelu_tanh(1.0) - 0.841_192).abs() < 1e-6);
     }
 
     /// Inputs and onnxruntime 1.32's CPU outputs (as bits), clamp regions included.

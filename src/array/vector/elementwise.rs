@@ -13,12 +13,27 @@ use ndarray::{Axis, IxDyn};
 /// Applies an f32 function to a float tensor, keeping its type (fp16 and bf16 values widened
 /// to f32 and the results rounded once back, a cache-sized chunk at a time).
 pub(super) fn map_float(x: &Tensor, f: impl Fn(f32) -> f32 + Sync) -> Result<Tensor> {
+    match x {
+        Tensor::F32(a) if a.as_slice().is_none() => Ok(Tensor::F32(a.mapv(&f))),
+        _ => map_float_slices(x, |src, dst| map_chunk(src, dst, &f)),
+    }
+}
+
+/// As [`map_float`], with `f` writing the function of a slice of values into another
+/// (`dst[i] = f(src[i])`): for a function vectorised on its own, too large for the compiler
+/// to inline as a per-value closure.
+pub(super) fn map_float_slices(
+    x: &Tensor,
+    f: impl Fn(&[f32], &mut [f32]) + Sync,
+) -> Result<Tensor> {
     Ok(match x {
-        Tensor::F32(a) => Tensor::F32(match a.as_slice() {
-            Some(s) => ndarray::ArrayD::from_shape_vec(a.raw_dim(), map_slice(s, &f))
-                .expect("one value per element"),
-            None => a.mapv(&f),
-        }),
+        Tensor::F32(a) => {
+            let src = crate::tensor::convert::as_row_major(a);
+            Tensor::F32(
+                ndarray::ArrayD::from_shape_vec(a.raw_dim(), map_slice(&src, &f))
+                    .expect("one value per element"),
+            )
+        }
         Tensor::F16(a) => Tensor::F16(map_half(a, &f)),
         Tensor::BF16(a) => Tensor::BF16(map_half(a, &f)),
         t => {
@@ -38,15 +53,15 @@ const PARALLEL_LEN: usize = 1 << 16;
 const PIECE: usize = PARALLEL_LEN / 16;
 
 /// `f` of every value of `s`, in parallel chunks for long slices.
-fn map_slice(s: &[f32], f: &(impl Fn(f32) -> f32 + Sync)) -> Vec<f32> {
+fn map_slice(s: &[f32], f: &(impl Fn(&[f32], &mut [f32]) + Sync)) -> Vec<f32> {
     let mut out = vec![0f32; s.len()];
     if s.len() < PARALLEL_LEN {
-        map_chunk(s, &mut out, f);
+        f(s, &mut out);
     } else {
         use rayon::prelude::*;
         out.par_chunks_mut(PIECE)
             .zip(s.par_chunks(PIECE))
-            .for_each(|(dst, src)| map_chunk(src, dst, f));
+            .for_each(|(dst, src)| f(src, dst));
     }
     out
 }
@@ -54,7 +69,7 @@ fn map_slice(s: &[f32], f: &(impl Fn(f32) -> f32 + Sync)) -> Vec<f32> {
 /// `f` of every fp16 or bf16 value of `a`, computed in f32 and rounded once back.
 fn map_half<H: Half>(
     a: &ndarray::ArrayD<H>,
-    f: &(impl Fn(f32) -> f32 + Sync),
+    f: &(impl Fn(&[f32], &mut [f32]) + Sync),
 ) -> ndarray::ArrayD<H> {
     use rayon::prelude::*;
     let src = crate::tensor::convert::as_row_major(a);
@@ -63,7 +78,7 @@ fn map_half<H: Half>(
         let (mut wide, mut mapped) = ([0f32; PIECE], [0f32; PIECE]);
         let (wide, mapped) = (&mut wide[..src.len()], &mut mapped[..src.len()]);
         H::widen(src, wide);
-        map_chunk(wide, mapped, f);
+        f(wide, mapped);
         H::narrow(mapped, dst);
     };
     if src.len() < PARALLEL_LEN {

@@ -4,6 +4,7 @@
 
 mod activation;
 mod elementwise;
+pub mod erf;
 mod exact;
 mod generate;
 mod layer_norm;
